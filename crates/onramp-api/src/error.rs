@@ -1,0 +1,138 @@
+//! The one error type of the ConductorOne-style surfaces: `{"code", "message", "details"}` with the gRPC code
+//! as an integer and the usual gRPC-to-HTTP status mapping.
+//!
+//! Client mistakes carry a message that names the field at fault. Server faults are logged with their cause
+//! and answered with a generic message: a database error's text never reaches a client.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use onramp_store::StoreError;
+use serde_json::{Value, json};
+
+/// gRPC status codes used by onramp, with their numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    InvalidArgument = 3,
+    NotFound = 5,
+    AlreadyExists = 6,
+    PermissionDenied = 7,
+    ResourceExhausted = 8,
+    FailedPrecondition = 9,
+    Aborted = 10,
+    Unimplemented = 12,
+    Internal = 13,
+    Unavailable = 14,
+    Unauthenticated = 16,
+}
+
+impl Code {
+    fn status(self) -> StatusCode {
+        match self {
+            Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    pub message: String,
+    pub details: Vec<Value>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into(), details: Vec::new() }
+    }
+
+    /// A bad value in one field: the message names it, and a `google.rpc.BadRequest` detail carries it too.
+    pub fn invalid_field(field: &str, description: impl std::fmt::Display) -> Self {
+        let description = description.to_string();
+        ApiError {
+            code: Code::InvalidArgument,
+            message: format!("invalid {field}: {description}"),
+            details: vec![json!({
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{ "field": field, "description": description }],
+            })],
+        }
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::new(Code::NotFound, format!("{what} not found"))
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthenticated, message)
+    }
+
+    pub fn permission_denied(message: impl Into<String>) -> Self {
+        Self::new(Code::PermissionDenied, message)
+    }
+
+    /// A server fault: the cause goes to the log, the client gets a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(Code::Internal, "internal error")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::new(Code::NotFound, "not found"),
+            StoreError::Conflict { constraint } => Self::new(Code::AlreadyExists, conflict_message(constraint)),
+            error if error.is_unavailable() => {
+                tracing::error!(%error, "database unavailable");
+                Self::new(Code::Unavailable, "database unavailable, try again")
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// What a broken uniqueness rule means to a client.
+fn conflict_message(constraint: &str) -> &'static str {
+    match constraint {
+        "users_email_live" => "a user with this email already exists",
+        "credentials_client_id" => "a credential with this client id already exists",
+        _ => "already exists",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "code": self.code as i32, "message": self.message, "details": self.details });
+        (self.code.status(), axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_statuses() {
+        assert_eq!(Code::InvalidArgument.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(Code::Unauthenticated.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(Code::AlreadyExists.status(), StatusCode::CONFLICT);
+        assert_eq!(Code::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn store_errors_never_leak_their_text() {
+        let error = ApiError::from(StoreError::Corrupt("users.email at row 7".into()));
+        assert_eq!(error.code, Code::Internal);
+        assert_eq!(error.message, "internal error");
+    }
+}

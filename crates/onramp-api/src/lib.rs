@@ -1,0 +1,44 @@
+//! onramp's HTTP surfaces: the ConductorOne-compatible API, the token endpoint and the operations routes.
+//!
+//! Handlers parse input into domain types at the boundary, check the caller's permission first, and call
+//! the store; they never build SQL. Errors leave through [`error::ApiError`].
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod principal;
+pub mod request_id;
+pub mod routes;
+pub mod state;
+pub mod wire;
+
+use axum::Router;
+use axum::http::{Method, Uri};
+use axum::routing::{get, post};
+
+use crate::error::{ApiError, Code};
+pub use crate::state::AppState;
+
+/// Every route onramp serves, with request tracing.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/auth/v1/token", post(routes::token::token))
+        .route("/api/v1/auth/introspect", get(routes::introspect::auth_introspect))
+        .route("/api/v1/users/introspect", post(routes::introspect::user_introspect))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(request_id::trace))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(Code::NotFound, format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> (axum::http::StatusCode, ApiError) {
+    let error = ApiError::new(Code::Unimplemented, format!("{} is not allowed on {}", method, uri.path()));
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, error)
+}

@@ -1,0 +1,45 @@
+//! `GET /api/v1/auth/introspect` (who the caller is, with roles and permissions) and
+//! `POST /api/v1/users/introspect` (the caller's own user, as a `UserView`).
+
+use axum::Json;
+use axum::extract::State;
+use onramp_domain::Permission;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiResult;
+use crate::extract::ApiJson;
+use crate::principal::Principal;
+use crate::state::AppState;
+use crate::wire::user::user_view;
+
+pub async fn auth_introspect(caller: Principal) -> ApiResult<Json<Value>> {
+    caller.require(Permission::SelfRead)?;
+    Ok(Json(json!({
+        "principleId": caller.credential_id,
+        "userId": caller.user_id,
+        "tenantId": caller.tenant_id,
+        "roles": caller.roles.iter().map(|role| role.id()).collect::<Vec<_>>(),
+        "permissions": caller.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "features": [],
+    })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIntrospectRequest {
+    /// Accepted for compatibility; expansion of the caller's own view comes with the directory's expansion.
+    #[serde(default, alias = "expand_mask")]
+    #[allow(dead_code)]
+    expand_mask: Option<Value>,
+}
+
+pub async fn user_introspect(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(_request): ApiJson<UserIntrospectRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::SelfRead)?;
+    let user = state.store.get_user(&caller.tenant_id, &caller.user_id).await?;
+    Ok(Json(json!({ "userView": user_view(&user), "expanded": [] })))
+}

@@ -1,0 +1,206 @@
+//! `POST /auth/v1/token`: OAuth2 client credentials, with a plain `client_secret` or with the EdDSA
+//! `client_assertion` that the ConductorOne Go SDK and `cone` sign.
+//!
+//! Both forms are checked against the one thing onramp keeps of a credential, its Ed25519 public key: an
+//! assertion by its signature, a plain secret (which is the private key) by deriving its public key.
+//! Failures are OAuth2 error bodies (`{"error": "invalid_client", ...}`), not the API's error shape, because
+//! OAuth2 clients parse them.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use onramp_domain::user::UserStatus;
+use onramp_domain::{BuiltinRole, Id, Timestamp};
+use onramp_store::StoreError;
+use serde_json::json;
+
+use crate::auth::access_token::{ACCESS_TOKEN_TTL_SECS, AccessClaims};
+use crate::auth::{assertion, client_secret};
+use crate::state::AppState;
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// An OAuth2 error response (RFC 6749 section 5.2).
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn invalid_client(description: impl Into<String>) -> Self {
+        OAuthError { status: StatusCode::UNAUTHORIZED, error: "invalid_client", description: description.into() }
+    }
+
+    fn invalid_request(description: impl Into<String>) -> Self {
+        OAuthError { status: StatusCode::BAD_REQUEST, error: "invalid_request", description: description.into() }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "error": self.error, "error_description": self.description }));
+        (self.status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "token endpoint could not read the store");
+        OAuthError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: "try again".into(),
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+}
+
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match issue(&state, &headers, &body).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::info!(error = error.error, description = %error.description, "token request refused");
+            error.into_response()
+        }
+    }
+}
+
+async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let request: TokenRequest = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"))?;
+    match request.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Err(OAuthError {
+                status: StatusCode::BAD_REQUEST,
+                error: "unsupported_grant_type",
+                description: "only grant_type=client_credentials is supported".into(),
+            });
+        }
+        None => return Err(OAuthError::invalid_request("grant_type is required")),
+    }
+    let client_id = request.client_id.as_deref().filter(|id| !id.is_empty());
+    let client_id = client_id.ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
+    if client_secret::parse_client_id(client_id).is_none() {
+        return Err(OAuthError::invalid_client("unknown client"));
+    }
+    let grant = match state.store.credential_by_client_id(client_id).await {
+        Ok(grant) => grant,
+        Err(StoreError::NotFound) => return Err(OAuthError::invalid_client("unknown client")),
+        Err(error) => return Err(error.into()),
+    };
+    if grant.credential.revoked_at.is_some() {
+        return Err(OAuthError::invalid_client("credential revoked"));
+    }
+    let public_key = client_secret::public_key_from_b64(&grant.credential.public_key).map_err(|_| {
+        tracing::error!(credential = %grant.credential.id, "stored public key is corrupt");
+        OAuthError::invalid_client("credential unusable")
+    })?;
+    let now = Timestamp::now();
+
+    match (&request.client_secret, &request.client_assertion) {
+        (Some(secret), None) => {
+            let key = client_secret::parse(secret).map_err(|error| OAuthError::invalid_client(error.to_string()))?;
+            if key.verifying_key() != public_key {
+                return Err(OAuthError::invalid_client("client secret does not match"));
+            }
+        }
+        (None, Some(jws)) => {
+            if request.client_assertion_type.as_deref() != Some(JWT_BEARER) {
+                return Err(OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}")));
+            }
+            let audiences = accepted_audiences(state, headers, client_id);
+            let verified = assertion::verify(jws, client_id, &public_key, &audiences, now.unix_seconds())
+                .map_err(|error| OAuthError::invalid_client(error.to_string()))?;
+            // Remember the nonce until the assertion could no longer be accepted anyway.
+            let forget_at = Timestamp::from_unix_seconds(verified.expires_at + assertion::LEEWAY_SECS);
+            match state.store.use_assertion_nonce(&verified.nonce, client_id, forget_at).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict { .. }) => return Err(OAuthError::invalid_client("assertion replayed")),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request("send either client_secret or client_assertion, not both"));
+        }
+        (None, None) => return Err(OAuthError::invalid_request("client_secret or client_assertion is required")),
+    }
+
+    if grant.user.status != UserStatus::Enabled {
+        return Err(OAuthError::invalid_client("the credential's user is not enabled"));
+    }
+    // The token carries the roles the credential is scoped to that the user still holds.
+    let roles: Vec<String> = grant
+        .credential
+        .role_ids
+        .iter()
+        .filter(|id| grant.user.role_ids.contains(id))
+        .filter_map(BuiltinRole::from_id)
+        .map(|role| role.name().to_string())
+        .collect();
+    let claims = AccessClaims {
+        iss: state.issuer.to_string(),
+        sub: grant.user.id.to_string(),
+        tid: grant.credential.tenant_id.to_string(),
+        cid: grant.credential.id.to_string(),
+        roles,
+        iat: now.unix_seconds(),
+        exp: now.unix_seconds() + ACCESS_TOKEN_TTL_SECS,
+        jti: Id::new().to_string(),
+    };
+    tracing::info!(credential = %grant.credential.id, user = %grant.user.id, "access token issued");
+    let body = json!({
+        "access_token": state.keys.issue(&claims),
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_TTL_SECS,
+    });
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
+/// The audiences an assertion may name: onramp's public host, the host the request was sent to, and the
+/// host written in the client id (the Go SDK derives its token URL, and so its audience, from it).
+fn accepted_audiences(state: &AppState, headers: &HeaderMap, client_id: &str) -> Vec<String> {
+    let mut audiences = vec![state.public_host.to_string()];
+    if let Some(host) = headers.get(header::HOST).and_then(|value| value.to_str().ok()) {
+        audiences.push(host_without_port(host).to_string());
+    }
+    if let Some(parts) = client_secret::parse_client_id(client_id) {
+        audiences.push(host_without_port(&parts.host).to_string());
+    }
+    audiences
+}
+
+/// `example.com:8080` → `example.com`, `[::1]:8080` → `::1`.
+pub fn host_without_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':').map_or(
+        host,
+        |(name, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) { name } else { host }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strips_ports() {
+        assert_eq!(super::host_without_port("example.com:8080"), "example.com");
+        assert_eq!(super::host_without_port("example.com"), "example.com");
+        assert_eq!(super::host_without_port("[::1]:8080"), "::1");
+        assert_eq!(super::host_without_port("127.0.0.1:1"), "127.0.0.1");
+    }
+}

@@ -1,0 +1,16 @@
+//! onramp's domain: the types every other crate speaks in, parsed and validated at the boundary.
+//!
+//! Nothing in this crate does I/O. Storage, HTTP and the binary depend on it; it depends on none of them.
+
+pub mod email;
+pub mod id;
+pub mod role;
+pub mod secret;
+pub mod time;
+pub mod user;
+
+pub use email::Email;
+pub use id::{Id, IdParseError};
+pub use role::{BuiltinRole, Permission};
+pub use secret::Secret;
+pub use time::Timestamp;

@@ -1,0 +1,130 @@
+//! onramp's storage: the [`Store`] trait in domain terms and its one SQL implementation, which runs on
+//! SQLite (the embedded default) and on PostgreSQL (scale-out).
+//!
+//! Invariants every implementation keeps:
+//! - each method that changes state is one transaction, and writes its audit event in that transaction;
+//! - uniqueness and state transitions are enforced by the database (unique indexes, conditional updates),
+//!   never by a read followed by a write;
+//! - every tenant-owned read and write is scoped by the tenant id it is given.
+
+mod migrations;
+mod records;
+mod sql;
+
+use async_trait::async_trait;
+use onramp_domain::{Id, Timestamp, user::User};
+
+pub use records::*;
+pub use sql::{Backend, open};
+
+/// The small error type of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; `constraint` names the rule (an index name).
+    #[error("conflict: {constraint}")]
+    Conflict { constraint: &'static str },
+    /// The database URL is not one onramp can use.
+    #[error("{0}")]
+    Config(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// The database could not be reached (as opposed to refusing the request): worth a retry by the client.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything onramp persists, in domain terms: the sum of the per-area traits below. Handlers hold an
+/// `Arc<dyn Store>`; the SQL implementation serves both backends.
+pub trait Store: TenantStore + UserStore + AuthStore + AuditStore {}
+
+impl<T: TenantStore + UserStore + AuthStore + AuditStore> Store for T {}
+
+/// Tenants, bootstrap and the health of the database.
+#[async_trait]
+pub trait TenantStore: Send + Sync + 'static {
+    /// Which backend this is, for logs and `/readyz`.
+    fn backend(&self) -> Backend;
+
+    /// A round trip to the database.
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates the default tenant, its first super-admin and that admin's first credential, unless a bootstrap
+    /// already happened. Returns false, changing nothing, when it had.
+    async fn bootstrap(&self, bootstrap: &NewTenant) -> Result<bool>;
+
+    /// Creates another tenant with its first super-admin and credential.
+    async fn create_tenant(&self, tenant: &NewTenant) -> Result<()>;
+
+    async fn get_tenant(&self, id: &Id) -> Result<Tenant>;
+
+    /// The tenant made by the bootstrap, if there was one.
+    async fn default_tenant(&self) -> Result<Option<Id>>;
+}
+
+/// Users and their role grants.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    async fn get_user(&self, tenant_id: &Id, id: &Id) -> Result<User>;
+
+    /// The live (not deleted) user with this email.
+    async fn find_user_by_email(&self, tenant_id: &Id, email: &str) -> Result<User>;
+
+    /// Creates a user with its `role_ids` as grants. A live user with the same email is a conflict.
+    async fn create_user(&self, actor: &Actor, user: &User) -> Result<()>;
+
+    /// Grants roles to a user; roles it already has are left as they are.
+    async fn grant_roles(&self, actor: &Actor, user_id: &Id, role_ids: &[Id]) -> Result<()>;
+}
+
+/// Client credentials, assertion nonces, API keys and access-token signing keys.
+#[async_trait]
+pub trait AuthStore: Send + Sync + 'static {
+    async fn create_credential(&self, actor: &Actor, credential: &Credential) -> Result<()>;
+
+    async fn list_credentials(&self, tenant_id: &Id) -> Result<Vec<Credential>>;
+
+    /// Revokes a credential; revoking a revoked credential changes nothing and succeeds.
+    async fn revoke_credential(&self, actor: &Actor, id: &Id) -> Result<()>;
+
+    /// What the token endpoint needs about a client id, across tenants (client ids are globally unique).
+    async fn credential_by_client_id(&self, client_id: &str) -> Result<CredentialGrant>;
+
+    /// Records a client-assertion nonce; a nonce seen before and not yet expired is a conflict.
+    /// Expired nonces are forgotten on the way.
+    async fn use_assertion_nonce(&self, nonce: &str, client_id: &str, expires_at: Timestamp) -> Result<()>;
+
+    async fn create_api_key(&self, actor: &Actor, key: &ApiKey) -> Result<()>;
+
+    async fn list_api_keys(&self, tenant_id: &Id) -> Result<Vec<ApiKey>>;
+
+    /// Revokes an API key; revoking a revoked key changes nothing and succeeds.
+    async fn revoke_api_key(&self, actor: &Actor, id: &Id) -> Result<()>;
+
+    /// The live API key with this hash, with its owner as stored now.
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<ApiKeyGrant>;
+
+    /// Signing keys that still verify at `now` (retire_at in the future), newest generation first.
+    async fn signing_keys(&self, now: Timestamp) -> Result<Vec<SigningKey>>;
+
+    /// Adds a signing key; another key of the same generation is a conflict (another node rotated first).
+    async fn insert_signing_key(&self, key: &SigningKey) -> Result<()>;
+}
+
+/// The append-only audit log. Events are written by the mutating methods of the other traits.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// A tenant's audit events in id (creation) order, after `after` if given.
+    async fn list_audit_events(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<AuditEvent>>;
+}

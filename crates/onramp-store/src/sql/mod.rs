@@ -1,0 +1,129 @@
+//! The SQL implementation of the store, written once and run on both backends.
+//!
+//! `SqlStore<DB>` is generic over the sqlx driver, and the SQL text is shared: both backends accept `$N`
+//! placeholders, `ON CONFLICT`, `RETURNING` and partial indexes, and every column is TEXT or BIGINT. What
+//! differs by backend lives in [`Dialect`]. Each area of the store (tenants, users, auth, audit) has its own
+//! file holding its trait implementation.
+//!
+//! SQLite runs with one writer connection (WAL, `synchronous=FULL`, foreign keys on, a busy timeout) and a
+//! pool of read-only connections; PostgreSQL uses one pool for both.
+
+mod audit;
+mod auth;
+mod rows;
+mod tenants;
+mod users;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Database, Pool, Postgres, Sqlite};
+
+use crate::{Result, Store, StoreError};
+
+/// The two storage backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// The backend a database URL selects: `postgres://` or `postgresql://` for PostgreSQL, `sqlite:` for
+    /// SQLite, anything else refused.
+    pub fn of_url(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::Config(
+                "unsupported database URL: use sqlite:PATH (the embedded default) or postgres://USER@HOST/DB".into(),
+            ))
+        }
+    }
+}
+
+/// What differs between the backends, beyond what sqlx hides.
+pub trait Dialect: Database {
+    const BACKEND: Backend;
+}
+
+impl Dialect for Sqlite {
+    const BACKEND: Backend = Backend::Sqlite;
+}
+
+impl Dialect for Postgres {
+    const BACKEND: Backend = Backend::Postgres;
+}
+
+/// The store on one SQL database. Reads go to `read`, transactions to `write`; on PostgreSQL they are the
+/// same pool.
+pub struct SqlStore<DB: Database> {
+    read: Pool<DB>,
+    write: Pool<DB>,
+}
+
+/// Opens the database a URL names, applies pending migrations, and returns the store.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    match Backend::of_url(url)? {
+        Backend::Postgres => {
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            crate::migrations::migrator(Backend::Postgres).await?.run(&pool).await?;
+            Ok(Arc::new(SqlStore { read: pool.clone(), write: pool }))
+        }
+        Backend::Sqlite => {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            // One writer: SQLite serialises writers anyway, and a single connection means a write transaction
+            // never meets SQLITE_BUSY from another of ours.
+            let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+            crate::migrations::migrator(Backend::Sqlite).await?.run(&write).await?;
+            let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+            Ok(Arc::new(SqlStore { read, write }))
+        }
+    }
+}
+
+/// Maps a unique violation to [`StoreError::Conflict`] naming the rule the caller knows the statement can
+/// break; any other error passes through.
+fn conflict_on(constraint: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| match error.as_database_error() {
+        Some(db) if db.is_unique_violation() => StoreError::Conflict { constraint },
+        _ => StoreError::Database(error),
+    }
+}
+
+/// The JSON text of a list of ids, as stored in `role_ids` columns.
+fn ids_json(ids: &[onramp_domain::Id]) -> String {
+    serde_json::to_string(ids).expect("a list of ids always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_selects_backend() {
+        assert_eq!(Backend::of_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of_url("sqlite:./data/onramp.db").unwrap(), Backend::Sqlite);
+        let refused = Backend::of_url("mysql://u@h/db").unwrap_err().to_string();
+        assert!(refused.contains("unsupported database URL"), "{refused}");
+    }
+}

@@ -1,0 +1,150 @@
+//! Decoding rows into domain types, for any backend.
+
+use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
+use onramp_domain::{Email, Id, Timestamp};
+use sqlx::{ColumnIndex, Database, Decode, Row, Type};
+
+use crate::{StoreError, records::*};
+
+/// Typed column access with corruption reported as [`StoreError::Corrupt`] rather than a panic.
+pub(super) trait RowExt {
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+
+    fn id(&self, column: &str) -> Result<Id, StoreError> {
+        let text = self.text(column)?;
+        text.parse().map_err(|_| StoreError::Corrupt(format!("{column} is not an id: {text:?}")))
+    }
+
+    fn opt_id(&self, column: &str) -> Result<Option<Id>, StoreError> {
+        self.opt_text(column)?
+            .map(|text| text.parse().map_err(|_| StoreError::Corrupt(format!("{column} is not an id: {text:?}"))))
+            .transpose()
+    }
+
+    fn time(&self, column: &str) -> Result<Timestamp, StoreError> {
+        Ok(Timestamp::from_micros(self.int(column)?))
+    }
+
+    fn opt_time(&self, column: &str) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.opt_int(column)?.map(Timestamp::from_micros))
+    }
+
+    fn id_list(&self, column: &str) -> Result<Vec<Id>, StoreError> {
+        let text = self.text(column)?;
+        serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not a list of ids")))
+    }
+
+    fn json(&self, column: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        self.opt_text(column)?
+            .map(|text| serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not JSON"))))
+            .transpose()
+    }
+}
+
+impl<R> RowExt for R
+where
+    R: Row,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+    R::Database: Database,
+{
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+fn wire<T>(parsed: Option<T>, column: &str, value: &str) -> Result<T, StoreError> {
+    parsed.ok_or_else(|| StoreError::Corrupt(format!("{column} has an unknown value {value:?}")))
+}
+
+/// A user from a `users` row; `role_ids` come from `role_grants` and are passed in.
+pub(super) fn user(row: &impl RowExt, role_ids: Vec<Id>) -> Result<User, StoreError> {
+    let email = row.text("email")?;
+    let status = row.text("status")?;
+    let user_type = row.text("user_type")?;
+    let origin = row.text("origin")?;
+    Ok(User {
+        id: row.id("id")?,
+        tenant_id: row.id("tenant_id")?,
+        email: Email::parse(&email).map_err(|_| StoreError::Corrupt(format!("email {email:?}")))?,
+        display_name: row.text("display_name")?,
+        status: wire(UserStatus::parse(&status), "status", &status)?,
+        user_type: wire(UserType::parse(&user_type), "user_type", &user_type)?,
+        origin: wire(UserOrigin::parse(&origin), "origin", &origin)?,
+        role_ids,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+        deleted_at: row.opt_time("deleted_at")?,
+    })
+}
+
+pub(super) fn credential(row: &impl RowExt) -> Result<Credential, StoreError> {
+    Ok(Credential {
+        id: row.id("id")?,
+        tenant_id: row.id("tenant_id")?,
+        user_id: row.id("user_id")?,
+        client_id: row.text("client_id")?,
+        display_name: row.text("display_name")?,
+        public_key: row.text("public_key")?,
+        role_ids: row.id_list("role_ids")?,
+        created_at: row.time("created_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+    })
+}
+
+pub(super) fn api_key(row: &impl RowExt) -> Result<ApiKey, StoreError> {
+    Ok(ApiKey {
+        id: row.id("id")?,
+        tenant_id: row.id("tenant_id")?,
+        user_id: row.id("user_id")?,
+        display_name: row.text("display_name")?,
+        key_hash: row.text("key_hash")?,
+        role_ids: row.id_list("role_ids")?,
+        created_at: row.time("created_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+    })
+}
+
+pub(super) fn signing_key(row: &impl RowExt) -> Result<SigningKey, StoreError> {
+    Ok(SigningKey {
+        id: row.text("id")?,
+        generation: row.int("generation")?,
+        private_key: row.text("private_key")?,
+        public_key: row.text("public_key")?,
+        created_at: row.time("created_at")?,
+        rotate_at: row.time("rotate_at")?,
+        retire_at: row.time("retire_at")?,
+    })
+}
+
+pub(super) fn audit_event(row: &impl RowExt) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        id: row.id("id")?,
+        tenant_id: row.id("tenant_id")?,
+        actor_user_id: row.opt_id("actor_user_id")?,
+        actor_credential_id: row.opt_id("actor_credential_id")?,
+        action: row.text("action")?,
+        object_type: row.text("object_type")?,
+        object_id: row.text("object_id")?,
+        before: row.json("before_json")?,
+        after: row.json("after_json")?,
+        request_id: row.opt_text("request_id")?,
+        created_at: row.time("created_at")?,
+    })
+}

@@ -1,0 +1,7 @@
+//! The onramp server as a library: configuration, first-start bootstrap, administrative operations and the
+//! server's start and stop. `main.rs` is the command line over it; the integration tests start it directly.
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod server;

@@ -1,0 +1,132 @@
+//! Starting and stopping the server. The server is built from a bound listener and a shutdown future, so
+//! that the binary binds its configured address and tests bind port 0, and both stop it cleanly.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onramp_api::keys::{DEFAULT_ROTATION, KeyManager};
+use onramp_api::routes::token::host_without_port;
+use onramp_api::{AppState, router};
+use onramp_store::{Backend, Store, StoreError};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::admin::{self, AdminError, IssuedCredential};
+use crate::config::Config;
+
+/// How often a node reloads signing keys (and rotates them when due).
+const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("first-start setup: {0}")]
+    Bootstrap(#[from] AdminError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub public_url: String,
+    pub store: Arc<dyn Store>,
+    /// The first credential, present only when this start created the default tenant.
+    pub bootstrap: Option<IssuedCredential>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Waits until the server has stopped (its shutdown future resolved and requests drained).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.unwrap_or_else(|join| Err(std::io::Error::other(join)))
+    }
+}
+
+/// Opens the database named by the configuration, creating the SQLite data folder when needed, and applies
+/// pending migrations.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    if Backend::of_url(&config.database_url)? == Backend::Sqlite {
+        if let Some(path) = config.database_url.strip_prefix("sqlite:").map(std::path::Path::new) {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|source| StartError::DataDir { path: parent.display().to_string(), source })?;
+            }
+        }
+    }
+    Ok(onramp_store::open(&config.database_url).await?)
+}
+
+/// The public URL: configured, or derived from the address the listener is bound to.
+fn public_url(config: &Config, addr: SocketAddr) -> String {
+    config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string()
+}
+
+/// The host of a URL, without scheme, port or path.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    host_without_port(authority).to_string()
+}
+
+/// Starts serving on `listener` until `shutdown` resolves.
+pub async fn start(
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Server, StartError> {
+    let addr = listener.local_addr()?;
+    let public_url = public_url(config, addr);
+    let public_host = host_of(&public_url);
+    let store = open_store(config).await?;
+
+    let bootstrap = if store.default_tenant().await?.is_none() {
+        let (tenant, issued) = admin::new_tenant("default", &config.admin_email, &public_host)?;
+        store.bootstrap(&tenant).await?.then_some(issued)
+    } else {
+        None
+    };
+
+    let keys = Arc::new(KeyManager::start(store.clone(), DEFAULT_ROTATION).await?);
+    let state = AppState {
+        store: store.clone(),
+        keys: keys.clone(),
+        issuer: public_url.clone().into(),
+        public_host: public_host.into(),
+    };
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        let refresher = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(KEY_REFRESH_INTERVAL);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                if let Err(error) = keys.refresh().await {
+                    tracing::warn!(%error, "signing key refresh failed");
+                }
+            }
+        });
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        refresher.abort();
+        served
+    });
+    tracing::info!(%addr, backend = store.backend().name(), "onramp listening");
+    Ok(Server { addr, public_url, store, bootstrap, task })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(super::host_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(super::host_of("https://acme.example/base/"), "acme.example");
+        assert_eq!(super::host_of("http://[::1]:80/x"), "::1");
+        assert_eq!(super::host_of("acme.example"), "acme.example");
+    }
+}
