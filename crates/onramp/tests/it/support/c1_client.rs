@@ -24,31 +24,17 @@ const NOT_BEFORE_SKEW_SECS: i64 = 120;
 /// Panics on any malformed secret; this is test code.
 pub fn signing_key_from_secret(secret: &str) -> SigningKey {
     let parts: Vec<&str> = secret.split(':').collect();
-    assert_eq!(
-        parts.len(),
-        4,
-        "client secret must have four ':'-separated parts"
-    );
-    assert_eq!(
-        parts[..3],
-        ["secret-token", "conductorone.com", "v1"],
-        "client secret has the wrong prefix"
-    );
-    let jwk_json = URL_SAFE_NO_PAD
-        .decode(parts[3])
-        .expect("client secret key must be unpadded base64url");
+    assert_eq!(parts.len(), 4, "client secret must have four ':'-separated parts");
+    assert_eq!(parts[..3], ["secret-token", "conductorone.com", "v1"], "client secret has the wrong prefix");
+    let jwk_json = URL_SAFE_NO_PAD.decode(parts[3]).expect("client secret key must be unpadded base64url");
     let jwk: Value = serde_json::from_slice(&jwk_json).expect("client secret key must be JSON");
     assert_eq!(jwk["kty"], "OKP", "client secret key must be an OKP key");
     assert_eq!(jwk["crv"], "Ed25519", "client secret key must be Ed25519");
     let field = |name: &str| {
-        let text = jwk[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("client secret key has no {name:?}"));
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .unwrap_or_else(|_| panic!("client secret key {name:?} is not base64url"));
-        <[u8; 32]>::try_from(bytes.as_slice())
-            .unwrap_or_else(|_| panic!("client secret key {name:?} is not 32 bytes"))
+        let text = jwk[name].as_str().unwrap_or_else(|| panic!("client secret key has no {name:?}"));
+        let bytes =
+            URL_SAFE_NO_PAD.decode(text).unwrap_or_else(|_| panic!("client secret key {name:?} is not base64url"));
+        <[u8; 32]>::try_from(bytes.as_slice()).unwrap_or_else(|_| panic!("client secret key {name:?} is not 32 bytes"))
     };
     let key = SigningKey::from_bytes(&field("d"));
     assert_eq!(
@@ -79,16 +65,10 @@ pub fn client_assertion(
         "nbf": now_unix - NOT_BEFORE_SKEW_SECS,
         "exp": now_unix + lifetime_secs,
     });
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    let signing_input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = key.sign(signing_input.as_bytes());
-    format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature.to_bytes())
-    )
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
 }
 
 /// A fresh nonce in the SDK's format: 16 random bytes as 32 hex characters.

@@ -1,0 +1,6 @@
+//! onramp's integration tests: one binary, every test against the real server over HTTP, on SQLite and
+//! (when `ONRAMP_TEST_POSTGRES_URL` is set) PostgreSQL.
+
+mod support;
+
+mod auth_token;

@@ -1,0 +1,254 @@
+//! The integration-test harness: the real server, started in-process on port 0 against a fresh database,
+//! SQLite in a temporary folder or a PostgreSQL database created for the test and dropped after it.
+//!
+//! `both_backends!` turns one `async fn(Backend)` into a test per backend. Without
+//! `ONRAMP_TEST_POSTGRES_URL` the PostgreSQL test prints a notice and passes, so that `cargo test` works on a
+//! laptop; CI exports the variable.
+
+#![allow(dead_code)]
+
+pub mod c1_client;
+
+use std::path::PathBuf;
+
+use onramp::admin::{self, IssuedCredential};
+use onramp::config::{Config, LogFormat};
+use onramp::server::{self, Server};
+use onramp_domain::{BuiltinRole, Id};
+use onramp_store::Store;
+use serde_json::Value;
+use sqlx::Connection;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const POSTGRES_ENV: &str = "ONRAMP_TEST_POSTGRES_URL";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body once per backend: `both_backends!(name);` expects `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::support::postgres_url().is_some() {
+                    super::$name($crate::support::Backend::Postgres).await
+                }
+            }
+        }
+    };
+}
+
+/// The PostgreSQL server to make test databases on, or None (with a notice) when it is not configured.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var(POSTGRES_ENV).ok().filter(|url| !url.is_empty());
+    if url.is_none() {
+        eprintln!("notice: {POSTGRES_ENV} is not set; skipping the PostgreSQL half of this test");
+    }
+    url
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: String,
+    pub dir: TempDir,
+    /// (server URL, database name) of a PostgreSQL database to drop.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite:{}", dir.path().join("onramp.db").display());
+                TestDatabase { url, dir, postgres: None }
+            }
+            Backend::Postgres => {
+                let server = std::env::var(POSTGRES_ENV).expect("postgres test without ONRAMP_TEST_POSTGRES_URL");
+                let name = format!("onramp_test_{}", Id::new());
+                let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect to PostgreSQL");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+                let url = with_database(&server, &name);
+                TestDatabase { url, dir, postgres: Some((server, name)) }
+            }
+        }
+    }
+}
+
+/// The URL of another database on the same server.
+fn with_database(server_url: &str, database: &str) -> String {
+    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Drop runs outside async; a short-lived runtime on its own thread does the one statement.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(async {
+                    let mut admin = sqlx::PgConnection::connect(&server).await?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+                    Ok::<_, sqlx::Error>(())
+                })?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("warning: could not drop a test database");
+            }
+        }
+    }
+}
+
+/// A running server with its database, a client, and the bootstrap credential.
+pub struct TestServer {
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub store: std::sync::Arc<dyn Store>,
+    pub bootstrap: IssuedCredential,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<Server>,
+    // Dropped last: the server must stop before its database goes.
+    pub database: TestDatabase,
+}
+
+pub fn test_config(database: &TestDatabase) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: PathBuf::from(database.dir.path()),
+        database_url: database.url.clone(),
+        public_url: None,
+        log_format: LogFormat::Text,
+        admin_email: "admin@example.com".into(),
+    }
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        let database = TestDatabase::create(backend).await;
+        let config = test_config(&database);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = server::start(&config, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server starts");
+        let bootstrap = server.bootstrap.clone().expect("a fresh database is bootstrapped");
+        TestServer {
+            base_url: format!("http://{}", server.addr),
+            http: reqwest::Client::new(),
+            store: server.store.clone(),
+            bootstrap,
+            config,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            database,
+        }
+    }
+
+    /// Stops the server and waits for it to finish, keeping the database.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.wait().await.expect("server stops cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Posts a token request form and returns (status, JSON body).
+    pub async fn token_request(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self.http.post(self.url("/auth/v1/token")).form(form).send().await.expect("token request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("token response is JSON"))
+    }
+
+    /// An access token for a client id and secret, by the plain grant.
+    pub async fn token_for(&self, client_id: &str, secret: &str) -> String {
+        let form = [("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)];
+        let (status, body) = self.token_request(&form).await;
+        assert_eq!(status, 200, "token request failed: {body}");
+        body["access_token"].as_str().expect("access_token").to_string()
+    }
+
+    /// An access token for the bootstrap super-admin.
+    pub async fn admin_token(&self) -> String {
+        self.token_for(&self.bootstrap.client_id, self.bootstrap.client_secret.expose()).await
+    }
+
+    /// A new credential in the default tenant for a user with these roles (what `onramp credential create`
+    /// does), and its access token.
+    pub async fn credential_with_roles(&self, email: &str, roles: &[BuiltinRole]) -> (IssuedCredential, String) {
+        let issued =
+            admin::create_credential(self.store.as_ref(), self.bootstrap.tenant_id, email, roles, "test", "127.0.0.1")
+                .await
+                .expect("credential created");
+        let token = self.token_for(&issued.client_id, issued.client_secret.expose()).await;
+        (issued, token)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.expect("GET");
+        read(response).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let response = self.http.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("POST");
+        read(response).await
+    }
+
+    pub async fn post_raw(&self, path: &str, token: &str, body: &'static str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        read(response).await
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("response body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
+    (status, body)
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
