@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod paging;
 pub mod principal;
 pub mod request_id;
 pub mod routes;
@@ -28,6 +29,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/v1/token", post(routes::token::token))
         .route("/api/v1/auth/introspect", get(routes::introspect::auth_introspect))
         .route("/api/v1/users/introspect", post(routes::introspect::user_introspect))
+        .route("/api/v1/users/{id}", get(routes::users::get_user))
+        .route("/api/v1/audit-events", get(routes::audit::list_audit_events))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(request_id::trace))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use onramp_store::Store;
 
 use crate::keys::KeyManager;
+use crate::paging::PageTokens;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,4 +15,5 @@ pub struct AppState {
     pub issuer: Arc<str>,
     /// The host part of the public URL, without port: what client ids and assertion audiences name.
     pub public_host: Arc<str>,
+    pub page_tokens: PageTokens,
 }

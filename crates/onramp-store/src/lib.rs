@@ -71,6 +71,10 @@ pub trait TenantStore: Send + Sync + 'static {
 
     /// The tenant made by the bootstrap, if there was one.
     async fn default_tenant(&self) -> Result<Option<Id>>;
+
+    /// A deployment-wide value (such as the page-token secret): the stored one, or `proposed` stored now if
+    /// there was none. Every node that asks gets the same value.
+    async fn deployment_value(&self, key: &str, proposed: &str) -> Result<String>;
 }
 
 /// Users and their role grants.

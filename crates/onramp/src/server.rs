@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onramp_api::keys::{DEFAULT_ROTATION, KeyManager};
+use onramp_api::paging::{self, PageTokens};
 use onramp_api::routes::token::host_without_port;
 use onramp_api::{AppState, router};
 use onramp_store::{Backend, Store, StoreError};
@@ -94,11 +95,15 @@ pub async fn start(
     };
 
     let keys = Arc::new(KeyManager::start(store.clone(), DEFAULT_ROTATION).await?);
+    let stored_secret = store.deployment_value(paging::SECRET_KEY, &PageTokens::generate_secret()).await?;
+    let page_tokens = PageTokens::from_stored(&stored_secret)
+        .ok_or_else(|| StoreError::Corrupt("the stored page-token secret is malformed".into()))?;
     let state = AppState {
         store: store.clone(),
         keys: keys.clone(),
         issuer: public_url.clone().into(),
         public_host: public_host.into(),
+        page_tokens,
     };
     let app = router(state);
     let task = tokio::spawn(async move {

@@ -120,6 +120,21 @@ where
         Ok(Tenant { id: row.id("id")?, name: row.text("name")?, created_at: row.time("created_at")? })
     }
 
+    async fn deployment_value(&self, key: &str, proposed: &str) -> Result<String> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO deployment (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key.to_string())
+            .bind(proposed.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query("SELECT value FROM deployment WHERE key = $1")
+            .bind(key.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.text("value")
+    }
+
     async fn default_tenant(&self) -> Result<Option<Id>> {
         let row =
             sqlx::query("SELECT value FROM deployment WHERE key = 'default_tenant'").fetch_optional(&self.read).await?;
