@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod import;
 pub mod keys;
 pub mod paging;
 pub mod principal;
@@ -29,7 +30,12 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/v1/token", post(routes::token::token))
         .route("/api/v1/auth/introspect", get(routes::introspect::auth_introspect))
         .route("/api/v1/users/introspect", post(routes::introspect::user_introspect))
-        .route("/api/v1/users/{id}", get(routes::users::get_user))
+        .route("/api/v1/users", get(routes::users::list_users).post(routes::users::create_user))
+        .route("/api/v1/users/import", post(routes::users::import))
+        .route(
+            "/api/v1/users/{id}",
+            get(routes::users::get_user).post(routes::users::update_user).delete(routes::users::delete_user),
+        )
         .route("/api/v1/audit-events", get(routes::audit::list_audit_events))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

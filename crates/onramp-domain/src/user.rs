@@ -48,21 +48,121 @@ wire_enum!(
     }
 );
 
-/// The core of a user as stored. The later parts of the user object (provenance arrays, employment fields,
-/// profile) are added by the directory work on top of this.
+/// Where one attribute value came from: which app account's profile attribute supplied it, through which
+/// attribute mapping. Lists of sources are ordered by `priority`, lowest first; `sources[0]` is the winner.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeSource {
+    #[serde(default)]
+    pub app_id: String,
+    #[serde(default)]
+    pub app_user_id: String,
+    #[serde(default)]
+    pub app_user_profile_attribute_key: String,
+    #[serde(default)]
+    pub user_attribute_mapping_id: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// The nine provenance lists of the ConductorOne user, one per mapped attribute.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Sources {
+    pub department_sources: Vec<AttributeSource>,
+    pub directory_status_sources: Vec<AttributeSource>,
+    pub email_sources: Vec<AttributeSource>,
+    pub employee_id_sources: Vec<AttributeSource>,
+    pub employment_status_sources: Vec<AttributeSource>,
+    pub employment_type_sources: Vec<AttributeSource>,
+    pub job_title_sources: Vec<AttributeSource>,
+    pub manager_sources: Vec<AttributeSource>,
+    pub username_sources: Vec<AttributeSource>,
+}
+
+impl Sources {
+    /// Orders every list by priority (stable, so equal priorities keep their given order).
+    pub fn normalize(&mut self) {
+        for list in [
+            &mut self.department_sources,
+            &mut self.directory_status_sources,
+            &mut self.email_sources,
+            &mut self.employee_id_sources,
+            &mut self.employment_status_sources,
+            &mut self.employment_type_sources,
+            &mut self.job_title_sources,
+            &mut self.manager_sources,
+            &mut self.username_sources,
+        ] {
+            list.sort_by_key(|source| source.priority);
+        }
+    }
+}
+
+/// A user: the ConductorOne user object in domain terms.
 #[derive(Clone, Debug, PartialEq)]
 pub struct User {
     pub id: Id,
     pub tenant_id: Id,
+    /// The primary email; unique in the tenant among users that are not deleted.
     pub email: Email,
+    /// Every email of the user, the primary first.
+    pub emails: Vec<Email>,
     pub display_name: String,
     pub status: UserStatus,
+    pub directory_status: UserStatus,
     pub user_type: UserType,
     pub origin: UserOrigin,
     pub role_ids: Vec<Id>,
+    pub manager_ids: Vec<Id>,
+    pub delegated_user_id: Option<Id>,
+    pub directory_ids: Vec<Id>,
+    pub department: String,
+    pub job_title: String,
+    pub employment_status: String,
+    pub employment_type: String,
+    pub usernames: Vec<String>,
+    pub employee_ids: Vec<String>,
+    /// Free-form profile attributes (a protobuf `Struct`).
+    pub profile: serde_json::Map<String, serde_json::Value>,
+    pub sources: Sources,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
+}
+
+impl User {
+    /// A new enabled human user with nothing but an email and a display name.
+    pub fn new(tenant_id: Id, email: Email, display_name: impl Into<String>, now: Timestamp) -> Self {
+        User {
+            id: Id::new(),
+            tenant_id,
+            emails: vec![email.clone()],
+            email,
+            display_name: display_name.into(),
+            status: UserStatus::Enabled,
+            directory_status: UserStatus::Enabled,
+            user_type: UserType::Human,
+            origin: UserOrigin::Unspecified,
+            role_ids: Vec::new(),
+            manager_ids: Vec::new(),
+            delegated_user_id: None,
+            directory_ids: Vec::new(),
+            department: String::new(),
+            job_title: String::new(),
+            employment_status: String::new(),
+            employment_type: String::new(),
+            usernames: Vec::new(),
+            employee_ids: Vec::new(),
+            profile: serde_json::Map::new(),
+            sources: Sources::default(),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -79,5 +179,22 @@ mod tests {
         }
         assert_eq!(UserType::parse("USER_TYPE_ROBOT"), None);
         assert_eq!(UserStatus::parse("enabled"), None);
+    }
+
+    #[test]
+    fn sources_are_ordered_by_priority() {
+        let source = |value: &str, priority| AttributeSource {
+            app_id: String::new(),
+            app_user_id: String::new(),
+            app_user_profile_attribute_key: String::new(),
+            user_attribute_mapping_id: String::new(),
+            value: value.into(),
+            priority,
+        };
+        let mut sources =
+            Sources { job_title_sources: vec![source("b", 5), source("a", 1), source("c", 5)], ..Sources::default() };
+        sources.normalize();
+        let values: Vec<_> = sources.job_title_sources.iter().map(|s| s.value.as_str()).collect();
+        assert_eq!(values, ["a", "b", "c"]);
     }
 }

@@ -25,6 +25,10 @@ pub enum StoreError {
     /// A uniqueness rule was broken; `constraint` names the rule (an index name).
     #[error("conflict: {constraint}")]
     Conflict { constraint: &'static str },
+    /// The change refers to something that does not exist in the tenant or breaks a rule of the
+    /// directory (a manager loop); `field` names the input at fault.
+    #[error("invalid {field}: {message}")]
+    Invalid { field: &'static str, message: String },
     /// The database URL is not one onramp can use.
     #[error("{0}")]
     Config(String),
@@ -85,8 +89,24 @@ pub trait UserStore: Send + Sync + 'static {
     /// The live (not deleted) user with this email.
     async fn find_user_by_email(&self, tenant_id: &Id, email: &str) -> Result<User>;
 
-    /// Creates a user with its `role_ids` as grants. A live user with the same email is a conflict.
+    /// Live users in id order, after `after` if given.
+    async fn list_users(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<User>>;
+
+    /// Creates a user with its role grants, managers and directories. A live user with the same email is a
+    /// conflict; a manager or delegate that is not a live user of the tenant is invalid.
     async fn create_user(&self, actor: &Actor, user: &User) -> Result<()>;
+
+    /// Replaces `before` with `after` (same id), if the stored user is still `before` (by `updated_at`);
+    /// otherwise a conflict on `users_concurrent_update`, and the caller may read again and retry.
+    /// Managers and delegate are checked as on create, and a manager loop is refused.
+    async fn update_user(&self, actor: &Actor, before: &User, after: &User) -> Result<User>;
+
+    /// Marks a live user DELETED (freeing its email for reuse); an unknown or already deleted user is not found.
+    async fn delete_user(&self, actor: &Actor, id: &Id) -> Result<User>;
+
+    /// Inserts many users at once (no managers or delegates), skipping those whose email is taken. Returns
+    /// for each input whether it was inserted. One transaction and one audit event per call.
+    async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<bool>>;
 
     /// Grants roles to a user; roles it already has are left as they are.
     async fn grant_roles(&self, actor: &Actor, user_id: &Id, role_ids: &[Id]) -> Result<()>;

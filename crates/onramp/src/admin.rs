@@ -2,7 +2,7 @@
 //! credentials and API keys. Each returns its secret exactly once; only a public key or a hash is stored.
 
 use onramp_api::auth::{api_key, client_secret};
-use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
+use onramp_domain::user::{User, UserOrigin};
 use onramp_domain::{BuiltinRole, Email, Id, Secret, Timestamp};
 use onramp_store::{Actor, ApiKey, Credential, NewTenant, Store, StoreError, Tenant};
 
@@ -40,17 +40,9 @@ pub fn new_tenant(
 
 fn service_user(tenant_id: Id, email: Email, display_name: &str, roles: &[BuiltinRole], now: Timestamp) -> User {
     User {
-        id: Id::new(),
-        tenant_id,
-        email,
-        display_name: display_name.to_string(),
-        status: UserStatus::Enabled,
-        user_type: UserType::Human,
         origin: UserOrigin::System,
         role_ids: roles.iter().map(|role| role.id()).collect(),
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
+        ..User::new(tenant_id, email, display_name, now)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::wire::user::user_view;
+use crate::wire::user::user_view_response;
 
 pub async fn auth_introspect(caller: Principal) -> ApiResult<Json<Value>> {
     caller.require(Permission::SelfRead)?;
@@ -41,5 +41,5 @@ pub async fn user_introspect(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::SelfRead)?;
     let user = state.store.get_user(&caller.tenant_id, &caller.user_id).await?;
-    Ok(Json(json!({ "userView": user_view(&user), "expanded": [] })))
+    Ok(Json(user_view_response(&user)))
 }

@@ -1,18 +1,43 @@
-//! Users: `GET /api/v1/users/{id}`.
+//! Users: get and list (ConductorOne), and onramp's additions in the same style: create, update with a
+//! field mask, delete, and bulk import.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use onramp_domain::{Id, Permission};
+use axum::extract::{Path, Query, State};
+use onramp_domain::{BuiltinRole, Id, Permission, Timestamp};
+use onramp_store::StoreError;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::import::{RowError, import_users};
+use crate::paging::{fingerprint, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::wire::user::user_view;
+use crate::wire::user::{user_view, user_view_response};
+use crate::wire::user_input::{UserInput, parse_mask};
+
+/// Most rows one import request may carry; larger imports go through the command line or several requests.
+const MAX_IMPORT_ROWS: usize = 10_000;
 
 /// Parses an id from the path, naming the parameter when it is malformed.
 pub fn path_id(name: &str, raw: &str) -> ApiResult<Id> {
     raw.parse().map_err(|error| ApiError::invalid_field(name, error))
+}
+
+fn user_not_found(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
+    move |error| match error {
+        StoreError::NotFound => ApiError::not_found(format!("user {id}")),
+        other => other.into(),
+    }
+}
+
+/// Only a super-admin may hand out the super-admin role.
+fn check_role_grant(caller: &Principal, role_ids: &[Id]) -> ApiResult<()> {
+    if role_ids.contains(&BuiltinRole::SuperAdmin.id()) && !caller.roles.contains(&BuiltinRole::SuperAdmin) {
+        return Err(ApiError::permission_denied("only a super-admin may grant the super-admin role"));
+    }
+    Ok(())
 }
 
 pub async fn get_user(
@@ -22,9 +47,147 @@ pub async fn get_user(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::UserRead)?;
     let id = path_id("id", &id)?;
-    let user = state.store.get_user(&caller.tenant_id, &id).await.map_err(|error| match error {
-        onramp_store::StoreError::NotFound => ApiError::not_found(format!("user {id}")),
+    let user = state.store.get_user(&caller.tenant_id, &id).await.map_err(user_not_found(&id))?;
+    Ok(Json(user_view_response(&user)))
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    page_size: Option<i64>,
+    page_token: Option<String>,
+}
+
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Principal,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::UserRead)?;
+    let size = page_size(params.page_size);
+    let query = fingerprint(&["users.list", &caller.tenant_id.to_string()]);
+    let after = match state.page_tokens.decode(params.page_token.as_deref(), &query)? {
+        Some(key) => Some(
+            std::str::from_utf8(&key)
+                .ok()
+                .and_then(|k| k.parse::<Id>().ok())
+                .ok_or_else(|| ApiError::invalid_field("page_token", "not a page token of this query"))?,
+        ),
+        None => None,
+    };
+    let mut users = state.store.list_users(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
+    let next = if users.len() > size {
+        users.truncate(size);
+        users.last().map(|last| state.page_tokens.encode(&query, last.id.to_string().as_bytes()))
+    } else {
+        None
+    };
+    Ok(Json(json!({
+        "list": users.iter().map(user_view).collect::<Vec<_>>(),
+        "nextPageToken": next.unwrap_or_default(),
+        "expanded": [],
+    })))
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(input): ApiJson<UserInput>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::UserWrite)?;
+    let user = input.into_new_user(caller.tenant_id, Timestamp::now())?;
+    check_role_grant(&caller, &user.role_ids)?;
+    state.store.create_user(&caller.actor(), &user).await?;
+    let user = state.store.get_user(&caller.tenant_id, &user.id).await?;
+    Ok(Json(user_view_response(&user)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UpdateRequest {
+    user: Option<UserInput>,
+    #[serde(alias = "update_mask")]
+    update_mask: Value,
+}
+
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<UpdateRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::UserWrite)?;
+    let id = path_id("id", &id)?;
+    let input = request.user.ok_or_else(|| ApiError::invalid_field("user", "is required"))?;
+    let mut paths = parse_mask(&request.update_mask)?;
+    if paths.is_empty() {
+        paths = input.paths_set();
+    }
+    let before = state.store.get_user(&caller.tenant_id, &id).await.map_err(user_not_found(&id))?;
+    if before.deleted_at.is_some() {
+        return Err(ApiError::not_found(format!("user {id}")));
+    }
+    let mut after = before.clone();
+    input.apply(&mut after, &paths)?;
+    if after.role_ids != before.role_ids {
+        check_role_grant(&caller, &after.role_ids)?;
+    }
+    let updated = state.store.update_user(&caller.actor(), &before, &after).await.map_err(|error| match error {
+        StoreError::Conflict { constraint: "users_concurrent_update" } => ApiError::new(
+            crate::error::Code::Aborted,
+            "the user changed while this update ran; read it again and retry",
+        ),
         other => other.into(),
     })?;
-    Ok(Json(json!({ "userView": user_view(&user), "expanded": [] })))
+    Ok(Json(user_view_response(&updated)))
+}
+
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::UserWrite)?;
+    let id = path_id("id", &id)?;
+    if id == caller.user_id {
+        return Err(ApiError::new(crate::error::Code::FailedPrecondition, "a caller cannot delete its own user"));
+    }
+    state.store.delete_user(&caller.actor(), &id).await.map_err(user_not_found(&id))?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ImportRequest {
+    users: Vec<Value>,
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(request): ApiJson<ImportRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::UserWrite)?;
+    if request.users.len() > MAX_IMPORT_ROWS {
+        return Err(ApiError::invalid_field("users", format!("at most {MAX_IMPORT_ROWS} rows per request")));
+    }
+    let rows =
+        request.users.into_iter().enumerate().map(|(row, value)| {
+            let input: UserInput = crate::extract::parse_json(value.to_string().as_bytes())
+                .map_err(|error| RowError { row, field: "row".into(), message: error.message })?;
+            let roles: Vec<Id> =
+                input.role_ids.iter().flatten().filter_map(|r| BuiltinRole::from_ref(r)).map(|r| r.id()).collect();
+            check_role_grant(&caller, &roles).map_err(|error| RowError {
+                row,
+                field: "roleIds".into(),
+                message: error.message,
+            })?;
+            Ok(input)
+        });
+    let rows: Vec<_> = rows.collect();
+    let report = import_users(state.store.as_ref(), &caller.actor(), rows).await?;
+    Ok(Json(json!({
+        "importedCount": report.imported_count().to_string(),
+        "userIds": report.imported.iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>(),
+        "errors": report.errors,
+    })))
 }

@@ -2,3 +2,4 @@
 //! name, RFC 3339 times, 64-bit integers as strings).
 
 pub mod user;
+pub mod user_input;

@@ -8,6 +8,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use super::audit::{self, Change};
 use super::rows;
 use super::{Dialect, SqlStore, conflict_on, ids_json};
+use crate::UserStore;
 use crate::{Actor, ApiKey, ApiKeyGrant, AuthStore, Credential, CredentialGrant, Result, SigningKey, StoreError};
 
 /// The audit form of a credential. The public key is not a secret, but it is noise in an audit trail.
@@ -136,12 +137,7 @@ where
             .await?
             .ok_or(StoreError::NotFound)?;
         let credential = rows::credential(&row)?;
-        let user_row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(credential.tenant_id.to_string())
-            .bind(credential.user_id.to_string())
-            .fetch_one(&self.read)
-            .await?;
-        let user = self.user_from_row(&user_row).await?;
+        let user = UserStore::get_user(self, &credential.tenant_id, &credential.user_id).await?;
         Ok(CredentialGrant { credential, user })
     }
 
@@ -237,12 +233,7 @@ where
             .await?
             .ok_or(StoreError::NotFound)?;
         let key = rows::api_key(&row)?;
-        let user_row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(key.tenant_id.to_string())
-            .bind(key.user_id.to_string())
-            .fetch_one(&self.read)
-            .await?;
-        let user = self.user_from_row(&user_row).await?;
+        let user = UserStore::get_user(self, &key.tenant_id, &key.user_id).await?;
         Ok(ApiKeyGrant { key, user })
     }
 

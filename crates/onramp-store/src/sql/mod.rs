@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod rows;
 mod tenants;
+mod user_sql;
 mod users;
 
 use std::str::FromStr;
@@ -57,14 +58,19 @@ impl Backend {
 /// What differs between the backends, beyond what sqlx hides.
 pub trait Dialect: Database {
     const BACKEND: Backend;
+    /// Appended to a SELECT that must lock the rows it reads until the transaction ends. SQLite has one
+    /// writer, so its write transactions are serial already and it needs (and accepts) no such clause.
+    const FOR_UPDATE: &'static str;
 }
 
 impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
+    const FOR_UPDATE: &'static str = "";
 }
 
 impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
 }
 
 /// The store on one SQL database. Reads go to `read`, transactions to `write`; on PostgreSQL they are the
@@ -107,6 +113,11 @@ fn conflict_on(constraint: &'static str) -> impl FnOnce(sqlx::Error) -> StoreErr
         Some(db) if db.is_unique_violation() => StoreError::Conflict { constraint },
         _ => StoreError::Database(error),
     }
+}
+
+/// `$first, $first+1, ...` for `count` parameters, for IN lists and multi-row inserts.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The JSON text of a list of ids, as stored in `role_ids` columns.

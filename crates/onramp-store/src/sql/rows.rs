@@ -73,21 +73,52 @@ fn wire<T>(parsed: Option<T>, column: &str, value: &str) -> Result<T, StoreError
     parsed.ok_or_else(|| StoreError::Corrupt(format!("{column} has an unknown value {value:?}")))
 }
 
-/// A user from a `users` row; `role_ids` come from `role_grants` and are passed in.
-pub(super) fn user(row: &impl RowExt, role_ids: Vec<Id>) -> Result<User, StoreError> {
-    let email = row.text("email")?;
+/// The parts of a user that live in other tables than `users`.
+#[derive(Default)]
+pub(super) struct UserRelations {
+    pub role_ids: Vec<Id>,
+    pub manager_ids: Vec<Id>,
+    pub directory_ids: Vec<Id>,
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(row: &impl RowExt, column: &str) -> Result<T, StoreError> {
+    let text = row.text(column)?;
+    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not valid JSON of its type")))
+}
+
+fn email(text: &str) -> Result<Email, StoreError> {
+    Email::parse(text).map_err(|_| StoreError::Corrupt(format!("email {text:?}")))
+}
+
+/// A user from a `users` row and its relations.
+pub(super) fn user(row: &impl RowExt, relations: UserRelations) -> Result<User, StoreError> {
     let status = row.text("status")?;
+    let directory_status = row.text("directory_status")?;
     let user_type = row.text("user_type")?;
     let origin = row.text("origin")?;
+    let emails: Vec<String> = json_column(row, "emails_json")?;
     Ok(User {
         id: row.id("id")?,
         tenant_id: row.id("tenant_id")?,
-        email: Email::parse(&email).map_err(|_| StoreError::Corrupt(format!("email {email:?}")))?,
+        email: email(&row.text("email")?)?,
+        emails: emails.iter().map(|e| email(e)).collect::<Result<_, _>>()?,
         display_name: row.text("display_name")?,
         status: wire(UserStatus::parse(&status), "status", &status)?,
+        directory_status: wire(UserStatus::parse(&directory_status), "directory_status", &directory_status)?,
         user_type: wire(UserType::parse(&user_type), "user_type", &user_type)?,
         origin: wire(UserOrigin::parse(&origin), "origin", &origin)?,
-        role_ids,
+        role_ids: relations.role_ids,
+        manager_ids: relations.manager_ids,
+        delegated_user_id: row.opt_id("delegated_user_id")?,
+        directory_ids: relations.directory_ids,
+        department: row.text("department")?,
+        job_title: row.text("job_title")?,
+        employment_status: row.text("employment_status")?,
+        employment_type: row.text("employment_type")?,
+        usernames: json_column(row, "usernames_json")?,
+        employee_ids: json_column(row, "employee_ids_json")?,
+        profile: json_column(row, "profile_json")?,
+        sources: json_column(row, "sources_json")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
         deleted_at: row.opt_time("deleted_at")?,

@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use super::audit::{self, Change};
 use super::auth::insert_credential;
 use super::rows::RowExt;
-use super::users::{insert_user, user_json};
+use super::user_sql::{insert_user, user_json};
 use super::{Backend, Dialect, SqlStore};
 use crate::{Actor, NewTenant, Result, StoreError, Tenant, TenantStore};
 

@@ -1,4 +1,4 @@
-//! Users and role grants.
+//! Users: the `UserStore` implementation.
 
 use async_trait::async_trait;
 use onramp_domain::user::User;
@@ -7,79 +7,15 @@ use serde_json::json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::audit::{self, Change};
-use super::rows::{self, RowExt};
-use super::{Dialect, SqlStore, conflict_on};
+use super::user_sql::{
+    self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, check_references, insert_user, load_users, replace_relations,
+    user_json,
+};
+use super::{Dialect, SqlStore, placeholders};
 use crate::{Actor, Result, StoreError, UserStore};
 
-/// The audit form of a user: what changed hands, never a secret.
-pub(super) fn user_json(user: &User) -> serde_json::Value {
-    json!({
-        "id": user.id,
-        "email": user.email.as_str(),
-        "displayName": user.display_name,
-        "status": user.status.as_str(),
-        "type": user.user_type.as_str(),
-        "origin": user.origin.as_str(),
-        "roleIds": user.role_ids,
-    })
-}
-
-/// Inserts a user and its grants on the given connection (inside the caller's transaction).
-pub(super) async fn insert_user<DB>(conn: &mut DB::Connection, user: &User) -> Result<()>
-where
-    DB: Dialect,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-{
-    sqlx::query(
-        "INSERT INTO users (id, tenant_id, email, display_name, status, user_type, origin, created_at, updated_at, \
-         deleted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(user.id.to_string())
-    .bind(user.tenant_id.to_string())
-    .bind(user.email.as_str().to_string())
-    .bind(user.display_name.clone())
-    .bind(user.status.as_str().to_string())
-    .bind(user.user_type.as_str().to_string())
-    .bind(user.origin.as_str().to_string())
-    .bind(user.created_at.micros())
-    .bind(user.updated_at.micros())
-    .bind(user.deleted_at.map(Timestamp::micros))
-    .execute(&mut *conn)
-    .await
-    .map_err(conflict_on("users_email_live"))?;
-    insert_grants::<DB>(conn, &user.tenant_id, &user.id, &user.role_ids).await
-}
-
-async fn insert_grants<DB>(conn: &mut DB::Connection, tenant_id: &Id, user_id: &Id, role_ids: &[Id]) -> Result<()>
-where
-    DB: Dialect,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-{
-    let now = Timestamp::now().micros();
-    for role_id in role_ids {
-        sqlx::query(
-            "INSERT INTO role_grants (tenant_id, user_id, role_id, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, role_id) DO NOTHING",
-        )
-        .bind(tenant_id.to_string())
-        .bind(user_id.to_string())
-        .bind(role_id.to_string())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
+/// Rows per multi-row INSERT in an import: 500 × 21 parameters stays under SQLite's 32,766.
+const IMPORT_ROWS_PER_STATEMENT: usize = 500;
 
 impl<DB> SqlStore<DB>
 where
@@ -92,15 +28,20 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
-    /// Loads the user a `users` row describes, with its role grants.
-    pub(super) async fn user_from_row(&self, row: &DB::Row) -> Result<User> {
-        let id = row.text("id")?;
-        let grants = sqlx::query("SELECT role_id FROM role_grants WHERE user_id = $1 ORDER BY role_id")
-            .bind(id)
-            .fetch_all(&self.read)
+    /// One user by a query that selects `users` rows, with its relations.
+    async fn one_user(&self, sql: &str, binds: [String; 2]) -> Result<User> {
+        let [a, b] = binds;
+        let row = sqlx::query(sql).bind(a).bind(b).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        load_users(&self.read, vec![row]).await?.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// Locks the tenant row so that manager changes in one tenant are serial (see `check_references`).
+    async fn lock_tenant(conn: &mut DB::Connection, tenant_id: &Id) -> Result<()> {
+        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{}", DB::FOR_UPDATE))
+            .bind(tenant_id.to_string())
+            .fetch_optional(conn)
             .await?;
-        let role_ids = grants.iter().map(|grant| grant.id("role_id")).collect::<Result<Vec<_>>>()?;
-        rows::user(row, role_ids)
+        Ok(())
     }
 }
 
@@ -117,27 +58,33 @@ where
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
     async fn get_user(&self, tenant_id: &Id, id: &Id) -> Result<User> {
-        let row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        self.user_from_row(&row).await
+        self.one_user("SELECT * FROM users WHERE tenant_id = $1 AND id = $2", [tenant_id.to_string(), id.to_string()])
+            .await
     }
 
     async fn find_user_by_email(&self, tenant_id: &Id, email: &str) -> Result<User> {
-        let row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND email = $2 AND status <> 'DELETED'")
-            .bind(tenant_id.to_string())
-            .bind(email.to_ascii_lowercase())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        self.user_from_row(&row).await
+        let sql = "SELECT * FROM users WHERE tenant_id = $1 AND email = $2 AND status <> 'DELETED'";
+        self.one_user(sql, [tenant_id.to_string(), email.to_ascii_lowercase()]).await
+    }
+
+    async fn list_users(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT * FROM users WHERE tenant_id = $1 AND id > $2 AND status <> 'DELETED' ORDER BY id LIMIT $3",
+        )
+        .bind(tenant_id.to_string())
+        .bind(after.map(|id| id.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        load_users(&self.read, rows).await
     }
 
     async fn create_user(&self, actor: &Actor, user: &User) -> Result<()> {
         let mut tx = self.write.begin().await?;
+        if !user.manager_ids.is_empty() || user.delegated_user_id.is_some() {
+            Self::lock_tenant(&mut tx, &user.tenant_id).await?;
+            check_references::<DB>(&mut tx, user).await?;
+        }
         insert_user::<DB>(&mut tx, user).await?;
         let change = Change {
             action: "user.create",
@@ -151,26 +98,132 @@ where
         Ok(())
     }
 
-    async fn grant_roles(&self, actor: &Actor, user_id: &Id, role_ids: &[Id]) -> Result<()> {
+    async fn update_user(&self, actor: &Actor, before: &User, after: &User) -> Result<User> {
         let mut tx = self.write.begin().await?;
-        let exists = sqlx::query("SELECT id FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(actor.tenant_id.to_string())
-            .bind(user_id.to_string())
+        Self::lock_tenant(&mut tx, &after.tenant_id).await?;
+        check_references::<DB>(&mut tx, after).await?;
+        // Strictly later than before, so that the next optimistic update sees a change even within a microsecond.
+        let updated_at = Timestamp::from_micros(Timestamp::now().micros().max(before.updated_at.micros() + 1));
+        let after = User { updated_at, ..after.clone() };
+        let assignments: Vec<String> =
+            USER_COLUMNS.split(", ").enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect();
+        let sql = format!(
+            "UPDATE users SET {} WHERE tenant_id = ${} AND id = ${} AND updated_at = ${} AND status <> 'DELETED' RETURNING id",
+            assignments.join(", "),
+            USER_COLUMN_COUNT + 1,
+            USER_COLUMN_COUNT + 2,
+            USER_COLUMN_COUNT + 3,
+        );
+        let updated = bind_user::<DB>(sqlx::query(&sql), &after)
+            .bind(before.tenant_id.to_string())
+            .bind(before.id.to_string())
+            .bind(before.updated_at.micros())
             .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
+            .await
+            .map_err(super::conflict_on("users_email_live"))?;
+        if updated.is_none() {
+            return Err(StoreError::Conflict { constraint: "users_concurrent_update" });
         }
-        insert_grants::<DB>(&mut tx, &actor.tenant_id, user_id, role_ids).await?;
+        replace_relations::<DB>(&mut tx, &after).await?;
         let change = Change {
-            action: "user.grant_roles",
+            action: "user.update",
             object_type: "user",
-            object_id: user_id.to_string(),
-            before: None,
-            after: Some(json!({ "grantedRoleIds": role_ids })),
+            object_id: after.id.to_string(),
+            before: Some(user_json(before)),
+            after: Some(user_json(&after)),
         };
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn delete_user(&self, actor: &Actor, id: &Id) -> Result<User> {
+        let before = self.get_user(&actor.tenant_id, id).await?;
+        let now = Timestamp::now();
+        let mut tx = self.write.begin().await?;
+        let deleted = sqlx::query(
+            "UPDATE users SET status = 'DELETED', deleted_at = $1, updated_at = $1 \
+             WHERE tenant_id = $2 AND id = $3 AND status <> 'DELETED' RETURNING id",
+        )
+        .bind(now.micros())
+        .bind(actor.tenant_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if deleted.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let after = User {
+            status: onramp_domain::user::UserStatus::Deleted,
+            deleted_at: Some(now),
+            updated_at: now,
+            ..before.clone()
+        };
+        let change = Change {
+            action: "user.delete",
+            object_type: "user",
+            object_id: id.to_string(),
+            before: Some(user_json(&before)),
+            after: Some(user_json(&after)),
+        };
+        audit::record::<DB>(&mut tx, actor, change).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn grant_roles(&self, actor: &Actor, user_id: &Id, role_ids: &[Id]) -> Result<()> {
+        let before = self.get_user(&actor.tenant_id, user_id).await?;
+        let mut after = before.clone();
+        for role_id in role_ids {
+            if !after.role_ids.contains(role_id) {
+                after.role_ids.push(*role_id);
+            }
+        }
+        if after.role_ids != before.role_ids {
+            self.update_user(actor, &before, &after).await?;
+        }
         Ok(())
+    }
+
+    async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<bool>> {
+        let mut inserted = vec![false; users.len()];
+        let mut tx = self.write.begin().await?;
+        for (chunk_index, chunk) in users.chunks(IMPORT_ROWS_PER_STATEMENT).enumerate() {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(1 + i * USER_COLUMN_COUNT, USER_COLUMN_COUNT)))
+                .collect();
+            // ON CONFLICT DO NOTHING skips a row whose email is taken (by a live user or earlier in the file)
+            // without failing the rest; RETURNING tells which rows went in.
+            let sql = format!(
+                "INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for user in chunk {
+                query = bind_user::<DB>(query, user);
+            }
+            let returned = query.fetch_all(&mut *tx).await?;
+            let returned: std::collections::HashSet<String> =
+                returned.iter().map(|row| super::rows::RowExt::text(row, "id")).collect::<Result<_>>()?;
+            for (offset, user) in chunk.iter().enumerate() {
+                if returned.contains(&user.id.to_string()) {
+                    inserted[chunk_index * IMPORT_ROWS_PER_STATEMENT + offset] = true;
+                    if !user.role_ids.is_empty() || !user.directory_ids.is_empty() {
+                        replace_relations::<DB>(&mut tx, user).await?;
+                    }
+                }
+            }
+        }
+        let created: Vec<User> = users.iter().zip(&inserted).filter(|(_, ok)| **ok).map(|(u, _)| u.clone()).collect();
+        let change = Change {
+            action: "user.import",
+            object_type: "user",
+            object_id: String::new(),
+            before: None,
+            after: Some(json!({ "count": created.len(), "userIds": user_sql::ids_of(&created) })),
+        };
+        audit::record::<DB>(&mut tx, actor, change).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 }

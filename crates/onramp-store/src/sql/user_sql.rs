@@ -1,0 +1,241 @@
+//! The SQL behind users: inserting a user with its relations, loading users with theirs in batches, and
+//! checking manager and delegate references inside the writing transaction.
+
+use std::collections::HashMap;
+
+use onramp_domain::user::User;
+use onramp_domain::{Id, Timestamp};
+use serde_json::json;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+
+use super::rows::{self, RowExt, UserRelations};
+use super::{Dialect, conflict_on, placeholders};
+use crate::{Result, StoreError};
+
+/// The columns of `users` in the order `bind_user` binds them.
+pub(super) const USER_COLUMNS: &str = "id, tenant_id, email, display_name, status, directory_status, user_type, \
+    origin, department, job_title, employment_status, employment_type, delegated_user_id, emails_json, \
+    usernames_json, employee_ids_json, profile_json, sources_json, created_at, updated_at, deleted_at";
+pub(super) const USER_COLUMN_COUNT: usize = 21;
+
+/// The audit form of a user: its attributes, never a secret.
+pub(super) fn user_json(user: &User) -> serde_json::Value {
+    json!({
+        "id": user.id,
+        "email": user.email.as_str(),
+        "displayName": user.display_name,
+        "status": user.status.as_str(),
+        "directoryStatus": user.directory_status.as_str(),
+        "type": user.user_type.as_str(),
+        "origin": user.origin.as_str(),
+        "roleIds": user.role_ids,
+        "managerIds": user.manager_ids,
+        "delegatedUserId": user.delegated_user_id,
+        "directoryIds": user.directory_ids,
+        "department": user.department,
+        "jobTitle": user.job_title,
+        "employmentStatus": user.employment_status,
+        "employmentType": user.employment_type,
+    })
+}
+
+fn text_list<T: std::fmt::Display>(items: &[T]) -> String {
+    serde_json::to_string(&items.iter().map(|item| item.to_string()).collect::<Vec<_>>())
+        .expect("a list of strings always serialises")
+}
+
+/// Binds a user's `users` columns, in `USER_COLUMNS` order.
+pub(super) fn bind_user<'q, DB>(
+    query: sqlx::query::Query<'q, DB, DB::Arguments<'q>>,
+    user: &User,
+) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+where
+    DB: Dialect,
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB>,
+    Option<i64>: Encode<'q, DB>,
+{
+    query
+        .bind(user.id.to_string())
+        .bind(user.tenant_id.to_string())
+        .bind(user.email.as_str().to_string())
+        .bind(user.display_name.clone())
+        .bind(user.status.as_str().to_string())
+        .bind(user.directory_status.as_str().to_string())
+        .bind(user.user_type.as_str().to_string())
+        .bind(user.origin.as_str().to_string())
+        .bind(user.department.clone())
+        .bind(user.job_title.clone())
+        .bind(user.employment_status.clone())
+        .bind(user.employment_type.clone())
+        .bind(user.delegated_user_id.map(|id| id.to_string()))
+        .bind(text_list(&user.emails))
+        .bind(text_list(&user.usernames))
+        .bind(text_list(&user.employee_ids))
+        .bind(serde_json::Value::Object(user.profile.clone()).to_string())
+        .bind(serde_json::to_string(&user.sources).expect("sources always serialise"))
+        .bind(user.created_at.micros())
+        .bind(user.updated_at.micros())
+        .bind(user.deleted_at.map(Timestamp::micros))
+}
+
+/// Inserts a user and its relations on the given connection (inside the caller's transaction).
+pub(super) async fn insert_user<DB>(conn: &mut DB::Connection, user: &User) -> Result<()>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+{
+    let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES ({})", placeholders(1, USER_COLUMN_COUNT));
+    bind_user::<DB>(sqlx::query(&sql), user).execute(&mut *conn).await.map_err(conflict_on("users_email_live"))?;
+    replace_relations::<DB>(conn, user).await
+}
+
+/// Makes the grant, manager and directory rows of a user exactly those of `user`.
+pub(super) async fn replace_relations<DB>(conn: &mut DB::Connection, user: &User) -> Result<()>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let (tenant, id) = (user.tenant_id.to_string(), user.id.to_string());
+    for table in ["role_grants", "user_managers", "user_directories"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(id.clone()).execute(&mut *conn).await?;
+    }
+    let now = Timestamp::now().micros();
+    for role_id in &user.role_ids {
+        sqlx::query("INSERT INTO role_grants (tenant_id, user_id, role_id, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(tenant.clone())
+            .bind(id.clone())
+            .bind(role_id.to_string())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (position, manager_id) in user.manager_ids.iter().enumerate() {
+        sqlx::query("INSERT INTO user_managers (tenant_id, user_id, manager_id, position) VALUES ($1, $2, $3, $4)")
+            .bind(tenant.clone())
+            .bind(id.clone())
+            .bind(manager_id.to_string())
+            .bind(position as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for directory_id in &user.directory_ids {
+        sqlx::query("INSERT INTO user_directories (tenant_id, user_id, directory_id) VALUES ($1, $2, $3)")
+            .bind(tenant.clone())
+            .bind(id.clone())
+            .bind(directory_id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Refuses managers and a delegate that are not live users of the tenant, the user itself, or a manager
+/// that would close a loop. Runs inside the writing transaction; on PostgreSQL the caller has locked the
+/// tenant row first, so two transactions cannot each add half of a loop.
+pub(super) async fn check_references<DB>(conn: &mut DB::Connection, user: &User) -> Result<()>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+{
+    let references = user
+        .manager_ids
+        .iter()
+        .map(|id| ("managerIds", id))
+        .chain(user.delegated_user_id.iter().map(|id| ("delegatedUserId", id)));
+    for (field, id) in references {
+        if *id == user.id {
+            return Err(StoreError::Invalid { field, message: "a user cannot refer to itself".into() });
+        }
+        let live = sqlx::query("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 AND status <> 'DELETED'")
+            .bind(user.tenant_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if live.is_none() {
+            return Err(StoreError::Invalid { field, message: format!("no user {id} in this tenant") });
+        }
+    }
+    for manager_id in &user.manager_ids {
+        // Walk up from the new manager; meeting the user means the new edge would close a loop.
+        let looped = sqlx::query(
+            "WITH RECURSIVE chain(id) AS (SELECT manager_id FROM user_managers WHERE user_id = $1 \
+             UNION SELECT m.manager_id FROM user_managers m JOIN chain c ON m.user_id = c.id) \
+             SELECT id FROM chain WHERE id = $2 LIMIT 1",
+        )
+        .bind(manager_id.to_string())
+        .bind(user.id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if looped.is_some() {
+            return Err(StoreError::Invalid {
+                field: "managerIds",
+                message: format!("manager {manager_id} would create a management loop"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Loads users from `users` rows with their relations, in three queries however many rows there are.
+pub(super) async fn load_users<'e, DB, E>(executor: E, rows: Vec<DB::Row>) -> Result<Vec<User>>
+where
+    DB: Dialect,
+    E: Executor<'e, Database = DB> + Copy,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+{
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|row| row.text("id")).collect::<Result<_>>()?;
+    let mut relations: HashMap<String, UserRelations> = HashMap::new();
+    let in_list = placeholders(1, ids.len());
+    let queries = [
+        format!(
+            "SELECT user_id, role_id AS related FROM role_grants WHERE user_id IN ({in_list}) ORDER BY user_id, role_id"
+        ),
+        format!(
+            "SELECT user_id, manager_id AS related FROM user_managers WHERE user_id IN ({in_list}) ORDER BY user_id, position"
+        ),
+        format!(
+            "SELECT user_id, directory_id AS related FROM user_directories WHERE user_id IN ({in_list}) ORDER BY user_id, directory_id"
+        ),
+    ];
+    for (kind, sql) in queries.iter().enumerate() {
+        let mut query = sqlx::query(sql);
+        for id in &ids {
+            query = query.bind(id.clone());
+        }
+        for row in query.fetch_all(executor).await? {
+            let entry = relations.entry(row.text("user_id")?).or_default();
+            let related = row.id("related")?;
+            match kind {
+                0 => entry.role_ids.push(related),
+                1 => entry.manager_ids.push(related),
+                _ => entry.directory_ids.push(related),
+            }
+        }
+    }
+    rows.iter().zip(ids).map(|(row, id)| rows::user(row, relations.remove(&id).unwrap_or_default())).collect()
+}
+
+/// The ids of many users, for audit events that cover a batch.
+pub(super) fn ids_of(users: &[User]) -> Vec<Id> {
+    users.iter().map(|user| user.id).collect()
+}
