@@ -2,6 +2,9 @@
 //! validated on its own, the good rows are inserted in large batches, and the report says which rows failed
 //! and why.
 
+use std::sync::Arc;
+
+use onramp_domain::user::User;
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{Actor, Store, StoreError};
 
@@ -34,29 +37,31 @@ impl ImportReport {
     }
 }
 
-/// Validates and imports `rows` (each already parsed, or a parse error naming its field).
-pub async fn import_users(
-    store: &dyn Store,
-    actor: &Actor,
-    rows: impl IntoIterator<Item = Result<UserInput, RowError>>,
-) -> Result<ImportReport, StoreError> {
-    let mut report = ImportReport::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut batch_rows = Vec::with_capacity(BATCH);
-    let now = Timestamp::now();
-    for (row, input) in rows.into_iter().enumerate() {
+/// One batch of validated rows, with their row indexes.
+#[derive(Default)]
+struct Batch {
+    users: Vec<User>,
+    rows: Vec<usize>,
+}
+
+/// Validates rows until a batch is full or the input ends; bad rows go straight to the report.
+fn next_batch(
+    rows: &mut impl Iterator<Item = (usize, Result<UserInput, RowError>)>,
+    tenant_id: onramp_domain::Id,
+    now: Timestamp,
+    errors: &mut Vec<RowError>,
+) -> Batch {
+    let mut batch = Batch::default();
+    for (row, input) in rows.by_ref() {
         let parsed = input.and_then(|input| {
             // Managers and delegates refer to other users, which an import cannot order; they are set by update.
             if input.manager_ids.as_ref().is_some_and(|m| !m.is_empty())
                 || input.delegated_user_id.as_ref().is_some_and(|d| !d.is_empty())
             {
-                return Err(RowError {
-                    row,
-                    field: "managerIds".into(),
-                    message: "managers and delegates are set after import, by update".into(),
-                });
+                let message = "managers and delegates are set after import, by update".into();
+                return Err(RowError { row, field: "managerIds".into(), message });
             }
-            input.into_new_user(actor.tenant_id, now).map_err(|error| RowError {
+            input.into_new_user(tenant_id, now).map_err(|error| RowError {
                 row,
                 field: field_of(&error.message),
                 message: error.message,
@@ -64,45 +69,50 @@ pub async fn import_users(
         });
         match parsed {
             Ok(user) => {
-                batch.push(user);
-                batch_rows.push(row);
+                batch.users.push(user);
+                batch.rows.push(row);
             }
-            Err(error) => report.errors.push(error),
+            Err(error) => errors.push(error),
         }
-        if batch.len() == BATCH {
-            flush(store, actor, &mut batch, &mut batch_rows, &mut report).await?;
+        if batch.users.len() == BATCH {
+            break;
         }
     }
-    flush(store, actor, &mut batch, &mut batch_rows, &mut report).await?;
-    report.errors.sort_by_key(|error| error.row);
-    Ok(report)
+    batch
 }
 
-async fn flush(
-    store: &dyn Store,
+/// Validates and imports `rows` (each already parsed, or a parse error naming its field). While one batch
+/// is written (on its own task), the next is validated, so parsing and the database work side by side.
+pub async fn import_users(
+    store: Arc<dyn Store>,
     actor: &Actor,
-    batch: &mut Vec<onramp_domain::user::User>,
-    rows: &mut Vec<usize>,
-    report: &mut ImportReport,
-) -> Result<(), StoreError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let inserted = store.import_users(actor, batch).await?;
-    for ((user, row), ok) in batch.iter().zip(rows.iter()).zip(inserted) {
-        if ok {
-            report.imported.push((*row, user.id));
-        } else {
-            report.errors.push(RowError {
-                row: *row,
-                field: "email".into(),
-                message: format!("a user with email {} already exists", user.email),
-            });
+    rows: impl IntoIterator<Item = Result<UserInput, RowError>>,
+) -> Result<ImportReport, StoreError> {
+    let mut report = ImportReport::default();
+    let now = Timestamp::now();
+    let mut rows = rows.into_iter().enumerate();
+    let mut batch = next_batch(&mut rows, actor.tenant_id, now, &mut report.errors);
+    while !batch.users.is_empty() {
+        let (writer, writer_actor) = (store.clone(), actor.clone());
+        let write = tokio::spawn(async move {
+            let inserted = writer.import_users(&writer_actor, &batch.users).await;
+            (batch, inserted)
+        });
+        let next = next_batch(&mut rows, actor.tenant_id, now, &mut report.errors);
+        let (written, inserted) =
+            write.await.map_err(|join| StoreError::Corrupt(format!("import task failed: {join}")))?;
+        for ((user, row), ok) in written.users.iter().zip(&written.rows).zip(inserted?) {
+            if ok {
+                report.imported.push((*row, user.id));
+            } else {
+                let message = format!("a user with email {} already exists", user.email);
+                report.errors.push(RowError { row: *row, field: "email".into(), message });
+            }
         }
+        batch = next;
     }
-    batch.clear();
-    rows.clear();
-    Ok(())
+    report.errors.sort_by_key(|error| error.row);
+    Ok(report)
 }
 
 /// The field an `invalid FIELD: ...` message names.

@@ -4,10 +4,12 @@
 //! one node verifies on any other. A key signs for one rotation period and keeps verifying for a token
 //! lifetime (plus a margin) after that. When the newest key is due, whichever node notices first inserts the
 //! next generation; the unique generation index makes a second insert fail harmlessly. A node that meets a
-//! token signed by a key it has not loaded yet reloads (at most once a second) and tries again: that is the
-//! only time verification reads the database.
+//! token signed by a key it has not loaded yet reloads and tries again: that is the only time verification
+//! reads the database. Reloads happen at most once a second; requests that meet an unknown key meanwhile
+//! wait for the next reload and share it, rather than being refused, so a flood of made-up key ids costs
+//! the database one read a second and cannot make a real new key fail.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -28,14 +30,20 @@ pub struct KeyManager {
     store: Arc<dyn Store>,
     rotation: Duration,
     ring: RwLock<Arc<KeyRing>>,
-    last_reload: Mutex<Instant>,
+    /// When the keys were last loaded; held across a reload so that waiting requests share it.
+    last_reload: tokio::sync::Mutex<Instant>,
 }
 
 impl KeyManager {
     /// Loads the keys, creating the first (or the next, if the newest is due) as needed.
     pub async fn start(store: Arc<dyn Store>, rotation: Duration) -> Result<Self, StoreError> {
         let ring = load_ring(store.as_ref(), rotation).await?;
-        Ok(KeyManager { store, rotation, ring: RwLock::new(Arc::new(ring)), last_reload: Mutex::new(Instant::now()) })
+        Ok(KeyManager {
+            store,
+            rotation,
+            ring: RwLock::new(Arc::new(ring)),
+            last_reload: tokio::sync::Mutex::new(Instant::now()),
+        })
     }
 
     pub fn ring(&self) -> Arc<KeyRing> {
@@ -44,9 +52,14 @@ impl KeyManager {
 
     /// Reloads keys from the database and rotates if the newest is due. Run periodically by the server.
     pub async fn refresh(&self) -> Result<(), StoreError> {
+        let mut last_reload = self.last_reload.lock().await;
+        self.reload(&mut last_reload).await
+    }
+
+    async fn reload(&self, last_reload: &mut Instant) -> Result<(), StoreError> {
         let ring = load_ring(self.store.as_ref(), self.rotation).await?;
         *self.ring.write().expect("key ring lock poisoned") = Arc::new(ring);
-        *self.last_reload.lock().expect("reload lock poisoned") = Instant::now();
+        *last_reload = Instant::now();
         Ok(())
     }
 
@@ -57,20 +70,23 @@ impl KeyManager {
     /// Verifies an access token; a token signed by a key this node has not seen triggers one reload.
     pub async fn verify(&self, token: &str, issuer: &str) -> Result<AccessClaims, TokenError> {
         let now = Timestamp::now().unix_seconds();
+        let met_unknown_key = Instant::now();
         match self.ring().verify(token, issuer, now) {
-            Err(TokenError::UnknownKey(_)) if self.may_reload() => {
-                if let Err(error) = self.refresh().await {
-                    tracing::warn!(%error, "could not reload signing keys");
+            Err(TokenError::UnknownKey(_)) => {
+                let mut last_reload = self.last_reload.lock().await;
+                // A reload that finished after this request met the unknown key has answered it already.
+                if *last_reload < met_unknown_key {
+                    let next_allowed = *last_reload + MIN_RELOAD_INTERVAL;
+                    tokio::time::sleep_until(next_allowed.into()).await;
+                    if let Err(error) = self.reload(&mut last_reload).await {
+                        tracing::warn!(%error, "could not reload signing keys");
+                    }
                 }
+                drop(last_reload);
                 self.ring().verify(token, issuer, now)
             }
             other => other,
         }
-    }
-
-    fn may_reload(&self) -> bool {
-        let last = self.last_reload.lock().expect("reload lock poisoned");
-        last.elapsed() >= MIN_RELOAD_INTERVAL
     }
 }
 

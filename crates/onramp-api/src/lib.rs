@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/users/{id}",
             get(routes::users::get_user).post(routes::users::update_user).delete(routes::users::delete_user),
         )
+        .route("/api/v1/iam/roles", get(routes::roles::list_roles))
+        .route("/api/v1/iam/roles/{role_id}", get(routes::roles::get_role))
         .route("/api/v1/audit-events", get(routes::audit::list_audit_events))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

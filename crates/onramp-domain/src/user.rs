@@ -71,14 +71,23 @@ pub struct AttributeSource {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Sources {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_sources: Vec<AttributeSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub directory_status_sources: Vec<AttributeSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub email_sources: Vec<AttributeSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub employee_id_sources: Vec<AttributeSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub employment_status_sources: Vec<AttributeSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub employment_type_sources: Vec<AttributeSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub job_title_sources: Vec<AttributeSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub manager_sources: Vec<AttributeSource>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub username_sources: Vec<AttributeSource>,
 }
 

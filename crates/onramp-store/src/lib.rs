@@ -64,6 +64,9 @@ pub trait TenantStore: Send + Sync + 'static {
     /// A round trip to the database.
     async fn ping(&self) -> Result<()>;
 
+    /// The size of the database on disk, in bytes (for benchmarks and operators).
+    async fn storage_bytes(&self) -> Result<i64>;
+
     /// Creates the default tenant, its first super-admin and that admin's first credential, unless a bootstrap
     /// already happened. Returns false, changing nothing, when it had.
     async fn bootstrap(&self, bootstrap: &NewTenant) -> Result<bool>;

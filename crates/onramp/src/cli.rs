@@ -39,6 +39,37 @@ pub enum Command {
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Measure onramp on synthetic data.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import users from a CSV file (header row; list fields separated by `;`) or JSON Lines file
+    /// (.jsonl/.ndjson). Good rows are imported; bad rows are reported and the exit status is 1.
+    Users {
+        file: PathBuf,
+        #[arg(long)]
+        tenant: Option<Id>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Import synthetic users into a fresh SQLite database, and into a fresh PostgreSQL database on the
+    /// server `--postgres-url` names (created and dropped by the run).
+    Import {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,11 +169,31 @@ fn role_names(ids: &[Id]) -> String {
 
 /// Runs an administrative command (everything but `serve`).
 pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn Error>> {
+    if let Command::Bench(BenchCommand::Import { count, seed, postgres_url }) = &command {
+        return crate::bench::run_import(*count, *seed, postgres_url.as_deref()).await;
+    }
     let store = server::open_store(config).await?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
     let public_host = host_of(&public_url);
     match command {
-        Command::Serve => unreachable!("serve is not an administrative command"),
+        Command::Serve | Command::Bench(_) => unreachable!("handled before the store is opened"),
+        Command::Import(ImportCommand::Users { file, tenant }) => {
+            let tenant = tenant_or_default(store.as_ref(), tenant).await?;
+            let rows =
+                crate::import_file::read_users(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let report = onramp_api::import::import_users(store.clone(), &Actor::system(tenant), rows).await?;
+            println!("Imported {} users from {}.", report.imported_count(), file.display());
+            if !report.errors.is_empty() {
+                println!("{} rows were not imported:", report.errors.len());
+                for error in report.errors.iter().take(100) {
+                    println!("  row {}: {}", error.row + 1, error.message);
+                }
+                if report.errors.len() > 100 {
+                    println!("  ... and {} more", report.errors.len() - 100);
+                }
+                return Err("some rows were not imported".into());
+            }
+        }
         Command::Migrate => println!("database is migrated ({})", store.backend().name()),
         Command::Tenant(TenantCommand::Create { name, admin_email }) => {
             let (tenant, issued) = admin::new_tenant(&name, &admin_email, &public_host)?;

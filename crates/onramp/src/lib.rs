@@ -2,6 +2,9 @@
 //! server's start and stop. `main.rs` is the command line over it; the integration tests start it directly.
 
 pub mod admin;
+pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod import_file;
 pub mod server;
+pub mod synthetic;

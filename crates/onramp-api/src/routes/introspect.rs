@@ -12,6 +12,7 @@ use crate::extract::ApiJson;
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::wire::user::user_view_response;
+use crate::wire::user_input::ExpandMask;
 
 pub async fn auth_introspect(caller: Principal) -> ApiResult<Json<Value>> {
     caller.require(Permission::SelfRead)?;
@@ -28,10 +29,10 @@ pub async fn auth_introspect(caller: Principal) -> ApiResult<Json<Value>> {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIntrospectRequest {
-    /// Accepted for compatibility; expansion of the caller's own view comes with the directory's expansion.
+    /// Checked for shape; the caller's own view is returned unexpanded (`expanded` stays empty).
     #[serde(default, alias = "expand_mask")]
     #[allow(dead_code)]
-    expand_mask: Option<Value>,
+    expand_mask: Option<ExpandMask>,
 }
 
 pub async fn user_introspect(

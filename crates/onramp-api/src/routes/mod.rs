@@ -3,5 +3,6 @@
 pub mod audit;
 pub mod health;
 pub mod introspect;
+pub mod roles;
 pub mod token;
 pub mod users;

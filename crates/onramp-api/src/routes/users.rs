@@ -184,7 +184,7 @@ pub async fn import(
             Ok(input)
         });
     let rows: Vec<_> = rows.collect();
-    let report = import_users(state.store.as_ref(), &caller.actor(), rows).await?;
+    let report = import_users(state.store.clone(), &caller.actor(), rows).await?;
     Ok(Json(json!({
         "importedCount": report.imported_count().to_string(),
         "userIds": report.imported.iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>(),

@@ -310,6 +310,28 @@ fn apply_sources(target: &mut Sources, input: &SourcesInput, path: &str) {
     }
 }
 
+/// A user expand mask, `{"paths": ["role_ids", "manager_ids", "delegated_user_id", "directory_ids"]}` or
+/// `["*"]`; an unknown path is refused naming it.
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(default)]
+pub struct ExpandMask {
+    #[serde(deserialize_with = "expand_paths")]
+    pub paths: Option<Vec<String>>,
+}
+
+pub const EXPAND_PATHS: &[&str] = &["*", "role_ids", "manager_ids", "delegated_user_id", "directory_ids"];
+
+fn expand_paths<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+    let paths = Option::<Vec<String>>::deserialize(deserializer)?;
+    if let Some(unknown) = paths.iter().flatten().find(|p| !EXPAND_PATHS.contains(&p.as_str())) {
+        return Err(serde::de::Error::custom(format!(
+            "unknown expand path {unknown:?}; the paths are {}",
+            EXPAND_PATHS.join(", ")
+        )));
+    }
+    Ok(paths)
+}
+
 /// A field mask: protojson's one comma-separated string, or `{"paths": [...]}`; snake_case paths are
 /// accepted and turned into camelCase. Unknown paths are refused, naming `updateMask`.
 pub fn parse_mask(mask: &Value) -> Result<Vec<&'static str>, ApiError> {

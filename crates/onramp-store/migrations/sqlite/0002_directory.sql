@@ -17,6 +17,8 @@ ALTER TABLE users ADD COLUMN sources_json TEXT NOT NULL DEFAULT '{}';
 
 -- Lets other tables reference a user together with its tenant, so a reference cannot cross tenants.
 CREATE UNIQUE INDEX users_tenant_and_id ON users (tenant_id, id);
+-- It makes the plain index of 0001 on the same columns redundant.
+DROP INDEX users_tenant_id;
 
 CREATE TABLE user_managers (
     tenant_id TEXT NOT NULL,

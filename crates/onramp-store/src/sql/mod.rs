@@ -61,16 +61,32 @@ pub trait Dialect: Database {
     /// Appended to a SELECT that must lock the rows it reads until the transaction ends. SQLite has one
     /// writer, so its write transactions are serial already and it needs (and accepts) no such clause.
     const FOR_UPDATE: &'static str;
+    /// A query whose one row and column is the database's size in bytes.
+    const SIZE_QUERY: &'static str;
+    /// The placeholder of the `n`th parameter (from 1) in bulk statements. sqlx's SQLite driver looks up
+    /// the name of every parameter it binds, and SQLite finds a named parameter (`$n`) by a linear scan, so
+    /// a statement with thousands of `$n` costs quadratic time; anonymous `?` parameters have no name to
+    /// scan. PostgreSQL has only `$n`.
+    fn param(n: usize) -> String;
 }
 
 impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
     const FOR_UPDATE: &'static str = "";
+    const SIZE_QUERY: &'static str =
+        "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()";
+    fn param(_: usize) -> String {
+        "?".into()
+    }
 }
 
 impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const SIZE_QUERY: &'static str = "SELECT pg_database_size(current_database()) AS bytes";
+    fn param(n: usize) -> String {
+        format!("${n}")
+    }
 }
 
 /// The store on one SQL database. Reads go to `read`, transactions to `write`; on PostgreSQL they are the

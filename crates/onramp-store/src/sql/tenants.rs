@@ -85,6 +85,10 @@ where
         Ok(())
     }
 
+    async fn storage_bytes(&self) -> Result<i64> {
+        sqlx::query(DB::SIZE_QUERY).fetch_one(&self.read).await?.int("bytes")
+    }
+
     async fn bootstrap(&self, new: &NewTenant) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         // The marker row is the lock: a second node bootstrapping at the same time waits on the key, then

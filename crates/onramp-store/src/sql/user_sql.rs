@@ -44,6 +44,18 @@ fn text_list<T: std::fmt::Display>(items: &[T]) -> String {
         .expect("a list of strings always serialises")
 }
 
+/// Inserts `rows` users given as bound parameters (`bind_user` for each, in order), skipping any whose
+/// email is taken, and returns the ids inserted.
+pub(super) fn bulk_insert_sql<DB: Dialect>(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=USER_COLUMN_COUNT).map(|i| DB::param(row * USER_COLUMN_COUNT + i)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!("INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id", values.join(", "))
+}
+
 /// Binds a user's `users` columns, in `USER_COLUMNS` order.
 pub(super) fn bind_user<'q, DB>(
     query: sqlx::query::Query<'q, DB, DB::Arguments<'q>>,

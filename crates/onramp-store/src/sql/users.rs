@@ -8,13 +8,13 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::audit::{self, Change};
 use super::user_sql::{
-    self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, check_references, insert_user, load_users, replace_relations,
-    user_json,
+    self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, bulk_insert_sql, check_references, insert_user, load_users,
+    replace_relations, user_json,
 };
-use super::{Dialect, SqlStore, placeholders};
+use super::{Dialect, SqlStore};
 use crate::{Actor, Result, StoreError, UserStore};
 
-/// Rows per multi-row INSERT in an import: 500 × 21 parameters stays under SQLite's 32,766.
+/// Rows per bulk INSERT: 500 × 21 parameters stays under SQLite's limit of 32,766.
 const IMPORT_ROWS_PER_STATEMENT: usize = 500;
 
 impl<DB> SqlStore<DB>
@@ -189,15 +189,7 @@ where
         let mut inserted = vec![false; users.len()];
         let mut tx = self.write.begin().await?;
         for (chunk_index, chunk) in users.chunks(IMPORT_ROWS_PER_STATEMENT).enumerate() {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(1 + i * USER_COLUMN_COUNT, USER_COLUMN_COUNT)))
-                .collect();
-            // ON CONFLICT DO NOTHING skips a row whose email is taken (by a live user or earlier in the file)
-            // without failing the rest; RETURNING tells which rows went in.
-            let sql = format!(
-                "INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-                rows.join(", ")
-            );
+            let sql = bulk_insert_sql::<DB>(chunk.len());
             let mut query = sqlx::query(&sql);
             for user in chunk {
                 query = bind_user::<DB>(query, user);

@@ -3,4 +3,7 @@
 
 mod support;
 
+mod access_tokens;
 mod auth_token;
+mod bootstrap;
+mod errors;

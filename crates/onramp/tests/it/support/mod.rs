@@ -1,6 +1,9 @@
 //! The integration-test harness: the real server, started in-process on port 0 against a fresh database,
 //! SQLite in a temporary folder or a PostgreSQL database created for the test and dropped after it.
 //!
+//! [`Node`] is a second server on the same database, as another node of a scaled-out deployment would be;
+//! `jws` makes and tampers with tokens, and `process` runs the real binary.
+//!
 //! `both_backends!` turns one `async fn(Backend)` into a test per backend. Without
 //! `ONRAMP_TEST_POSTGRES_URL` the PostgreSQL test prints a notice and passes, so that `cargo test` works on a
 //! laptop; CI exports the variable.
@@ -8,8 +11,12 @@
 #![allow(dead_code)]
 
 pub mod c1_client;
+pub mod jws;
+pub mod process;
 
+use std::marker::PhantomData;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use onramp::admin::{self, IssuedCredential};
 use onramp::config::{Config, LogFormat};
@@ -145,17 +152,23 @@ pub fn test_config(database: &TestDatabase) -> Config {
     }
 }
 
+/// Starts a server on `config` with a port-0 listener, and returns it with the sender that stops it.
+async fn launch(config: &Config) -> (Server, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let server = server::start(config, listener, async {
+        let _ = stopped.await;
+    })
+    .await
+    .expect("server starts");
+    (server, shutdown)
+}
+
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         let database = TestDatabase::create(backend).await;
         let config = test_config(&database);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let server = server::start(&config, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("server starts");
+        let (server, shutdown) = launch(&config).await;
         let bootstrap = server.bootstrap.clone().expect("a fresh database is bootstrapped");
         TestServer {
             base_url: format!("http://{}", server.addr),
@@ -249,6 +262,106 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Another node of a scaled-out deployment: a second server in this process on the database of a running
+/// [`TestServer`], with its own port-0 listener. It borrows the database rather than owning it, so the
+/// borrow checker makes the database (and so the first server, which owns it) outlive this node.
+pub struct Node<'db> {
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    /// Set only if this node found the database empty, which never happens beside a running TestServer.
+    pub bootstrap: Option<IssuedCredential>,
+    shutdown: Option<oneshot::Sender<()>>,
+    _server: Server,
+    _database: PhantomData<&'db TestDatabase>,
+}
+
+impl<'db> Node<'db> {
+    /// Starts a node on `database`. `public_url` is what a load balancer in front of the nodes would be
+    /// configured as (it is the access tokens' issuer); None lets the node derive it from its own address.
+    pub async fn start(database: &'db TestDatabase, public_url: Option<String>) -> Node<'db> {
+        let config = Config { public_url, ..test_config(database) };
+        let (server, shutdown) = launch(&config).await;
+        Node {
+            base_url: format!("http://{}", server.addr),
+            http: reqwest::Client::new(),
+            store: server.store.clone(),
+            bootstrap: server.bootstrap.clone(),
+            shutdown: Some(shutdown),
+            _server: server,
+            _database: PhantomData,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self.http.get(format!("{}{path}", self.base_url)).bearer_auth(token).send().await.expect("GET");
+        read(response).await
+    }
+}
+
+impl Drop for Node<'_> {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Checks a refusal in the API's error shape, `{"code": <gRPC code>, "message": "...", "details": [...]}`,
+/// with the HTTP status the code maps to. `case` names the request in the failure message.
+#[track_caller]
+pub fn assert_api_error(case: &str, (status, body): &(u16, Value), want_status: u16, want_code: i64) {
+    assert_eq!(*status, want_status, "{case}: status; body {body}");
+    assert_eq!(body["code"], want_code, "{case}: code; body {body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "{case}: the message must be a non-empty string; body {body}");
+    assert!(body["details"].is_array(), "{case}: details must be a list; body {body}");
+}
+
+// Helpers of the user, snapshot and SDK tests.
+
+impl TestServer {
+    /// A DELETE with the `{}` body the ConductorOne SDKs send.
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        let request = self.http.delete(self.url(path)).bearer_auth(token).json(&serde_json::json!({}));
+        read(request.send().await.expect("DELETE")).await
+    }
+
+    /// Creates a user with `POST /api/v1/users` and returns its id; any status but 200 fails the test.
+    pub async fn create_user(&self, token: &str, body: &Value) -> String {
+        let (status, response) = self.post("/api/v1/users", token, body).await;
+        assert_eq!(status, 200, "create user {body}: {response}");
+        response["userView"]["user"]["id"].as_str().expect("the created user has an id").to_string()
+    }
+
+    /// A second tenant with its own super-admin credential, and that credential's access token.
+    pub async fn other_tenant(&self, name: &str) -> (IssuedCredential, String) {
+        let (tenant, issued) =
+            admin::new_tenant(name, &format!("boss@{name}.example"), "127.0.0.1").expect("a new tenant");
+        self.store.create_tenant(&tenant).await.expect("the tenant is stored");
+        let token = self.token_for(&issued.client_id, issued.client_secret.expose()).await;
+        (issued, token)
+    }
+
+    /// Every page of a GET list endpoint (`path` without query), following `nextPageToken` to the end;
+    /// returns the pages' `list` arrays in order.
+    pub async fn all_pages(&self, path: &str, token: &str, page_size: u32) -> Vec<Vec<Value>> {
+        let mut pages = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let (status, body) =
+                self.get(&format!("{path}?page_size={page_size}&page_token={page_token}"), token).await;
+            assert_eq!(status, 200, "GET {path} page {}: {body}", pages.len() + 1);
+            pages.push(body["list"].as_array().cloned().unwrap_or_default());
+            page_token = body["nextPageToken"].as_str().unwrap_or_default().to_string();
+            if page_token.is_empty() {
+                return pages;
+            }
+            assert!(pages.len() < 10_000, "GET {path} never reached its last page");
         }
     }
 }

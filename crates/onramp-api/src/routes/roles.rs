@@ -1,0 +1,45 @@
+//! Roles: `GET /api/v1/iam/roles` and `GET /api/v1/iam/roles/{role_id}`: the five built-in roles, with the
+//! permissions each grants. Roles live in code, so these read no database.
+
+use axum::Json;
+use axum::extract::{Path, Query};
+use onramp_domain::{BuiltinRole, Permission};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::principal::Principal;
+
+fn role_json(role: BuiltinRole) -> Value {
+    json!({
+        "id": role.id(),
+        "name": role.name(),
+        "displayName": role.display_name(),
+        "permissions": role.permissions().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "serviceRoles": [],
+        "systemBuiltin": true,
+        "systemApiOnly": false,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    /// Five roles always fit one page; the parameters are accepted and a token is never needed.
+    #[allow(dead_code)]
+    page_size: Option<i64>,
+    page_token: Option<String>,
+}
+
+pub async fn list_roles(caller: Principal, Query(params): Query<ListParams>) -> ApiResult<Json<Value>> {
+    caller.require(Permission::RoleRead)?;
+    if params.page_token.as_deref().is_some_and(|token| !token.is_empty()) {
+        return Err(ApiError::invalid_field("page_token", "not a page token of this query"));
+    }
+    Ok(Json(json!({ "list": BuiltinRole::ALL.map(role_json), "nextPageToken": "" })))
+}
+
+pub async fn get_role(caller: Principal, Path(role_id): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(Permission::RoleRead)?;
+    let role = BuiltinRole::from_ref(&role_id).ok_or_else(|| ApiError::not_found(format!("role {role_id}")))?;
+    Ok(Json(json!({ "role": role_json(role) })))
+}
