@@ -210,7 +210,7 @@ pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn 
         }
         Command::Credential(CredentialCommand::List { tenant }) => {
             let tenant = tenant_or_default(store.as_ref(), tenant).await?;
-            println!("{:<24}  {:<48}  {:<10}  {:<30}  {}", "ID", "CLIENT ID", "STATE", "ROLES", "CREATED");
+            println!("{:<24}  {:<48}  {:<10}  {:<30}  CREATED", "ID", "CLIENT ID", "STATE", "ROLES");
             for c in store.list_credentials(&tenant).await? {
                 let state = if c.revoked_at.is_some() { "revoked" } else { "active" };
                 let roles = role_names(&c.role_ids);
@@ -232,7 +232,7 @@ pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn 
         }
         Command::ApiKey(ApiKeyCommand::List { tenant }) => {
             let tenant = tenant_or_default(store.as_ref(), tenant).await?;
-            println!("{:<24}  {:<20}  {:<10}  {:<30}  {}", "ID", "NAME", "STATE", "ROLES", "CREATED");
+            println!("{:<24}  {:<20}  {:<10}  {:<30}  CREATED", "ID", "NAME", "STATE", "ROLES");
             for k in store.list_api_keys(&tenant).await? {
                 let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
                 let roles = role_names(&k.role_ids);

@@ -52,13 +52,13 @@ impl Server {
 /// Opens the database named by the configuration, creating the SQLite data folder when needed, and applies
 /// pending migrations.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
-    if Backend::of_url(&config.database_url)? == Backend::Sqlite {
-        if let Some(path) = config.database_url.strip_prefix("sqlite:").map(std::path::Path::new) {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|source| StartError::DataDir { path: parent.display().to_string(), source })?;
-            }
-        }
+    let sqlite_path = match Backend::of_url(&config.database_url)? {
+        Backend::Sqlite => config.database_url.strip_prefix("sqlite:").map(std::path::Path::new),
+        Backend::Postgres => None,
+    };
+    if let Some(parent) = sqlite_path.and_then(|path| path.parent()).filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|source| StartError::DataDir { path: parent.display().to_string(), source })?;
     }
     Ok(onramp_store::open(&config.database_url).await?)
 }
