@@ -7,3 +7,4 @@ mod access_tokens;
 mod auth_token;
 mod bootstrap;
 mod errors;
+mod rbac;
