@@ -92,6 +92,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => Self::new(Code::NotFound, "not found"),
             StoreError::Conflict { constraint } => Self::new(Code::AlreadyExists, conflict_message(constraint)),
+            StoreError::Invalid { field, message } => Self::invalid_field(field, message),
             error if error.is_unavailable() => {
                 tracing::error!(%error, "database unavailable");
                 Self::new(Code::Unavailable, "database unavailable, try again")
@@ -127,6 +128,13 @@ mod tests {
         assert_eq!(Code::Unauthenticated.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(Code::AlreadyExists.status(), StatusCode::CONFLICT);
         assert_eq!(Code::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn invalid_references_name_their_field() {
+        let error = ApiError::from(StoreError::Invalid { field: "managerIds", message: "no user".into() });
+        assert_eq!(error.code, Code::InvalidArgument);
+        assert_eq!(error.message, "invalid managerIds: no user");
     }
 
     #[test]

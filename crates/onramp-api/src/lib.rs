@@ -39,6 +39,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/iam/roles", get(routes::roles::list_roles))
         .route("/api/v1/iam/roles/{role_id}", get(routes::roles::get_role))
         .route("/api/v1/audit-events", get(routes::audit::list_audit_events))
+        .merge(routes::apps::routes())
+        .merge(routes::app_owners::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(request_id::trace))

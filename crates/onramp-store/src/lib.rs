@@ -9,12 +9,14 @@
 
 mod migrations;
 mod records;
+mod records_apps;
 mod sql;
 
 use async_trait::async_trait;
 use onramp_domain::{Id, Timestamp, user::User};
 
 pub use records::*;
+pub use records_apps::*;
 pub use sql::{Backend, open};
 
 /// The small error type of the storage layer.
@@ -51,9 +53,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything onramp persists, in domain terms: the sum of the per-area traits below. Handlers hold an
 /// `Arc<dyn Store>`; the SQL implementation serves both backends.
-pub trait Store: TenantStore + UserStore + AuthStore + AuditStore {}
+pub trait Store: TenantStore + UserStore + AuthStore + AuditStore + AppStore {}
 
-impl<T: TenantStore + UserStore + AuthStore + AuditStore> Store for T {}
+impl<T: TenantStore + UserStore + AuthStore + AuditStore + AppStore> Store for T {}
 
 /// Tenants, bootstrap and the health of the database.
 #[async_trait]
@@ -154,4 +156,72 @@ pub trait AuthStore: Send + Sync + 'static {
 pub trait AuditStore: Send + Sync + 'static {
     /// A tenant's audit events in id (creation) order, after `after` if given.
     async fn list_audit_events(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<AuditEvent>>;
+}
+
+/// Apps and their user owners. An ownership is (app, role slug, user); a user may own one app under several
+/// slugs, and the v1 owner API is the slug [`RoleSlug::OWNER`]. A deleted app is not found. A user whose
+/// status is DELETED owns nothing: its ownerships are left out of reads, and it cannot be given new ones.
+///
+/// Errors: an app that is not live in the tenant is [`StoreError::NotFound`]; a user that is not a live user
+/// of the tenant, or an ownership that does not exist, is [`StoreError::Invalid`] naming the input at fault;
+/// an ownership that exists already is a conflict on `app_owners_app_role_user`.
+#[async_trait]
+pub trait AppStore: Send + Sync + 'static {
+    /// Creates an app, and makes each of `owner_ids` (repeats ignored) an owner under the `owner` slug.
+    async fn create_app(&self, actor: &Actor, app: &App, owner_ids: &[Id]) -> Result<()>;
+
+    /// A live app.
+    async fn get_app(&self, tenant_id: &Id, id: &Id) -> Result<App>;
+
+    /// Live apps in id order, after `after` if given.
+    async fn list_apps(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<App>>;
+
+    /// Replaces `before` with `after` (same id), if the stored app is still `before` (by `updated_at`);
+    /// otherwise a conflict on `apps_concurrent_update`, and the caller may read again and retry.
+    async fn update_app(&self, actor: &Actor, before: &App, after: &App) -> Result<App>;
+
+    /// Marks a live app deleted and removes all its ownerships, of every slug; returns the deleted app.
+    async fn delete_app(&self, actor: &Actor, id: &Id) -> Result<App>;
+
+    /// An app's ownerships in ownership-id (creation) order, of one slug or of all, after `after` if given.
+    async fn list_app_owners(
+        &self,
+        tenant_id: &Id,
+        app_id: &Id,
+        role_slug: Option<&RoleSlug>,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<AppOwner>>;
+
+    async fn get_app_owner(&self, tenant_id: &Id, app_id: &Id, role_slug: &RoleSlug, user_id: &Id) -> Result<AppOwner>;
+
+    /// Makes a live user an owner of a live app under a slug; an existing ownership is a conflict.
+    async fn create_app_owner(
+        &self,
+        actor: &Actor,
+        app_id: &Id,
+        role_slug: &RoleSlug,
+        user_id: &Id,
+    ) -> Result<AppOwner>;
+
+    /// Removes one ownership and returns it.
+    async fn delete_app_owner(
+        &self,
+        actor: &Actor,
+        app_id: &Id,
+        role_slug: &RoleSlug,
+        user_id: &Id,
+    ) -> Result<AppOwner>;
+
+    /// Makes the app's owners under a slug exactly `user_ids` (repeats ignored), all of which must be live users.
+    async fn set_app_owners(&self, actor: &Actor, app_id: &Id, role_slug: &RoleSlug, user_ids: &[Id]) -> Result<()>;
+
+    /// Removes the ownerships under a slug of those of `user_ids` that have one; returns what it removed.
+    async fn remove_app_owners(
+        &self,
+        actor: &Actor,
+        app_id: &Id,
+        role_slug: &RoleSlug,
+        user_ids: &[Id],
+    ) -> Result<Vec<AppOwner>>;
 }

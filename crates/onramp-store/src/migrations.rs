@@ -13,10 +13,12 @@ use crate::Backend;
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, "directory", include_str!("../migrations/sqlite/0002_directory.sql")),
+    (3, "apps", include_str!("../migrations/sqlite/0003_apps.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "directory", include_str!("../migrations/postgres/0002_directory.sql")),
+    (3, "apps", include_str!("../migrations/postgres/0003_apps.sql")),
 ];
 
 #[derive(Debug)]

@@ -1,5 +1,7 @@
 //! Handlers, one module per group of routes.
 
+pub mod app_owners;
+pub mod apps;
 pub mod audit;
 pub mod health;
 pub mod introspect;

@@ -122,7 +122,11 @@ where
 }
 
 /// Deletes every ownership of an app, of every slug and every user, and returns them (for the audit log).
-pub(super) async fn delete_all_owners<DB>(conn: &mut DB::Connection, tenant_id: &Id, app_id: &Id) -> Result<Vec<AppOwner>>
+pub(super) async fn delete_all_owners<DB>(
+    conn: &mut DB::Connection,
+    tenant_id: &Id,
+    app_id: &Id,
+) -> Result<Vec<AppOwner>>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -350,5 +354,8 @@ where
 }
 
 fn not_an_owner(role_slug: &RoleSlug, user_id: &Id) -> StoreError {
-    StoreError::Invalid { field: "userId", message: format!("user {user_id} is not an owner of this app as {role_slug}") }
+    StoreError::Invalid {
+        field: "userId",
+        message: format!("user {user_id} is not an owner of this app as {role_slug}"),
+    }
 }

@@ -4,7 +4,13 @@
 mod support;
 
 mod access_tokens;
+mod app_owners;
+mod apps;
 mod auth_token;
 mod bootstrap;
 mod errors;
+mod python_sdk;
 mod rbac;
+mod snapshots;
+mod users;
+mod users_admin;

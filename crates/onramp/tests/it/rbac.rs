@@ -100,10 +100,15 @@ both_backends!(tenants_do_not_see_each_other);
 async fn api_keys_are_stored_hashed_and_revocable(backend: Backend) {
     let server = TestServer::start(backend).await;
     let tenant = server.bootstrap.tenant_id;
-    let (id, key) =
-        onramp::admin::create_api_key(server.store.as_ref(), tenant, "intake@example.com", &[BuiltinRole::DirectoryAdmin], "intake")
-            .await
-            .unwrap();
+    let (id, key) = onramp::admin::create_api_key(
+        server.store.as_ref(),
+        tenant,
+        "intake@example.com",
+        &[BuiltinRole::DirectoryAdmin],
+        "intake",
+    )
+    .await
+    .unwrap();
     let key = key.expose().clone();
     assert_eq!(key.len(), 64, "256 bits as hex");
     let stored = server.store.list_api_keys(&tenant).await.unwrap();
@@ -114,10 +119,7 @@ async fn api_keys_are_stored_hashed_and_revocable(backend: Backend) {
     assert_eq!(grant.user.email.as_str(), "intake@example.com");
 
     server.store.revoke_api_key(&Actor::system(tenant), &id).await.unwrap();
-    assert!(matches!(
-        server.store.api_key_by_hash(&stored[0].key_hash).await,
-        Err(onramp_store::StoreError::NotFound)
-    ));
+    assert!(matches!(server.store.api_key_by_hash(&stored[0].key_hash).await, Err(onramp_store::StoreError::NotFound)));
     let events = server.get("/api/v1/audit-events?page_size=100", &server.admin_token().await).await.1;
     let actions: Vec<_> = events["list"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     assert!(actions.contains(&"api_key.create") && actions.contains(&"api_key.revoke"), "{actions:?}");

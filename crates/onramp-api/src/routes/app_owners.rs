@@ -1,0 +1,359 @@
+//! App owners, v1 and v2, over one store of ownerships: (app, role slug, user).
+//!
+//! How the two views map onto each other:
+//! - v2 is the model: a user owns an app under a role slug (`owner`, `technical-owner`), may hold several
+//!   slugs on one app, and creating an ownership that exists is a 409 (AlreadyExists).
+//! - a v1 "owner" is exactly a v2 ownership with the slug `owner`. v1 list, ownerids, add, remove and set
+//!   read and write that slug only, so `GET /api/v1/apps/{app_id}/ownerids` and
+//!   `GET /api/v2/apps/{app_id}/owners/users?role_slug=owner` always name the same users.
+//! - v1 `DELETE /api/v1/apps/{app_id}/owners` takes `{"userIds": [...]}` ("deletes the owners from a given
+//!   app", `DeleteAppOwnersRequest.user_ids`): it removes those users' `owner` ownerships, skipping users
+//!   that are not owners, and leaves other slugs alone. It does not clear the app: v1 cannot see other
+//!   slugs, so it does not remove them. An empty list removes nothing.
+//! - v1 add is idempotent (adding an owner again changes nothing and succeeds, as the v1 API promises only
+//!   "a status code indicating success"); v1 remove of a user that is not an owner is a 404, like v2 delete.
+//! - v2 set (`PUT /api/v2/apps/{app_id}/owners`) replaces the user owners of the one slug in the body;
+//!   entitlement owners are not supported, so a non-empty `appEntitlementRefs` is refused.
+//!
+//! A user whose status is DELETED owns nothing: it is left out of lists, and naming it is a 404 as for an
+//! unknown user. Every change writes one audit event per ownership (`app_owner.create`/`app_owner.delete`).
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use onramp_domain::user::{User, UserStatus};
+use onramp_domain::{Id, Permission};
+use onramp_store::{AppOwner, RoleSlug, StoreError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::apps::{app_error, next_page_token, page_after, path_id};
+use crate::error::{ApiError, ApiResult, Code};
+use crate::extract::ApiJson;
+use crate::paging::{fingerprint, page_size};
+use crate::principal::Principal;
+use crate::state::AppState;
+use crate::wire::app::app_owner_user_json;
+use crate::wire::user::user_json;
+
+/// The v1 and v2 owner routes, merged into the main router. The v2 entitlement-owner operations are not
+/// served.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/apps/{app_id}/owners", get(list_v1).put(set_v1).delete(delete_v1))
+        .route("/api/v1/apps/{app_id}/owners/{user_id}", post(add_v1).delete(remove_v1))
+        .route("/api/v1/apps/{app_id}/ownerids", get(owner_ids))
+        .route("/api/v2/apps/{app_id}/owners", axum::routing::put(set_v2))
+        .route("/api/v2/apps/{app_id}/owners/users", get(search_user_owners))
+        .route(
+            "/api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}",
+            get(get_user_owner).post(create_user_owner).delete(delete_user_owner),
+        )
+}
+
+/// Rows per store read when `ownerids` collects every owner of an app.
+const OWNER_IDS_BATCH: u32 = 1_000;
+
+fn parse_slug(name: &str, raw: &str) -> ApiResult<RoleSlug> {
+    RoleSlug::parse(raw).map_err(|error| ApiError::invalid_field(name, error))
+}
+
+/// The ids of a list field, naming the element at fault (`userIds[2]`).
+fn parse_ids(field: &str, raw: &[String]) -> ApiResult<Vec<Id>> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, text)| text.parse().map_err(|error| ApiError::invalid_field(&format!("{field}[{i}]"), error)))
+        .collect()
+}
+
+/// The live users behind ownerships, in the ownerships' order. A user deleted since the ownership was read
+/// owns nothing, so it is left out.
+async fn owner_users(state: &AppState, caller: &Principal, owners: &[AppOwner]) -> ApiResult<Vec<User>> {
+    let mut users = Vec::with_capacity(owners.len());
+    for owner in owners {
+        match state.store.get_user(&caller.tenant_id, &owner.user_id).await {
+            Ok(user) if user.status != UserStatus::Deleted => users.push(user),
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(users)
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    page_size: Option<i64>,
+    page_token: Option<String>,
+    role_slug: Option<String>,
+}
+
+/// `GET /api/v1/apps/{app_id}/owners`: the `owner`-slug owners as users, paged.
+pub async fn list_v1(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(app_id): Path<String>,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppRead)?;
+    let app_id = path_id("app_id", &app_id)?;
+    let size = page_size(params.page_size);
+    let query = fingerprint(&["app_owners.v1.list", &caller.tenant_id.to_string(), &app_id.to_string()]);
+    let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
+    let slug = RoleSlug::owner();
+    let mut owners = state
+        .store
+        .list_app_owners(&caller.tenant_id, &app_id, Some(&slug), after.as_ref(), size as u32 + 1)
+        .await
+        .map_err(app_error(&app_id))?;
+    let next = next_page_token(&state.page_tokens, &query, &mut owners, size, |owner| owner.id);
+    let users = owner_users(&state, &caller, &owners).await?;
+    Ok(Json(json!({ "list": users.iter().map(user_json).collect::<Vec<_>>(), "nextPageToken": next })))
+}
+
+/// `GET /api/v1/apps/{app_id}/ownerids`: every `owner`-slug owner's id, unpaged as in the spec.
+pub async fn owner_ids(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(app_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppRead)?;
+    let app_id = path_id("app_id", &app_id)?;
+    let slug = RoleSlug::owner();
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let batch = state
+            .store
+            .list_app_owners(&caller.tenant_id, &app_id, Some(&slug), after.as_ref(), OWNER_IDS_BATCH)
+            .await
+            .map_err(app_error(&app_id))?;
+        ids.extend(batch.iter().map(|owner| owner.user_id.to_string()));
+        match batch.last() {
+            Some(last) if batch.len() == OWNER_IDS_BATCH as usize => after = Some(last.id),
+            _ => break,
+        }
+    }
+    Ok(Json(json!({ "userIds": ids })))
+}
+
+/// `POST /api/v1/apps/{app_id}/owners/{user_id}`: makes the user an `owner`; idempotent.
+pub async fn add_v1(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppWrite)?;
+    let app_id = path_id("app_id", &app_id)?;
+    let user_id = path_id("user_id", &user_id)?;
+    match state.store.create_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id).await {
+        Ok(_) | Err(StoreError::Conflict { constraint: "app_owners_app_role_user" }) => Ok(Json(json!({}))),
+        Err(error) => Err(app_error(&app_id)(error)),
+    }
+}
+
+/// `DELETE /api/v1/apps/{app_id}/owners/{user_id}`: removes the user's `owner` ownership.
+pub async fn remove_v1(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path((app_id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppWrite)?;
+    let app_id = path_id("app_id", &app_id)?;
+    let user_id = path_id("user_id", &user_id)?;
+    state
+        .store
+        .delete_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id)
+        .await
+        .map_err(app_error(&app_id))?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UserIdsRequest {
+    #[serde(alias = "user_ids")]
+    user_ids: Option<Vec<String>>,
+}
+
+/// `PUT /api/v1/apps/{app_id}/owners`: the `owner`-slug owners become exactly `userIds`.
+pub async fn set_v1(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(app_id): Path<String>,
+    ApiJson(request): ApiJson<UserIdsRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppWrite)?;
+    let app_id = path_id("app_id", &app_id)?;
+    let user_ids = parse_ids("userIds", request.user_ids.as_deref().unwrap_or_default())?;
+    state
+        .store
+        .set_app_owners(&caller.actor(), &app_id, &RoleSlug::owner(), &user_ids)
+        .await
+        .map_err(app_error(&app_id))?;
+    Ok(Json(json!({})))
+}
+
+/// `DELETE /api/v1/apps/{app_id}/owners`: removes the listed users' `owner` ownerships (see the module doc).
+pub async fn delete_v1(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(app_id): Path<String>,
+    ApiJson(request): ApiJson<UserIdsRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppWrite)?;
+    let app_id = path_id("app_id", &app_id)?;
+    let user_ids = parse_ids("userIds", request.user_ids.as_deref().unwrap_or_default())?;
+    let owner = RoleSlug::owner();
+    state.store.remove_app_owners(&caller.actor(), &app_id, &owner, &user_ids).await.map_err(app_error(&app_id))?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UserRef {
+    id: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UserRefRequest {
+    #[serde(alias = "user_ref")]
+    user_ref: Option<UserRef>,
+}
+
+/// The three path parameters of a v2 user ownership, parsed and checked against the body's `userRef`, which
+/// repeats the user and must agree with the path when given.
+fn ownership_path(raw: (String, String, String), body: Option<&UserRefRequest>) -> ApiResult<(Id, RoleSlug, Id)> {
+    let (app_id, role_slug, user_ref_id) = raw;
+    let app_id = path_id("app_id", &app_id)?;
+    let slug = parse_slug("role_slug", &role_slug)?;
+    let user_id = path_id("user_ref_id", &user_ref_id)?;
+    let body_id = body.and_then(|body| body.user_ref.as_ref()).and_then(|user_ref| user_ref.id.as_deref());
+    if body_id.is_some_and(|id| !id.is_empty() && id.parse::<Id>().ok() != Some(user_id)) {
+        return Err(ApiError::invalid_field("userRef.id", "must be the user of the path"));
+    }
+    Ok((app_id, slug, user_id))
+}
+
+async fn ownership_response(state: &AppState, caller: &Principal, owner: &AppOwner) -> ApiResult<Json<Value>> {
+    let user = state.store.get_user(&caller.tenant_id, &owner.user_id).await?;
+    Ok(Json(json!({ "appOwnerUser": app_owner_user_json(owner, &user) })))
+}
+
+/// `POST /api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}` (CreateUserOwner).
+pub async fn create_user_owner(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(raw): Path<(String, String, String)>,
+    ApiJson(request): ApiJson<UserRefRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppWrite)?;
+    let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
+    let owner =
+        state.store.create_app_owner(&caller.actor(), &app_id, &slug, &user_id).await.map_err(|error| match error {
+            StoreError::Conflict { .. } => {
+                ApiError::new(Code::AlreadyExists, format!("user {user_id} already owns app {app_id} as {slug}"))
+            }
+            other => app_error(&app_id)(other),
+        })?;
+    ownership_response(&state, &caller, &owner).await
+}
+
+/// `GET /api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}` (GetUserOwner).
+pub async fn get_user_owner(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(raw): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppRead)?;
+    let (app_id, slug, user_id) = ownership_path(raw, None)?;
+    let owner =
+        state.store.get_app_owner(&caller.tenant_id, &app_id, &slug, &user_id).await.map_err(app_error(&app_id))?;
+    ownership_response(&state, &caller, &owner).await
+}
+
+/// `DELETE /api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}` (DeleteUserOwner).
+pub async fn delete_user_owner(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(raw): Path<(String, String, String)>,
+    ApiJson(request): ApiJson<UserRefRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppWrite)?;
+    let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
+    state.store.delete_app_owner(&caller.actor(), &app_id, &slug, &user_id).await.map_err(app_error(&app_id))?;
+    Ok(Json(json!({})))
+}
+
+/// `GET /api/v2/apps/{app_id}/owners/users` (SearchUserOwners): ownerships of every slug, or of
+/// `role_slug`, in creation order, paged.
+pub async fn search_user_owners(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(app_id): Path<String>,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppRead)?;
+    let app_id = path_id("app_id", &app_id)?;
+    let slug = params.role_slug.as_deref().filter(|raw| !raw.is_empty()).map(|raw| parse_slug("role_slug", raw));
+    let slug = slug.transpose()?;
+    let size = page_size(params.page_size);
+    let slug_part = slug.as_ref().map(RoleSlug::as_str).unwrap_or("*");
+    let tenant = caller.tenant_id.to_string();
+    let query = fingerprint(&["app_owners.v2.search", &tenant, &app_id.to_string(), slug_part]);
+    let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
+    let mut owners = state
+        .store
+        .list_app_owners(&caller.tenant_id, &app_id, slug.as_ref(), after.as_ref(), size as u32 + 1)
+        .await
+        .map_err(app_error(&app_id))?;
+    let next = next_page_token(&state.page_tokens, &query, &mut owners, size, |owner| owner.id);
+    let users = owner_users(&state, &caller, &owners).await?;
+    let list: Vec<Value> = owners
+        .iter()
+        .filter_map(|owner| users.iter().find(|user| user.id == owner.user_id).map(|user| (owner, user)))
+        .map(|(owner, user)| app_owner_user_json(owner, user))
+        .collect();
+    Ok(Json(json!({ "list": list, "nextPageToken": next })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SetV2Request {
+    #[serde(alias = "role_slug")]
+    role_slug: Option<String>,
+    #[serde(alias = "user_refs")]
+    user_refs: Option<Vec<Option<UserRef>>>,
+    #[serde(alias = "app_entitlement_refs")]
+    app_entitlement_refs: Option<Vec<Value>>,
+}
+
+/// `PUT /api/v2/apps/{app_id}/owners` (Set): the user owners under `roleSlug` become exactly `userRefs`.
+pub async fn set_v2(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(app_id): Path<String>,
+    ApiJson(request): ApiJson<SetV2Request>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::AppWrite)?;
+    let app_id = path_id("app_id", &app_id)?;
+    let slug = match request.role_slug.as_deref() {
+        None | Some("") => return Err(ApiError::invalid_field("roleSlug", "is required")),
+        Some(raw) => parse_slug("roleSlug", raw)?,
+    };
+    if request.app_entitlement_refs.as_ref().is_some_and(|refs| !refs.is_empty()) {
+        return Err(ApiError::invalid_field("appEntitlementRefs", "entitlement owners are not supported"));
+    }
+    let user_ids = request
+        .user_refs
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, user_ref)| {
+            let raw = user_ref.as_ref().and_then(|user_ref| user_ref.id.as_deref()).unwrap_or_default();
+            raw.parse().map_err(|error| ApiError::invalid_field(&format!("userRefs[{i}].id"), error))
+        })
+        .collect::<ApiResult<Vec<Id>>>()?;
+    state.store.set_app_owners(&caller.actor(), &app_id, &slug, &user_ids).await.map_err(app_error(&app_id))?;
+    Ok(Json(json!({})))
+}

@@ -1,0 +1,385 @@
+//! The `c1.api.app.v1.App` wire form, the app input of create and update with its field mask, and the
+//! `c1.api.app.v2.AppOwnerUser` form of an ownership.
+//!
+//! Input is checked field by field at this boundary; a refusal names the field. Unknown input fields are
+//! ignored (as everywhere on this surface), and read-only fields a client echoes back from a read (`id`,
+//! `createdAt`, `userCount`, ...) are ignored too, but naming one in an update mask is refused.
+
+use std::collections::BTreeMap;
+
+use onramp_domain::user::User;
+use onramp_domain::{Id, Timestamp};
+use onramp_store::{App, AppOwner, IdentityMatching};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::wire::user::user_json;
+
+/// The app in protojson. Scalars are always present, as in the user form; the 64-bit `userCount` is a
+/// string. onramp records no grants, so `userCount` is always "0"; owners are read through the owner API,
+/// so `appOwners` is left out.
+pub fn app_json(app: &App) -> Value {
+    let mut object = json!({
+        "id": app.id,
+        "displayName": app.display_name,
+        "description": app.description,
+        "iconUrl": app.icon_url,
+        "logoUri": "",
+        "monthlyCostUsd": app.monthly_cost_usd,
+        "grantPolicyId": app.grant_policy_id,
+        "revokePolicyId": app.revoke_policy_id,
+        "certifyPolicyId": app.certify_policy_id,
+        "defaultRequestCatalogId": app.default_request_catalog_id,
+        "instructions": app.instructions,
+        "identityMatching": app.identity_matching.as_str(),
+        "strictAccessEntitlementProvisioning": app.strict_access_entitlement_provisioning,
+        "isManuallyManaged": app.is_manually_managed,
+        "revokeGrantSources": app.revoke_grant_sources,
+        "enableConnectorSourcedOwnership": app.enable_connector_sourced_ownership,
+        "isDirectory": app.is_directory,
+        "appAccountId": "",
+        "appAccountName": "",
+        "parentAppId": "",
+        "userCount": "0",
+        "createdAt": app.created_at,
+        "updatedAt": app.updated_at,
+    });
+    let map = object.as_object_mut().expect("a JSON object");
+    if !app.annotations.is_empty() {
+        map.insert("annotations".into(), json!(app.annotations));
+    }
+    if let Some(deleted_at) = app.deleted_at {
+        map.insert("deletedAt".into(), json!(deleted_at));
+    }
+    object
+}
+
+/// One user ownership with the owning user in full.
+pub fn app_owner_user_json(owner: &AppOwner, user: &User) -> Value {
+    json!({
+        "appId": owner.app_id,
+        "roleSlug": owner.role_slug.as_str(),
+        "user": user_json(user),
+        "createdAt": owner.created_at,
+    })
+}
+
+/// The writable app fields of `CreateAppRequest` and of the `app` of `UpdateAppRequest`, plus the create-only
+/// owner lists. Absent and `null` are both None; the protobuf proto names (snake_case) are accepted too.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AppInput {
+    #[serde(alias = "display_name")]
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    #[serde(alias = "icon_url")]
+    pub icon_url: Option<String>,
+    #[serde(alias = "monthly_cost_usd")]
+    pub monthly_cost_usd: Option<i32>,
+    #[serde(alias = "grant_policy_id")]
+    pub grant_policy_id: Option<String>,
+    #[serde(alias = "revoke_policy_id")]
+    pub revoke_policy_id: Option<String>,
+    #[serde(alias = "certify_policy_id")]
+    pub certify_policy_id: Option<String>,
+    #[serde(alias = "default_request_catalog_id")]
+    pub default_request_catalog_id: Option<String>,
+    pub instructions: Option<String>,
+    #[serde(alias = "identity_matching")]
+    pub identity_matching: Option<String>,
+    #[serde(alias = "strict_access_entitlement_provisioning")]
+    pub strict_access_entitlement_provisioning: Option<bool>,
+    #[serde(alias = "is_manually_managed")]
+    pub is_manually_managed: Option<bool>,
+    #[serde(alias = "revoke_grant_sources")]
+    pub revoke_grant_sources: Option<bool>,
+    #[serde(alias = "enable_connector_sourced_ownership")]
+    pub enable_connector_sourced_ownership: Option<bool>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// Create only: the initial owners (user ids), under the `owner` slug.
+    pub owners: Option<Vec<String>>,
+    /// Create only: entitlement owners, which onramp does not support; refused when not empty.
+    #[serde(alias = "app_entitlement_owner_refs")]
+    pub app_entitlement_owner_refs: Option<Vec<Value>>,
+    /// Create only: connector matching, which onramp does not support; refused when set.
+    #[serde(alias = "match_baton_ref")]
+    pub match_baton_ref: Option<Value>,
+}
+
+/// A text field: its wire name, its input, its place in the app, and its longest allowed length in
+/// characters.
+type TextField = (&'static str, fn(&AppInput) -> &Option<String>, fn(&mut App) -> &mut String, usize);
+
+fn text_fields() -> [TextField; 8] {
+    [
+        ("displayName", |i| &i.display_name, |a| &mut a.display_name, 256),
+        ("description", |i| &i.description, |a| &mut a.description, 4096),
+        ("iconUrl", |i| &i.icon_url, |a| &mut a.icon_url, 2048),
+        ("grantPolicyId", |i| &i.grant_policy_id, |a| &mut a.grant_policy_id, 128),
+        ("revokePolicyId", |i| &i.revoke_policy_id, |a| &mut a.revoke_policy_id, 128),
+        ("certifyPolicyId", |i| &i.certify_policy_id, |a| &mut a.certify_policy_id, 128),
+        ("defaultRequestCatalogId", |i| &i.default_request_catalog_id, |a| &mut a.default_request_catalog_id, 128),
+        ("instructions", |i| &i.instructions, |a| &mut a.instructions, 8192),
+    ]
+}
+
+type BoolField = (&'static str, fn(&AppInput) -> Option<bool>, fn(&mut App) -> &mut bool);
+
+fn bool_fields() -> [BoolField; 4] {
+    [
+        (
+            "strictAccessEntitlementProvisioning",
+            |i| i.strict_access_entitlement_provisioning,
+            |a| &mut a.strict_access_entitlement_provisioning,
+        ),
+        ("isManuallyManaged", |i| i.is_manually_managed, |a| &mut a.is_manually_managed),
+        ("revokeGrantSources", |i| i.revoke_grant_sources, |a| &mut a.revoke_grant_sources),
+        (
+            "enableConnectorSourcedOwnership",
+            |i| i.enable_connector_sourced_ownership,
+            |a| &mut a.enable_connector_sourced_ownership,
+        ),
+    ]
+}
+
+/// Every path an update mask may name.
+const UPDATABLE: [&str; 15] = [
+    "displayName",
+    "description",
+    "iconUrl",
+    "monthlyCostUsd",
+    "grantPolicyId",
+    "revokePolicyId",
+    "certifyPolicyId",
+    "defaultRequestCatalogId",
+    "instructions",
+    "identityMatching",
+    "strictAccessEntitlementProvisioning",
+    "isManuallyManaged",
+    "revokeGrantSources",
+    "enableConnectorSourcedOwnership",
+    "annotations",
+];
+
+impl AppInput {
+    /// The new app a create request describes, in `tenant_id`.
+    pub fn into_new_app(&self, tenant_id: Id, now: Timestamp) -> ApiResult<App> {
+        if self.display_name.as_deref().is_none_or(|name| name.trim().is_empty()) {
+            return Err(ApiError::invalid_field("displayName", "is required"));
+        }
+        if self.app_entitlement_owner_refs.as_ref().is_some_and(|refs| !refs.is_empty()) {
+            return Err(ApiError::invalid_field("appEntitlementOwnerRefs", "entitlement owners are not supported"));
+        }
+        if self.match_baton_ref.as_ref().is_some_and(|value| !value.is_null()) {
+            return Err(ApiError::invalid_field("matchBatonRef", "connector matching is not supported"));
+        }
+        let mut app = App::new(tenant_id, "", now);
+        self.apply(&mut app, &self.paths_set())?;
+        Ok(app)
+    }
+
+    /// The initial owners of a create request, as ids.
+    pub fn owner_ids(&self) -> ApiResult<Vec<Id>> {
+        let owners = self.owners.iter().flatten().enumerate();
+        owners.map(|(i, raw)| raw.parse().map_err(|e| ApiError::invalid_field(&format!("owners[{i}]"), e))).collect()
+    }
+
+    /// The updatable paths this input sets: what an update with an empty mask changes.
+    pub fn paths_set(&self) -> Vec<&'static str> {
+        let mut paths: Vec<&'static str> =
+            text_fields().into_iter().filter(|(_, input, _, _)| input(self).is_some()).map(|(name, ..)| name).collect();
+        paths.extend(bool_fields().into_iter().filter(|(_, input, _)| input(self).is_some()).map(|(name, ..)| name));
+        let others = [
+            ("monthlyCostUsd", self.monthly_cost_usd.is_some()),
+            ("identityMatching", self.identity_matching.is_some()),
+            ("annotations", self.annotations.is_some()),
+        ];
+        paths.extend(others.into_iter().filter(|(_, set)| *set).map(|(name, _)| name));
+        paths
+    }
+
+    /// Writes the masked fields into `app`. A masked field absent from the input is reset to its default, as
+    /// protobuf field masks do; annotations merge instead (an empty value removes a key).
+    pub fn apply(&self, app: &mut App, paths: &[&'static str]) -> ApiResult<()> {
+        for (name, input, place, max) in text_fields() {
+            if paths.contains(&name) {
+                let value = input(self).clone().unwrap_or_default();
+                if value.chars().count() > max {
+                    return Err(ApiError::invalid_field(name, format!("must be at most {max} characters")));
+                }
+                *place(app) = value;
+            }
+        }
+        if app.display_name.trim().is_empty() {
+            return Err(ApiError::invalid_field("displayName", "must not be empty"));
+        }
+        for (name, input, place) in bool_fields() {
+            if paths.contains(&name) {
+                *place(app) = input(self).unwrap_or_default();
+            }
+        }
+        if paths.contains(&"monthlyCostUsd") {
+            app.monthly_cost_usd = self.monthly_cost_usd.unwrap_or_default();
+            if app.monthly_cost_usd < 0 {
+                return Err(ApiError::invalid_field("monthlyCostUsd", "must not be negative"));
+            }
+        }
+        if paths.contains(&"identityMatching") {
+            app.identity_matching = match self.identity_matching.as_deref() {
+                None => IdentityMatching::Unspecified,
+                Some(wire) => IdentityMatching::parse(wire)
+                    .ok_or_else(|| ApiError::invalid_field("identityMatching", format!("unknown value {wire:?}")))?,
+            };
+        }
+        if paths.contains(&"annotations") {
+            for (key, value) in self.annotations.iter().flatten() {
+                check_annotation(key, value)?;
+                if value.is_empty() {
+                    app.annotations.remove(key);
+                } else {
+                    app.annotations.insert(key.clone(), value.clone());
+                }
+            }
+            check_annotations(&app.annotations)?;
+        }
+        Ok(())
+    }
+}
+
+/// One annotation: the key `^[A-Za-z][A-Za-z0-9._/-]{0,127}$` and not under the reserved `c1/` prefix, the
+/// value at most 256 characters of URL-safe ASCII.
+fn check_annotation(key: &str, value: &str) -> ApiResult<()> {
+    let field = format!("annotations[{key:?}]");
+    let key_ok = key.len() <= 128
+        && key.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b));
+    if !key_ok {
+        return Err(ApiError::invalid_field(&field, "keys are a letter then up to 127 letters, digits or ._/-"));
+    }
+    if key.starts_with("c1/") {
+        return Err(ApiError::invalid_field(&field, "keys starting with c1/ are reserved"));
+    }
+    let value_ok = value.len() <= 256
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b));
+    if !value_ok {
+        return Err(ApiError::invalid_field(&field, "values are up to 256 characters of URL-safe ASCII"));
+    }
+    Ok(())
+}
+
+/// The limits on the whole map, checked after a merge: at most 16 entries and 4096 bytes of JSON.
+fn check_annotations(annotations: &BTreeMap<String, String>) -> ApiResult<()> {
+    if annotations.len() > 16 {
+        return Err(ApiError::invalid_field("annotations", "at most 16 entries"));
+    }
+    if json!(annotations).to_string().len() > 4096 {
+        return Err(ApiError::invalid_field("annotations", "at most 4096 bytes in all"));
+    }
+    Ok(())
+}
+
+/// An update mask: one comma-separated string of paths (`"displayName,description"`) or `{"paths": [...]}`;
+/// camelCase or snake_case paths. Unknown and read-only paths are refused by name.
+pub fn parse_mask(mask: &Value) -> ApiResult<Vec<&'static str>> {
+    let raw: Vec<String> = match mask {
+        Value::Null => Vec::new(),
+        Value::String(text) => text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
+        Value::Object(object) => match object.get("paths") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(paths)) => paths
+                .iter()
+                .map(|p| p.as_str().map(|p| p.trim().to_string()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| ApiError::invalid_field("updateMask.paths", "must be strings"))?,
+            Some(_) => return Err(ApiError::invalid_field("updateMask.paths", "must be a list of strings")),
+        },
+        _ => return Err(ApiError::invalid_field("updateMask", "must be a comma-separated string of field paths")),
+    };
+    raw.iter()
+        .map(|path| {
+            let camel = snake_to_camel(path);
+            UPDATABLE
+                .iter()
+                .copied()
+                .find(|known| *known == camel)
+                .ok_or_else(|| ApiError::invalid_field("updateMask", format!("{path:?} is not an updatable app field")))
+        })
+        .collect()
+}
+
+fn snake_to_camel(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(value: Value) -> AppInput {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(parse_mask(&json!("displayName, icon_url")).unwrap(), vec!["displayName", "iconUrl"]);
+        assert_eq!(parse_mask(&json!({"paths": ["description"]})).unwrap(), vec!["description"]);
+        assert!(parse_mask(&json!(null)).unwrap().is_empty());
+        for bad in [json!("id"), json!("userCount"), json!("displayName,nope"), json!(5), json!({"paths": "x"})] {
+            assert!(parse_mask(&bad).unwrap_err().message.contains("updateMask"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn create_validates_field_by_field() {
+        let now = Timestamp::now();
+        let app = input(json!({"display_name": "Wiki", "monthlyCostUsd": 3, "identityMatching": "APP_USER_IDENTITY_MATCHING_STRICT", "annotations": {"managed_by": "terraform", "gone": ""}}))
+            .into_new_app(Id::new(), now)
+            .unwrap();
+        assert_eq!(app.display_name, "Wiki");
+        assert_eq!(app.monthly_cost_usd, 3);
+        assert_eq!(app.identity_matching, IdentityMatching::Strict);
+        assert_eq!(app.annotations.len(), 1, "an empty value is no annotation");
+        for (body, field) in [
+            (json!({}), "displayName"),
+            (json!({"displayName": " "}), "displayName"),
+            (json!({"displayName": "a", "identityMatching": "STRICT"}), "identityMatching"),
+            (json!({"displayName": "a", "monthlyCostUsd": -1}), "monthlyCostUsd"),
+            (json!({"displayName": "a", "annotations": {"c1/x": "y"}}), "annotations"),
+            (json!({"displayName": "a", "annotations": {"1x": "y"}}), "annotations"),
+            (json!({"displayName": "a", "annotations": {"x": "a b"}}), "annotations"),
+            (json!({"displayName": "a", "appEntitlementOwnerRefs": [{}]}), "appEntitlementOwnerRefs"),
+            (json!({"displayName": "x".repeat(257)}), "displayName"),
+        ] {
+            let error = input(body.clone()).into_new_app(Id::new(), now).unwrap_err();
+            assert!(error.message.contains(field), "{body}: {}", error.message);
+        }
+        let many: BTreeMap<String, String> = (0..17).map(|i| (format!("k{i}"), "v".to_string())).collect();
+        assert!(input(json!({"displayName": "a", "annotations": many})).into_new_app(Id::new(), now).is_err());
+    }
+
+    #[test]
+    fn update_resets_masked_absent_fields_and_merges_annotations() {
+        let mut app = input(json!({"displayName": "Wiki", "description": "old", "annotations": {"a": "1", "b": "2"}}))
+            .into_new_app(Id::new(), Timestamp::now())
+            .unwrap();
+        let change = input(json!({"displayName": "New", "annotations": {"a": "", "c": "3"}}));
+        change.apply(&mut app, &["displayName", "description", "annotations"]).unwrap();
+        assert_eq!(app.display_name, "New");
+        assert_eq!(app.description, "", "masked but absent: reset");
+        assert_eq!(app.annotations.keys().collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(change.paths_set(), vec!["displayName", "annotations"]);
+    }
+}
