@@ -11,7 +11,7 @@ use onramp_store::{Actor, Store, StoreError};
 use crate::wire::user_input::UserInput;
 
 /// Rows per store call (one transaction and one audit event each).
-pub const BATCH: usize = 5_000;
+pub const BATCH: usize = 20_000;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -45,7 +45,7 @@ fn text_list<T: std::fmt::Display>(items: &[T]) -> String {
 }
 
 /// Inserts `rows` users given as bound parameters (`bind_user` for each, in order), skipping any whose
-/// email is taken, and returns the ids inserted.
+/// email is taken.
 pub(super) fn bulk_insert_sql<DB: Dialect>(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|row| {
@@ -53,7 +53,7 @@ pub(super) fn bulk_insert_sql<DB: Dialect>(rows: usize) -> String {
             format!("({})", params.join(", "))
         })
         .collect();
-    format!("INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id", values.join(", "))
+    format!("INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING", values.join(", "))
 }
 
 /// Binds a user's `users` columns, in `USER_COLUMNS` order.

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::support::{Backend, TestServer, assert_api_error};
+use crate::support::{Backend, TestServer, assert_api_error, read};
 
 const USERS: &str = "/api/v1/users";
 /// A well-formed id that no row has.
@@ -156,8 +156,32 @@ async fn email_is_unique_among_live_users(backend: Backend) {
     assert_ne!(second, first, "the reused email belongs to a new user");
     assert_eq!(read_user(&server, &token, &second).await["email"], "ada@example.com");
     assert_eq!(read_user(&server, &token, &first).await["status"], "DELETED", "the old user stays deleted");
+
+    // Taking another live user's email by update is the same conflict, and changes nothing.
+    let bob = server.create_user(&token, &json!({"email": "bob@example.com", "displayName": "Bob"})).await;
+    let before = read_user(&server, &token, &bob).await;
+    let take = json!({"user": {"email": "ADA@example.com"}, "updateMask": "email"});
+    assert_api_error("update to a taken email", &server.post(&format!("{USERS}/{bob}"), &token, &take).await, 409, 6);
+    assert_eq!(read_user(&server, &token, &bob).await, before, "bob is unchanged");
+
+    // The database, not a read before the write, keeps the email unique: of concurrent creates one wins.
+    let bodies = vec![json!({"email": "race@example.com", "displayName": "Race"}); 6];
+    let statuses = concurrent_posts(&server, &token, USERS, bodies).await;
+    assert_eq!(statuses, [200, 409, 409, 409, 409, 409], "exactly one concurrent create wins");
 }
 both_backends!(email_is_unique_among_live_users);
+
+/// Sends the same POST `count` times at once, each on its own task, and returns the statuses, sorted.
+async fn concurrent_posts(server: &TestServer, token: &str, path: &str, bodies: Vec<Value>) -> Vec<u16> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for body in bodies {
+        let request = server.http.post(server.url(path)).bearer_auth(token).json(&body);
+        tasks.spawn(async move { read(request.send().await.expect("POST")).await });
+    }
+    let mut statuses: Vec<u16> = tasks.join_all().await.into_iter().map(|(status, _)| status).collect();
+    statuses.sort();
+    statuses
+}
 
 async fn managers_and_delegates_must_be_live_users_of_the_tenant(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -220,6 +244,34 @@ async fn a_manager_loop_is_refused(backend: Backend) {
     assert_eq!(read_user(&server, &token, &b).await, before_b, "B is unchanged");
 }
 both_backends!(a_manager_loop_is_refused);
+
+async fn concurrent_updates_cannot_close_a_manager_loop(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    for round in 0..5 {
+        let a =
+            server.create_user(&token, &json!({"email": format!("a{round}@example.com"), "displayName": "A"})).await;
+        let b =
+            server.create_user(&token, &json!({"email": format!("b{round}@example.com"), "displayName": "B"})).await;
+        // A → B and B → A at the same moment: each alone is fine, together they are a loop.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (id, manager) in [(&a, &b), (&b, &a)] {
+            let body = json!({"user": {"managerIds": [manager]}, "updateMask": "managerIds"});
+            let request = server.http.post(server.url(&format!("{USERS}/{id}"))).bearer_auth(&token).json(&body);
+            tasks.spawn(async move { read(request.send().await.expect("POST")).await });
+        }
+        let mut statuses: Vec<u16> = tasks.join_all().await.into_iter().map(|(status, _)| status).collect();
+        statuses.sort();
+        assert_eq!(statuses, [200, 400], "round {round}: exactly one of the two edges is stored");
+        let a_managers = read_user(&server, &token, &a).await.get("managerIds").cloned();
+        let b_managers = read_user(&server, &token, &b).await.get("managerIds").cloned();
+        assert!(
+            a_managers.is_none() || b_managers.is_none(),
+            "round {round}: a loop was stored: {a_managers:?} {b_managers:?}"
+        );
+    }
+}
+both_backends!(concurrent_updates_cannot_close_a_manager_loop);
 
 async fn update_changes_only_what_the_mask_names(backend: Backend) {
     let server = TestServer::start(backend).await;
