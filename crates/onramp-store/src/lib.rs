@@ -115,6 +115,14 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Grants roles to a user; roles it already has are left as they are.
     async fn grant_roles(&self, actor: &Actor, user_id: &Id, role_ids: &[Id]) -> Result<()>;
+
+    /// Users of the tenant by id, in the order asked, deleted ones included; ids that name no user of the
+    /// tenant are left out.
+    async fn get_users(&self, tenant_id: &Id, ids: &[Id]) -> Result<Vec<User>>;
+
+    /// The change feed, across tenants: up to `limit` users written after `after`, in feed order, each with
+    /// its position. Reading on from the last position returned never misses a committed write.
+    async fn users_changed_after(&self, after: FeedPosition, limit: u32) -> Result<Vec<(FeedPosition, User)>>;
 }
 
 /// Client credentials, assertion nonces, API keys and access-token signing keys.

@@ -14,11 +14,13 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, "directory", include_str!("../migrations/sqlite/0002_directory.sql")),
     (3, "apps", include_str!("../migrations/sqlite/0003_apps.sql")),
+    (4, "change_feed", include_str!("../migrations/sqlite/0004_change_feed.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "directory", include_str!("../migrations/postgres/0002_directory.sql")),
     (3, "apps", include_str!("../migrations/postgres/0003_apps.sql")),
+    (4, "change_feed", include_str!("../migrations/postgres/0004_change_feed.sql")),
 ];
 
 #[derive(Debug)]

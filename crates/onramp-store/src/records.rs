@@ -19,6 +19,19 @@ impl Actor {
     }
 }
 
+/// A place in the change feed: the users rows written after it are those with a greater
+/// `(change_seq, id)`. The feed orders rows by the number of the transaction that last wrote them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FeedPosition {
+    pub seq: i64,
+    pub id: Id,
+}
+
+impl FeedPosition {
+    /// Before every row.
+    pub const START: FeedPosition = FeedPosition { seq: -1, id: Id::from_bytes([0; 12]) };
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tenant {
     pub id: Id,

@@ -15,8 +15,8 @@ use crate::{Result, StoreError};
 /// The columns of `users` in the order `bind_user` binds them.
 pub(super) const USER_COLUMNS: &str = "id, tenant_id, email, display_name, status, directory_status, user_type, \
     origin, department, job_title, employment_status, employment_type, delegated_user_id, emails_json, \
-    usernames_json, employee_ids_json, profile_json, sources_json, created_at, updated_at, deleted_at";
-pub(super) const USER_COLUMN_COUNT: usize = 21;
+    usernames_json, employee_ids_json, profile_json, sources_json, created_at, updated_at, deleted_at, change_seq";
+pub(super) const USER_COLUMN_COUNT: usize = 22;
 
 /// The audit form of a user: its attributes, never a secret.
 pub(super) fn user_json(user: &User) -> serde_json::Value {
@@ -56,10 +56,12 @@ pub(super) fn bulk_insert_sql<DB: Dialect>(rows: usize) -> String {
     format!("INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING", values.join(", "))
 }
 
-/// Binds a user's `users` columns, in `USER_COLUMNS` order.
+/// Binds a user's `users` columns, in `USER_COLUMNS` order; `change_seq` is the writing transaction's
+/// number from [`next_change_seq`].
 pub(super) fn bind_user<'q, DB>(
     query: sqlx::query::Query<'q, DB, DB::Arguments<'q>>,
     user: &User,
+    change_seq: i64,
 ) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
 where
     DB: Dialect,
@@ -90,6 +92,23 @@ where
         .bind(user.created_at.micros())
         .bind(user.updated_at.micros())
         .bind(user.deleted_at.map(Timestamp::micros))
+        .bind(change_seq)
+}
+
+/// Takes the change-feed number of the calling transaction: every users row it writes carries it. The
+/// feed's one row stays locked until the transaction ends, so numbers become visible in the order they
+/// were taken, and an index that has applied every row up to a number has missed none before it.
+pub(super) async fn next_change_seq<DB>(conn: &mut DB::Connection) -> Result<i64>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Decode<'q, DB> + Type<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+{
+    let row = sqlx::query("UPDATE change_feed SET seq = seq + 1 WHERE id = 1 RETURNING seq").fetch_one(conn).await?;
+    row.int("seq")
 }
 
 /// Inserts a user and its relations on the given connection (inside the caller's transaction).
@@ -99,12 +118,15 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Decode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> Option<i64>: Encode<'q, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
 {
+    let change_seq = next_change_seq::<DB>(conn).await?;
     let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES ({})", placeholders(1, USER_COLUMN_COUNT));
-    bind_user::<DB>(sqlx::query(&sql), user).execute(&mut *conn).await.map_err(conflict_on("users_email_live"))?;
+    bind_user::<DB>(sqlx::query(&sql), user, change_seq).execute(&mut *conn).await.map_err(conflict_on("users_email_live"))?;
     replace_relations::<DB>(conn, user).await
 }
 
@@ -217,7 +239,8 @@ where
     }
     let ids: Vec<String> = rows.iter().map(|row| row.text("id")).collect::<Result<_>>()?;
     let mut relations: HashMap<String, UserRelations> = HashMap::new();
-    let in_list = placeholders(1, ids.len());
+    // `?` on SQLite (see `Dialect::param`): this runs with thousands of ids when the search index loads.
+    let in_list = (1..=ids.len()).map(DB::param).collect::<Vec<_>>().join(", ");
     let queries = [
         format!(
             "SELECT user_id, role_id AS related FROM role_grants WHERE user_id IN ({in_list}) ORDER BY user_id, role_id"

@@ -9,12 +9,14 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use super::audit::{self, Change};
 use super::user_sql::{
     self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, bulk_insert_sql, check_references, insert_user, load_users,
-    replace_relations, user_json,
+    next_change_seq, replace_relations, user_json,
 };
 use super::{Dialect, SqlStore};
-use crate::{Actor, Result, StoreError, UserStore};
+use std::collections::HashMap;
 
-/// Rows per bulk INSERT: 500 × 21 parameters stays under SQLite's limit of 32,766.
+use crate::{Actor, FeedPosition, Result, StoreError, UserStore};
+
+/// Rows per bulk INSERT: 500 × 22 parameters stays under SQLite's limit of 32,766.
 const IMPORT_ROWS_PER_STATEMENT: usize = 500;
 
 impl<DB> SqlStore<DB>
@@ -114,7 +116,8 @@ where
             USER_COLUMN_COUNT + 2,
             USER_COLUMN_COUNT + 3,
         );
-        let updated = bind_user::<DB>(sqlx::query(&sql), &after)
+        let change_seq = next_change_seq::<DB>(&mut tx).await?;
+        let updated = bind_user::<DB>(sqlx::query(&sql), &after, change_seq)
             .bind(before.tenant_id.to_string())
             .bind(before.id.to_string())
             .bind(before.updated_at.micros())
@@ -141,13 +144,15 @@ where
         let before = self.get_user(&actor.tenant_id, id).await?;
         let now = Timestamp::now();
         let mut tx = self.write.begin().await?;
+        let change_seq = next_change_seq::<DB>(&mut tx).await?;
         let deleted = sqlx::query(
-            "UPDATE users SET status = 'DELETED', deleted_at = $1, updated_at = $1 \
+            "UPDATE users SET status = 'DELETED', deleted_at = $1, updated_at = $1, change_seq = $4 \
              WHERE tenant_id = $2 AND id = $3 AND status <> 'DELETED' RETURNING id",
         )
         .bind(now.micros())
         .bind(actor.tenant_id.to_string())
         .bind(id.to_string())
+        .bind(change_seq)
         .fetch_optional(&mut *tx)
         .await?;
         if deleted.is_none() {
@@ -185,14 +190,42 @@ where
         Ok(())
     }
 
+    async fn get_users(&self, tenant_id: &Id, ids: &[Id]) -> Result<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let in_list = (2..ids.len() + 2).map(DB::param).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT * FROM users WHERE tenant_id = {} AND id IN ({in_list})", DB::param(1));
+        let query = ids.iter().fold(sqlx::query(&sql).bind(tenant_id.to_string()), |q, id| q.bind(id.to_string()));
+        let rows = query.fetch_all(&self.read).await?;
+        let mut users: HashMap<Id, User> =
+            load_users(&self.read, rows).await?.into_iter().map(|user| (user.id, user)).collect();
+        Ok(ids.iter().filter_map(|id| users.remove(id)).collect())
+    }
+
+    async fn users_changed_after(&self, after: FeedPosition, limit: u32) -> Result<Vec<(FeedPosition, User)>> {
+        let rows = sqlx::query(
+            "SELECT * FROM users WHERE (change_seq, id) > ($1, $2) ORDER BY change_seq, id LIMIT $3",
+        )
+        .bind(after.seq)
+        .bind(after.id.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        let seqs: Vec<i64> = rows.iter().map(|row| super::rows::RowExt::int(row, "change_seq")).collect::<Result<_>>()?;
+        let users = load_users(&self.read, rows).await?;
+        Ok(seqs.into_iter().zip(users).map(|(seq, user)| (FeedPosition { seq, id: user.id }, user)).collect())
+    }
+
     async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<bool>> {
         let mut inserted = vec![false; users.len()];
         let mut tx = self.write.begin().await?;
+        let change_seq = next_change_seq::<DB>(&mut tx).await?;
         for (chunk_index, chunk) in users.chunks(IMPORT_ROWS_PER_STATEMENT).enumerate() {
             let sql = bulk_insert_sql::<DB>(chunk.len());
             let mut query = sqlx::query(&sql);
             for user in chunk {
-                query = bind_user::<DB>(query, user);
+                query = bind_user::<DB>(query, user, change_seq);
             }
             // Rows whose email is taken are skipped. Nearly always none is, and the count says so; only
             // then are the inserted ids read back (asking for them with RETURNING costs a row per user).
