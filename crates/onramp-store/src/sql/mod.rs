@@ -131,8 +131,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
             // several processes), and a cache that holds the hot part of the indexes keeps imports fast.
             // It checkpoints the WAL every 16384 pages (64 MiB) rather than every 1000: a bulk write dirties
             // the same index pages commit after commit, and a later checkpoint copies each of them once.
-            let writer_options =
-                options.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "16384");
+            let writer_options = options.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "16384");
             let write = SqlitePoolOptions::new().max_connections(1).connect_with(writer_options).await?;
             crate::migrations::migrator(Backend::Sqlite).await?.run(&write).await?;
             let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;

@@ -126,7 +126,10 @@ where
 {
     let change_seq = next_change_seq::<DB>(conn).await?;
     let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES ({})", placeholders(1, USER_COLUMN_COUNT));
-    bind_user::<DB>(sqlx::query(&sql), user, change_seq).execute(&mut *conn).await.map_err(conflict_on("users_email_live"))?;
+    bind_user::<DB>(sqlx::query(&sql), user, change_seq)
+        .execute(&mut *conn)
+        .await
+        .map_err(conflict_on("users_email_live"))?;
     replace_relations::<DB>(conn, user).await
 }
 

@@ -204,15 +204,15 @@ where
     }
 
     async fn users_changed_after(&self, after: FeedPosition, limit: u32) -> Result<Vec<(FeedPosition, User)>> {
-        let rows = sqlx::query(
-            "SELECT * FROM users WHERE (change_seq, id) > ($1, $2) ORDER BY change_seq, id LIMIT $3",
-        )
-        .bind(after.seq)
-        .bind(after.id.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
-        let seqs: Vec<i64> = rows.iter().map(|row| super::rows::RowExt::int(row, "change_seq")).collect::<Result<_>>()?;
+        let rows =
+            sqlx::query("SELECT * FROM users WHERE (change_seq, id) > ($1, $2) ORDER BY change_seq, id LIMIT $3")
+                .bind(after.seq)
+                .bind(after.id.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(&self.read)
+                .await?;
+        let seqs: Vec<i64> =
+            rows.iter().map(|row| super::rows::RowExt::int(row, "change_seq")).collect::<Result<_>>()?;
         let users = load_users(&self.read, rows).await?;
         Ok(seqs.into_iter().zip(users).map(|(seq, user)| (FeedPosition { seq, id: user.id }, user)).collect())
     }
