@@ -1,5 +1,6 @@
 //! The official ConductorOne Python SDK as a real client: `tests/python/sdk_users_roles.py` drives users,
-//! roles and introspection through it against a running server and checks the typed objects it returns.
+//! roles and introspection through it against a running server, and `tests/python/sdk_apps_owners.py` apps
+//! and app owners (v1); both check the typed objects the SDK returns.
 //!
 //! The interpreter is `ONRAMP_TEST_PYTHON` or `python3`, with `conductorone-sdk==0.17.2` installed. Without
 //! the SDK the test prints a notice and passes on a laptop, and fails under CI (`CI` set), which must run it.
@@ -69,7 +70,8 @@ async fn python_sdk_reads_users_and_roles(backend: Backend) {
     assert_eq!(svc_roles.as_array().map(Vec::len), Some(2), "the service user has two roles: {svc_roles}");
 
     let expected = Value::Array(expected).to_string();
-    let output = run_script(&server, &python, "admin@example.com", &expected).await;
+    let env = [("ONRAMP_ADMIN_EMAIL", "admin@example.com"), ("ONRAMP_EXPECTED_USERS", expected.as_str())];
+    let output = run_script(&server, &python, "sdk_users_roles.py", &env).await;
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(
         output.status.success(),
@@ -79,25 +81,74 @@ async fn python_sdk_reads_users_and_roles(backend: Backend) {
     assert!(stdout.contains("ok: 14 users"), "the script reports its checks: {stdout}");
 
     // The script is no rubber stamp: a wrong expectation makes it fail, saying what differed.
-    let output = run_script(&server, &python, "someone-else@example.com", &expected).await;
+    let env = [("ONRAMP_ADMIN_EMAIL", "someone-else@example.com"), ("ONRAMP_EXPECTED_USERS", expected.as_str())];
+    let output = run_script(&server, &python, "sdk_users_roles.py", &env).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "a mismatch exits 1: {stderr}");
     assert!(stderr.contains("mismatch: user introspect: email"), "the mismatch is named: {stderr}");
 }
 both_backends!(python_sdk_reads_users_and_roles);
 
-/// Runs the script against `server` with the bootstrap credential, off the runtime's worker threads.
-async fn run_script(server: &TestServer, python: &str, admin_email: &str, expected: &str) -> std::process::Output {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/sdk_users_roles.py");
+async fn python_sdk_drives_apps_and_owners(backend: Backend) {
+    let python = python();
+    if !sdk_available(&python) {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let mut users = Vec::new();
+    for (email, name) in [("ada@example.com", "Ada"), ("bob@example.com", "Bob"), ("cy@example.com", "Cy")] {
+        let id = server.create_user(&token, &json!({"email": email, "displayName": name})).await;
+        users.push(json!({"id": id, "email": email, "displayName": name}));
+    }
+    let owners = Value::Array(users.clone()).to_string();
+    let output = run_script(&server, &python, "sdk_apps_owners.py", &[("ONRAMP_OWNER_USERS", &owners)]).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "sdk_apps_owners.py failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains("ok: 23 apps"), "the script reports its checks: {stdout}");
+
+    // What the SDK did is on the server: every app it created but the one it deleted.
+    let pages = server.all_pages("/api/v1/apps", &token, 100).await;
+    let names: Vec<&str> = pages.iter().flatten().map(|app| app["displayName"].as_str().unwrap_or_default()).collect();
+    let want: Vec<String> = (0..22).map(|n| format!("App {n}")).collect();
+    assert_eq!(names, want, "the SDK's apps, without the one it deleted");
+
+    // The script is no rubber stamp: a wrong expectation makes it fail, saying what differed. Run on a fresh
+    // server, as the script expects a tenant without apps.
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let mut wrong = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        let email = user["email"].as_str().unwrap_or_default();
+        let id = server.create_user(&token, &json!({"email": email, "displayName": user["displayName"]})).await;
+        let display_name = if i == 1 { "Not Bob" } else { user["displayName"].as_str().unwrap_or_default() };
+        wrong.push(json!({"id": id, "email": email, "displayName": display_name}));
+    }
+    let wrong = Value::Array(wrong).to_string();
+    let output = run_script(&server, &python, "sdk_apps_owners.py", &[("ONRAMP_OWNER_USERS", &wrong)]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "a mismatch exits 1: {stderr}");
+    assert!(stderr.contains("mismatch: app_owners.list: (id, email, display_name)"), "the mismatch is named: {stderr}");
+}
+both_backends!(python_sdk_drives_apps_and_owners);
+
+/// Runs `tests/python/<script>` against `server` with the bootstrap credential and `env`, off the runtime's
+/// worker threads. No bytecode is written next to the scripts.
+async fn run_script(server: &TestServer, python: &str, script: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
     let mut command = Command::new(python);
     command
         .arg(script)
         .env("ONRAMP_URL", &server.base_url)
         .env("ONRAMP_CLIENT_ID", &server.bootstrap.client_id)
         .env("ONRAMP_CLIENT_SECRET", server.bootstrap.client_secret.expose())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("ONRAMP_TOKEN")
-        .env("ONRAMP_ADMIN_EMAIL", admin_email)
-        .env("ONRAMP_EXPECTED_USERS", expected);
+        .envs(env.iter().copied());
     tokio::task::spawn_blocking(move || command.output().expect("the Python interpreter runs"))
         .await
         .expect("the script's thread")

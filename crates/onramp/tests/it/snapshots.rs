@@ -5,8 +5,10 @@
 //! Regenerate with `INSTA_UPDATE=always cargo test --test it snapshots`, read every changed `.snap` file
 //! against `api/CONVENTIONS.md`, and commit them; CI (`CI=true`) never writes snapshots.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::apps::send;
 use crate::both_backends;
 use crate::support::{Backend, TestServer};
 
@@ -165,6 +167,108 @@ async fn audit_endpoint(backend: Backend) {
     snapshot_ok!("audit_events_list", server.get("/api/v1/audit-events", &token).await);
 }
 both_backends!(audit_endpoint);
+
+/// Names the ids inside error messages (`user 6b04… already owns app 6b05… as owner` becomes
+/// `user [ada] already owns app [app] as owner`), so that a message naming fresh ids stays stable; whole-string
+/// ids are named too, before `redact` would make them `[id]`.
+fn name_ids(response: (u16, Value), names: &[(&str, &str)]) -> (u16, Value) {
+    fn walk(value: &Value, names: &[(&str, &str)]) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), walk(v, names))).collect()),
+            Value::Array(items) => Value::Array(items.iter().map(|v| walk(v, names)).collect()),
+            Value::String(text) => {
+                Value::String(names.iter().fold(text.clone(), |text, (id, name)| text.replace(id, name)))
+            }
+            other => other.clone(),
+        }
+    }
+    (response.0, walk(&response.1, names))
+}
+
+async fn app_endpoints(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let ada = server.create_user(&token, &json!({"email": "ada@example.com", "displayName": "Ada"})).await;
+    let create = json!({
+        "displayName": "Wiki",
+        "description": "the team wiki",
+        "iconUrl": "https://wiki.example/icon.png",
+        "monthlyCostUsd": 7,
+        "grantPolicyId": "grant-1",
+        "revokePolicyId": "revoke-1",
+        "certifyPolicyId": "certify-1",
+        "identityMatching": "APP_USER_IDENTITY_MATCHING_STRICT",
+        "strictAccessEntitlementProvisioning": true,
+        "annotations": {"managed_by": "terraform"},
+        "owners": [ada],
+        "appEntitlementOwnerRefs": null,
+        "matchBatonRef": null,
+    });
+    let created = server.post("/api/v1/apps", &token, &create).await;
+    let id = created.1["app"]["id"].as_str().unwrap_or_default().to_string();
+    snapshot_ok!("apps_create", created);
+    snapshot_ok!("apps_get", server.get(&format!("/api/v1/apps/{id}"), &token).await);
+    let update = json!({
+        "app": {"displayName": "Wiki 2", "description": "ignored: not in the mask", "monthlyCostUsd": 9,
+                "strictAccessEntitlementProvisioning": false},
+        "updateMask": "displayName,monthlyCostUsd,strictAccessEntitlementProvisioning",
+    });
+    snapshot_ok!("apps_update", server.post(&format!("/api/v1/apps/{id}"), &token, &update).await);
+    let (status, chat) = server.post("/api/v1/apps", &token, &json!({"displayName": "Chat"})).await;
+    assert_eq!(status, 200, "{chat}");
+    snapshot_ok!("apps_list", server.get("/api/v1/apps?page_size=10", &token).await);
+    snapshot_ok!("apps_delete", server.delete(&format!("/api/v1/apps/{id}"), &token).await);
+}
+both_backends!(app_endpoints);
+
+async fn app_owner_endpoints(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let (status, app) = server.post("/api/v1/apps", &token, &json!({"displayName": "Wiki"})).await;
+    assert_eq!(status, 200, "{app}");
+    let app = app["app"]["id"].as_str().unwrap_or_default().to_string();
+    let ada = server.create_user(&token, &json!({"email": "ada@example.com", "displayName": "Ada"})).await;
+    let bob =
+        json!({"email": "bob@example.com", "displayName": "Bob", "department": "Ops", "roleIds": ["read-only-admin"]});
+    let bob = server.create_user(&token, &bob).await;
+
+    // v1: the owners of the `owner` slug.
+    let v1 = format!("/api/v1/apps/{app}/owners");
+    snapshot_ok!("app_owners_add", server.post(&format!("{v1}/{ada}"), &token, &json!({})).await);
+    assert_eq!(server.post(&format!("{v1}/{bob}"), &token, &json!({})).await.0, 200);
+    snapshot_ok!("app_owners_list", server.get(&v1, &token).await);
+    snapshot_ok!("app_owners_list_owner_ids", server.get(&format!("/api/v1/apps/{app}/ownerids"), &token).await);
+    snapshot_ok!("app_owners_remove", server.delete(&format!("{v1}/{bob}"), &token).await);
+    let set = json!({"userIds": [ada, bob]});
+    snapshot_ok!("app_owners_set", send(&server, Method::PUT, &v1, &token, Some(&set)).await);
+    let delete = json!({"userIds": [bob]});
+    snapshot_ok!("app_owners_delete", send(&server, Method::DELETE, &v1, &token, Some(&delete)).await);
+
+    // v2: ownerships under any role slug, each with its user in full.
+    let v2 = |slug: &str, user: &str| format!("/api/v2/apps/{app}/owners/users/{slug}/{user}");
+    let body = json!({"userRef": {"id": bob}});
+    snapshot_ok!("app_owners_v2_create_user_owner", server.post(&v2("technical-owner", &bob), &token, &body).await);
+    snapshot_ok!("app_owners_v2_get_user_owner", server.get(&v2("technical-owner", &bob), &token).await);
+    let search = format!("/api/v2/apps/{app}/owners/users");
+    snapshot_ok!("app_owners_v2_search_user_owners", server.get(&format!("{search}?page_size=10"), &token).await);
+    let set = json!({"roleSlug": "technical-owner", "userRefs": [{"id": ada}], "appEntitlementRefs": null});
+    let put = send(&server, Method::PUT, &format!("/api/v2/apps/{app}/owners"), &token, Some(&set)).await;
+    snapshot_ok!("app_owners_v2_set", put);
+    let body = json!({"userRef": {"id": ada}});
+    let deleted = send(&server, Method::DELETE, &v2("technical-owner", &ada), &token, Some(&body)).await;
+    snapshot_ok!("app_owners_v2_delete_user_owner", deleted);
+
+    // The refusals: a malformed slug, an ownership that exists, a user that was deleted.
+    let names = [(app.as_str(), "[app]"), (ada.as_str(), "[ada]"), (bob.as_str(), "[bob]")];
+    let response = server.post(&v2("Owner", &ada), &token, &json!({})).await;
+    snapshot_error!("error_app_owner_invalid_role_slug", name_ids(response, &names));
+    let response = server.post(&v2("owner", &ada), &token, &json!({})).await;
+    snapshot_error!("error_app_owner_already_exists", name_ids(response, &names));
+    assert_eq!(server.delete(&format!("/api/v1/users/{bob}"), &token).await.0, 200);
+    let response = server.post(&v2("owner", &bob), &token, &json!({})).await;
+    snapshot_error!("error_app_owner_deleted_user", name_ids(response, &names));
+}
+both_backends!(app_owner_endpoints);
 
 async fn token_and_error_bodies(backend: Backend) {
     let server = TestServer::start(backend).await;
