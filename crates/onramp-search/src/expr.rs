@@ -1,0 +1,149 @@
+//! Candidate sets as expressions over postings, evaluated within a restriction.
+//!
+//! A page needs only the first few candidates in id order, so a level's candidates are not materialised:
+//! the walk (see `walk.rs`) evaluates the expression one 65,536-user block of doc numbers at a time (a
+//! roaring container), starting at the cursor, and stops once the page is full. Unions of many postings (a
+//! two-character prefix, a one-edit word's variants) then cost one container each rather than a million
+//! users' worth.
+
+use roaring::{MultiOps, RoaringBitmap};
+
+/// A set of users.
+pub(crate) enum Node<'a> {
+    Set(&'a RoaringBitmap),
+    /// A bitmap and a few more users.
+    Plus(&'a RoaringBitmap, &'a [u32]),
+    Owned(RoaringBitmap),
+    /// In every child.
+    And(Vec<Node<'a>>),
+    /// In any child.
+    Or(Vec<Node<'a>>),
+    /// Not in the child.
+    Not(Box<Node<'a>>),
+}
+
+impl<'a> Node<'a> {
+    pub fn empty() -> Node<'a> {
+        Node::Owned(RoaringBitmap::new())
+    }
+
+    /// An upper bound of the set's size, to intersect small sets first; `Not` sorts last.
+    fn estimate(&self) -> u64 {
+        match self {
+            Node::Set(b) => b.len(),
+            Node::Plus(b, more) => b.len() + more.len() as u64,
+            Node::Owned(b) => b.len(),
+            Node::And(children) => children.iter().map(Node::estimate).min().unwrap_or(u64::MAX),
+            Node::Or(children) => children.iter().map(Node::estimate).fold(0, u64::saturating_add),
+            Node::Not(_) => u64::MAX,
+        }
+    }
+
+    /// Whether the set is certainly empty.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Node::Set(b) => b.is_empty(),
+            Node::Plus(b, more) => b.is_empty() && more.is_empty(),
+            Node::Owned(b) => b.is_empty(),
+            Node::And(children) => children.iter().any(Node::is_empty),
+            Node::Or(children) => children.iter().all(Node::is_empty),
+            Node::Not(_) => false,
+        }
+    }
+
+    /// The users of `within` in the set.
+    pub fn eval(&self, within: &RoaringBitmap) -> RoaringBitmap {
+        if within.is_empty() {
+            return RoaringBitmap::new();
+        }
+        match self {
+            Node::Set(b) => within & *b,
+            Node::Plus(b, more) => {
+                let mut out = within & *b;
+                out.extend(more.iter().filter(|d| within.contains(**d)));
+                out
+            }
+            Node::Owned(b) => within & b,
+            Node::Not(child) => within - &child.eval(within),
+            Node::Or(children) => children.iter().map(|c| c.eval(within)).union(),
+            Node::And(children) => {
+                let mut order: Vec<&Node> = children.iter().collect();
+                order.sort_by_key(|c| c.estimate());
+                let mut order = order.into_iter();
+                let Some(first) = order.next() else { return within.clone() };
+                let mut acc = first.eval(within);
+                for child in order {
+                    if acc.is_empty() {
+                        break;
+                    }
+                    acc = child.eval(&acc);
+                }
+                acc
+            }
+        }
+    }
+
+    /// The whole set, when it has no `Not` at its top (every `And` has a positive child).
+    pub fn materialize(&self) -> RoaringBitmap {
+        match self {
+            Node::Set(b) => (*b).clone(),
+            Node::Plus(b, more) => {
+                let mut out = (*b).clone();
+                out.extend(more.iter().copied());
+                out
+            }
+            Node::Owned(b) => b.clone(),
+            Node::Or(children) => children.iter().map(Node::materialize).union(),
+            Node::Not(_) => unreachable!("a complement is only taken within a set"),
+            Node::And(children) => {
+                let Some(smallest) =
+                    children.iter().filter(|c| !matches!(c, Node::Not(_))).min_by_key(|c| c.estimate())
+                else {
+                    unreachable!("an intersection has a positive part")
+                };
+                let base = smallest.materialize();
+                Node::And(children.iter().map(Node::borrowed).collect()).eval(&base)
+            }
+        }
+    }
+
+    /// The same set, borrowing what this one owns.
+    pub fn borrowed(&self) -> Node<'_> {
+        match self {
+            Node::Set(b) => Node::Set(b),
+            Node::Plus(b, more) => Node::Plus(b, more),
+            Node::Owned(b) => Node::Set(b),
+            Node::And(c) => Node::And(c.iter().map(Node::borrowed).collect()),
+            Node::Or(c) => Node::Or(c.iter().map(Node::borrowed).collect()),
+            Node::Not(c) => Node::Not(Box::new(c.borrowed())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(values: &[u32]) -> RoaringBitmap {
+        values.iter().copied().collect()
+    }
+
+    #[test]
+    fn evaluates_within_a_restriction() {
+        let (a, b, c) = (set(&[1, 2, 3, 4, 70_000]), set(&[2, 4, 6, 70_000]), set(&[4]));
+        let node = Node::And(vec![
+            Node::Set(&a),
+            Node::Or(vec![Node::Set(&b), Node::Set(&c)]),
+            Node::Not(Box::new(Node::Set(&c))),
+        ]);
+        assert_eq!(node.eval(&set(&[0, 1, 2, 3, 4, 5, 6, 70_000])), set(&[2, 70_000]));
+        assert_eq!(node.eval(&set(&[0, 1, 2])), set(&[2]));
+        assert_eq!(node.materialize(), set(&[2, 70_000]));
+        assert!(!node.is_empty());
+        assert!(Node::And(vec![Node::Set(&a), Node::empty()]).is_empty());
+        let plus = Node::Plus(&c, &[9, 70_001]);
+        assert_eq!(plus.eval(&set(&[4, 9, 10])), set(&[4, 9]));
+        assert_eq!(plus.materialize(), set(&[4, 9, 70_001]));
+        assert_eq!(plus.estimate(), 3);
+    }
+}

@@ -1,0 +1,331 @@
+//! The n-gram postings: which users' fields contain which 4-grams, and which words start with which
+//! characters. They give candidate sets that are verified exactly against the stored text.
+//!
+//! Every position of a field but the last starts one 4-gram; past the field's end the gram is padded with
+//! `END`, so every substring of two or three characters is the beginning of some gram and a range of keys
+//! finds it exactly. Longer substrings intersect their 4-grams (a superset: the order is checked later).
+//! 4-grams rather than trigrams: a misspelt word's grams rarely all appear elsewhere in the same user (with
+//! trigrams, `williamp` matched every William through the `amp` of `example`, and each had to be verified).
+//!
+//! Word-start grams: `WS1` + the first character of a word (exact for one-character prefixes), and `WS4` +
+//! the first four characters of a word of two or more (what follows the word when it is shorter, `END` past
+//! the field's end): exact for prefixes of two and three characters by range and of four by key, and for
+//! longer prefixes it keeps the other grams from coming only from the middle of a word (`bara` is not a
+//! prefix of `barbara`).
+//!
+//! A key is a 4-bit kind and four 15-bit character codes: ASCII as itself, others numbered as first seen
+//! (all of them after 32,639 distinct ones share the last code, which only widens candidate sets). Code 0
+//! (`END`) is never text, as normalised text has no control characters.
+
+use std::collections::{BTreeSet, HashMap};
+use std::mem::size_of;
+use std::ops::RangeInclusive;
+
+use roaring::RoaringBitmap;
+
+use crate::expr::Node;
+use crate::normalize::is_word_char;
+use crate::tables::{GramHasherBuilder, bitmap_heap};
+
+type Code = u16;
+
+const END: Code = 0;
+const FIRST_OTHER: u32 = 128;
+const SHARED: Code = 0x7fff;
+
+/// Kinds of key.
+const TEXT: u64 = 0;
+const WS4: u64 = 1;
+const WS1: u64 = 2;
+
+#[inline]
+fn key(kind: u64, a: Code, b: Code, c: Code, d: Code) -> u64 {
+    (kind << 60) | (u64::from(a) << 45) | (u64::from(b) << 30) | (u64::from(c) << 15) | u64::from(d)
+}
+
+/// The keys of `kind` whose codes start with `prefix`.
+fn range(kind: u64, prefix: &[Code]) -> RangeInclusive<u64> {
+    let at = |i: usize, fill: Code| prefix.get(i).copied().unwrap_or(fill);
+    key(kind, at(0, 0), at(1, 0), at(2, 0), at(3, 0))
+        ..=key(kind, at(0, SHARED), at(1, SHARED), at(2, SHARED), at(3, SHARED))
+}
+
+/// Characters → 15-bit codes.
+#[derive(Default)]
+pub(crate) struct CharCodes {
+    others: HashMap<char, u16>,
+}
+
+impl CharCodes {
+    fn code_or_insert(&mut self, c: char) -> u16 {
+        if c.is_ascii() {
+            return c as u16;
+        }
+        let next = FIRST_OTHER + self.others.len() as u32;
+        if next >= u32::from(SHARED) {
+            return self.others.get(&c).copied().unwrap_or(SHARED);
+        }
+        *self.others.entry(c).or_insert(next as u16)
+    }
+
+    /// The code of `c`, or `None` when no indexed text has it.
+    pub fn code(&self, c: char) -> Option<u16> {
+        if c.is_ascii() {
+            return Some(c as u16);
+        }
+        match self.others.get(&c) {
+            Some(&code) => Some(code),
+            None if FIRST_OTHER + self.others.len() as u32 >= u32::from(SHARED) => Some(SHARED),
+            None => None,
+        }
+    }
+
+    /// The codes of `text`, or `None` when some character is in no indexed text.
+    pub fn codes(&self, text: &[char]) -> Option<Vec<u16>> {
+        text.iter().map(|&c| self.code(c)).collect()
+    }
+}
+
+/// One part of a candidate set: a gram's posting, or the union of the postings of a range of grams.
+pub(crate) enum Part {
+    Key(u64),
+    Range(RangeInclusive<u64>),
+}
+
+/// The parts whose intersection holds every user with `query` (coded) as a substring of a field.
+pub(crate) fn substring_parts(query: &[u16]) -> Vec<Part> {
+    match query.len() {
+        0 | 1 => Vec::new(),
+        2 | 3 => vec![Part::Range(range(TEXT, query))],
+        _ => query.windows(4).map(|w| Part::Key(key(TEXT, w[0], w[1], w[2], w[3]))).collect(),
+    }
+}
+
+/// The parts whose intersection holds every user with a word starting with `word` (coded; exact up to four
+/// characters).
+pub(crate) fn prefix_parts(word: &[Code]) -> Vec<Part> {
+    match word {
+        [] => Vec::new(),
+        [a] => vec![Part::Key(key(WS1, *a, 0, 0, 0))],
+        [_, _] | [_, _, _] => vec![Part::Range(range(WS4, word))],
+        [a, b, c, d, rest @ ..] => {
+            let mut parts = vec![Part::Key(key(WS4, *a, *b, *c, *d))];
+            if !rest.is_empty() {
+                parts.extend(word[1..].windows(4).map(|w| Part::Key(key(TEXT, w[0], w[1], w[2], w[3]))));
+            }
+            parts
+        }
+    }
+}
+
+/// How many new users a posting holds beside its bitmap before they are moved into it.
+const PENDING: usize = 14;
+
+/// Roaring keeps a container of up to this many values as a sorted array, and as a bitmap above.
+const ARRAY_LIMIT: u16 = 4096;
+
+/// One gram's users: a bitmap, and the last few users added, kept in the table entry itself.
+///
+/// Most grams are sparse (numbers, rare name pairs), so adding a user to one touches memory no other recent
+/// user touched: the table entry, then the bitmap's container list, then the container's array. Keeping new
+/// users in the entry and moving them fourteen at a time saves most of the last two.
+#[derive(Default)]
+pub(crate) struct GramPosting {
+    bitmap: RoaringBitmap,
+    pending: [u32; PENDING],
+    len: u8,
+    /// The block (container key) of the last user added, and how many were added in it: users come mostly in
+    /// increasing order, and this tells whether the block's container is still an array.
+    block: u16,
+    in_block: u16,
+}
+
+impl GramPosting {
+    fn pending(&self) -> &[u32] {
+        &self.pending[..self.len as usize]
+    }
+
+    fn add(&mut self, doc: u32) {
+        if self.len as usize == PENDING {
+            self.flush();
+        }
+        self.pending[self.len as usize] = doc;
+        self.len += 1;
+        let block = (doc >> 16) as u16;
+        if block != self.block {
+            self.block = block;
+            self.in_block = 0;
+        }
+        self.in_block = self.in_block.saturating_add(1);
+    }
+
+    fn flush(&mut self) {
+        let pending = &self.pending[..self.len as usize];
+        if self.in_block <= ARRAY_LIMIT {
+            // An array container: appending is constant time where inserting searches the array.
+            for &doc in pending {
+                if !self.bitmap.push(doc) {
+                    self.bitmap.insert(doc);
+                }
+            }
+        } else {
+            // A bitmap container: roaring's `push` would find its maximum by scanning its words from the
+            // end; `extend` looks the container up once and sets bits.
+            self.bitmap.extend(pending.iter().copied());
+        }
+        self.len = 0;
+    }
+
+    fn remove(&mut self, doc: u32) {
+        self.flush();
+        self.bitmap.remove(doc);
+    }
+
+    fn node(&self) -> Node<'_> {
+        if self.len == 0 { Node::Set(&self.bitmap) } else { Node::Plus(&self.bitmap, self.pending()) }
+    }
+}
+
+/// Gram → users.
+#[derive(Default)]
+pub(crate) struct Grams {
+    postings: HashMap<u64, GramPosting, GramHasherBuilder>,
+    /// Every key, in order, for the range parts.
+    keys: BTreeSet<u64>,
+    pub codes: CharCodes,
+    scratch: Vec<(u16, bool)>,
+    /// Users indexed when the postings were last compacted.
+    compacted_at: u32,
+}
+
+impl Grams {
+    /// The sorted, distinct grams of a user's fields.
+    pub fn of_fields<'a>(&mut self, fields: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
+        out.clear();
+        for field in fields {
+            self.scratch.clear();
+            for c in field.chars() {
+                let code = self.codes.code_or_insert(c);
+                self.scratch.push((code, is_word_char(c)));
+            }
+            let s = &self.scratch[..];
+            let at = |i: usize| s.get(i).map_or(END, |x| x.0);
+            for i in 0..s.len() {
+                if i + 1 < s.len() {
+                    out.push(key(TEXT, s[i].0, s[i + 1].0, at(i + 2), at(i + 3)));
+                }
+                if s[i].1 && (i == 0 || !s[i - 1].1) {
+                    out.push(key(WS1, s[i].0, 0, 0, 0));
+                    if i + 1 < s.len() && s[i + 1].1 {
+                        out.push(key(WS4, s[i].0, s[i + 1].0, at(i + 2), at(i + 3)));
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    pub fn add(&mut self, gram: u64, doc: u32) {
+        let keys = &mut self.keys;
+        self.postings
+            .entry(gram)
+            .or_insert_with(|| {
+                keys.insert(gram);
+                GramPosting::default()
+            })
+            .add(doc);
+    }
+
+    pub fn remove(&mut self, gram: u64, doc: u32) {
+        if let Some(posting) = self.postings.get_mut(&gram) {
+            posting.remove(doc);
+        }
+    }
+
+    /// The users in `part`.
+    pub fn part(&self, part: &Part) -> Node<'_> {
+        match part {
+            Part::Key(k) => self.postings.get(k).map_or_else(Node::empty, GramPosting::node),
+            Part::Range(r) => {
+                let mut members: Vec<Node<'_>> =
+                    self.keys.range(r.clone()).filter_map(|k| self.postings.get(k)).map(GramPosting::node).collect();
+                if members.len() == 1 { members.pop().unwrap_or_else(Node::empty) } else { Node::Or(members) }
+            }
+        }
+    }
+
+    /// The users in every one of `parts`.
+    pub fn parts(&self, parts: &[Part]) -> Node<'_> {
+        Node::And(parts.iter().map(|p| self.part(p)).collect())
+    }
+
+    /// Gives array containers back the capacity their growth left unused, once the index has grown by a quarter
+    /// since the last time (so the work stays proportional to the insertions).
+    pub fn maybe_compact(&mut self, users: u32) {
+        if users < 1 << 16 || users < self.compacted_at.saturating_add(self.compacted_at / 4) {
+            return;
+        }
+        for posting in self.postings.values_mut() {
+            posting.bitmap = posting.bitmap.clone();
+        }
+        self.compacted_at = users;
+    }
+
+    pub fn heap_bytes(&self) -> (usize, usize) {
+        let table = self.postings.capacity() * (8 + size_of::<GramPosting>() + 1)
+            + self.keys.len() * 12
+            + self.codes.others.capacity() * 8
+            + self.scratch.capacity() * 4;
+        (table, self.postings.values().map(|p| bitmap_heap(&p.bitmap)).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coded(s: &str) -> Vec<Code> {
+        s.chars().map(|c| c as Code).collect()
+    }
+
+    #[test]
+    fn grams_of_a_field() {
+        let mut grams = Grams::default();
+        let mut out = Vec::new();
+        grams.of_fields(["ab.c"].into_iter(), &mut out);
+        let c = |s: &str| coded(s);
+        let mut expected = vec![
+            key(TEXT, c("a")[0], c("b")[0], c(".")[0], c("c")[0]),
+            key(TEXT, c("b")[0], c(".")[0], c("c")[0], END),
+            key(TEXT, c(".")[0], c("c")[0], END, END),
+            key(WS1, c("a")[0], 0, 0, 0),
+            key(WS4, c("a")[0], c("b")[0], c(".")[0], c("c")[0]),
+            key(WS1, c("c")[0], 0, 0, 0),
+        ];
+        expected.sort_unstable();
+        assert_eq!(out, expected);
+        let mut longer = Vec::new();
+        grams.of_fields(["x abcde"].into_iter(), &mut longer);
+        assert!(longer.contains(&key(WS4, c("a")[0], c("b")[0], c("c")[0], c("d")[0])));
+        assert_eq!(longer.iter().filter(|g| *g >> 60 == WS4).count(), 1);
+        // Two- and three-character substrings find their grams by range.
+        let Part::Range(r) = &substring_parts(&c("b."))[0] else { panic!() };
+        assert!(out.iter().any(|g| r.contains(g)));
+        let Part::Range(r) = &substring_parts(&c(".c"))[0] else { panic!() };
+        assert!(out.iter().any(|g| r.contains(g)));
+        let Part::Range(r) = &substring_parts(&c("ca"))[0] else { panic!() };
+        assert!(!out.iter().any(|g| r.contains(g)));
+    }
+
+    #[test]
+    fn codes_of_other_characters() {
+        let mut codes = CharCodes::default();
+        assert_eq!(codes.code('ж'), None);
+        let a = codes.code_or_insert('ж');
+        assert_eq!(codes.code('ж'), Some(a));
+        assert_eq!(codes.code('a'), Some(97));
+        assert_eq!(codes.codes(&['a', 'ж']), Some(vec![97, a]));
+        assert_eq!(codes.codes(&['a', 'я']), None);
+    }
+}

@@ -1,0 +1,459 @@
+//! The index's compact tables: the word dictionary, facets (value → users), and the small helpers they
+//! share.
+//!
+//! A million users bring about two million distinct words (every username and every numbered email local
+//! part is unique), so the dictionary keeps each word and its posting in one byte arena, its slots as a `u32`
+//! offset and a tag byte, and a word used by one user as that user's number rather than a bitmap.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::mem::size_of;
+
+use roaring::RoaringBitmap;
+
+/// An estimate of the heap one bitmap holds: its container list and each container's store, with the
+/// allocator's per-allocation overhead.
+pub(crate) fn bitmap_heap(bitmap: &RoaringBitmap) -> usize {
+    const CONTAINER: usize = 40;
+    const ALLOCATION: usize = 16;
+    let stats = bitmap.statistics();
+    if stats.n_containers == 0 {
+        return 0;
+    }
+    // `statistics` counts array capacity as 4 bytes a value (the values are u16) and bitset capacity in bits.
+    let arrays = stats.n_bytes_array_containers as usize / 2;
+    let bitsets = stats.n_bytes_bitset_containers as usize / 8;
+    let allocations = 1 + stats.n_array_containers as usize + stats.n_bitset_containers as usize;
+    stats.n_containers as usize * CONTAINER + arrays + bitsets + allocations * ALLOCATION
+}
+
+/// Pushes to a vector that grows by a sixteenth rather than doubling: more copies while it grows, but the
+/// index's big vectors would otherwise hold up to twice what they use.
+pub(crate) fn push_growing<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(16.max(v.len() / 16));
+    }
+    v.push(item);
+}
+
+/// A fast hasher for gram keys (packed characters): a seeded multiply-xorshift.
+#[derive(Clone)]
+pub(crate) struct GramHasherBuilder(u64);
+
+impl Default for GramHasherBuilder {
+    fn default() -> Self {
+        GramHasherBuilder(RandomState::new().hash_one(0x6f6e_7261_6d70u64) | 1)
+    }
+}
+
+impl BuildHasher for GramHasherBuilder {
+    type Hasher = GramHasher;
+    fn build_hasher(&self) -> GramHasher {
+        GramHasher(self.0)
+    }
+}
+
+pub(crate) struct GramHasher(u64);
+
+impl Hasher for GramHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let x = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 29) ^ (x >> 47);
+    }
+}
+
+/// One word's users.
+pub(crate) enum Posting<'a> {
+    Empty,
+    One(u32),
+    Many(&'a RoaringBitmap),
+}
+
+#[cfg(test)]
+impl Posting<'_> {
+    pub fn len(&self) -> u64 {
+        match self {
+            Posting::Empty => 0,
+            Posting::One(_) => 1,
+            Posting::Many(b) => b.len(),
+        }
+    }
+
+    pub fn to_bitmap(&self) -> RoaringBitmap {
+        match self {
+            Posting::Empty => RoaringBitmap::new(),
+            Posting::One(d) => std::iter::once(*d).collect(),
+            Posting::Many(b) => (*b).clone(),
+        }
+    }
+}
+
+const EMPTY: u32 = u32::MAX;
+const MANY: u32 = 1 << 31;
+/// The largest user number the tables can hold.
+pub(crate) const MAX_DOC: u32 = MANY - 2;
+
+/// Words → users, with the characters seen in words (the alphabet of one-edit variants).
+///
+/// Each word is an entry of one byte arena: its length (LEB128), its bytes, and its posting (`u32`, little
+/// endian): `EMPTY`, one user's number, or `MANY | i` for `bitmaps[i]`. The slots of the open-addressing
+/// table (linear probing) hold entry offsets, with a tag byte beside them (7 bits of the hash; 0 when empty)
+/// so that most probes read neither the slot nor the entry.
+pub(crate) struct WordTable {
+    slots: Vec<u32>,
+    tags: Vec<u8>,
+    words: usize,
+    arena: Vec<u8>,
+    bitmaps: Vec<RoaringBitmap>,
+    free_bitmaps: Vec<u32>,
+    hasher: RandomState,
+    ascii: u128,
+    other_chars: std::collections::BTreeSet<char>,
+    max_chars: usize,
+}
+
+impl Default for WordTable {
+    fn default() -> Self {
+        WordTable {
+            slots: vec![0; 1024],
+            tags: vec![0; 1024],
+            words: 0,
+            arena: Vec::new(),
+            bitmaps: Vec::new(),
+            free_bitmaps: Vec::new(),
+            hasher: RandomState::new(),
+            ascii: 0,
+            other_chars: Default::default(),
+            max_chars: 0,
+        }
+    }
+}
+
+impl WordTable {
+    fn hash(&self, word: &[u8]) -> u64 {
+        self.hasher.hash_one(word)
+    }
+
+    /// The bytes of the entry at `at`, and where its posting is.
+    fn entry(&self, at: u32) -> (&[u8], usize) {
+        let mut pos = at as usize;
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let byte = self.arena[pos];
+            pos += 1;
+            len |= usize::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        (&self.arena[pos..pos + len], pos + len)
+    }
+
+    fn posting_at(&self, pos: usize) -> u32 {
+        u32::from_le_bytes([self.arena[pos], self.arena[pos + 1], self.arena[pos + 2], self.arena[pos + 3]])
+    }
+
+    fn set_posting_at(&mut self, pos: usize, value: u32) {
+        self.arena[pos..pos + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// 7 bits of a hash, with the high bit set: a slot's tag is 0 while it is empty.
+    fn tag(hash: u64) -> u8 {
+        (hash >> 57) as u8 | 0x80
+    }
+
+    /// Where the posting of `word` is, or the empty slot where the word would go. A miss reads only tags.
+    fn find(&self, word: &[u8], hash: u64) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let tag = Self::tag(hash);
+        let mut pos = hash as usize & mask;
+        loop {
+            match self.tags[pos] {
+                0 => return Err(pos),
+                t if t == tag => {
+                    let (bytes, posting) = self.entry(self.slots[pos]);
+                    if bytes == word {
+                        return Ok(posting);
+                    }
+                }
+                _ => {}
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    pub fn get(&self, word: &str) -> Posting<'_> {
+        match self.find(word.as_bytes(), self.hash(word.as_bytes())) {
+            Ok(pos) => match self.posting_at(pos) {
+                EMPTY => Posting::Empty,
+                p if p & MANY != 0 => Posting::Many(&self.bitmaps[(p & !MANY) as usize]),
+                d => Posting::One(d),
+            },
+            Err(_) => Posting::Empty,
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = self.slots.len() * 2;
+        let old_slots = std::mem::replace(&mut self.slots, vec![0; size]);
+        let old_tags = std::mem::replace(&mut self.tags, vec![0; size]);
+        let mask = size - 1;
+        for (at, _) in old_slots.into_iter().zip(old_tags).filter(|(_, tag)| *tag != 0) {
+            let hash = self.hash(self.entry(at).0);
+            let mut pos = hash as usize & mask;
+            while self.tags[pos] != 0 {
+                pos = (pos + 1) & mask;
+            }
+            self.slots[pos] = at;
+            self.tags[pos] = Self::tag(hash);
+        }
+    }
+
+    /// Appends a new entry for `word` (with no users) and returns where its posting is.
+    fn push_entry(&mut self, word: &str, slot: usize, hash: u64) -> usize {
+        let at = u32::try_from(self.arena.len()).ok().filter(|&at| at != EMPTY).expect("word arena under 4 GiB");
+        let needed = word.len() + 9;
+        if self.arena.capacity() - self.arena.len() < needed {
+            self.arena.reserve_exact(needed.max(self.arena.len() / 16));
+        }
+        let mut len = word.len();
+        loop {
+            let byte = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                self.arena.push(byte);
+                break;
+            }
+            self.arena.push(byte | 0x80);
+        }
+        self.arena.extend_from_slice(word.as_bytes());
+        let posting = self.arena.len();
+        self.arena.extend_from_slice(&EMPTY.to_le_bytes());
+        self.slots[slot] = at;
+        self.tags[slot] = Self::tag(hash);
+        self.words += 1;
+        let mut chars = 0;
+        for c in word.chars() {
+            chars += 1;
+            if c.is_ascii() {
+                self.ascii |= 1 << (c as u32);
+            } else {
+                self.other_chars.insert(c);
+            }
+        }
+        self.max_chars = self.max_chars.max(chars);
+        posting
+    }
+
+    pub fn add(&mut self, word: &str, doc: u32) {
+        debug_assert!(doc <= MAX_DOC);
+        let hash = self.hash(word.as_bytes());
+        let pos = match self.find(word.as_bytes(), hash) {
+            Ok(pos) => pos,
+            Err(slot) => {
+                let pos = self.push_entry(word, slot, hash);
+                if self.words * 4 > self.slots.len() * 3 {
+                    self.grow();
+                }
+                pos
+            }
+        };
+        match self.posting_at(pos) {
+            EMPTY => self.set_posting_at(pos, doc),
+            x if x & MANY != 0 => {
+                self.bitmaps[(x & !MANY) as usize].insert(doc);
+            }
+            d if d == doc => {}
+            d => {
+                let bitmap: RoaringBitmap = [d.min(doc), d.max(doc)].into_iter().collect();
+                let i = match self.free_bitmaps.pop() {
+                    Some(i) => {
+                        self.bitmaps[i as usize] = bitmap;
+                        i
+                    }
+                    None => {
+                        self.bitmaps.push(bitmap);
+                        u32::try_from(self.bitmaps.len() - 1).expect("fewer than 2^31 bitmaps")
+                    }
+                };
+                self.set_posting_at(pos, MANY | i);
+            }
+        }
+    }
+
+    pub fn remove(&mut self, word: &str, doc: u32) {
+        let Ok(pos) = self.find(word.as_bytes(), self.hash(word.as_bytes())) else { return };
+        match self.posting_at(pos) {
+            EMPTY => {}
+            x if x & MANY != 0 => {
+                let i = x & !MANY;
+                let bitmap = &mut self.bitmaps[i as usize];
+                bitmap.remove(doc);
+                if bitmap.len() <= 1 {
+                    let left = bitmap.min().unwrap_or(EMPTY);
+                    self.bitmaps[i as usize] = RoaringBitmap::new();
+                    self.free_bitmaps.push(i);
+                    self.set_posting_at(pos, left);
+                }
+            }
+            d if d == doc => self.set_posting_at(pos, EMPTY),
+            _ => {}
+        }
+    }
+
+    /// Every character seen in a word, in order.
+    pub fn alphabet(&self) -> Vec<char> {
+        let ascii = (0u8..128).filter(|&b| self.ascii & (1 << b) != 0).map(char::from);
+        ascii.chain(self.other_chars.iter().copied()).collect()
+    }
+
+    /// The length in characters of the longest word ever added.
+    pub fn max_chars(&self) -> usize {
+        self.max_chars
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * 4
+            + self.tags.capacity()
+            + self.arena.capacity()
+            + self.bitmaps.capacity() * size_of::<RoaringBitmap>()
+            + self.bitmaps.iter().map(bitmap_heap).sum::<usize>()
+            + self.free_bitmaps.capacity() * 4
+            + self.other_chars.len() * 8
+    }
+}
+
+/// Values of one filter field → the users holding them. Values are numbered when first seen and kept.
+/// Text values are kept lowercase.
+pub(crate) struct Facet<K> {
+    keys: HashMap<K, u32>,
+    values: Vec<K>,
+    postings: Vec<RoaringBitmap>,
+}
+
+impl<K> Default for Facet<K> {
+    fn default() -> Self {
+        Facet { keys: HashMap::new(), values: Vec::new(), postings: Vec::new() }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Facet<K> {
+    pub fn key<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+    {
+        self.keys.get(value).copied()
+    }
+
+    pub fn intern(&mut self, value: K) -> u32 {
+        if let Some(&key) = self.keys.get(&value) {
+            return key;
+        }
+        let key = u32::try_from(self.postings.len()).expect("fewer than 2^32 values");
+        self.keys.insert(value.clone(), key);
+        self.values.push(value);
+        self.postings.push(RoaringBitmap::new());
+        key
+    }
+
+    pub fn value(&self, key: u32) -> &K {
+        &self.values[key as usize]
+    }
+
+    pub fn add(&mut self, key: u32, doc: u32) {
+        let bitmap = &mut self.postings[key as usize];
+        bitmap.insert(doc);
+    }
+
+    pub fn remove(&mut self, key: u32, doc: u32) {
+        self.postings[key as usize].remove(doc);
+    }
+
+    pub fn posting(&self, key: u32) -> &RoaringBitmap {
+        &self.postings[key as usize]
+    }
+
+    pub fn get<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<&RoaringBitmap>
+    where
+        K: Borrow<Q>,
+    {
+        self.key(value).map(|k| self.posting(k))
+    }
+
+    pub fn heap_bytes(&self, key_heap: impl Fn(&K) -> usize) -> usize {
+        self.keys.capacity() * (size_of::<K>() + 4 + 1)
+            + self.values.capacity() * size_of::<K>()
+            + self.keys.keys().map(&key_heap).sum::<usize>()
+            + self.values.iter().map(&key_heap).sum::<usize>()
+            + self.postings.capacity() * size_of::<RoaringBitmap>()
+            + self.postings.iter().map(bitmap_heap).sum::<usize>()
+    }
+}
+
+impl Facet<String> {
+    /// The key of `value` lowercased, numbering it if new; `scratch` avoids an allocation when it is known.
+    pub fn intern_lowercase(&mut self, value: &str, scratch: &mut String) -> u32 {
+        scratch.clear();
+        scratch.extend(value.chars().flat_map(char::to_lowercase));
+        match self.keys.get(scratch.as_str()) {
+            Some(&key) => key,
+            None => self.intern(scratch.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_table_postings_move_between_one_and_many() {
+        let mut t = WordTable::default();
+        for i in 0..5000u32 {
+            t.add(&format!("w{i}"), i);
+        }
+        t.add("w1", 7);
+        t.add("w1", 3);
+        assert_eq!(t.get("w1").to_bitmap().iter().collect::<Vec<_>>(), [1, 3, 7]);
+        t.remove("w1", 1);
+        t.remove("w1", 7);
+        assert!(matches!(t.get("w1"), Posting::One(3)));
+        t.remove("w1", 3);
+        assert!(matches!(t.get("w1"), Posting::Empty));
+        assert!(matches!(t.get("w4999"), Posting::One(4999)));
+        assert!(matches!(t.get("nope"), Posting::Empty));
+        t.add("w2", 9);
+        assert_eq!(t.get("w2").len(), 2);
+        assert_eq!(t.alphabet(), "0123456789w".chars().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn word_table_keeps_long_and_other_script_words() {
+        let mut t = WordTable::default();
+        let long = "ü".repeat(20_000);
+        t.add(&long, 1);
+        t.add("ab", 2);
+        t.add(&long[..200], 3);
+        assert!(matches!(t.get(&long), Posting::One(1)));
+        assert!(matches!(t.get(&long[..200]), Posting::One(3)));
+        assert!(matches!(t.get(&long[..202]), Posting::Empty));
+        assert!(matches!(t.get("ab"), Posting::One(2)));
+        assert_eq!(t.max_chars(), 20_000);
+        assert_eq!(t.alphabet(), ['a', 'b', 'ü']);
+        t.remove(&long, 1);
+        assert!(matches!(t.get(&long), Posting::Empty));
+    }
+}
