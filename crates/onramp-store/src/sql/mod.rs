@@ -72,6 +72,9 @@ pub trait Dialect: Database {
     fn param(n: usize) -> String;
     /// How many rows a statement inserted, updated or deleted.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// A scalar subquery: `column` of the `table` rows of the user in the outer query's `users` row,
+    /// joined by commas in `order` (NULL when there are none).
+    fn user_list(table: &str, column: &str, order: &str) -> String;
 }
 
 impl Dialect for Sqlite {
@@ -85,6 +88,12 @@ impl Dialect for Sqlite {
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
+    fn user_list(table: &str, column: &str, order: &str) -> String {
+        format!(
+            "(SELECT group_concat({column}, ',') FROM \
+             (SELECT {column} FROM {table} WHERE {table}.user_id = users.id ORDER BY {order}))"
+        )
+    }
 }
 
 impl Dialect for Postgres {
@@ -96,6 +105,9 @@ impl Dialect for Postgres {
     }
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+    fn user_list(table: &str, column: &str, order: &str) -> String {
+        format!("(SELECT string_agg({column}, ',' ORDER BY {order}) FROM {table} WHERE {table}.user_id = users.id)")
     }
 }
 

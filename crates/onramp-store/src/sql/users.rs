@@ -204,17 +204,40 @@ where
     }
 
     async fn users_changed_after(&self, after: FeedPosition, limit: u32) -> Result<Vec<(FeedPosition, User)>> {
-        let rows =
-            sqlx::query("SELECT * FROM users WHERE (change_seq, id) > ($1, $2) ORDER BY change_seq, id LIMIT $3")
-                .bind(after.seq)
-                .bind(after.id.to_string())
-                .bind(i64::from(limit))
-                .fetch_all(&self.read)
-                .await?;
-        let seqs: Vec<i64> =
-            rows.iter().map(|row| super::rows::RowExt::int(row, "change_seq")).collect::<Result<_>>()?;
-        let users = load_users(&self.read, rows).await?;
-        Ok(seqs.into_iter().zip(users).map(|(seq, user)| (FeedPosition { seq, id: user.id }, user)).collect())
+        // One query, relations included as comma lists: the search index reads every user through here
+        // when a node starts.
+        let sql = format!(
+            "SELECT users.*, {} AS role_list, {} AS manager_list, {} AS directory_list FROM users \
+             WHERE (change_seq, id) > ($1, $2) ORDER BY change_seq, id LIMIT $3",
+            DB::user_list("role_grants", "role_id", "role_id"),
+            DB::user_list("user_managers", "manager_id", "position"),
+            DB::user_list("user_directories", "directory_id", "directory_id"),
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after.seq)
+            .bind(after.id.to_string())
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let list = |column: &str| -> Result<Vec<Id>> {
+                    let text = super::rows::RowExt::opt_text(row, column)?.unwrap_or_default();
+                    text.split(',')
+                        .filter(|id| !id.is_empty())
+                        .map(|id| id.parse().map_err(|_| StoreError::Corrupt(format!("{column} holds {id:?}"))))
+                        .collect()
+                };
+                let relations = super::rows::UserRelations {
+                    role_ids: list("role_list")?,
+                    manager_ids: list("manager_list")?,
+                    directory_ids: list("directory_list")?,
+                };
+                let user = super::rows::user(row, relations)?;
+                let seq = super::rows::RowExt::int(row, "change_seq")?;
+                Ok((FeedPosition { seq, id: user.id }, user))
+            })
+            .collect()
     }
 
     async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<bool>> {
