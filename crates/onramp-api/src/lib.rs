@@ -12,6 +12,7 @@ pub mod paging;
 pub mod principal;
 pub mod request_id;
 pub mod routes;
+pub mod search;
 pub mod state;
 pub mod wire;
 
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/users/{id}",
             get(routes::users::get_user).post(routes::users::update_user).delete(routes::users::delete_user),
         )
+        .route("/api/v1/search/users", post(routes::search::search_users))
         .route("/api/v1/iam/roles", get(routes::roles::list_roles))
         .route("/api/v1/iam/roles/{role_id}", get(routes::roles::get_role))
         .route("/api/v1/audit-events", get(routes::audit::list_audit_events))

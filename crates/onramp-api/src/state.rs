@@ -6,6 +6,7 @@ use onramp_store::Store;
 
 use crate::keys::KeyManager;
 use crate::paging::PageTokens;
+use crate::search::SearchIndex;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,4 +17,5 @@ pub struct AppState {
     /// The host part of the public URL, without port: what client ids and assertion audiences name.
     pub public_host: Arc<str>,
     pub page_tokens: PageTokens,
+    pub search: Arc<SearchIndex>,
 }

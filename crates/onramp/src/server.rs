@@ -9,6 +9,7 @@ use std::time::Duration;
 use onramp_api::keys::{DEFAULT_ROTATION, KeyManager};
 use onramp_api::paging::{self, PageTokens};
 use onramp_api::routes::token::host_without_port;
+use onramp_api::search::{self, SearchIndex};
 use onramp_api::{AppState, router};
 use onramp_store::{Backend, Store, StoreError};
 use tokio::net::TcpListener;
@@ -98,12 +99,14 @@ pub async fn start(
     let stored_secret = store.deployment_value(paging::SECRET_KEY, &PageTokens::generate_secret()).await?;
     let page_tokens = PageTokens::from_stored(&stored_secret)
         .ok_or_else(|| StoreError::Corrupt("the stored page-token secret is malformed".into()))?;
+    let search = SearchIndex::load(store.clone()).await?;
     let state = AppState {
         store: store.clone(),
         keys: keys.clone(),
         issuer: public_url.clone().into(),
         public_host: public_host.into(),
         page_tokens,
+        search: search.clone(),
     };
     let app = router(state);
     let task = tokio::spawn(async move {
@@ -117,8 +120,20 @@ pub async fn start(
                 }
             }
         });
+        // Writes through other nodes and the command line reach this node's index through the feed.
+        let poller = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(search::POLL_INTERVAL);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                if let Err(error) = search.catch_up().await {
+                    tracing::warn!(%error, "search index catch-up failed");
+                }
+            }
+        });
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
         refresher.abort();
+        poller.abort();
         served
     });
     tracing::info!(%addr, backend = store.backend().name(), "onramp listening");

@@ -25,7 +25,7 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// Clock skew tolerated on "exp". It is small because issuer and verifier
 /// are normally the same process or share a clock.
-const EXPIRY_LEEWAY_SECS: i64 = 5;
+pub(crate) const EXPIRY_LEEWAY_SECS: i64 = 5;
 
 /// A "kid" longer than this is refused rather than echoed back in
 /// [`TokenError::UnknownKey`], so callers never log or look up huge strings.

@@ -6,5 +6,6 @@ pub mod audit;
 pub mod health;
 pub mod introspect;
 pub mod roles;
+pub mod search;
 pub mod token;
 pub mod users;

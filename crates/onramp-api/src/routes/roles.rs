@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::principal::Principal;
 
-fn role_json(role: BuiltinRole) -> Value {
+pub(crate) fn role_json(role: BuiltinRole) -> Value {
     json!({
         "id": role.id(),
         "name": role.name(),

@@ -97,6 +97,7 @@ pub async fn create_user(
     let user = input.into_new_user(caller.tenant_id, Timestamp::now())?;
     check_role_grant(&caller, &user.role_ids)?;
     state.store.create_user(&caller.actor(), &user).await?;
+    state.search.catch_up_after_write().await;
     let user = state.store.get_user(&caller.tenant_id, &user.id).await?;
     Ok(Json(user_view_response(&user)))
 }
@@ -138,6 +139,7 @@ pub async fn update_user(
         ),
         other => other.into(),
     })?;
+    state.search.catch_up_after_write().await;
     Ok(Json(user_view_response(&updated)))
 }
 
@@ -152,6 +154,7 @@ pub async fn delete_user(
         return Err(ApiError::new(crate::error::Code::FailedPrecondition, "a caller cannot delete its own user"));
     }
     state.store.delete_user(&caller.actor(), &id).await.map_err(user_not_found(&id))?;
+    state.search.catch_up_after_write().await;
     Ok(Json(json!({})))
 }
 
@@ -184,7 +187,10 @@ pub async fn import(
             Ok(input)
         });
     let rows: Vec<_> = rows.collect();
-    let report = import_users(state.store.clone(), &caller.actor(), rows).await?;
+    let report = import_users(state.store.clone(), &caller.actor(), rows).await;
+    // Batches written before a failure stay written, so the index catches up either way.
+    state.search.catch_up_after_write().await;
+    let report = report?;
     Ok(Json(json!({
         "importedCount": report.imported_count().to_string(),
         "userIds": report.imported.iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>(),

@@ -139,7 +139,7 @@ fn status(field: &str, value: &str) -> Result<UserStatus, ApiError> {
     }
 }
 
-fn enum_value<T: Copy>(
+pub(crate) fn enum_value<T: Copy>(
     field: &str,
     value: &str,
     parse: fn(&str) -> Option<T>,

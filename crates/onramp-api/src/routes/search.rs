@@ -1,0 +1,338 @@
+//! `POST /api/v1/search/users`: every filter of `SearchUsersRequest`, answered from the node's search index
+//! (`crate::search`), with keyset page tokens over (rank, id) and `expandMask` expansion.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
+use onramp_domain::{BuiltinRole, Id, Permission};
+use onramp_search::{Cursor, Query, Rank};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::paging::{fingerprint, page_size};
+use crate::principal::Principal;
+use crate::routes::roles::role_json;
+use crate::state::AppState;
+use crate::wire::app::app_json;
+use crate::wire::user::{user_json, user_view};
+use crate::wire::user_input::{ExpandMask, enum_value};
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SearchUsersRequest {
+    query: Option<String>,
+    email: Option<String>,
+    ids: Option<Vec<String>>,
+    refs: Option<Vec<UserRef>>,
+    exclude_ids: Option<Vec<String>>,
+    role_ids: Option<Vec<String>>,
+    manager_ids: Option<Vec<String>>,
+    departments: Option<Vec<String>>,
+    job_titles: Option<Vec<String>>,
+    user_statuses: Option<Vec<String>>,
+    exclude_types: Option<Vec<String>>,
+    origins: Option<Vec<String>>,
+    exclude_origins: Option<Vec<String>>,
+    source_app_ids: Option<Vec<String>>,
+    delegated_user_ids: Option<Vec<String>>,
+    delegate_status: Option<String>,
+    is_delegate: Option<bool>,
+    expand_mask: Option<ExpandMask>,
+    page_size: Option<i64>,
+    page_token: Option<String>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+struct UserRef {
+    id: Option<String>,
+}
+
+/// Parses a list of ids, naming the element at fault (`roleIds[2]`).
+fn ids(field: &str, list: &Option<Vec<String>>) -> ApiResult<Vec<Id>> {
+    list.iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, raw)| raw.parse().map_err(|error| ApiError::invalid_field(&format!("{field}[{i}]"), error)))
+        .collect()
+}
+
+/// Parses a list of enum values, naming the element at fault and listing the accepted values.
+fn enums<T: Copy>(
+    field: &str,
+    list: &Option<Vec<String>>,
+    parse: fn(&str) -> Option<T>,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> ApiResult<Vec<T>> {
+    list.iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, raw)| enum_value(&format!("{field}[{i}]"), raw, parse, all, name))
+        .collect()
+}
+
+impl SearchUsersRequest {
+    fn to_query(&self) -> ApiResult<Query> {
+        let mut restrict = ids("ids", &self.ids)?;
+        for (i, reference) in self.refs.iter().flatten().enumerate() {
+            let raw = reference.id.as_deref().unwrap_or_default();
+            restrict.push(raw.parse().map_err(|error| ApiError::invalid_field(&format!("refs[{i}].id"), error))?);
+        }
+        let role_ids = self
+            .role_ids
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, raw)| {
+                BuiltinRole::from_ref(raw)
+                    .map(|role| role.id())
+                    .ok_or_else(|| ApiError::invalid_field(&format!("roleIds[{i}]"), format!("no role {raw:?}")))
+            })
+            .collect::<ApiResult<_>>()?;
+        let has_delegate = match self.delegate_status.as_deref().unwrap_or("") {
+            "" | "DELEGATE_STATUS_UNSPECIFIED" => None,
+            "DELEGATE_STATUS_HAS_DELEGATE" => Some(true),
+            "DELEGATE_STATUS_NO_DELEGATE" => Some(false),
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "delegateStatus",
+                    "must be one of DELEGATE_STATUS_UNSPECIFIED, DELEGATE_STATUS_HAS_DELEGATE, DELEGATE_STATUS_NO_DELEGATE",
+                ));
+            }
+        };
+        let statuses =
+            enums("userStatuses", &self.user_statuses, UserStatus::parse, UserStatus::ALL, UserStatus::as_str)?;
+        Ok(Query {
+            text: self.query.clone().filter(|text| !text.trim().is_empty()),
+            email: self.email.clone().filter(|email| !email.trim().is_empty()).map(|email| email.trim().to_string()),
+            // `ids` and `refs` are one restriction; given and empty, they restrict to nothing.
+            ids: (self.ids.as_ref().is_some_and(|l| !l.is_empty())
+                || self.refs.as_ref().is_some_and(|l| !l.is_empty()))
+            .then_some(restrict),
+            exclude_ids: ids("excludeIds", &self.exclude_ids)?,
+            role_ids,
+            manager_ids: ids("managerIds", &self.manager_ids)?,
+            departments: self.departments.clone().unwrap_or_default(),
+            job_titles: self.job_titles.clone().unwrap_or_default(),
+            // UNKNOWN is not a status a user can be searched by; the spec allows ENABLED, DISABLED, DELETED.
+            statuses,
+            exclude_types: enums(
+                "excludeTypes",
+                &self.exclude_types,
+                UserType::parse,
+                UserType::ALL,
+                UserType::as_str,
+            )?,
+            origins: enums("origins", &self.origins, UserOrigin::parse, UserOrigin::ALL, UserOrigin::as_str)?,
+            exclude_origins: enums(
+                "excludeOrigins",
+                &self.exclude_origins,
+                UserOrigin::parse,
+                UserOrigin::ALL,
+                UserOrigin::as_str,
+            )?,
+            source_app_ids: ids("sourceAppIds", &self.source_app_ids)?,
+            delegated_user_ids: ids("delegatedUserIds", &self.delegated_user_ids)?,
+            has_delegate,
+            is_delegate: self.is_delegate.filter(|is| *is),
+        })
+    }
+}
+
+/// What the page token's key holds: the rank and id of the last row of the page.
+fn encode_cursor(cursor: &Cursor) -> Vec<u8> {
+    let mut key = vec![cursor.rank as u8];
+    key.extend_from_slice(cursor.id.as_bytes());
+    key
+}
+
+fn decode_cursor(key: &[u8]) -> Option<Cursor> {
+    let (&rank, id) = key.split_first()?;
+    let rank = [Rank::Exact, Rank::Prefix, Rank::Substring, Rank::Typo].into_iter().find(|r| *r as u8 == rank)?;
+    Some(Cursor { rank, id: Id::from_bytes(id.try_into().ok()?) })
+}
+
+pub async fn search_users(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(request): ApiJson<SearchUsersRequest>,
+) -> ApiResult<Response> {
+    caller.require(Permission::UserRead)?;
+    let query = request.to_query()?;
+    let size = page_size(request.page_size);
+    // The fingerprint covers every filter as parsed, so a token only continues the query that made it.
+    let query_print = fingerprint(&["users.search", &caller.tenant_id.to_string(), &format!("{query:?}")]);
+    let after = match state.page_tokens.decode(request.page_token.as_deref(), &query_print)? {
+        Some(key) => Some(
+            decode_cursor(&key)
+                .ok_or_else(|| ApiError::invalid_field("pageToken", "not a page token of this query"))?,
+        ),
+        None => None,
+    };
+    let page = state
+        .search
+        .search(&caller.tenant_id, &query, after, size)
+        .await?
+        .map_err(|error| ApiError::invalid_field(error.field, error.message))?;
+    let ids: Vec<Id> = page.hits.iter().map(|hit| hit.id).collect();
+    let next = page.next.map(|cursor| state.page_tokens.encode(&query_print, &encode_cursor(&cursor)));
+    let paths = request.expand_mask.and_then(|mask| mask.paths).unwrap_or_default();
+    let (list, expanded) = if paths.is_empty() {
+        (cached_views(&state, &caller.tenant_id, &ids).await?, Vec::new())
+    } else {
+        let users = state.store.get_users(&caller.tenant_id, &ids).await?;
+        let mut expander = Expander::new(&paths);
+        let mut list = Vec::with_capacity(users.len());
+        for user in &users {
+            let mut view = user_view(user);
+            expander.expand(&state, &caller.tenant_id, user, &mut view).await?;
+            list.push(Arc::from(view.to_string()));
+        }
+        (list, expander.expanded)
+    };
+    // The views are JSON text already; the response is put together around them.
+    let mut body = String::with_capacity(64 + list.iter().map(|view| view.len() + 1).sum::<usize>());
+    body.push_str("{\"list\":[");
+    for (i, view) in list.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(view);
+    }
+    body.push_str("],\"nextPageToken\":");
+    body.push_str(&Value::from(next.unwrap_or_default()).to_string());
+    body.push_str(",\"expanded\":");
+    body.push_str(&Value::from(expanded).to_string());
+    body.push('}');
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The serialized views of `ids`, in order: from the cache, and the rest in one database read.
+async fn cached_views(state: &AppState, tenant_id: &Id, ids: &[Id]) -> ApiResult<Vec<Arc<str>>> {
+    let cache = state.search.views();
+    let epoch = cache.epoch();
+    let mut views = cache.get(ids);
+    let missing: Vec<Id> = ids.iter().zip(&views).filter(|(_, view)| view.is_none()).map(|(id, _)| *id).collect();
+    if missing.is_empty() {
+        return Ok(views.into_iter().flatten().collect());
+    }
+    let read: HashMap<Id, Arc<str>> = state
+        .store
+        .get_users(tenant_id, &missing)
+        .await?
+        .iter()
+        .map(|user| (user.id, Arc::from(user_view(user).to_string())))
+        .collect();
+    for (id, view) in ids.iter().zip(views.iter_mut()) {
+        if view.is_none() {
+            *view = read.get(id).cloned();
+        }
+    }
+    cache.insert(epoch, read);
+    Ok(views.into_iter().flatten().collect())
+}
+
+/// Fills the response's `expanded` list, each related object once per page, and points each view's
+/// `*Path` fields at them: `$.expanded[N]`, or a JSONPath union `$.expanded[N,M]` when a user has several.
+struct Expander {
+    roles: bool,
+    managers: bool,
+    delegate: bool,
+    directories: bool,
+    expanded: Vec<Value>,
+    /// Where each related object already is in `expanded`, by kind and id.
+    positions: HashMap<(&'static str, Id), Option<usize>>,
+}
+
+const ROLE_TYPE: &str = "type.googleapis.com/c1.api.iam.v1.Role";
+const USER_TYPE: &str = "type.googleapis.com/c1.api.user.v1.User";
+const APP_TYPE: &str = "type.googleapis.com/c1.api.app.v1.App";
+
+impl Expander {
+    fn new(paths: &[String]) -> Self {
+        let all = paths.iter().any(|p| p == "*");
+        let has = |name: &str| all || paths.iter().any(|p| p == name);
+        Expander {
+            roles: has("role_ids"),
+            managers: has("manager_ids"),
+            delegate: has("delegated_user_id"),
+            directories: has("directory_ids"),
+            expanded: Vec::new(),
+            positions: HashMap::new(),
+        }
+    }
+
+    async fn expand(&mut self, state: &AppState, tenant_id: &Id, user: &User, view: &mut Value) -> ApiResult<()> {
+        let kinds: [(bool, &'static str, Vec<Id>, &str); 4] = [
+            (self.roles, ROLE_TYPE, user.role_ids.clone(), "rolesPath"),
+            (self.managers, USER_TYPE, user.manager_ids.clone(), "managersPath"),
+            (self.delegate, USER_TYPE, user.delegated_user_id.into_iter().collect(), "delegatedUserPath"),
+            (self.directories, APP_TYPE, user.directory_ids.clone(), "directoriesPath"),
+        ];
+        for (wanted, kind, related, path_field) in kinds {
+            if !wanted || related.is_empty() {
+                continue;
+            }
+            let mut indexes = Vec::new();
+            for id in related {
+                if let Some(index) = self.position(state, tenant_id, kind, id).await? {
+                    indexes.push(index.to_string());
+                }
+            }
+            if !indexes.is_empty() {
+                view[path_field] = json!(format!("$.expanded[{}]", indexes.join(",")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The index of a related object in `expanded`, adding it the first time; None when it does not exist.
+    async fn position(
+        &mut self,
+        state: &AppState,
+        tenant_id: &Id,
+        kind: &'static str,
+        id: Id,
+    ) -> ApiResult<Option<usize>> {
+        if let Some(known) = self.positions.get(&(kind, id)) {
+            return Ok(*known);
+        }
+        let object = match kind {
+            ROLE_TYPE => BuiltinRole::ALL.into_iter().find(|role| role.id() == id).map(role_json),
+            USER_TYPE => state.store.get_users(tenant_id, &[id]).await?.first().map(user_json),
+            _ => match state.store.get_app(tenant_id, &id).await {
+                Ok(app) => Some(app_json(&app)),
+                Err(onramp_store::StoreError::NotFound) => None,
+                Err(other) => return Err(other.into()),
+            },
+        };
+        let index = object.map(|mut object| {
+            object.as_object_mut().expect("wire objects are JSON objects").insert("@type".into(), json!(kind));
+            self.expanded.push(object);
+            self.expanded.len() - 1
+        });
+        self.positions.insert((kind, id), index);
+        Ok(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let cursor = Cursor { rank: Rank::Substring, id: Id::new() };
+        assert_eq!(decode_cursor(&encode_cursor(&cursor)), Some(cursor));
+        assert_eq!(decode_cursor(&[]), None);
+        assert_eq!(decode_cursor(&[9; 13]), None, "no rank 9");
+        assert_eq!(decode_cursor(&[0; 12]), None, "an id is 12 bytes");
+    }
+}

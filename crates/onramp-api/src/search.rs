@@ -1,0 +1,211 @@
+//! The node's user search index: one `onramp_search::Index` per tenant, loaded from the database at
+//! start-up and kept fresh from the change feed (`UserStore::users_changed_after`).
+//!
+//! Freshness: a handler that writes users calls [`SearchIndex::catch_up`] before it answers, so the next
+//! search on this node sees the write; a background task (see `onramp::server`) catches up every
+//! [`POLL_INTERVAL`] for writes made through other nodes and the command line. Catch-ups are serial (one
+//! mutex around read-and-apply), so a newer version of a user is never overwritten by an older one. If a
+//! catch-up fails, the next search catches up first, or fails with 503 rather than answer from a stale index.
+//!
+//! Beside the index, a bounded cache holds the serialized `UserView` of users that searches returned, so a
+//! page of results costs no database read. It is exactly as fresh as the index: each catch-up drops the views
+//! of the users it applies, and a view read from the database is cached only if no catch-up ran meanwhile.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use onramp_domain::Id;
+use onramp_search::{Cursor, Entry, Index, Page, Query, QueryError};
+use onramp_store::{FeedPosition, Store, StoreError};
+
+/// How often the background task reads the change feed; other nodes' writes show within this.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Users read from the feed per query.
+const FEED_BATCH: u32 = 5_000;
+/// Most user views the cache holds (about 1 KiB each).
+const VIEW_CACHE_CAPACITY: usize = 50_000;
+
+pub struct SearchIndex {
+    store: Arc<dyn Store>,
+    tenants: RwLock<HashMap<Id, Arc<RwLock<Index>>>>,
+    /// The last feed position applied. Holding it is what makes catch-ups serial.
+    applied: tokio::sync::Mutex<FeedPosition>,
+    /// Set when a catch-up failed, so that the next search retries it before answering.
+    stale: AtomicBool,
+    views: ViewCache,
+}
+
+/// Serialized `UserView`s by user id (see the module doc).
+#[derive(Default)]
+pub struct ViewCache {
+    views: Mutex<HashMap<Id, Arc<str>>>,
+    /// Counts catch-ups that dropped views; a view read before a drop may be older than the drop.
+    epoch: AtomicU64,
+}
+
+impl ViewCache {
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// The cached views of `ids`, None where there is none.
+    pub fn get(&self, ids: &[Id]) -> Vec<Option<Arc<str>>> {
+        let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        ids.iter().map(|id| views.get(id).cloned()).collect()
+    }
+
+    /// Caches views read from the database when the epoch is still `epoch`, that is, when no catch-up has
+    /// dropped views since the read began. When full, it first forgets an arbitrary eighth of its views.
+    pub fn insert(&self, epoch: u64, read: impl IntoIterator<Item = (Id, Arc<str>)>) {
+        let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        if self.epoch() != epoch {
+            return;
+        }
+        for (id, view) in read {
+            if views.len() >= VIEW_CACHE_CAPACITY {
+                let mut n = 0usize;
+                views.retain(|_, _| {
+                    n += 1;
+                    !n.is_multiple_of(8)
+                });
+            }
+            views.insert(id, view);
+        }
+    }
+
+    fn drop_views(&self, ids: impl Iterator<Item = Id>) {
+        let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        for id in ids {
+            views.remove(&id);
+        }
+    }
+}
+
+impl SearchIndex {
+    /// Builds the index from every user in the database.
+    pub async fn load(store: Arc<dyn Store>) -> Result<Arc<Self>, StoreError> {
+        let index = Arc::new(SearchIndex {
+            store,
+            tenants: RwLock::default(),
+            applied: tokio::sync::Mutex::new(FeedPosition::START),
+            stale: AtomicBool::new(false),
+            views: ViewCache::default(),
+        });
+        let started = Instant::now();
+        let users = index.catch_up().await?;
+        tracing::info!(users, elapsed_ms = started.elapsed().as_millis() as u64, "search index loaded");
+        Ok(index)
+    }
+
+    /// Applies every user written since the last catch-up; returns how many were applied. While one batch
+    /// is applied, the next is read.
+    pub async fn catch_up(&self) -> Result<usize, StoreError> {
+        let mut position = self.applied.lock().await;
+        let mut applied = 0;
+        let mut batch = self.store.users_changed_after(*position, FEED_BATCH).await;
+        loop {
+            let users = match batch {
+                Ok(users) => users,
+                Err(error) => {
+                    self.stale.store(true, Ordering::Release);
+                    return Err(error);
+                }
+            };
+            let Some((last, _)) = users.last() else { break };
+            let full = users.len() == FEED_BATCH as usize;
+            let next = full.then(|| {
+                let (store, after) = (self.store.clone(), *last);
+                tokio::spawn(async move { store.users_changed_after(after, FEED_BATCH).await })
+            });
+            *position = *last;
+            applied += users.len();
+            self.apply(users.into_iter().map(|(_, user)| user));
+            let Some(next) = next else { break };
+            batch = next.await.map_err(|join| StoreError::Corrupt(format!("feed read failed: {join}")))?;
+        }
+        self.stale.store(false, Ordering::Release);
+        Ok(applied)
+    }
+
+    /// Catches up after a write, logging rather than failing: the write itself succeeded, and the next
+    /// search retries the catch-up before it answers.
+    pub async fn catch_up_after_write(&self) {
+        if let Err(error) = self.catch_up().await {
+            tracing::warn!(%error, "search index catch-up after a write failed; the next search retries it");
+        }
+    }
+
+    fn apply(&self, users: impl Iterator<Item = onramp_domain::user::User>) {
+        let mut by_tenant: HashMap<Id, Vec<Entry>> = HashMap::new();
+        for user in users {
+            by_tenant.entry(user.tenant_id).or_default().push(Entry::from(&user));
+        }
+        // Views are dropped after the index has the new versions: a search between the two may show a
+        // cached older view of a user the index already matches anew, never the reverse for longer.
+        let changed: Vec<Id> = by_tenant.values().flatten().map(|entry| entry.id).collect();
+        for (tenant_id, entries) in by_tenant {
+            let index = self.tenant(&tenant_id, true).expect("created when asked to");
+            let mut index = index.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for entry in entries {
+                index.upsert(entry);
+            }
+        }
+        self.views.drop_views(changed.into_iter());
+    }
+
+    /// The cache of serialized user views.
+    pub fn views(&self) -> &ViewCache {
+        &self.views
+    }
+
+    fn tenant(&self, tenant_id: &Id, create: bool) -> Option<Arc<RwLock<Index>>> {
+        if let Some(index) = self.tenants.read().unwrap_or_else(|p| p.into_inner()).get(tenant_id) {
+            return Some(index.clone());
+        }
+        if !create {
+            return None;
+        }
+        let mut tenants = self.tenants.write().unwrap_or_else(|p| p.into_inner());
+        Some(tenants.entry(*tenant_id).or_default().clone())
+    }
+
+    /// Searches one tenant's users; catches up first if the last catch-up failed.
+    pub async fn search(
+        &self,
+        tenant_id: &Id,
+        query: &Query,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Result<Page, QueryError>, StoreError> {
+        if self.stale.load(Ordering::Acquire) {
+            self.catch_up().await?;
+        }
+        // Every tenant has users from its creation on, so a tenant this node has not indexed yet was made
+        // since its last catch-up (by another node or the command line): catch up now rather than answer
+        // from nothing.
+        let index = match self.tenant(tenant_id, false) {
+            Some(index) => Some(index),
+            None => {
+                self.catch_up().await?;
+                self.tenant(tenant_id, false)
+            }
+        };
+        Ok(match index {
+            Some(index) => index.read().unwrap_or_else(|p| p.into_inner()).search(query, after, limit),
+            // Still none: the empty index answers (and validates the query) the same way.
+            None => Index::new().search(query, after, limit),
+        })
+    }
+
+    /// Users indexed, across tenants, and an estimate of the heap the indexes hold.
+    pub fn stats(&self) -> (usize, usize) {
+        let tenants = self.tenants.read().unwrap_or_else(|p| p.into_inner());
+        tenants.values().fold((0, 0), |(users, bytes), index| {
+            let index = index.read().unwrap_or_else(|p| p.into_inner());
+            (users + index.len(), bytes + index.heap_bytes())
+        })
+    }
+}
