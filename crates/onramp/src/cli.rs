@@ -70,6 +70,24 @@ pub enum BenchCommand {
         #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
         postgres_url: Option<String>,
     },
+    /// Search synthetic users: the in-process index (build time, memory, latency of substring, one-typo,
+    /// filter-only and combined queries, typo recall) beside SQLite FTS5 and PostgreSQL pg_trgm on the same
+    /// users and queries, then POST /api/v1/search/users on a real server under load.
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// PostgreSQL server for the pg_trgm comparison (a database is created and dropped by the run).
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+        /// How long the HTTP load runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent keep-alive HTTP connections of the load generator.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -171,6 +189,10 @@ fn role_names(ids: &[Id]) -> String {
 pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn Error>> {
     if let Command::Bench(BenchCommand::Import { count, seed, postgres_url }) = &command {
         return crate::bench::run_import(*count, *seed, postgres_url.as_deref()).await;
+    }
+    if let Command::Bench(BenchCommand::Search { count, seed, postgres_url, seconds, connections }) = command {
+        let options = crate::bench_search::Options { count, seed, postgres_url, seconds, connections };
+        return crate::bench_search::run_search(options).await;
     }
     let store = server::open_store(config).await?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));

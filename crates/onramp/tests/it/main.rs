@@ -11,6 +11,7 @@ mod bootstrap;
 mod errors;
 mod python_sdk;
 mod rbac;
+mod search;
 mod snapshots;
 mod users;
 mod users_admin;

@@ -1,6 +1,7 @@
 //! The official ConductorOne Python SDK as a real client: `tests/python/sdk_users_roles.py` drives users,
-//! roles and introspection through it against a running server, and `tests/python/sdk_apps_owners.py` apps
-//! and app owners (v1); both check the typed objects the SDK returns.
+//! roles and introspection through it against a running server, `tests/python/sdk_apps_owners.py` apps
+//! and app owners (v1), and `tests/python/sdk_search.py` user search paged with the SDK's `.next()`; each
+//! checks the typed objects the SDK returns.
 //!
 //! The interpreter is `ONRAMP_TEST_PYTHON` or `python3`, with `conductorone-sdk==0.17.2` installed. Without
 //! the SDK the test prints a notice and passes on a laptop, and fails under CI (`CI` set), which must run it.
@@ -135,6 +136,41 @@ async fn python_sdk_drives_apps_and_owners(backend: Backend) {
     assert!(stderr.contains("mismatch: app_owners.list: (id, email, display_name)"), "the mismatch is named: {stderr}");
 }
 both_backends!(python_sdk_drives_apps_and_owners);
+
+async fn python_sdk_pages_a_search_with_next(backend: Backend) {
+    let python = python();
+    if !sdk_available(&python) {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let boss = server.create_user(&token, &json!({"email": "boss@example.com", "displayName": "Boss"})).await;
+    // 23 users match `harbor`: exact words first, then prefixes, each group in id order (creation order).
+    let mut exact = Vec::new();
+    let mut prefix = Vec::new();
+    for n in 0..23 {
+        let (name, group) = if n % 3 == 0 { ("Harbormaster", &mut prefix) } else { ("Harbor", &mut exact) };
+        let body = json!({"email": format!("h{n}@example.com"), "displayName": format!("{name} {n}"),
+                          "department": "Docks", "managerIds": [boss]});
+        group.push(server.create_user(&token, &body).await);
+    }
+    let ids: Vec<String> = exact.iter().chain(&prefix).cloned().collect();
+    let mut department_ids = ids.clone();
+    department_ids.sort();
+    let spec = json!({"query": "harbor", "ids": ids, "department": "Docks", "departmentIds": department_ids,
+                      "managerId": boss});
+    let output = run_script(&server, &python, "sdk_search.py", &[("ONRAMP_SEARCH", &spec.to_string())]).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "sdk_search.py failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}", output.status);
+    assert!(stdout.contains("ok: 23 users over 3 pages"), "the script reports its checks: {stdout}");
+
+    // A wrong expectation fails the script: the order is checked, not only the set.
+    let mut swapped = spec.clone();
+    swapped["ids"].as_array_mut().unwrap().swap(0, 1);
+    let output = run_script(&server, &python, "sdk_search.py", &[("ONRAMP_SEARCH", &swapped.to_string())]).await;
+    assert_eq!(output.status.code(), Some(1), "a swapped order must fail: {}", String::from_utf8_lossy(&output.stderr));
+}
+both_backends!(python_sdk_pages_a_search_with_next);
 
 /// Runs `tests/python/<script>` against `server` with the bootstrap credential and `env`, off the runtime's
 /// worker threads. No bytecode is written next to the scripts.

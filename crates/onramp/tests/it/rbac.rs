@@ -27,6 +27,7 @@ const CASES: &[Case] = &[
     Case { name: "list users (user:read)", method: "GET", path: "/api/v1/users", allowed: READERS },
     Case { name: "list roles (role:read)", method: "GET", path: "/api/v1/iam/roles", allowed: READERS },
     Case { name: "audit log (audit:read)", method: "GET", path: "/api/v1/audit-events", allowed: AUDITORS },
+    Case { name: "search users (user:read)", method: "POST", path: "/api/v1/search/users", allowed: READERS },
     Case { name: "create user (user:write)", method: "POST", path: "/api/v1/users", allowed: WRITERS },
 ];
 
