@@ -72,9 +72,8 @@ pub trait Dialect: Database {
     fn param(n: usize) -> String;
     /// How many rows a statement inserted, updated or deleted.
     fn rows_affected(result: &Self::QueryResult) -> u64;
-    /// A scalar subquery: `column` of the `table` rows of the user in the outer query's `users` row,
-    /// joined by commas in `order` (NULL when there are none).
-    fn user_list(table: &str, column: &str, order: &str) -> String;
+    /// The aggregate that joins strings with a separator, in an `ORDER BY` given inside its parentheses.
+    const STRING_AGG: &'static str;
 }
 
 impl Dialect for Sqlite {
@@ -82,17 +81,12 @@ impl Dialect for Sqlite {
     const FOR_UPDATE: &'static str = "";
     const SIZE_QUERY: &'static str =
         "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()";
+    const STRING_AGG: &'static str = "group_concat";
     fn param(_: usize) -> String {
         "?".into()
     }
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
-    }
-    fn user_list(table: &str, column: &str, order: &str) -> String {
-        format!(
-            "(SELECT group_concat({column}, ',') FROM \
-             (SELECT {column} FROM {table} WHERE {table}.user_id = users.id ORDER BY {order}))"
-        )
     }
 }
 
@@ -100,14 +94,12 @@ impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SIZE_QUERY: &'static str = "SELECT pg_database_size(current_database()) AS bytes";
+    const STRING_AGG: &'static str = "string_agg";
     fn param(n: usize) -> String {
         format!("${n}")
     }
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
-    }
-    fn user_list(table: &str, column: &str, order: &str) -> String {
-        format!("(SELECT string_agg({column}, ',' ORDER BY {order}) FROM {table} WHERE {table}.user_id = users.id)")
     }
 }
 

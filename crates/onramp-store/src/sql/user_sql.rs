@@ -1,7 +1,5 @@
-//! The SQL behind users: inserting a user with its relations, loading users with theirs in batches, and
+//! The SQL behind users: inserting a user with its relations, reading users with theirs in one query, and
 //! checking manager and delegate references inside the writing transaction.
-
-use std::collections::HashMap;
 
 use onramp_domain::user::User;
 use onramp_domain::{Id, Timestamp};
@@ -227,50 +225,38 @@ where
     Ok(())
 }
 
-/// Loads users from `users` rows with their relations, in three queries however many rows there are.
-pub(super) async fn load_users<'e, DB, E>(executor: E, rows: Vec<DB::Row>) -> Result<Vec<User>>
-where
-    DB: Dialect,
-    E: Executor<'e, Database = DB> + Copy,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'a> &'a str: ColumnIndex<DB::Row>,
-{
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<String> = rows.iter().map(|row| row.text("id")).collect::<Result<_>>()?;
-    let mut relations: HashMap<String, UserRelations> = HashMap::new();
-    // `?` on SQLite (see `Dialect::param`): this runs with thousands of ids when the search index loads.
-    let in_list = (1..=ids.len()).map(DB::param).collect::<Vec<_>>().join(", ");
-    let queries = [
+/// A SELECT of `users` rows with their relations as comma lists (`role_list`, `manager_list`,
+/// `directory_list`), read by [`listed_user`]: one query however many users. Callers append the rest.
+pub(super) fn select_users<DB: Dialect>() -> String {
+    let list = |table: &str, column: &str, order: &str| {
         format!(
-            "SELECT user_id, role_id AS related FROM role_grants WHERE user_id IN ({in_list}) ORDER BY user_id, role_id"
-        ),
-        format!(
-            "SELECT user_id, manager_id AS related FROM user_managers WHERE user_id IN ({in_list}) ORDER BY user_id, position"
-        ),
-        format!(
-            "SELECT user_id, directory_id AS related FROM user_directories WHERE user_id IN ({in_list}) ORDER BY user_id, directory_id"
-        ),
-    ];
-    for (kind, sql) in queries.iter().enumerate() {
-        let mut query = sqlx::query(sql);
-        for id in &ids {
-            query = query.bind(id.clone());
-        }
-        for row in query.fetch_all(executor).await? {
-            let entry = relations.entry(row.text("user_id")?).or_default();
-            let related = row.id("related")?;
-            match kind {
-                0 => entry.role_ids.push(related),
-                1 => entry.manager_ids.push(related),
-                _ => entry.directory_ids.push(related),
-            }
-        }
-    }
-    rows.iter().zip(ids).map(|(row, id)| rows::user(row, relations.remove(&id).unwrap_or_default())).collect()
+            "(SELECT {}({column}, ',' ORDER BY {order}) FROM {table} WHERE {table}.user_id = users.id)",
+            DB::STRING_AGG
+        )
+    };
+    format!(
+        "SELECT users.*, {} AS role_list, {} AS manager_list, {} AS directory_list FROM users",
+        list("role_grants", "role_id", "role_id"),
+        list("user_managers", "manager_id", "position"),
+        list("user_directories", "directory_id", "directory_id"),
+    )
+}
+
+/// A user from a row of [`select_users`].
+pub(super) fn listed_user(row: &impl RowExt) -> Result<User> {
+    let list = |column: &str| -> Result<Vec<Id>> {
+        let text = row.opt_text(column)?.unwrap_or_default();
+        text.split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| id.parse().map_err(|_| StoreError::Corrupt(format!("{column} holds {id:?}"))))
+            .collect()
+    };
+    let relations = UserRelations {
+        role_ids: list("role_list")?,
+        manager_ids: list("manager_list")?,
+        directory_ids: list("directory_list")?,
+    };
+    rows::user(row, relations)
 }
 
 /// The ids of many users, for audit events that cover a batch.

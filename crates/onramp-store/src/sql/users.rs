@@ -8,8 +8,8 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::audit::{self, Change};
 use super::user_sql::{
-    self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, bulk_insert_sql, check_references, insert_user, load_users,
-    next_change_seq, replace_relations, user_json,
+    self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, bulk_insert_sql, check_references, insert_user, listed_user,
+    next_change_seq, replace_relations, select_users, user_json,
 };
 use super::{Dialect, SqlStore};
 use std::collections::HashMap;
@@ -30,11 +30,12 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
-    /// One user by a query that selects `users` rows, with its relations.
-    async fn one_user(&self, sql: &str, binds: [String; 2]) -> Result<User> {
+    /// One user by a condition on `users` with two parameters.
+    async fn one_user(&self, condition: &str, binds: [String; 2]) -> Result<User> {
         let [a, b] = binds;
-        let row = sqlx::query(sql).bind(a).bind(b).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
-        load_users(&self.read, vec![row]).await?.pop().ok_or(StoreError::NotFound)
+        let sql = format!("{} WHERE {condition}", select_users::<DB>());
+        let row = sqlx::query(&sql).bind(a).bind(b).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        listed_user(&row)
     }
 
     /// Locks the tenant row so that manager changes in one tenant are serial (see `check_references`).
@@ -60,25 +61,26 @@ where
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
     async fn get_user(&self, tenant_id: &Id, id: &Id) -> Result<User> {
-        self.one_user("SELECT * FROM users WHERE tenant_id = $1 AND id = $2", [tenant_id.to_string(), id.to_string()])
-            .await
+        self.one_user("tenant_id = $1 AND id = $2", [tenant_id.to_string(), id.to_string()]).await
     }
 
     async fn find_user_by_email(&self, tenant_id: &Id, email: &str) -> Result<User> {
-        let sql = "SELECT * FROM users WHERE tenant_id = $1 AND email = $2 AND status <> 'DELETED'";
+        let sql = "tenant_id = $1 AND email = $2 AND status <> 'DELETED'";
         self.one_user(sql, [tenant_id.to_string(), email.to_ascii_lowercase()]).await
     }
 
     async fn list_users(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<User>> {
-        let rows = sqlx::query(
-            "SELECT * FROM users WHERE tenant_id = $1 AND id > $2 AND status <> 'DELETED' ORDER BY id LIMIT $3",
-        )
-        .bind(tenant_id.to_string())
-        .bind(after.map(|id| id.to_string()).unwrap_or_default())
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
-        load_users(&self.read, rows).await
+        let sql = format!(
+            "{} WHERE tenant_id = $1 AND id > $2 AND status <> 'DELETED' ORDER BY id LIMIT $3",
+            select_users::<DB>()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id.to_string())
+            .bind(after.map(|id| id.to_string()).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(listed_user).collect()
     }
 
     async fn create_user(&self, actor: &Actor, user: &User) -> Result<()> {
@@ -195,24 +197,17 @@ where
             return Ok(Vec::new());
         }
         let in_list = (2..ids.len() + 2).map(DB::param).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT * FROM users WHERE tenant_id = {} AND id IN ({in_list})", DB::param(1));
+        let sql = format!("{} WHERE tenant_id = {} AND id IN ({in_list})", select_users::<DB>(), DB::param(1));
         let query = ids.iter().fold(sqlx::query(&sql).bind(tenant_id.to_string()), |q, id| q.bind(id.to_string()));
         let rows = query.fetch_all(&self.read).await?;
         let mut users: HashMap<Id, User> =
-            load_users(&self.read, rows).await?.into_iter().map(|user| (user.id, user)).collect();
+            rows.iter().map(|row| listed_user(row).map(|user| (user.id, user))).collect::<Result<_>>()?;
         Ok(ids.iter().filter_map(|id| users.remove(id)).collect())
     }
 
     async fn users_changed_after(&self, after: FeedPosition, limit: u32) -> Result<Vec<(FeedPosition, User)>> {
-        // One query, relations included as comma lists: the search index reads every user through here
-        // when a node starts.
-        let sql = format!(
-            "SELECT users.*, {} AS role_list, {} AS manager_list, {} AS directory_list FROM users \
-             WHERE (change_seq, id) > ($1, $2) ORDER BY change_seq, id LIMIT $3",
-            DB::user_list("role_grants", "role_id", "role_id"),
-            DB::user_list("user_managers", "manager_id", "position"),
-            DB::user_list("user_directories", "directory_id", "directory_id"),
-        );
+        let sql =
+            format!("{} WHERE (change_seq, id) > ($1, $2) ORDER BY change_seq, id LIMIT $3", select_users::<DB>());
         let rows = sqlx::query(&sql)
             .bind(after.seq)
             .bind(after.id.to_string())
@@ -221,21 +216,8 @@ where
             .await?;
         rows.iter()
             .map(|row| {
-                let list = |column: &str| -> Result<Vec<Id>> {
-                    let text = super::rows::RowExt::opt_text(row, column)?.unwrap_or_default();
-                    text.split(',')
-                        .filter(|id| !id.is_empty())
-                        .map(|id| id.parse().map_err(|_| StoreError::Corrupt(format!("{column} holds {id:?}"))))
-                        .collect()
-                };
-                let relations = super::rows::UserRelations {
-                    role_ids: list("role_list")?,
-                    manager_ids: list("manager_list")?,
-                    directory_ids: list("directory_list")?,
-                };
-                let user = super::rows::user(row, relations)?;
-                let seq = super::rows::RowExt::int(row, "change_seq")?;
-                Ok((FeedPosition { seq, id: user.id }, user))
+                let user = listed_user(row)?;
+                Ok((FeedPosition { seq: super::rows::RowExt::int(row, "change_seq")?, id: user.id }, user))
             })
             .collect()
     }

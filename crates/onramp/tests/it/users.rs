@@ -384,3 +384,18 @@ async fn another_tenant_cannot_touch_users(backend: Backend) {
     server.create_user(&other_token, &json!({"email": "mine@example.com", "displayName": "Theirs"})).await;
 }
 both_backends!(another_tenant_cannot_touch_users);
+
+async fn managers_keep_the_order_they_were_given_in(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let first = server.create_user(&token, &json!({"email": "m1@example.com", "displayName": "M1"})).await;
+    let second = server.create_user(&token, &json!({"email": "m2@example.com", "displayName": "M2"})).await;
+    // Given against id order, so that an order by id would show.
+    let body = json!({"email": "report@example.com", "displayName": "Report", "managerIds": [second, first]});
+    let report = server.create_user(&token, &body).await;
+    assert_eq!(read_user(&server, &token, &report).await["managerIds"], json!([second, first]));
+    let listed = server.get(&format!("{USERS}?page_size=100"), &token).await.1;
+    let view = listed["list"].as_array().unwrap().iter().find(|v| v["userId"] == json!(report)).cloned().unwrap();
+    assert_eq!(view["user"]["managerIds"], json!([second, first]), "the list reads them in the same order");
+}
+both_backends!(managers_keep_the_order_they_were_given_in);
