@@ -189,6 +189,7 @@ pub async fn search_users(
     } else {
         let users = state.store.get_users(&caller.tenant_id, &ids).await?;
         let mut expander = Expander::new(&paths);
+        expander.load_related_users(&state, &caller.tenant_id, &users).await?;
         let mut list = Vec::with_capacity(users.len());
         for user in &users {
             let mut view = user_view(user);
@@ -249,6 +250,8 @@ struct Expander {
     expanded: Vec<Value>,
     /// Where each related object already is in `expanded`, by kind and id.
     positions: HashMap<(&'static str, Id), Option<usize>>,
+    /// The managers and delegates of the page's users, read in one query.
+    related_users: HashMap<Id, User>,
 }
 
 const ROLE_TYPE: &str = "type.googleapis.com/c1.api.iam.v1.Role";
@@ -266,7 +269,26 @@ impl Expander {
             directories: has("directory_ids"),
             expanded: Vec::new(),
             positions: HashMap::new(),
+            related_users: HashMap::new(),
         }
+    }
+
+    /// Reads the managers and delegates that the expansion will list, all at once.
+    async fn load_related_users(&mut self, state: &AppState, tenant_id: &Id, users: &[User]) -> ApiResult<()> {
+        let mut ids: Vec<Id> = Vec::new();
+        for user in users {
+            if self.managers {
+                ids.extend(&user.manager_ids);
+            }
+            if self.delegate {
+                ids.extend(user.delegated_user_id);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        let related = state.store.get_users(tenant_id, &ids).await?;
+        self.related_users = related.into_iter().map(|user| (user.id, user)).collect();
+        Ok(())
     }
 
     async fn expand(&mut self, state: &AppState, tenant_id: &Id, user: &User, view: &mut Value) -> ApiResult<()> {
@@ -306,7 +328,7 @@ impl Expander {
         }
         let object = match kind {
             ROLE_TYPE => BuiltinRole::ALL.into_iter().find(|role| role.id() == id).map(role_json),
-            USER_TYPE => state.store.get_users(tenant_id, &[id]).await?.first().map(user_json),
+            USER_TYPE => self.related_users.get(&id).map(user_json),
             _ => match state.store.get_app(tenant_id, &id).await {
                 Ok(app) => Some(app_json(&app)),
                 Err(onramp_store::StoreError::NotFound) => None,
