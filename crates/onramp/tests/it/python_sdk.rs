@@ -72,13 +72,7 @@ async fn python_sdk_reads_users_and_roles(backend: Backend) {
 
     let expected = Value::Array(expected).to_string();
     let env = [("ONRAMP_ADMIN_EMAIL", "admin@example.com"), ("ONRAMP_EXPECTED_USERS", expected.as_str())];
-    let output = run_script(&server, &python, "sdk_users_roles.py", &env).await;
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success(),
-        "sdk_users_roles.py failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
+    let stdout = run_script_ok(&server, &python, "sdk_users_roles.py", &env).await;
     assert!(stdout.contains("ok: 14 users"), "the script reports its checks: {stdout}");
 
     // The script is no rubber stamp: a wrong expectation makes it fail, saying what differed.
@@ -103,13 +97,7 @@ async fn python_sdk_drives_apps_and_owners(backend: Backend) {
         users.push(json!({"id": id, "email": email, "displayName": name}));
     }
     let owners = Value::Array(users.clone()).to_string();
-    let output = run_script(&server, &python, "sdk_apps_owners.py", &[("ONRAMP_OWNER_USERS", &owners)]).await;
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success(),
-        "sdk_apps_owners.py failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
+    let stdout = run_script_ok(&server, &python, "sdk_apps_owners.py", &[("ONRAMP_OWNER_USERS", &owners)]).await;
     assert!(stdout.contains("ok: 23 apps"), "the script reports its checks: {stdout}");
 
     // What the SDK did is on the server: every app it created but the one it deleted.
@@ -159,9 +147,7 @@ async fn python_sdk_pages_a_search_with_next(backend: Backend) {
     department_ids.sort();
     let spec = json!({"query": "harbor", "ids": ids, "department": "Docks", "departmentIds": department_ids,
                       "managerId": boss});
-    let output = run_script(&server, &python, "sdk_search.py", &[("ONRAMP_SEARCH", &spec.to_string())]).await;
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "sdk_search.py failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}", output.status);
+    let stdout = run_script_ok(&server, &python, "sdk_search.py", &[("ONRAMP_SEARCH", &spec.to_string())]).await;
     assert!(stdout.contains("ok: 23 users over 3 pages"), "the script reports its checks: {stdout}");
 
     // A wrong expectation fails the script: the order is checked, not only the set.
@@ -171,6 +157,15 @@ async fn python_sdk_pages_a_search_with_next(backend: Backend) {
     assert_eq!(output.status.code(), Some(1), "a swapped order must fail: {}", String::from_utf8_lossy(&output.stderr));
 }
 both_backends!(python_sdk_pages_a_search_with_next);
+
+/// Runs a script as [`run_script`] does and returns its standard output, failing the test (with both outputs)
+/// unless it exits 0.
+async fn run_script_ok(server: &TestServer, python: &str, script: &str, env: &[(&str, &str)]) -> String {
+    let output = run_script(server, python, script, env).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{script} failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}", output.status);
+    stdout.into_owned()
+}
 
 /// Runs `tests/python/<script>` against `server` with the bootstrap credential and `env`, off the runtime's
 /// worker threads. No bytecode is written next to the scripts.
