@@ -6,7 +6,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use onramp_store::StoreError;
+use onramp_store::{SecretRefusal, StoreError};
 use serde_json::{Value, json};
 
 /// gRPC status codes used by onramp, with their numbers.
@@ -80,6 +80,26 @@ impl ApiError {
         Self::new(Code::PermissionDenied, message)
     }
 
+    /// Why an invitation link cannot be used: each case has its own message, so that an invitee knows
+    /// whether to ask for a new invitation or sign in.
+    pub fn refused(refusal: SecretRefusal) -> Self {
+        match refusal {
+            SecretRefusal::Unknown => Self::new(
+                Code::NotFound,
+                "this invitation link is not valid: check that it was copied whole, or use the newest invitation email",
+            ),
+            SecretRefusal::Expired => {
+                Self::new(Code::FailedPrecondition, "this invitation has expired; ask the sender for a new one")
+            }
+            SecretRefusal::Revoked => {
+                Self::new(Code::FailedPrecondition, "this invitation was revoked; ask the sender for a new one")
+            }
+            SecretRefusal::Used => {
+                Self::new(Code::AlreadyExists, "this invitation has already been accepted; sign in instead")
+            }
+        }
+    }
+
     /// A server fault: the cause goes to the log, the client gets a generic message.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -93,6 +113,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => Self::new(Code::NotFound, "not found"),
             StoreError::Conflict { constraint } => Self::new(Code::AlreadyExists, conflict_message(constraint)),
             StoreError::Invalid { field, message } => Self::invalid_field(field, message),
+            StoreError::WrongState(message) => Self::new(Code::FailedPrecondition, message),
+            StoreError::Refused(refusal) => Self::refused(refusal),
             error if error.is_unavailable() => {
                 tracing::error!(%error, "database unavailable");
                 Self::new(Code::Unavailable, "database unavailable, try again")
@@ -107,6 +129,9 @@ fn conflict_message(constraint: &str) -> &'static str {
     match constraint {
         "users_email_live" => "a user with this email already exists",
         "credentials_client_id" => "a credential with this client id already exists",
+        "invitations_pending_email" => "a pending invitation for this email already exists in this directory",
+        "local_directories_pkey" => "this app is a local directory already",
+        "local_directories_default" => "another directory became the default at the same time; try again",
         _ => "already exists",
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod import;
+pub mod invite;
 pub mod keys;
 pub mod paging;
 pub mod principal;
@@ -43,6 +44,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit-events", get(routes::audit::list_audit_events))
         .merge(routes::apps::routes())
         .merge(routes::app_owners::routes())
+        .merge(routes::directories::routes())
+        .merge(routes::invitations::routes())
+        .merge(routes::invite_page::routes())
+        .merge(routes::settings::routes())
+        .merge(routes::flows::routes())
+        .merge(routes::onboards::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(request_id::trace))

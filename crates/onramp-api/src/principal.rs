@@ -76,3 +76,43 @@ impl FromRequestParts<AppState> for Principal {
         })
     }
 }
+
+/// The caller of the `/onboards` surface: HTTP Basic `API:<key>` with an API key, as LeadConduit clients
+/// send, or a bearer access token. An API key acts with the roles it was given that its user still holds,
+/// and only while its user is enabled.
+pub struct OnboardsCaller(pub Principal);
+
+impl FromRequestParts<AppState> for OnboardsCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()).unwrap_or_default();
+        if !header.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic ")) {
+            return Principal::from_request_parts(parts, state).await.map(OnboardsCaller);
+        }
+        let key = crate::auth::api_key::from_basic_header(header)
+            .ok_or_else(|| ApiError::unauthenticated("Basic credentials must be API:<key>"))?;
+        let grant = state
+            .store
+            .api_key_by_hash(&crate::auth::api_key::hash(&key))
+            .await
+            .map_err(|_| ApiError::unauthenticated("invalid API key"))?;
+        if grant.user.status != onramp_domain::user::UserStatus::Enabled {
+            return Err(ApiError::unauthenticated("the API key's user is not enabled"));
+        }
+        let roles = grant
+            .key
+            .role_ids
+            .iter()
+            .filter(|id| grant.user.role_ids.contains(id))
+            .filter_map(BuiltinRole::from_id)
+            .collect();
+        Ok(OnboardsCaller(Principal {
+            tenant_id: grant.key.tenant_id,
+            user_id: grant.key.user_id,
+            credential_id: grant.key.id,
+            roles,
+            request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
+        }))
+    }
+}

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use onramp_store::Store;
 
+use crate::invite::GuessLimiter;
 use crate::keys::KeyManager;
 use crate::paging::PageTokens;
 use crate::search::SearchIndex;
@@ -18,4 +19,9 @@ pub struct AppState {
     pub public_host: Arc<str>,
     pub page_tokens: PageTokens,
     pub search: Arc<SearchIndex>,
+    /// Woken after a transaction that queued a message in the outbox, so that the delivery worker sends it
+    /// now rather than at its next poll.
+    pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Failed invitation-secret guesses per client address.
+    pub guesses: Arc<GuessLimiter>,
 }

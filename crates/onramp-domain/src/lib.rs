@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod id;
+pub mod onboarding;
 pub mod role;
 pub mod secret;
 pub mod time;

@@ -10,6 +10,8 @@
 mod migrations;
 mod records;
 mod records_apps;
+mod records_directory;
+mod records_settings;
 mod sql;
 
 use async_trait::async_trait;
@@ -17,6 +19,8 @@ use onramp_domain::{Id, Timestamp, user::User};
 
 pub use records::*;
 pub use records_apps::*;
+pub use records_directory::*;
+pub use records_settings::*;
 pub use sql::{Backend, open};
 
 /// The small error type of the storage layer.
@@ -31,6 +35,13 @@ pub enum StoreError {
     /// directory (a manager loop); `field` names the input at fault.
     #[error("invalid {field}: {message}")]
     Invalid { field: &'static str, message: String },
+    /// The object is not in a state that allows the change (revoking an accepted invitation); the message
+    /// says which state it is in.
+    #[error("{0}")]
+    WrongState(String),
+    /// An invitation secret that cannot be used, and why.
+    #[error("invitation secret refused: {0:?}")]
+    Refused(SecretRefusal),
     /// The database URL is not one onramp can use.
     #[error("{0}")]
     Config(String),
@@ -53,9 +64,32 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything onramp persists, in domain terms: the sum of the per-area traits below. Handlers hold an
 /// `Arc<dyn Store>`; the SQL implementation serves both backends.
-pub trait Store: TenantStore + UserStore + AuthStore + AuditStore + AppStore {}
+pub trait Store:
+    TenantStore
+    + UserStore
+    + AuthStore
+    + AuditStore
+    + AppStore
+    + DirectoryStore
+    + OutboxStore
+    + OnboardingStore
+    + SettingsStore
+{
+}
 
-impl<T: TenantStore + UserStore + AuthStore + AuditStore + AppStore> Store for T {}
+impl<
+    T: TenantStore
+        + UserStore
+        + AuthStore
+        + AuditStore
+        + AppStore
+        + DirectoryStore
+        + OutboxStore
+        + OnboardingStore
+        + SettingsStore,
+> Store for T
+{
+}
 
 /// Tenants, bootstrap and the health of the database.
 #[async_trait]
@@ -232,4 +266,233 @@ pub trait AppStore: Send + Sync + 'static {
         role_slug: &RoleSlug,
         user_ids: &[Id],
     ) -> Result<Vec<AppOwner>>;
+}
+
+/// Local directories and their invitations.
+///
+/// Errors: a directory that does not exist in the tenant is [`StoreError::NotFound`], as is an invitation
+/// that is not in the named directory; a reference (app, sponsor) that is not live in the tenant is
+/// [`StoreError::Invalid`] naming the field; changing an invitation that is no longer pending is
+/// [`StoreError::WrongState`].
+#[async_trait]
+pub trait DirectoryStore: Send + Sync + 'static {
+    /// Makes a live app a local directory (setting the app's `is_directory`). When the new directory is
+    /// the default, the tenant's previous default stops being one in the same transaction. An app that is a
+    /// directory already is a conflict on `local_directories_pkey`.
+    async fn create_local_directory(&self, actor: &Actor, directory: &LocalDirectory) -> Result<()>;
+
+    async fn get_local_directory(&self, tenant_id: &Id, app_id: &Id) -> Result<LocalDirectory>;
+
+    /// A directory by its app id alone, whatever its tenant (ids are unique across tenants): for the
+    /// unauthenticated self-registration, which names only the directory.
+    async fn find_local_directory(&self, app_id: &Id) -> Result<LocalDirectory>;
+
+    /// The tenant's directories in app-id order, after `after` if given.
+    async fn list_local_directories(
+        &self,
+        tenant_id: &Id,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<LocalDirectory>>;
+
+    /// The tenant's default directory, if it has one.
+    async fn default_local_directory(&self, tenant_id: &Id) -> Result<Option<LocalDirectory>>;
+
+    /// Replaces `before` with `after` if the stored directory is still `before` (by `updated_at`), else a
+    /// conflict on `local_directories_concurrent_update`. Becoming the default clears the old default.
+    async fn update_local_directory(
+        &self,
+        actor: &Actor,
+        before: &LocalDirectory,
+        after: &LocalDirectory,
+    ) -> Result<LocalDirectory>;
+
+    /// Removes a directory's configuration (not its app, whose `is_directory` is cleared) and revokes its
+    /// pending invitations, cancelling their unsent emails; returns the revoked invitations.
+    async fn delete_local_directory(&self, actor: &Actor, app_id: &Id) -> Result<Vec<Invitation>>;
+
+    /// Stores a new pending invitation with the hash of its secret, and queues its email, in one
+    /// transaction. Refused: a directory that does not exist (not found); a live user with the email
+    /// (conflict on `users_email_live`); a pending, unexpired invitation for the email in the directory
+    /// (conflict on `invitations_pending_email`; an expired one is marked EXPIRED on the way); an initial
+    /// role, sponsor or onboarding flow that does not exist (invalid).
+    async fn create_invitation(
+        &self,
+        actor: &Actor,
+        invitation: &Invitation,
+        secret_hash: &str,
+        email: &OutboxMessage,
+    ) -> Result<()>;
+
+    /// An invitation of a directory, with its status as stored ([`Invitation::status_at`] gives what
+    /// readers see).
+    async fn get_invitation(&self, tenant_id: &Id, directory_app_id: &Id, id: &Id) -> Result<Invitation>;
+
+    /// An invitation of the tenant by id, whatever its directory.
+    async fn find_invitation(&self, tenant_id: &Id, id: &Id) -> Result<Invitation>;
+
+    /// Invitations in id order, of one directory or all, with one status or all (as of `now`: a pending
+    /// invitation past its expiry counts as EXPIRED), after `after` if given.
+    async fn search_invitations(
+        &self,
+        tenant_id: &Id,
+        directory_app_id: Option<&Id>,
+        status: Option<InvitationStatus>,
+        now: Timestamp,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<Invitation>>;
+
+    /// Revokes a pending invitation and cancels its unsent email.
+    async fn revoke_invitation(&self, actor: &Actor, directory_app_id: &Id, id: &Id) -> Result<Invitation>;
+
+    /// Gives a pending invitation a new secret and expiry, cancels its unsent email and queues `email`:
+    /// the old secret stops working in the same transaction.
+    async fn resend_invitation(
+        &self,
+        actor: &Actor,
+        directory_app_id: &Id,
+        id: &Id,
+        secret_hash: &str,
+        expires_at: Timestamp,
+        email: &OutboxMessage,
+    ) -> Result<Invitation>;
+
+    /// The invitation a secret opens, if it can still be accepted; otherwise [`StoreError::Refused`] saying
+    /// why. Reading never consumes the secret.
+    async fn invitation_by_secret(&self, secret_hash: &str) -> Result<Invitation>;
+
+    /// Accepts the pending invitation with this secret: creates its user ([`Invitation::new_user`]) with
+    /// the password hash (and `display_name`, or the invitation's when that is blank), marks the invitation ACCEPTED with `acceptedAt` and `createdUserId`, and cancels
+    /// its unsent email, in one transaction. Of several concurrent accepts one succeeds and the others are
+    /// refused as [`SecretRefusal::Used`]. A live user with the email is a conflict on `users_email_live`.
+    ///
+    /// When the invitation has an onboarding flow, or an onboard of it was started before, the user is
+    /// created DISABLED and the onboard (started now, or the earlier one) gets the user, with its
+    /// verify-email steps done; the user is enabled when the onboard completes.
+    async fn accept_invitation(&self, secret_hash: &str, display_name: &str, password_hash: &str) -> Result<Accepted>;
+
+    /// Writes EXPIRED on up to `limit` pending invitations past their expiry (one audit event each), and
+    /// returns how many it changed. Several nodes may run it at once; each invitation is expired once.
+    async fn expire_invitations(&self, now: Timestamp, limit: u32) -> Result<u64>;
+}
+
+/// The outbox: messages written in the transaction of the change that causes them, delivered later by a
+/// worker. Delivery is at least once; claims keep two workers from sending one message at the same time.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Claims up to `limit` due messages (unsent, not cancelled or given up, `next_attempt_at <= now`):
+    /// counts an attempt on each and moves its `next_attempt_at` to `now + lease`, so that a worker that
+    /// dies mid-send leaves the message to be retried after the lease. On PostgreSQL the claim skips rows
+    /// another node is claiming (`FOR UPDATE SKIP LOCKED`).
+    async fn claim_outbox(&self, now: Timestamp, lease: std::time::Duration, limit: u32) -> Result<Vec<OutboxMessage>>;
+
+    /// Marks a message sent and empties its body.
+    async fn outbox_sent(&self, id: &Id, now: Timestamp) -> Result<()>;
+
+    /// Records a failed attempt: the message is retried at `retry_at`, or, when `retry_at` is None, given
+    /// up (its body emptied).
+    async fn outbox_failed(&self, id: &Id, error: &str, retry_at: Option<Timestamp>) -> Result<()>;
+
+    /// The earliest `next_attempt_at` of the messages still to deliver, if any: how long a worker may sleep.
+    async fn outbox_next_due(&self) -> Result<Option<Timestamp>>;
+}
+
+/// The outcome of accepting an invitation.
+#[derive(Clone, Debug)]
+pub struct Accepted {
+    pub invitation: Invitation,
+    pub user: User,
+    /// The onboard the user now goes through, if the invitation has one.
+    pub onboard: Option<Onboard>,
+}
+
+/// What completing an onboard does besides changing its status, in the same transaction.
+#[derive(Clone, Debug, Default)]
+pub struct OnboardEffects {
+    /// A change to the onboard's user, `(before, after)`, applied if the user is still `before` (else a
+    /// conflict on `users_concurrent_update`): a completed profile, or the user enabled with the flow's roles
+    /// when the onboard completes.
+    pub user_change: Option<(User, User)>,
+    /// Notify emails to queue.
+    pub emails: Vec<OutboxMessage>,
+}
+
+/// Onboarding flows and onboards. The built-in minimal flow ([`onramp_domain::onboarding::MINIMAL_FLOW_ID`])
+/// is never stored: reads produce it, and changing or deleting it is [`StoreError::WrongState`].
+#[async_trait]
+pub trait OnboardingStore: Send + Sync + 'static {
+    async fn create_flow(&self, actor: &Actor, flow: &onramp_domain::onboarding::Flow) -> Result<()>;
+
+    /// A live flow of the tenant, or the minimal flow.
+    async fn get_flow(&self, tenant_id: &Id, id: &Id) -> Result<onramp_domain::onboarding::Flow>;
+
+    /// The tenant's stored flows in id order, after `after` if given (the minimal flow is not among them).
+    async fn list_flows(
+        &self,
+        tenant_id: &Id,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<onramp_domain::onboarding::Flow>>;
+
+    /// Replaces `before` with `after` if the stored flow is still `before` (by `updated_at`), else a
+    /// conflict on `onboarding_flows_concurrent_update`. Onboards under way keep the steps they started with.
+    async fn update_flow(
+        &self,
+        actor: &Actor,
+        before: &onramp_domain::onboarding::Flow,
+        after: &onramp_domain::onboarding::Flow,
+    ) -> Result<onramp_domain::onboarding::Flow>;
+
+    /// Deletes a flow that nothing uses: no directory's default, no pending invitation, no onboard under
+    /// way; otherwise [`StoreError::WrongState`] saying what uses it.
+    async fn delete_flow(&self, actor: &Actor, id: &Id) -> Result<onramp_domain::onboarding::Flow>;
+
+    /// Starts an onboard of an invitation that is pending or accepted (else [`StoreError::WrongState`]);
+    /// an unknown invitation is [`StoreError::Invalid`] on `invitation_id`; a second live onboard of one
+    /// invitation is a conflict on `onboards_invitation_live`.
+    async fn create_onboard(&self, actor: &Actor, onboard: &Onboard) -> Result<Onboard>;
+
+    async fn get_onboard(&self, tenant_id: &Id, id: &Id) -> Result<Onboard>;
+
+    /// An onboard by id alone, whatever its tenant: for the invitee, who names only the onboard.
+    async fn find_onboard(&self, id: &Id) -> Result<Onboard>;
+
+    /// The password hash (argon2id PHC string) a local user chose on accepting their invitation.
+    async fn password_hash(&self, tenant_id: &Id, user_id: &Id) -> Result<String>;
+
+    /// The tenant's onboards, newest first, at most `limit`.
+    async fn list_onboards(&self, tenant_id: &Id, limit: u32) -> Result<Vec<Onboard>>;
+
+    /// Replaces `before` with `after` if the stored onboard is still `before` (by `updated_at`; else a
+    /// conflict on `onboards_concurrent_update`), applying `effects` in the same transaction.
+    async fn update_onboard(
+        &self,
+        actor: &Actor,
+        before: &Onboard,
+        after: &Onboard,
+        effects: &OnboardEffects,
+    ) -> Result<Onboard>;
+}
+
+/// The tenant's onboarding settings and its onboarding conversation. A tenant that never wrote them reads
+/// [`OnboardingSettings::defaults`].
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    async fn get_onboarding_settings(&self, tenant_id: &Id) -> Result<OnboardingSettings>;
+
+    /// Applies an update ([`OnboardingSettingsUpdate::apply`]) to the actor's tenant in one transaction
+    /// with one `onboarding_settings.update` audit event, and returns the settings after it. A core status
+    /// move the state machine refuses is [`StoreError::WrongState`] and changes nothing; an update that
+    /// changes nothing writes nothing.
+    async fn update_onboarding_settings(
+        &self,
+        actor: &Actor,
+        update: &OnboardingSettingsUpdate,
+    ) -> Result<OnboardingSettings>;
+
+    /// The tenant's onboarding conversation id and whether this call created it: the stored one, or
+    /// `proposed` stored now (with an audit event) when there is none. Concurrent calls agree on one id,
+    /// and exactly one of them reports that it created it.
+    async fn ensure_onboarding_conversation(&self, actor: &Actor, proposed: &Id) -> Result<(String, bool)>;
 }

@@ -15,12 +15,18 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (2, "directory", include_str!("../migrations/sqlite/0002_directory.sql")),
     (3, "apps", include_str!("../migrations/sqlite/0003_apps.sql")),
     (4, "change_feed", include_str!("../migrations/sqlite/0004_change_feed.sql")),
+    (5, "invitations", include_str!("../migrations/sqlite/0005_invitations.sql")),
+    (6, "onboarding_settings", include_str!("../migrations/sqlite/0006_onboarding_settings.sql")),
+    (7, "onboarding", include_str!("../migrations/sqlite/0007_onboarding.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "directory", include_str!("../migrations/postgres/0002_directory.sql")),
     (3, "apps", include_str!("../migrations/postgres/0003_apps.sql")),
     (4, "change_feed", include_str!("../migrations/postgres/0004_change_feed.sql")),
+    (5, "invitations", include_str!("../migrations/postgres/0005_invitations.sql")),
+    (6, "onboarding_settings", include_str!("../migrations/postgres/0006_onboarding_settings.sql")),
+    (7, "onboarding", include_str!("../migrations/postgres/0007_onboarding.sql")),
 ];
 
 #[derive(Debug)]

@@ -1255,6 +1255,9 @@ async fn serve_and_load(
         public_url: None,
         log_format: LogFormat::Text,
         admin_email: "admin@bench.example".into(),
+        smtp_url: None,
+        mail_from: None,
+        jobs: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

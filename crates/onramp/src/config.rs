@@ -6,8 +6,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde::Deserialize;
+use onramp_domain::Secret;
+use serde::{Deserialize, Deserializer};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./onramp-data";
@@ -22,6 +24,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_PUBLIC_URL",
     "ONRAMP_LOG_FORMAT",
     "ONRAMP_ADMIN_EMAIL",
+    "ONRAMP_SMTP_URL",
+    "ONRAMP_MAIL_FROM",
     "ONRAMP_TEST_POSTGRES_URL",
 ];
 
@@ -54,6 +58,24 @@ pub struct Settings {
     /// Email of the super-admin created on first start.
     #[arg(long, env = "ONRAMP_ADMIN_EMAIL", global = true)]
     pub admin_email: Option<String>,
+    /// SMTP server for outgoing mail: smtp://HOST:PORT, smtp://USER:PASS@HOST:587?tls=required (STARTTLS)
+    /// or smtps://USER:PASS@HOST:465. Default: mail is written as .eml files into DATA_DIR/mail.
+    #[arg(long, env = "ONRAMP_SMTP_URL", global = true, hide_env_values = true, value_parser = secret_arg)]
+    #[serde(default, deserialize_with = "secret_field")]
+    pub smtp_url: Option<Secret<String>>,
+    /// Sender of outgoing mail. Default: onramp <noreply@HOST of the public URL>.
+    #[arg(long, env = "ONRAMP_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+}
+
+/// Reads a flag or variable that may hold a password (the SMTP URL) straight into a [`Secret`], so that
+/// printing the settings never shows it.
+fn secret_arg(value: &str) -> Result<Secret<String>, std::convert::Infallible> {
+    Ok(Secret::new(value.to_string()))
+}
+
+fn secret_field<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Secret<String>>, D::Error> {
+    Ok(Some(Secret::new(String::deserialize(deserializer)?)))
 }
 
 impl Settings {
@@ -66,6 +88,8 @@ impl Settings {
             public_url: self.public_url.or(lower.public_url),
             log_format: self.log_format.or(lower.log_format),
             admin_email: self.admin_email.or(lower.admin_email),
+            smtp_url: self.smtp_url.or(lower.smtp_url),
+            mail_from: self.mail_from.or(lower.mail_from),
         }
     }
 }
@@ -80,6 +104,34 @@ pub struct Config {
     pub public_url: Option<String>,
     pub log_format: LogFormat,
     pub admin_email: String,
+    /// None (or empty): the file transport.
+    pub smtp_url: Option<Secret<String>>,
+    /// None: `onramp <noreply@public host>`.
+    pub mail_from: Option<String>,
+    /// Background job timings; not settings, but tests shorten them.
+    pub jobs: JobTimings,
+}
+
+/// How often the background jobs run and how soon mail delivery retries.
+#[derive(Clone, Debug)]
+pub struct JobTimings {
+    /// The first retry of a failed delivery waits this long; each further one twice the one before.
+    pub mail_retry_base: Duration,
+    /// The longest the delivery worker sleeps between looks at the outbox, so that messages queued through
+    /// other nodes (whose wake-ups this node cannot hear) go out within it.
+    pub mail_poll: Duration,
+    /// How often pending invitations past their expiry are marked EXPIRED.
+    pub invitation_sweep: Duration,
+}
+
+impl Default for JobTimings {
+    fn default() -> Self {
+        JobTimings {
+            mail_retry_base: Duration::from_secs(10),
+            mail_poll: Duration::from_secs(5),
+            invitation_sweep: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +162,9 @@ impl Config {
             public_url: merged.public_url,
             log_format: merged.log_format.unwrap_or(LogFormat::Text),
             admin_email: merged.admin_email.unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string()),
+            smtp_url: merged.smtp_url.filter(|url| !url.expose().trim().is_empty()),
+            mail_from: merged.mail_from.filter(|from| !from.trim().is_empty()),
+            jobs: JobTimings::default(),
         })
     }
 }
@@ -143,6 +198,52 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/srv/onramp"));
         assert_eq!(config.database_url, "sqlite:/srv/onramp/onramp.db");
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_smtp_url_is_read_but_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("onramp.toml");
+        std::fs::write(
+            &file,
+            "smtp_url = \"smtps://mailer:hunter2@mail.example:465\"\nmail_from = \"HR <hr@acme.example>\"\n",
+        )
+        .unwrap();
+        let config = Config::resolve(Settings::default(), Some(&file)).unwrap();
+        assert_eq!(
+            config.smtp_url.as_ref().map(|url| url.expose().as_str()),
+            Some("smtps://mailer:hunter2@mail.example:465")
+        );
+        assert_eq!(config.mail_from.as_deref(), Some("HR <hr@acme.example>"));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+
+        // A flag overrides the file; an empty value means no SMTP (the file transport).
+        let command_line = Settings { smtp_url: Some(Secret::new(String::new())), ..Settings::default() };
+        let settings_printed = format!("{command_line:?}");
+        assert!(settings_printed.contains("[redacted]"), "{settings_printed}");
+        assert!(Config::resolve(command_line, Some(&file)).unwrap().smtp_url.is_none());
+    }
+
+    #[test]
+    fn mail_flags_parse() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let flags = Flags::try_parse_from([
+            "onramp",
+            "--smtp-url",
+            "smtp://u:hunter2@mail.example?tls=required",
+            "--mail-from",
+            "HR <hr@acme.example>",
+        ])
+        .unwrap();
+        let config = Config::resolve(flags.settings, None).unwrap();
+        assert_eq!(config.smtp_url.unwrap().expose(), "smtp://u:hunter2@mail.example?tls=required");
+        assert_eq!(config.mail_from.as_deref(), Some("HR <hr@acme.example>"));
     }
 
     #[test]

@@ -7,5 +7,7 @@ pub mod bench_search;
 pub mod cli;
 pub mod config;
 pub mod import_file;
+pub mod mail;
 pub mod server;
+pub mod sweep;
 pub mod synthetic;

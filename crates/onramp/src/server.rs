@@ -17,6 +17,8 @@ use tokio::task::JoinHandle;
 
 use crate::admin::{self, AdminError, IssuedCredential};
 use crate::config::Config;
+use crate::mail::{self, MailConfigError, Mailer};
+use crate::sweep;
 
 /// How often a node reloads signing keys (and rotates them when due).
 const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
@@ -29,6 +31,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("first-start setup: {0}")]
     Bootstrap(#[from] AdminError),
+    #[error("{0}")]
+    Mail(#[from] MailConfigError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -86,6 +90,8 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let public_url = public_url(config, addr);
     let public_host = host_of(&public_url);
+    // Checked before the database is touched: a bad mail setting should fail the start, not the first email.
+    let mailer = Arc::new(Mailer::from_config(config, &public_host)?);
     let store = open_store(config).await?;
 
     let bootstrap = if store.default_tenant().await?.is_none() {
@@ -100,6 +106,7 @@ pub async fn start(
     let page_tokens = PageTokens::from_stored(&stored_secret)
         .ok_or_else(|| StoreError::Corrupt("the stored page-token secret is malformed".into()))?;
     let search = SearchIndex::load(store.clone()).await?;
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
     let state = AppState {
         store: store.clone(),
         keys: keys.clone(),
@@ -107,9 +114,15 @@ pub async fn start(
         public_host: public_host.into(),
         page_tokens,
         search: search.clone(),
+        mail_wake: mail_wake.clone(),
+        guesses: Arc::new(onramp_api::invite::GuessLimiter::new()),
     };
     let app = router(state);
+    let jobs = config.jobs.clone();
+    let job_store = store.clone();
     let task = tokio::spawn(async move {
+        let mailer = tokio::spawn(mail::deliver_outbox(job_store.clone(), mailer, mail_wake, jobs.clone()));
+        let sweeper = tokio::spawn(sweep::sweep_invitations(job_store, jobs.invitation_sweep));
         let refresher = tokio::spawn(async move {
             let mut interval = tokio::time::interval(KEY_REFRESH_INTERVAL);
             interval.tick().await;
@@ -131,9 +144,13 @@ pub async fn start(
                 }
             }
         });
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         refresher.abort();
         poller.abort();
+        mailer.abort();
+        sweeper.abort();
         served
     });
     tracing::info!(%addr, backend = store.backend().name(), "onramp listening");

@@ -45,8 +45,8 @@ pub async fn create_app(
 
 #[derive(Deserialize)]
 pub struct ListParams {
-    page_size: Option<i64>,
-    page_token: Option<String>,
+    pub(crate) page_size: Option<i64>,
+    pub(crate) page_token: Option<String>,
 }
 
 pub async fn list_apps(

@@ -3,9 +3,15 @@
 pub mod app_owners;
 pub mod apps;
 pub mod audit;
+pub mod directories;
+pub mod flows;
 pub mod health;
 pub mod introspect;
+pub mod invitations;
+pub mod invite_page;
+pub mod onboards;
 pub mod roles;
 pub mod search;
+pub mod settings;
 pub mod token;
 pub mod users;

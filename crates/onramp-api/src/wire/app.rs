@@ -279,49 +279,9 @@ fn check_annotations(annotations: &BTreeMap<String, String>) -> ApiResult<()> {
     Ok(())
 }
 
-/// An update mask: one comma-separated string of paths (`"displayName,description"`) or `{"paths": [...]}`;
-/// camelCase or snake_case paths. Unknown and read-only paths are refused by name.
+/// The paths of an app update mask (see [`crate::wire::mask::parse_mask`]).
 pub fn parse_mask(mask: &Value) -> ApiResult<Vec<&'static str>> {
-    let raw: Vec<String> = match mask {
-        Value::Null => Vec::new(),
-        Value::String(text) => text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
-        Value::Object(object) => match object.get("paths") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(paths)) => paths
-                .iter()
-                .map(|p| p.as_str().map(|p| p.trim().to_string()))
-                .collect::<Option<_>>()
-                .ok_or_else(|| ApiError::invalid_field("updateMask.paths", "must be strings"))?,
-            Some(_) => return Err(ApiError::invalid_field("updateMask.paths", "must be a list of strings")),
-        },
-        _ => return Err(ApiError::invalid_field("updateMask", "must be a comma-separated string of field paths")),
-    };
-    raw.iter()
-        .map(|path| {
-            let camel = snake_to_camel(path);
-            UPDATABLE
-                .iter()
-                .copied()
-                .find(|known| *known == camel)
-                .ok_or_else(|| ApiError::invalid_field("updateMask", format!("{path:?} is not an updatable app field")))
-        })
-        .collect()
-}
-
-fn snake_to_camel(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut upper = false;
-    for c in path.chars() {
-        match c {
-            '_' => upper = true,
-            c if upper => {
-                out.extend(c.to_uppercase());
-                upper = false;
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    crate::wire::mask::parse_mask(mask, &UPDATABLE, "app")
 }
 
 #[cfg(test)]

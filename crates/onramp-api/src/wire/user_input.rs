@@ -332,46 +332,9 @@ fn expand_paths<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Opt
     Ok(paths)
 }
 
-/// A field mask: protojson's one comma-separated string, or `{"paths": [...]}`; snake_case paths are
-/// accepted and turned into camelCase. Unknown paths are refused, naming `updateMask`.
+/// The paths of a user update mask (see [`crate::wire::mask::parse_mask`]).
 pub fn parse_mask(mask: &Value) -> Result<Vec<&'static str>, ApiError> {
-    let raw: Vec<String> = match mask {
-        Value::Null => Vec::new(),
-        Value::String(text) => text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
-        Value::Object(object) => match object.get("paths") {
-            Some(Value::Array(paths)) => paths
-                .iter()
-                .map(|p| p.as_str().map(String::from))
-                .collect::<Option<_>>()
-                .ok_or_else(|| ApiError::invalid_field("updateMask.paths", "must be strings"))?,
-            _ => return Err(ApiError::invalid_field("updateMask", "must be a string or {\"paths\": [...]}")),
-        },
-        _ => return Err(ApiError::invalid_field("updateMask", "must be a comma-separated string of field paths")),
-    };
-    raw.iter()
-        .map(|path| {
-            let camel = snake_to_camel(path);
-            UPDATABLE.iter().copied().find(|known| *known == camel).ok_or_else(|| {
-                ApiError::invalid_field("updateMask", format!("{path:?} is not an updatable user field"))
-            })
-        })
-        .collect()
-}
-
-fn snake_to_camel(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut upper = false;
-    for c in path.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::wire::mask::parse_mask(mask, UPDATABLE, "user")
 }
 
 #[cfg(test)]

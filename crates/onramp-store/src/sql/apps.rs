@@ -260,6 +260,11 @@ where
         .await?
         .ok_or(StoreError::NotFound)?;
         let before = app_from_row(&row)?;
+        if before.is_directory {
+            return Err(StoreError::WrongState(
+                "the app backs a local directory; delete the directory configuration first".into(),
+            ));
+        }
         sqlx::query("UPDATE apps SET deleted_at = $1, updated_at = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(now.micros())
             .bind(actor.tenant_id.to_string())

@@ -12,7 +12,11 @@ mod app_owners;
 mod apps;
 mod audit;
 mod auth;
+mod directory;
+mod onboarding;
+mod outbox;
 mod rows;
+mod settings;
 mod tenants;
 mod user_sql;
 mod users;
@@ -63,6 +67,9 @@ pub trait Dialect: Database {
     /// Appended to a SELECT that must lock the rows it reads until the transaction ends. SQLite has one
     /// writer, so its write transactions are serial already and it needs (and accepts) no such clause.
     const FOR_UPDATE: &'static str;
+    /// Appended to the SELECT of a job claim: lock the rows picked, skipping rows another transaction has
+    /// locked, so that several nodes never claim the same job. Empty on SQLite (one writer).
+    const SKIP_LOCKED: &'static str;
     /// A query whose one row and column is the database's size in bytes.
     const SIZE_QUERY: &'static str;
     /// The placeholder of the `n`th parameter (from 1) in bulk statements. sqlx's SQLite driver looks up
@@ -79,6 +86,7 @@ pub trait Dialect: Database {
 impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
     const FOR_UPDATE: &'static str = "";
+    const SKIP_LOCKED: &'static str = "";
     const SIZE_QUERY: &'static str =
         "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()";
     const STRING_AGG: &'static str = "group_concat";
@@ -93,6 +101,7 @@ impl Dialect for Sqlite {
 impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const SIZE_QUERY: &'static str = "SELECT pg_database_size(current_database()) AS bytes";
     const STRING_AGG: &'static str = "string_agg";
     fn param(n: usize) -> String {
@@ -151,6 +160,13 @@ fn conflict_on(constraint: &'static str) -> impl FnOnce(sqlx::Error) -> StoreErr
         Some(db) if db.is_unique_violation() => StoreError::Conflict { constraint },
         _ => StoreError::Database(error),
     }
+}
+
+/// A strictly later time than `before`: the `updated_at` of an optimistic update, so that the next one sees
+/// the change even within a microsecond.
+fn later_than(before: onramp_domain::Timestamp) -> onramp_domain::Timestamp {
+    let now = onramp_domain::Timestamp::now().micros();
+    onramp_domain::Timestamp::from_micros(now.max(before.micros() + 1))
 }
 
 /// `$first, $first+1, ...` for `count` parameters, for IN lists and multi-row inserts.

@@ -46,6 +46,51 @@ where
             .await?;
         Ok(())
     }
+
+    /// Replaces `before` with `after` inside the caller's transaction: what `update_user` does, for other
+    /// areas' transactions that change a user (an onboard's completion enables its user).
+    pub(super) async fn update_in(
+        conn: &mut DB::Connection,
+        actor: &Actor,
+        before: &User,
+        after: &User,
+    ) -> Result<User> {
+        Self::lock_tenant(&mut *conn, &after.tenant_id).await?;
+        check_references::<DB>(&mut *conn, after).await?;
+        // Strictly later than before, so that the next optimistic update sees a change even within a microsecond.
+        let updated_at = Timestamp::from_micros(Timestamp::now().micros().max(before.updated_at.micros() + 1));
+        let after = User { updated_at, ..after.clone() };
+        let assignments: Vec<String> =
+            USER_COLUMNS.split(", ").enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect();
+        let sql = format!(
+            "UPDATE users SET {} WHERE tenant_id = ${} AND id = ${} AND updated_at = ${} AND status <> 'DELETED' RETURNING id",
+            assignments.join(", "),
+            USER_COLUMN_COUNT + 1,
+            USER_COLUMN_COUNT + 2,
+            USER_COLUMN_COUNT + 3,
+        );
+        let change_seq = next_change_seq::<DB>(&mut *conn).await?;
+        let updated = bind_user::<DB>(sqlx::query(&sql), &after, change_seq)
+            .bind(before.tenant_id.to_string())
+            .bind(before.id.to_string())
+            .bind(before.updated_at.micros())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(super::conflict_on("users_email_live"))?;
+        if updated.is_none() {
+            return Err(StoreError::Conflict { constraint: "users_concurrent_update" });
+        }
+        replace_relations::<DB>(&mut *conn, &after).await?;
+        let change = Change {
+            action: "user.update",
+            object_type: "user",
+            object_id: after.id.to_string(),
+            before: Some(user_json(before)),
+            after: Some(user_json(&after)),
+        };
+        audit::record::<DB>(&mut *conn, actor, change).await?;
+        Ok(after)
+    }
 }
 
 #[async_trait]
@@ -104,40 +149,7 @@ where
 
     async fn update_user(&self, actor: &Actor, before: &User, after: &User) -> Result<User> {
         let mut tx = self.write.begin().await?;
-        Self::lock_tenant(&mut tx, &after.tenant_id).await?;
-        check_references::<DB>(&mut tx, after).await?;
-        // Strictly later than before, so that the next optimistic update sees a change even within a microsecond.
-        let updated_at = Timestamp::from_micros(Timestamp::now().micros().max(before.updated_at.micros() + 1));
-        let after = User { updated_at, ..after.clone() };
-        let assignments: Vec<String> =
-            USER_COLUMNS.split(", ").enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect();
-        let sql = format!(
-            "UPDATE users SET {} WHERE tenant_id = ${} AND id = ${} AND updated_at = ${} AND status <> 'DELETED' RETURNING id",
-            assignments.join(", "),
-            USER_COLUMN_COUNT + 1,
-            USER_COLUMN_COUNT + 2,
-            USER_COLUMN_COUNT + 3,
-        );
-        let change_seq = next_change_seq::<DB>(&mut tx).await?;
-        let updated = bind_user::<DB>(sqlx::query(&sql), &after, change_seq)
-            .bind(before.tenant_id.to_string())
-            .bind(before.id.to_string())
-            .bind(before.updated_at.micros())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(super::conflict_on("users_email_live"))?;
-        if updated.is_none() {
-            return Err(StoreError::Conflict { constraint: "users_concurrent_update" });
-        }
-        replace_relations::<DB>(&mut tx, &after).await?;
-        let change = Change {
-            action: "user.update",
-            object_type: "user",
-            object_id: after.id.to_string(),
-            before: Some(user_json(before)),
-            after: Some(user_json(&after)),
-        };
-        audit::record::<DB>(&mut tx, actor, change).await?;
+        let after = Self::update_in(&mut tx, actor, before, after).await?;
         tx.commit().await?;
         Ok(after)
     }

@@ -12,14 +12,17 @@
 
 pub mod c1_client;
 pub mod jws;
+pub mod mail;
 pub mod process;
+pub mod smtp;
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use onramp::admin::{self, IssuedCredential};
-use onramp::config::{Config, LogFormat};
+use onramp::config::{Config, JobTimings, LogFormat};
 use onramp::server::{self, Server};
 use onramp_domain::{BuiltinRole, Id};
 use onramp_store::Store;
@@ -107,6 +110,37 @@ fn with_database(server_url: &str, database: &str) -> String {
     }
 }
 
+impl TestDatabase {
+    /// Runs one SQL statement on the test database behind the server's back (to move an expiry into the
+    /// past, say) and returns the number of rows it changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+            sqlx::query(sql).execute(&mut connection).await.unwrap_or_else(|e| panic!("{sql}: {e}")).rows_affected()
+        } else {
+            let mut connection =
+                sqlx::SqliteConnection::connect(&self.url).await.expect("connect to the test database");
+            sqlx::query(sql).execute(&mut connection).await.unwrap_or_else(|e| panic!("{sql}: {e}")).rows_affected()
+        }
+    }
+
+    /// The first column of the first row of a query whose first column is text, or None for no row or NULL.
+    pub async fn query_text(&self, sql: &str) -> Option<String> {
+        if self.postgres.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url).await.expect("connect to the test database");
+            let row: Option<Option<String>> =
+                sqlx::query_scalar(sql).fetch_optional(&mut connection).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            row.flatten()
+        } else {
+            let mut connection =
+                sqlx::SqliteConnection::connect(&self.url).await.expect("connect to the test database");
+            let row: Option<Option<String>> =
+                sqlx::query_scalar(sql).fetch_optional(&mut connection).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            row.flatten()
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((server, name)) = self.postgres.take() {
@@ -149,6 +183,14 @@ pub fn test_config(database: &TestDatabase) -> Config {
         public_url: None,
         log_format: LogFormat::Text,
         admin_email: "admin@example.com".into(),
+        smtp_url: None,
+        mail_from: None,
+        // Short, so that tests see retries and sweeps within a few seconds.
+        jobs: JobTimings {
+            mail_retry_base: Duration::from_millis(200),
+            mail_poll: Duration::from_millis(500),
+            invitation_sweep: Duration::from_millis(300),
+        },
     }
 }
 
@@ -166,8 +208,14 @@ async fn launch(config: &Config) -> (Server, oneshot::Sender<()>) {
 
 impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
+        TestServer::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server on [`test_config`] as `adjust` changes it (an SMTP server for mail, say).
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let database = TestDatabase::create(backend).await;
-        let config = test_config(&database);
+        let mut config = test_config(&database);
+        adjust(&mut config);
         let (server, shutdown) = launch(&config).await;
         let bootstrap = server.bootstrap.clone().expect("a fresh database is bootstrapped");
         TestServer {

@@ -1,0 +1,174 @@
+//! The invitee's web page: `GET /invite/{token}` shows the accept form, `POST /invite/{token}` submits it.
+//! Plain HTML that works without JavaScript.
+//!
+//! Opening the link never consumes it (mail scanners open links before people do); only submitting the
+//! form does. Every page is sent with `no-store` and `no-referrer`, because its URL holds the secret.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use onramp_domain::Secret;
+use serde::Deserialize;
+
+use crate::error::{ApiError, Code};
+use crate::invite::{self, PASSWORD_LENGTH};
+use crate::routes::invitations::{ClientAddr, accept_with};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/invite/{token}", get(show).post(submit))
+}
+
+/// Escapes text for HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page; `body` is HTML already escaped where it holds data.
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}\
+         label{{display:block;margin-top:1rem}}input{{width:100%;padding:.5rem;font-size:1rem}}\
+         button{{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}}.error{{color:#a00}}</style></head>\
+         <body><h1>{title}</h1>{body}</body></html>\n",
+        title = escape(title),
+    );
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    ];
+    (status, headers, html).into_response()
+}
+
+/// The page for a refusal: its own message, and the status that fits it (a dead link is 410 Gone).
+fn error_page(error: &ApiError) -> Response {
+    let status = match error.code {
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::FailedPrecondition => StatusCode::GONE,
+        Code::AlreadyExists => StatusCode::CONFLICT,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::InvalidArgument => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    page(status, "Invitation", &format!("<p class=\"error\">{}</p>", escape(&error.message)))
+}
+
+fn form(email: &str, display_name: &str, problem: Option<&str>) -> String {
+    let problem = problem.map(|p| format!("<p class=\"error\">{}</p>", escape(p))).unwrap_or_default();
+    format!(
+        "<p>You are joining as <strong>{email}</strong>. Choose the name others will see and a password.</p>{problem}\
+         <form method=\"post\"><label>Name <input name=\"displayName\" value=\"{name}\" maxlength=\"256\" required></label>\
+         <label>Password ({min} characters or more) <input name=\"password\" type=\"password\" minlength=\"{min}\" \
+         maxlength=\"{max}\" autocomplete=\"new-password\" required></label><button type=\"submit\">Create my account</button>\
+         </form>",
+        email = escape(email),
+        name = escape(display_name),
+        min = PASSWORD_LENGTH.start(),
+        max = PASSWORD_LENGTH.end(),
+    )
+}
+
+async fn show(State(state): State<AppState>, ClientAddr(client): ClientAddr, Path(token): Path<String>) -> Response {
+    if let Err(error) = state.guesses.check(client) {
+        return error_page(&error);
+    }
+    if !invite::looks_like_token(&token) {
+        state.guesses.failed(client);
+        return error_page(&ApiError::refused(onramp_store::SecretRefusal::Unknown));
+    }
+    match state.store.invitation_by_secret(&invite::token_hash(&token)).await {
+        Ok(invitation) => page(
+            StatusCode::OK,
+            "Accept your invitation",
+            &form(invitation.email.as_str(), &invitation.display_name, None),
+        ),
+        Err(error) => {
+            if matches!(error, onramp_store::StoreError::Refused(onramp_store::SecretRefusal::Unknown)) {
+                state.guesses.failed(client);
+            }
+            error_page(&error.into())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct AcceptForm {
+    #[serde(rename = "displayName", default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Path(token): Path<String>,
+    Form(input): Form<AcceptForm>,
+) -> Response {
+    let password = Secret::new(input.password);
+    match accept_with(&state, client, &token, &input.display_name, password).await {
+        Ok(onramp_store::Accepted { invitation, user, onboard }) => {
+            let next = match onboard {
+                Some(_) => " It becomes active once you finish onboarding; you will hear from us about the next steps.",
+                None => " You can sign in now.",
+            };
+            let body = format!(
+                "<p>Welcome, {}. Your account for <strong>{}</strong> has been created.{next}</p>",
+                escape(&user.display_name),
+                escape(invitation.email.as_str())
+            );
+            page(StatusCode::OK, "Your account is created", &body)
+        }
+        // A bad field: show the form again with the problem, keeping the name typed.
+        Err(error) if error.code == Code::InvalidArgument => {
+            match state.store.invitation_by_secret(&invite::token_hash(&token)).await {
+                Ok(invitation) => {
+                    let body = form(invitation.email.as_str(), &input.display_name, Some(&error.message));
+                    page(StatusCode::BAD_REQUEST, "Accept your invitation", &body)
+                }
+                Err(other) => error_page(&other.into()),
+            }
+        }
+        Err(error) => error_page(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape("<a href=\"x\">O'Hara & co</a>"),
+            "&lt;a href=&quot;x&quot;&gt;O&#39;Hara &amp; co&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn form_escapes_what_it_shows() {
+        let html = form("a@example.com", "<script>", Some("bad <b>"));
+        assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
+        assert!(html.contains("name=\"displayName\"") && html.contains("name=\"password\""));
+    }
+}

@@ -1,0 +1,65 @@
+//! Tenant onboarding settings and the onboarding conversation:
+//! `GET /api/v1/settings/onboarding` (`OnboardingSettingsService.Get`), `POST /api/v1/settings/onboarding`
+//! (`Update`), and `POST /api/v1/conversations/onboarding:ensure`
+//! (`UIConversationsService.EnsureOnboardingSession`).
+//!
+//! Reading needs `onboarding:read`; updating and ensuring need `onboarding:write`. The store checks the
+//! status machine under a row lock and writes conditionally (see `onramp_store::OnboardingSettingsUpdate`);
+//! a refused move is 400 FAILED_PRECONDITION naming both states. `onboarding:ensure` is one literal path
+//! segment: axum 0.8 captures only `{name}` segments, so the colon needs no escaping.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use onramp_domain::{Id, Permission};
+use onramp_store::StoreError;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult, Code};
+use crate::extract::ApiJson;
+use crate::principal::Principal;
+use crate::state::AppState;
+use crate::wire::settings::{UpdateInput, settings_json};
+
+/// The settings and conversation routes, merged into the main router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/settings/onboarding", get(get_onboarding_settings).post(update_onboarding_settings))
+        .route("/api/v1/conversations/onboarding:ensure", post(ensure_onboarding_session))
+}
+
+pub async fn get_onboarding_settings(State(state): State<AppState>, caller: Principal) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OnboardingRead)?;
+    let settings = state.store.get_onboarding_settings(&caller.tenant_id).await?;
+    Ok(Json(settings_json(&settings)))
+}
+
+/// Answers the settings after the update: the fields of `UpdateOnboardingSettingsResponse` and the rest of
+/// the settings besides.
+pub async fn update_onboarding_settings(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(input): ApiJson<UpdateInput>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OnboardingWrite)?;
+    let update = input.into_update()?;
+    let settings =
+        state.store.update_onboarding_settings(&caller.actor(), &update).await.map_err(|error| match error {
+            StoreError::Conflict { .. } => {
+                ApiError::new(Code::Aborted, "the onboarding settings changed while this update ran; retry")
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(settings_json(&settings)))
+}
+
+/// `EnsureOnboardingSessionRequest` has no fields; whatever body comes is ignored (an empty one too).
+pub async fn ensure_onboarding_session(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(_): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OnboardingWrite)?;
+    let (conversation_id, created) = state.store.ensure_onboarding_conversation(&caller.actor(), &Id::new()).await?;
+    Ok(Json(json!({ "conversationId": conversation_id, "created": created })))
+}

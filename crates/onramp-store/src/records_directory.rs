@@ -1,0 +1,258 @@
+//! The records of local directories, invitations and the outbox.
+
+use onramp_domain::user::{User, UserOrigin};
+use onramp_domain::{Email, Id, Timestamp};
+
+/// A local directory (`c1.api.local_directory.v1.LocalDirectoryConfig`): a configuration on an app that
+/// lets the tenant invite people into it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalDirectory {
+    /// The backing app's id, which is also the directory's.
+    pub app_id: Id,
+    pub tenant_id: Id,
+    pub display_name: String,
+    /// How long an invitation stays acceptable, in seconds.
+    pub invitation_ttl_seconds: i64,
+    /// At most one directory per tenant is the default.
+    pub is_default: bool,
+    pub onboarding_flow_id: Option<Id>,
+    pub default_profile_type_id: String,
+    pub organization_id: String,
+    pub allow_self_registration: bool,
+    /// Lowercase email domains allowed to self-register; empty allows any.
+    pub self_registration_domains: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl LocalDirectory {
+    /// Seven days, when the create request names no TTL.
+    pub const DEFAULT_TTL_SECONDS: i64 = 7 * 24 * 3600;
+    pub const MIN_TTL_SECONDS: i64 = 3600;
+    pub const MAX_TTL_SECONDS: i64 = 90 * 24 * 3600;
+
+    /// Whether an email may self-register in this directory.
+    pub fn admits_self_registration(&self, email: &Email) -> bool {
+        let domain = email.as_str().rsplit_once('@').map_or("", |(_, domain)| domain);
+        self.allow_self_registration
+            && (self.self_registration_domains.is_empty()
+                || self.self_registration_domains.iter().any(|allowed| allowed.eq_ignore_ascii_case(domain)))
+    }
+}
+
+/// `LocalUserInvitation.status`. PENDING moves to ACCEPTED, REVOKED or EXPIRED, and nothing else moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub const ALL: [InvitationStatus; 4] =
+        [InvitationStatus::Pending, InvitationStatus::Accepted, InvitationStatus::Revoked, InvitationStatus::Expired];
+
+    /// The stored form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "PENDING",
+            InvitationStatus::Accepted => "ACCEPTED",
+            InvitationStatus::Revoked => "REVOKED",
+            InvitationStatus::Expired => "EXPIRED",
+        }
+    }
+
+    /// The protojson enum name.
+    pub const fn wire(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "LOCAL_INVITATION_STATUS_PENDING",
+            InvitationStatus::Accepted => "LOCAL_INVITATION_STATUS_ACCEPTED",
+            InvitationStatus::Revoked => "LOCAL_INVITATION_STATUS_REVOKED",
+            InvitationStatus::Expired => "LOCAL_INVITATION_STATUS_EXPIRED",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == stored)
+    }
+
+    pub fn from_wire(wire: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.wire() == wire)
+    }
+}
+
+/// An invitation into a local directory (`LocalUserInvitation`). Its secret is never here: only its hash,
+/// which the store keeps and uses to find the invitation, is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invitation {
+    pub id: Id,
+    pub tenant_id: Id,
+    pub directory_app_id: Id,
+    pub email: Email,
+    pub display_name: String,
+    pub initial_role_ids: Vec<Id>,
+    pub sponsor_user_id: Option<Id>,
+    pub onboarding_flow_id: Option<Id>,
+    pub purpose: String,
+    pub job_id: String,
+    /// None for self-registrations.
+    pub invited_by_user_id: Option<Id>,
+    /// As stored; [`Invitation::status_at`] is what readers see.
+    pub status: InvitationStatus,
+    pub expires_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub created_user_id: Option<Id>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Invitation {
+    /// The status at `now`: a pending invitation past its expiry is expired, whether or not the sweep has
+    /// written that yet.
+    pub fn status_at(&self, now: Timestamp) -> InvitationStatus {
+        match self.status {
+            InvitationStatus::Pending if self.expires_at <= now => InvitationStatus::Expired,
+            status => status,
+        }
+    }
+
+    /// The user accepting this invitation creates: origin LOCAL, a member of the directory, with the initial
+    /// roles, and the sponsor (if any) recorded in the profile as `sponsorUserId`.
+    pub fn new_user(&self, display_name: &str, now: Timestamp) -> User {
+        let mut user = User::new(self.tenant_id, self.email.clone(), display_name, now);
+        user.origin = UserOrigin::Local;
+        user.directory_ids = vec![self.directory_app_id];
+        user.role_ids = self.initial_role_ids.clone();
+        if let Some(sponsor) = self.sponsor_user_id {
+            user.profile.insert("sponsorUserId".into(), serde_json::Value::String(sponsor.to_string()));
+        }
+        user
+    }
+}
+
+/// What ended an invitation's secret's use, when accepting or opening it fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretRefusal {
+    /// No invitation has this secret (mistyped, or replaced by a resend).
+    Unknown,
+    Expired,
+    Revoked,
+    /// Accepted already: the secret is single-use.
+    Used,
+}
+
+/// A message waiting in (or delivered from) the outbox. The body holds the text until the message is
+/// sent or cancelled; both empty it, because an invitation's body carries its secret link.
+#[derive(Clone, PartialEq)]
+pub struct OutboxMessage {
+    pub id: Id,
+    pub tenant_id: Id,
+    /// What the message is about (`invitation`), and the id of that object: a resend, revoke or accept
+    /// cancels the object's unsent messages.
+    pub kind: String,
+    pub subject_id: Id,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    /// Delivery attempts started so far (a claim counts as one).
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+impl OutboxMessage {
+    /// A new message, due now.
+    pub fn new(tenant_id: Id, kind: &str, subject_id: Id, recipient: &str, subject: &str, body: String) -> Self {
+        let now = Timestamp::now();
+        OutboxMessage {
+            id: Id::new(),
+            tenant_id,
+            kind: kind.to_string(),
+            subject_id,
+            recipient: recipient.to_string(),
+            subject: subject.to_string(),
+            body,
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        }
+    }
+}
+
+impl std::fmt::Debug for OutboxMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxMessage")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("subject_id", &self.subject_id)
+            .field("attempts", &self.attempts)
+            .field("body", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// One invitee's run through an onboarding flow (`/onboards`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Onboard {
+    pub id: Id,
+    pub tenant_id: Id,
+    pub invitation_id: Id,
+    /// The directory of the invitation: LeadConduit's `connection_id`.
+    pub directory_app_id: Id,
+    pub flow_id: Id,
+    /// The user the invitation created, once it is accepted.
+    pub user_id: Option<Id>,
+    pub status: onramp_domain::onboarding::OnboardStatus,
+    pub failure_reason: String,
+    /// The flow's steps when the onboard started.
+    pub steps: Vec<onramp_domain::onboarding::FlowStep>,
+    pub states: Vec<onramp_domain::onboarding::StepState>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Onboard {
+    /// A new onboard of `invitation` through `flow`, in status `created`; steps that following the
+    /// invitation link has done already (verify email) are done when the invitation is accepted.
+    pub fn new(invitation: &Invitation, flow: &onramp_domain::onboarding::Flow, now: Timestamp) -> Onboard {
+        use onramp_domain::onboarding::{OnboardStatus, StepState};
+        Onboard {
+            id: Id::new(),
+            tenant_id: invitation.tenant_id,
+            invitation_id: invitation.id,
+            directory_app_id: invitation.directory_app_id,
+            flow_id: flow.id,
+            user_id: invitation.created_user_id,
+            status: OnboardStatus::Created,
+            failure_reason: String::new(),
+            steps: flow.steps.clone(),
+            states: flow
+                .steps
+                .iter()
+                .map(|step| StepState { key: step.key.clone(), done: false, completed_by: None, completed_at: None })
+                .collect(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Moves a `created` onboard to `in_progress` once any of its steps is done (accepting the invitation
+    /// verifies the email).
+    pub fn start_if_progressed(&mut self) {
+        if self.status == onramp_domain::onboarding::OnboardStatus::Created && self.states.iter().any(|s| s.done) {
+            self.status = onramp_domain::onboarding::OnboardStatus::InProgress;
+        }
+    }
+
+    /// Marks the verify-email steps done by `user`: the invitation link reached them at that address.
+    pub fn email_verified(&mut self, user: Id, now: Timestamp) {
+        for (step, state) in self.steps.iter().zip(self.states.iter_mut()) {
+            if matches!(step.kind, onramp_domain::onboarding::StepKind::VerifyEmail {}) && !state.done {
+                state.done = true;
+                state.completed_by = Some(user);
+                state.completed_at = Some(now);
+            }
+        }
+    }
+}

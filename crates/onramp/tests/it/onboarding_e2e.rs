@@ -1,0 +1,159 @@
+//! Onboarding end to end over HTTP (issue #6): an admin sets up a directory whose default flow asks for
+//! terms, a job title and the manager's approval, grants a role and tells the sponsor; the invitee gets the
+//! email, accepts on the web page, works through the steps with their email and password, the manager
+//! approves with their own token, the admin completes the onboard, and the user is ENABLED, has the role,
+//! is found by search, and the sponsor hears about it.
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::directories::create_directory;
+use crate::flows::{DIRECTORY_ADMIN_ROLE, create_flow};
+use crate::invitations::{PASSWORD, invite, invite_token, mails_to};
+use crate::onboards::{
+    Auth, audit_of, complete, complete_step, get_onboard, get_user, list_onboards, my_user_id, put_onboard, step,
+};
+use crate::support::{Backend, TestServer, assert_api_error};
+
+/// The users `POST /api/v1/search/users` finds for `query` (with any extra filters of `extra`).
+async fn search_users(server: &TestServer, token: &str, query: &str, extra: Value) -> Vec<Value> {
+    let mut body = json!({"query": query, "pageSize": 50});
+    if let Value::Object(fields) = extra {
+        body.as_object_mut().unwrap().extend(fields);
+    }
+    let (status, found) = server.post("/api/v1/search/users", token, &body).await;
+    assert_eq!(status, 200, "search {body}: {found}");
+    found["list"].as_array().unwrap().iter().map(|view| view["user"].clone()).collect()
+}
+
+/// Invite → email → accept on the web page → user DISABLED with a live onboard → terms and profile by the
+/// invitee → approval by the manager → completed → user ENABLED with the flow's role, found by search as
+/// ENABLED, the sponsor's email delivered, and an audit event for every transition.
+async fn invite_accept_onboard_complete(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let admin = Auth::Bearer(token.clone());
+    let admin_id = my_user_id(&server, &token).await;
+    let sponsor =
+        server.create_user(&token, &json!({"email": "sponsor@example.com", "displayName": "Sam Sponsor"})).await;
+    let (_, manager_token) =
+        server.credential_with_roles("manager@example.com", &[onramp_domain::BuiltinRole::BasicUser]).await;
+    let manager = my_user_id(&server, &manager_token).await;
+
+    // The admin's setup: a flow, a directory that uses it by default, an invitation with a sponsor.
+    let flow = create_flow(
+        &server,
+        &token,
+        "Engineering onboarding",
+        json!([
+            {"key": "terms", "acceptTerms": {"text": "I will keep customer data confidential."}},
+            {"key": "profile", "completeProfile": {"requiredFields": ["jobTitle", "managerIds"]}},
+            {"key": "verify", "verifyEmail": {}},
+            {"key": "approval", "managerApproval": {}},
+            {"key": "roles", "assignRoles": {"roleIds": ["directory-admin"]}},
+            {"key": "tell-sponsor", "notify": {"recipient": "NOTIFY_RECIPIENT_SPONSOR", "message": "Please welcome them to the team."}},
+        ]),
+    )
+    .await;
+    let flow_id = flow["id"].as_str().unwrap().to_string();
+    let directory = create_directory(&server, &token, "Engineering", json!({"onboardingFlowId": flow_id})).await;
+    let invitation =
+        invite(&server, &token, &directory, "zoe@example.com", json!({"displayName": "Zoe", "sponsorUserId": sponsor}))
+            .await;
+    assert_eq!(invitation["onboardingFlowId"], flow_id, "the directory's flow: {invitation}");
+
+    // The invitee's email, and the web page's form.
+    let mails = mails_to(&server, "zoe@example.com", 1).await;
+    assert_eq!(mails.len(), 1, "one invitation email");
+    let secret = invite_token(&server, "zoe@example.com").await;
+    let form = [("displayName", "Zoe Zimmermann"), ("password", PASSWORD)];
+    let page =
+        server.http.post(server.url(&format!("/invite/{secret}"))).form(&form).send().await.expect("POST /invite");
+    let status = page.status().as_u16();
+    let html = page.text().await.unwrap();
+    assert_eq!(status, 200, "the form accepts: {html}");
+
+    // Accepted: the user exists, DISABLED, and its onboard runs.
+    let onboards = list_onboards(&server, &admin).await;
+    assert_eq!(onboards.len(), 1, "{onboards:?}");
+    let onboard = &onboards[0];
+    let id = onboard["id"].as_str().unwrap().to_string();
+    let user = onboard["user_id"].as_str().unwrap_or_else(|| panic!("the onboard has its user: {onboard}")).to_string();
+    assert_eq!(onboard["invitation_id"], invitation["id"], "{onboard}");
+    assert_eq!(onboard["connection_id"], directory, "{onboard}");
+    assert_eq!(onboard["account_id"], server.bootstrap.tenant_id.to_string(), "{onboard}");
+    assert_eq!(onboard["flow_id"], flow_id, "{onboard}");
+    assert_eq!(step(onboard, "verify")["done"], true, "the link verified the email: {onboard}");
+    assert_eq!(get_user(&server, &token, &user).await["status"], "DISABLED");
+    let found = search_users(&server, &token, "Zoe Zimmermann", Value::Null).await;
+    let zoe: Vec<&Value> = found.iter().filter(|u| u["id"] == user).collect();
+    assert_eq!(zoe.len(), 1, "search finds her while she onboards: {found:?}");
+    assert_eq!(zoe[0]["status"], "DISABLED", "{found:?}");
+    let enabled_only = search_users(&server, &token, "Zoe Zimmermann", json!({"userStatuses": ["ENABLED"]})).await;
+    assert!(enabled_only.iter().all(|u| u["id"] != user), "not among the ENABLED yet: {enabled_only:?}");
+
+    // Her manager approves her onboarding, so the admin sets it; she may not choose it herself.
+    let set_manager = json!({"user": {"managerIds": [manager]}, "updateMask": "managerIds"});
+    let (status, body) = server.post(&format!("/api/v1/users/{user}"), &token, &set_manager).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The invitee: terms, then the profile with her job title.
+    let invitee = Auth::invitee("zoe@example.com");
+    let after_terms = complete(&server, &invitee, &id, "terms", json!({"accepted": true})).await;
+    assert_eq!(after_terms["status"], "in_progress", "{after_terms}");
+    let chosen = json!({"jobTitle": "Staff Engineer", "managerIds": [manager]});
+    let refused = complete_step(&server, &invitee, &id, "profile", chosen).await;
+    assert_api_error("the invitee picks her own manager", &refused, 403, 7);
+    let after_profile = complete(&server, &invitee, &id, "profile", json!({"jobTitle": "Staff Engineer"})).await;
+    assert_eq!(step(&after_profile, "profile")["done"], true, "{after_profile}");
+
+    // The manager approves with their own token.
+    let after_approval =
+        complete(&server, &Auth::Bearer(manager_token), &id, "approval", json!({"approved": true})).await;
+    assert_eq!(step(&after_approval, "approval")["completed_by"], manager, "{after_approval}");
+    assert_eq!(get_user(&server, &token, &user).await["status"], "DISABLED", "until the onboard completes");
+
+    // The admin completes it.
+    let (status, completed) = put_onboard(&server, &admin, &id, json!({"status": "completed"})).await;
+    assert_eq!(status, 200, "{completed}");
+    assert_eq!(completed["status"], "completed", "{completed}");
+    assert_eq!(get_onboard(&server, &admin, &id).await, completed);
+
+    let enabled = get_user(&server, &token, &user).await;
+    assert_eq!(enabled["status"], "ENABLED", "{enabled}");
+    assert_eq!(enabled["displayName"], "Zoe Zimmermann", "{enabled}");
+    assert_eq!(enabled["jobTitle"], "Staff Engineer", "{enabled}");
+    assert_eq!(enabled["managerIds"], json!([manager]), "{enabled}");
+    assert_eq!(enabled["roleIds"], json!([DIRECTORY_ADMIN_ROLE]), "the flow's role: {enabled}");
+    let found = search_users(&server, &token, "Zoe Zimmermann", json!({"userStatuses": ["ENABLED"]})).await;
+    let zoe: Vec<&Value> = found.iter().filter(|u| u["id"] == user).collect();
+    assert_eq!(zoe.len(), 1, "search finds her ENABLED: {found:?}");
+    assert_eq!(zoe[0]["status"], "ENABLED", "{found:?}");
+    assert_eq!(zoe[0]["jobTitle"], "Staff Engineer", "{found:?}");
+
+    // The sponsor hears about it.
+    let to_sponsor = mails_to(&server, "sponsor@example.com", 1).await;
+    assert_eq!(to_sponsor.len(), 1, "one email to the sponsor");
+    assert!(to_sponsor[0].subject.contains("Zoe Zimmermann"), "{}", to_sponsor[0].raw);
+    assert!(to_sponsor[0].text.contains("Please welcome them to the team."), "{}", to_sponsor[0].text);
+
+    // Every transition is in the audit log, by whoever made it.
+    let audit = audit_of(&server, &token, &id).await;
+    let got: Vec<(&str, &str)> = audit.iter().map(|(a, u)| (a.as_str(), u.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            // Accepting started it: the link verified her email.
+            ("onboard.create", user.as_str()),
+            ("onboard.update", user.as_str()),
+            ("onboard.update", user.as_str()),
+            ("onboard.update", manager.as_str()),
+            ("onboard.complete", admin_id.as_str()),
+        ],
+        "{audit:?}"
+    );
+    let on_invitation: Vec<String> =
+        audit_of(&server, &token, invitation["id"].as_str().unwrap()).await.into_iter().map(|(a, _)| a).collect();
+    assert_eq!(on_invitation, ["invitation.create", "invitation.accept"], "{on_invitation:?}");
+}
+both_backends!(invite_accept_onboard_complete);
