@@ -88,6 +88,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         connections: usize,
     },
+    /// Invitations through the real store on SQLite and PostgreSQL: create (each with its email queued),
+    /// deliver the outbox with the file transport, accept; and the argon2id hash every acceptance pays.
+    Invitations {
+        #[arg(long, default_value_t = 5_000)]
+        count: usize,
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -189,6 +197,9 @@ fn role_names(ids: &[Id]) -> String {
 pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn Error>> {
     if let Command::Bench(BenchCommand::Import { count, seed, postgres_url }) = &command {
         return crate::bench::run_import(*count, *seed, postgres_url.as_deref()).await;
+    }
+    if let Command::Bench(BenchCommand::Invitations { count, postgres_url }) = &command {
+        return crate::bench_invitations::run(*count, postgres_url.as_deref()).await;
     }
     if let Command::Bench(BenchCommand::Search { count, seed, postgres_url, seconds, connections }) = command {
         let options = crate::bench_search::Options { count, seed, postgres_url, seconds, connections };

@@ -1,0 +1,178 @@
+//! `onramp bench invitations`: the invitation path through the real store, on SQLite and PostgreSQL —
+//! creating invitations (each with its queued email) from concurrent tasks, delivering the outbox with the
+//! file transport, and accepting invitations (the user, its password and the status in one transaction) —
+//! beside the argon2id hash that every acceptance pays before its transaction.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use onramp_api::invite::{hash_password, invitation_email, link, new_token, token_hash};
+use onramp_domain::{Email, Id, Secret, Timestamp};
+use onramp_store::{Actor, App, Invitation, InvitationStatus, LocalDirectory, Store};
+use sqlx::Connection;
+
+use crate::admin;
+use crate::mail::Mailer;
+
+/// Concurrent tasks creating and accepting, as concurrent requests would.
+const TASKS: usize = 8;
+
+struct Figures {
+    backend: &'static str,
+    created_per_second: f64,
+    delivered_per_second: f64,
+    accepted_per_second: f64,
+}
+
+async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<Figures, Box<dyn std::error::Error>> {
+    let store: Arc<dyn Store> = onramp_store::open(url).await?;
+    let (tenant, _) = admin::new_tenant("bench", "bench@bench.example", "127.0.0.1")?;
+    store.create_tenant(&tenant).await?;
+    let tenant_id = tenant.tenant.id;
+    let actor = Actor::system(tenant_id);
+    let now = Timestamp::now();
+    let app = App::new(tenant_id, "Staff", now);
+    store.create_app(&actor, &app, &[]).await?;
+    let directory = LocalDirectory {
+        app_id: app.id,
+        tenant_id,
+        display_name: "Staff".into(),
+        invitation_ttl_seconds: LocalDirectory::DEFAULT_TTL_SECONDS,
+        is_default: true,
+        onboarding_flow_id: None,
+        default_profile_type_id: String::new(),
+        organization_id: String::new(),
+        allow_self_registration: false,
+        self_registration_domains: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_local_directory(&actor, &directory).await?;
+
+    // Create: each task invites its share; the tokens are kept to accept with later.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let (store, actor, directory) = (store.clone(), actor.clone(), directory.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut tokens = Vec::new();
+            for n in (task..count).step_by(TASKS) {
+                let now = Timestamp::now();
+                let invitation = Invitation {
+                    id: Id::new(),
+                    tenant_id: directory.tenant_id,
+                    directory_app_id: directory.app_id,
+                    email: Email::parse(&format!("invitee{n}@bench.example")).expect("a valid email"),
+                    display_name: format!("Invitee {n}"),
+                    initial_role_ids: Vec::new(),
+                    sponsor_user_id: None,
+                    onboarding_flow_id: None,
+                    purpose: String::new(),
+                    job_id: String::new(),
+                    invited_by_user_id: None,
+                    status: InvitationStatus::Pending,
+                    expires_at: Timestamp::from_micros(now.micros() + directory.invitation_ttl_seconds * 1_000_000),
+                    accepted_at: None,
+                    created_user_id: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let (token, hash) = new_token();
+                let email = invitation_email(&directory, &invitation, &link("http://127.0.0.1:8080", &token), false);
+                store.create_invitation(&actor, &invitation, &hash, &email).await?;
+                tokens.push(token);
+            }
+            Ok::<_, onramp_store::StoreError>(tokens)
+        }));
+    }
+    let mut tokens = Vec::with_capacity(count);
+    for task in tasks {
+        tokens.extend(task.await??);
+    }
+    let created = started.elapsed().as_secs_f64();
+
+    // Deliver: claim, write the file, mark sent, as the worker does.
+    let mailer = Mailer::files(mail_dir.to_path_buf(), "onramp <noreply@bench.example>".parse()?);
+    let started = Instant::now();
+    let mut delivered = 0;
+    loop {
+        let batch = store.claim_outbox(Timestamp::now(), std::time::Duration::from_secs(120), 100).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for message in &batch {
+            mailer.send(message).await.map_err(|error| format!("delivery failed: {error:?}"))?;
+            store.outbox_sent(&message.id, Timestamp::now()).await?;
+            delivered += 1;
+        }
+    }
+    let delivering = started.elapsed().as_secs_f64();
+    if delivered != count {
+        return Err(format!("delivered {delivered} of {count} messages").into());
+    }
+
+    // Accept: the transaction alone, with one precomputed password hash (its cost is measured apart).
+    let password_hash =
+        hash_password(Secret::new("correct horse battery staple".into())).await.map_err(|error| error.message)?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for chunk in tokens.chunks(count.div_ceil(TASKS).max(1)) {
+        let hashes: Vec<String> = chunk.iter().map(|token| token_hash(token.expose())).collect();
+        let (store, password_hash) = (store.clone(), password_hash.clone());
+        tasks.push(tokio::spawn(async move {
+            for hash in hashes {
+                store.accept_invitation(&hash, "", &password_hash).await?;
+            }
+            Ok::<_, onramp_store::StoreError>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let accepting = started.elapsed().as_secs_f64();
+    Ok(Figures {
+        backend: store.backend().name(),
+        created_per_second: count as f64 / created,
+        delivered_per_second: count as f64 / delivering,
+        accepted_per_second: count as f64 / accepting,
+    })
+}
+
+/// Runs the benchmark on SQLite in a temporary folder and, given a server URL, on a PostgreSQL database
+/// created for the run and dropped after it.
+pub async fn run(count: usize, postgres: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+    let mut hashing = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        hash_password(Secret::new("correct horse battery staple".into())).await.map_err(|error| error.message)?;
+        hashing.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    hashing.sort_by(f64::total_cmp);
+    println!("argon2id password hash (once per acceptance): p50 {:.1} ms, max {:.1} ms", hashing[10], hashing[19]);
+
+    let dir = std::env::temp_dir().join(format!("onramp-bench-{}", Id::new()));
+    std::fs::create_dir_all(&dir)?;
+    let mut results =
+        vec![run_on(&format!("sqlite:{}", dir.join("bench.db").display()), count, &dir.join("mail")).await];
+    if let Some(server) = postgres {
+        let name = format!("onramp_bench_{}", Id::new());
+        let mut admin = sqlx::PgConnection::connect(server).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+        let url = match server.rsplit_once('/') {
+            Some((base, _)) if base.contains("://") && !base.ends_with('/') => format!("{base}/{name}"),
+            _ => format!("{}/{name}", server.trim_end_matches('/')),
+        };
+        results.push(run_on(&url, count, &dir.join("mail-pg")).await);
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    for result in results {
+        let figures = result?;
+        println!(
+            "{:<9} {count} invitations: create {:>7.0}/s ({TASKS} tasks, each with its email queued), deliver {:>7.0}/s \
+             (file transport), accept {:>7.0}/s ({TASKS} tasks; user, password and status in one transaction)",
+            figures.backend, figures.created_per_second, figures.delivered_per_second, figures.accepted_per_second
+        );
+    }
+    Ok(())
+}
