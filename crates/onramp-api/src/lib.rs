@@ -10,6 +10,7 @@ pub mod import;
 pub mod invite;
 pub mod keys;
 pub mod paging;
+pub mod panics;
 pub mod principal;
 pub mod request_id;
 pub mod routes;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::onboards::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(panics::catch_panics))
         .layer(axum::middleware::from_fn(request_id::trace))
         .with_state(state)
 }
