@@ -84,8 +84,26 @@ pub fn invitation_email(
 /// The shortest and longest passwords an invitee may choose.
 pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 12..=1024;
 
-/// Checks a new password and hashes it with argon2id (on a blocking thread: it takes tens of
-/// milliseconds and ~19 MiB by design). The PHC string holds the salt and parameters.
+/// Password hashes (and verifications) running at once. Each costs ~19 MiB and tens of milliseconds of a
+/// core by design, so without a bound a burst of requests (50 people accepting at once, or an attacker
+/// holding one valid link) would take memory in proportion; beyond the cores' count, more at once only
+/// queues anyway.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs an argon2id computation on a blocking thread, at most one per core at a time.
+pub async fn with_hashing_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    let _slot = hashing_slots().acquire().await.map_err(ApiError::internal)?;
+    tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)
+}
+
+/// Checks a new password and hashes it with argon2id (see [`with_hashing_slot`]). The PHC string holds the
+/// salt and parameters.
 pub async fn hash_password(password: Secret<String>) -> ApiResult<String> {
     let length = password.expose().chars().count();
     if !PASSWORD_LENGTH.contains(&length) {
@@ -94,7 +112,7 @@ pub async fn hash_password(password: Secret<String>) -> ApiResult<String> {
             format!("must be {} to {} characters", PASSWORD_LENGTH.start(), PASSWORD_LENGTH.end()),
         ));
     }
-    tokio::task::spawn_blocking(move || {
+    with_hashing_slot(move || {
         use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
         let salt = SaltString::generate(&mut OsRng);
         argon2::Argon2::default()
@@ -102,8 +120,7 @@ pub async fn hash_password(password: Secret<String>) -> ApiResult<String> {
             .map(|hash| hash.to_string())
             .map_err(ApiError::internal)
     })
-    .await
-    .map_err(ApiError::internal)?
+    .await?
 }
 
 /// Counts failed secret guesses (wrong invitation links, wrong invitee passwords) and self-registrations per

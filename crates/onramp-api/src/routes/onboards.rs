@@ -315,14 +315,13 @@ async fn verify_invitee(
         return Err(refused());
     }
     let hash = state.store.password_hash(&onboard.tenant_id, &user_id).await.map_err(|_| refused())?;
-    let valid = tokio::task::spawn_blocking(move || {
+    let valid = crate::invite::with_hashing_slot(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             argon2::Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok()
         })
     })
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     if valid { Ok(user) } else { Err(refused()) }
 }
 
