@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::settings::routes())
         .merge(routes::flows::routes())
         .merge(routes::onboards::routes())
+        .merge(routes::onboarding_page::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(panics::catch_panics))

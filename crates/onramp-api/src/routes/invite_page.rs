@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -38,7 +38,7 @@ fn escape(text: &str) -> String {
 }
 
 /// A whole page; `body` is HTML already escaped where it holds data.
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
@@ -61,7 +61,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 /// The page for a refusal: its own message, and the status that fits it (a dead link is 410 Gone).
-fn error_page(error: &ApiError) -> Response {
+pub(crate) fn error_page(error: &ApiError) -> Response {
     let status = match error.code {
         Code::NotFound => StatusCode::NOT_FOUND,
         Code::FailedPrecondition => StatusCode::GONE,
@@ -128,16 +128,25 @@ async fn submit(
     let password = Secret::new(input.password);
     match accept_with(&state, client, &token, &input.display_name, password).await {
         Ok(onramp_store::Accepted { invitation, user, onboard }) => {
-            let next = match onboard {
-                Some(_) => " It becomes active once you finish onboarding; you will hear from us about the next steps.",
-                None => " You can sign in now.",
+            let next = match &onboard {
+                Some(onboard) => format!(
+                    " It becomes active once your onboarding is done: <a href=\"/onboarding/{}\">continue to your \
+                     onboarding</a>.",
+                    onboard.id
+                ),
+                None => " You can sign in now.".to_string(),
             };
             let body = format!(
                 "<p>Welcome, {}. Your account for <strong>{}</strong> has been created.{next}</p>",
                 escape(&user.display_name),
                 escape(invitation.email.as_str())
             );
-            page(StatusCode::OK, "Your account is created", &body)
+            let mut response = page(StatusCode::OK, "Your account is created", &body);
+            if let Some(onboard) = &onboard {
+                let cookie = crate::routes::onboarding_page::session_cookie(&state, onboard, user.id);
+                response.headers_mut().insert(axum::http::header::SET_COOKIE, cookie);
+            }
+            response
         }
         // A bad field: show the form again with the problem, keeping the name typed.
         Err(error) if error.code == Code::InvalidArgument => {

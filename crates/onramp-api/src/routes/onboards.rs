@@ -302,7 +302,7 @@ impl FromRequestParts<AppState> for StepCaller {
 }
 
 /// Checks the invitee's email and password against the onboard's user (argon2id, on a blocking thread).
-async fn verify_invitee(
+pub(crate) async fn verify_invitee(
     state: &AppState,
     onboard: &Onboard,
     email: &str,
@@ -327,7 +327,7 @@ async fn verify_invitee(
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct StepRequest {
+pub(crate) struct StepRequest {
     /// acceptTerms
     accepted: Option<bool>,
     /// managerApproval
@@ -375,6 +375,21 @@ async fn complete_step(
             (onboard, user.id, None)
         }
     };
+    let updated = apply_step(&state, &before, &key, actor_user, staff.as_ref(), &request).await?;
+    Ok(Json(onboard_json(&updated)))
+}
+
+/// Completes step `key` of `before` for `actor_user` — staff (`staff` is their principal) or, when `staff`
+/// is None, the onboard's own invitee, already authenticated — if the step's rule allows it.
+pub(crate) async fn apply_step(
+    state: &AppState,
+    before: &Onboard,
+    key: &str,
+    actor_user: Id,
+    staff: Option<&Principal>,
+    request: &StepRequest,
+) -> ApiResult<Onboard> {
+    let id = before.id;
     if before.status.is_final() {
         return Err(ApiError::new(Code::FailedPrecondition, format!("the onboard is {}", before.status.as_str())));
     }
@@ -422,7 +437,7 @@ async fn complete_step(
             }
             let user = state.store.get_user(&before.tenant_id, &user_id).await?;
             let mut changed = user.clone();
-            apply_profile(&request, &mut changed)?;
+            apply_profile(request, &mut changed)?;
             if let Some(missing) = required_fields.iter().find(|field| !field.present(&changed)) {
                 return Err(ApiError::invalid_field(missing.as_str(), "is required by this step"));
             }
@@ -487,11 +502,11 @@ async fn complete_step(
             }
         }
     }
-    let updated = state.store.update_onboard(&actor, &before, &after, &effects).await.map_err(onboard_error(&id))?;
+    let updated = state.store.update_onboard(&actor, before, &after, &effects).await.map_err(onboard_error(&id))?;
     if effects.user_change.is_some() {
         state.search.catch_up_after_write().await;
     }
-    Ok(Json(onboard_json(&updated)))
+    Ok(updated)
 }
 
 /// Writes the profile fields a complete-profile request carries into `user`.

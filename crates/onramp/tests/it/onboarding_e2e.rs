@@ -157,3 +157,109 @@ async fn invite_accept_onboard_complete(backend: Backend) {
     assert_eq!(on_invitation, ["invitation.create", "invitation.accept"], "{on_invitation:?}");
 }
 both_backends!(invite_accept_onboard_complete);
+
+/// A response's status, its `Set-Cookie` session value (`name=value`), its `Location`, and its HTML.
+async fn html(response: reqwest::Response) -> (u16, Option<String>, Option<String>, String) {
+    let status = response.status().as_u16();
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    let (cookie, location) = (header("set-cookie"), header("location"));
+    (status, cookie, location, response.text().await.unwrap())
+}
+
+/// The invitee's onboarding in the browser, without the API: accepting on the invitation page opens a
+/// session (an HttpOnly, SameSite=Strict cookie for the onboard's path), the onboarding page offers the
+/// terms and profile forms, posting them completes the steps, signing in again with the password opens a
+/// new session, and a missing, tampered or wrong session or password gets the sign-in form.
+async fn onboarding_in_the_browser(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let admin = Auth::Bearer(token.clone());
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let flow = create_flow(
+        &server,
+        &token,
+        "Web onboarding",
+        json!([
+            {"key": "terms", "acceptTerms": {"text": "Be <kind>."}},
+            {"key": "profile", "completeProfile": {"requiredFields": ["jobTitle"]}},
+            {"key": "approval", "managerApproval": {}},
+        ]),
+    )
+    .await;
+    let directory = create_directory(&server, &token, "Web", json!({"onboardingFlowId": flow["id"]})).await;
+    invite(&server, &token, &directory, "wendy@example.com", Value::Null).await;
+    let secret = invite_token(&server, "wendy@example.com").await;
+
+    // Accepting on the invitation page opens the session and links to the onboarding.
+    let form = [("displayName", "Wendy Web"), ("password", PASSWORD)];
+    let accepted = html(browser.post(server.url(&format!("/invite/{secret}"))).form(&form).send().await.unwrap()).await;
+    assert_eq!(accepted.0, 200, "{}", accepted.3);
+    let onboard = list_onboards(&server, &admin).await.remove(0);
+    let id = onboard["id"].as_str().unwrap().to_string();
+    let user = onboard["user_id"].as_str().unwrap().to_string();
+    assert!(accepted.3.contains(&format!("href=\"/onboarding/{id}\"")), "{}", accepted.3);
+    let set_cookie = accepted.1.expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", &format!("Path=/onboarding/{id}")] {
+        assert!(set_cookie.contains(attribute), "{attribute} in {set_cookie}");
+    }
+    let session = set_cookie.split(';').next().unwrap().to_string();
+    let page = server.url(&format!("/onboarding/{id}"));
+    let get = |cookie: Option<&str>| {
+        let request = browser.get(&page);
+        let request = match cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        };
+        async move { html(request.send().await.unwrap()).await }
+    };
+    let post_step = |key: &str, cookie: &str, fields: Vec<(&'static str, &'static str)>| {
+        let request = browser.post(server.url(&format!("/onboarding/{id}/steps/{key}"))).header("cookie", cookie);
+        async move { html(request.form(&fields).send().await.unwrap()).await }
+    };
+
+    // Without a session, or with a tampered one: the sign-in form, and no steps.
+    for cookie in [None, Some(format!("{session}x")), Some("onramp_onboarding=nonsense".to_string())] {
+        let (status, _, _, body) = get(cookie.as_deref()).await;
+        assert_eq!(status, 200);
+        assert!(body.contains("name=\"password\"") && !body.contains("I accept"), "{cookie:?}: {body}");
+    }
+
+    // With it: the terms (escaped) and the profile form; posting them completes both steps.
+    let (status, _, _, body) = get(Some(&session)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Be &lt;kind&gt;.") && body.contains("name=\"jobTitle\""), "{body}");
+    let refused = post_step("terms", &session, vec![]).await;
+    assert_eq!(refused.0, 400, "the box must be ticked: {}", refused.3);
+    assert!(refused.3.contains("accepted"), "{}", refused.3);
+    let done = post_step("terms", &session, vec![("accepted", "true")]).await;
+    assert_eq!((done.0, done.2.as_deref()), (303, Some(format!("/onboarding/{id}").as_str())), "{}", done.3);
+    let without_session = post_step("profile", "onramp_onboarding=forged", vec![("jobTitle", "Engineer")]).await;
+    assert_eq!(without_session.0, 401, "{}", without_session.3);
+    assert_eq!(post_step("profile", &session, vec![("jobTitle", "Engineer")]).await.0, 303);
+    let (_, _, _, body) = get(Some(&session)).await;
+    assert_eq!(body.matches(": done").count(), 2, "terms and profile done: {body}");
+    assert!(body.contains("Approval by your manager: waiting"), "{body}");
+
+    let onboard = get_onboard(&server, &admin, &id).await;
+    assert_eq!(step(&onboard, "terms")["completed_by"], user.as_str(), "{onboard}");
+    assert_eq!(step(&onboard, "profile")["done"], true, "{onboard}");
+    assert_eq!(onboard["status"], "in_progress", "{onboard}");
+    assert_eq!(get_user(&server, &token, &user).await["jobTitle"], "Engineer");
+
+    // Coming back later: a wrong password is refused; the right one opens a new session.
+    let login = server.url(&format!("/onboarding/{id}/login"));
+    let wrong = [("email", "wendy@example.com"), ("password", "not the password at all")];
+    let refused = html(browser.post(&login).form(&wrong).send().await.unwrap()).await;
+    assert_eq!(refused.0, 401, "{}", refused.3);
+    assert!(refused.1.is_none(), "no session for a wrong password");
+    let right = [("email", "wendy@example.com"), ("password", PASSWORD)];
+    let signed_in = html(browser.post(&login).form(&right).send().await.unwrap()).await;
+    assert_eq!((signed_in.0, signed_in.2.as_deref()), (303, Some(format!("/onboarding/{id}").as_str())));
+    let again = signed_in.1.expect("a new session").split(';').next().unwrap().to_string();
+    assert!(get(Some(&again)).await.3.contains("Approval by your manager: waiting"));
+
+    // A session is for one onboard only.
+    let other = server.url(&format!("/onboarding/{}", onramp_domain::Id::new()));
+    assert_eq!(html(browser.get(&other).header("cookie", &again).send().await.unwrap()).await.0, 404);
+}
+both_backends!(onboarding_in_the_browser);
