@@ -72,10 +72,12 @@ pub fn invitation_email(
             ),
         )
     };
+    // A self-registration's name was typed by whoever asked, unauthenticated: it is not repeated to the
+    // address, so the email cannot carry a stranger's words.
+    let greeting = if self_registered { "Hello,".to_string() } else { format!("Hello {},", invitation.display_name) };
     let body = format!(
-        "Hello {name},\n\n{opening}\n\n{link}\n\nThe link works once and expires at {expires} (UTC). If you did not \
+        "{greeting}\n\n{opening}\n\n{link}\n\nThe link works once and expires at {expires} (UTC). If you did not \
          expect this email, you can ignore it.\n",
-        name = invitation.display_name,
         expires = invitation.expires_at.to_rfc3339(),
     );
     OutboxMessage::new(invitation.tenant_id, "invitation", invitation.id, invitation.email.as_str(), &subject, body)
@@ -123,8 +125,9 @@ pub async fn hash_password(password: Secret<String>) -> ApiResult<String> {
     .await?
 }
 
-/// Counts failed secret guesses (wrong invitation links, wrong invitee passwords) and self-registrations per
-/// client address, and refuses an address that made too many in a window.
+/// Counts events per client address (failed secret guesses — wrong invitation links, wrong invitee
+/// passwords — or, in a limiter of its own, self-registrations), and refuses an address that had too many in
+/// a window.
 /// Wrong guesses are only ever slowed down: nothing is locked or deleted because of them. Kept per node.
 pub struct GuessLimiter {
     limit: u32,
@@ -136,6 +139,11 @@ impl GuessLimiter {
     /// Ten failures per address per five minutes.
     pub fn new() -> Self {
         Self::with(10, Duration::from_secs(300))
+    }
+
+    /// For self-registrations: twenty per address per hour.
+    pub fn registrations() -> Self {
+        Self::with(20, Duration::from_secs(3600))
     }
 
     pub fn with(limit: u32, window: Duration) -> Self {

@@ -32,6 +32,29 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may hand `role` to someone (directly, through an invitation, or through an
+    /// onboarding flow): only a role whose every permission the caller has, so that nobody can give
+    /// more than they hold; the super-admin role only by a super-admin.
+    pub fn may_grant(&self, role: BuiltinRole) -> bool {
+        let holds = |permission: Permission| self.roles.iter().any(|held| held.allows(permission));
+        (role != BuiltinRole::SuperAdmin || self.roles.contains(&BuiltinRole::SuperAdmin))
+            && role.permissions().all(holds)
+    }
+
+    /// Refuses with 403 unless the caller may grant every role of `role_ids` ([`Principal::may_grant`]);
+    /// `field` names the input the roles came from.
+    pub fn require_grantable(&self, field: &str, role_ids: &[Id]) -> Result<(), ApiError> {
+        for role in role_ids.iter().filter_map(BuiltinRole::from_id) {
+            if !self.may_grant(role) {
+                return Err(ApiError::permission_denied(format!(
+                    "permission denied: {field} names the role {}, which has permissions you do not have",
+                    role.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn permissions(&self) -> Vec<Permission> {
         permissions_of(&self.roles)
     }

@@ -36,7 +36,8 @@ pub async fn trace(mut request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_string())
-        .unwrap_or_else(|| request.uri().path().to_string());
+        // An unmatched path is not logged: it may hold a secret (an invitation link with a trailing slash).
+        .unwrap_or_else(|| "(no route)".to_string());
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), route = %route);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;

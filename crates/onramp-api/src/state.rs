@@ -22,6 +22,8 @@ pub struct AppState {
     /// Woken after a transaction that queued a message in the outbox, so that the delivery worker sends it
     /// now rather than at its next poll.
     pub mail_wake: Arc<tokio::sync::Notify>,
-    /// Failed invitation-secret guesses per client address.
+    /// Failed invitation-secret guesses and invitee passwords per client address.
     pub guesses: Arc<GuessLimiter>,
+    /// Self-registrations per client address: each sends an email to an address nobody has proven yet.
+    pub registrations: Arc<GuessLimiter>,
 }

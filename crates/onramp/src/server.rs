@@ -116,6 +116,7 @@ pub async fn start(
         search: search.clone(),
         mail_wake: mail_wake.clone(),
         guesses: Arc::new(onramp_api::invite::GuessLimiter::new()),
+        registrations: Arc::new(onramp_api::invite::GuessLimiter::registrations()),
     };
     let app = router(state);
     let jobs = config.jobs.clone();

@@ -127,6 +127,16 @@ fn parse_steps(raw: &[Value]) -> ApiResult<Vec<FlowStep>> {
     Ok(steps)
 }
 
+/// Refuses roles in assignRoles steps that the caller may not grant.
+fn check_grants(caller: &Principal, flow: &Flow) -> ApiResult<()> {
+    for (index, step) in flow.steps.iter().enumerate() {
+        if let StepKind::AssignRoles { role_ids } = &step.kind {
+            caller.require_grantable(&format!("steps[{index}].assignRoles.roleIds"), role_ids)?;
+        }
+    }
+    Ok(())
+}
+
 /// Refuses an approver that is not a live user of the tenant.
 async fn check_approvers(state: &AppState, tenant_id: &Id, flow: &Flow) -> ApiResult<()> {
     for (index, step) in flow.steps.iter().enumerate() {
@@ -164,6 +174,7 @@ async fn create(
         updated_at: now,
     };
     input.apply(&mut flow, &input.paths_set())?;
+    check_grants(&caller, &flow)?;
     check_approvers(&state, &caller.tenant_id, &flow).await?;
     state.store.create_flow(&caller.actor(), &flow).await?;
     Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
@@ -224,6 +235,7 @@ async fn update(
     let before = state.store.get_flow(&caller.tenant_id, &id).await.map_err(flow_error(&id))?;
     let mut after = before.clone();
     input.apply(&mut after, &paths)?;
+    check_grants(&caller, &after)?;
     check_approvers(&state, &caller.tenant_id, &after).await?;
     if after == before {
         return Ok(Json(json!({ "onboardingFlow": flow_json(&before) })));

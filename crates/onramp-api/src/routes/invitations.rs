@@ -97,6 +97,7 @@ async fn create(
         state.store.get_local_directory(&caller.tenant_id, &app_id).await.map_err(directory_error(&app_id))?;
     let now = Timestamp::now();
     let invitation = input.new_invitation(&directory, Some(caller.user_id), now)?;
+    caller.require_grantable("initialRoleIds", &invitation.initial_role_ids)?;
     store_new(&state, &caller.actor(), &invitation, false).await?;
     Ok(Json(json!({ "invitation": invitation_json(&invitation, now) })))
 }
@@ -222,6 +223,9 @@ pub(crate) async fn accept_with(
     if display_name.chars().count() > 256 {
         return Err(ApiError::invalid_field("displayName", "must be at most 256 characters"));
     }
+    if display_name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field("displayName", "must not contain control characters such as line breaks"));
+    }
     // Refuse a dead secret before spending an argon2 hash on its password.
     let hash = token_hash(token);
     if let Err(error) = state.store.invitation_by_secret(&hash).await {
@@ -284,10 +288,9 @@ async fn self_register(
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<SelfRegistrationRequest>,
 ) -> ApiResult<Json<Value>> {
-    // Each registration sends an email to an address nobody has proven yet: they share the limit of
-    // unauthenticated attempts per client address.
-    state.guesses.check(client)?;
-    state.guesses.failed(client);
+    // Each registration sends an email to an address nobody has proven yet.
+    state.registrations.check(client)?;
+    state.registrations.failed(client);
     let app_id = path_id("app_id", &app_id)?;
     let directory = match state.store.find_local_directory(&app_id).await {
         Ok(directory) if directory.allow_self_registration => directory,

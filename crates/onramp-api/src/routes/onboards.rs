@@ -190,7 +190,14 @@ async fn update(
     }
     let mut after = Onboard { status: next, ..before.clone() };
     let effects = match next {
-        OnboardStatus::Completed => completion(&state, &before).await?,
+        OnboardStatus::Completed => {
+            for step in &before.steps {
+                if let StepKind::AssignRoles { role_ids } = &step.kind {
+                    caller.require_grantable(&format!("the step {:?}", step.key), role_ids)?;
+                }
+            }
+            completion(&state, &before).await?
+        }
         OnboardStatus::Failed => {
             after.failure_reason = request
                 .failure_reason

@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub async fn get_onboarding_settings(State(state): State<AppState>, caller: Principal) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingRead)?;
+    caller.require(Permission::SettingsRead)?;
     let settings = state.store.get_onboarding_settings(&caller.tenant_id).await?;
     Ok(Json(settings_json(&settings)))
 }
@@ -41,7 +41,7 @@ pub async fn update_onboarding_settings(
     caller: Principal,
     ApiJson(input): ApiJson<UpdateInput>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingWrite)?;
+    caller.require(Permission::SettingsWrite)?;
     let update = input.into_update()?;
     let settings =
         state.store.update_onboarding_settings(&caller.actor(), &update).await.map_err(|error| match error {
@@ -59,7 +59,7 @@ pub async fn ensure_onboarding_session(
     caller: Principal,
     ApiJson(_): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingWrite)?;
+    caller.require(Permission::SettingsWrite)?;
     let (conversation_id, created) = state.store.ensure_onboarding_conversation(&caller.actor(), &Id::new()).await?;
     Ok(Json(json!({ "conversationId": conversation_id, "created": created })))
 }

@@ -32,12 +32,9 @@ fn user_not_found(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
     }
 }
 
-/// Only a super-admin may hand out the super-admin role.
+/// A caller hands out only roles within their own permissions (see `Principal::may_grant`).
 fn check_role_grant(caller: &Principal, role_ids: &[Id]) -> ApiResult<()> {
-    if role_ids.contains(&BuiltinRole::SuperAdmin.id()) && !caller.roles.contains(&BuiltinRole::SuperAdmin) {
-        return Err(ApiError::permission_denied("only a super-admin may grant the super-admin role"));
-    }
-    Ok(())
+    caller.require_grantable("roleIds", role_ids)
 }
 
 pub async fn get_user(

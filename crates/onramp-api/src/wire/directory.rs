@@ -85,11 +85,15 @@ fn optional_id(field: &str, raw: Option<&str>) -> ApiResult<Option<Id>> {
     }
 }
 
-/// Free text of at most `max` characters.
+/// Free text of at most `max` characters, on one line: no control characters (names and purposes go into
+/// emails and pages, where a line break could pass for onramp's own text).
 fn text(field: &str, value: Option<&String>, max: usize) -> ApiResult<String> {
     let value = value.map(|v| v.trim().to_string()).unwrap_or_default();
     if value.chars().count() > max {
         return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(field, "must not contain control characters such as line breaks"));
     }
     Ok(value)
 }

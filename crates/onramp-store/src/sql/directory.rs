@@ -173,6 +173,12 @@ where
     /// Makes the tenant's current default directory (other than `except`) not the default, with its audit
     /// event.
     async fn clear_default(conn: &mut DB::Connection, actor: &Actor, except: &Id) -> Result<()> {
+        // Changes of a tenant's default are serial: a concurrent one commits first and is then seen here,
+        // rather than both missing each other and one failing on the unique index.
+        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{}", DB::FOR_UPDATE))
+            .bind(actor.tenant_id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
         let rows = sqlx::query(&format!(
             "SELECT * FROM local_directories WHERE tenant_id = $1 AND is_default = 1 AND app_id <> $2{}",
             DB::FOR_UPDATE
@@ -368,6 +374,15 @@ where
             ..after.clone()
         };
         let mut tx = self.write.begin().await?;
+        // The directory row first, as `create_invitation` locks it first: one order, no deadlock.
+        sqlx::query(&format!(
+            "SELECT app_id FROM local_directories WHERE tenant_id = $1 AND app_id = $2{}",
+            DB::FOR_UPDATE
+        ))
+        .bind(before.tenant_id.to_string())
+        .bind(before.app_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some(flow) = after.onboarding_flow_id.filter(|flow| Some(*flow) != before.onboarding_flow_id) {
             onboarding::lock_flow::<DB>(&mut tx, &after.tenant_id, &flow, "onboardingFlowId").await?;
         }

@@ -70,6 +70,9 @@ pub trait Dialect: Database {
     /// Appended to the SELECT of a job claim: lock the rows picked, skipping rows another transaction has
     /// locked, so that several nodes never claim the same job. Empty on SQLite (one writer).
     const SKIP_LOCKED: &'static str;
+    /// Appended to a SELECT that keeps the rows it reads from being changed or deleted until the
+    /// transaction ends, without excluding other readers that do the same. Empty on SQLite (one writer).
+    const FOR_SHARE: &'static str;
     /// A query whose one row and column is the database's size in bytes.
     const SIZE_QUERY: &'static str;
     /// The placeholder of the `n`th parameter (from 1) in bulk statements. sqlx's SQLite driver looks up
@@ -87,6 +90,7 @@ impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
     const FOR_UPDATE: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
+    const FOR_SHARE: &'static str = "";
     const SIZE_QUERY: &'static str =
         "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()";
     const STRING_AGG: &'static str = "group_concat";
@@ -102,6 +106,7 @@ impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const FOR_SHARE: &'static str = " FOR SHARE";
     const SIZE_QUERY: &'static str = "SELECT pg_database_size(current_database()) AS bytes";
     const STRING_AGG: &'static str = "string_agg";
     fn param(n: usize) -> String {

@@ -483,7 +483,8 @@ where
     }
 }
 
-/// Locks a stored flow's row (so that it cannot be deleted while a new reference to it commits), or checks
+/// Share-locks a stored flow's row (so that it cannot be deleted while a new reference to it commits, while
+/// other new references proceed), or checks
 /// that the id is the minimal flow's; an unknown flow is invalid, naming `field`.
 pub(super) async fn lock_flow<DB>(conn: &mut DB::Connection, tenant_id: &Id, id: &Id, field: &'static str) -> Result<()>
 where
@@ -498,7 +499,7 @@ where
     }
     let found = sqlx::query(&format!(
         "SELECT id FROM onboarding_flows WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL{}",
-        DB::FOR_UPDATE
+        DB::FOR_SHARE
     ))
     .bind(tenant_id.to_string())
     .bind(id.to_string())

@@ -48,7 +48,12 @@ impl SmtpUrl {
                 match key.as_ref() {
                     "tls" if tls.is_none() => tls = Some(value.into_owned()),
                     "tls" => return Err("the tls parameter is given twice".into()),
-                    other => return Err(format!("unknown parameter `{other}`; the only one is tls")),
+                    // The key is not quoted: a password with an unescaped `?` would otherwise be echoed.
+                    _ => {
+                        return Err("an unknown query parameter (the only one is tls); percent-encode `?`, `#` and \
+                                    `/` in the user name or password"
+                            .into());
+                    }
                 }
             }
             tls

@@ -514,6 +514,21 @@ async fn roles_decide_who_reads_and_writes(backend: Backend) {
         assert_eq!(status, 200, "{role:?} deletes: {body}");
     }
 
+    // A flow grants roles when an onboard completes, so writing one takes the right to grant them: a
+    // directory admin may assign its own role or basic-user, not admin; nobody but a super-admin super-admin.
+    let (_, dirs) = server.credential_with_roles("dirs2@example.com", &[BuiltinRole::DirectoryAdmin]).await;
+    let assign =
+        |roles: &[&str]| json!({"displayName": "Grants", "steps": [{"key": "r", "assignRoles": {"roleIds": roles}}]});
+    assert_eq!(server.post(FLOWS, &dirs, &assign(&["basic-user", "directory-admin"])).await.0, 200);
+    let response = server.post(FLOWS, &dirs, &assign(&["admin"])).await;
+    assert_api_error("directory admin assigns admin", &response, 403, 7);
+    assert!(response.1["message"].as_str().unwrap().contains("steps[0].assignRoles.roleIds"), "{}", response.1);
+    let (_, ops) = server.credential_with_roles("ops2@example.com", &[BuiltinRole::Admin]).await;
+    assert_api_error("admin assigns super-admin", &server.post(FLOWS, &ops, &assign(&["super-admin"])).await, 403, 7);
+    let update_to_admin = json!({"onboardingFlow": {"steps": [{"key": "r", "assignRoles": {"roleIds": ["admin"]}}]}, "updateMask": "steps"});
+    assert_api_error("directory admin updates to admin", &server.post(&path, &dirs, &update_to_admin).await, 403, 7);
+    assert_eq!(server.post(FLOWS, &token, &assign(&["super-admin"])).await.0, 200, "the super-admin may");
+
     let response = crate::support::read(server.http.get(server.url(FLOWS)).send().await.expect("GET")).await;
     assert_api_error("no token", &response, 401, 16);
 }

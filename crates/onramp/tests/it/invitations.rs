@@ -1009,10 +1009,59 @@ async fn tenants_and_roles(backend: Backend) {
     let (status, body) = server.post(&format!("{path}/revoke"), &directory_admin, &json!({})).await;
     assert_eq!(status, 200, "directory admin revokes: {body}");
 
+    // Nobody hands out more than they hold: a directory admin invites basic users and directory admins, not
+    // admins; an admin invites admins, not super-admins; only a super-admin invites super-admins.
+    let roles = |names: &[&str]| json!({"initialRoleIds": names});
+    let ok =
+        invite(&server, &directory_admin, &directory, "peer@example.com", roles(&["basic-user", "directory-admin"]))
+            .await;
+    assert_eq!(ok["initialRoleIds"].as_array().unwrap().len(), 2, "{ok}");
+    let response = post_invitation(&server, &directory_admin, &directory, "boss@example.com", roles(&["admin"])).await;
+    assert_api_error("directory admin invites an admin", &response, 403, 7);
+    assert!(response.1["message"].as_str().unwrap().contains("initialRoleIds"), "{}", response.1);
+    let (_, admin) = server.credential_with_roles("admin2@example.com", &[BuiltinRole::Admin]).await;
+    invite(&server, &admin, &directory, "second-admin@example.com", roles(&["admin", "read-only-admin"])).await;
+    let response = post_invitation(&server, &admin, &directory, "root@example.com", roles(&["super-admin"])).await;
+    assert_api_error("admin invites a super-admin", &response, 403, 7);
+    invite(&server, &token, &directory, "root@example.com", roles(&["super-admin"])).await;
+
     let unauthenticated = read(server.http.post(server.url(SEARCH)).json(&json!({})).send().await.unwrap()).await;
     assert_api_error("search without a token", &unauthenticated, 401, 16);
 }
 both_backends!(tenants_and_roles);
+
+/// Names and purposes go into emails and pages on one line: a line break or other control character is
+/// refused naming the field, on invitations, self-registrations and acceptance.
+async fn names_are_one_line(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let open = json!({"allowSelfRegistration": true});
+    let directory = create_directory(&server, &token, "Lines", open).await;
+    let phishing = "Hi\nYour account is locked: visit https://evil.example/unlock";
+    for (field, extra) in
+        [("displayName", json!({"displayName": phishing})), ("purpose", json!({"purpose": "a\u{7}b"}))]
+    {
+        let response = post_invitation(&server, &token, &directory, "lines@example.com", extra).await;
+        assert_names_field(field, &response, field);
+    }
+    let url = server.url(&format!("{}/self-registrations", directory_path(&directory)));
+    let body = json!({"email": "self@example.com", "displayName": phishing});
+    let response = read(server.http.post(&url).json(&body).send().await.unwrap()).await;
+    assert_names_field("self-registration", &response, "displayName");
+
+    // A self-registration's name, typed by anyone, is not repeated in the email it sends.
+    let body = json!({"email": "self@example.com", "displayName": "Visit evil.example now"});
+    assert_eq!(read(server.http.post(&url).json(&body).send().await.unwrap()).await.0, 200);
+    let mail = mails_to(&server, "self@example.com", 1).await.remove(0);
+    assert!(!mail.text.contains("evil.example"), "{}", mail.text);
+
+    invite(&server, &token, &directory, "lines@example.com", Value::Null).await;
+    let secret = invite_token(&server, "lines@example.com").await;
+    let response = accept(&server, &secret, "Two\nLines", PASSWORD).await;
+    assert_names_field("accept", &response, "displayName");
+    assert_eq!(accept(&server, &secret, "One Line", PASSWORD).await.0, 200, "the refusal did not use the link");
+}
+both_backends!(names_are_one_line);
 
 /// Guessing tokens is limited: wrong guesses from one address are answered 404 until, after some number
 /// of them, 429 (RESOURCE_EXHAUSTED). Kept in its own test, with its own server, since the limit is the

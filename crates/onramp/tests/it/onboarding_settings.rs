@@ -282,6 +282,7 @@ async fn invalid_input_names_the_field(backend: Backend) {
 }
 both_backends!(invalid_input_names_the_field);
 
+/// Reading needs settings:read (read-only admin and up), writing and ensuring settings:write (admin and up).
 async fn roles_gate_reads_and_writes(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (_, reader) = server.credential_with_roles("auditor@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
@@ -298,7 +299,11 @@ async fn roles_gate_reads_and_writes(backend: Backend) {
     assert_api_error("basic user ensures", &server.post(ENSURE, &basic, &json!({})).await, 403, 7);
     assert_eq!(settings(&server, &reader).await, defaults(), "refused writes change nothing");
 
-    update(&server, &directory_admin, write).await;
+    // Tenant settings are settings:read / settings:write, which a directory admin does not have.
+    assert_api_error("directory admin reads", &server.get(SETTINGS, &directory_admin).await, 403, 7);
+    assert_api_error("directory admin updates", &server.post(SETTINGS, &directory_admin, &write).await, 403, 7);
+    assert_api_error("directory admin ensures", &server.post(ENSURE, &directory_admin, &json!({})).await, 403, 7);
+    update(&server, &admin, write).await;
     update(&server, &admin, json!({"status": core("COMPLETE")})).await;
     let (status, body) = server.post(ENSURE, &admin, &json!({})).await;
     assert_eq!((status, &body["created"]), (200, &json!(true)), "{body}");
