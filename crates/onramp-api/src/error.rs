@@ -115,6 +115,10 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid { field, message } => Self::invalid_field(field, message),
             StoreError::WrongState(message) => Self::new(Code::FailedPrecondition, message),
             StoreError::Refused(refusal) => Self::refused(refusal),
+            error if error.is_contention() => {
+                tracing::warn!(%error, "transaction gave way to a concurrent one");
+                Self::new(Code::Aborted, "a concurrent request changed the same data; try again")
+            }
             error if error.is_unavailable() => {
                 tracing::error!(%error, "database unavailable");
                 Self::new(Code::Unavailable, "database unavailable, try again")

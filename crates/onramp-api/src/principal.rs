@@ -115,11 +115,11 @@ impl FromRequestParts<AppState> for OnboardsCaller {
         }
         let key = crate::auth::api_key::from_basic_header(header)
             .ok_or_else(|| ApiError::unauthenticated("Basic credentials must be API:<key>"))?;
-        let grant = state
-            .store
-            .api_key_by_hash(&crate::auth::api_key::hash(&key))
-            .await
-            .map_err(|_| ApiError::unauthenticated("invalid API key"))?;
+        let grant =
+            state.store.api_key_by_hash(&crate::auth::api_key::hash(&key)).await.map_err(|error| match error {
+                onramp_store::StoreError::NotFound => ApiError::unauthenticated("invalid API key"),
+                other => other.into(),
+            })?;
         if grant.user.status != onramp_domain::user::UserStatus::Enabled {
             return Err(ApiError::unauthenticated("the API key's user is not enabled"));
         }

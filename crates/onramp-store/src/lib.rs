@@ -55,6 +55,18 @@ pub enum StoreError {
 
 impl StoreError {
     /// The database could not be reached (as opposed to refusing the request): worth a retry by the client.
+    /// The database gave up the transaction because a concurrent one conflicted with it (PostgreSQL's
+    /// serialization failure or deadlock): the request may simply be retried.
+    pub fn is_contention(&self) -> bool {
+        match self {
+            StoreError::Database(error) => error
+                .as_database_error()
+                .and_then(|db| db.code())
+                .is_some_and(|code| code == "40001" || code == "40P01"),
+            _ => false,
+        }
+    }
+
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed))
     }

@@ -366,6 +366,12 @@ async fn complete_step(
     let (before, actor_user, staff) = match caller {
         StepCaller::Principal(principal) => {
             let onboard = state.store.get_onboard(&principal.tenant_id, &id).await.map_err(onboard_error(&id))?;
+            // Someone who may not read onboards learns nothing of one they do not approve.
+            if principal.require(Permission::OnboardingRead).is_err()
+                && !approves(&state, &onboard, principal.user_id).await?
+            {
+                return Err(onboard_error(&id)(StoreError::NotFound));
+            }
             (onboard, principal.user_id, Some(principal))
         }
         StepCaller::Invitee { email, password } => {
@@ -384,6 +390,32 @@ async fn complete_step(
     };
     let updated = apply_step(&state, &before, &key, actor_user, staff.as_ref(), &request).await?;
     Ok(Json(onboard_json(&updated)))
+}
+
+/// Whether `user` approves one of the onboard's manager-approval steps (as its named approver, or as a
+/// manager of the onboard's user when the step names none).
+async fn approves(state: &AppState, onboard: &Onboard, user: Id) -> ApiResult<bool> {
+    let mut managers = None;
+    for step in &onboard.steps {
+        if let StepKind::ManagerApproval { approver_user_id } = &step.kind {
+            match approver_user_id {
+                Some(approver) if *approver == user => return Ok(true),
+                Some(_) => {}
+                None => {
+                    if managers.is_none() {
+                        managers = Some(match onboard.user_id {
+                            Some(id) => state.store.get_user(&onboard.tenant_id, &id).await?.manager_ids,
+                            None => Vec::new(),
+                        });
+                    }
+                    if managers.as_ref().is_some_and(|m| m.contains(&user)) {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Completes step `key` of `before` for `actor_user` — staff (`staff` is their principal) or, when `staff`
@@ -527,6 +559,9 @@ fn apply_profile(request: &StepRequest, user: &mut User) -> ApiResult<()> {
         }
     };
     if let Some(name) = text("displayName", &request.display_name, 256)? {
+        if name.is_empty() {
+            return Err(ApiError::invalid_field("displayName", "must not be empty"));
+        }
         user.display_name = name;
     }
     if let Some(title) = text("jobTitle", &request.job_title, 256)? {

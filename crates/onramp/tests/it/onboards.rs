@@ -942,10 +942,11 @@ async fn complete_profile_checks_required_fields(backend: Backend) {
     let (_, reader) = server.credential_with_roles("auditor@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
     let (_, basic) = server.credential_with_roles("basic@example.com", &[BuiltinRole::BasicUser]).await;
     let full = json!({"jobTitle": "Engineer", "department": "R&D"});
-    for (case, who) in [("read-only admin", reader), ("basic user", basic)] {
-        let response = complete_step(&server, &Auth::Bearer(who), &pat_onboard, "profile", full.clone()).await;
-        assert_api_error(case, &response, 403, 7);
-    }
+    let response = complete_step(&server, &Auth::Bearer(reader), &pat_onboard, "profile", full.clone()).await;
+    assert_api_error("read-only admin", &response, 403, 7);
+    // A basic user may not read onboards and approves nothing here: for them there is no such onboard.
+    let response = complete_step(&server, &Auth::Bearer(basic), &pat_onboard, "profile", full.clone()).await;
+    assert_api_error("basic user", &response, 404, 5);
     assert_eq!(get_user(&server, &token, &pat_user).await, user_before, "refusals leave the user as it was");
     assert_eq!(get_onboard(&server, &auth, &pat_onboard).await, onboard_before, "and the onboard");
 
@@ -975,7 +976,8 @@ async fn complete_profile_checks_required_fields(backend: Backend) {
 both_backends!(complete_profile_checks_required_fields);
 
 /// managerApproval without an approver is given only by one of the user's managers, with their own bearer
-/// token; with an approver, only by that approver. Anyone else (an admin too) is 403, the invitee as well;
+/// token; with an approver, only by that approver. Anyone else who may read onboards (an admin) is 403, the
+/// invitee as well; someone who may not read onboards and approves none of its steps finds no onboard (404);
 /// approved is required.
 async fn manager_approval_only_by_the_manager(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -1005,16 +1007,16 @@ async fn manager_approval_only_by_the_manager(backend: Backend) {
     let yes = json!({"approved": true});
 
     let response = complete_step(&server, &Auth::Bearer(manager.clone()), &ivy_onboard, "approval", yes.clone()).await;
-    assert_api_error("not yet her manager", &response, 403, 7);
+    assert_api_error("not yet her manager", &response, 404, 5);
     set_managers(&server, &token, &ivy_user, &[&manager_id]).await;
-    for (case, who) in [
-        ("an admin", auth.clone()),
-        ("a bystander", Auth::Bearer(bystander.clone())),
-        ("another step's approver", Auth::Bearer(approver.clone())),
-        ("the invitee", Auth::invitee("ivy@example.com")),
+    for (case, who, status, code) in [
+        ("an admin", auth.clone(), 403, 7),
+        ("a bystander", Auth::Bearer(bystander.clone()), 404, 5),
+        ("another step's approver", Auth::Bearer(approver.clone()), 404, 5),
+        ("the invitee", Auth::invitee("ivy@example.com"), 403, 7),
     ] {
         let response = complete_step(&server, &who, &ivy_onboard, "approval", yes.clone()).await;
-        assert_api_error(case, &response, 403, 7);
+        assert_api_error(case, &response, status, code);
     }
     let response = complete_step(&server, &Auth::Bearer(manager.clone()), &ivy_onboard, "approval", json!({})).await;
     assert_names_field("approved missing", &response, "approved");
@@ -1023,13 +1025,13 @@ async fn manager_approval_only_by_the_manager(backend: Backend) {
     assert_eq!(step(&done, "approval")["completed_by"], manager_id, "{done}");
     assert_eq!(done["status"], "in_progress", "{done}");
 
-    for (case, who) in [
-        ("an admin", auth.clone()),
-        ("a bystander", Auth::Bearer(bystander)),
-        ("the invitee", Auth::invitee("jay@example.com")),
+    for (case, who, status, code) in [
+        ("an admin", auth.clone(), 403, 7),
+        ("a bystander", Auth::Bearer(bystander), 404, 5),
+        ("the invitee", Auth::invitee("jay@example.com"), 403, 7),
     ] {
         let response = complete_step(&server, &who, &jay_onboard, "approval", yes.clone()).await;
-        assert_api_error(&format!("named approver: {case}"), &response, 403, 7);
+        assert_api_error(&format!("named approver: {case}"), &response, status, code);
     }
     let done = complete(&server, &Auth::Bearer(approver), &jay_onboard, "approval", yes).await;
     assert_eq!(step(&done, "approval")["completed_by"], approver_id, "{done}");
