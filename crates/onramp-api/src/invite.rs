@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use onramp_domain::{Secret, Timestamp};
+use onramp_domain::Secret;
 use onramp_store::{Invitation, LocalDirectory, OutboxMessage};
 use sha2::{Digest, Sha256};
 
@@ -46,13 +46,10 @@ pub fn link(public_url: &str, token: &Secret<String>) -> String {
     format!("{}/invite/{}", public_url.trim_end_matches('/'), token.expose())
 }
 
-/// The email that invites someone (`self_registered`: that confirms a self-registration), holding the link.
-pub fn invitation_email(
-    directory: &LocalDirectory,
-    invitation: &Invitation,
-    link: &str,
-    self_registered: bool,
-) -> OutboxMessage {
+/// The email that holds an invitation's link. An invitation nobody sent (a self-registration) gets the
+/// wording that confirms the person's own request.
+pub fn invitation_email(directory: &LocalDirectory, invitation: &Invitation, link: &str) -> OutboxMessage {
+    let self_registered = invitation.invited_by_user_id.is_none();
     let (subject, opening) = if self_registered {
         (
             format!("Confirm your email to join {}", directory.display_name),
@@ -183,11 +180,6 @@ impl Default for GuessLimiter {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// When a resent invitation expires: a full TTL from now.
-pub fn new_expiry(directory_ttl_seconds: i64) -> Timestamp {
-    Timestamp::from_micros(Timestamp::now().micros() + directory_ttl_seconds * 1_000_000)
 }
 
 #[cfg(test)]

@@ -336,11 +336,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
         email: &OutboxMessage,
     ) -> Result<()>;
 
-    /// An invitation of a directory, with its status as stored ([`Invitation::status_at`] gives what
+    /// An invitation of the tenant by id, with its status as stored ([`Invitation::status_at`] gives what
     /// readers see).
-    async fn get_invitation(&self, tenant_id: &Id, directory_app_id: &Id, id: &Id) -> Result<Invitation>;
-
-    /// An invitation of the tenant by id, whatever its directory.
     async fn find_invitation(&self, tenant_id: &Id, id: &Id) -> Result<Invitation>;
 
     /// Invitations in id order, of one directory or all, with one status or all (as of `now`: a pending

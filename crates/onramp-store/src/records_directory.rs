@@ -31,6 +31,30 @@ impl LocalDirectory {
     pub const MIN_TTL_SECONDS: i64 = 3600;
     pub const MAX_TTL_SECONDS: i64 = 90 * 24 * 3600;
 
+    /// A directory on `app_id` with every setting at its default: a 7-day TTL, not the default, no flow,
+    /// no self-registration.
+    pub fn new(app_id: Id, tenant_id: Id, display_name: impl Into<String>, now: Timestamp) -> LocalDirectory {
+        LocalDirectory {
+            app_id,
+            tenant_id,
+            display_name: display_name.into(),
+            invitation_ttl_seconds: Self::DEFAULT_TTL_SECONDS,
+            is_default: false,
+            onboarding_flow_id: None,
+            default_profile_type_id: String::new(),
+            organization_id: String::new(),
+            allow_self_registration: false,
+            self_registration_domains: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// When an invitation sent (or resent) at `now` expires.
+    pub fn expiry_from(&self, now: Timestamp) -> Timestamp {
+        Timestamp::from_micros(now.micros() + self.invitation_ttl_seconds * 1_000_000)
+    }
+
     /// Whether an email may self-register in this directory.
     pub fn admits_self_registration(&self, email: &Email) -> bool {
         let domain = email.as_str().rsplit_once('@').map_or("", |(_, domain)| domain);

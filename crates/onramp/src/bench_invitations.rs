@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use onramp_api::invite::{hash_password, invitation_email, link, new_token, token_hash};
-use onramp_domain::{Email, Id, Secret, Timestamp};
-use onramp_store::{Actor, App, Invitation, InvitationStatus, LocalDirectory, Store};
+use onramp_api::wire::directory::InvitationInput;
+use onramp_domain::{Id, Secret, Timestamp};
+use onramp_store::{Actor, App, LocalDirectory, Store};
 use sqlx::Connection;
 
 use crate::admin;
@@ -33,20 +34,7 @@ async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<F
     let now = Timestamp::now();
     let app = App::new(tenant_id, "Staff", now);
     store.create_app(&actor, &app, &[]).await?;
-    let directory = LocalDirectory {
-        app_id: app.id,
-        tenant_id,
-        display_name: "Staff".into(),
-        invitation_ttl_seconds: LocalDirectory::DEFAULT_TTL_SECONDS,
-        is_default: true,
-        onboarding_flow_id: None,
-        default_profile_type_id: String::new(),
-        organization_id: String::new(),
-        allow_self_registration: false,
-        self_registration_domains: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let directory = LocalDirectory { is_default: true, ..LocalDirectory::new(app.id, tenant_id, "Staff", now) };
     store.create_local_directory(&actor, &directory).await?;
 
     // Create: each task invites its share; the tokens are kept to accept with later.
@@ -57,28 +45,14 @@ async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<F
         tasks.push(tokio::spawn(async move {
             let mut tokens = Vec::new();
             for n in (task..count).step_by(TASKS) {
-                let now = Timestamp::now();
-                let invitation = Invitation {
-                    id: Id::new(),
-                    tenant_id: directory.tenant_id,
-                    directory_app_id: directory.app_id,
-                    email: Email::parse(&format!("invitee{n}@bench.example")).expect("a valid email"),
-                    display_name: format!("Invitee {n}"),
-                    initial_role_ids: Vec::new(),
-                    sponsor_user_id: None,
-                    onboarding_flow_id: None,
-                    purpose: String::new(),
-                    job_id: String::new(),
-                    invited_by_user_id: None,
-                    status: InvitationStatus::Pending,
-                    expires_at: Timestamp::from_micros(now.micros() + directory.invitation_ttl_seconds * 1_000_000),
-                    accepted_at: None,
-                    created_user_id: None,
-                    created_at: now,
-                    updated_at: now,
+                let input = InvitationInput {
+                    email: Some(format!("invitee{n}@bench.example")),
+                    display_name: Some(format!("Invitee {n}")),
+                    ..InvitationInput::default()
                 };
+                let invitation = input.new_invitation(&directory, None, Timestamp::now()).expect("a valid invitation");
                 let (token, hash) = new_token();
-                let email = invitation_email(&directory, &invitation, &link("http://127.0.0.1:8080", &token), false);
+                let email = invitation_email(&directory, &invitation, &link("http://127.0.0.1:8080", &token));
                 store.create_invitation(&actor, &invitation, &hash, &email).await?;
                 tokens.push(token);
             }

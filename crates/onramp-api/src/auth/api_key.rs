@@ -21,16 +21,21 @@ pub fn hash(key: &str) -> String {
     Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The key in an `Authorization: Basic base64("API:<key>")` header value, if that is what it holds.
-pub fn from_basic_header(value: &str) -> Option<String> {
+/// The user and password of an `Authorization: Basic base64("<user>:<password>")` header value.
+pub fn basic_credentials(value: &str) -> Option<(String, String)> {
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
     let decoded = STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
-    let (user, key) = text.split_once(':')?;
-    (user == "API" && !key.is_empty()).then(|| key.to_string())
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// The key in an `Authorization: Basic base64("API:<key>")` header value, if that is what it holds.
+pub fn from_basic_header(value: &str) -> Option<String> {
+    basic_credentials(value).filter(|(user, key)| user == "API" && !key.is_empty()).map(|(_, key)| key)
 }
 
 #[cfg(test)]

@@ -69,9 +69,9 @@ impl FlowInput {
 
     fn apply(&self, flow: &mut Flow, paths: &[&'static str]) -> ApiResult<()> {
         if paths.contains(&"displayName") {
-            flow.display_name = self.display_name.clone().unwrap_or_default().trim().to_string();
-            if flow.display_name.is_empty() || flow.display_name.chars().count() > 256 {
-                return Err(ApiError::invalid_field("displayName", "must be 1 to 256 characters"));
+            flow.display_name = crate::wire::one_line("displayName", self.display_name.as_deref(), 256)?;
+            if flow.display_name.is_empty() {
+                return Err(ApiError::invalid_field("displayName", "must not be empty"));
             }
         }
         if paths.contains(&"description") {

@@ -10,19 +10,18 @@
 //! The secret leaves onramp only inside the email, which is queued in the outbox by the same transaction
 //! that stores the secret's hash; the worker is woken when the transaction commits.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use onramp_domain::{Id, Permission, Secret, Timestamp};
-use onramp_store::{Invitation, InvitationStatus, StoreError};
+use onramp_store::{Invitation, InvitationStatus, LocalDirectory, OutboxMessage, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientAddr};
 use crate::invite::{self, hash_password, invitation_email, new_token, token_hash};
 use crate::paging::{fingerprint, page_size};
 use crate::principal::Principal;
@@ -30,6 +29,7 @@ use crate::routes::apps::{next_page_token, page_after, path_id};
 use crate::routes::directories::directory_error;
 use crate::state::AppState;
 use crate::wire::directory::{InvitationInput, invitation_json, parse_email};
+use crate::wire::one_line;
 use crate::wire::user::user_json;
 
 pub fn routes() -> Router<AppState> {
@@ -44,17 +44,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/local-directory-invitations/accept", post(accept))
 }
 
-/// The client's address, for limiting wrong guesses; None when the server runs without connection info.
-pub struct ClientAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
-    }
-}
-
 /// The answer to a store error about invitation `id`.
 fn invitation_error(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
     move |error| match error {
@@ -63,26 +52,37 @@ fn invitation_error(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
     }
 }
 
-/// Stores `invitation` with a new secret and queues its email; wakes the delivery worker.
+/// A new secret for `invitation`: its hash, which the store keeps, and the email carrying its link.
+fn new_secret(state: &AppState, directory: &LocalDirectory, invitation: &Invitation) -> (String, OutboxMessage) {
+    let (token, hash) = new_token();
+    (hash, invitation_email(directory, invitation, &invite::link(&state.issuer, &token)))
+}
+
+/// Stores a new `invitation` into `directory` with a new secret and queues its email; wakes the delivery
+/// worker.
 async fn store_new(
     state: &AppState,
     caller: &onramp_store::Actor,
+    directory: &LocalDirectory,
     invitation: &Invitation,
-    self_registered: bool,
 ) -> ApiResult<()> {
-    let directory = state
+    let (hash, email) = new_secret(state, directory, invitation);
+    state
         .store
-        .get_local_directory(&invitation.tenant_id, &invitation.directory_app_id)
+        .create_invitation(caller, invitation, &hash, &email)
         .await
         .map_err(directory_error(&invitation.directory_app_id))?;
-    let (token, hash) = new_token();
-    let email = invitation_email(&directory, invitation, &invite::link(&state.issuer, &token), self_registered);
-    state.store.create_invitation(caller, invitation, &hash, &email).await.map_err(|error| match error {
-        StoreError::NotFound => ApiError::not_found(format!("local directory {}", invitation.directory_app_id)),
-        other => other.into(),
-    })?;
     state.mail_wake.notify_one();
     Ok(())
+}
+
+/// An invitation of directory `app_id` in the tenant; one of another directory is not found.
+async fn invitation_in(state: &AppState, tenant_id: &Id, app_id: &Id, id: &Id) -> ApiResult<Invitation> {
+    match state.store.find_invitation(tenant_id, id).await {
+        Ok(invitation) if invitation.directory_app_id == *app_id => Ok(invitation),
+        Ok(_) => Err(invitation_error(id)(StoreError::NotFound)),
+        Err(error) => Err(invitation_error(id)(error)),
+    }
 }
 
 async fn create(
@@ -98,7 +98,7 @@ async fn create(
     let now = Timestamp::now();
     let invitation = input.new_invitation(&directory, Some(caller.user_id), now)?;
     caller.require_grantable("initialRoleIds", &invitation.initial_role_ids)?;
-    store_new(&state, &caller.actor(), &invitation, false).await?;
+    store_new(&state, &caller.actor(), &directory, &invitation).await?;
     Ok(Json(json!({ "invitation": invitation_json(&invitation, now) })))
 }
 
@@ -109,8 +109,7 @@ async fn read(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::InvitationRead)?;
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
-    let invitation =
-        state.store.get_invitation(&caller.tenant_id, &app_id, &id).await.map_err(invitation_error(&id))?;
+    let invitation = invitation_in(&state, &caller.tenant_id, &app_id, &id).await?;
     Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
 }
 
@@ -135,12 +134,9 @@ async fn resend(
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
     let directory =
         state.store.get_local_directory(&caller.tenant_id, &app_id).await.map_err(directory_error(&app_id))?;
-    let current = state.store.get_invitation(&caller.tenant_id, &app_id, &id).await.map_err(invitation_error(&id))?;
-    let expires_at = invite::new_expiry(directory.invitation_ttl_seconds);
-    let (token, hash) = new_token();
-    let renewed = Invitation { expires_at, ..current };
-    let self_registered = renewed.invited_by_user_id.is_none();
-    let email = invitation_email(&directory, &renewed, &invite::link(&state.issuer, &token), self_registered);
+    let current = invitation_in(&state, &caller.tenant_id, &app_id, &id).await?;
+    let expires_at = directory.expiry_from(Timestamp::now());
+    let (hash, email) = new_secret(&state, &directory, &Invitation { expires_at, ..current });
     let invitation = state
         .store
         .resend_invitation(&caller.actor(), &app_id, &id, &hash, expires_at, &email)
@@ -205,8 +201,23 @@ pub(crate) struct AcceptRequest {
     password: Option<String>,
 }
 
-/// Accepts an invitation by its secret: the work behind both the API and the web form. Wrong secrets count
-/// against the client's address.
+/// The pending invitation a secret opens, without using it up; otherwise why it cannot be used. Secrets
+/// that open nothing count against the client's address, which is refused once it has had too many.
+pub(crate) async fn open_invitation(state: &AppState, client: Option<IpAddr>, token: &str) -> ApiResult<Invitation> {
+    state.guesses.check(client)?;
+    // Anything not shaped like a token opens nothing, and costs no database read.
+    let opened = if invite::looks_like_token(token) {
+        state.store.invitation_by_secret(&token_hash(token)).await
+    } else {
+        Err(StoreError::Refused(onramp_store::SecretRefusal::Unknown))
+    };
+    if matches!(opened, Err(StoreError::Refused(onramp_store::SecretRefusal::Unknown))) {
+        state.guesses.failed(client);
+    }
+    Ok(opened?)
+}
+
+/// Accepts an invitation by its secret: the work behind both the API and the web form.
 pub(crate) async fn accept_with(
     state: &AppState,
     client: Option<IpAddr>,
@@ -214,34 +225,19 @@ pub(crate) async fn accept_with(
     display_name: &str,
     password: Secret<String>,
 ) -> ApiResult<onramp_store::Accepted> {
-    state.guesses.check(client)?;
-    if !invite::looks_like_token(token) {
-        state.guesses.failed(client);
-        return Err(ApiError::refused(onramp_store::SecretRefusal::Unknown));
-    }
-    let display_name = display_name.trim();
-    if display_name.chars().count() > 256 {
-        return Err(ApiError::invalid_field("displayName", "must be at most 256 characters"));
-    }
-    if display_name.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field("displayName", "must not contain control characters such as line breaks"));
-    }
+    let display_name = one_line("displayName", Some(display_name), 256)?;
     // Refuse a dead secret before spending an argon2 hash on its password.
-    let hash = token_hash(token);
-    if let Err(error) = state.store.invitation_by_secret(&hash).await {
-        if matches!(error, StoreError::Refused(onramp_store::SecretRefusal::Unknown)) {
-            state.guesses.failed(client);
-        }
-        return Err(error.into());
-    }
+    open_invitation(state, client, token).await?;
     let password_hash = hash_password(password).await?;
     let accepted =
-        state.store.accept_invitation(&hash, display_name, &password_hash).await.map_err(|error| match error {
-            StoreError::Conflict { constraint: "users_email_live" } => ApiError::new(
-                Code::AlreadyExists,
-                "a user with this email exists already; the invitation stays pending until it is revoked",
-            ),
-            other => other.into(),
+        state.store.accept_invitation(&token_hash(token), &display_name, &password_hash).await.map_err(|error| {
+            match error {
+                StoreError::Conflict { constraint: "users_email_live" } => ApiError::new(
+                    Code::AlreadyExists,
+                    "a user with this email exists already; the invitation stays pending until it is revoked",
+                ),
+                other => other.into(),
+            }
         })?;
     state.search.catch_up_after_write().await;
     Ok(accepted)
@@ -310,7 +306,7 @@ async fn self_register(
         ..InvitationInput::default()
     };
     let invitation = input.new_invitation(&directory, None, Timestamp::now())?;
-    match store_new(&state, &onramp_store::Actor::system(directory.tenant_id), &invitation, true).await {
+    match store_new(&state, &onramp_store::Actor::system(directory.tenant_id), &directory, &invitation).await {
         Ok(()) => {}
         // Already registered or already invited: the same answer, and no second email.
         Err(error) if error.code == Code::AlreadyExists => {}

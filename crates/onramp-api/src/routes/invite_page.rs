@@ -13,8 +13,9 @@ use onramp_domain::Secret;
 use serde::Deserialize;
 
 use crate::error::{ApiError, Code};
+use crate::extract::ClientAddr;
 use crate::invite::{self, PASSWORD_LENGTH};
-use crate::routes::invitations::{ClientAddr, accept_with};
+use crate::routes::invitations::{accept_with, open_invitation};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -89,25 +90,13 @@ fn form(email: &str, display_name: &str, problem: Option<&str>) -> String {
 }
 
 async fn show(State(state): State<AppState>, ClientAddr(client): ClientAddr, Path(token): Path<String>) -> Response {
-    if let Err(error) = state.guesses.check(client) {
-        return error_page(&error);
-    }
-    if !invite::looks_like_token(&token) {
-        state.guesses.failed(client);
-        return error_page(&ApiError::refused(onramp_store::SecretRefusal::Unknown));
-    }
-    match state.store.invitation_by_secret(&invite::token_hash(&token)).await {
+    match open_invitation(&state, client, &token).await {
         Ok(invitation) => page(
             StatusCode::OK,
             "Accept your invitation",
             &form(invitation.email.as_str(), &invitation.display_name, None),
         ),
-        Err(error) => {
-            if matches!(error, onramp_store::StoreError::Refused(onramp_store::SecretRefusal::Unknown)) {
-                state.guesses.failed(client);
-            }
-            error_page(&error.into())
-        }
+        Err(error) => error_page(&error),
     }
 }
 

@@ -19,8 +19,8 @@ use onramp_store::Onboard;
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::extract::ClientAddr;
 use crate::paging::fingerprint;
-use crate::routes::invitations::ClientAddr;
 use crate::routes::invite_page::{error_page, escape, page};
 use crate::routes::onboards::{StepRequest, apply_step, verify_invitee};
 use crate::state::AppState;

@@ -21,7 +21,6 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
 use onramp_domain::onboarding::{NotifyRecipient, OnboardStatus, StepKind};
 use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{Id, Permission, Timestamp};
@@ -30,10 +29,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientAddr};
 use crate::principal::{OnboardsCaller, Principal};
-use crate::routes::invitations::ClientAddr;
 use crate::state::AppState;
+use crate::wire::one_line;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -293,16 +292,10 @@ impl FromRequestParts<AppState> for StepCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()).unwrap_or_default();
-        let basic = header.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "));
-        let decoded = basic
-            .then(|| base64::engine::general_purpose::STANDARD.decode(header[6..].trim()).ok())
-            .flatten()
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        match decoded.as_deref().and_then(|text| text.split_once(':')) {
-            Some((user, password)) if user != "API" => Ok(StepCaller::Invitee {
-                email: user.to_string(),
-                password: onramp_domain::Secret::new(password.to_string()),
-            }),
+        match crate::auth::api_key::basic_credentials(header) {
+            Some((user, password)) if user != "API" => {
+                Ok(StepCaller::Invitee { email: user, password: onramp_domain::Secret::new(password) })
+            }
             _ => OnboardsCaller::from_request_parts(parts, state).await.map(|caller| StepCaller::Principal(caller.0)),
         }
     }
@@ -392,30 +385,30 @@ async fn complete_step(
     Ok(Json(onboard_json(&updated)))
 }
 
-/// Whether `user` approves one of the onboard's manager-approval steps (as its named approver, or as a
-/// manager of the onboard's user when the step names none).
-async fn approves(state: &AppState, onboard: &Onboard, user: Id) -> ApiResult<bool> {
-    let mut managers = None;
-    for step in &onboard.steps {
-        if let StepKind::ManagerApproval { approver_user_id } = &step.kind {
-            match approver_user_id {
-                Some(approver) if *approver == user => return Ok(true),
-                Some(_) => {}
-                None => {
-                    if managers.is_none() {
-                        managers = Some(match onboard.user_id {
-                            Some(id) => state.store.get_user(&onboard.tenant_id, &id).await?.manager_ids,
-                            None => Vec::new(),
-                        });
-                    }
-                    if managers.as_ref().is_some_and(|m| m.contains(&user)) {
-                        return Ok(true);
-                    }
-                }
-            }
-        }
+/// Whether `user` may give an approval naming `approver_user_id`: that approver, or, when the step names
+/// none, one of the onboard's user's `managers`.
+fn may_approve(approver_user_id: Option<Id>, managers: &[Id], user: Id) -> bool {
+    match approver_user_id {
+        Some(approver) => approver == user,
+        None => managers.contains(&user),
     }
-    Ok(false)
+}
+
+/// The managers of the onboard's user; none before the invitation is accepted.
+async fn managers_of(state: &AppState, onboard: &Onboard) -> ApiResult<Vec<Id>> {
+    match onboard.user_id {
+        Some(id) => Ok(state.store.get_user(&onboard.tenant_id, &id).await?.manager_ids),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Whether `user` may give one of the onboard's manager approvals.
+async fn approves(state: &AppState, onboard: &Onboard, user: Id) -> ApiResult<bool> {
+    let managers = managers_of(state, onboard).await?;
+    Ok(onboard.steps.iter().any(|step| {
+        matches!(&step.kind, StepKind::ManagerApproval { approver_user_id }
+            if may_approve(*approver_user_id, &managers, user))
+    }))
 }
 
 /// Completes step `key` of `before` for `actor_user` — staff (`staff` is their principal) or, when `staff`
@@ -496,14 +489,10 @@ pub(crate) async fn apply_step(
             let Some(principal) = &staff else {
                 return Err(ApiError::permission_denied("the invitee cannot approve their own onboarding"));
             };
-            let user_id = before
-                .user_id
-                .ok_or_else(|| ApiError::new(Code::FailedPrecondition, "the invitation has not been accepted yet"))?;
-            let approvers = match approver_user_id {
-                Some(approver) => vec![*approver],
-                None => state.store.get_user(&before.tenant_id, &user_id).await?.manager_ids,
-            };
-            if !approvers.contains(&principal.user_id) {
+            if before.user_id.is_none() {
+                return Err(ApiError::new(Code::FailedPrecondition, "the invitation has not been accepted yet"));
+            }
+            if !may_approve(*approver_user_id, &managers_of(state, before).await?, principal.user_id) {
                 return Err(ApiError::permission_denied(
                     "only the approver named by the step, or the user's manager, can approve",
                 ));
@@ -536,9 +525,7 @@ pub(crate) async fn apply_step(
             state_of.done = true;
             state_of.completed_by = Some(actor_user);
             state_of.completed_at = Some(now);
-            if after.status == OnboardStatus::Created {
-                after.status = OnboardStatus::InProgress;
-            }
+            after.start_if_progressed();
         }
     }
     let updated = state.store.update_onboard(&actor, before, &after, &effects).await.map_err(onboard_error(&id))?;
@@ -550,27 +537,21 @@ pub(crate) async fn apply_step(
 
 /// Writes the profile fields a complete-profile request carries into `user`.
 fn apply_profile(request: &StepRequest, user: &mut User) -> ApiResult<()> {
-    let text = |field: &str, value: &Option<String>, max: usize| -> ApiResult<Option<String>> {
-        match value {
-            Some(value) if value.chars().count() > max => {
-                Err(ApiError::invalid_field(field, format!("must be at most {max} characters")))
-            }
-            other => Ok(other.as_ref().map(|v| v.trim().to_string())),
-        }
-    };
-    if let Some(name) = text("displayName", &request.display_name, 256)? {
+    let text =
+        |field: &str, value: &Option<String>| value.as_deref().map(|v| one_line(field, Some(v), 256)).transpose();
+    if let Some(name) = text("displayName", &request.display_name)? {
         if name.is_empty() {
             return Err(ApiError::invalid_field("displayName", "must not be empty"));
         }
         user.display_name = name;
     }
-    if let Some(title) = text("jobTitle", &request.job_title, 256)? {
+    if let Some(title) = text("jobTitle", &request.job_title)? {
         user.job_title = title;
     }
-    if let Some(department) = text("department", &request.department, 256)? {
+    if let Some(department) = text("department", &request.department)? {
         user.department = department;
     }
-    if let Some(kind) = text("employmentType", &request.employment_type, 256)? {
+    if let Some(kind) = text("employmentType", &request.employment_type)? {
         user.employment_type = kind;
     }
     if let Some(managers) = &request.manager_ids {

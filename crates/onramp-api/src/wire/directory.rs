@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
+use crate::wire::one_line;
 
 /// A directory in protojson. `invitationTtl` is a protobuf Duration (`"604800s"`).
 pub fn directory_json(directory: &LocalDirectory) -> Value {
@@ -85,19 +86,6 @@ fn optional_id(field: &str, raw: Option<&str>) -> ApiResult<Option<Id>> {
     }
 }
 
-/// Free text of at most `max` characters, on one line: no control characters (names and purposes go into
-/// emails and pages, where a line break could pass for onramp's own text).
-fn text(field: &str, value: Option<&String>, max: usize) -> ApiResult<String> {
-    let value = value.map(|v| v.trim().to_string()).unwrap_or_default();
-    if value.chars().count() > max {
-        return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field(field, "must not contain control characters such as line breaks"));
-    }
-    Ok(value)
-}
-
 /// A domain of the self-registration allow-list: a lowercase DNS name with at least two labels.
 fn domain(field: &str, raw: &str) -> ApiResult<String> {
     let domain = raw.trim().trim_end_matches('.').to_ascii_lowercase();
@@ -159,20 +147,7 @@ impl DirectoryInput {
         if self.display_name.as_deref().is_none_or(|name| name.trim().is_empty()) {
             return Err(ApiError::invalid_field("displayName", "is required"));
         }
-        let mut directory = LocalDirectory {
-            app_id,
-            tenant_id,
-            display_name: String::new(),
-            invitation_ttl_seconds: LocalDirectory::DEFAULT_TTL_SECONDS,
-            is_default: false,
-            onboarding_flow_id: None,
-            default_profile_type_id: String::new(),
-            organization_id: String::new(),
-            allow_self_registration: false,
-            self_registration_domains: Vec::new(),
-            created_at: now,
-            updated_at: now,
-        };
+        let mut directory = LocalDirectory::new(app_id, tenant_id, "", now);
         self.apply(&mut directory, &self.paths_set())?;
         Ok(directory)
     }
@@ -198,7 +173,7 @@ impl DirectoryInput {
         for path in paths {
             match *path {
                 "displayName" => {
-                    directory.display_name = text("displayName", self.display_name.as_ref(), 256)?;
+                    directory.display_name = one_line("displayName", self.display_name.as_deref(), 256)?;
                     if directory.display_name.is_empty() {
                         return Err(ApiError::invalid_field("displayName", "must not be empty"));
                     }
@@ -215,10 +190,10 @@ impl DirectoryInput {
                 }
                 "defaultProfileTypeId" => {
                     directory.default_profile_type_id =
-                        text("defaultProfileTypeId", self.default_profile_type_id.as_ref(), 128)?
+                        one_line("defaultProfileTypeId", self.default_profile_type_id.as_deref(), 128)?
                 }
                 "organizationId" => {
-                    directory.organization_id = text("organizationId", self.organization_id.as_ref(), 128)?
+                    directory.organization_id = one_line("organizationId", self.organization_id.as_deref(), 128)?
                 }
                 "allowSelfRegistration" => {
                     directory.allow_self_registration = self.allow_self_registration.unwrap_or_default()
@@ -271,7 +246,7 @@ impl InvitationInput {
         now: Timestamp,
     ) -> ApiResult<Invitation> {
         let email = parse_email(self.email.as_deref())?;
-        let display_name = text("displayName", self.display_name.as_ref(), 256)?;
+        let display_name = one_line("displayName", self.display_name.as_deref(), 256)?;
         if display_name.is_empty() {
             return Err(ApiError::invalid_field("displayName", "is required"));
         }
@@ -294,11 +269,11 @@ impl InvitationInput {
             sponsor_user_id: optional_id("sponsorUserId", self.sponsor_user_id.as_deref())?,
             onboarding_flow_id: optional_id("onboardingFlowId", self.onboarding_flow_id.as_deref())?
                 .or(directory.onboarding_flow_id),
-            purpose: text("purpose", self.purpose.as_ref(), 1024)?,
-            job_id: text("jobId", self.job_id.as_ref(), 128)?,
+            purpose: one_line("purpose", self.purpose.as_deref(), 1024)?,
+            job_id: one_line("jobId", self.job_id.as_deref(), 128)?,
             invited_by_user_id: invited_by,
             status: InvitationStatus::Pending,
-            expires_at: Timestamp::from_micros(now.micros() + directory.invitation_ttl_seconds * 1_000_000),
+            expires_at: directory.expiry_from(now),
             accepted_at: None,
             created_user_id: None,
             created_at: now,

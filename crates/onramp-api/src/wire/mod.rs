@@ -7,3 +7,18 @@ pub mod mask;
 pub mod settings;
 pub mod user;
 pub mod user_input;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Free text of at most `max` characters on one line, trimmed: no control characters, because names and
+/// purposes go into emails and pages, where a line break could pass for onramp's own text.
+pub(crate) fn one_line(field: &str, value: Option<&str>, max: usize) -> ApiResult<String> {
+    let value = value.map(str::trim).unwrap_or_default();
+    if value.chars().count() > max {
+        return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(field, "must not contain control characters such as line breaks"));
+    }
+    Ok(value.to_string())
+}

@@ -203,7 +203,7 @@ where
 
     async fn update_app(&self, actor: &Actor, before: &App, after: &App) -> Result<App> {
         // Strictly later than before, so that the next optimistic update sees a change even within a microsecond.
-        let updated_at = Timestamp::from_micros(Timestamp::now().micros().max(before.updated_at.micros() + 1));
+        let updated_at = super::later_than(before.updated_at);
         let after = App {
             id: before.id,
             tenant_id: before.tenant_id,

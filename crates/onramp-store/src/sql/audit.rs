@@ -19,6 +19,19 @@ pub(super) struct Change<'a> {
     pub after: Option<Value>,
 }
 
+impl Change<'static> {
+    /// The change of one object, given its audit forms before and after (None: it did not exist).
+    pub fn of(
+        action: &'static str,
+        object_type: &'static str,
+        object_id: impl ToString,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Self {
+        Change { action, object_type, object_id: object_id.to_string(), before, after }
+    }
+}
+
 /// Appends one event on the given connection, normally the change's own transaction.
 pub(super) async fn record<DB>(conn: &mut DB::Connection, actor: &Actor, change: Change<'_>) -> Result<()>
 where

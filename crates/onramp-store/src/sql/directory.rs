@@ -70,23 +70,11 @@ fn directory_change(
     after: Option<&LocalDirectory>,
 ) -> Change<'static> {
     let id = after.or(before).map(|d| d.app_id.to_string()).unwrap_or_default();
-    Change {
-        action,
-        object_type: "local_directory",
-        object_id: id,
-        before: before.map(directory_json),
-        after: after.map(directory_json),
-    }
+    Change::of(action, "local_directory", id, before.map(directory_json), after.map(directory_json))
 }
 
 fn invitation_change(action: &'static str, before: Option<&Invitation>, after: &Invitation) -> Change<'static> {
-    Change {
-        action,
-        object_type: "invitation",
-        object_id: after.id.to_string(),
-        before: before.map(invitation_json),
-        after: Some(invitation_json(after)),
-    }
+    Change::of(action, "invitation", after.id, before.map(invitation_json), Some(invitation_json(after)))
 }
 
 fn directory_from_row(row: &impl RowExt) -> Result<LocalDirectory> {
@@ -547,17 +535,6 @@ where
         Ok(())
     }
 
-    async fn get_invitation(&self, tenant_id: &Id, directory_app_id: &Id, id: &Id) -> Result<Invitation> {
-        let row = sqlx::query("SELECT * FROM invitations WHERE tenant_id = $1 AND directory_app_id = $2 AND id = $3")
-            .bind(tenant_id.to_string())
-            .bind(directory_app_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        invitation_from_row(&row)
-    }
-
     async fn find_invitation(&self, tenant_id: &Id, id: &Id) -> Result<Invitation> {
         let row = sqlx::query("SELECT * FROM invitations WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id.to_string())
@@ -720,13 +697,7 @@ where
         // The invitee acts for themself: the audit log names the user the acceptance created.
         let invitee =
             Actor { tenant_id: user.tenant_id, user_id: Some(user.id), credential_id: None, request_id: None };
-        let created = Change {
-            action: "user.create",
-            object_type: "user",
-            object_id: user.id.to_string(),
-            before: None,
-            after: Some(user_json(&user)),
-        };
+        let created = Change::of("user.create", "user", user.id, None, Some(user_json(&user)));
         audit::record::<DB>(&mut tx, &invitee, created).await?;
         audit::record::<DB>(&mut tx, &invitee, invitation_change("invitation.accept", Some(&before), &after)).await?;
         let onboard = match (earlier, flow) {

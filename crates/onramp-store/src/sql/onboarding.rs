@@ -147,13 +147,7 @@ where
         .execute(&mut *conn)
         .await
         .map_err(conflict_on("onboards_invitation_live"))?;
-    let change = Change {
-        action: "onboard.create",
-        object_type: "onboard",
-        object_id: onboard.id.to_string(),
-        before: None,
-        after: Some(onboard_json(onboard)),
-    };
+    let change = Change::of("onboard.create", "onboard", onboard.id, None, Some(onboard_json(onboard)));
     audit::record::<DB>(conn, actor, change).await
 }
 
@@ -196,13 +190,7 @@ where
         (_, OnboardStatus::Failed) => "onboard.fail",
         _ => "onboard.update",
     };
-    let change = Change {
-        action,
-        object_type: "onboard",
-        object_id: after.id.to_string(),
-        before: Some(onboard_json(before)),
-        after: Some(onboard_json(after)),
-    };
+    let change = Change::of(action, "onboard", after.id, Some(onboard_json(before)), Some(onboard_json(after)));
     audit::record::<DB>(conn, actor, change).await
 }
 
@@ -262,13 +250,7 @@ where
         .bind(flow.updated_at.micros())
         .execute(&mut *tx)
         .await?;
-        let change = Change {
-            action: "onboarding_flow.create",
-            object_type: "onboarding_flow",
-            object_id: flow.id.to_string(),
-            before: None,
-            after: Some(flow_json(flow)),
-        };
+        let change = Change::of("onboarding_flow.create", "onboarding_flow", flow.id, None, Some(flow_json(flow)));
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;
         Ok(())
@@ -323,13 +305,13 @@ where
                 None => StoreError::NotFound,
             });
         }
-        let change = Change {
-            action: "onboarding_flow.update",
-            object_type: "onboarding_flow",
-            object_id: after.id.to_string(),
-            before: Some(flow_json(before)),
-            after: Some(flow_json(&after)),
-        };
+        let change = Change::of(
+            "onboarding_flow.update",
+            "onboarding_flow",
+            after.id,
+            Some(flow_json(before)),
+            Some(flow_json(&after)),
+        );
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;
         Ok(after)
@@ -378,13 +360,7 @@ where
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let change = Change {
-            action: "onboarding_flow.delete",
-            object_type: "onboarding_flow",
-            object_id: id.to_string(),
-            before: Some(flow_json(&before)),
-            after: None,
-        };
+        let change = Change::of("onboarding_flow.delete", "onboarding_flow", id, Some(flow_json(&before)), None);
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;
         Ok(before)

@@ -58,8 +58,7 @@ where
         Self::lock_tenant(&mut *conn, &after.tenant_id).await?;
         check_references::<DB>(&mut *conn, after).await?;
         // Strictly later than before, so that the next optimistic update sees a change even within a microsecond.
-        let updated_at = Timestamp::from_micros(Timestamp::now().micros().max(before.updated_at.micros() + 1));
-        let after = User { updated_at, ..after.clone() };
+        let after = User { updated_at: super::later_than(before.updated_at), ..after.clone() };
         let assignments: Vec<String> =
             USER_COLUMNS.split(", ").enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect();
         let sql = format!(
@@ -81,13 +80,7 @@ where
             return Err(StoreError::Conflict { constraint: "users_concurrent_update" });
         }
         replace_relations::<DB>(&mut *conn, &after).await?;
-        let change = Change {
-            action: "user.update",
-            object_type: "user",
-            object_id: after.id.to_string(),
-            before: Some(user_json(before)),
-            after: Some(user_json(&after)),
-        };
+        let change = Change::of("user.update", "user", after.id, Some(user_json(before)), Some(user_json(&after)));
         audit::record::<DB>(&mut *conn, actor, change).await?;
         Ok(after)
     }
@@ -135,13 +128,7 @@ where
             check_references::<DB>(&mut tx, user).await?;
         }
         insert_user::<DB>(&mut tx, user).await?;
-        let change = Change {
-            action: "user.create",
-            object_type: "user",
-            object_id: user.id.to_string(),
-            before: None,
-            after: Some(user_json(user)),
-        };
+        let change = Change::of("user.create", "user", user.id, None, Some(user_json(user)));
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;
         Ok(())
@@ -178,13 +165,7 @@ where
             updated_at: now,
             ..before.clone()
         };
-        let change = Change {
-            action: "user.delete",
-            object_type: "user",
-            object_id: id.to_string(),
-            before: Some(user_json(&before)),
-            after: Some(user_json(&after)),
-        };
+        let change = Change::of("user.delete", "user", id, Some(user_json(&before)), Some(user_json(&after)));
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;
         Ok(after)
