@@ -2,13 +2,15 @@
 //!
 //! The layout is 4 bytes of big-endian Unix seconds, 5 random bytes fixed per process, and a 3-byte
 //! big-endian counter that starts at a random value. The same id is therefore valid on both API surfaces
-//! (ConductorOne treats ids as opaque strings, LeadConduit requires 24 hex), ids made by one process are
-//! strictly increasing within a second, and ids sort roughly by creation time, which keyset paging relies on.
+//! (ConductorOne treats ids as opaque strings, LeadConduit requires 24 hex), and ids sort by creation time,
+//! which keyset paging relies on. The ids one process makes with [`Id::new`] only ever increase: when the
+//! counter wraps within a second, or the clock steps back, the id keeps the last second it used (plus one on
+//! a wrap) rather than sorting before ids made earlier.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// A 12-byte ObjectId-layout identifier.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,7 +22,21 @@ pub struct IdParseError;
 
 struct Generator {
     process_random: [u8; 5],
+    /// The seconds and counter of the last id `Id::new` made, as `seconds << 24 | counter`.
+    last: AtomicU64,
+    /// The counter of `Id::with_seconds`, whose callers choose the seconds.
     counter: AtomicU32,
+}
+
+const COUNTER_MASK: u64 = 0x00ff_ffff;
+
+/// The seconds and counter after `last` (both packed as `seconds << 24 | counter`) at clock time `now`:
+/// the counter runs on, and the seconds never go back, moving one ahead when the counter wraps.
+fn next_stamp(last: u64, now: u64) -> u64 {
+    let (seconds, counter) = (last >> 24, last & COUNTER_MASK);
+    let counter = (counter + 1) & COUNTER_MASK;
+    let seconds = if counter == 0 && now <= seconds { seconds + 1 } else { now.max(seconds) };
+    seconds << 24 | counter
 }
 
 fn generator() -> &'static Generator {
@@ -31,27 +47,38 @@ fn generator() -> &'static Generator {
         let mut process_random = [0u8; 5];
         process_random.copy_from_slice(&seed[..5]);
         let counter = u32::from_be_bytes([seed[5], seed[6], seed[7], seed[8]]) & 0x00ff_ffff;
-        Generator { process_random, counter: AtomicU32::new(counter) }
+        Generator { process_random, last: AtomicU64::new(u64::from(counter)), counter: AtomicU32::new(counter) }
     })
 }
 
 impl Id {
     /// A new id stamped with the current time.
     pub fn new() -> Self {
-        let seconds =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0);
-        Self::with_seconds(seconds)
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let generator = generator();
+        let mut last = generator.last.load(Ordering::Relaxed);
+        let stamp = loop {
+            let next = next_stamp(last, now);
+            match generator.last.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break next,
+                Err(current) => last = current,
+            }
+        };
+        Self::from_parts(stamp >> 24, stamp & COUNTER_MASK)
+    }
+
+    fn from_parts(seconds: u64, counter: u64) -> Self {
+        let mut bytes = [0u8; 12];
+        bytes[..4].copy_from_slice(&(seconds as u32).to_be_bytes());
+        bytes[4..9].copy_from_slice(&generator().process_random);
+        bytes[9..].copy_from_slice(&(counter as u32).to_be_bytes()[1..]);
+        Id(bytes)
     }
 
     /// A new id stamped with the given Unix seconds; used by the deterministic data generators too.
     pub fn with_seconds(seconds: u32) -> Self {
-        let generator = generator();
-        let count = generator.counter.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
-        let mut bytes = [0u8; 12];
-        bytes[..4].copy_from_slice(&seconds.to_be_bytes());
-        bytes[4..9].copy_from_slice(&generator.process_random);
-        bytes[9..].copy_from_slice(&count.to_be_bytes()[1..]);
-        Id(bytes)
+        let count = generator().counter.fetch_add(1, Ordering::Relaxed);
+        Self::from_parts(u64::from(seconds), u64::from(count) & COUNTER_MASK)
     }
 
     /// An id with fixed bytes, for built-in objects whose ids must be the same in every deployment.
@@ -144,6 +171,22 @@ mod tests {
         assert_eq!(text.len(), 24);
         assert!(text.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert!(b > a, "ids made in order by one process must sort in order");
+    }
+
+    #[test]
+    fn stamps_never_go_back() {
+        let stamp = |seconds: u64, counter: u64| seconds << 24 | counter;
+        assert_eq!(next_stamp(stamp(100, 7), 100), stamp(100, 8), "the counter runs on within a second");
+        assert_eq!(next_stamp(stamp(100, 7), 101), stamp(101, 8), "and across seconds");
+        assert_eq!(next_stamp(stamp(100, 0xff_ffff), 100), stamp(101, 0), "a wrap borrows the next second");
+        assert_eq!(next_stamp(stamp(100, 0xff_ffff), 105), stamp(105, 0), "unless the clock is past it already");
+        assert_eq!(next_stamp(stamp(100, 7), 90), stamp(100, 8), "a clock stepping back keeps the last second");
+        let mut last = stamp(100, 0xff_fff0);
+        for _ in 0..100 {
+            let next = next_stamp(last, 100);
+            assert!(next > last);
+            last = next;
+        }
     }
 
     #[test]
