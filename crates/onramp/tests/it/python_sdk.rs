@@ -4,7 +4,8 @@
 //! checks the typed objects the SDK returns.
 //!
 //! The interpreter is `ONRAMP_TEST_PYTHON` or `python3`, with `conductorone-sdk==0.17.2` installed. Without
-//! the SDK the test prints a notice and passes on a laptop, and fails under CI (`CI` set), which must run it.
+//! the SDK these tests are ignored, with the reason in `cargo test`'s summary (see `build.rs`); CI must run
+//! them, so there a missing SDK fails the build.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,29 +19,8 @@ fn python() -> String {
     std::env::var("ONRAMP_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into())
 }
 
-/// Whether the interpreter can import the SDK; panics under CI when it cannot.
-fn sdk_available(python: &str) -> bool {
-    let probe = Command::new(python).args(["-c", "import conductorone_sdk"]).output();
-    let problem = match probe {
-        Ok(output) if output.status.success() => return true,
-        Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        Err(error) => format!("cannot run {python}: {error}"),
-    };
-    let install = "pip install conductorone-sdk==0.17.2";
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "CI must run the Python SDK test, but `{python} -c 'import conductorone_sdk'` failed ({problem}); {install}"
-        );
-    }
-    eprintln!("notice: skipping the Python SDK test: {problem}; run `{install}` to enable it");
-    false
-}
-
 async fn python_sdk_reads_users_and_roles(backend: Backend) {
     let python = python();
-    if !sdk_available(&python) {
-        return;
-    }
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
     let boss = server.create_user(&token, &json!({"email": "boss@example.com", "displayName": "Boss"})).await;
@@ -82,13 +62,10 @@ async fn python_sdk_reads_users_and_roles(backend: Backend) {
     assert_eq!(output.status.code(), Some(1), "a mismatch exits 1: {stderr}");
     assert!(stderr.contains("mismatch: user introspect: email"), "the mismatch is named: {stderr}");
 }
-both_backends!(python_sdk_reads_users_and_roles);
+both_backends!(python_sdk_reads_users_and_roles, needs python_sdk);
 
 async fn python_sdk_drives_apps_and_owners(backend: Backend) {
     let python = python();
-    if !sdk_available(&python) {
-        return;
-    }
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
     let mut users = Vec::new();
@@ -123,13 +100,10 @@ async fn python_sdk_drives_apps_and_owners(backend: Backend) {
     assert_eq!(output.status.code(), Some(1), "a mismatch exits 1: {stderr}");
     assert!(stderr.contains("mismatch: app_owners.list: (id, email, display_name)"), "the mismatch is named: {stderr}");
 }
-both_backends!(python_sdk_drives_apps_and_owners);
+both_backends!(python_sdk_drives_apps_and_owners, needs python_sdk);
 
 async fn python_sdk_pages_a_search_with_next(backend: Backend) {
     let python = python();
-    if !sdk_available(&python) {
-        return;
-    }
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
     let boss = server.create_user(&token, &json!({"email": "boss@example.com", "displayName": "Boss"})).await;
@@ -156,7 +130,7 @@ async fn python_sdk_pages_a_search_with_next(backend: Backend) {
     let output = run_script(&server, &python, "sdk_search.py", &[("ONRAMP_SEARCH", &swapped.to_string())]).await;
     assert_eq!(output.status.code(), Some(1), "a swapped order must fail: {}", String::from_utf8_lossy(&output.stderr));
 }
-both_backends!(python_sdk_pages_a_search_with_next);
+both_backends!(python_sdk_pages_a_search_with_next, needs python_sdk);
 
 /// Runs a script as [`run_script`] does and returns its standard output, failing the test (with both outputs)
 /// unless it exits 0.

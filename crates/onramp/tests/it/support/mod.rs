@@ -5,8 +5,8 @@
 //! `jws` makes and tampers with tokens, and `process` runs the real binary.
 //!
 //! `both_backends!` turns one `async fn(Backend)` into a test per backend. Without
-//! `ONRAMP_TEST_POSTGRES_URL` the PostgreSQL test prints a notice and passes, so that `cargo test` works on a
-//! laptop; CI exports the variable.
+//! `ONRAMP_TEST_POSTGRES_URL` the PostgreSQL tests are ignored, with the reason in `cargo test`'s summary, so
+//! that `cargo test` works on a laptop; CI exports the variable.
 
 #![allow(dead_code)]
 
@@ -40,32 +40,48 @@ pub enum Backend {
 }
 
 /// Runs a test body once per backend: `both_backends!(name);` expects `async fn name(backend: Backend)`.
+/// `both_backends!(name, needs python_sdk)` (or `needs smtp`) also needs that part of the test machine.
+///
+/// Whether a part is there is decided when the tests are built (`build.rs`): a test that cannot run is
+/// ignored with the reason, so the summary `cargo test` prints says what was not tested.
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident) => {
+        $crate::both_backends!(@tests $name, #[cfg_attr(any(), ignore)],
+            #[cfg_attr(not(onramp_test_postgres), ignore = "ONRAMP_TEST_POSTGRES_URL is not set: PostgreSQL untested")]);
+    };
+    ($name:ident, needs python_sdk) => {
+        $crate::both_backends!(@tests $name,
+            #[cfg_attr(not(onramp_test_python_sdk), ignore = "no conductorone-sdk in ONRAMP_TEST_PYTHON: SDK untested")],
+            #[cfg_attr(not(all(onramp_test_postgres, onramp_test_python_sdk)),
+                ignore = "needs ONRAMP_TEST_POSTGRES_URL and conductorone-sdk in ONRAMP_TEST_PYTHON")]);
+    };
+    ($name:ident, needs smtp) => {
+        $crate::both_backends!(@tests $name,
+            #[cfg_attr(not(onramp_test_smtp), ignore = "no aiosmtpd in ONRAMP_TEST_PYTHON: SMTP delivery untested")],
+            #[cfg_attr(not(all(onramp_test_postgres, onramp_test_smtp)),
+                ignore = "needs ONRAMP_TEST_POSTGRES_URL and aiosmtpd in ONRAMP_TEST_PYTHON")]);
+    };
+    (@tests $name:ident, #[$sqlite:meta], #[$postgres:meta]) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[$sqlite]
             async fn sqlite() {
                 super::$name($crate::support::Backend::Sqlite).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[$postgres]
             async fn postgres() {
-                if $crate::support::postgres_url().is_some() {
-                    super::$name($crate::support::Backend::Postgres).await
-                }
+                super::$name($crate::support::Backend::Postgres).await
             }
         }
     };
 }
 
-/// The PostgreSQL server to make test databases on, or None (with a notice) when it is not configured.
+/// The PostgreSQL server to make test databases on, when `ONRAMP_TEST_POSTGRES_URL` names one.
 pub fn postgres_url() -> Option<String> {
-    let url = std::env::var(POSTGRES_ENV).ok().filter(|url| !url.is_empty());
-    if url.is_none() {
-        eprintln!("notice: {POSTGRES_ENV} is not set; skipping the PostgreSQL half of this test");
-    }
-    url
+    std::env::var(POSTGRES_ENV).ok().filter(|url| !url.is_empty())
 }
 
 /// A database that exists for one test.

@@ -1,9 +1,9 @@
 //! An SMTP server for the mail tests: `tests/python/smtp_sink.py` (aiosmtpd) as a child process that keeps
 //! every message it receives as a file, read back here with the envelope and the parsed message.
 //!
-//! The interpreter is `ONRAMP_TEST_PYTHON` or `python3`, with `aiosmtpd` installed (`.ci/run` installs it).
-//! Without it [`SmtpSink::start`] prints a notice and returns None, so that the test passes on a laptop;
-//! under CI (`CI` set) it panics instead. The child is killed when the sink is dropped, and it exits by
+//! The interpreter is `ONRAMP_TEST_PYTHON` or `python3`, with `aiosmtpd` installed (`.ci/run` installs it);
+//! tests that use the sink are declared `both_backends!(name, needs smtp)`, so that without it they are
+//! ignored, with the reason, rather than run. The child is killed when the sink is dropped, and it exits by
 //! itself when its standard input closes, so no test leaves it behind.
 
 use std::path::{Path, PathBuf};
@@ -17,8 +17,6 @@ use tokio::process::{Child, ChildStdin, Command};
 
 use super::mail::{self, Mail};
 
-/// The package the sink needs, pinned as in `.ci/run`.
-const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 /// What the sink prints once it accepts connections.
 const READY: &str = "smtp sink listening on 127.0.0.1:";
 /// The longest the sink may take to start.
@@ -26,24 +24,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn python() -> String {
     std::env::var("ONRAMP_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into())
-}
-
-/// Whether the interpreter can import aiosmtpd; panics under CI when it cannot.
-pub fn aiosmtpd_available() -> bool {
-    let python = python();
-    let probe = std::process::Command::new(&python).args(["-c", "import aiosmtpd"]).output();
-    let problem = match probe {
-        Ok(output) if output.status.success() => return true,
-        Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        Err(error) => format!("cannot run {python}: {error}"),
-    };
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "CI must run the SMTP tests, but `{python} -c 'import aiosmtpd'` failed ({problem}); pip install {AIOSMTPD}"
-        );
-    }
-    eprintln!("notice: skipping an SMTP test: {problem}; run `pip install {AIOSMTPD}` to enable it");
-    false
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound, read, released), for a server that must be
@@ -73,12 +53,8 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// Starts the sink on `port` (0: any free port) and waits until it listens. None, after a notice, when
-    /// aiosmtpd is missing outside CI.
-    pub async fn start(port: u16) -> Option<SmtpSink> {
-        if !aiosmtpd_available() {
-            return None;
-        }
+    /// Starts the sink on `port` (0: any free port) and waits until it listens.
+    pub async fn start(port: u16) -> SmtpSink {
         let folder = tempfile::tempdir().expect("temporary folder");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/smtp_sink.py");
         let mut child = Command::new(python())
@@ -90,7 +66,7 @@ impl SmtpSink {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect("start the SMTP sink");
+            .unwrap_or_else(|error| panic!("start the SMTP sink with {}: {error}", python()));
         let stdin = child.stdin.take().expect("the sink's stdin");
         let mut stdout = BufReader::new(child.stdout.take().expect("the sink's stdout")).lines();
         let ready = tokio::time::timeout(START_TIMEOUT, async {
@@ -110,7 +86,7 @@ impl SmtpSink {
             }
             panic!("the SMTP sink did not start on port {port}: {stderr}");
         };
-        Some(SmtpSink { port, folder, child, _stdin: stdin })
+        SmtpSink { port, folder, child, _stdin: stdin }
     }
 
     /// The URL to configure onramp with.
