@@ -3,6 +3,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use onramp_domain::user::User;
+use onramp_domain::user_change::check_user_change;
 use onramp_domain::{BuiltinRole, Id, Permission, role::permissions_of};
 use onramp_store::Actor;
 
@@ -36,9 +38,14 @@ impl Principal {
     /// onboarding flow): only a role whose every permission the caller has, so that nobody can give
     /// more than they hold; the super-admin role only by a super-admin.
     pub fn may_grant(&self, role: BuiltinRole) -> bool {
-        let holds = |permission: Permission| self.roles.iter().any(|held| held.allows(permission));
-        (role != BuiltinRole::SuperAdmin || self.roles.contains(&BuiltinRole::SuperAdmin))
-            && role.permissions().all(holds)
+        role.grantable_by(&self.roles)
+    }
+
+    /// Refuses with 403 unless the caller may replace the user `before` with `after`, or delete it when
+    /// `after` is None ([`check_user_change`]: roles added or removed must be grantable, and only a
+    /// super-admin changes a super-admin). Every write of an existing user on a caller's behalf checks it.
+    pub fn require_user_change(&self, before: &User, after: Option<&User>) -> Result<(), ApiError> {
+        check_user_change(&self.roles, before, after).map_err(|refusal| ApiError::permission_denied(refusal.message()))
     }
 
     /// Refuses with 403 unless the caller may grant every role of `role_ids` ([`Principal::may_grant`]);

@@ -9,6 +9,7 @@ pub mod role;
 pub mod secret;
 pub mod time;
 pub mod user;
+pub mod user_change;
 
 pub use email::Email;
 pub use id::{Id, IdParseError};

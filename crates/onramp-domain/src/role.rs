@@ -172,6 +172,14 @@ impl BuiltinRole {
     pub fn permissions(self) -> impl Iterator<Item = Permission> {
         Permission::ALL.into_iter().filter(move |p| self.allows(*p))
     }
+
+    /// Whether a caller holding `holder` may hand this role to someone, or take it away: only a role whose
+    /// every permission the caller has, so that nobody gives (or removes) more than they hold; the
+    /// super-admin role only by a super-admin.
+    pub fn grantable_by(self, holder: &[BuiltinRole]) -> bool {
+        let holds = |permission: Permission| holder.iter().any(|held| held.allows(permission));
+        (self != BuiltinRole::SuperAdmin || holder.contains(&BuiltinRole::SuperAdmin)) && self.permissions().all(holds)
+    }
 }
 
 /// The union of the permissions of the given roles, sorted and without repeats.

@@ -149,11 +149,15 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Replaces `before` with `after` (same id), if the stored user is still `before` (by `updated_at`);
     /// otherwise a conflict on `users_concurrent_update`, and the caller may read again and retry.
-    /// Managers and delegate are checked as on create, and a manager loop is refused.
+    /// Managers and delegate are checked as on create, and a manager loop is refused. Taking away the
+    /// tenant's last enabled super-admin (demoting or disabling it) is `WrongState`. A change of status
+    /// releases the user from any onboard that held it DISABLED (`Onboard::holds_user_disabled`).
     async fn update_user(&self, actor: &Actor, before: &User, after: &User) -> Result<User>;
 
-    /// Marks a live user DELETED (freeing its email for reuse); an unknown or already deleted user is not found.
-    async fn delete_user(&self, actor: &Actor, id: &Id) -> Result<User>;
+    /// Marks the live user `before` DELETED (freeing its email for reuse), if it is still `before` (by
+    /// `updated_at`), else a conflict on `users_concurrent_update`; an unknown or already deleted user is not
+    /// found. Deleting the tenant's last enabled super-admin is `WrongState`.
+    async fn delete_user(&self, actor: &Actor, before: &User) -> Result<User>;
 
     /// Inserts many users at once (no managers or delegates), skipping those whose email is taken. Returns
     /// for each input whether it was inserted. One transaction and one audit event per call.

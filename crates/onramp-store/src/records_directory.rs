@@ -141,6 +141,30 @@ impl Invitation {
         }
     }
 
+    /// Whether an onboard may start for this invitation at `now`: a pending one (the onboard waits for the
+    /// acceptance), or an accepted one whose user still waits on an onboard (`user_waiting`: an earlier
+    /// onboard of the invitation holds the user DISABLED, see [`Onboard::holds_user_disabled`]). Anything
+    /// else is refused with a sentence naming the state; `user_status` is the accepted user's, for it. An
+    /// active user is never put through onboarding again: completing it would write their status.
+    pub fn may_start_onboard(
+        &self,
+        now: Timestamp,
+        user_waiting: bool,
+        user_status: Option<onramp_domain::user::UserStatus>,
+    ) -> Result<(), String> {
+        const RULE: &str = "an onboard starts only for a pending invitation, or an accepted one whose user still \
+            waits on an onboard";
+        match self.status_at(now) {
+            InvitationStatus::Pending => Ok(()),
+            InvitationStatus::Accepted if user_waiting => Ok(()),
+            InvitationStatus::Accepted => Err(format!(
+                "the invitation is accepted and its user is {}, not waiting on an onboard; {RULE}",
+                user_status.map_or("gone", |status| status.as_str())
+            )),
+            other => Err(format!("the invitation is {}; {RULE}", other.as_str().to_ascii_lowercase())),
+        }
+    }
+
     /// The user accepting this invitation creates: origin LOCAL, a member of the directory, with the initial
     /// roles, and the sponsor (if any) recorded in the profile as `sponsorUserId`.
     pub fn new_user(&self, display_name: &str, now: Timestamp) -> User {
@@ -227,6 +251,10 @@ pub struct Onboard {
     pub flow_id: Id,
     /// The user the invitation created, once it is accepted.
     pub user_id: Option<Id>,
+    /// Whether this onboard holds its user DISABLED: the acceptance created the user DISABLED to wait for
+    /// it, and nobody has set the user's status since. Completing the onboard enables the user only then,
+    /// so an onboard can never enable (or re-enable) a user whose status someone else decided.
+    pub holds_user_disabled: bool,
     pub status: onramp_domain::onboarding::OnboardStatus,
     pub failure_reason: String,
     /// The flow's steps when the onboard started.
@@ -248,6 +276,7 @@ impl Onboard {
             directory_app_id: invitation.directory_app_id,
             flow_id: flow.id,
             user_id: invitation.created_user_id,
+            holds_user_disabled: false,
             status: OnboardStatus::Created,
             failure_reason: String::new(),
             steps: flow.steps.clone(),

@@ -9,6 +9,7 @@ pub mod health;
 pub mod introspect;
 pub mod invitations;
 pub mod invite_page;
+pub mod onboard_steps;
 pub mod onboarding_page;
 pub mod onboards;
 pub mod roles;

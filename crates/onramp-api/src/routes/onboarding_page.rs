@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::extract::ClientAddr;
 use crate::paging::fingerprint;
 use crate::routes::invite_page::{error_page, escape, page};
-use crate::routes::onboards::{StepRequest, apply_step, verify_invitee};
+use crate::routes::onboard_steps::{StepRequest, apply_step, verify_invitee};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {

@@ -3,7 +3,7 @@
 //! (`Update`), and `POST /api/v1/conversations/onboarding:ensure`
 //! (`UIConversationsService.EnsureOnboardingSession`).
 //!
-//! Reading needs `onboarding:read`; updating and ensuring need `onboarding:write`. The store checks the
+//! Reading needs `settings:read`; updating and ensuring need `settings:write`. The store checks the
 //! status machine under a row lock and writes conditionally (see `onramp_store::OnboardingSettingsUpdate`);
 //! a refused move is 400 FAILED_PRECONDITION naming both states. `onboarding:ensure` is one literal path
 //! segment: axum 0.8 captures only `{name}` segments, so the colon needs no escaping.

@@ -32,6 +32,17 @@ fn user_not_found(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
     }
 }
 
+/// A user written since the handler read it: the write is refused and the client reads again and retries.
+fn concurrent_change(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Conflict { constraint: "users_concurrent_update" } => ApiError::new(
+            crate::error::Code::Aborted,
+            "the user changed while this request ran; read it again and retry",
+        ),
+        other => other.into(),
+    }
+}
+
 /// A caller hands out only roles within their own permissions (see `Principal::may_grant`).
 fn check_role_grant(caller: &Principal, role_ids: &[Id]) -> ApiResult<()> {
     caller.require_grantable("roleIds", role_ids)
@@ -126,16 +137,9 @@ pub async fn update_user(
     }
     let mut after = before.clone();
     input.apply(&mut after, &paths)?;
-    if after.role_ids != before.role_ids {
-        check_role_grant(&caller, &after.role_ids)?;
-    }
-    let updated = state.store.update_user(&caller.actor(), &before, &after).await.map_err(|error| match error {
-        StoreError::Conflict { constraint: "users_concurrent_update" } => ApiError::new(
-            crate::error::Code::Aborted,
-            "the user changed while this update ran; read it again and retry",
-        ),
-        other => other.into(),
-    })?;
+    caller.require_user_change(&before, Some(&after))?;
+    // The store writes only over `before` (by `updated_at`), so the check above is about the user replaced.
+    let updated = state.store.update_user(&caller.actor(), &before, &after).await.map_err(concurrent_change)?;
     state.search.catch_up_after_write().await;
     Ok(Json(user_view_response(&updated)))
 }
@@ -150,7 +154,15 @@ pub async fn delete_user(
     if id == caller.user_id {
         return Err(ApiError::new(crate::error::Code::FailedPrecondition, "a caller cannot delete its own user"));
     }
-    state.store.delete_user(&caller.actor(), &id).await.map_err(user_not_found(&id))?;
+    let before = state.store.get_user(&caller.tenant_id, &id).await.map_err(user_not_found(&id))?;
+    if before.deleted_at.is_some() {
+        return Err(ApiError::not_found(format!("user {id}")));
+    }
+    caller.require_user_change(&before, None)?;
+    state.store.delete_user(&caller.actor(), &before).await.map_err(|error| match error {
+        StoreError::NotFound => ApiError::not_found(format!("user {id}")),
+        other => concurrent_change(other),
+    })?;
     state.search.catch_up_after_write().await;
     Ok(Json(json!({})))
 }

@@ -652,7 +652,8 @@ where
         let display_name = if display_name.trim().is_empty() { before.display_name.as_str() } else { display_name };
         let mut user = before.new_user(display_name, now);
         // An onboard started before acceptance, or the invitation's flow, decides whether the user must
-        // finish onboarding before it is enabled.
+        // finish onboarding before it is enabled. Then the onboard records that it holds the user DISABLED
+        // (`holds_user_disabled`): the one fact by which completing it may enable the user.
         let earlier = onboarding::live_onboard_of::<DB>(&mut tx, &before.id).await?;
         let flow = match (&earlier, &before.onboarding_flow_id) {
             // A flow without steps has nothing to take the user through.
@@ -702,15 +703,19 @@ where
         audit::record::<DB>(&mut tx, &invitee, invitation_change("invitation.accept", Some(&before), &after)).await?;
         let onboard = match (earlier, flow) {
             (Some(earlier), _) => {
-                let mut attached =
-                    Onboard { user_id: Some(user.id), updated_at: later_than(earlier.updated_at), ..earlier.clone() };
+                let mut attached = Onboard {
+                    user_id: Some(user.id),
+                    holds_user_disabled: true,
+                    updated_at: later_than(earlier.updated_at),
+                    ..earlier.clone()
+                };
                 attached.email_verified(user.id, now);
                 attached.start_if_progressed();
                 onboarding::write_onboard::<DB>(&mut tx, &invitee, &earlier, &attached).await?;
                 Some(attached)
             }
             (None, Some(flow)) => {
-                let mut started = Onboard::new(&after, &flow, now);
+                let mut started = Onboard { holds_user_disabled: true, ..Onboard::new(&after, &flow, now) };
                 started.email_verified(user.id, now);
                 started.start_if_progressed();
                 onboarding::insert_onboard::<DB>(&mut tx, &invitee, &started).await?;

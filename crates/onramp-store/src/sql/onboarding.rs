@@ -13,7 +13,7 @@ use super::{Dialect, SqlStore, conflict_on, later_than, outbox};
 use crate::{Actor, Onboard, OnboardEffects, OnboardingStore, Result, StoreError};
 
 const ONBOARD_COLUMNS: &str = "id, tenant_id, invitation_id, directory_app_id, flow_id, user_id, status, \
-    failure_reason, steps_json, states_json, created_at, updated_at";
+    failure_reason, steps_json, states_json, created_at, updated_at, holds_user_disabled";
 
 fn flow_json(flow: &Flow) -> Value {
     json!({ "id": flow.id, "displayName": flow.display_name, "description": flow.description, "steps": flow.steps })
@@ -25,6 +25,7 @@ fn onboard_json(onboard: &Onboard) -> Value {
         "invitationId": onboard.invitation_id,
         "flowId": onboard.flow_id,
         "userId": onboard.user_id,
+        "holdsUserDisabled": onboard.holds_user_disabled,
         "status": onboard.status.as_str(),
         "failureReason": onboard.failure_reason,
         "steps": onboard.states,
@@ -63,6 +64,7 @@ fn onboard_from_row(row: &impl RowExt) -> Result<Onboard> {
         directory_app_id: row.id("directory_app_id")?,
         flow_id: row.id("flow_id")?,
         user_id: row.opt_id("user_id")?,
+        holds_user_disabled: row.int("holds_user_disabled")? != 0,
         status: OnboardStatus::parse(&status).ok_or_else(|| corrupt("onboards.status"))?,
         failure_reason: row.text("failure_reason")?,
         steps,
@@ -131,7 +133,7 @@ where
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> Option<i64>: Encode<'q, DB>,
 {
-    sqlx::query(&format!("INSERT INTO onboards ({ONBOARD_COLUMNS}) VALUES ({})", super::placeholders(1, 12)))
+    sqlx::query(&format!("INSERT INTO onboards ({ONBOARD_COLUMNS}) VALUES ({})", super::placeholders(1, 13)))
         .bind(onboard.id.to_string())
         .bind(onboard.tenant_id.to_string())
         .bind(onboard.invitation_id.to_string())
@@ -144,6 +146,7 @@ where
         .bind(to_json(&onboard.states))
         .bind(onboard.created_at.micros())
         .bind(onboard.updated_at.micros())
+        .bind(i64::from(onboard.holds_user_disabled))
         .execute(&mut *conn)
         .await
         .map_err(conflict_on("onboards_invitation_live"))?;
@@ -151,7 +154,8 @@ where
     audit::record::<DB>(conn, actor, change).await
 }
 
-/// Writes `after` over the stored onboard if it is still `before` (by `updated_at`), with its audit event.
+/// Writes `after` over the stored onboard if it is still `before` (by `updated_at`, and by whether it holds
+/// its user, which a change of the user's status clears without touching `updated_at`), with its audit event.
 pub(super) async fn write_onboard<DB>(
     conn: &mut DB::Connection,
     actor: &Actor,
@@ -168,16 +172,18 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
 {
     let result = sqlx::query(
-        "UPDATE onboards SET user_id = $1, status = $2, failure_reason = $3, states_json = $4, updated_at = $5 \
-         WHERE id = $6 AND updated_at = $7",
+        "UPDATE onboards SET user_id = $1, status = $2, failure_reason = $3, states_json = $4, updated_at = $5, \
+         holds_user_disabled = $6 WHERE id = $7 AND updated_at = $8 AND holds_user_disabled = $9",
     )
     .bind(after.user_id.map(|id| id.to_string()))
     .bind(after.status.as_str().to_string())
     .bind(after.failure_reason.clone())
     .bind(to_json(&after.states))
     .bind(after.updated_at.micros())
+    .bind(i64::from(after.holds_user_disabled))
     .bind(before.id.to_string())
     .bind(before.updated_at.micros())
+    .bind(i64::from(before.holds_user_disabled))
     .execute(&mut *conn)
     .await?;
     if DB::rows_affected(&result) != 1 {
@@ -220,6 +226,25 @@ where
         };
         write_onboard::<DB>(conn, actor, &before, &after).await?;
     }
+    Ok(())
+}
+
+/// Someone set the status of `user_id` (or deleted the user): from now on no onboard holds the user, so
+/// none will enable them on completion, and no new onboard can start for them.
+pub(super) async fn release_user<DB>(conn: &mut DB::Connection, tenant_id: &Id, user_id: &Id) -> Result<()>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(
+        "UPDATE onboards SET holds_user_disabled = 0 WHERE tenant_id = $1 AND user_id = $2 AND holds_user_disabled = 1",
+    )
+    .bind(tenant_id.to_string())
+    .bind(user_id.to_string())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -379,17 +404,36 @@ where
                 message: format!("invitation {} not found", onboard.invitation_id),
             })?;
         let invitation = super::directory::invitation_from_row(&row)?;
-        let status = invitation.status_at(now);
-        if !matches!(status, crate::InvitationStatus::Pending | crate::InvitationStatus::Accepted) {
-            return Err(StoreError::WrongState(format!(
-                "the invitation is {}; only a pending or accepted invitation can be onboarded",
-                status.as_str().to_ascii_lowercase()
-            )));
-        }
+        // Whether the accepted invitation's user still waits on an onboard, read under the tenant lock that
+        // every change of a user's status takes, so that no status set meanwhile is missed.
+        let (user_waiting, user_status) = match invitation.created_user_id {
+            Some(user_id) => {
+                Self::lock_tenant(&mut tx, &onboard.tenant_id).await?;
+                let waiting = sqlx::query(
+                    "SELECT id FROM onboards WHERE invitation_id = $1 AND user_id = $2 AND holds_user_disabled = 1",
+                )
+                .bind(invitation.id.to_string())
+                .bind(user_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+                let status = sqlx::query("SELECT status FROM users WHERE tenant_id = $1 AND id = $2")
+                    .bind(onboard.tenant_id.to_string())
+                    .bind(user_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|row| row.text("status"))
+                    .transpose()?;
+                (waiting, status.as_deref().and_then(onramp_domain::user::UserStatus::parse))
+            }
+            None => (false, None),
+        };
+        invitation.may_start_onboard(now, user_waiting, user_status).map_err(StoreError::WrongState)?;
         lock_flow::<DB>(&mut tx, &onboard.tenant_id, &onboard.flow_id, "flow_id").await?;
         let mut onboard = Onboard {
             directory_app_id: invitation.directory_app_id,
             user_id: invitation.created_user_id,
+            holds_user_disabled: user_waiting,
             ..onboard.clone()
         };
         if let Some(user) = invitation.created_user_id {

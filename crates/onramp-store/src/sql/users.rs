@@ -2,16 +2,18 @@
 
 use async_trait::async_trait;
 use onramp_domain::user::User;
-use onramp_domain::{Id, Timestamp};
+use onramp_domain::user_change::removes_enabled_super_admin;
+use onramp_domain::{BuiltinRole, Id};
 use serde_json::json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::audit::{self, Change};
+use super::rows::RowExt;
 use super::user_sql::{
     self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, bulk_insert_sql, check_references, insert_user, listed_user,
     next_change_seq, replace_relations, select_users, user_json,
 };
-use super::{Dialect, SqlStore};
+use super::{Dialect, SqlStore, onboarding};
 use std::collections::HashMap;
 
 use crate::{Actor, FeedPosition, Result, StoreError, UserStore};
@@ -38,12 +40,41 @@ where
         listed_user(&row)
     }
 
-    /// Locks the tenant row so that manager changes in one tenant are serial (see `check_references`).
-    async fn lock_tenant(conn: &mut DB::Connection, tenant_id: &Id) -> Result<()> {
+    /// Locks the tenant row so that the changes of users in one tenant are serial on PostgreSQL (SQLite has
+    /// one writer): manager changes (see `check_references`), the count of enabled super-admins, and whether
+    /// an onboard still holds its user.
+    pub(super) async fn lock_tenant(conn: &mut DB::Connection, tenant_id: &Id) -> Result<()> {
         sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{}", DB::FOR_UPDATE))
             .bind(tenant_id.to_string())
             .fetch_optional(conn)
             .await?;
+        Ok(())
+    }
+
+    /// Refuses to replace `before` with `after` (None: to delete it) when that takes away the tenant's last
+    /// enabled super-admin, who alone could then govern it. The caller has locked the tenant row, so the
+    /// count stays true until the write commits: two super-admins demoting each other cannot both succeed.
+    async fn keep_a_super_admin(conn: &mut DB::Connection, before: &User, after: Option<&User>) -> Result<()> {
+        if !removes_enabled_super_admin(before, after) {
+            return Ok(());
+        }
+        let others = sqlx::query(
+            "SELECT COUNT(*) AS n FROM users JOIN role_grants ON role_grants.user_id = users.id \
+             WHERE users.tenant_id = $1 AND users.id <> $2 AND users.status = 'ENABLED' AND role_grants.role_id = $3",
+        )
+        .bind(before.tenant_id.to_string())
+        .bind(before.id.to_string())
+        .bind(BuiltinRole::SuperAdmin.id().to_string())
+        .fetch_one(&mut *conn)
+        .await?
+        .int("n")?;
+        if others == 0 {
+            return Err(StoreError::WrongState(format!(
+                "{} is the last enabled super-admin of the tenant: it cannot be demoted, disabled or deleted \
+                 until another super-admin is enabled",
+                before.email.as_str()
+            )));
+        }
         Ok(())
     }
 
@@ -78,6 +109,11 @@ where
             .map_err(super::conflict_on("users_email_live"))?;
         if updated.is_none() {
             return Err(StoreError::Conflict { constraint: "users_concurrent_update" });
+        }
+        // The write replaced `before` itself (same `updated_at`), so these judge the user as it really was.
+        Self::keep_a_super_admin(&mut *conn, before, Some(&after)).await?;
+        if after.status != before.status {
+            onboarding::release_user::<DB>(&mut *conn, &before.tenant_id, &before.id).await?;
         }
         replace_relations::<DB>(&mut *conn, &after).await?;
         let change = Change::of("user.update", "user", after.id, Some(user_json(before)), Some(user_json(&after)));
@@ -141,31 +177,44 @@ where
         Ok(after)
     }
 
-    async fn delete_user(&self, actor: &Actor, id: &Id) -> Result<User> {
-        let before = self.get_user(&actor.tenant_id, id).await?;
-        let now = Timestamp::now();
+    async fn delete_user(&self, actor: &Actor, before: &User) -> Result<User> {
+        let id = before.id;
+        let now = super::later_than(before.updated_at);
         let mut tx = self.write.begin().await?;
+        Self::lock_tenant(&mut tx, &actor.tenant_id).await?;
         let change_seq = next_change_seq::<DB>(&mut tx).await?;
         let deleted = sqlx::query(
             "UPDATE users SET status = 'DELETED', deleted_at = $1, updated_at = $1, change_seq = $4 \
-             WHERE tenant_id = $2 AND id = $3 AND status <> 'DELETED' RETURNING id",
+             WHERE tenant_id = $2 AND id = $3 AND updated_at = $5 AND status <> 'DELETED' RETURNING id",
         )
         .bind(now.micros())
         .bind(actor.tenant_id.to_string())
         .bind(id.to_string())
         .bind(change_seq)
+        .bind(before.updated_at.micros())
         .fetch_optional(&mut *tx)
         .await?;
         if deleted.is_none() {
-            return Err(StoreError::NotFound);
+            let live = sqlx::query("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 AND status <> 'DELETED'")
+                .bind(actor.tenant_id.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match live {
+                Some(_) => StoreError::Conflict { constraint: "users_concurrent_update" },
+                None => StoreError::NotFound,
+            });
         }
+        // The write deleted `before` itself (same `updated_at`), so this judges the user as it really was.
+        Self::keep_a_super_admin(&mut tx, before, None).await?;
+        onboarding::release_user::<DB>(&mut tx, &actor.tenant_id, &id).await?;
         let after = User {
             status: onramp_domain::user::UserStatus::Deleted,
             deleted_at: Some(now),
             updated_at: now,
             ..before.clone()
         };
-        let change = Change::of("user.delete", "user", id, Some(user_json(&before)), Some(user_json(&after)));
+        let change = Change::of("user.delete", "user", id, Some(user_json(before)), Some(user_json(&after)));
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;
         Ok(after)

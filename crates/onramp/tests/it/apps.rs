@@ -37,7 +37,8 @@ pub async fn create_user(server: &TestServer, email: &str) -> String {
 /// Marks a user of the default tenant DELETED, through the store.
 pub async fn delete_user(server: &TestServer, id: &str) {
     let tenant = server.bootstrap.tenant_id;
-    server.store.delete_user(&Actor::system(tenant), &id.parse::<Id>().unwrap()).await.expect("user deleted");
+    let user = server.store.get_user(&tenant, &id.parse::<Id>().unwrap()).await.expect("the user");
+    server.store.delete_user(&Actor::system(tenant), &user).await.expect("user deleted");
 }
 
 /// A second tenant and a super-admin token in it.

@@ -198,7 +198,7 @@ async fn disabled_or_deleted_user_is_refused(backend: Backend) {
 
     let (gone, _) = server.credential_with_roles("gone@example.com", &[BuiltinRole::BasicUser]).await;
     let gone_user = server.store.find_user_by_email(&server.bootstrap.tenant_id, "gone@example.com").await.unwrap();
-    server.store.delete_user(&actor, &gone_user.id).await.expect("delete the user");
+    server.store.delete_user(&actor, &gone_user).await.expect("delete the user");
     let secret = gone.client_secret.expose().as_str();
     let form = secret_form(&gone.client_id, secret);
     assert_refused("deleted user", server.token_request(&form).await, 401, "invalid_client", "not enabled");

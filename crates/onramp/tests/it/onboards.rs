@@ -434,7 +434,7 @@ both_backends!(flow_resolution_order);
 
 /// Bad ids name their field (400), an unknown or other tenant's invitation is 404, a revoked or expired one
 /// 400 code 9, a second live onboard 409 (a new one is fine once the first failed), an accepted invitation
-/// may be onboarded (user_id set); refusals store nothing.
+/// whose user is active 400 code 9 (`onboard_privilege` has the rest of that rule); refusals store nothing.
 async fn bad_requests_are_refused(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
@@ -494,14 +494,14 @@ async fn bad_requests_are_refused(backend: Backend) {
     let again = create_onboard(&server, &auth, json!({"invitation_id": pending_id})).await;
     assert_ne!(again["id"], first["id"]);
 
-    // An accepted invitation (no flow: its user is ENABLED, no onboard started) may still be onboarded.
+    // An accepted invitation (no flow: its user is ENABLED, no onboard started) is not onboarded again:
+    // completing an onboard would write the status of a user nobody holds for it.
     let accepted = invite(&server, &token, &directory, "accepted@example.com", Value::Null).await;
     let body = accept_mailed(&server, "accepted@example.com", "Accepted").await;
     assert!(body.get("onboardId").is_none(), "no flow, no onboard: {body}");
-    let user = body["user"]["id"].clone();
-    let onboard = create_onboard(&server, &auth, json!({"invitation_id": accepted["id"]})).await;
-    assert_eq!(onboard["user_id"], user, "{onboard}");
-    assert_eq!(list_onboards(&server, &auth).await.len(), 3);
+    let response = post_onboard(&server, &auth, json!({"invitation_id": accepted["id"]})).await;
+    assert_precondition("accepted, its user active", &response, "accepted");
+    assert_eq!(list_onboards(&server, &auth).await.len(), 2);
 }
 both_backends!(bad_requests_are_refused);
 
@@ -596,21 +596,30 @@ async fn status_transitions(backend: Backend) {
 both_backends!(status_transitions);
 
 /// The contract's transitions are created → in_progress → completed: a created onboard cannot become
-/// completed directly (400 code 9), even with every required step done.
+/// completed directly (400 code 9), even with its invitation accepted and every required step done (its
+/// flow has only onramp's own steps, so the acceptance completes none and it stays created).
 async fn created_cannot_jump_to_completed(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
     let auth = Auth::Bearer(token.clone());
     let directory = create_directory(&server, &token, "Jump", Value::Null).await;
     let invitation = invite(&server, &token, &directory, "jump@example.com", Value::Null).await;
-    accept_mailed(&server, "jump@example.com", "Jumper").await;
-    let flow = create_flow_id(&server, &token, "Verify only", json!([{"key": "verify", "verifyEmail": {}}])).await;
+    let flow = create_flow_id(
+        &server,
+        &token,
+        "Roles only",
+        json!([{"key": "roles", "assignRoles": {"roleIds": ["basic-user"]}}]),
+    )
+    .await;
     let onboard = create_onboard(&server, &auth, json!({"invitation_id": invitation["id"], "flow_id": flow})).await;
-    assert_eq!(onboard["status"], "created", "{onboard}");
-    assert_eq!(step(&onboard, "verify")["done"], true, "the accepted invitation verified the email: {onboard}");
+    let accepted = accept_mailed(&server, "jump@example.com", "Jumper").await;
+    assert_eq!(onboard_id_of(&accepted), id_of(&onboard), "{accepted}");
+    let attached = get_onboard(&server, &auth, &id_of(&onboard)).await;
+    assert_eq!(attached["status"], "created", "{attached}");
+    assert_eq!(attached["user_id"], accepted["user"]["id"], "{attached}");
     let response = put_onboard(&server, &auth, &id_of(&onboard), json!({"status": "completed"})).await;
     assert_precondition("created → completed", &response, "cannot");
-    assert_eq!(get_onboard(&server, &auth, &id_of(&onboard)).await, onboard, "nothing changed");
+    assert_eq!(get_onboard(&server, &auth, &id_of(&onboard)).await, attached, "nothing changed");
 }
 both_backends!(created_cannot_jump_to_completed);
 
