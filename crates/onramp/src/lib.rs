@@ -8,6 +8,7 @@ pub mod bench_search;
 pub mod cli;
 pub mod config;
 pub mod import_file;
+pub mod listen;
 pub mod mail;
 pub mod server;
 pub mod sweep;

@@ -120,6 +120,7 @@ pub async fn start(
     };
     let app = router(state);
     let jobs = config.jobs.clone();
+    let connections = config.connections;
     let job_store = store.clone();
     let task = tokio::spawn(async move {
         let mailer = tokio::spawn(mail::deliver_outbox(job_store.clone(), mailer, mail_wake, jobs.clone()));
@@ -145,9 +146,7 @@ pub async fn start(
                 }
             }
         });
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = crate::listen::serve(listener, app, connections, shutdown).await;
         refresher.abort();
         poller.abort();
         mailer.abort();

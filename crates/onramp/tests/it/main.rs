@@ -8,6 +8,7 @@ mod app_owners;
 mod apps;
 mod auth_token;
 mod bootstrap;
+mod connections;
 mod directories;
 mod errors;
 mod flows;
