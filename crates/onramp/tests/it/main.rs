@@ -19,6 +19,7 @@ mod onboarding_settings;
 mod onboards;
 mod python_sdk;
 mod rbac;
+mod request_bodies;
 mod search;
 mod snapshots;
 mod users;
