@@ -14,6 +14,7 @@ pub mod panics;
 pub mod principal;
 pub mod request_id;
 pub mod routes;
+pub mod same_origin;
 pub mod search;
 pub mod state;
 pub mod wire;
@@ -31,6 +32,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// Every route onramp serves, with request tracing.
 pub fn router(state: AppState) -> Router {
+    let cross_site = axum::middleware::from_fn_with_state(state.clone(), same_origin::refuse_cross_site);
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
@@ -59,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cross_site)
         .layer(axum::middleware::from_fn(panics::catch_panics))
         .layer(axum::middleware::from_fn(request_id::trace))
         .layer(axum::middleware::map_response(nosniff))

@@ -27,6 +27,8 @@ const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 pub enum StartError {
     #[error("cannot create the data folder {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
+    #[error("public_url (ONRAMP_PUBLIC_URL) must be an absolute http or https URL, not {0:?}")]
+    PublicUrl(String),
     #[error("database: {0}")]
     Store(#[from] StoreError),
     #[error("first-start setup: {0}")]
@@ -90,6 +92,8 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let public_url = public_url(config, addr);
     let public_host = host_of(&public_url);
+    let public_origin =
+        onramp_api::same_origin::origin_of(&public_url).ok_or_else(|| StartError::PublicUrl(public_url.clone()))?;
     // Checked before the database is touched: a bad mail setting should fail the start, not the first email.
     let mailer = Arc::new(Mailer::from_config(config, &public_host)?);
     let store = open_store(config).await?;
@@ -112,6 +116,7 @@ pub async fn start(
         keys: keys.clone(),
         issuer: public_url.clone().into(),
         public_host: public_host.into(),
+        public_origin: public_origin.into(),
         page_tokens,
         search: search.clone(),
         mail_wake: mail_wake.clone(),

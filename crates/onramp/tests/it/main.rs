@@ -9,6 +9,7 @@ mod apps;
 mod auth_token;
 mod bootstrap;
 mod connections;
+mod cross_site;
 mod directories;
 mod errors;
 mod flows;
