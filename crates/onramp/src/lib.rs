@@ -7,6 +7,7 @@ pub mod bench_invitations;
 pub mod bench_search;
 pub mod cli;
 pub mod config;
+pub mod data_files;
 pub mod import_file;
 pub mod listen;
 pub mod mail;

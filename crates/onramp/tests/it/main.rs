@@ -10,6 +10,7 @@ mod auth_token;
 mod bootstrap;
 mod connections;
 mod cross_site;
+mod data_files;
 mod directories;
 mod errors;
 mod flows;
