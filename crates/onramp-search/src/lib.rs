@@ -206,14 +206,10 @@ impl Query {
     /// free-text value and each list. [`Index::search`] refuses what this refuses.
     pub fn check_limits(&self) -> Result<(), QueryError> {
         let refuse = |field: String, message: String| Err(QueryError { field, message });
-        if let Some(text) = &self.text
-            && text.chars().count() > MAX_QUERY_CHARS
-        {
+        if self.text.as_ref().is_some_and(|text| text.chars().count() > MAX_QUERY_CHARS) {
             return refuse("query".into(), format!("must be at most {MAX_QUERY_CHARS} characters long"));
         }
-        if let Some(email) = &self.email
-            && email.chars().count() > MAX_FILTER_VALUE_CHARS
-        {
+        if self.email.as_ref().is_some_and(|email| email.chars().count() > MAX_FILTER_VALUE_CHARS) {
             return refuse("email".into(), format!("must be at most {MAX_FILTER_VALUE_CHARS} characters long"));
         }
         for (field, values) in [("departments", &self.departments), ("jobTitles", &self.job_titles)] {

@@ -37,10 +37,9 @@ pub fn create_private_file(path: &Path) -> io::Result<()> {
 pub fn private_paths(data_dir: &Path, sqlite_path: Option<&Path>) -> Vec<PathBuf> {
     let mut paths = vec![data_dir.to_path_buf()];
     if let Some(database) = sqlite_path {
-        if let Some(parent) = database.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            if !same_path(parent, data_dir) {
-                paths.push(parent.to_path_buf());
-            }
+        let parent = database.parent().filter(|parent| !parent.as_os_str().is_empty());
+        if let Some(parent) = parent.filter(|parent| !same_path(parent, data_dir)) {
+            paths.push(parent.to_path_buf());
         }
         paths.push(database.to_path_buf());
         for suffix in ["-wal", "-shm"] {
