@@ -46,13 +46,15 @@ pub struct ApiError {
     pub code: Code,
     pub message: String,
     pub details: Vec<Value>,
+    /// The HTTP status, where it is not the one the code maps to (413 for a body over the limit).
+    pub http_status: Option<StatusCode>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), details: Vec::new() }
+        ApiError { code, message: message.into(), details: Vec::new(), http_status: None }
     }
 
     /// A bad value in one field: the message names it, and a `google.rpc.BadRequest` detail carries it too.
@@ -65,7 +67,14 @@ impl ApiError {
                 "@type": "type.googleapis.com/google.rpc.BadRequest",
                 "fieldViolations": [{ "field": field, "description": description }],
             })],
+            http_status: None,
         }
+    }
+
+    /// A request body longer than the server reads: INVALID_ARGUMENT naming the body, with HTTP 413.
+    pub fn body_too_large(limit: usize) -> Self {
+        let error = Self::invalid_field("body", format!("longer than the limit of {limit} bytes"));
+        ApiError { http_status: Some(StatusCode::PAYLOAD_TOO_LARGE), ..error }
     }
 
     pub fn not_found(what: impl std::fmt::Display) -> Self {
@@ -143,7 +152,7 @@ fn conflict_message(constraint: &str) -> &'static str {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "code": self.code as i32, "message": self.message, "details": self.details });
-        (self.code.status(), axum::Json(body)).into_response()
+        (self.http_status.unwrap_or(self.code.status()), axum::Json(body)).into_response()
     }
 }
 

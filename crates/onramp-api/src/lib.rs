@@ -14,19 +14,25 @@ pub mod panics;
 pub mod principal;
 pub mod request_id;
 pub mod routes;
+pub mod same_origin;
 pub mod search;
 pub mod state;
 pub mod wire;
 
 use axum::Router;
-use axum::http::{Method, Uri};
+use axum::http::{HeaderValue, Method, Uri, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::error::{ApiError, Code};
 pub use crate::state::AppState;
 
+/// The longest request body read, in bytes; a longer one is 413.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// Every route onramp serves, with request tracing.
 pub fn router(state: AppState) -> Router {
+    let cross_site = axum::middleware::from_fn_with_state(state.clone(), same_origin::refuse_cross_site);
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
@@ -54,9 +60,19 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::onboarding_page::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cross_site)
         .layer(axum::middleware::from_fn(panics::catch_panics))
         .layer(axum::middleware::from_fn(request_id::trace))
+        .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
+}
+
+/// Every response, errors and fallbacks included, tells browsers to trust its `Content-Type` rather than
+/// guess one from the bytes: a JSON error quoting client input must never be run as a script or page.
+async fn nosniff(mut response: Response) -> Response {
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 async fn not_found(uri: Uri) -> ApiError {

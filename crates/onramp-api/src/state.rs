@@ -17,6 +17,9 @@ pub struct AppState {
     pub issuer: Arc<str>,
     /// The host part of the public URL, without port: what client ids and assertion audiences name.
     pub public_host: Arc<str>,
+    /// The origin of the public URL (`https://host[:port]`): the one origin requests that change something
+    /// may come from (`same_origin`).
+    pub public_origin: Arc<str>,
     pub page_tokens: PageTokens,
     pub search: Arc<SearchIndex>,
     /// Woken after a transaction that queued a message in the outbox, so that the delivery worker sends it

@@ -459,10 +459,11 @@ impl Index {
 
     /// The first `limit` results strictly after `after`, and whether more follow.
     pub fn search(&self, query: &Query, after: Option<Cursor>, limit: usize) -> Result<Page, QueryError> {
+        query.check_limits()?;
         let text = match &query.text {
             None => None,
             Some(text) => Some(TextQuery::parse(text).ok_or_else(|| QueryError {
-                field: "query",
+                field: "query".into(),
                 message: format!("must be at least {MIN_QUERY_CHARS} characters long, not counting spaces and accents"),
             })?),
         };

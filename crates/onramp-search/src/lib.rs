@@ -3,6 +3,10 @@
 //!
 //! Semantics (the contract the API and its tests rely on):
 //!
+//! Limits. A text of more than [`MAX_QUERY_CHARS`] characters, an `email`, department or job title of more
+//! than [`MAX_FILTER_VALUE_CHARS`], and a list of more than [`MAX_FILTER_VALUES`] values are refused with
+//! [`QueryError`] (`Query::check_limits`).
+//!
 //! Text. `Query::text` is normalised (lowercase, accents removed, whitespace collapsed and trimmed); a
 //! normalised text shorter than 2 characters is refused with [`QueryError`]. It is matched against the
 //! user's display name, every email and every username (each normalised the same way), and each matching
@@ -183,7 +187,54 @@ pub struct Hit {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {field}: {message}")]
 pub struct QueryError {
-    /// The request field at fault, as the wire names it (`query`).
-    pub field: &'static str,
+    /// The request field at fault, as the wire names it (`query`, `departments[2]`).
+    pub field: String,
     pub message: String,
+}
+
+/// The longest text query, in characters. Matching costs grow with the text (its words, their one-typo
+/// variants, substring postings), and no name or email is longer.
+pub const MAX_QUERY_CHARS: usize = 1_000;
+/// The longest value of a free-text filter (`email`, each department and job title), in characters: the
+/// longest such field a user can have.
+pub const MAX_FILTER_VALUE_CHARS: usize = 256;
+/// The most values of one list filter (`ids` and `refs` together count as one).
+pub const MAX_FILTER_VALUES: usize = 1_000;
+
+impl Query {
+    /// Checks the sizes this contract accepts, so that no request buys unbounded work: the text, each
+    /// free-text value and each list. [`Index::search`] refuses what this refuses.
+    pub fn check_limits(&self) -> Result<(), QueryError> {
+        let refuse = |field: String, message: String| Err(QueryError { field, message });
+        if self.text.as_ref().is_some_and(|text| text.chars().count() > MAX_QUERY_CHARS) {
+            return refuse("query".into(), format!("must be at most {MAX_QUERY_CHARS} characters long"));
+        }
+        if self.email.as_ref().is_some_and(|email| email.chars().count() > MAX_FILTER_VALUE_CHARS) {
+            return refuse("email".into(), format!("must be at most {MAX_FILTER_VALUE_CHARS} characters long"));
+        }
+        for (field, values) in [("departments", &self.departments), ("jobTitles", &self.job_titles)] {
+            if let Some(at) = values.iter().position(|value| value.chars().count() > MAX_FILTER_VALUE_CHARS) {
+                let message = format!("must be at most {MAX_FILTER_VALUE_CHARS} characters long");
+                return refuse(format!("{field}[{at}]"), message);
+            }
+        }
+        let lengths = [
+            ("ids", self.ids.as_ref().map_or(0, Vec::len)),
+            ("excludeIds", self.exclude_ids.len()),
+            ("roleIds", self.role_ids.len()),
+            ("managerIds", self.manager_ids.len()),
+            ("departments", self.departments.len()),
+            ("jobTitles", self.job_titles.len()),
+            ("userStatuses", self.statuses.len()),
+            ("excludeTypes", self.exclude_types.len()),
+            ("origins", self.origins.len()),
+            ("excludeOrigins", self.exclude_origins.len()),
+            ("sourceAppIds", self.source_app_ids.len()),
+            ("delegatedUserIds", self.delegated_user_ids.len()),
+        ];
+        match lengths.into_iter().find(|(_, length)| *length > MAX_FILTER_VALUES) {
+            Some((field, _)) => refuse(field.into(), format!("must hold at most {MAX_FILTER_VALUES} values")),
+            None => Ok(()),
+        }
+    }
 }

@@ -172,6 +172,27 @@ fn short_queries_are_refused_naming_the_field() {
 }
 
 #[test]
+fn oversized_queries_are_refused_naming_the_field() {
+    use crate::{MAX_FILTER_VALUE_CHARS, MAX_FILTER_VALUES, MAX_QUERY_CHARS};
+    let index = people();
+    assert!(index.search(&text(&"ä".repeat(MAX_QUERY_CHARS)), None, 10).is_ok(), "characters, not bytes");
+    let err = index.search(&text(&"a".repeat(MAX_QUERY_CHARS + 1)), None, 10).unwrap_err();
+    assert_eq!(
+        (err.field.as_str(), err.to_string()),
+        ("query", "invalid query: must be at most 1000 characters long".into())
+    );
+    let long = "d".repeat(MAX_FILTER_VALUE_CHARS + 1);
+    let query = Query { departments: vec!["x".into(), long.clone()], ..Query::default() };
+    assert_eq!(index.search(&query, None, 10).unwrap_err().field, "departments[1]");
+    let query = Query { email: Some(long), ..Query::default() };
+    assert_eq!(index.search(&query, None, 10).unwrap_err().field, "email");
+    let query = Query { ids: Some(vec![Id::from_bytes([0; 12]); MAX_FILTER_VALUES + 1]), ..Query::default() };
+    assert_eq!(index.search(&query, None, 10).unwrap_err().field, "ids");
+    let query = Query { job_titles: vec!["j".into(); MAX_FILTER_VALUES], ..Query::default() };
+    assert!(index.search(&query, None, 10).is_ok());
+}
+
+#[test]
 fn without_text_every_live_user_in_id_order() {
     let mut index = people();
     let mut deleted = entry(8, "Gone Person", "gone@example.com");

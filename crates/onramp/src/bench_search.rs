@@ -1257,6 +1257,7 @@ async fn serve_and_load(
         admin_email: "admin@bench.example".into(),
         smtp_url: None,
         mail_from: None,
+        connections: Default::default(),
         jobs: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

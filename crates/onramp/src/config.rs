@@ -14,6 +14,11 @@ use serde::{Deserialize, Deserializer};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./onramp-data";
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@onramp.local";
+/// Seconds a connection has to send a request's headers before it is closed.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Connections served at once. Each holds a file descriptor, and the usual soft limit is 1,024 per process,
+/// which the database pool and the mail files share.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 512;
 
 /// Environment variables onramp reads (clap reads most of them through its `env` attributes).
 pub const KNOWN_ENV: &[&str] = &[
@@ -26,6 +31,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_ADMIN_EMAIL",
     "ONRAMP_SMTP_URL",
     "ONRAMP_MAIL_FROM",
+    "ONRAMP_HEADER_READ_TIMEOUT",
+    "ONRAMP_MAX_CONNECTIONS",
     "ONRAMP_TEST_POSTGRES_URL",
 ];
 
@@ -66,6 +73,14 @@ pub struct Settings {
     /// Sender of outgoing mail. Default: onramp <noreply@HOST of the public URL>.
     #[arg(long, env = "ONRAMP_MAIL_FROM", global = true)]
     pub mail_from: Option<String>,
+    /// Seconds a connection may take to send a request's headers, and a kept-alive connection may sit idle
+    /// before its next request, before it is closed. Default: 10.
+    #[arg(long, env = "ONRAMP_HEADER_READ_TIMEOUT", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: Option<u64>,
+    /// The most connections served at once; further ones wait in the listen queue until one closes.
+    /// Default: 512.
+    #[arg(long, env = "ONRAMP_MAX_CONNECTIONS", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
 }
 
 /// Reads a flag or variable that may hold a password (the SMTP URL) straight into a [`Secret`], so that
@@ -90,6 +105,8 @@ impl Settings {
             admin_email: self.admin_email.or(lower.admin_email),
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
+            header_read_timeout: self.header_read_timeout.or(lower.header_read_timeout),
+            max_connections: self.max_connections.or(lower.max_connections),
         }
     }
 }
@@ -108,8 +125,29 @@ pub struct Config {
     pub smtp_url: Option<Secret<String>>,
     /// None: `onramp <noreply@public host>`.
     pub mail_from: Option<String>,
+    /// How long slow clients may hold a connection, and how many connections are served at once.
+    pub connections: ConnectionLimits,
     /// Background job timings; not settings, but tests shorten them.
     pub jobs: JobTimings,
+}
+
+/// Limits that keep slow or numerous clients from exhausting the server's connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A connection whose request headers have not all arrived this long after it opened (or after the
+    /// previous response, on a kept-alive connection) is closed.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; the listener accepts no more until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS as usize,
+        }
+    }
 }
 
 /// How often the background jobs run and how soon mail delivery retries.
@@ -140,6 +178,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path} is not valid onramp configuration: {source}")]
     Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("{setting} must be at least 1")]
+    Zero { setting: &'static str },
 }
 
 impl Config {
@@ -152,6 +192,15 @@ impl Config {
             None => Settings::default(),
         };
         let merged = command_line.over(from_file);
+        // Flags and variables are checked by clap; the file's values are checked here.
+        let header_read_timeout = merged.header_read_timeout.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_SECS);
+        let max_connections = merged.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if header_read_timeout == 0 {
+            return Err(ConfigError::Zero { setting: "header_read_timeout" });
+        }
+        if max_connections == 0 {
+            return Err(ConfigError::Zero { setting: "max_connections" });
+        }
         let data_dir = merged.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let database_url =
             merged.database_url.unwrap_or_else(|| format!("sqlite:{}", data_dir.join("onramp.db").display()));
@@ -164,6 +213,10 @@ impl Config {
             admin_email: merged.admin_email.unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string()),
             smtp_url: merged.smtp_url.filter(|url| !url.expose().trim().is_empty()),
             mail_from: merged.mail_from.filter(|from| !from.trim().is_empty()),
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(header_read_timeout),
+                max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+            },
             jobs: JobTimings::default(),
         })
     }
@@ -244,6 +297,32 @@ mod tests {
         let config = Config::resolve(flags.settings, None).unwrap();
         assert_eq!(config.smtp_url.unwrap().expose(), "smtp://u:hunter2@mail.example?tls=required");
         assert_eq!(config.mail_from.as_deref(), Some("HR <hr@acme.example>"));
+    }
+
+    #[test]
+    fn connection_limits_come_from_every_layer() {
+        assert_eq!(Config::resolve(Settings::default(), None).unwrap().connections, ConnectionLimits::default());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("onramp.toml");
+        std::fs::write(&file, "header_read_timeout = 3\nmax_connections = 40\n").unwrap();
+        let config = Config::resolve(Settings::default(), Some(&file)).unwrap();
+        assert_eq!(config.connections.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(config.connections.max_connections, 40);
+
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let flags = Flags::try_parse_from(["onramp", "--max-connections", "7"]).unwrap();
+        let config = Config::resolve(flags.settings, Some(&file)).unwrap();
+        assert_eq!(config.connections.max_connections, 7, "the flag wins over the file");
+        assert!(Flags::try_parse_from(["onramp", "--header-read-timeout", "0"]).is_err());
+
+        std::fs::write(&file, "max_connections = 0\n").unwrap();
+        let error = Config::resolve(Settings::default(), Some(&file)).unwrap_err().to_string();
+        assert_eq!(error, "max_connections must be at least 1");
     }
 
     #[test]

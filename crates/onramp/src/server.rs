@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::admin::{self, AdminError, IssuedCredential};
 use crate::config::Config;
+use crate::data_files;
 use crate::mail::{self, MailConfigError, Mailer};
 use crate::sweep;
 
@@ -27,6 +29,8 @@ const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 pub enum StartError {
     #[error("cannot create the data folder {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
+    #[error("public_url (ONRAMP_PUBLIC_URL) must be an absolute http or https URL, not {0:?}")]
+    PublicUrl(String),
     #[error("database: {0}")]
     Store(#[from] StoreError),
     #[error("first-start setup: {0}")]
@@ -54,16 +58,29 @@ impl Server {
     }
 }
 
-/// Opens the database named by the configuration, creating the SQLite data folder when needed, and applies
-/// pending migrations.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
-    let sqlite_path = match Backend::of_url(&config.database_url)? {
-        Backend::Sqlite => config.database_url.strip_prefix("sqlite:").map(std::path::Path::new),
+/// The file of an SQLite database URL; None for PostgreSQL and for SQLite in memory.
+fn sqlite_path(config: &Config) -> Result<Option<&Path>, StartError> {
+    Ok(match Backend::of_url(&config.database_url)? {
+        Backend::Sqlite => config
+            .database_url
+            .strip_prefix("sqlite:")
+            .map(|path| path.split('?').next().unwrap_or(path).trim_start_matches("//"))
+            .filter(|path| !path.is_empty() && !path.starts_with(":memory:"))
+            .map(Path::new),
         Backend::Postgres => None,
-    };
-    if let Some(parent) = sqlite_path.and_then(|path| path.parent()).filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| StartError::DataDir { path: parent.display().to_string(), source })?;
+    })
+}
+
+/// Opens the database named by the configuration and applies pending migrations. A new SQLite database is
+/// created private (`data_files`), with its folder.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    if let Some(database) = sqlite_path(config)? {
+        if let Some(parent) = database.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            data_files::create_private_dir(parent)
+                .map_err(|source| StartError::DataDir { path: parent.display().to_string(), source })?;
+        }
+        data_files::create_private_file(database)
+            .map_err(|source| StartError::DataDir { path: database.display().to_string(), source })?;
     }
     Ok(onramp_store::open(&config.database_url).await?)
 }
@@ -90,9 +107,15 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let public_url = public_url(config, addr);
     let public_host = host_of(&public_url);
+    let public_origin =
+        onramp_api::same_origin::origin_of(&public_url).ok_or_else(|| StartError::PublicUrl(public_url.clone()))?;
     // Checked before the database is touched: a bad mail setting should fail the start, not the first email.
     let mailer = Arc::new(Mailer::from_config(config, &public_host)?);
+    // The data folder holds the file transport's mail even when the database is elsewhere.
+    data_files::create_private_dir(&config.data_dir)
+        .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
     let store = open_store(config).await?;
+    data_files::warn_if_loose(&data_files::private_paths(&config.data_dir, sqlite_path(config)?));
 
     let bootstrap = if store.default_tenant().await?.is_none() {
         let (tenant, issued) = admin::new_tenant("default", &config.admin_email, &public_host)?;
@@ -112,6 +135,7 @@ pub async fn start(
         keys: keys.clone(),
         issuer: public_url.clone().into(),
         public_host: public_host.into(),
+        public_origin: public_origin.into(),
         page_tokens,
         search: search.clone(),
         mail_wake: mail_wake.clone(),
@@ -120,6 +144,7 @@ pub async fn start(
     };
     let app = router(state);
     let jobs = config.jobs.clone();
+    let connections = config.connections;
     let job_store = store.clone();
     let task = tokio::spawn(async move {
         let mailer = tokio::spawn(mail::deliver_outbox(job_store.clone(), mailer, mail_wake, jobs.clone()));
@@ -145,9 +170,7 @@ pub async fn start(
                 }
             }
         });
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = crate::listen::serve(listener, app, connections, shutdown).await;
         refresher.abort();
         poller.abort();
         mailer.abort();

@@ -82,6 +82,19 @@ impl From<JoseError> for AssertionError {
     }
 }
 
+/// The audiences an assertion for `client_id` may name: onramp's public host (the host of the configured
+/// public URL, which the SDKs put in `aud`), and the host written in the client id when onramp issued it
+/// (the Go SDK derives its token URL, and so its audience, from the client id). Both come from onramp's
+/// configuration. Never a request header: a `Host` the client chose would let an assertion made for
+/// another service be replayed here.
+pub fn accepted_audiences(public_host: &str, client_id: &str) -> Vec<String> {
+    let mut audiences = vec![public_host.to_string()];
+    if let Some(parts) = super::client_secret::parse_client_id(client_id) {
+        audiences.push(crate::routes::token::host_without_port(&parts.host).to_string());
+    }
+    audiences
+}
+
 /// Verifies a client assertion for `client_id` against the credential's
 /// public key. `accepted_audiences` are host names without port; `now_unix`
 /// is passed in so the checks are deterministic under test.

@@ -2,7 +2,9 @@
 //! Plain HTML that works without JavaScript.
 //!
 //! Opening the link never consumes it (mail scanners open links before people do); only submitting the
-//! form does. Every page is sent with `no-store` and `no-referrer`, because its URL holds the secret.
+//! form does. Every page is sent with `no-store` and `Referrer-Policy: same-origin`, because its URL holds
+//! the secret: the URL goes to no other site, while the form's POST still carries the page's `Origin`
+//! (under `no-referrer` a browser sends `Origin: null`, which `same_origin` refuses).
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -52,7 +54,7 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let headers = [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",

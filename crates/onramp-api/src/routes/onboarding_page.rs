@@ -4,8 +4,8 @@
 //! The invitee is known by a session cookie, set when they accept the invitation on its page or when they
 //! sign in here with their email and the password they chose. The cookie holds the onboard, the user and
 //! an expiry, MACed with the deployment's token secret under its own fingerprint (so that it is no page
-//! token, and a page token is no session); it is `HttpOnly`, `SameSite=Strict` (which also keeps other
-//! sites from submitting the forms) and scoped to the onboard's path. Wrong passwords count against the
+//! token, and a page token is no session); it is `HttpOnly`, `SameSite=Strict` and scoped to the onboard's
+//! path. Other sites' form posts are refused by `same_origin` before they get here. Wrong passwords count against the
 //! client's address like wrong invitation links.
 
 use axum::extract::{Path, State};

@@ -166,6 +166,8 @@ pub async fn search_users(
 ) -> ApiResult<Response> {
     caller.require(Permission::UserRead)?;
     let query = request.to_query()?;
+    // Before the query is fingerprinted or searched: both cost in proportion to its size.
+    query.check_limits().map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
     let size = page_size(request.page_size);
     // The fingerprint covers every filter as parsed, so a token only continues the query that made it.
     let query_print = fingerprint(&["users.search", &caller.tenant_id.to_string(), &format!("{query:?}")]);
@@ -180,7 +182,7 @@ pub async fn search_users(
         .search
         .search(&caller.tenant_id, &query, after, size)
         .await?
-        .map_err(|error| ApiError::invalid_field(error.field, error.message))?;
+        .map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
     let ids: Vec<Id> = page.hits.iter().map(|hit| hit.id).collect();
     let next = page.next.map(|cursor| state.page_tokens.encode(&query_print, &encode_cursor(&cursor)));
     let paths = request.expand_mask.and_then(|mask| mask.paths).unwrap_or_default();

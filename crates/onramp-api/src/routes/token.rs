@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_domain::user::UserStatus;
 use onramp_domain::{BuiltinRole, Id, Timestamp};
@@ -66,8 +66,8 @@ struct TokenRequest {
     client_assertion: Option<String>,
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue(&state, &headers, &body).await {
+pub async fn token(State(state): State<AppState>, body: Bytes) -> Response {
+    match issue(&state, &body).await {
         Ok(response) => response,
         Err(error) => {
             tracing::info!(error = error.error, description = %error.description, "token request refused");
@@ -76,7 +76,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     }
 }
 
-async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+async fn issue(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
     let request: TokenRequest = serde_urlencoded::from_bytes(body)
         .map_err(|_| OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"))?;
     match request.grant_type.as_deref() {
@@ -120,7 +120,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             if request.client_assertion_type.as_deref() != Some(JWT_BEARER) {
                 return Err(OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}")));
             }
-            let audiences = accepted_audiences(state, headers, client_id);
+            let audiences = assertion::accepted_audiences(&state.public_host, client_id);
             let verified = assertion::verify(jws, client_id, &public_key, &audiences, now.unix_seconds())
                 .map_err(|error| OAuthError::invalid_client(error.to_string()))?;
             // Remember the nonce until the assertion could no longer be accepted anyway.
@@ -166,19 +166,6 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
         "expires_in": ACCESS_TOKEN_TTL_SECS,
     });
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
-}
-
-/// The audiences an assertion may name: onramp's public host, the host the request was sent to, and the
-/// host written in the client id (the Go SDK derives its token URL, and so its audience, from it).
-fn accepted_audiences(state: &AppState, headers: &HeaderMap, client_id: &str) -> Vec<String> {
-    let mut audiences = vec![state.public_host.to_string()];
-    if let Some(host) = headers.get(header::HOST).and_then(|value| value.to_str().ok()) {
-        audiences.push(host_without_port(host).to_string());
-    }
-    if let Some(parts) = client_secret::parse_client_id(client_id) {
-        audiences.push(host_without_port(&parts.host).to_string());
-    }
-    audiences
 }
 
 /// `example.com:8080` → `example.com`, `[::1]:8080` → `::1`.

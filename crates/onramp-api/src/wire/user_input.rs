@@ -44,13 +44,8 @@ pub struct UserInput {
     #[serde(alias = "employee_ids")]
     pub employee_ids: Option<Vec<String>>,
     pub profile: Option<Map<String, Value>>,
-    #[serde(flatten)]
-    pub sources: SourcesInput,
-}
-
-#[derive(Deserialize, Default, Debug, Clone)]
-#[serde(rename_all = "camelCase", default)]
-pub struct SourcesInput {
+    // The attribute sources are fields of their own rather than a `#[serde(flatten)]` struct: flattening
+    // buffers the input, which slips past the check that messages are JSON objects (`extract::objects`).
     pub department_sources: Option<Vec<AttributeSource>>,
     pub directory_status_sources: Option<Vec<AttributeSource>>,
     pub email_sources: Option<Vec<AttributeSource>>,
@@ -155,7 +150,7 @@ pub(crate) fn enum_value<T: Copy>(
 impl UserInput {
     /// Whether the input sets this mask path (for updates without an explicit mask).
     fn sets(&self, path: &str) -> bool {
-        let s = &self.sources;
+        let s = self;
         match path {
             "email" => self.email.is_some(),
             "emails" => self.emails.is_some(),
@@ -283,7 +278,7 @@ impl UserInput {
                     user.employee_ids = texts("employeeIds", &self.employee_ids.clone().unwrap_or_default())?
                 }
                 "profile" => user.profile = self.profile.clone().unwrap_or_default(),
-                sources_path => apply_sources(&mut user.sources, &self.sources, sources_path),
+                sources_path => apply_sources(&mut user.sources, &self, sources_path),
             }
         }
         // The primary email always leads the list of emails.
@@ -294,7 +289,7 @@ impl UserInput {
     }
 }
 
-fn apply_sources(target: &mut Sources, input: &SourcesInput, path: &str) {
+fn apply_sources(target: &mut Sources, input: &UserInput, path: &str) {
     let take = |list: &Option<Vec<AttributeSource>>| list.clone().unwrap_or_default();
     match path {
         "departmentSources" => target.department_sources = take(&input.department_sources),

@@ -350,6 +350,7 @@ mod tests {
             admin_email: "admin@example.com".into(),
             smtp_url: None,
             mail_from: None,
+            connections: Default::default(),
             jobs: JobTimings::default(),
         }
     }

@@ -285,3 +285,35 @@ async fn assertion_identity_refusals(backend: Backend) {
     assert_eq!(status, 200, "the control assertion: {body}");
 }
 both_backends!(assertion_identity_refusals);
+
+/// The audiences an assertion may name come from configuration, never from the request: an assertion made
+/// for another service (`aud: evil.example`) is refused even when sent with `Host: evil.example`, while the
+/// SDK's assertion for the public URL's host works whatever Host header comes with it.
+async fn assertion_audience_comes_from_configuration(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.public_url = Some("https://onramp.acme.example".into());
+    })
+    .await;
+    let id = server.bootstrap.client_id.as_str();
+    let key = c1_client::signing_key_from_secret(server.bootstrap.client_secret.expose());
+    let now = now_unix();
+    let send_with_host = |audience: &str, host: &str| {
+        let jws = sign_assertion(&assertion_claims(id, audience, now, now - 120, now + 120), &key);
+        let request = server.http.post(server.url("/auth/v1/token")).header("host", host);
+        async move {
+            let response = request.form(&assertion_form(id, &jws)).send().await.expect("token request");
+            (response.status().as_u16(), response.json::<Value>().await.expect("a JSON answer"))
+        }
+    };
+    for (audience, host) in
+        [("evil.example", "evil.example"), ("evil.example", "evil.example:443"), ("127.0.0.1", "127.0.0.1")]
+    {
+        let case = format!("aud {audience} with Host {host}");
+        assert_refused(&case, send_with_host(audience, host).await, 401, "invalid_client", "audience");
+    }
+    for host in ["onramp.acme.example", "127.0.0.1", "evil.example"] {
+        let (status, body) = send_with_host("onramp.acme.example", host).await;
+        assert_eq!(status, 200, "the SDK's assertion for the public host, with Host {host}: {body}");
+    }
+}
+both_backends!(assertion_audience_comes_from_configuration);

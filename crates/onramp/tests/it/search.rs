@@ -314,6 +314,47 @@ async fn bad_input_names_the_field(backend: Backend) {
 }
 both_backends!(bad_input_names_the_field);
 
+/// The text and the lists a search takes have documented limits: 1,000 characters of `query`, 256 per
+/// free-text filter value (`email`, `departments`, `jobTitles`), 1,000 values per list. At the limit a
+/// search runs; past it, it is 400 naming the field.
+async fn search_input_is_bounded(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let ids = |count: usize| json!(vec!["000000000000000000000001"; count]);
+    let at_limit = [
+        json!({"query": "a".repeat(1000)}),
+        json!({"query": "é".repeat(1000)}),
+        json!({"email": format!("{}@example.com", "a".repeat(244))}),
+        json!({"departments": ["d".repeat(256)], "jobTitles": ["j".repeat(256)]}),
+        json!({"ids": ids(1000), "excludeIds": ids(1000), "managerIds": ids(1000)}),
+        json!({"departments": vec!["d"; 1000]}),
+    ];
+    for body in at_limit {
+        let (status, response) = server.post(SEARCH, &token, &body).await;
+        assert_eq!(status, 200, "{}: {response}", &body.to_string()[..60]);
+    }
+    let cases = [
+        (json!({"query": "a".repeat(1001)}), "query"),
+        (json!({"query": "ada lovelace ".repeat(150_000)}), "query"),
+        (json!({"email": format!("{}@example.com", "a".repeat(245))}), "email"),
+        (json!({"departments": ["ok", "d".repeat(257)]}), "departments[1]"),
+        (json!({"jobTitles": ["j".repeat(257)]}), "jobTitles[0]"),
+        (json!({"departments": vec!["d"; 1001]}), "departments"),
+        (json!({"ids": ids(1001)}), "ids"),
+        (json!({"refs": vec![json!({"id": "000000000000000000000001"}); 1001]}), "ids"),
+        (json!({"managerIds": ids(1001)}), "managerIds"),
+        (json!({"userStatuses": vec!["ENABLED"; 1001]}), "userStatuses"),
+    ];
+    for (body, field) in cases {
+        let refused = server.post(SEARCH, &token, &body).await;
+        let case = format!("{field}: {}", &body.to_string()[..60]);
+        assert_api_error(&case, &refused, 400, 3);
+        let message = refused.1["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("invalid {field}: ")), "{case}: the error names {field}: {message}");
+    }
+}
+both_backends!(search_input_is_bounded);
+
 /// Walks every page of a search, returning the pages' user ids.
 async fn walk(server: &TestServer, token: &str, body: &Value) -> Vec<Vec<String>> {
     let mut pages = Vec::new();

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onramp::admin::{self, IssuedCredential};
-use onramp::config::{Config, JobTimings, LogFormat};
+use onramp::config::{Config, ConnectionLimits, JobTimings, LogFormat};
 use onramp::server::{self, Server};
 use onramp_domain::{BuiltinRole, Id};
 use onramp_store::Store;
@@ -201,6 +201,7 @@ pub fn test_config(database: &TestDatabase) -> Config {
         admin_email: "admin@example.com".into(),
         smtp_url: None,
         mail_from: None,
+        connections: ConnectionLimits::default(),
         // Short, so that tests see retries and sweeps within a few seconds.
         jobs: JobTimings {
             mail_retry_base: Duration::from_millis(200),
