@@ -46,13 +46,15 @@ pub struct ApiError {
     pub code: Code,
     pub message: String,
     pub details: Vec<Value>,
+    /// Seconds to wait before retrying, sent as `Retry-After` (a refusal by a limit).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), details: Vec::new() }
+        ApiError { code, message: message.into(), details: Vec::new(), retry_after: None }
     }
 
     /// A bad value in one field: the message names it, and a `google.rpc.BadRequest` detail carries it too.
@@ -65,6 +67,21 @@ impl ApiError {
                 "@type": "type.googleapis.com/google.rpc.BadRequest",
                 "fieldViolations": [{ "field": field, "description": description }],
             })],
+            retry_after: None,
+        }
+    }
+
+    /// 429 RESOURCE_EXHAUSTED from a limit: the client may retry after `seconds`, which the response says in
+    /// `Retry-After` and in a `google.rpc.RetryInfo` detail.
+    pub fn too_many(message: impl Into<String>, seconds: u64) -> Self {
+        ApiError {
+            code: Code::ResourceExhausted,
+            message: message.into(),
+            details: vec![json!({
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": format!("{seconds}s"),
+            })],
+            retry_after: Some(seconds),
         }
     }
 
@@ -143,7 +160,11 @@ fn conflict_message(constraint: &str) -> &'static str {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "code": self.code as i32, "message": self.message, "details": self.details });
-        (self.code.status(), axum::Json(body)).into_response()
+        let mut response = (self.code.status(), axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "invitations", include_str!("../migrations/sqlite/0005_invitations.sql")),
     (6, "onboarding_settings", include_str!("../migrations/sqlite/0006_onboarding_settings.sql")),
     (7, "onboarding", include_str!("../migrations/sqlite/0007_onboarding.sql")),
+    (8, "password_failures", include_str!("../migrations/sqlite/0008_password_failures.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -27,6 +28,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "invitations", include_str!("../migrations/postgres/0005_invitations.sql")),
     (6, "onboarding_settings", include_str!("../migrations/postgres/0006_onboarding_settings.sql")),
     (7, "onboarding", include_str!("../migrations/postgres/0007_onboarding.sql")),
+    (8, "password_failures", include_str!("../migrations/postgres/0008_password_failures.sql")),
 ];
 
 #[derive(Debug)]

@@ -1257,7 +1257,9 @@ async fn serve_and_load(
         admin_email: "admin@bench.example".into(),
         smtp_url: None,
         mail_from: None,
+        trusted_proxies: Vec::new(),
         jobs: Default::default(),
+        limits: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use onramp_api::client_addr::IpNet;
+use onramp_api::limits::LimitSettings;
 use onramp_domain::Secret;
 use serde::{Deserialize, Deserializer};
 
@@ -26,6 +28,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_ADMIN_EMAIL",
     "ONRAMP_SMTP_URL",
     "ONRAMP_MAIL_FROM",
+    "ONRAMP_TRUSTED_PROXIES",
     "ONRAMP_TEST_POSTGRES_URL",
 ];
 
@@ -66,6 +69,17 @@ pub struct Settings {
     /// Sender of outgoing mail. Default: onramp <noreply@HOST of the public URL>.
     #[arg(long, env = "ONRAMP_MAIL_FROM", global = true)]
     pub mail_from: Option<String>,
+    /// Proxies whose X-Forwarded-For names the client, as IP addresses or CIDR ranges separated by commas
+    /// (10.0.0.0/8,fd00::/8). Default: none; the TCP peer is the client.
+    #[arg(long, env = "ONRAMP_TRUSTED_PROXIES", global = true, value_delimiter = ',')]
+    #[serde(default, deserialize_with = "ranges_field")]
+    pub trusted_proxies: Option<Vec<IpNet>>,
+}
+
+/// A list of CIDR ranges in the file: `trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]`.
+fn ranges_field<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<IpNet>>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    texts.iter().map(|text| text.parse().map_err(serde::de::Error::custom)).collect::<Result<_, _>>().map(Some)
 }
 
 /// Reads a flag or variable that may hold a password (the SMTP URL) straight into a [`Secret`], so that
@@ -90,6 +104,7 @@ impl Settings {
             admin_email: self.admin_email.or(lower.admin_email),
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 }
@@ -108,8 +123,12 @@ pub struct Config {
     pub smtp_url: Option<Secret<String>>,
     /// None: `onramp <noreply@public host>`.
     pub mail_from: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed; empty: none.
+    pub trusted_proxies: Vec<IpNet>,
     /// Background job timings; not settings, but tests shorten them.
     pub jobs: JobTimings,
+    /// The numbers of the limits on guessing; not settings, but tests change them.
+    pub limits: LimitSettings,
 }
 
 /// How often the background jobs run and how soon mail delivery retries.
@@ -164,7 +183,9 @@ impl Config {
             admin_email: merged.admin_email.unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string()),
             smtp_url: merged.smtp_url.filter(|url| !url.expose().trim().is_empty()),
             mail_from: merged.mail_from.filter(|from| !from.trim().is_empty()),
+            trusted_proxies: merged.trusted_proxies.unwrap_or_default(),
             jobs: JobTimings::default(),
+            limits: LimitSettings::default(),
         })
     }
 }
@@ -244,6 +265,32 @@ mod tests {
         let config = Config::resolve(flags.settings, None).unwrap();
         assert_eq!(config.smtp_url.unwrap().expose(), "smtp://u:hunter2@mail.example?tls=required");
         assert_eq!(config.mail_from.as_deref(), Some("HR <hr@acme.example>"));
+    }
+
+    #[test]
+    fn trusted_proxies_from_flag_variable_and_file() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let flags = Flags::try_parse_from(["onramp", "--trusted-proxies", "10.0.0.0/8,192.0.2.7"]).unwrap();
+        let config = Config::resolve(flags.settings, None).unwrap();
+        let ranges: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(ranges, ["10.0.0.0/8", "192.0.2.7/32"]);
+        let error = Flags::try_parse_from(["onramp", "--trusted-proxies", "10.0.0.0/33"]).err().unwrap().to_string();
+        assert!(error.contains("10.0.0.0/33"), "{error}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("onramp.toml");
+        std::fs::write(&file, "trusted_proxies = [\"fd00::/8\"]\n").unwrap();
+        let config = Config::resolve(Settings::default(), Some(&file)).unwrap();
+        assert_eq!(config.trusted_proxies, ["fd00::/8".parse::<IpNet>().unwrap()]);
+        std::fs::write(&file, "trusted_proxies = [\"proxy.example\"]\n").unwrap();
+        let error = Config::resolve(Settings::default(), Some(&file)).unwrap_err().to_string();
+        assert!(error.contains("proxy.example"), "{error}");
+        assert!(Config::resolve(Settings::default(), None).unwrap().trusted_proxies.is_empty());
     }
 
     #[test]

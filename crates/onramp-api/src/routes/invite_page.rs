@@ -12,9 +12,10 @@ use axum::{Form, Router};
 use onramp_domain::Secret;
 use serde::Deserialize;
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, Code};
-use crate::extract::ClientAddr;
-use crate::invite::{self, PASSWORD_LENGTH};
+use crate::invite;
+use crate::password::PASSWORD_LENGTH;
 use crate::routes::invitations::{accept_with, open_invitation};
 use crate::state::AppState;
 
@@ -71,7 +72,11 @@ pub(crate) fn error_page(error: &ApiError) -> Response {
         Code::InvalidArgument => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    page(status, "Invitation", &format!("<p class=\"error\">{}</p>", escape(&error.message)))
+    let mut response = page(status, "Invitation", &format!("<p class=\"error\">{}</p>", escape(&error.message)));
+    if let Some(seconds) = error.retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 fn form(email: &str, display_name: &str, problem: Option<&str>) -> String {

@@ -350,7 +350,9 @@ mod tests {
             admin_email: "admin@example.com".into(),
             smtp_url: None,
             mail_from: None,
+            trusted_proxies: Vec::new(),
             jobs: JobTimings::default(),
+            limits: Default::default(),
         }
     }
 }
