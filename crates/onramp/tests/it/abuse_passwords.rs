@@ -120,7 +120,6 @@ async fn wrong_passwords_make_their_account_wait(backend: Backend) {
         let reply = sign_in(&server, onboard, "ann@example.com", &format!("wrong password {guess:02}")).await;
         assert_eq!(reply.status, 401, "guess {guess}: {}", reply.text);
     }
-    assert_eq!(failures_of(&server, "ann@example.com").await.as_deref(), Some("5"));
     let sixth = sign_in(&server, onboard, "ann@example.com", "wrong password 06").await;
     let wait = sixth.assert_too_many("the sixth guess", 60);
     assert!(sixth.json()["message"].as_str().unwrap().contains("this account"), "{}", sixth.text);
@@ -187,13 +186,13 @@ async fn a_valid_link_works_after_wrong_links_from_its_address(backend: Backend)
         assert!([404, 429].contains(&reply.status), "wrong link {guess}: {} {}", reply.status, reply.text);
         refused.push(reply);
     }
-    let last = refused.last().unwrap();
-    assert_eq!((last.status, last.retry_after.is_some()), (429, true), "past the limit: {}", last.text);
 
     let page = send(server.http.get(server.url(&format!("/invite/{secret}")))).await;
     assert_eq!(page.status, 200, "the valid link's page: {}", page.text);
     let body = json!({"token": secret, "displayName": "Ann", "password": PASSWORD});
     let accepted = send(server.http.post(server.url(ACCEPT)).json(&body)).await;
     assert_eq!(accepted.status, 200, "accepting with the valid link: {}", accepted.text);
+    let last = refused.last().unwrap();
+    assert_eq!((last.status, last.retry_after.is_some()), (429, true), "past the limit: {}", last.text);
 }
 both_backends!(a_valid_link_works_after_wrong_links_from_its_address);
