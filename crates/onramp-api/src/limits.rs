@@ -38,13 +38,6 @@ pub struct Bucket {
     pub every: Duration,
 }
 
-impl Bucket {
-    /// How many tokens a bucket of this shape gives in `span`, from full.
-    pub fn tokens_in(&self, span: Duration) -> u64 {
-        u64::from(self.burst) + (span.as_secs_f64() / self.every.as_secs_f64()).floor() as u64
-    }
-}
-
 /// The numbers of every limit. Not settings an operator changes; tests shorten or tighten them.
 #[derive(Clone, Debug)]
 pub struct LimitSettings {

@@ -72,7 +72,12 @@ pub(crate) fn error_page(error: &ApiError) -> Response {
         Code::InvalidArgument => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let mut response = page(status, "Invitation", &format!("<p class=\"error\">{}</p>", escape(&error.message)));
+    let response = page(status, "Invitation", &format!("<p class=\"error\">{}</p>", escape(&error.message)));
+    with_retry_after(response, error)
+}
+
+/// `response` with the `Retry-After` of a refusal by a limit, if `error` is one.
+pub(crate) fn with_retry_after(mut response: Response, error: &ApiError) -> Response {
     if let Some(seconds) = error.retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
     }

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, Code};
 use crate::paging::fingerprint;
-use crate::routes::invite_page::{error_page, escape, page};
+use crate::routes::invite_page::{error_page, escape, page, with_retry_after};
 use crate::routes::onboards::{StepRequest, apply_step};
 use crate::sign_in::verify_invitee;
 use crate::state::AppState;
@@ -203,6 +203,9 @@ async fn login(
         }
         Err(error) if error.code == Code::Unauthenticated => {
             login_page(&onboard.id, Some(&error.message), StatusCode::UNAUTHORIZED)
+        }
+        Err(error) if error.code == Code::ResourceExhausted => {
+            with_retry_after(login_page(&onboard.id, Some(&error.message), StatusCode::TOO_MANY_REQUESTS), &error)
         }
         Err(error) => error_page(&error),
     }
