@@ -74,10 +74,12 @@ async fn invitees(server: &TestServer, emails: &[&str]) -> Vec<String> {
 /// The invitee `email` (with `password`) completing the terms of their onboard: 200 with the right
 /// password, 401 with a wrong one, 429 when limited.
 async fn sign_in(server: &TestServer, onboard: &str, email: &str, password: &str) -> Reply {
+    send(sign_in_request(server, onboard, email, password)).await
+}
+
+fn sign_in_request(server: &TestServer, onboard: &str, email: &str, password: &str) -> RequestBuilder {
     let path = format!("/api/v1/onboards/{onboard}/steps/terms/complete");
-    let request =
-        server.http.post(server.url(&path)).basic_auth(email, Some(password)).json(&json!({"accepted": true}));
-    send(request).await
+    server.http.post(server.url(&path)).basic_auth(email, Some(password)).json(&json!({"accepted": true}))
 }
 
 /// The count of wrong passwords the database holds for the user of an email, if any.
@@ -196,3 +198,26 @@ async fn a_valid_link_works_after_wrong_links_from_its_address(backend: Backend)
     assert_eq!((last.status, last.retry_after.is_some()), (429, true), "past the limit: {}", last.text);
 }
 both_backends!(a_valid_link_works_after_wrong_links_from_its_address);
+
+/// Guesses sent at once cannot outrun the count: of ten concurrent wrong passwords at one account, at most
+/// five are checked (401) and the rest wait (429), and the database counts exactly the checked ones.
+async fn concurrent_guesses_are_counted_in_turn(backend: Backend) {
+    let server =
+        TestServer::start_with(backend, |config| config.limits.password_first_delay = Duration::from_secs(60)).await;
+    let onboard = &invitees(&server, &["ann@example.com"]).await[0];
+    let guesses: Vec<_> = (0..10)
+        .map(|n| sign_in_request(&server, onboard, "ann@example.com", &format!("concurrent guess {n:02}")))
+        .map(|request| tokio::spawn(send(request)))
+        .collect();
+    let mut replies = Vec::new();
+    for guess in guesses {
+        replies.push(guess.await.expect("a guess"));
+    }
+    let checked = replies.iter().filter(|reply| reply.status == 401).count();
+    for reply in replies.iter().filter(|reply| reply.status != 401) {
+        reply.assert_too_many("a concurrent guess past the free ones", 60);
+    }
+    assert!((1..=5).contains(&checked), "{checked} of 10 concurrent guesses were checked");
+    assert_eq!(failures_of(&server, "ann@example.com").await, Some(checked.to_string()));
+}
+both_backends!(concurrent_guesses_are_counted_in_turn);
