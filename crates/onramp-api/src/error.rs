@@ -48,13 +48,15 @@ pub struct ApiError {
     pub details: Vec<Value>,
     /// The HTTP status, where it is not the one the code maps to (413 for a body over the limit).
     pub http_status: Option<StatusCode>,
+    /// Seconds to wait before retrying, sent as `Retry-After` (a refusal by a limit).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), details: Vec::new(), http_status: None }
+        ApiError { code, message: message.into(), details: Vec::new(), http_status: None, retry_after: None }
     }
 
     /// A bad value in one field: the message names it, and a `google.rpc.BadRequest` detail carries it too.
@@ -68,6 +70,22 @@ impl ApiError {
                 "fieldViolations": [{ "field": field, "description": description }],
             })],
             http_status: None,
+            retry_after: None,
+        }
+    }
+
+    /// 429 RESOURCE_EXHAUSTED from a limit: the client may retry after `seconds`, which the response says in
+    /// `Retry-After` and in a `google.rpc.RetryInfo` detail.
+    pub fn too_many(message: impl Into<String>, seconds: u64) -> Self {
+        ApiError {
+            code: Code::ResourceExhausted,
+            message: message.into(),
+            details: vec![json!({
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": format!("{seconds}s"),
+            })],
+            http_status: None,
+            retry_after: Some(seconds),
         }
     }
 
@@ -152,7 +170,11 @@ fn conflict_message(constraint: &str) -> &'static str {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "code": self.code as i32, "message": self.message, "details": self.details });
-        (self.http_status.unwrap_or(self.code.status()), axum::Json(body)).into_response()
+        let mut response = (self.http_status.unwrap_or(self.code.status()), axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -4,18 +4,22 @@
 //! the store; they never build SQL. Errors leave through [`error::ApiError`].
 
 pub mod auth;
+pub mod client_addr;
 pub mod error;
 pub mod extract;
 pub mod import;
 pub mod invite;
 pub mod keys;
+pub mod limits;
 pub mod paging;
 pub mod panics;
+pub mod password;
 pub mod principal;
 pub mod request_id;
 pub mod routes;
 pub mod same_origin;
 pub mod search;
+pub mod sign_in;
 pub mod state;
 pub mod wire;
 

@@ -9,7 +9,9 @@ use onramp_domain::{BuiltinRole, Id, Permission, role::permissions_of};
 use onramp_store::Actor;
 
 use crate::auth::access_token::TokenError;
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
+use crate::limits::too_many;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
@@ -122,11 +124,20 @@ impl FromRequestParts<AppState> for OnboardsCaller {
         }
         let key = crate::auth::api_key::from_basic_header(header)
             .ok_or_else(|| ApiError::unauthenticated("Basic credentials must be API:<key>"))?;
-        let grant =
-            state.store.api_key_by_hash(&crate::auth::api_key::hash(&key)).await.map_err(|error| match error {
-                onramp_store::StoreError::NotFound => ApiError::unauthenticated("invalid API key"),
-                other => other.into(),
-            })?;
+        // Wrong keys are limited per client address like wrong client secrets: a token is taken before the
+        // lookup and given back unless the key is unknown.
+        let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
+        let addresses = &state.limits.secrets;
+        addresses.take_for(client).map_err(|wait| too_many("too many failed sign-ins from this address", wait))?;
+        let grant = match state.store.api_key_by_hash(&crate::auth::api_key::hash(&key)).await {
+            Ok(grant) => grant,
+            Err(onramp_store::StoreError::NotFound) => return Err(ApiError::unauthenticated("invalid API key")),
+            Err(other) => {
+                addresses.give_back_for(client);
+                return Err(other.into());
+            }
+        };
+        addresses.give_back_for(client);
         if grant.user.status != onramp_domain::user::UserStatus::Enabled {
             return Err(ApiError::unauthenticated("the API key's user is not enabled"));
         }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use onramp_store::Store;
 
-use crate::invite::GuessLimiter;
+use crate::client_addr::TrustedProxies;
 use crate::keys::KeyManager;
+use crate::limits::Limits;
 use crate::paging::PageTokens;
 use crate::search::SearchIndex;
 
@@ -25,8 +26,8 @@ pub struct AppState {
     /// Woken after a transaction that queued a message in the outbox, so that the delivery worker sends it
     /// now rather than at its next poll.
     pub mail_wake: Arc<tokio::sync::Notify>,
-    /// Failed invitation-secret guesses and invitee passwords per client address.
-    pub guesses: Arc<GuessLimiter>,
-    /// Self-registrations per client address: each sends an email to an address nobody has proven yet.
-    pub registrations: Arc<GuessLimiter>,
+    /// The limits on failed guesses (and self-registrations) per client address and per client id.
+    pub limits: Arc<Limits>,
+    /// The proxies whose `X-Forwarded-For` names the client ([`crate::client_addr`]).
+    pub trusted_proxies: Arc<TrustedProxies>,
 }

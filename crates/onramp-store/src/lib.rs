@@ -86,6 +86,7 @@ pub trait Store:
     + OutboxStore
     + OnboardingStore
     + SettingsStore
+    + PasswordStore
 {
 }
 
@@ -98,7 +99,8 @@ impl<
         + DirectoryStore
         + OutboxStore
         + OnboardingStore
-        + SettingsStore,
+        + SettingsStore
+        + PasswordStore,
 > Store for T
 {
 }
@@ -431,6 +433,32 @@ pub struct OnboardEffects {
     pub emails: Vec<OutboxMessage>,
 }
 
+/// A local user's password hash and their run of wrong guesses at it.
+#[derive(Clone, Debug)]
+pub struct StoredPassword {
+    /// The argon2id PHC string the user chose on accepting their invitation.
+    pub hash: String,
+    /// Guesses in a row that were wrong, or not yet found right; 0 after a right one.
+    pub failures: u32,
+    /// When the last of them was made.
+    pub last_failure_at: Option<Timestamp>,
+}
+
+/// Local users' passwords, and the count of wrong guesses that the limit on guessing them reads.
+#[async_trait]
+pub trait PasswordStore: Send + Sync + 'static {
+    /// The password of a local user of the tenant; [`StoreError::NotFound`] for a user without one.
+    async fn password_of(&self, tenant_id: &Id, user_id: &Id) -> Result<StoredPassword>;
+
+    /// Counts one more guess at the user's password, made `at`, if their count is still `seen` (as
+    /// [`PasswordStore::password_of`] read it): true when counted, false when a concurrent guess was counted
+    /// first. One statement, in its own transaction; it writes no audit event (a guess changes nothing).
+    async fn count_password_guess(&self, tenant_id: &Id, user_id: &Id, seen: u32, at: Timestamp) -> Result<bool>;
+
+    /// Forgets the user's run of guesses, after a right password.
+    async fn clear_password_failures(&self, tenant_id: &Id, user_id: &Id) -> Result<()>;
+}
+
 /// Onboarding flows and onboards. The built-in minimal flow ([`onramp_domain::onboarding::MINIMAL_FLOW_ID`])
 /// is never stored: reads produce it, and changing or deleting it is [`StoreError::WrongState`].
 #[async_trait]
@@ -470,9 +498,6 @@ pub trait OnboardingStore: Send + Sync + 'static {
 
     /// An onboard by id alone, whatever its tenant: for the invitee, who names only the onboard.
     async fn find_onboard(&self, id: &Id) -> Result<Onboard>;
-
-    /// The password hash (argon2id PHC string) a local user chose on accepting their invitation.
-    async fn password_hash(&self, tenant_id: &Id, user_id: &Id) -> Result<String>;
 
     /// The tenant's onboards, newest first, at most `limit`.
     async fn list_onboards(&self, tenant_id: &Id, limit: u32) -> Result<Vec<Onboard>>;

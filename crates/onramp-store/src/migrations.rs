@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (6, "onboarding_settings", include_str!("../migrations/sqlite/0006_onboarding_settings.sql")),
     (7, "onboarding", include_str!("../migrations/sqlite/0007_onboarding.sql")),
     (8, "onboard_holds_user", include_str!("../migrations/sqlite/0008_onboard_holds_user.sql")),
+    (9, "password_failures", include_str!("../migrations/sqlite/0009_password_failures.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (6, "onboarding_settings", include_str!("../migrations/postgres/0006_onboarding_settings.sql")),
     (7, "onboarding", include_str!("../migrations/postgres/0007_onboarding.sql")),
     (8, "onboard_holds_user", include_str!("../migrations/postgres/0008_onboard_holds_user.sql")),
+    (9, "password_failures", include_str!("../migrations/postgres/0009_password_failures.sql")),
 ];
 
 #[derive(Debug)]

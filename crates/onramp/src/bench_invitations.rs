@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use onramp_api::invite::{hash_password, invitation_email, link, new_token, token_hash};
+use onramp_api::invite::{invitation_email, link, new_token, token_hash};
+use onramp_api::password::hash_password;
 use onramp_api::wire::directory::InvitationInput;
 use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::{Actor, App, LocalDirectory, Store};

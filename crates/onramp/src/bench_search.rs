@@ -1258,7 +1258,9 @@ async fn serve_and_load(
         smtp_url: None,
         mail_from: None,
         connections: Default::default(),
+        trusted_proxies: Vec::new(),
         jobs: Default::default(),
+        limits: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -1462,7 +1464,7 @@ async fn connection(
 }
 
 /// An HTTP/1.1 client connection: enough of the protocol for a benchmark against onramp.
-struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     buffer: Vec<u8>,
 }
@@ -1476,19 +1478,19 @@ pub struct Response {
 }
 
 impl Response {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).chars().take(2000).collect()
     }
 }
 
 impl Conn {
-    async fn open(addr: SocketAddr) -> std::io::Result<Conn> {
+    pub(crate) async fn open(addr: SocketAddr) -> std::io::Result<Conn> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Conn { stream, buffer: Vec::with_capacity(64 * 1024) })
     }
 
-    async fn send(&mut self, request: &[u8]) -> Result<Response> {
+    pub(crate) async fn send(&mut self, request: &[u8]) -> Result<Response> {
         self.stream.write_all(request).await?;
         loop {
             if let Some((response, used)) = parse_response(&self.buffer)? {

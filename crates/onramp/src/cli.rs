@@ -96,6 +96,14 @@ pub enum BenchCommand {
         #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
         postgres_url: Option<String>,
     },
+    /// The server's peak memory under concurrent invitation acceptances: `onramp serve` in a child process,
+    /// its resident memory when idle and its peak during the burst; fails over a rise of 150 MiB.
+    AcceptMemory {
+        #[arg(long, default_value_t = 100)]
+        concurrent: usize,
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -200,6 +208,9 @@ pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn 
     }
     if let Command::Bench(BenchCommand::Invitations { count, postgres_url }) = &command {
         return crate::bench_invitations::run(*count, postgres_url.as_deref()).await;
+    }
+    if let Command::Bench(BenchCommand::AcceptMemory { concurrent, postgres_url }) = &command {
+        return crate::bench_accept::run(*concurrent, postgres_url.as_deref()).await;
     }
     if let Command::Bench(BenchCommand::Search { count, seed, postgres_url, seconds, connections }) = command {
         let options = crate::bench_search::Options { count, seed, postgres_url, seconds, connections };

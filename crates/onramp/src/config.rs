@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use onramp_api::client_addr::IpNet;
+use onramp_api::limits::LimitSettings;
 use onramp_domain::Secret;
 use serde::{Deserialize, Deserializer};
 
@@ -33,6 +35,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_MAIL_FROM",
     "ONRAMP_HEADER_READ_TIMEOUT",
     "ONRAMP_MAX_CONNECTIONS",
+    "ONRAMP_TRUSTED_PROXIES",
     "ONRAMP_TEST_POSTGRES_URL",
 ];
 
@@ -81,6 +84,17 @@ pub struct Settings {
     /// Default: 512.
     #[arg(long, env = "ONRAMP_MAX_CONNECTIONS", global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
+    /// Proxies whose X-Forwarded-For names the client, as IP addresses or CIDR ranges separated by commas
+    /// (10.0.0.0/8,fd00::/8). Default: none; the TCP peer is the client.
+    #[arg(long, env = "ONRAMP_TRUSTED_PROXIES", global = true, value_delimiter = ',')]
+    #[serde(default, deserialize_with = "ranges_field")]
+    pub trusted_proxies: Option<Vec<IpNet>>,
+}
+
+/// A list of CIDR ranges in the file: `trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]`.
+fn ranges_field<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<IpNet>>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    texts.iter().map(|text| text.parse().map_err(serde::de::Error::custom)).collect::<Result<_, _>>().map(Some)
 }
 
 /// Reads a flag or variable that may hold a password (the SMTP URL) straight into a [`Secret`], so that
@@ -107,6 +121,7 @@ impl Settings {
             mail_from: self.mail_from.or(lower.mail_from),
             header_read_timeout: self.header_read_timeout.or(lower.header_read_timeout),
             max_connections: self.max_connections.or(lower.max_connections),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 }
@@ -127,8 +142,12 @@ pub struct Config {
     pub mail_from: Option<String>,
     /// How long slow clients may hold a connection, and how many connections are served at once.
     pub connections: ConnectionLimits,
+    /// Proxies whose `X-Forwarded-For` is believed; empty: none.
+    pub trusted_proxies: Vec<IpNet>,
     /// Background job timings; not settings, but tests shorten them.
     pub jobs: JobTimings,
+    /// The numbers of the limits on guessing; not settings, but tests change them.
+    pub limits: LimitSettings,
 }
 
 /// Limits that keep slow or numerous clients from exhausting the server's connections.
@@ -217,7 +236,9 @@ impl Config {
                 header_read_timeout: Duration::from_secs(header_read_timeout),
                 max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
             },
+            trusted_proxies: merged.trusted_proxies.unwrap_or_default(),
             jobs: JobTimings::default(),
+            limits: LimitSettings::default(),
         })
     }
 }
@@ -323,6 +344,32 @@ mod tests {
         std::fs::write(&file, "max_connections = 0\n").unwrap();
         let error = Config::resolve(Settings::default(), Some(&file)).unwrap_err().to_string();
         assert_eq!(error, "max_connections must be at least 1");
+    }
+
+    #[test]
+    fn trusted_proxies_from_flag_variable_and_file() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let flags = Flags::try_parse_from(["onramp", "--trusted-proxies", "10.0.0.0/8,192.0.2.7"]).unwrap();
+        let config = Config::resolve(flags.settings, None).unwrap();
+        let ranges: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(ranges, ["10.0.0.0/8", "192.0.2.7/32"]);
+        let error = Flags::try_parse_from(["onramp", "--trusted-proxies", "10.0.0.0/33"]).err().unwrap().to_string();
+        assert!(error.contains("10.0.0.0/33"), "{error}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("onramp.toml");
+        std::fs::write(&file, "trusted_proxies = [\"fd00::/8\"]\n").unwrap();
+        let config = Config::resolve(Settings::default(), Some(&file)).unwrap();
+        assert_eq!(config.trusted_proxies, ["fd00::/8".parse::<IpNet>().unwrap()]);
+        std::fs::write(&file, "trusted_proxies = [\"proxy.example\"]\n").unwrap();
+        let error = Config::resolve(Settings::default(), Some(&file)).unwrap_err().to_string();
+        assert!(error.contains("proxy.example"), "{error}");
+        assert!(Config::resolve(Settings::default(), None).unwrap().trusted_proxies.is_empty());
     }
 
     #[test]

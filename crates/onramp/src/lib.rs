@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_accept;
 pub mod bench_invitations;
 pub mod bench_search;
 pub mod cli;

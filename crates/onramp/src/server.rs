@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use onramp_api::client_addr::TrustedProxies;
 use onramp_api::keys::{DEFAULT_ROTATION, KeyManager};
+use onramp_api::limits::Limits;
 use onramp_api::paging::{self, PageTokens};
 use onramp_api::routes::token::host_without_port;
 use onramp_api::search::{self, SearchIndex};
@@ -139,8 +141,8 @@ pub async fn start(
         page_tokens,
         search: search.clone(),
         mail_wake: mail_wake.clone(),
-        guesses: Arc::new(onramp_api::invite::GuessLimiter::new()),
-        registrations: Arc::new(onramp_api::invite::GuessLimiter::registrations()),
+        limits: Arc::new(Limits::new(config.limits.clone())),
+        trusted_proxies: Arc::new(TrustedProxies::new(config.trusted_proxies.clone())),
     };
     let app = router(state);
     let jobs = config.jobs.clone();
@@ -178,6 +180,10 @@ pub async fn start(
         served
     });
     tracing::info!(%addr, backend = store.backend().name(), "onramp listening");
+    if !config.trusted_proxies.is_empty() {
+        let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+        tracing::info!(proxies = %proxies.join(","), "X-Forwarded-For is believed from these proxies");
+    }
     Ok(Server { addr, public_url, store, bootstrap, task })
 }
 

@@ -20,10 +20,13 @@ use onramp_store::{Invitation, InvitationStatus, LocalDirectory, OutboxMessage, 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::{ApiJson, ClientAddr};
-use crate::invite::{self, hash_password, invitation_email, new_token, token_hash};
+use crate::extract::ApiJson;
+use crate::invite::{self, invitation_email, new_token, token_hash};
+use crate::limits::too_many;
 use crate::paging::{fingerprint, page_size};
+use crate::password::hash_password;
 use crate::principal::Principal;
 use crate::routes::apps::{next_page_token, page_after, path_id};
 use crate::routes::directories::directory_error;
@@ -201,10 +204,10 @@ pub(crate) struct AcceptRequest {
     password: Option<String>,
 }
 
-/// The pending invitation a secret opens, without using it up; otherwise why it cannot be used. Secrets
-/// that open nothing count against the client's address, which is refused once it has had too many.
+/// The pending invitation a secret opens, without using it up; otherwise why it cannot be used. The secret
+/// is looked up first, so a valid one is never refused whatever else came from the client's address; secrets
+/// that open nothing count against the address, and past its limit are answered 429 rather than 404.
 pub(crate) async fn open_invitation(state: &AppState, client: Option<IpAddr>, token: &str) -> ApiResult<Invitation> {
-    state.guesses.check(client)?;
     // Anything not shaped like a token opens nothing, and costs no database read.
     let opened = if invite::looks_like_token(token) {
         state.store.invitation_by_secret(&token_hash(token)).await
@@ -212,7 +215,11 @@ pub(crate) async fn open_invitation(state: &AppState, client: Option<IpAddr>, to
         Err(StoreError::Refused(onramp_store::SecretRefusal::Unknown))
     };
     if matches!(opened, Err(StoreError::Refused(onramp_store::SecretRefusal::Unknown))) {
-        state.guesses.failed(client);
+        state
+            .limits
+            .links
+            .take_for(client)
+            .map_err(|wait| too_many("too many invalid invitation links from this address", wait))?;
     }
     Ok(opened?)
 }
@@ -285,8 +292,11 @@ async fn self_register(
     ApiJson(request): ApiJson<SelfRegistrationRequest>,
 ) -> ApiResult<Json<Value>> {
     // Each registration sends an email to an address nobody has proven yet.
-    state.registrations.check(client)?;
-    state.registrations.failed(client);
+    state
+        .limits
+        .registrations
+        .take_for(client)
+        .map_err(|wait| too_many("too many registrations from this address", wait))?;
     let app_id = path_id("app_id", &app_id)?;
     let directory = match state.store.find_local_directory(&app_id).await {
         Ok(directory) if directory.allow_self_registration => directory,

@@ -14,9 +14,10 @@ use axum::{Form, Router};
 use onramp_domain::Secret;
 use serde::Deserialize;
 
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, Code};
-use crate::extract::ClientAddr;
-use crate::invite::{self, PASSWORD_LENGTH};
+use crate::invite;
+use crate::password::PASSWORD_LENGTH;
 use crate::routes::invitations::{accept_with, open_invitation};
 use crate::state::AppState;
 
@@ -73,7 +74,16 @@ pub(crate) fn error_page(error: &ApiError) -> Response {
         Code::InvalidArgument => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    page(status, "Invitation", &format!("<p class=\"error\">{}</p>", escape(&error.message)))
+    let response = page(status, "Invitation", &format!("<p class=\"error\">{}</p>", escape(&error.message)));
+    with_retry_after(response, error)
+}
+
+/// `response` with the `Retry-After` of a refusal by a limit, if `error` is one.
+pub(crate) fn with_retry_after(mut response: Response, error: &ApiError) -> Response {
+    if let Some(seconds) = error.retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 fn form(email: &str, display_name: &str, problem: Option<&str>) -> String {

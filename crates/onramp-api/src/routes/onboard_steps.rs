@@ -20,7 +20,9 @@ use serde_json::Value;
 
 use super::onboards::{object_id, onboard_error, onboard_json};
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::client_addr::ClientAddr;
+use crate::extract::ApiJson;
+use crate::sign_in::verify_invitee;
 use crate::principal::{OnboardsCaller, Principal};
 use crate::state::AppState;
 use crate::wire::one_line;
@@ -43,30 +45,6 @@ impl FromRequestParts<AppState> for StepCaller {
             _ => OnboardsCaller::from_request_parts(parts, state).await.map(|caller| StepCaller::Principal(caller.0)),
         }
     }
-}
-
-/// Checks the invitee's email and password against the onboard's user (argon2id, on a blocking thread).
-pub(crate) async fn verify_invitee(
-    state: &AppState,
-    onboard: &Onboard,
-    email: &str,
-    password: onramp_domain::Secret<String>,
-) -> ApiResult<User> {
-    let refused = || ApiError::unauthenticated("wrong email or password");
-    let user_id = onboard.user_id.ok_or_else(refused)?;
-    let user = state.store.get_user(&onboard.tenant_id, &user_id).await.map_err(|_| refused())?;
-    if !user.email.as_str().eq_ignore_ascii_case(email.trim()) {
-        return Err(refused());
-    }
-    let hash = state.store.password_hash(&onboard.tenant_id, &user_id).await.map_err(|_| refused())?;
-    let valid = crate::invite::with_hashing_slot(move || {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            argon2::Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok()
-        })
-    })
-    .await?;
-    if valid { Ok(user) } else { Err(refused()) }
 }
 
 #[derive(Deserialize, Default)]
@@ -112,16 +90,8 @@ pub(crate) async fn complete_step(
             (onboard, principal.user_id, Some(principal))
         }
         StepCaller::Invitee { email, password } => {
-            // Wrong passwords count against the client's address, as wrong invitation links do.
-            state.guesses.check(client)?;
             let onboard = state.store.find_onboard(&id).await.map_err(onboard_error(&id))?;
-            let user = match verify_invitee(&state, &onboard, &email, password).await {
-                Ok(user) => user,
-                Err(error) => {
-                    state.guesses.failed(client);
-                    return Err(error);
-                }
-            };
+            let user = verify_invitee(&state, client, &onboard, &email, password).await?;
             (onboard, user.id, None)
         }
     };

@@ -5,8 +5,8 @@
 //! sign in here with their email and the password they chose. The cookie holds the onboard, the user and
 //! an expiry, MACed with the deployment's token secret under its own fingerprint (so that it is no page
 //! token, and a page token is no session); it is `HttpOnly`, `SameSite=Strict` and scoped to the onboard's
-//! path. Other sites' form posts are refused by `same_origin` before they get here. Wrong passwords count against the
-//! client's address like wrong invitation links.
+//! path. Other sites' form posts are refused by `same_origin` before they get here. Signing in is limited as
+//! the API's HTTP Basic is (`sign_in.rs`).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,11 +18,12 @@ use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::Onboard;
 use serde::Deserialize;
 
-use crate::error::ApiError;
-use crate::extract::ClientAddr;
+use crate::client_addr::ClientAddr;
+use crate::error::{ApiError, Code};
 use crate::paging::fingerprint;
-use crate::routes::invite_page::{error_page, escape, page};
-use crate::routes::onboard_steps::{StepRequest, apply_step, verify_invitee};
+use crate::routes::invite_page::{error_page, escape, page, with_retry_after};
+use crate::routes::onboard_steps::{StepRequest, apply_step};
+use crate::sign_in::verify_invitee;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -193,20 +194,20 @@ async fn login(
         Ok(onboard) => onboard,
         Err(page) => return page,
     };
-    if let Err(error) = state.guesses.check(client) {
-        return error_page(&error);
-    }
-    match verify_invitee(&state, &onboard, &form.email, Secret::new(form.password)).await {
+    match verify_invitee(&state, client, &onboard, &form.email, Secret::new(form.password)).await {
         Ok(user) => {
             let mut response =
                 (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/onboarding/{}", onboard.id))]).into_response();
             response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &onboard, user.id));
             response
         }
-        Err(error) => {
-            state.guesses.failed(client);
+        Err(error) if error.code == Code::Unauthenticated => {
             login_page(&onboard.id, Some(&error.message), StatusCode::UNAUTHORIZED)
         }
+        Err(error) if error.code == Code::ResourceExhausted => {
+            with_retry_after(login_page(&onboard.id, Some(&error.message), StatusCode::TOO_MANY_REQUESTS), &error)
+        }
+        Err(error) => error_page(&error),
     }
 }
 

@@ -5,6 +5,13 @@
 //! assertion by its signature, a plain secret (which is the private key) by deriving its public key.
 //! Failures are OAuth2 error bodies (`{"error": "invalid_client", ...}`), not the API's error shape, because
 //! OAuth2 clients parse them.
+//!
+//! Failed sign-ins are limited (`limits.rs`): per client address, a token is taken before anything is read
+//! and given back unless the request turns out to be a failed sign-in, so a flood from one address is refused
+//! before it costs a database read; per client id, wrong secrets and assertions are counted after they are
+//! checked, so the right secret always works, and the wrong ones past the limit are answered 429 instead of
+//! 401. A 429 has `Retry-After` and the API's error body (`{"code": 8, "message", "details"}`), as OAuth2
+//! defines no error for it.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -18,6 +25,8 @@ use serde_json::json;
 
 use crate::auth::access_token::{ACCESS_TOKEN_TTL_SECS, AccessClaims};
 use crate::auth::{assertion, client_secret};
+use crate::client_addr::ClientAddr;
+use crate::limits::too_many;
 use crate::state::AppState;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -27,15 +36,26 @@ struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    /// The client id, when the refusal is a wrong secret or assertion for an existing credential.
+    wrong_secret_for: Option<String>,
 }
 
 impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError { status, error, description: description.into(), wrong_secret_for: None }
+    }
+
     fn invalid_client(description: impl Into<String>) -> Self {
-        OAuthError { status: StatusCode::UNAUTHORIZED, error: "invalid_client", description: description.into() }
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
     }
 
     fn invalid_request(description: impl Into<String>) -> Self {
-        OAuthError { status: StatusCode::BAD_REQUEST, error: "invalid_request", description: description.into() }
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// A wrong secret or assertion for the credential of `client_id`.
+    fn wrong_secret(client_id: &str, description: impl Into<String>) -> Self {
+        OAuthError { wrong_secret_for: Some(client_id.to_string()), ..Self::invalid_client(description) }
     }
 }
 
@@ -49,11 +69,7 @@ impl IntoResponse for OAuthError {
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "token endpoint could not read the store");
-        OAuthError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            error: "temporarily_unavailable",
-            description: "try again".into(),
-        }
+        OAuthError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "try again")
     }
 }
 
@@ -66,12 +82,29 @@ struct TokenRequest {
     client_assertion: Option<String>,
 }
 
-pub async fn token(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    body: Bytes,
+) -> Response {
+    let addresses = &state.limits.secrets;
+    if let Err(wait) = addresses.take_for(client) {
+        return too_many("too many failed sign-ins from this address", wait).into_response();
+    }
     match issue(&state, &body).await {
-        Ok(response) => response,
+        Ok(response) => {
+            addresses.give_back_for(client);
+            response
+        }
         Err(error) => {
+            if error.error != "invalid_client" {
+                addresses.give_back_for(client);
+            }
             tracing::info!(error = error.error, description = %error.description, "token request refused");
-            error.into_response()
+            match error.wrong_secret_for.as_ref().map(|client_id| state.limits.clients.take(client_id)) {
+                Some(Err(wait)) => too_many("too many wrong secrets for this client", wait).into_response(),
+                _ => error.into_response(),
+            }
         }
     }
 }
@@ -82,11 +115,11 @@ async fn issue(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
     match request.grant_type.as_deref() {
         Some("client_credentials") => {}
         Some(_) => {
-            return Err(OAuthError {
-                status: StatusCode::BAD_REQUEST,
-                error: "unsupported_grant_type",
-                description: "only grant_type=client_credentials is supported".into(),
-            });
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only grant_type=client_credentials is supported",
+            ));
         }
         None => return Err(OAuthError::invalid_request("grant_type is required")),
     }
@@ -111,9 +144,10 @@ async fn issue(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
 
     match (&request.client_secret, &request.client_assertion) {
         (Some(secret), None) => {
-            let key = client_secret::parse(secret).map_err(|error| OAuthError::invalid_client(error.to_string()))?;
+            let key =
+                client_secret::parse(secret).map_err(|error| OAuthError::wrong_secret(client_id, error.to_string()))?;
             if key.verifying_key() != public_key {
-                return Err(OAuthError::invalid_client("client secret does not match"));
+                return Err(OAuthError::wrong_secret(client_id, "client secret does not match"));
             }
         }
         (None, Some(jws)) => {
@@ -122,12 +156,14 @@ async fn issue(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
             }
             let audiences = assertion::accepted_audiences(&state.public_host, client_id);
             let verified = assertion::verify(jws, client_id, &public_key, &audiences, now.unix_seconds())
-                .map_err(|error| OAuthError::invalid_client(error.to_string()))?;
+                .map_err(|error| OAuthError::wrong_secret(client_id, error.to_string()))?;
             // Remember the nonce until the assertion could no longer be accepted anyway.
             let forget_at = Timestamp::from_unix_seconds(verified.expires_at + assertion::LEEWAY_SECS);
             match state.store.use_assertion_nonce(&verified.nonce, client_id, forget_at).await {
                 Ok(()) => {}
-                Err(StoreError::Conflict { .. }) => return Err(OAuthError::invalid_client("assertion replayed")),
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(OAuthError::wrong_secret(client_id, "assertion replayed"));
+                }
                 Err(error) => return Err(error.into()),
             }
         }

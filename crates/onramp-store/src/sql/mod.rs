@@ -15,6 +15,7 @@ mod auth;
 mod directory;
 mod onboarding;
 mod outbox;
+mod passwords;
 mod rows;
 mod settings;
 mod tenants;

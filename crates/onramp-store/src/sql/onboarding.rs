@@ -463,16 +463,6 @@ where
         onboard_from_row(&row)
     }
 
-    async fn password_hash(&self, tenant_id: &Id, user_id: &Id) -> Result<String> {
-        let row = sqlx::query("SELECT password_hash FROM user_passwords WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant_id.to_string())
-            .bind(user_id.to_string())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        row.text("password_hash")
-    }
-
     async fn list_onboards(&self, tenant_id: &Id, limit: u32) -> Result<Vec<Onboard>> {
         let rows = sqlx::query("SELECT * FROM onboards WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")
             .bind(tenant_id.to_string())

@@ -351,7 +351,9 @@ mod tests {
             smtp_url: None,
             mail_from: None,
             connections: Default::default(),
+            trusted_proxies: Vec::new(),
             jobs: JobTimings::default(),
+            limits: Default::default(),
         }
     }
 }

@@ -166,7 +166,7 @@ async fn my_user_id(server: &TestServer, token: &str) -> String {
 }
 
 /// A well-formed token that no invitation has: 32 random bytes as base64url.
-fn random_token() -> String {
+pub fn random_token() -> String {
     use base64::Engine as _;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the OS random number generator must be available");

@@ -3,6 +3,8 @@
 
 mod support;
 
+mod abuse_passwords;
+mod abuse_secrets;
 mod access_tokens;
 mod app_owners;
 mod apps;

@@ -202,12 +202,14 @@ pub fn test_config(database: &TestDatabase) -> Config {
         smtp_url: None,
         mail_from: None,
         connections: ConnectionLimits::default(),
+        trusted_proxies: Vec::new(),
         // Short, so that tests see retries and sweeps within a few seconds.
         jobs: JobTimings {
             mail_retry_base: Duration::from_millis(200),
             mail_poll: Duration::from_millis(500),
             invitation_sweep: Duration::from_millis(300),
         },
+        limits: Default::default(),
     }
 }
 
