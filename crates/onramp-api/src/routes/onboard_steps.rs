@@ -19,11 +19,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::onboards::{object_id, onboard_error, onboard_json};
-use crate::error::{ApiError, ApiResult, Code};
 use crate::client_addr::ClientAddr;
+use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
-use crate::sign_in::verify_invitee;
 use crate::principal::{OnboardsCaller, Principal};
+use crate::sign_in::verify_invitee;
 use crate::state::AppState;
 use crate::wire::one_line;
 

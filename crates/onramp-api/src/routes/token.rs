@@ -82,11 +82,7 @@ struct TokenRequest {
     client_assertion: Option<String>,
 }
 
-pub async fn token(
-    State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
-    body: Bytes,
-) -> Response {
+pub async fn token(State(state): State<AppState>, ClientAddr(client): ClientAddr, body: Bytes) -> Response {
     let addresses = &state.limits.secrets;
     if let Err(wait) = addresses.take_for(client) {
         return too_many("too many failed sign-ins from this address", wait).into_response();
