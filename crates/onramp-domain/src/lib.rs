@@ -7,6 +7,7 @@ pub mod id;
 pub mod onboarding;
 pub mod role;
 pub mod secret;
+pub mod text;
 pub mod time;
 pub mod user;
 
@@ -14,4 +15,5 @@ pub use email::Email;
 pub use id::{Id, IdParseError};
 pub use role::{BuiltinRole, Permission};
 pub use secret::Secret;
+pub use text::{TextError, TextKind, check_text};
 pub use time::Timestamp;

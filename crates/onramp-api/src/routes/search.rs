@@ -20,8 +20,9 @@ use crate::principal::Principal;
 use crate::routes::roles::role_json;
 use crate::state::AppState;
 use crate::wire::app::app_json;
+use crate::wire::mask::ExpandMask;
 use crate::wire::user::{user_json, user_view};
-use crate::wire::user_input::{ExpandMask, enum_value};
+use crate::wire::user_input::enum_value;
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(rename_all = "camelCase", default)]

@@ -20,5 +20,6 @@ mod python_sdk;
 mod rbac;
 mod search;
 mod snapshots;
+mod text_fields;
 mod users;
 mod users_admin;
