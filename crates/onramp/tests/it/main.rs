@@ -11,6 +11,7 @@ mod bootstrap;
 mod directories;
 mod errors;
 mod flows;
+mod imports;
 mod invitations;
 mod mail;
 mod onboarding_e2e;
