@@ -161,3 +161,18 @@ pub async fn create_api_key(
     store.create_api_key(&Actor::system(tenant_id), &record).await?;
     Ok((record.id, Secret::new(key)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_the_command_line_are_one_line() {
+        assert!(new_tenant("Acme Corp", "boss@acme.example", "127.0.0.1").is_ok());
+        for name in ["Acme\u{1b}[2J", "Acme\nCorp", "Acme\u{0}"] {
+            let error = new_tenant(name, "boss@acme.example", "127.0.0.1").unwrap_err().to_string();
+            assert!(error.starts_with("the tenant name must not contain control characters"), "{name:?}: {error}");
+        }
+        assert!(one_line_name("API key name", "intake\tform").is_err());
+    }
+}
