@@ -4,17 +4,16 @@
 //!
 //! Validation is complete before a row reaches the store: every text field is checked by the rule of
 //! `onramp_domain::text` (a NUL, which PostgreSQL cannot store, would otherwise fail the row's whole batch
-//! there), and a row repeating the email of an earlier row of the same input fails with that reason. So the
-//! one thing a batch insert can still refuse is a row whose email already belongs to a live user: it fails,
-//! or with [`ImportOptions::skip_existing`] it is counted as skipped, which makes re-running an interrupted
-//! import safe.
+//! there). So the one thing a batch insert can still refuse is a row whose email a live user has. If this
+//! import made that user, the row repeats an earlier row and fails; otherwise the user was there before, and
+//! the row fails, or with [`ImportOptions::skip_existing`] is counted as skipped, which makes re-running an
+//! interrupted import safe.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use onramp_domain::user::User;
 use onramp_domain::{Id, Timestamp};
-use onramp_store::{Actor, Store, StoreError};
+use onramp_store::{Actor, ImportedRow, Store, StoreError};
 
 use crate::wire::user_input::UserInput;
 
@@ -53,6 +52,13 @@ impl ImportReport {
     pub fn imported_count(&self) -> usize {
         self.imported.len()
     }
+
+    /// Whether this import created the user `id`. `imported` is in row order, which is the order the ids
+    /// were made in, one after the other by `Id::new` (whose ids only increase within a process), so it is
+    /// sorted and a binary search finds them without keeping another set of every row.
+    fn made(&self, id: Id) -> bool {
+        self.imported.binary_search_by_key(&id, |(_, imported)| *imported).is_ok()
+    }
 }
 
 /// One batch of validated rows, with their row indexes.
@@ -62,13 +68,11 @@ struct Batch {
     rows: Vec<usize>,
 }
 
-/// Validates rows until a batch is full or the input ends; bad rows go straight to the report. `emails` holds
-/// the email of every valid row so far, so that a row repeating one fails here instead of at the insert.
+/// Validates rows until a batch is full or the input ends; bad rows go straight to the report.
 fn next_batch(
     rows: &mut impl Iterator<Item = (usize, Result<UserInput, RowError>)>,
     tenant_id: onramp_domain::Id,
     now: Timestamp,
-    emails: &mut HashSet<String>,
     errors: &mut Vec<RowError>,
 ) -> Batch {
     let mut batch = Batch::default();
@@ -81,16 +85,11 @@ fn next_batch(
                 let message = "managers and delegates are set after import, by update".into();
                 return Err(RowError { row, field: "managerIds".into(), message });
             }
-            let user = input.into_new_user(tenant_id, now).map_err(|error| RowError {
+            input.into_new_user(tenant_id, now).map_err(|error| RowError {
                 row,
                 field: field_of(&error.message),
                 message: error.message,
-            })?;
-            if !emails.insert(user.email.as_str().to_owned()) {
-                let message = format!("{} is the email of an earlier row", user.email);
-                return Err(RowError { row, field: "email".into(), message });
-            }
-            Ok(user)
+            })
         });
         match parsed {
             Ok(user) => {
@@ -116,21 +115,28 @@ pub async fn import_users(
 ) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();
     let now = Timestamp::now();
-    let mut emails = HashSet::new();
     let mut rows = rows.into_iter().enumerate();
-    let mut batch = next_batch(&mut rows, actor.tenant_id, now, &mut emails, &mut report.errors);
+    let mut batch = next_batch(&mut rows, actor.tenant_id, now, &mut report.errors);
     while !batch.users.is_empty() {
         let (writer, writer_actor) = (store.clone(), actor.clone());
         let write = tokio::spawn(async move {
-            let inserted = writer.import_users(&writer_actor, &batch.users).await;
-            (batch, inserted)
+            let outcomes = writer.import_users(&writer_actor, &batch.users).await;
+            (batch, outcomes)
         });
-        let next = next_batch(&mut rows, actor.tenant_id, now, &mut emails, &mut report.errors);
-        let (written, inserted) =
+        let next = next_batch(&mut rows, actor.tenant_id, now, &mut report.errors);
+        let (written, outcomes) =
             write.await.map_err(|join| StoreError::Corrupt(format!("import task failed: {join}")))?;
-        for ((user, row), ok) in written.users.iter().zip(&written.rows).zip(inserted?) {
-            if ok {
-                report.imported.push((*row, user.id));
+        let outcomes = outcomes?;
+        let rows_of = || written.users.iter().zip(&written.rows).zip(&outcomes);
+        for ((user, row), _) in rows_of().filter(|(_, outcome)| **outcome == ImportedRow::Inserted) {
+            debug_assert!(report.imported.last().is_none_or(|(_, last)| *last < user.id), "ids in row order");
+            report.imported.push((*row, user.id));
+        }
+        for ((user, row), outcome) in rows_of() {
+            let ImportedRow::EmailTaken { holder } = outcome else { continue };
+            if holder.is_some_and(|holder| report.made(holder)) {
+                let message = format!("{} is the email of an earlier row", user.email);
+                report.errors.push(RowError { row: *row, field: "email".into(), message });
             } else if options.skip_existing {
                 report.skipped += 1;
             } else {
