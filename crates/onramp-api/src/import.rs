@@ -1,12 +1,19 @@
 //! Bulk import of users, shared by `POST /api/v1/users/import` and `onramp import users FILE`: every row is
 //! validated on its own, the good rows are inserted in large batches, and the report says which rows failed
 //! and why.
+//!
+//! Validation is complete before a row reaches the store: every text field is checked by the rule of
+//! `onramp_domain::text` (a NUL, which PostgreSQL cannot store, would otherwise fail the row's whole batch
+//! there). So the one thing a batch insert can still refuse is a row whose email a live user has. If this
+//! import made that user, the row repeats an earlier row and fails; otherwise the user was there before, and
+//! the row fails, or with [`ImportOptions::skip_existing`] is counted as skipped, which makes re-running an
+//! interrupted import safe.
 
 use std::sync::Arc;
 
 use onramp_domain::user::User;
 use onramp_domain::{Id, Timestamp};
-use onramp_store::{Actor, Store, StoreError};
+use onramp_store::{Actor, ImportedRow, Store, StoreError};
 
 use crate::wire::user_input::UserInput;
 
@@ -22,18 +29,35 @@ pub struct RowError {
     pub message: String,
 }
 
+/// How an import treats rows whose email already belongs to a live user.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Count such rows as skipped rather than failed: the user is there already, as after an interrupted
+    /// import. Without it they fail ("a user with email ... already exists").
+    pub skip_existing: bool,
+}
+
 #[derive(Debug, Default, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
     /// The id given to each imported row, by row index.
     #[serde(skip)]
     pub imported: Vec<(usize, Id)>,
+    /// Rows skipped because their email already belonged to a live user (only with `skip_existing`).
+    pub skipped: usize,
     pub errors: Vec<RowError>,
 }
 
 impl ImportReport {
     pub fn imported_count(&self) -> usize {
         self.imported.len()
+    }
+
+    /// Whether this import created the user `id`. `imported` is in row order, which is the order the ids
+    /// were made in, one after the other by `Id::new` (whose ids only increase within a process), so it is
+    /// sorted and a binary search finds them without keeping another set of every row.
+    fn made(&self, id: Id) -> bool {
+        self.imported.binary_search_by_key(&id, |(_, imported)| *imported).is_ok()
     }
 }
 
@@ -87,6 +111,7 @@ pub async fn import_users(
     store: Arc<dyn Store>,
     actor: &Actor,
     rows: impl IntoIterator<Item = Result<UserInput, RowError>>,
+    options: ImportOptions,
 ) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();
     let now = Timestamp::now();
@@ -95,15 +120,25 @@ pub async fn import_users(
     while !batch.users.is_empty() {
         let (writer, writer_actor) = (store.clone(), actor.clone());
         let write = tokio::spawn(async move {
-            let inserted = writer.import_users(&writer_actor, &batch.users).await;
-            (batch, inserted)
+            let outcomes = writer.import_users(&writer_actor, &batch.users).await;
+            (batch, outcomes)
         });
         let next = next_batch(&mut rows, actor.tenant_id, now, &mut report.errors);
-        let (written, inserted) =
+        let (written, outcomes) =
             write.await.map_err(|join| StoreError::Corrupt(format!("import task failed: {join}")))?;
-        for ((user, row), ok) in written.users.iter().zip(&written.rows).zip(inserted?) {
-            if ok {
-                report.imported.push((*row, user.id));
+        let outcomes = outcomes?;
+        let rows_of = || written.users.iter().zip(&written.rows).zip(&outcomes);
+        for ((user, row), _) in rows_of().filter(|(_, outcome)| **outcome == ImportedRow::Inserted) {
+            debug_assert!(report.imported.last().is_none_or(|(_, last)| *last < user.id), "ids in row order");
+            report.imported.push((*row, user.id));
+        }
+        for ((user, row), outcome) in rows_of() {
+            let ImportedRow::EmailTaken { holder } = outcome else { continue };
+            if holder.is_some_and(|holder| report.made(holder)) {
+                let message = format!("{} is the email of an earlier row", user.email);
+                report.errors.push(RowError { row: *row, field: "email".into(), message });
+            } else if options.skip_existing {
+                report.skipped += 1;
             } else {
                 let message = format!("a user with email {} already exists", user.email);
                 report.errors.push(RowError { row: *row, field: "email".into(), message });
@@ -116,6 +151,6 @@ pub async fn import_users(
 }
 
 /// The field an `invalid FIELD: ...` message names.
-fn field_of(message: &str) -> String {
+pub fn field_of(message: &str) -> String {
     message.strip_prefix("invalid ").and_then(|rest| rest.split_once(':')).map_or("row", |(field, _)| field).to_string()
 }

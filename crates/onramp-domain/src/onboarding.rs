@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::{TextKind, check_text};
 use crate::{Id, Timestamp};
 
 /// The id of the built-in minimal flow, the same in every tenant (like the built-in roles' ids).
@@ -157,14 +158,19 @@ pub fn validate_steps(steps: &[FlowStep]) -> Result<(), FlowError> {
             StepKind::AcceptTerms { text } if text.trim().is_empty() || text.chars().count() > 20_000 => {
                 return Err(error("acceptTerms.text must hold the terms (1 to 20000 characters)"));
             }
+            StepKind::AcceptTerms { text } => {
+                check_text(text, TextKind::MultiLine, 20_000)
+                    .map_err(|problem| error(&format!("acceptTerms.text {problem}")))?;
+            }
             StepKind::CompleteProfile { required_fields } if required_fields.is_empty() => {
                 return Err(error("completeProfile.requiredFields must name at least one field"));
             }
             StepKind::AssignRoles { role_ids } if role_ids.is_empty() => {
                 return Err(error("assignRoles.roleIds must name at least one role"));
             }
-            StepKind::Notify { message, .. } if message.chars().count() > 4000 => {
-                return Err(error("notify.message must be at most 4000 characters"));
+            StepKind::Notify { message, .. } => {
+                check_text(message, TextKind::MultiLine, 4000)
+                    .map_err(|problem| error(&format!("notify.message {problem}")))?;
             }
             _ => {}
         }
@@ -301,6 +307,12 @@ mod tests {
         assert!(validate_steps(&empty_terms).unwrap_err().message.contains("acceptTerms"));
         let no_fields = [step("p", StepKind::CompleteProfile { required_fields: vec![] })];
         assert!(validate_steps(&no_fields).is_err());
+        let terms = [step("t", StepKind::AcceptTerms { text: "1. Be kind.\r\n2. Be\tbrief.\n".into() })];
+        assert!(validate_steps(&terms).is_ok(), "terms are multi-line text");
+        let nul_terms = [step("t", StepKind::AcceptTerms { text: "Be kind\0".into() })];
+        assert!(validate_steps(&nul_terms).unwrap_err().message.starts_with("acceptTerms.text must not contain"));
+        let escape = StepKind::Notify { recipient: NotifyRecipient::Sponsor, message: "\u{1b}[2J".into() };
+        assert!(validate_steps(&[step("n", escape)]).unwrap_err().message.starts_with("notify.message must not"));
     }
 
     #[test]

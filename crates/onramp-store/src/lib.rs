@@ -162,8 +162,9 @@ pub trait UserStore: Send + Sync + 'static {
     async fn delete_user(&self, actor: &Actor, before: &User) -> Result<User>;
 
     /// Inserts many users at once (no managers or delegates), skipping those whose email is taken. Returns
-    /// for each input whether it was inserted. One transaction and one audit event per call.
-    async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<bool>>;
+    /// for each input whether it was inserted or, if not, who has its email. One transaction and one audit
+    /// event per call.
+    async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<ImportedRow>>;
 
     /// Grants roles to a user; roles it already has are left as they are.
     async fn grant_roles(&self, actor: &Actor, user_id: &Id, role_ids: &[Id]) -> Result<()>;

@@ -19,6 +19,18 @@ impl Actor {
     }
 }
 
+/// What became of one user given to `UserStore::import_users`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportedRow {
+    Inserted,
+    /// Not inserted: a live user already has the email. `holder` is that user, read in the importing
+    /// transaction, so it may be a row inserted earlier by the same call; None if no live user has the email
+    /// any more.
+    EmailTaken {
+        holder: Option<Id>,
+    },
+}
+
 /// A place in the change feed: the users rows written after it are those with a greater
 /// `(change_seq, id)`. The feed orders rows by the number of the transaction that last wrote them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -3,7 +3,7 @@
 
 use onramp_api::auth::{api_key, client_secret};
 use onramp_domain::user::{User, UserOrigin};
-use onramp_domain::{BuiltinRole, Email, Id, Secret, Timestamp};
+use onramp_domain::{BuiltinRole, Email, Id, Secret, TextKind, Timestamp, check_text};
 use onramp_store::{Actor, ApiKey, Credential, NewTenant, Store, StoreError, Tenant};
 
 /// A client id and the secret that goes with it, as shown to an operator once.
@@ -31,6 +31,7 @@ pub fn new_tenant(
 ) -> Result<(NewTenant, IssuedCredential), AdminError> {
     let email =
         Email::parse(admin_email).map_err(|e| AdminError::Invalid(format!("admin email {admin_email:?}: {e}")))?;
+    one_line_name("tenant name", name)?;
     let now = Timestamp::now();
     let tenant = Tenant { id: Id::new(), name: name.to_string(), created_at: now };
     let admin = service_user(tenant.id, email, "Administrator", &[BuiltinRole::SuperAdmin], now);
@@ -72,6 +73,11 @@ fn new_credential(
         client_secret: Secret::new(secret),
     };
     (credential, issued)
+}
+
+/// A name given on the command line: one line of text (see `onramp_domain::text`), like every name.
+fn one_line_name(what: &str, name: &str) -> Result<(), AdminError> {
+    check_text(name, TextKind::OneLine, 256).map_err(|problem| AdminError::Invalid(format!("the {what} {problem}")))
 }
 
 /// Parses role names or ids given on the command line.
@@ -139,6 +145,7 @@ pub async fn create_api_key(
     roles: &[BuiltinRole],
     name: &str,
 ) -> Result<(Id, Secret<String>), AdminError> {
+    one_line_name("API key name", name)?;
     let user = user_with_roles(store, tenant_id, email, roles).await?;
     let (key, key_hash) = api_key::generate();
     let record = ApiKey {
@@ -153,4 +160,19 @@ pub async fn create_api_key(
     };
     store.create_api_key(&Actor::system(tenant_id), &record).await?;
     Ok((record.id, Secret::new(key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_the_command_line_are_one_line() {
+        assert!(new_tenant("Acme Corp", "boss@acme.example", "127.0.0.1").is_ok());
+        for name in ["Acme\u{1b}[2J", "Acme\nCorp", "Acme\u{0}"] {
+            let error = new_tenant(name, "boss@acme.example", "127.0.0.1").unwrap_err().to_string();
+            assert!(error.starts_with("the tenant name must not contain control characters"), "{name:?}: {error}");
+        }
+        assert!(one_line_name("API key name", "intake\tform").is_err());
+    }
 }

@@ -1274,7 +1274,9 @@ async fn serve_and_load(
     }
     let started = Instant::now();
     let rows = inputs(seed).take(count).map(Ok);
-    let report = onramp_api::import::import_users(store.clone(), &Actor::system(tenant.tenant.id), rows).await?;
+    let report =
+        onramp_api::import::import_users(store.clone(), &Actor::system(tenant.tenant.id), rows, Default::default())
+            .await?;
     let import = started.elapsed();
     if !report.errors.is_empty() {
         return Err(format!("{} rows failed to import, first: {:?}", report.errors.len(), report.errors[0]).into());

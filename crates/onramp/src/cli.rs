@@ -55,6 +55,10 @@ pub enum ImportCommand {
         file: PathBuf,
         #[arg(long)]
         tenant: Option<Id>,
+        /// Count rows whose email already belongs to a user as skipped, not failed (to re-run an
+        /// interrupted import).
+        #[arg(long)]
+        skip_existing: bool,
     },
 }
 
@@ -221,22 +225,10 @@ pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn 
     let public_host = host_of(&public_url);
     match command {
         Command::Serve | Command::Bench(_) => unreachable!("handled before the store is opened"),
-        Command::Import(ImportCommand::Users { file, tenant }) => {
+        Command::Import(ImportCommand::Users { file, tenant, skip_existing }) => {
             let tenant = tenant_or_default(store.as_ref(), tenant).await?;
-            let rows =
-                crate::import_file::read_users(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let report = onramp_api::import::import_users(store.clone(), &Actor::system(tenant), rows).await?;
-            println!("Imported {} users from {}.", report.imported_count(), file.display());
-            if !report.errors.is_empty() {
-                println!("{} rows were not imported:", report.errors.len());
-                for error in report.errors.iter().take(100) {
-                    println!("  row {}: {}", error.row + 1, error.message);
-                }
-                if report.errors.len() > 100 {
-                    println!("  ... and {} more", report.errors.len() - 100);
-                }
-                return Err("some rows were not imported".into());
-            }
+            let options = onramp_api::import::ImportOptions { skip_existing };
+            crate::import_file::import_file(store.clone(), &Actor::system(tenant), &file, options).await?;
         }
         Command::Migrate => println!("database is migrated ({})", store.backend().name()),
         Command::Tenant(TenantCommand::Create { name, admin_email }) => {

@@ -1,21 +1,26 @@
-//! Reading user import files: CSV with a header row, or JSON Lines (one user object per line). Both give
-//! the same field names as the API (camelCase or snake_case). In CSV, list fields (emails, usernames,
-//! employeeIds, roleIds, directoryIds) hold their items separated by `;`.
+//! `onramp import users FILE`: reading user import files, CSV with a header row or JSON Lines (one user
+//! object per line), and the report the command prints. Both formats give the same field names as the API
+//! (camelCase or snake_case). In CSV, list fields (emails, usernames, employeeIds, roleIds, directoryIds)
+//! hold their items separated by `;`.
 
+use std::error::Error;
 use std::io::BufRead;
 use std::path::Path;
+use std::sync::Arc;
 
-use onramp_api::import::RowError;
+use onramp_api::import::{ImportOptions, ImportReport, RowError, field_of, import_users};
 use onramp_api::wire::user_input::UserInput;
+use onramp_store::{Actor, Store};
 use serde_json::{Map, Value};
 
 const LIST_FIELDS: &[&str] =
     &["emails", "usernames", "employeeIds", "employee_ids", "roleIds", "role_ids", "directoryIds", "directory_ids"];
 
 fn parse_object(row: usize, object: Value) -> Result<UserInput, RowError> {
-    onramp_api::extract::parse_json(object.to_string().as_bytes()).map_err(|error| {
-        let field = error.message.strip_prefix("invalid ").and_then(|r| r.split_once(':')).map_or("row", |(f, _)| f);
-        RowError { row, field: field.to_string(), message: error.message.clone() }
+    onramp_api::extract::parse_json(object.to_string().as_bytes()).map_err(|error| RowError {
+        row,
+        field: field_of(&error.message),
+        message: error.message,
     })
 }
 
@@ -65,4 +70,41 @@ pub fn read_users(path: &Path) -> Result<Box<dyn Iterator<Item = Result<UserInpu
         });
         Ok(Box::new(rows))
     }
+}
+
+/// The most failed rows the command lists one by one.
+const ROWS_LISTED: usize = 100;
+
+/// Imports `file` and prints what became of its rows: one summary line (imported, skipped, failed), then
+/// each failed row by its number (the first data row is row 1). Fails when any row failed.
+pub async fn import_file(
+    store: Arc<dyn Store>,
+    actor: &Actor,
+    file: &Path,
+    options: ImportOptions,
+) -> Result<(), Box<dyn Error>> {
+    let rows = read_users(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let report = import_users(store, actor, rows, options).await?;
+    print!("{}", summary(&report, file, options));
+    if report.errors.is_empty() { Ok(()) } else { Err("some rows were not imported".into()) }
+}
+
+fn summary(report: &ImportReport, file: &Path, options: ImportOptions) -> String {
+    let failed = report.errors.len();
+    let mut text = format!(
+        "{}: {} imported, {} skipped (email already in use), {failed} failed.\n",
+        file.display(),
+        report.imported_count(),
+        report.skipped,
+    );
+    for error in report.errors.iter().take(ROWS_LISTED) {
+        text.push_str(&format!("  row {}: {}\n", error.row + 1, error.message));
+    }
+    if failed > ROWS_LISTED {
+        text.push_str(&format!("  ... and {} more\n", failed - ROWS_LISTED));
+    }
+    if failed > 0 && !options.skip_existing {
+        text.push_str("Rows whose email already belongs to a user fail unless --skip-existing is given.\n");
+    }
+    text
 }

@@ -75,10 +75,7 @@ impl FlowInput {
             }
         }
         if paths.contains(&"description") {
-            flow.description = self.description.clone().unwrap_or_default();
-            if flow.description.chars().count() > 4096 {
-                return Err(ApiError::invalid_field("description", "must be at most 4096 characters"));
-            }
+            flow.description = crate::wire::multi_line("description", self.description.as_deref(), 4096)?;
         }
         if paths.contains(&"steps") {
             flow.steps = parse_steps(self.steps.as_deref().unwrap_or_default())?;

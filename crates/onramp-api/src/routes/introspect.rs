@@ -11,8 +11,8 @@ use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::principal::Principal;
 use crate::state::AppState;
+use crate::wire::mask::ExpandMask;
 use crate::wire::user::user_view_response;
-use crate::wire::user_input::ExpandMask;
 
 pub async fn auth_introspect(caller: Principal) -> ApiResult<Json<Value>> {
     caller.require(Permission::SelfRead)?;

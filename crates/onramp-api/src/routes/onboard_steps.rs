@@ -18,7 +18,7 @@ use onramp_store::{Onboard, OnboardEffects, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::onboards::{object_id, onboard_error, onboard_json};
+use super::onboards::{MAX_REASON_CHARS, object_id, onboard_error, onboard_json};
 use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
@@ -223,8 +223,8 @@ pub(crate) async fn apply_step(
             match request.approved {
                 Some(true) => {}
                 Some(false) => {
-                    let reason =
-                        request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or("no reason given");
+                    let reason = one_line("reason", request.reason.as_deref(), MAX_REASON_CHARS)?;
+                    let reason = if reason.is_empty() { "no reason given" } else { &reason };
                     rejected = Some(format!("step {key:?} rejected by the manager: {reason}"));
                 }
                 None => return Err(ApiError::invalid_field("approved", "is required (true or false)")),

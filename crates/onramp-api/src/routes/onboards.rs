@@ -29,6 +29,7 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
 use crate::principal::{OnboardsCaller, Principal};
 use crate::state::AppState;
+use crate::wire::one_line;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,6 +40,9 @@ pub fn routes() -> Router<AppState> {
 
 /// The most onboards `GET /onboards` returns, newest first.
 const LIST_LIMIT: u32 = 1000;
+
+/// The longest failure reason (`PUT` or a rejected approval) onramp keeps, in characters.
+pub(crate) const MAX_REASON_CHARS: usize = 1000;
 
 /// An onboard in the LeadConduit style.
 pub fn onboard_json(onboard: &Onboard) -> Value {
@@ -168,6 +172,10 @@ async fn update(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::OnboardingWrite)?;
     let id = object_id("id", &id)?;
+    let failure_reason = match request.failure_reason.as_deref() {
+        Some(reason) => one_line("failure_reason", Some(reason), MAX_REASON_CHARS)?,
+        None => String::new(),
+    };
     let before = state.store.get_onboard(&caller.tenant_id, &id).await.map_err(onboard_error(&id))?;
     let Some(raw) = request.status.as_deref().filter(|raw| !raw.is_empty()) else {
         return Ok(Json(onboard_json(&before)));
@@ -196,11 +204,8 @@ async fn update(
             completion(&state, &caller, &before).await?
         }
         OnboardStatus::Failed => {
-            after.failure_reason = request
-                .failure_reason
-                .map(|reason| reason.trim().chars().take(1000).collect::<String>())
-                .filter(|reason| !reason.is_empty())
-                .unwrap_or_else(|| "failed through the API".into());
+            after.failure_reason =
+                if failure_reason.is_empty() { "failed through the API".into() } else { failure_reason };
             OnboardEffects::default()
         }
         _ => OnboardEffects::default(),

@@ -20,8 +20,9 @@ use crate::principal::Principal;
 use crate::routes::roles::role_json;
 use crate::state::AppState;
 use crate::wire::app::app_json;
+use crate::wire::mask::ExpandMask;
 use crate::wire::user::{user_json, user_view};
-use crate::wire::user_input::{ExpandMask, enum_value};
+use crate::wire::user_input::enum_value;
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(rename_all = "camelCase", default)]
@@ -78,7 +79,35 @@ fn enums<T: Copy>(
         .collect()
 }
 
+/// A search request as the handler uses it: the query, the page size, the page token still to decode (its
+/// check needs the deployment's secret) and the expand paths.
+#[derive(Debug)]
+pub struct ParsedSearch {
+    pub query: Query,
+    pub page_size: usize,
+    pub page_token: Option<String>,
+    pub expand_paths: Vec<String>,
+}
+
+/// Parses the body of `POST /api/v1/search/users`, with no state and no I/O: what the handler does to its
+/// body before anything is read, and what the fuzz target `search_request` feeds untrusted bytes to.
+pub fn parse_search_request(body: &[u8]) -> ApiResult<ParsedSearch> {
+    crate::extract::parse_json::<SearchUsersRequest>(body)?.parse()
+}
+
 impl SearchUsersRequest {
+    fn parse(self) -> ApiResult<ParsedSearch> {
+        let query = self.to_query()?;
+        // Before the query is fingerprinted or searched: both cost in proportion to its size.
+        query.check_limits().map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
+        Ok(ParsedSearch {
+            query,
+            page_size: page_size(self.page_size),
+            page_token: self.page_token,
+            expand_paths: self.expand_mask.and_then(|mask| mask.paths).unwrap_or_default(),
+        })
+    }
+
     fn to_query(&self) -> ApiResult<Query> {
         let mut restrict = ids("ids", &self.ids)?;
         for (i, reference) in self.refs.iter().flatten().enumerate() {
@@ -153,7 +182,8 @@ fn encode_cursor(cursor: &Cursor) -> Vec<u8> {
     key
 }
 
-fn decode_cursor(key: &[u8]) -> Option<Cursor> {
+/// The cursor a page token's key holds; None for anything else.
+pub fn decode_cursor(key: &[u8]) -> Option<Cursor> {
     let (&rank, id) = key.split_first()?;
     let rank = [Rank::Exact, Rank::Prefix, Rank::Substring, Rank::Typo].into_iter().find(|r| *r as u8 == rank)?;
     Some(Cursor { rank, id: Id::from_bytes(id.try_into().ok()?) })
@@ -165,13 +195,10 @@ pub async fn search_users(
     ApiJson(request): ApiJson<SearchUsersRequest>,
 ) -> ApiResult<Response> {
     caller.require(Permission::UserRead)?;
-    let query = request.to_query()?;
-    // Before the query is fingerprinted or searched: both cost in proportion to its size.
-    query.check_limits().map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
-    let size = page_size(request.page_size);
+    let ParsedSearch { query, page_size: size, page_token, expand_paths: paths } = request.parse()?;
     // The fingerprint covers every filter as parsed, so a token only continues the query that made it.
     let query_print = fingerprint(&["users.search", &caller.tenant_id.to_string(), &format!("{query:?}")]);
-    let after = match state.page_tokens.decode(request.page_token.as_deref(), &query_print)? {
+    let after = match state.page_tokens.decode(page_token.as_deref(), &query_print)? {
         Some(key) => Some(
             decode_cursor(&key)
                 .ok_or_else(|| ApiError::invalid_field("pageToken", "not a page token of this query"))?,
@@ -185,7 +212,6 @@ pub async fn search_users(
         .map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
     let ids: Vec<Id> = page.hits.iter().map(|hit| hit.id).collect();
     let next = page.next.map(|cursor| state.page_tokens.encode(&query_print, &encode_cursor(&cursor)));
-    let paths = request.expand_mask.and_then(|mask| mask.paths).unwrap_or_default();
     let (list, expanded) = if paths.is_empty() {
         (cached_views(&state, &caller.tenant_id, &ids).await?, Vec::new())
     } else {
@@ -358,5 +384,19 @@ mod tests {
         assert_eq!(decode_cursor(&[]), None);
         assert_eq!(decode_cursor(&[9; 13]), None, "no rank 9");
         assert_eq!(decode_cursor(&[0; 12]), None, "an id is 12 bytes");
+    }
+
+    #[test]
+    fn the_request_parses_without_state() {
+        let body = br#"{"query": "ada", "pageSize": 5, "pageToken": "t", "expandMask": {"paths": ["role_ids"]}}"#;
+        let parsed = parse_search_request(body).unwrap();
+        assert_eq!(parsed.query.text.as_deref(), Some("ada"));
+        assert_eq!((parsed.page_size, parsed.page_token.as_deref()), (10, Some("t")));
+        assert_eq!(parsed.expand_paths, ["role_ids"]);
+        assert_eq!(parse_search_request(b"").unwrap().query, Query::default());
+        let error = parse_search_request(br#"{"roleIds": ["root"]}"#).unwrap_err();
+        assert!(error.message.starts_with("invalid roleIds[0]:"), "{}", error.message);
+        let error = parse_search_request(b"{\"query\": 5}").unwrap_err();
+        assert!(error.message.starts_with("invalid query:"), "{}", error.message);
     }
 }

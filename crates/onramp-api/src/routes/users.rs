@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::import::{RowError, import_users};
+use crate::import::{ImportOptions, RowError, field_of, import_users};
 use crate::paging::{fingerprint, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -167,10 +167,14 @@ pub async fn delete_user(
     Ok(Json(json!({})))
 }
 
+/// `{"users": [...], "skipExisting": false}`. With `skipExisting`, a row whose email already belongs to a
+/// live user is counted in `skippedCount` instead of failing, so an interrupted import can be sent again.
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ImportRequest {
     users: Vec<Value>,
+    #[serde(alias = "skip_existing")]
+    skip_existing: bool,
 }
 
 pub async fn import(
@@ -185,7 +189,7 @@ pub async fn import(
     let rows =
         request.users.into_iter().enumerate().map(|(row, value)| {
             let input: UserInput = crate::extract::parse_json(value.to_string().as_bytes())
-                .map_err(|error| RowError { row, field: "row".into(), message: error.message })?;
+                .map_err(|error| RowError { row, field: field_of(&error.message), message: error.message })?;
             let roles: Vec<Id> =
                 input.role_ids.iter().flatten().filter_map(|r| BuiltinRole::from_ref(r)).map(|r| r.id()).collect();
             check_role_grant(&caller, &roles).map_err(|error| RowError {
@@ -196,12 +200,14 @@ pub async fn import(
             Ok(input)
         });
     let rows: Vec<_> = rows.collect();
-    let report = import_users(state.store.clone(), &caller.actor(), rows).await;
+    let options = ImportOptions { skip_existing: request.skip_existing };
+    let report = import_users(state.store.clone(), &caller.actor(), rows, options).await;
     // Batches written before a failure stay written, so the index catches up either way.
     state.search.catch_up_after_write().await;
     let report = report?;
     Ok(Json(json!({
         "importedCount": report.imported_count().to_string(),
+        "skippedCount": report.skipped.to_string(),
         "userIds": report.imported.iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>(),
         "errors": report.errors,
     })))

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use onramp_domain::text::TextKind;
 use onramp_domain::user::User;
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{App, AppOwner, IdentityMatching};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
+use crate::wire::checked_text;
 use crate::wire::user::user_json;
 
 /// The app in protojson. Scalars are always present, as in the user form; the 64-bit `userCount` is a
@@ -107,20 +109,27 @@ pub struct AppInput {
     pub match_baton_ref: Option<Value>,
 }
 
-/// A text field: its wire name, its input, its place in the app, and its longest allowed length in
-/// characters.
-type TextField = (&'static str, fn(&AppInput) -> &Option<String>, fn(&mut App) -> &mut String, usize);
+/// A text field: its wire name, its input, its place in the app, whether it may span lines, and its longest
+/// allowed length in characters.
+type TextField = (&'static str, fn(&AppInput) -> &Option<String>, fn(&mut App) -> &mut String, TextKind, usize);
 
 fn text_fields() -> [TextField; 8] {
+    use TextKind::{MultiLine, OneLine};
     [
-        ("displayName", |i| &i.display_name, |a| &mut a.display_name, 256),
-        ("description", |i| &i.description, |a| &mut a.description, 4096),
-        ("iconUrl", |i| &i.icon_url, |a| &mut a.icon_url, 2048),
-        ("grantPolicyId", |i| &i.grant_policy_id, |a| &mut a.grant_policy_id, 128),
-        ("revokePolicyId", |i| &i.revoke_policy_id, |a| &mut a.revoke_policy_id, 128),
-        ("certifyPolicyId", |i| &i.certify_policy_id, |a| &mut a.certify_policy_id, 128),
-        ("defaultRequestCatalogId", |i| &i.default_request_catalog_id, |a| &mut a.default_request_catalog_id, 128),
-        ("instructions", |i| &i.instructions, |a| &mut a.instructions, 8192),
+        ("displayName", |i| &i.display_name, |a| &mut a.display_name, OneLine, 256),
+        ("description", |i| &i.description, |a| &mut a.description, MultiLine, 4096),
+        ("iconUrl", |i| &i.icon_url, |a| &mut a.icon_url, OneLine, 2048),
+        ("grantPolicyId", |i| &i.grant_policy_id, |a| &mut a.grant_policy_id, OneLine, 128),
+        ("revokePolicyId", |i| &i.revoke_policy_id, |a| &mut a.revoke_policy_id, OneLine, 128),
+        ("certifyPolicyId", |i| &i.certify_policy_id, |a| &mut a.certify_policy_id, OneLine, 128),
+        (
+            "defaultRequestCatalogId",
+            |i| &i.default_request_catalog_id,
+            |a| &mut a.default_request_catalog_id,
+            OneLine,
+            128,
+        ),
+        ("instructions", |i| &i.instructions, |a| &mut a.instructions, MultiLine, 8192),
     ]
 }
 
@@ -188,7 +197,7 @@ impl AppInput {
     /// The updatable paths this input sets: what an update with an empty mask changes.
     pub fn paths_set(&self) -> Vec<&'static str> {
         let mut paths: Vec<&'static str> =
-            text_fields().into_iter().filter(|(_, input, _, _)| input(self).is_some()).map(|(name, ..)| name).collect();
+            text_fields().into_iter().filter(|(_, input, ..)| input(self).is_some()).map(|(name, ..)| name).collect();
         paths.extend(bool_fields().into_iter().filter(|(_, input, _)| input(self).is_some()).map(|(name, ..)| name));
         let others = [
             ("monthlyCostUsd", self.monthly_cost_usd.is_some()),
@@ -202,12 +211,10 @@ impl AppInput {
     /// Writes the masked fields into `app`. A masked field absent from the input is reset to its default, as
     /// protobuf field masks do; annotations merge instead (an empty value removes a key).
     pub fn apply(&self, app: &mut App, paths: &[&'static str]) -> ApiResult<()> {
-        for (name, input, place, max) in text_fields() {
+        for (name, input, place, kind, max) in text_fields() {
             if paths.contains(&name) {
                 let value = input(self).clone().unwrap_or_default();
-                if value.chars().count() > max {
-                    return Err(ApiError::invalid_field(name, format!("must be at most {max} characters")));
-                }
+                checked_text(name, &value, kind, max)?;
                 *place(app) = value;
             }
         }
@@ -322,6 +329,10 @@ mod tests {
             (json!({"displayName": "a", "annotations": {"x": "a b"}}), "annotations"),
             (json!({"displayName": "a", "appEntitlementOwnerRefs": [{}]}), "appEntitlementOwnerRefs"),
             (json!({"displayName": "x".repeat(257)}), "displayName"),
+            (json!({"displayName": "Wiki\u{0}"}), "displayName"),
+            (json!({"displayName": "Wiki", "iconUrl": "https://x.example/\n"}), "iconUrl"),
+            (json!({"displayName": "Wiki", "description": "a\u{0}b"}), "description"),
+            (json!({"displayName": "Wiki", "instructions": "a\rb"}), "instructions"),
         ] {
             let error = input(body.clone()).into_new_app(Id::new(), now).unwrap_err();
             assert!(error.message.contains(field), "{body}: {}", error.message);

@@ -1,6 +1,8 @@
 //! Update masks (`google.protobuf.FieldMask` in protojson): one comma-separated string of paths
-//! (`"displayName,description"`) or `{"paths": [...]}`, with camelCase or snake_case paths.
+//! (`"displayName,description"`) or `{"paths": [...]}`, with camelCase or snake_case paths; and the user
+//! expand mask of searches and introspection.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -46,6 +48,28 @@ fn snake_to_camel(path: &str) -> String {
         }
     }
     out
+}
+
+/// A user expand mask, `{"paths": ["role_ids", "manager_ids", "delegated_user_id", "directory_ids"]}` or
+/// `["*"]`; an unknown path is refused naming it.
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(default)]
+pub struct ExpandMask {
+    #[serde(deserialize_with = "expand_paths")]
+    pub paths: Option<Vec<String>>,
+}
+
+pub const EXPAND_PATHS: &[&str] = &["*", "role_ids", "manager_ids", "delegated_user_id", "directory_ids"];
+
+fn expand_paths<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+    let paths = Option::<Vec<String>>::deserialize(deserializer)?;
+    if let Some(unknown) = paths.iter().flatten().find(|p| !EXPAND_PATHS.contains(&p.as_str())) {
+        return Err(serde::de::Error::custom(format!(
+            "unknown expand path {unknown:?}; the paths are {}",
+            EXPAND_PATHS.join(", ")
+        )));
+    }
+    Ok(paths)
 }
 
 #[cfg(test)]

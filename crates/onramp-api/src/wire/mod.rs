@@ -8,17 +8,28 @@ pub mod settings;
 pub mod user;
 pub mod user_input;
 
+use onramp_domain::text::{TextKind, check_text};
+
 use crate::error::{ApiError, ApiResult};
+
+/// Checks `value` by onramp's one rule for text (`onramp_domain::text`, which lists the multi-line fields),
+/// naming `field` when it is refused.
+pub(crate) fn checked_text(field: &str, value: &str, kind: TextKind, max: usize) -> ApiResult<()> {
+    check_text(value, kind, max).map_err(|problem| ApiError::invalid_field(field, problem))
+}
 
 /// Free text of at most `max` characters on one line, trimmed: no control characters, because names and
 /// purposes go into emails and pages, where a line break could pass for onramp's own text.
 pub(crate) fn one_line(field: &str, value: Option<&str>, max: usize) -> ApiResult<String> {
     let value = value.map(str::trim).unwrap_or_default();
-    if value.chars().count() > max {
-        return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field(field, "must not contain control characters such as line breaks"));
-    }
+    checked_text(field, value, TextKind::OneLine, max)?;
+    Ok(value.to_string())
+}
+
+/// Free text of at most `max` characters that may run over several lines (descriptions, terms), kept as
+/// written: line breaks and tabs are allowed, other control characters are not.
+pub(crate) fn multi_line(field: &str, value: Option<&str>, max: usize) -> ApiResult<String> {
+    let value = value.unwrap_or_default();
+    checked_text(field, value, TextKind::MultiLine, max)?;
     Ok(value.to_string())
 }

@@ -9,6 +9,7 @@
 //! `orgContext` are onramp extensions (the published request lacks them) under the same omit-to-leave
 //! rule: a present list or object replaces the stored one.
 
+use onramp_domain::text::TextKind;
 use onramp_store::{
     McpOnboardingStatus, McpTarget, McpTargetKind, McpTargetStatus, OnboardingSettings, OnboardingSettingsUpdate,
     OnboardingStatus, OrgContext,
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
+use crate::wire::{checked_text, multi_line};
 
 /// The longest goal onramp keeps, in characters.
 const MAX_GOAL_CHARS: usize = 4096;
@@ -118,14 +120,9 @@ fn enum_field<T: Copy>(
     })
 }
 
-/// A text field of at most `max` characters without control characters.
+/// A one-line text field of at most `max` characters (see `onramp_domain::text`).
 fn text(field: &str, value: String, max: usize) -> ApiResult<String> {
-    if value.chars().count() > max {
-        return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));
-    }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ApiError::invalid_field(field, "must not contain control characters"));
-    }
+    checked_text(field, &value, TextKind::OneLine, max)?;
     Ok(value)
 }
 
@@ -161,8 +158,10 @@ impl UpdateInput {
             Some(id) => Some(text("conversationId", id, MAX_TEXT_CHARS)?),
             None => None,
         };
-        let mcp_goal =
-            self.mcp_onboarding_goal.map(|goal| text("mcpOnboardingGoal", goal, MAX_GOAL_CHARS)).transpose()?;
+        let mcp_goal = self
+            .mcp_onboarding_goal
+            .map(|goal| multi_line("mcpOnboardingGoal", Some(&goal), MAX_GOAL_CHARS))
+            .transpose()?;
         let mcp_targets =
             self.mcp_onboarding_targets.map(|list| parse_targets(list.targets.unwrap_or_default())).transpose()?;
         let intents = self.intents.map(parse_intents).transpose()?;
@@ -324,5 +323,28 @@ mod tests {
         assert!(error.message.starts_with("invalid status:"), "{}", error.message);
         let error = parse(r#"{"intents": ["a", ""]}"#).unwrap_err();
         assert_eq!(error.message, "invalid intents[1]: must not be empty");
+    }
+
+    #[test]
+    fn only_the_goal_spans_lines() {
+        let update = parse(r#"{"mcpOnboardingGoal": "Connect:\n\t- the wiki\r\n\t- the CRM"}"#).unwrap();
+        assert_eq!(update.mcp_goal.as_deref(), Some("Connect:\n\t- the wiki\r\n\t- the CRM"));
+        for (body, field) in [
+            (r#"{"mcpOnboardingGoal": "a\u0000"}"#, "mcpOnboardingGoal"),
+            (r#"{"intents": ["two\nlines"]}"#, "intents[0]"),
+            (r#"{"orgContext": {"industry": "tab\there"}}"#, "orgContext.industry"),
+            (r#"{"conversationId": "c\u0000"}"#, "conversationId"),
+            (
+                r#"{"mcpOnboardingTargets": {"targets": [{"kind": "MCP_ONBOARDING_TARGET_KIND_APP", "id": "a", "displayName": "A\u0085"}]}}"#,
+                "mcpOnboardingTargets.targets[0].displayName",
+            ),
+        ] {
+            let error = parse(body).unwrap_err();
+            assert!(
+                error.message.starts_with(&format!("invalid {field}: must not contain")),
+                "{body}: {}",
+                error.message
+            );
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! Users as clients send them to onramp's additions (create, update, import): parsed and validated into the
 //! domain `User` at the boundary, with every error naming its field.
 
+use onramp_domain::text::TextKind;
 use onramp_domain::user::{AttributeSource, Sources, User, UserOrigin, UserStatus, UserType};
 use onramp_domain::{BuiltinRole, Email, Id, Timestamp};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::wire::{checked_text, one_line};
 
 const MAX_TEXT: usize = 256;
 
@@ -88,12 +90,9 @@ pub const UPDATABLE: &[&str] = &[
     "usernameSources",
 ];
 
+/// A one-line text field, trimmed (see `onramp_domain::text`).
 fn text(field: &str, value: &str) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.chars().count() > MAX_TEXT {
-        return Err(ApiError::invalid_field(field, format!("must be at most {MAX_TEXT} characters")));
-    }
-    Ok(value.to_string())
+    one_line(field, Some(value), MAX_TEXT)
 }
 
 fn texts(field: &str, values: &[String]) -> Result<Vec<String>, ApiError> {
@@ -277,8 +276,12 @@ impl UserInput {
                 "employeeIds" => {
                     user.employee_ids = texts("employeeIds", &self.employee_ids.clone().unwrap_or_default())?
                 }
-                "profile" => user.profile = self.profile.clone().unwrap_or_default(),
-                sources_path => apply_sources(&mut user.sources, &self, sources_path),
+                "profile" => {
+                    let profile = self.profile.clone().unwrap_or_default();
+                    check_profile("profile", &profile)?;
+                    user.profile = profile;
+                }
+                sources_path => apply_sources(&mut user.sources, &self, sources_path)?,
             }
         }
         // The primary email always leads the list of emails.
@@ -289,42 +292,63 @@ impl UserInput {
     }
 }
 
-fn apply_sources(target: &mut Sources, input: &UserInput, path: &str) {
-    let take = |list: &Option<Vec<AttributeSource>>| list.clone().unwrap_or_default();
+/// A profile's keys are one-line text and its string values, at any depth, multi-line text.
+fn check_profile(field: &str, object: &Map<String, Value>) -> Result<(), ApiError> {
+    for (key, value) in object {
+        onramp_domain::check_text(key, TextKind::OneLine, usize::MAX)
+            .map_err(|problem| ApiError::invalid_field(field, format!("keys {problem}")))?;
+        check_profile_value(&format!("{field}.{key}"), value)?;
+    }
+    Ok(())
+}
+
+fn check_profile_value(field: &str, value: &Value) -> Result<(), ApiError> {
+    match value {
+        Value::String(text) => checked_text(field, text, TextKind::MultiLine, usize::MAX),
+        Value::Array(items) => {
+            items.iter().enumerate().try_for_each(|(i, item)| check_profile_value(&format!("{field}[{i}]"), item))
+        }
+        Value::Object(object) => check_profile(field, object),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
+}
+
+/// The text of one list of attribute sources: every string is one line.
+fn check_sources(field: &str, sources: &[AttributeSource]) -> Result<(), ApiError> {
+    for (i, source) in sources.iter().enumerate() {
+        let parts = [
+            ("appId", &source.app_id),
+            ("appUserId", &source.app_user_id),
+            ("appUserProfileAttributeKey", &source.app_user_profile_attribute_key),
+            ("userAttributeMappingId", &source.user_attribute_mapping_id),
+            ("value", &source.value),
+        ];
+        for (name, text) in parts {
+            checked_text(&format!("{field}[{i}].{name}"), text, TextKind::OneLine, usize::MAX)?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_sources(target: &mut Sources, input: &UserInput, path: &str) -> Result<(), ApiError> {
+    let take = |list: &Option<Vec<AttributeSource>>| -> Result<Vec<AttributeSource>, ApiError> {
+        let list = list.clone().unwrap_or_default();
+        check_sources(path, &list)?;
+        Ok(list)
+    };
     match path {
-        "departmentSources" => target.department_sources = take(&input.department_sources),
-        "directoryStatusSources" => target.directory_status_sources = take(&input.directory_status_sources),
-        "emailSources" => target.email_sources = take(&input.email_sources),
-        "employeeIdSources" => target.employee_id_sources = take(&input.employee_id_sources),
-        "employmentStatusSources" => target.employment_status_sources = take(&input.employment_status_sources),
-        "employmentTypeSources" => target.employment_type_sources = take(&input.employment_type_sources),
-        "jobTitleSources" => target.job_title_sources = take(&input.job_title_sources),
-        "managerSources" => target.manager_sources = take(&input.manager_sources),
-        "usernameSources" => target.username_sources = take(&input.username_sources),
+        "departmentSources" => target.department_sources = take(&input.department_sources)?,
+        "directoryStatusSources" => target.directory_status_sources = take(&input.directory_status_sources)?,
+        "emailSources" => target.email_sources = take(&input.email_sources)?,
+        "employeeIdSources" => target.employee_id_sources = take(&input.employee_id_sources)?,
+        "employmentStatusSources" => target.employment_status_sources = take(&input.employment_status_sources)?,
+        "employmentTypeSources" => target.employment_type_sources = take(&input.employment_type_sources)?,
+        "jobTitleSources" => target.job_title_sources = take(&input.job_title_sources)?,
+        "managerSources" => target.manager_sources = take(&input.manager_sources)?,
+        "usernameSources" => target.username_sources = take(&input.username_sources)?,
         _ => unreachable!("mask paths are checked against UPDATABLE before they are applied"),
     }
-}
-
-/// A user expand mask, `{"paths": ["role_ids", "manager_ids", "delegated_user_id", "directory_ids"]}` or
-/// `["*"]`; an unknown path is refused naming it.
-#[derive(Deserialize, Default, Debug, Clone)]
-#[serde(default)]
-pub struct ExpandMask {
-    #[serde(deserialize_with = "expand_paths")]
-    pub paths: Option<Vec<String>>,
-}
-
-pub const EXPAND_PATHS: &[&str] = &["*", "role_ids", "manager_ids", "delegated_user_id", "directory_ids"];
-
-fn expand_paths<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
-    let paths = Option::<Vec<String>>::deserialize(deserializer)?;
-    if let Some(unknown) = paths.iter().flatten().find(|p| !EXPAND_PATHS.contains(&p.as_str())) {
-        return Err(serde::de::Error::custom(format!(
-            "unknown expand path {unknown:?}; the paths are {}",
-            EXPAND_PATHS.join(", ")
-        )));
-    }
-    Ok(paths)
+    Ok(())
 }
 
 /// The paths of a user update mask (see [`crate::wire::mask::parse_mask`]).
@@ -355,6 +379,9 @@ mod tests {
         assert_eq!(user.emails, vec![user.email.clone()]);
         assert_eq!(user.role_ids, vec![BuiltinRole::Admin.id()]);
         assert_eq!(user.sources.job_title_sources[0].value, "a");
+        let input: UserInput = serde_json::from_value(json!({"email": "b@example.com", "displayName": " Bo ", "profile": {"address": "1 Main St\r\nSpringfield"}})).unwrap();
+        let user = input.into_new_user(tenant, now).unwrap();
+        assert_eq!((user.display_name.as_str(), &user.profile["address"]), ("Bo", &json!("1 Main St\r\nSpringfield")));
         for (body, field) in [
             (json!({"displayName": "Ada"}), "email"),
             (json!({"email": "ada@example.com"}), "displayName"),
@@ -362,6 +389,19 @@ mod tests {
             (json!({"email": "ada@example.com", "displayName": "A", "type": "USER_TYPE_ROBOT"}), "type"),
             (json!({"email": "ada@example.com", "displayName": "A", "managerIds": ["nope"]}), "managerIds[0]"),
             (json!({"email": "ada@example.com", "displayName": "A", "roleIds": ["root"]}), "roleIds[0]"),
+            (json!({"email": "ada@example.com", "displayName": "Ada\u{0}"}), "displayName"),
+            (json!({"email": "ada@example.com", "displayName": "A", "department": "R\u{1b}[0mD"}), "department"),
+            (json!({"email": "ada@example.com", "displayName": "A", "usernames": ["ada", "a\nb"]}), "usernames[1]"),
+            (json!({"email": "ada@example.com", "displayName": "A", "profile": {"note": "x\u{0}"}}), "profile.note"),
+            (json!({"email": "ada@example.com", "displayName": "A", "profile": {"a\tb": 1}}), "profile"),
+            (
+                json!({"email": "ada@example.com", "displayName": "A", "profile": {"l": [{"m": "\u{7}"}]}}),
+                "profile.l[0].m",
+            ),
+            (
+                json!({"email": "ada@example.com", "displayName": "A", "jobTitleSources": [{"value": "a\u{0}"}]}),
+                "jobTitleSources[0].value",
+            ),
         ] {
             let input: UserInput = serde_json::from_value(body).unwrap();
             let error = input.into_new_user(tenant, now).unwrap_err();

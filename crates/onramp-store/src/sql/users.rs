@@ -14,9 +14,9 @@ use super::user_sql::{
     next_change_seq, replace_relations, select_users, user_json,
 };
 use super::{Dialect, SqlStore, onboarding};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::{Actor, FeedPosition, Result, StoreError, UserStore};
+use crate::{Actor, FeedPosition, ImportedRow, Result, StoreError, UserStore};
 
 /// Rows per bulk INSERT: 500 × 22 parameters stays under SQLite's limit of 32,766.
 const IMPORT_ROWS_PER_STATEMENT: usize = 500;
@@ -76,6 +76,37 @@ where
             )));
         }
         Ok(())
+    }
+
+    /// The rows of an imported chunk that were not inserted, by offset, each with the live user that has its
+    /// email (read in the importing transaction, so possibly a row of the same import).
+    async fn taken_rows(conn: &mut DB::Connection, chunk: &[User]) -> Result<Vec<(usize, Option<Id>)>> {
+        let in_list = |first: usize, count: usize| (first..first + count).map(DB::param).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT id FROM users WHERE id IN ({})", in_list(1, chunk.len()));
+        let query = chunk.iter().fold(sqlx::query(&sql), |query, user| query.bind(user.id.to_string()));
+        let present: HashSet<String> =
+            query.fetch_all(&mut *conn).await?.iter().map(|row| row.text("id")).collect::<Result<_>>()?;
+        let taken: Vec<(usize, &User)> =
+            chunk.iter().enumerate().filter(|(_, user)| !present.contains(&user.id.to_string())).collect();
+        if taken.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT email, id FROM users WHERE tenant_id = {} AND status <> 'DELETED' AND email IN ({})",
+            DB::param(1),
+            in_list(2, taken.len())
+        );
+        let tenant_id = chunk.first().map(|user| user.tenant_id.to_string()).unwrap_or_default();
+        let query = taken
+            .iter()
+            .fold(sqlx::query(&sql).bind(tenant_id), |query, (_, user)| query.bind(user.email.as_str().to_string()));
+        let holders: HashMap<String, Id> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| Ok((row.text("email")?, row.id("id")?)))
+            .collect::<Result<_>>()?;
+        Ok(taken.into_iter().map(|(offset, user)| (offset, holders.get(user.email.as_str()).copied())).collect())
     }
 
     /// Replaces `before` with `after` inside the caller's transaction: what `update_user` does, for other
@@ -264,8 +295,8 @@ where
             .collect()
     }
 
-    async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<bool>> {
-        let mut inserted = vec![false; users.len()];
+    async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<ImportedRow>> {
+        let mut outcomes = vec![ImportedRow::Inserted; users.len()];
         let mut tx = self.write.begin().await?;
         let change_seq = next_change_seq::<DB>(&mut tx).await?;
         for (chunk_index, chunk) in users.chunks(IMPORT_ROWS_PER_STATEMENT).enumerate() {
@@ -275,29 +306,26 @@ where
                 query = bind_user::<DB>(query, user, change_seq);
             }
             // Rows whose email is taken are skipped. Nearly always none is, and the count says so; only
-            // then are the inserted ids read back (asking for them with RETURNING costs a row per user).
+            // then are the inserted ids read back (asking for them with RETURNING costs a row per user), and
+            // the holders of the other rows' emails.
             let count = DB::rows_affected(&query.execute(&mut *tx).await?) as usize;
-            let present: Option<std::collections::HashSet<String>> = if count == chunk.len() {
-                None
-            } else {
-                let sql = format!(
-                    "SELECT id FROM users WHERE id IN ({})",
-                    (1..=chunk.len()).map(DB::param).collect::<Vec<_>>().join(", ")
-                );
-                let query = chunk.iter().fold(sqlx::query(&sql), |query, user| query.bind(user.id.to_string()));
-                let rows = query.fetch_all(&mut *tx).await?;
-                Some(rows.iter().map(|row| super::rows::RowExt::text(row, "id")).collect::<Result<_>>()?)
-            };
+            let taken = if count == chunk.len() { Vec::new() } else { Self::taken_rows(&mut tx, chunk).await? };
+            for (offset, holder) in taken {
+                outcomes[chunk_index * IMPORT_ROWS_PER_STATEMENT + offset] = ImportedRow::EmailTaken { holder };
+            }
             for (offset, user) in chunk.iter().enumerate() {
-                if present.as_ref().is_none_or(|present| present.contains(&user.id.to_string())) {
-                    inserted[chunk_index * IMPORT_ROWS_PER_STATEMENT + offset] = true;
-                    if !user.role_ids.is_empty() || !user.directory_ids.is_empty() {
-                        replace_relations::<DB>(&mut tx, user).await?;
-                    }
+                let inserted = outcomes[chunk_index * IMPORT_ROWS_PER_STATEMENT + offset] == ImportedRow::Inserted;
+                if inserted && (!user.role_ids.is_empty() || !user.directory_ids.is_empty()) {
+                    replace_relations::<DB>(&mut tx, user).await?;
                 }
             }
         }
-        let created: Vec<User> = users.iter().zip(&inserted).filter(|(_, ok)| **ok).map(|(u, _)| u.clone()).collect();
+        let created: Vec<User> = users
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| **outcome == ImportedRow::Inserted)
+            .map(|(user, _)| user.clone())
+            .collect();
         let change = Change {
             action: "user.import",
             object_type: "user",
@@ -307,6 +335,6 @@ where
         };
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;
-        Ok(inserted)
+        Ok(outcomes)
     }
 }
