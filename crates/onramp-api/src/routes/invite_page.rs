@@ -41,13 +41,17 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// A whole page; `body` is HTML already escaped where it holds data.
+/// A whole page; `body` is HTML already escaped where it holds data. On a phone nothing may scroll sideways
+/// (the browser journeys in `web-tests/` check it at 390 px): inputs are sized `border-box`, so that at full
+/// width their padding and border stay inside the screen, and long words such as email addresses wrap
+/// anywhere.
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}\
-         label{{display:block;margin-top:1rem}}input{{width:100%;padding:.5rem;font-size:1rem}}\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5;\
+         overflow-wrap:anywhere}}\
+         label{{display:block;margin-top:1rem}}input{{box-sizing:border-box;width:100%;padding:.5rem;font-size:1rem}}\
          button{{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}}.error{{color:#a00}}</style></head>\
          <body><h1>{title}</h1>{body}</body></html>\n",
         title = escape(title),

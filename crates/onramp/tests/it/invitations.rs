@@ -182,7 +182,7 @@ fn micros(time: &Value) -> i64 {
 }
 
 /// Moves an invitation's expiry into the past, behind the server's back.
-async fn expire_now(server: &TestServer, id: &str) {
+pub async fn expire_now(server: &TestServer, id: &str) {
     let past = Timestamp::now().micros() - 60_000_000;
     let changed =
         server.database.execute(&format!("UPDATE invitations SET expires_at = {past} WHERE id = '{id}'")).await;

@@ -10,6 +10,7 @@ mod app_owners;
 mod apps;
 mod auth_token;
 mod bootstrap;
+mod browser;
 mod connections;
 mod cross_site;
 mod data_files;

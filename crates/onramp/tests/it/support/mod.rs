@@ -15,6 +15,7 @@ pub mod jws;
 pub mod mail;
 pub mod process;
 pub mod smtp;
+pub mod web;
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -40,7 +41,8 @@ pub enum Backend {
 }
 
 /// Runs a test body once per backend: `both_backends!(name);` expects `async fn name(backend: Backend)`.
-/// `both_backends!(name, needs python_sdk)` (or `needs smtp`) also needs that part of the test machine.
+/// `both_backends!(name, needs python_sdk)` (or `needs smtp`, or `needs browser`) also needs that part of the
+/// test machine.
 ///
 /// Whether a part is there is decided when the tests are built (`build.rs`): a test that cannot run is
 /// ignored with the reason, so the summary `cargo test` prints says what was not tested.
@@ -61,6 +63,12 @@ macro_rules! both_backends {
             #[cfg_attr(not(onramp_test_smtp), ignore = "no aiosmtpd in ONRAMP_TEST_PYTHON: SMTP delivery untested")],
             #[cfg_attr(not(all(onramp_test_postgres, onramp_test_smtp)),
                 ignore = "needs ONRAMP_TEST_POSTGRES_URL and aiosmtpd in ONRAMP_TEST_PYTHON")]);
+    };
+    ($name:ident, needs browser) => {
+        $crate::both_backends!(@tests $name,
+            #[cfg_attr(not(onramp_test_browser), ignore = "no node, /usr/bin/chromium or web-tests/node_modules: pages untested in a browser")],
+            #[cfg_attr(not(all(onramp_test_postgres, onramp_test_browser)),
+                ignore = "needs ONRAMP_TEST_POSTGRES_URL, node, /usr/bin/chromium and web-tests/node_modules")]);
     };
     (@tests $name:ident, #[$sqlite:meta], #[$postgres:meta]) => {
         mod $name {

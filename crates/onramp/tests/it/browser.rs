@@ -1,0 +1,52 @@
+//! The web pages in a real browser: the journeys of `web-tests/journeys/*.test.mjs` (playwright-core driving
+//! Debian's Chromium, axe-core on every page, screenshots at 1280×800 and 390×844 in
+//! `target/web-tests/<backend>/`) against the real server of this process, once per backend; and the unit
+//! tests of the scripts' helper library (`web-tests/lib/*.test.mjs`).
+//!
+//! Journeys set up what they need through the API with the admin credential of the context
+//! (`support::web`); what the API cannot do is prepared here and handed over in `fixtures`.
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::directories::create_directory;
+use crate::invitations::{expire_now, invite, mails_to};
+use crate::support::web::{NodeRun, context_for, run_scripts, test_scripts, web_tests_dir};
+use crate::support::{Backend, TestServer};
+
+/// The address of the invitation that [`fixtures`] lets expire.
+const EXPIRED_INVITEE: &str = "edith.expired@example.com";
+
+/// What the journeys need and cannot make through the API: `expiredInvitation`, an invitation whose email
+/// has been sent and whose expiry then moved into the past (the sweep marks it EXPIRED soon after).
+async fn fixtures(server: &TestServer) -> Value {
+    let token = server.admin_token().await;
+    let directory = create_directory(server, &token, "Expired links", Value::Null).await;
+    let invitation = invite(server, &token, &directory, EXPIRED_INVITEE, json!({"displayName": "Edith"})).await;
+    let id = invitation["id"].as_str().expect("the invitation has an id");
+    mails_to(server, EXPIRED_INVITEE, 1).await;
+    expire_now(server, id).await;
+    json!({"expiredInvitation": {"email": EXPIRED_INVITEE, "directoryId": directory, "invitationId": id}})
+}
+
+/// Every journey on one server of `backend`.
+async fn journeys(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let fixtures = fixtures(&server).await;
+    let scripts = test_scripts(&web_tests_dir().join("journeys"));
+    let output = run_scripts(backend, &scripts, &context_for(&server, backend, fixtures)).await;
+    // Shown by `cargo test -- --nocapture`, or with the failure of another assertion.
+    println!("{output}");
+}
+
+both_backends!(journeys, needs browser);
+
+/// The helper library's own tests (the email parser on multipart and encoded messages, say), which need
+/// neither a server nor a browser.
+#[tokio::test]
+#[cfg_attr(not(onramp_test_browser), ignore = "no node, /usr/bin/chromium or web-tests/node_modules")]
+async fn helper_library() {
+    let scripts = test_scripts(&web_tests_dir().join("lib"));
+    let (success, output) = NodeRun::start(&scripts, &json!({})).finish().await;
+    assert!(success, "the helper library's tests failed:\n{output}");
+}

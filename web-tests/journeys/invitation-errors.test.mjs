@@ -1,0 +1,77 @@
+// The links that open nothing, each with its own page: expired (an invitation the Rust side let expire
+// behind the server's back, `fixtures.expiredInvitation`), revoked through the API, used (accepted through
+// the API), and unknown. Each page: the right status, words that say what to do next, axe, screenshots
+// at both widths, nothing scrolling sideways.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+
+import { api, checkPage, context, invitationLink, launch, newPage, unique } from '../lib/onramp.mjs';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+let directory;
+
+// A directory of this journey's own, made once.
+async function directoryId() {
+  if (!directory) {
+    const app = await api().post('/api/v1/apps', { displayName: unique('Error pages') });
+    await api().post('/api/v1/local-directory-configs', { appId: app.app.id, displayName: 'Error pages' });
+    directory = app.app.id;
+  }
+  return directory;
+}
+
+// Invites a new address and returns the invitation and its link.
+async function invited(name) {
+  const email = `${unique(name)}@example.com`;
+  const path = `/api/v1/local-directory-configs/${await directoryId()}/invitations`;
+  const { invitation } = await api().post(path, { email, displayName: name });
+  return { invitation, link: await invitationLink(email) };
+}
+
+// Opens `link` in a fresh page, checks the status and the words, and runs the page checks.
+async function refusal(link, status, words, name) {
+  const page = await newPage(browser);
+  const response = await page.goto(link);
+  assert.equal(response.status(), status, `${link}: status`);
+  assert.equal(response.headers()['cache-control'], 'no-store');
+  await page.getByText(words).waitFor();
+  assert.equal(await page.locator('form').count(), 0, 'a dead link offers no form');
+  await checkPage(page, name);
+}
+
+test('an expired invitation', async () => {
+  const { email } = context().fixtures.expiredInvitation;
+  await refusal(await invitationLink(email), 410, /has expired; ask the sender for a new one/, 'expired');
+});
+
+test('a revoked invitation', async () => {
+  const { invitation, link } = await invited('rex');
+  await api().post(`/api/v1/local-directory-configs/${await directoryId()}/invitations/${invitation.id}/revoke`);
+  await refusal(link, 410, /was revoked; ask the sender for a new one/, 'revoked');
+});
+
+test('a used invitation', async () => {
+  const { link } = await invited('uma');
+  const token = new URL(link).pathname.split('/').pop();
+  const accepted = await fetch(`${context().baseUrl}/api/v1/local-directory-invitations/accept`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, displayName: 'Uma', password: 'correct horse battery staple' }),
+  });
+  assert.equal(accepted.status, 200, await accepted.text());
+  await refusal(link, 409, /has already been accepted; sign in instead/, 'used');
+});
+
+test('an unknown link', async () => {
+  const token = randomBytes(32).toString('base64url');
+  await refusal(`${context().baseUrl}/invite/${token}`, 404, /not valid: check that it was copied whole/, 'unknown');
+});

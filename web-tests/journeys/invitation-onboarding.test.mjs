@@ -1,0 +1,147 @@
+// A new hire's whole way in, as they would take it: the invitation email, the link (opening it uses
+// nothing up), the accept form (a refused submit first, then name and password), their onboarding page
+// (terms, then profile), the admin completing the onboard through the API, and the done state; then the
+// same onboarding page from another browser, where they sign in. Every page: axe, screenshots at both
+// widths, nothing scrolling sideways.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { api, checkPage, context, invitationLink, launch, newPage, newestMail, unique } from '../lib/onramp.mjs';
+
+const PASSWORD = 'correct horse battery staple';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+// What an admin sets up first: a flow with terms and a profile step, a directory that uses it, and an
+// invitation. The invitee's name has a letter outside ASCII, so the email is quoted-printable.
+async function invite(email) {
+  const admin = api();
+  const flow = await admin.post('/api/v1/onboarding-flows', {
+    displayName: unique('Engineering onboarding'),
+    steps: [
+      { key: 'terms', acceptTerms: { text: 'I will keep customer data confidential.\nI will lock my screen.' } },
+      { key: 'profile', completeProfile: { requiredFields: ['jobTitle', 'department'] } },
+    ],
+  });
+  const app = await admin.post('/api/v1/apps', { displayName: unique('Engineering') });
+  await admin.post('/api/v1/local-directory-configs', {
+    appId: app.app.id,
+    displayName: 'Engineering',
+    onboardingFlowId: flow.onboardingFlow.id,
+  });
+  const { invitation } = await admin.post(`/api/v1/local-directory-configs/${app.app.id}/invitations`, {
+    email,
+    displayName: 'Zoë',
+  });
+  return { directoryId: app.app.id, invitation };
+}
+
+async function invitationStatus(directoryId, id) {
+  const { invitation } = await api().get(`/api/v1/local-directory-configs/${directoryId}/invitations/${id}`);
+  return invitation.status;
+}
+
+test('invitation email → accept form → onboarding → done', async () => {
+  // A long address without a hyphen to break at, as people have: it must not push a page sideways on a phone.
+  const email = `${unique('zoe.konstantinopoulou').replace('-', '.')}@engineering.example.com`;
+  const { directoryId, invitation } = await invite(email);
+
+  const mail = await newestMail(email);
+  assert.match(mail.subject, /invited to join Engineering/);
+  assert.match(mail.text, /Hello Zoë,/, 'the quoted-printable body decodes');
+  const link = await invitationLink(email);
+  assert.ok(link.startsWith(`${context().baseUrl}/invite/`), link);
+
+  const page = await newPage(browser);
+  // Opening the link, twice, shows the form and uses nothing up.
+  for (let opened = 0; opened < 2; opened++) {
+    const response = await page.goto(link);
+    assert.equal(response.status(), 200);
+    assert.equal(response.headers()['cache-control'], 'no-store');
+  }
+  await page.getByText(email).waitFor();
+  assert.equal(await page.getByLabel('Name').inputValue(), 'Zoë', 'the invitation’s name is offered');
+  assert.equal(await invitationStatus(directoryId, invitation.id), 'LOCAL_INVITATION_STATUS_PENDING');
+  await checkPage(page, 'accept-form');
+
+  // A password the server refuses (the browser's own check is off, as in a browser without it): the form
+  // comes back with the reason and the name kept.
+  await page.getByLabel('Name').fill('Zoë Zimmermann');
+  await page.getByLabel(/^Password/).fill('too short');
+  await page.locator('form').evaluate((form) => {
+    form.noValidate = true;
+  });
+  const refused = page.waitForResponse((r) => r.request().method() === 'POST');
+  await page.getByRole('button', { name: 'Create my account' }).click();
+  assert.equal((await refused).status(), 400);
+  assert.match(await page.locator('.error').innerText(), /password/i);
+  assert.equal(await page.getByLabel('Name').inputValue(), 'Zoë Zimmermann');
+  assert.equal(await page.getByLabel(/^Password/).inputValue(), '', 'a password is never sent back');
+  await checkPage(page, 'accept-form-refused');
+
+  // The real submit.
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create my account' }).click();
+  await page.getByRole('heading', { name: 'Your account is created' }).waitFor();
+  assert.equal(await invitationStatus(directoryId, invitation.id), 'LOCAL_INVITATION_STATUS_ACCEPTED');
+  await checkPage(page, 'account-created');
+
+  // The onboarding page: both steps are the invitee's.
+  await page.getByRole('link', { name: 'continue to your onboarding' }).click();
+  await page.getByRole('heading', { name: 'Your onboarding' }).waitFor();
+  const onboardingUrl = page.url();
+  const onboardId = new URL(onboardingUrl).pathname.split('/').pop();
+  await page.getByText('I will lock my screen.').waitFor();
+  await checkPage(page, 'onboarding-steps');
+
+  await page.getByLabel('I accept these terms').check();
+  await page.getByRole('button', { name: 'Accept' }).click();
+  await page.getByText('Accept the terms: done').waitFor();
+  await page.getByLabel('Job title').fill('Staff Engineer');
+  await page.getByLabel('Department').fill('Platform');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Complete your profile: done').waitFor();
+  await checkPage(page, 'onboarding-steps-done');
+
+  // The admin completes the onboard; the page then says so, and the account is active.
+  const onboard = await api().get(`/onboards/${onboardId}`);
+  assert.equal((await api().get(`/api/v1/users/${onboard.user_id}`)).userView.user.status, 'DISABLED');
+  await api().put(`/onboards/${onboardId}`, { status: 'completed' });
+  await page.reload();
+  await page.getByText('Your onboarding is complete and your account is active.').waitFor();
+  await checkPage(page, 'onboarding-complete');
+  const user = (await api().get(`/api/v1/users/${onboard.user_id}`)).userView.user;
+  assert.equal(user.status, 'ENABLED');
+  assert.equal(user.displayName, 'Zoë Zimmermann');
+  assert.equal(user.jobTitle, 'Staff Engineer');
+  assert.equal(user.department, 'Platform');
+
+  // The same page in another browser (no session): sign in, a wrong password first.
+  const elsewhere = await newPage(browser);
+  await elsewhere.goto(onboardingUrl);
+  await elsewhere.getByRole('heading', { name: 'Continue your onboarding' }).waitFor();
+  await checkPage(elsewhere, 'onboarding-sign-in');
+  await elsewhere.getByLabel('Email').fill(email);
+  await elsewhere.getByLabel('Password').fill('not the password at all');
+  await elsewhere.getByRole('button', { name: 'Continue' }).click();
+  await elsewhere.locator('.error').waitFor();
+  await checkPage(elsewhere, 'onboarding-sign-in-refused');
+  await elsewhere.getByLabel('Email').fill(email);
+  await elsewhere.getByLabel('Password').fill(PASSWORD);
+  await elsewhere.getByRole('button', { name: 'Continue' }).click();
+  await elsewhere.getByText('Your onboarding is complete and your account is active.').waitFor();
+});
+
+test('an onboarding page that does not exist says so', async () => {
+  const page = await newPage(browser);
+  const response = await page.goto(`${context().baseUrl}/onboarding/000000000000000000000000`);
+  assert.equal(response.status(), 404);
+  await checkPage(page, 'onboarding-unknown');
+});

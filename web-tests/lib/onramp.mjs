@@ -1,0 +1,199 @@
+// What every browser journey uses: the context the Rust side wrote (the server's URL, an admin credential,
+// the mail folder, the screenshot folder), Debian's Chromium launched with the flags that work here, and
+// the checks every page must pass: axe-core with no serious or critical violation, nothing scrolling
+// sideways, no error in the console (a Content-Security-Policy refusal shows up there), and screenshots at
+// 1280×800 and 390×844 to look at.
+//
+// The journeys run under `node --test`, one process per file, started by `cargo test`
+// (crates/onramp/tests/it/browser.rs), which also starts the server. Screenshots go to
+// `<screenshot folder>/<journey>/<name>-<width>.png`, the journey being the file's name without
+// `.test.mjs`; cargo's test puts them under `target/web-tests/<backend>/`.
+//
+// A journey launches the browser in a `before` hook and closes it in an `after` hook (which runs when a test
+// fails too), opens each page with `newPage`, sets up what it needs with `api()` and reads emails with
+// `newestMail`/`invitationLink`, and calls `checkPage(page, name)` on every page it reaches.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { Api } from './api.mjs';
+import { linkIn, waitForMails } from './mail.mjs';
+
+export { linkIn, parseMail, readMails, waitForMails } from './mail.mjs';
+
+export const DESKTOP = Object.freeze({ width: 1280, height: 800 });
+export const PHONE = Object.freeze({ width: 390, height: 844 });
+
+// Debian's package; a test tool's own browser download does not work here (never `playwright install`).
+export const CHROMIUM = '/usr/bin/chromium';
+// Headless without a sandbox (the tests run as root in a container) and without anything that reaches out
+// to the network by itself. Playwright gives every launch a fresh profile folder of its own.
+export const CHROMIUM_ARGS = Object.freeze([
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+]);
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let loaded;
+
+// The context `cargo test` wrote for this run, from the file `ONRAMP_WEB_CONTEXT` names: `{ backend,
+// baseUrl, admin: { clientId, clientSecret }, mailDir, screenshotDir, fixtures }`.
+export function context() {
+  if (!loaded) {
+    const file = process.env.ONRAMP_WEB_CONTEXT;
+    assert.ok(file, 'ONRAMP_WEB_CONTEXT is not set: run the journeys with `cargo test -p onramp --test it browser`');
+    loaded = JSON.parse(readFileSync(file, 'utf8'));
+  }
+  return loaded;
+}
+
+// The running journey: its file's name without `.test.mjs` (node --test runs each file as a process of its
+// own, with the file as its script).
+export function journeyName() {
+  return basename(process.argv[1] ?? 'journey').replace(/\.test\.mjs$/, '').replace(/\.mjs$/, '');
+}
+
+// A name no other journey or run uses, for emails and directory names: `ada` gives `ada-lz3k9x1f2c`.
+export function unique(prefix) {
+  return `${prefix}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+let apiClient;
+
+// The API as the bootstrap super-admin of the server under test.
+export function api() {
+  const { baseUrl, admin } = context();
+  apiClient ??= new Api(baseUrl, admin.clientId, admin.clientSecret);
+  return apiClient;
+}
+
+// The newest email to `address` in the server's mail folder, waiting for the `count`-th to arrive.
+export async function newestMail(address, { count = 1, timeoutMs = 15_000 } = {}) {
+  const mails = await waitForMails(context().mailDir, address, { count, timeoutMs });
+  return mails[mails.length - 1];
+}
+
+// The link of the newest invitation email to `address`.
+export async function invitationLink(address, options) {
+  return linkIn(await newestMail(address, options), '/invite/');
+}
+
+// Launches Chromium; close it in an `after` hook or a `finally` block.
+export function launch() {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS], timeout: 60_000 });
+}
+
+// Console errors and uncaught exceptions of each page, for `checkPage`.
+const problems = new WeakMap();
+
+// A new page in a fresh browser context (no cookies) at `viewport`, recording what goes wrong in it.
+// A non-2xx status of the page itself is logged by Chromium as a failed resource; that is the page's own
+// answer (an error page is 404 or 410), so it is not counted as a problem.
+export async function newPage(browser, viewport = DESKTOP) {
+  const browserContext = await browser.newContext({ viewport });
+  const page = await browserContext.newPage();
+  const list = [];
+  problems.set(page, list);
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource: the server responded')) {
+      list.push(`console: ${message.text()}`);
+    }
+  });
+  page.on('pageerror', (error) => list.push(`uncaught: ${error.message}`));
+  return page;
+}
+
+// The folder of this journey's screenshots, created when first needed.
+function screenshotFolder() {
+  const folder = join(context().screenshotDir, journeyName());
+  mkdirSync(folder, { recursive: true });
+  return folder;
+}
+
+// Screenshots of the whole page at 1280×800 and at 390×844: `<name>-1280.png` and `<name>-390.png`.
+// The viewport is set back to what it was. Returns the files.
+export async function shot(page, name) {
+  const before = page.viewportSize();
+  const files = [];
+  try {
+    for (const viewport of [DESKTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      const path = join(screenshotFolder(), `${name}-${viewport.width}.png`);
+      await page.screenshot({ path, fullPage: true });
+      files.push(path);
+    }
+  } finally {
+    if (before) await page.setViewportSize(before);
+  }
+  return files;
+}
+
+// Runs axe-core on the page and fails on any serious or critical violation, listing each with the
+// elements it found and how to fix them. Returns the lesser violations, for a journey that wants them.
+// The script is evaluated through the DevTools protocol, which the page's Content-Security-Policy does not
+// govern, so the page is checked with its real policy in force.
+export async function axe(page) {
+  const present = await page.evaluate(() => typeof window.axe === 'object');
+  if (!present) await page.evaluate(axeSource);
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (serious.length > 0) {
+    const report = serious
+      .map((v) => {
+        const nodes = v.nodes.map((node) => `    ${node.target.join(' ')}: ${node.failureSummary.replace(/\n/g, ' ')}`);
+        return `  [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n${nodes.join('\n')}`;
+      })
+      .join('\n');
+    assert.fail(`axe found ${serious.length} serious or critical violation(s) on ${page.url()}:\n${report}`);
+  }
+  return results.violations;
+}
+
+// Fails if the page scrolls sideways at its current viewport, naming the elements that stick out.
+export async function noSidewaysScroll(page) {
+  const found = await page.evaluate(() => {
+    const width = window.innerWidth;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((element) => element.getBoundingClientRect().right > width + 0.5)
+      .slice(0, 5)
+      .map((element) => `<${element.tagName.toLowerCase()}${element.name ? ` name=${element.name}` : ''}> right edge ${Math.round(element.getBoundingClientRect().right)}`);
+    return { scrollWidth: document.scrollingElement.scrollWidth, innerWidth: width, wide };
+  });
+  assert.ok(
+    found.scrollWidth <= found.innerWidth,
+    `${page.url()} scrolls sideways at ${found.innerWidth} px: the page is ${found.scrollWidth} px wide; ` +
+      `sticking out: ${found.wide.join(', ') || 'nothing in the body'}`,
+  );
+}
+
+// Everything a page must pass, at 1280×800 and at 390×844: a screenshot first (so a failing page can be
+// looked at), then axe and the sideways-scroll check; and no console error or uncaught exception since the
+// page was opened. `name` names the screenshots. The viewport is set back to what it was.
+export async function checkPage(page, name) {
+  await shot(page, name);
+  const before = page.viewportSize();
+  const lesser = new Set();
+  try {
+    for (const viewport of [DESKTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      for (const violation of await axe(page)) lesser.add(`${violation.id} (${violation.impact})`);
+      await noSidewaysScroll(page);
+    }
+  } finally {
+    if (before) await page.setViewportSize(before);
+  }
+  // Moderate and minor findings do not fail the page, but are shown in the output to be fixed in time.
+  if (lesser.size > 0) console.log(`${journeyName()}/${name}: axe also found ${[...lesser].join(', ')}`);
+  assert.deepEqual(problems.get(page) ?? [], [], `errors on ${page.url()}`);
+}
