@@ -48,7 +48,8 @@ struct Figures {
 /// [`server_process::locate`]).
 pub async fn run(concurrent: usize, postgres: Option<&str>, server: Option<&Path>) -> Result<()> {
     let binary = server_process::locate(server)?;
-    println!("server    {}", binary.display());
+    let age = server_process::age(&binary).map_or(String::new(), |age| format!(" (built {age} ago)"));
+    println!("server    {}{age}", binary.display());
     let dir = ScratchDir::new("onramp-bench-accept")?;
     let sqlite_dir = dir.path().join("sqlite");
     std::fs::create_dir_all(&sqlite_dir)?;

@@ -1,7 +1,7 @@
 //! The real `onramp` binary as a child process, for a benchmark that measures the server as it runs
 //! (`accept-memory`). The binary is the one `--server` names, else `onramp` beside this executable, which is
-//! where cargo puts both: `cargo build --release -p onramp -p onramp-bench` builds them together, and a
-//! server binary older than this one gets a warning, since it may predate changes to the server.
+//! where cargo puts both. `cargo run -p onramp-bench` does not build `onramp` (nothing in the bench depends
+//! on the binary), so build it first; the bench prints the binary it runs and how long ago it was built.
 //!
 //! The child is killed when its [`ServerProcess`] is dropped, so on every ending of the run: normal end,
 //! error, panic, and Ctrl-C (`main` drops the run's future; the terminal's SIGINT reaches the child too).
@@ -19,10 +19,9 @@ use crate::{Error, Result};
 
 /// The server binary to run: `explicit`, else `onramp` in this executable's folder.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
-    let own = std::env::current_exe()?;
     let binary = match explicit {
         Some(path) => path.to_path_buf(),
-        None => own.with_file_name(format!("onramp{}", std::env::consts::EXE_SUFFIX)),
+        None => std::env::current_exe()?.with_file_name(format!("onramp{}", std::env::consts::EXE_SUFFIX)),
     };
     if !binary.is_file() {
         return Err(format!(
@@ -31,15 +30,17 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
         )
         .into());
     }
-    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    if modified(&binary).zip(modified(&own)).is_some_and(|(server, bench)| server < bench) {
-        eprintln!(
-            "onramp-bench: warning: {} is older than this benchmark; rebuild it (`cargo build --release -p onramp`) \
-             if the server changed since",
-            binary.display()
-        );
-    }
     Ok(binary)
+}
+
+/// How long ago `binary` was built (modified), as "N s", "N min" or "N h".
+pub fn age(binary: &Path) -> Option<String> {
+    let seconds = std::fs::metadata(binary).ok()?.modified().ok()?.elapsed().ok()?.as_secs();
+    Some(match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7200 => format!("{} min", seconds / 60),
+        _ => format!("{} h", seconds / 3600),
+    })
 }
 
 /// `onramp serve` running in a child process, listening on a port of its own on 127.0.0.1.
