@@ -4,9 +4,8 @@
 //! server's peak memory under a burst depends on how many hashes run at once and whether their memory is
 //! reused. The benchmark prepares a database with `--concurrent` pending invitations (their secrets known
 //! to it), starts the real `onramp serve` in a child process (the `onramp` binary, see `server_process.rs`),
-//! waits until it is idle
-//! (its start-up done and the invitation emails written), and sends every acceptance at once, each on its
-//! own connection. It reads the child's resident memory from `/proc/PID/status`: `VmRSS` when idle, and
+//! waits until it is idle (its start-up done and the invitation emails written), and sends every acceptance
+//! at once, each on its own connection. It reads the child's resident memory from `/proc/PID/status`: `VmRSS` when idle, and
 //! `VmHWM`, the peak, after the burst (the peak is reset just before the burst by writing 5 to
 //! `/proc/PID/clear_refs`, so that it covers only the burst). The figure is the peak above idle, against a
 //! budget of 150 MiB; the command fails when a backend is over it. Linux only.
