@@ -6,7 +6,7 @@
 //! with concurrency and stayed: blocking threads come and go, each thread's allocations go to a malloc arena
 //! of its own, and glibc keeps freed blocks of that size inside the arena (its mmap threshold rises after the
 //! first one is freed), so every arena ends up holding some. 100 concurrent acceptances raised the server's
-//! memory by 420 to 780 MiB for good (`onramp bench accept-memory`, before this module; +42 MiB with it). So every computation runs on a
+//! memory by 420 to 780 MiB for good (`onramp-bench accept-memory`, before this module; +42 MiB with it). So every computation runs on a
 //! fixed pool of threads, one per core up to [`MAX_THREADS`], each of which allocates its working memory once
 //! and reuses it; the rest queue. The server's memory for hashing is then at most `MAX_THREADS` × 19 MiB, and
 //! more at once would only queue for the cores anyway.

@@ -44,7 +44,7 @@
 //!   other users only: a user naming itself as delegate is not a delegate for it.
 //! - A page of `limit` 0 is empty, with no cursor.
 //!
-//! How it works is described in `index.rs`; at a million users, see `onramp bench search`.
+//! How it works is described in `index.rs`; at a million users, see `onramp-bench search`.
 
 mod expr;
 mod filters;

@@ -42,9 +42,6 @@ pub enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Measure onramp on synthetic data.
-    #[command(subcommand)]
-    Bench(BenchCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -59,54 +56,6 @@ pub enum ImportCommand {
         /// interrupted import).
         #[arg(long)]
         skip_existing: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum BenchCommand {
-    /// Import synthetic users into a fresh SQLite database, and into a fresh PostgreSQL database on the
-    /// server `--postgres-url` names (created and dropped by the run).
-    Import {
-        #[arg(long, default_value_t = 1_000_000)]
-        count: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
-        postgres_url: Option<String>,
-    },
-    /// Search synthetic users: the in-process index (build time, memory, latency of substring, one-typo,
-    /// filter-only and combined queries, typo recall) beside SQLite FTS5 and PostgreSQL pg_trgm on the same
-    /// users and queries, then POST /api/v1/search/users on a real server under load.
-    Search {
-        #[arg(long, default_value_t = 1_000_000)]
-        count: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// PostgreSQL server for the pg_trgm comparison (a database is created and dropped by the run).
-        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
-        postgres_url: Option<String>,
-        /// How long the HTTP load runs.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Concurrent keep-alive HTTP connections of the load generator.
-        #[arg(long, default_value_t = 32)]
-        connections: usize,
-    },
-    /// Invitations through the real store on SQLite and PostgreSQL: create (each with its email queued),
-    /// deliver the outbox with the file transport, accept; and the argon2id hash every acceptance pays.
-    Invitations {
-        #[arg(long, default_value_t = 5_000)]
-        count: usize,
-        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
-        postgres_url: Option<String>,
-    },
-    /// The server's peak memory under concurrent invitation acceptances: `onramp serve` in a child process,
-    /// its resident memory when idle and its peak during the burst; fails over a rise of 150 MiB.
-    AcceptMemory {
-        #[arg(long, default_value_t = 100)]
-        concurrent: usize,
-        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
-        postgres_url: Option<String>,
     },
 }
 
@@ -207,24 +156,11 @@ fn role_names(ids: &[Id]) -> String {
 
 /// Runs an administrative command (everything but `serve`).
 pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn Error>> {
-    if let Command::Bench(BenchCommand::Import { count, seed, postgres_url }) = &command {
-        return crate::bench::run_import(*count, *seed, postgres_url.as_deref()).await;
-    }
-    if let Command::Bench(BenchCommand::Invitations { count, postgres_url }) = &command {
-        return crate::bench_invitations::run(*count, postgres_url.as_deref()).await;
-    }
-    if let Command::Bench(BenchCommand::AcceptMemory { concurrent, postgres_url }) = &command {
-        return crate::bench_accept::run(*concurrent, postgres_url.as_deref()).await;
-    }
-    if let Command::Bench(BenchCommand::Search { count, seed, postgres_url, seconds, connections }) = command {
-        let options = crate::bench_search::Options { count, seed, postgres_url, seconds, connections };
-        return crate::bench_search::run_search(options).await;
-    }
     let store = server::open_store(config).await?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
     let public_host = host_of(&public_url);
     match command {
-        Command::Serve | Command::Bench(_) => unreachable!("handled before the store is opened"),
+        Command::Serve => unreachable!("`serve` is run by main"),
         Command::Import(ImportCommand::Users { file, tenant, skip_existing }) => {
             let tenant = tenant_or_default(store.as_ref(), tenant).await?;
             let options = onramp_api::import::ImportOptions { skip_existing };

@@ -2,10 +2,6 @@
 //! server's start and stop. `main.rs` is the command line over it; the integration tests start it directly.
 
 pub mod admin;
-pub mod bench;
-pub mod bench_accept;
-pub mod bench_invitations;
-pub mod bench_search;
 pub mod cli;
 pub mod config;
 pub mod data_files;
@@ -14,4 +10,3 @@ pub mod listen;
 pub mod mail;
 pub mod server;
 pub mod sweep;
-pub mod synthetic;

@@ -3,7 +3,7 @@
 //! per client address, a bucket that slows spraying across accounts without shutting out a person who
 //! shares the address; and a valid invitation link that is never refused because of wrong ones.
 //!
-//! The memory of concurrent acceptances (item 5) is measured by `onramp bench accept-memory`.
+//! The memory of concurrent acceptances (item 5) is measured by `onramp-bench accept-memory`.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! `onramp bench invitations`: the invitation path through the real store, on SQLite and PostgreSQL —
+//! `onramp-bench invitations`: the invitation path through the real store, on SQLite and PostgreSQL —
 //! creating invitations (each with its queued email) from concurrent tasks, delivering the outbox with the
 //! file transport, and accepting invitations (the user, its password and the status in one transaction) —
 //! beside the argon2id hash that every acceptance pays before its transaction.
@@ -6,15 +6,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use onramp::admin;
+use onramp::mail::Mailer;
 use onramp_api::invite::{invitation_email, link, new_token, token_hash};
 use onramp_api::password::hash_password;
 use onramp_api::wire::directory::InvitationInput;
-use onramp_domain::{Id, Secret, Timestamp};
+use onramp_domain::{Secret, Timestamp};
 use onramp_store::{Actor, App, LocalDirectory, Store};
-use sqlx::Connection;
 
-use crate::admin;
-use crate::mail::Mailer;
+use crate::Result;
+use crate::scratch::{ScratchDatabase, ScratchDir};
 
 /// Concurrent tasks creating and accepting, as concurrent requests would.
 const TASKS: usize = 8;
@@ -26,7 +27,7 @@ struct Figures {
     accepted_per_second: f64,
 }
 
-async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<Figures, Box<dyn std::error::Error>> {
+async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<Figures> {
     let store: Arc<dyn Store> = onramp_store::open(url).await?;
     let (tenant, _) = admin::new_tenant("bench", "bench@bench.example", "127.0.0.1")?;
     store.create_tenant(&tenant).await?;
@@ -115,7 +116,7 @@ async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<F
 
 /// Runs the benchmark on SQLite in a temporary folder and, given a server URL, on a PostgreSQL database
 /// created for the run and dropped after it.
-pub async fn run(count: usize, postgres: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run(count: usize, postgres: Option<&str>) -> Result<()> {
     let mut hashing = Vec::new();
     for _ in 0..20 {
         let started = Instant::now();
@@ -125,22 +126,15 @@ pub async fn run(count: usize, postgres: Option<&str>) -> Result<(), Box<dyn std
     hashing.sort_by(f64::total_cmp);
     println!("argon2id password hash (once per acceptance): p50 {:.1} ms, max {:.1} ms", hashing[10], hashing[19]);
 
-    let dir = std::env::temp_dir().join(format!("onramp-bench-{}", Id::new()));
-    std::fs::create_dir_all(&dir)?;
-    let mut results =
-        vec![run_on(&format!("sqlite:{}", dir.join("bench.db").display()), count, &dir.join("mail")).await];
+    let dir = ScratchDir::new("onramp-bench-invitations")?;
+    let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    let mut results = vec![run_on(&sqlite_url, count, &dir.path().join("mail")).await];
     if let Some(server) = postgres {
-        let name = format!("onramp_bench_{}", Id::new());
-        let mut admin = sqlx::PgConnection::connect(server).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-        let url = match server.rsplit_once('/') {
-            Some((base, _)) if base.contains("://") && !base.ends_with('/') => format!("{base}/{name}"),
-            _ => format!("{}/{name}", server.trim_end_matches('/')),
-        };
-        results.push(run_on(&url, count, &dir.join("mail-pg")).await);
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+        let database = ScratchDatabase::create(server, "onramp_bench").await?;
+        results.push(run_on(&database.url(), count, &dir.path().join("mail-pg")).await);
+        database.remove().await?;
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     for result in results {
         let figures = result?;
         println!(

@@ -1,12 +1,13 @@
-//! `onramp bench import`: how fast the real import path (row validation, batching, SQL) loads synthetic
+//! `onramp-bench import`: how fast the real import path (row validation, batching, SQL) loads synthetic
 //! users into a fresh database of either backend, and how large the database is afterwards.
 
 use std::time::Instant;
 
+use onramp::admin;
 use onramp_store::Actor;
-use sqlx::Connection;
 
-use crate::admin;
+use crate::Result;
+use crate::scratch::{ScratchDatabase, ScratchDir};
 use crate::synthetic::Users;
 
 pub struct ImportFigures {
@@ -32,7 +33,7 @@ impl std::fmt::Display for ImportFigures {
 }
 
 /// Imports `count` users (seed `seed`) into the database at `url`, which must be empty.
-pub async fn import(url: &str, count: usize, seed: u64) -> Result<ImportFigures, Box<dyn std::error::Error>> {
+pub async fn import(url: &str, count: usize, seed: u64) -> Result<ImportFigures> {
     let store = onramp_store::open(url).await?;
     let (tenant, _) = admin::new_tenant("bench", "bench@bench.example", "127.0.0.1")?;
     store.create_tenant(&tenant).await?;
@@ -55,22 +56,15 @@ pub async fn import(url: &str, count: usize, seed: u64) -> Result<ImportFigures,
 
 /// Runs the import benchmark on SQLite (in a temporary folder) and, given a server URL, on a PostgreSQL
 /// database created for the run and dropped after it.
-pub async fn run_import(count: usize, seed: u64, postgres: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!("onramp-bench-{}", onramp_domain::Id::new()));
-    std::fs::create_dir_all(&dir)?;
-    let sqlite = import(&format!("sqlite:{}", dir.join("bench.db").display()), count, seed).await;
-    let _ = std::fs::remove_dir_all(&dir);
+pub async fn run(count: usize, seed: u64, postgres: Option<&str>) -> Result<()> {
+    let dir = ScratchDir::new("onramp-bench-import")?;
+    let sqlite = import(&format!("sqlite:{}", dir.path().join("bench.db").display()), count, seed).await;
+    drop(dir);
     println!("{}", sqlite?);
     if let Some(server) = postgres {
-        let name = format!("onramp_bench_{}", onramp_domain::Id::new());
-        let mut admin = sqlx::PgConnection::connect(server).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-        let url = match server.rsplit_once('/') {
-            Some((base, _)) if base.contains("://") && !base.ends_with('/') => format!("{base}/{name}"),
-            _ => format!("{}/{name}", server.trim_end_matches('/')),
-        };
-        let figures = import(&url, count, seed).await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+        let database = ScratchDatabase::create(server, "onramp_bench").await?;
+        let figures = import(&database.url(), count, seed).await;
+        database.remove().await?;
         println!("{}", figures?);
     }
     Ok(())

@@ -1,33 +1,30 @@
-//! `onramp bench accept-memory`: the memory a burst of concurrent invitation acceptances costs the server.
+//! `onramp-bench accept-memory`: the memory a burst of concurrent invitation acceptances costs the server.
 //!
 //! Each acceptance hashes a password with argon2id, which needs 19 MiB of working memory by design, so the
 //! server's peak memory under a burst depends on how many hashes run at once and whether their memory is
 //! reused. The benchmark prepares a database with `--concurrent` pending invitations (their secrets known
-//! to it), starts the real `onramp serve` from this same binary in a child process, waits until it is idle
-//! (its start-up done and the invitation emails written), and sends every acceptance at once, each on its
-//! own connection. It reads the child's resident memory from `/proc/PID/status`: `VmRSS` when idle, and
+//! to it), starts the real `onramp serve` in a child process (the `onramp` binary, see `server_process.rs`),
+//! waits until it is idle (its start-up done and the invitation emails written), and sends every acceptance
+//! at once, each on its own connection. It reads the child's resident memory from `/proc/PID/status`: `VmRSS` when idle, and
 //! `VmHWM`, the peak, after the burst (the peak is reset just before the burst by writing 5 to
 //! `/proc/PID/clear_refs`, so that it covers only the burst). The figure is the peak above idle, against a
 //! budget of 150 MiB; the command fails when a backend is over it. Linux only.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use onramp::admin;
 use onramp_api::invite::{invitation_email, link, new_token};
 use onramp_api::wire::directory::InvitationInput;
-use onramp_domain::{Id, Timestamp};
+use onramp_domain::Timestamp;
 use onramp_store::{Actor, App, LocalDirectory};
-use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-use crate::admin;
-use crate::bench_search::Conn;
-
-type Error = Box<dyn std::error::Error + Send + Sync>;
-type Result<T, E = Error> = std::result::Result<T, E>;
+use crate::Result;
+use crate::http_client::Connection;
+use crate::scratch::{ScratchDatabase, ScratchDir};
+use crate::server_process::{self, ServerProcess};
 
 /// The most the peak may rise above idle during the burst.
 pub const BUDGET_MIB: f64 = 150.0;
@@ -46,27 +43,25 @@ struct Figures {
 }
 
 /// Runs the benchmark on SQLite in a temporary folder and, given a server URL, on a PostgreSQL database
-/// created for the run and dropped after it.
-pub async fn run(concurrent: usize, postgres: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!("onramp-bench-accept-{}", Id::new()));
-    let sqlite_dir = dir.join("sqlite");
+/// created for the run and dropped after it; `server` names the `onramp` binary to run (see
+/// [`server_process::locate`]).
+pub async fn run(concurrent: usize, postgres: Option<&str>, server: Option<&Path>) -> Result<()> {
+    let binary = server_process::locate(server)?;
+    let age = server_process::age(&binary).map_or(String::new(), |age| format!(" (built {age} ago)"));
+    println!("server    {}{age}", binary.display());
+    let dir = ScratchDir::new("onramp-bench-accept")?;
+    let sqlite_dir = dir.path().join("sqlite");
     std::fs::create_dir_all(&sqlite_dir)?;
     let sqlite_url = format!("sqlite:{}", sqlite_dir.join("onramp.db").display());
-    let mut results = vec![run_on(&sqlite_url, &sqlite_dir, concurrent).await];
+    let mut results = vec![run_on(&binary, &sqlite_url, &sqlite_dir, concurrent).await];
     if let Some(server) = postgres {
-        let name = format!("onramp_bench_{}", Id::new());
-        let mut admin = sqlx::PgConnection::connect(server).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-        let url = match server.rsplit_once('/') {
-            Some((base, _)) if base.contains("://") && !base.ends_with('/') => format!("{base}/{name}"),
-            _ => format!("{}/{name}", server.trim_end_matches('/')),
-        };
-        let postgres_dir = dir.join("postgres");
+        let database = ScratchDatabase::create(server, "onramp_bench").await?;
+        let postgres_dir = dir.path().join("postgres");
         std::fs::create_dir_all(&postgres_dir)?;
-        results.push(run_on(&url, &postgres_dir, concurrent).await);
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+        results.push(run_on(&binary, &database.url(), &postgres_dir, concurrent).await);
+        database.remove().await?;
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let mut over = Vec::new();
     for result in results {
         let figures = result.map_err(|error| error.to_string())?;
@@ -85,25 +80,11 @@ pub async fn run(concurrent: usize, postgres: Option<&str>) -> Result<(), Box<dy
     if over.is_empty() { Ok(()) } else { Err(format!("over the memory budget on {}", over.join(", ")).into()) }
 }
 
-async fn run_on(url: &str, dir: &Path, concurrent: usize) -> Result<Figures> {
+async fn run_on(binary: &Path, url: &str, dir: &Path, concurrent: usize) -> Result<Figures> {
     let tokens = prepare(url, concurrent).await?;
-    let mut child = Command::new(std::env::current_exe()?);
-    child
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .args(["--database-url", url])
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("ONRAMP_")) {
-        child.env_remove(key);
-    }
-    let mut child = child.spawn()?;
-    let outcome = measure(&mut child, dir, &tokens).await;
-    child.kill().await?;
+    let server = ServerProcess::start(binary, dir, url, WAIT).await?;
+    let outcome = measure(&server, dir, &tokens).await;
+    server.stop().await?;
     let (idle, peak, after, seconds, peak_reset) = outcome?;
     let backend = if url.starts_with("sqlite:") { "sqlite" } else { "postgres" };
     Ok(Figures { backend, idle_mib: idle, peak_mib: peak, after_mib: after, seconds, peak_reset })
@@ -140,25 +121,10 @@ async fn prepare(url: &str, count: usize) -> Result<Vec<String>> {
     Ok(tokens)
 }
 
-/// Waits for the child to listen and go idle, then sends the burst; returns (idle MiB, peak MiB, MiB after,
-/// seconds the burst took, whether the peak was reset before it).
-async fn measure(child: &mut Child, dir: &Path, tokens: &[String]) -> Result<(f64, f64, f64, f64, bool)> {
-    let pid = child.id().ok_or("the server exited at once")?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no standard output")?).lines();
-    let addr = tokio::time::timeout(WAIT, async {
-        while let Some(line) = lines.next_line().await? {
-            if let Some(rest) = line.strip_prefix("onramp: listening on http://") {
-                return Ok(rest.split(' ').next().unwrap_or(rest).to_string());
-            }
-        }
-        Err::<String, Error>("the server stopped before it listened".into())
-    })
-    .await
-    .map_err(|_| "the server did not start in time")??;
-    // Nothing more is read from standard output; keep it drained so that the child never blocks on it.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let addr: std::net::SocketAddr = addr.parse()?;
-
+/// Waits for the server to go idle, then sends the burst; returns (idle MiB, peak MiB, MiB after, seconds the
+/// burst took, whether the peak was reset before it).
+async fn measure(server: &ServerProcess, dir: &Path, tokens: &[String]) -> Result<(f64, f64, f64, f64, bool)> {
+    let (pid, addr) = (server.pid, server.addr);
     // Idle: started, and every invitation email written by the delivery worker.
     let started = Instant::now();
     while count_mail(&dir.join("mail")) < tokens.len() {
@@ -175,22 +141,19 @@ async fn measure(child: &mut Child, dir: &Path, tokens: &[String]) -> Result<(f6
     let gate = Arc::new(tokio::sync::Barrier::new(tokens.len() + 1));
     let mut tasks = Vec::with_capacity(tokens.len());
     for (n, token) in tokens.iter().enumerate() {
-        let mut conn = Conn::open(addr).await?;
+        let mut conn = Connection::open(addr).await?;
         let body = serde_json::json!({
             "token": token,
             "displayName": format!("Invitee {n}"),
             "password": format!("correct horse battery staple {n}"),
         })
         .to_string();
-        let request = format!(
-            "POST /api/v1/local-directory-invitations/accept HTTP/1.1\r\nHost: {addr}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        let request =
+            conn.post("/api/v1/local-directory-invitations/accept", "application/json", None, Bytes::from(body));
         let gate = gate.clone();
         tasks.push(tokio::spawn(async move {
             gate.wait().await;
-            conn.send(request.as_bytes()).await
+            conn.send(request).await
         }));
     }
     gate.wait().await;

@@ -1,0 +1,106 @@
+//! The `onramp-bench` command: onramp measured on synthetic users. See `onramp-bench --help`, and the
+//! Performance section of the README for the figures and the command lines that made them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use onramp_bench::{accept_memory, import, invitations, search};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser, Debug)]
+#[command(name = "onramp-bench", version, about = "Measure onramp on synthetic data.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Import synthetic users into a fresh SQLite database, and into a fresh PostgreSQL database on the
+    /// server `--postgres-url` names (created and dropped by the run).
+    Import {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
+    /// Search synthetic users: the in-process index (build time, memory, latency of substring, one-typo,
+    /// filter-only and combined queries, typo recall) beside SQLite FTS5 and PostgreSQL pg_trgm on the same
+    /// users and queries, then POST /api/v1/search/users on a real server under load.
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// PostgreSQL server for the pg_trgm comparison (a database is created and dropped by the run).
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+        /// How long the HTTP load runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent keep-alive HTTP connections of the load generator.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+    /// Invitations through the real store on SQLite and PostgreSQL: create (each with its email queued),
+    /// deliver the outbox with the file transport, accept; and the argon2id hash every acceptance pays.
+    Invitations {
+        #[arg(long, default_value_t = 5_000)]
+        count: usize,
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
+    /// The server's peak memory under concurrent invitation acceptances: `onramp serve` in a child process,
+    /// its resident memory when idle and its peak during the burst; fails over a rise of 150 MiB.
+    AcceptMemory {
+        #[arg(long, default_value_t = 100)]
+        concurrent: usize,
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+        /// The onramp binary to run (default: `onramp` beside this executable, e.g. target/release/onramp).
+        #[arg(long)]
+        server: Option<PathBuf>,
+    },
+}
+
+/// Logs to standard error as `onramp serve` does by default (`info,sqlx=warn`, or `RUST_LOG`), so that a
+/// server run in this process (the HTTP phase of `search`) pays for its logging as a real one does.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(command: Command) -> onramp_bench::Result<()> {
+    match command {
+        Command::Import { count, seed, postgres_url } => import::run(count, seed, postgres_url.as_deref()).await,
+        Command::Search { count, seed, postgres_url, seconds, connections } => {
+            search::run(search::Options { count, seed, postgres_url, seconds, connections }).await
+        }
+        Command::Invitations { count, postgres_url } => invitations::run(count, postgres_url.as_deref()).await,
+        Command::AcceptMemory { concurrent, postgres_url, server } => {
+            accept_memory::run(concurrent, postgres_url.as_deref(), server.as_deref()).await
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    // Ctrl-C drops the run's future, and with it every guard the run holds: scratch folders and databases
+    // are removed and child processes killed (see `onramp_bench::scratch` and `server_process`).
+    let outcome = tokio::select! {
+        outcome = run(cli.command) => outcome,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("onramp-bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! The HTTP phase of `onramp-bench search`: the users imported into a fresh SQLite database, the real server
+//! started on it in this process (its own runtime, its index loaded at start as at any start), and
+//! `POST /api/v1/search/users` sent with the queries of every set, in turn, over `--connections` keep-alive
+//! connections for `--seconds` from a load generator on a thread and runtime of its own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::header::HeaderValue;
+use onramp::config::{Config, LogFormat};
+use onramp::{admin, server};
+use onramp_store::Actor;
+use tokio::sync::oneshot;
+
+use super::Options;
+use super::data::inputs;
+use super::figures::{Http, Latencies};
+use super::queries::{FILTERS, Sets};
+use crate::http_client::Connection;
+use crate::{Error, Result};
+
+const SEARCH: &str = "/api/v1/search/users";
+const JSON: &str = "application/json";
+
+/// The bodies of all sets, interleaved (one of each set in turn), with the set each came from.
+pub(super) fn interleave(sets: &Sets) -> Vec<(usize, Bytes)> {
+    let longest = sets.sets.iter().map(|(_, set)| set.len()).max().unwrap_or(0);
+    let mut bodies = Vec::new();
+    for i in 0..longest {
+        for (s, (_, set)) in sets.sets.iter().enumerate() {
+            if let Some(search) = set.get(i) {
+                bodies.push((s, Bytes::from(search.json())));
+            }
+        }
+    }
+    bodies
+}
+
+/// Runs the HTTP phase on its own thread (the server gets its own runtime, the load generator another).
+pub(super) async fn http(options: &Options, dir: PathBuf, bodies: Vec<(usize, Bytes)>) -> Result<Http> {
+    let (count, seed, seconds, connections) = (options.count, options.seed, options.seconds, options.connections);
+    println!(
+        "\n== HTTP: POST /api/v1/search/users, SQLite, {connections} keep-alive connections for {seconds} s ==\n\
+         (importing {count} users and starting the server ...)"
+    );
+    let (done, outcome) = oneshot::channel();
+    std::thread::Builder::new().name("bench-server".into()).spawn(move || {
+        let _ = done.send(http_thread(dir, count, seed, seconds, connections, bodies));
+    })?;
+    outcome.await.map_err(|_| "the HTTP benchmark thread panicked")?
+}
+
+fn http_thread(
+    dir: PathBuf,
+    count: usize,
+    seed: u64,
+    seconds: u64,
+    connections: usize,
+    bodies: Vec<(usize, Bytes)>,
+) -> Result<Http> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("bench-server-rt").build()?;
+    let outcome = runtime.block_on(serve_and_load(dir, count, seed, seconds, connections, bodies));
+    runtime.shutdown_timeout(Duration::from_secs(10));
+    outcome
+}
+
+async fn serve_and_load(
+    dir: PathBuf,
+    count: usize,
+    seed: u64,
+    seconds: u64,
+    connections: usize,
+    bodies: Vec<(usize, Bytes)>,
+) -> Result<Http> {
+    std::fs::create_dir_all(&dir)?;
+    let config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        database_url: format!("sqlite:{}", dir.join("onramp.db").display()),
+        data_dir: dir,
+        public_url: None,
+        log_format: LogFormat::Text,
+        admin_email: "admin@bench.example".into(),
+        smtp_url: None,
+        mail_from: None,
+        connections: Default::default(),
+        trusted_proxies: Vec::new(),
+        jobs: Default::default(),
+        limits: Default::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+
+    // The users go in before the server starts, so that its index is built from the database as at any
+    // start; the default tenant is made here as the first start would make it, keeping its credential.
+    let store = server::open_store(&config).await?;
+    let (tenant, issued) = admin::new_tenant("default", &config.admin_email, &addr.ip().to_string())?;
+    if !store.bootstrap(&tenant).await? {
+        return Err("the fresh database already has a default tenant".into());
+    }
+    let started = Instant::now();
+    let rows = inputs(seed).take(count).map(Ok);
+    let report =
+        onramp_api::import::import_users(store.clone(), &Actor::system(tenant.tenant.id), rows, Default::default())
+            .await?;
+    let import = started.elapsed();
+    if !report.errors.is_empty() {
+        return Err(format!("{} rows failed to import, first: {:?}", report.errors.len(), report.errors[0]).into());
+    }
+    drop(store);
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    let started = Instant::now();
+    let server = server::start(&config, listener, async move {
+        let _ = stopped.await;
+    })
+    .await?;
+    let start = started.elapsed();
+    let outcome = drive(addr, &issued, bodies, seconds, connections).await;
+    let _ = stop.send(());
+    server.wait().await?;
+    let load = outcome?;
+    Ok(Http { import, start, ..load })
+}
+
+/// Gets a token, checks that search answers, and runs the load generator on a thread of its own.
+async fn drive(
+    addr: SocketAddr,
+    issued: &admin::IssuedCredential,
+    bodies: Vec<(usize, Bytes)>,
+    seconds: u64,
+    connections: usize,
+) -> Result<Http> {
+    let mut conn = Connection::open(addr).await?;
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_id", issued.client_id.as_str()),
+        ("client_secret", issued.client_secret.expose().as_str()),
+    ])?;
+    let request = conn.post("/auth/v1/token", "application/x-www-form-urlencoded", None, Bytes::from(form));
+    let response = conn.send(request).await?;
+    if response.status != 200 {
+        return Err(format!("token request answered {}: {}", response.status, response.text()).into());
+    }
+    let token: serde_json::Value = serde_json::from_slice(&response.body)?;
+    let token = token["access_token"].as_str().ok_or("the token response has no access_token")?;
+    let authorization = HeaderValue::from_str(&format!("Bearer {token}"))?;
+
+    let probe = bodies.iter().find(|(s, _)| *s == FILTERS).ok_or("no filter-only query")?;
+    let response = conn.send(conn.post(SEARCH, JSON, Some(&authorization), probe.1.clone())).await?;
+    if response.status != 200 {
+        return Err(format!("search answered {}: {}", response.status, response.text()).into());
+    }
+    let page: serde_json::Value = serde_json::from_slice(&response.body)?;
+    if page["list"].as_array().is_none_or(|list| list.is_empty()) {
+        return Err(format!("a filter-only search found nobody: {}", response.text()).into());
+    }
+    drop(conn);
+
+    let (done, outcome) = oneshot::channel();
+    std::thread::Builder::new().name("bench-load".into()).spawn(move || {
+        let outcome = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::from)
+            .map(|runtime| runtime.block_on(load(addr, authorization, Arc::new(bodies), seconds, connections)));
+        let _ = done.send(outcome);
+    })?;
+    outcome.await.map_err(|_| "the load generator thread panicked")?
+}
+
+#[derive(Default)]
+struct ConnectionFigures {
+    /// (set, nanoseconds) of every answered request.
+    latencies: Vec<(usize, u64)>,
+    non_ok: usize,
+    failures: usize,
+    first_error: Option<String>,
+}
+
+async fn load(
+    addr: SocketAddr,
+    authorization: HeaderValue,
+    bodies: Arc<Vec<(usize, Bytes)>>,
+    seconds: u64,
+    connections: usize,
+) -> Http {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..connections.max(1))
+        .map(|c| {
+            let (authorization, bodies) = (authorization.clone(), bodies.clone());
+            tokio::spawn(connection(addr, authorization, bodies, c * 7919, deadline))
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let (mut non_ok, mut failures, mut first_error) = (0, 0, None);
+    for task in tasks {
+        match task.await {
+            Ok(figures) => {
+                latencies.extend(figures.latencies);
+                non_ok += figures.non_ok;
+                failures += figures.failures;
+                first_error = first_error.or(figures.first_error);
+            }
+            Err(join) => {
+                failures += 1;
+                first_error.get_or_insert(format!("a connection task failed: {join}"));
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    let mut per_set: Vec<Vec<u64>> = vec![Vec::new(); 4];
+    for (s, nanos) in &latencies {
+        per_set[*s].push(*nanos);
+    }
+    Http {
+        import: Duration::ZERO,
+        start: Duration::ZERO,
+        elapsed,
+        requests: latencies.len(),
+        non_ok,
+        failures,
+        first_error,
+        all: Latencies::of(latencies.iter().map(|(_, n)| *n).collect()),
+        per_set: per_set.into_iter().map(Latencies::of).collect(),
+    }
+}
+
+/// One keep-alive connection sending requests back to back until the deadline.
+async fn connection(
+    addr: SocketAddr,
+    authorization: HeaderValue,
+    bodies: Arc<Vec<(usize, Bytes)>>,
+    first: usize,
+    deadline: Instant,
+) -> ConnectionFigures {
+    let mut figures = ConnectionFigures::default();
+    let mut conn: Option<Connection> = None;
+    let mut next = first;
+    while Instant::now() < deadline {
+        let current = match conn.as_mut() {
+            Some(current) => current,
+            None => match Connection::open(addr).await {
+                Ok(opened) => conn.insert(opened),
+                Err(error) => {
+                    figures.failures += 1;
+                    figures.first_error.get_or_insert(format!("connect: {error}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let (set, body) = &bodies[next % bodies.len()];
+        next += 1;
+        let request = current.post(SEARCH, JSON, Some(&authorization), body.clone());
+        let started = Instant::now();
+        match current.send(request).await {
+            Ok(response) => {
+                figures.latencies.push((*set, started.elapsed().as_nanos() as u64));
+                if response.status != 200 {
+                    figures.non_ok += 1;
+                    figures.first_error.get_or_insert_with(|| format!("HTTP {}: {}", response.status, response.text()));
+                }
+                if response.close {
+                    conn = None;
+                }
+            }
+            Err(error) => {
+                figures.failures += 1;
+                figures.first_error.get_or_insert(format!("request: {error}"));
+                conn = None;
+            }
+        }
+    }
+    figures
+}

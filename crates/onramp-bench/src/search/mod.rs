@@ -1,0 +1,118 @@
+//! `onramp-bench search`: the user search index (`onramp-search`) measured on synthetic users, beside the
+//! usual alternatives on the same users and the same queries (SQLite FTS5 with the trigram tokenizer,
+//! PostgreSQL with pg_trgm), then `POST /api/v1/search/users` under load over HTTP.
+//!
+//! Everything follows from the seed: the users (`synthetic::Users`, with roles, types and origins given in
+//! `data.rs` to fixed fractions of them) and four query sets of [`SET_SIZE`] queries each (`queries.rs`):
+//! substrings of names and emails, one-typo words, filters alone, and text with filters. The alternatives
+//! (`sqlite.rs`, `postgres.rs`, with the SQL in `sql.rs`) are given the text already lowercased and without
+//! accents (and the queries the same way), so that they are asked for what onramp matches; what they cannot
+//! do (typos, for FTS5) shows up as recall, not as an error. `in_process.rs` times the index itself,
+//! `http.rs` the server under load, and `figures.rs` prints it all.
+//!
+//! The run leaves nothing behind: temporary files are removed, the PostgreSQL database made for the run is
+//! dropped (also on error and on Ctrl-C), and the HTTP server and load generator end with it.
+
+mod data;
+mod figures;
+mod http;
+mod in_process;
+mod postgres;
+mod queries;
+mod sql;
+mod sqlite;
+
+use std::time::{Duration, Instant};
+
+use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
+use onramp_domain::{Id, Timestamp};
+
+pub use data::{inputs, one_typo};
+pub use figures::{Latencies, parse_vmrss};
+pub use queries::{FILTER_SHAPES, PAGE_SIZE, SET_SIZE, Search, Sets};
+
+use crate::Result;
+use crate::scratch::{ScratchDatabase, ScratchDir};
+use crate::synthetic::{DEPARTMENTS, JOB_TITLES};
+use data::ROLE_SHARES;
+use figures::{print_alternative, print_http, summary};
+use http::{http, interleave};
+use in_process::in_process;
+use postgres::postgres_alternative;
+use sqlite::sqlite_alternative;
+
+/// The command line's options.
+pub struct Options {
+    pub count: usize,
+    pub seed: u64,
+    pub postgres_url: Option<String>,
+    pub seconds: u64,
+    pub connections: usize,
+}
+
+/// Runs the benchmark and prints its figures. The scratch folder and the PostgreSQL database are removed on
+/// any ending (see `crate::scratch`); the HTTP server runs in this process and ends with the run.
+pub async fn run(options: Options) -> Result<()> {
+    let scratch = ScratchDir::new("onramp-bench-search")?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "onramp-bench search: {} users (seed {}), {} CPUs, pageSize {PAGE_SIZE}, {SET_SIZE} queries per set",
+        options.count, options.seed, cpus
+    );
+
+    let started = Instant::now();
+    let tenant = Id::new();
+    let now = Timestamp::now();
+    let users: Vec<User> = inputs(options.seed)
+        .take(options.count)
+        .map(|input| input.into_new_user(tenant, now).map_err(|e| e.message))
+        .collect::<Result<_, String>>()?;
+    let sets = Sets::generate(&users, options.seed);
+    describe_data(&users, started.elapsed());
+
+    let in_process = in_process(&users, &sets);
+    let sqlite = sqlite_alternative(&users, &sets, &scratch.path().join("fts5.db")).await?;
+    print_alternative(&sqlite, &in_process);
+    if let Some(server) = &options.postgres_url {
+        let database = ScratchDatabase::create(server, "onramp_bench_search").await?;
+        let postgres = postgres_alternative(&database.url(), &users, &sets).await;
+        database.remove().await?;
+        print_alternative(&postgres?, &in_process);
+    } else {
+        println!("\n== PostgreSQL pg_trgm: skipped (no --postgres-url / ONRAMP_BENCH_POSTGRES_URL) ==");
+    }
+    drop(users);
+
+    let bodies = interleave(&sets);
+    let http = http(&options, scratch.path().join("server"), bodies).await;
+    match &http {
+        Ok(http) => print_http(http, &options, &sets),
+        Err(error) => println!("\n== HTTP: failed: {error} =="),
+    }
+    summary(&in_process, http.as_ref().ok());
+    Ok(())
+}
+
+fn describe_data(users: &[User], took: Duration) {
+    let share = |f: &dyn Fn(&User) -> bool| 100.0 * users.iter().filter(|u| f(u)).count() as f64 / users.len() as f64;
+    let roles: Vec<String> = ROLE_SHARES
+        .iter()
+        .map(|(role, _)| format!("{} {:.1} %", role.name(), share(&|u: &User| u.role_ids.contains(&role.id()))))
+        .collect();
+    println!("\n== data ==");
+    println!("users      {} generated and validated in {:.2} s", users.len(), took.as_secs_f64());
+    println!("roles      {}", roles.join(", "));
+    println!(
+        "filters    disabled {:.1} %, service {:.1} %, agent {:.1} %, origin directory {:.1} %; {} departments, {} job titles",
+        share(&|u: &User| u.status == UserStatus::Disabled),
+        share(&|u: &User| u.user_type == UserType::Service),
+        share(&|u: &User| u.user_type == UserType::Agent),
+        share(&|u: &User| u.origin == UserOrigin::Directory),
+        DEPARTMENTS.len(),
+        JOB_TITLES.len(),
+    );
+    println!("filter shapes (filter-only and query+filters sets draw one each):");
+    for (i, shape) in FILTER_SHAPES.iter().enumerate() {
+        println!("  {i:>2}  {shape}");
+    }
+}
