@@ -11,6 +11,7 @@ pub mod import;
 pub mod invite;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod paging;
 pub mod panics;
 pub mod password;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .route(metrics::PATH, get(metrics::scrape))
         .route("/auth/v1/token", post(routes::token::token))
         .route("/api/v1/auth/introspect", get(routes::introspect::auth_introspect))
         .route("/api/v1/users/introspect", post(routes::introspect::user_introspect))
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .layer(cross_site)
         .layer(axum::middleware::from_fn(panics::catch_panics))
         .layer(axum::middleware::from_fn(request_id::trace))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record_request))
         .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
 }

@@ -7,6 +7,7 @@ use onramp_store::Store;
 use crate::client_addr::TrustedProxies;
 use crate::keys::KeyManager;
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::paging::PageTokens;
 use crate::search::SearchIndex;
 
@@ -30,4 +31,7 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The proxies whose `X-Forwarded-For` names the client ([`crate::client_addr`]).
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// The node's figures for `GET /metrics`; None when no metrics token is configured (nothing recorded,
+    /// and `/metrics` is 404).
+    pub metrics: Option<Arc<Metrics>>,
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use onramp_api::client_addr::TrustedProxies;
 use onramp_api::keys::{DEFAULT_ROTATION, KeyManager};
 use onramp_api::limits::Limits;
+use onramp_api::metrics::{self as api_metrics, Metrics};
 use onramp_api::paging::{self, PageTokens};
 use onramp_api::routes::token::host_without_port;
 use onramp_api::search::{self, SearchIndex};
@@ -143,7 +144,9 @@ pub async fn start(
         mail_wake: mail_wake.clone(),
         limits: Arc::new(Limits::new(config.limits.clone())),
         trusted_proxies: Arc::new(TrustedProxies::new(config.trusted_proxies.clone())),
+        metrics: config.metrics_token.as_ref().map(|token| Arc::new(Metrics::new(token.expose()))),
     };
+    let metrics = state.metrics.clone();
     let app = router(state);
     let jobs = config.jobs.clone();
     let connections = config.connections;
@@ -172,7 +175,11 @@ pub async fn start(
                 }
             }
         });
+        let upkeep = metrics.map(|metrics| tokio::spawn(api_metrics::keep_up(metrics)));
         let served = crate::listen::serve(listener, app, connections, shutdown).await;
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
         refresher.abort();
         poller.abort();
         mailer.abort();

@@ -205,11 +205,12 @@ pub async fn search_users(
         ),
         None => None,
     };
-    let page = state
-        .search
-        .search(&caller.tenant_id, &query, after, size)
-        .await?
-        .map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
+    let started = std::time::Instant::now();
+    let found = state.search.search(&caller.tenant_id, &query, after, size).await;
+    if let Some(metrics) = &state.metrics {
+        metrics.observe_search(started.elapsed());
+    }
+    let page = found?.map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
     let ids: Vec<Id> = page.hits.iter().map(|hit| hit.id).collect();
     let next = page.next.map(|cursor| state.page_tokens.encode(&query_print, &encode_cursor(&cursor)));
     let (list, expanded) = if paths.is_empty() {

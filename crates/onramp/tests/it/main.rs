@@ -20,6 +20,7 @@ mod flows;
 mod imports;
 mod invitations;
 mod mail;
+mod metrics;
 mod onboard_privilege;
 mod onboarding_e2e;
 mod onboarding_settings;
