@@ -65,6 +65,14 @@ fn shape(document: &Value, schema: &Value, stack: &mut Vec<String>) -> Value {
             out.insert(key.into(), value.clone());
         }
     }
+    // ConductorOne's document marks protobuf Durations `format: duration`, which JSON Schema (and so
+    // schemathesis) reads as ISO 8601 (`P7D`); on the wire they are protojson seconds (`"604800s"`), which
+    // onramp's document says as `google-duration` with the pattern. Both name the same wire form.
+    if object.get("format") == Some(&json!("google-duration")) {
+        let pattern = object.get("pattern").and_then(Value::as_str);
+        assert_eq!(pattern, Some(r"^-?[0-9]+(\.[0-9]{1,9})?s$"), "a protojson duration's pattern");
+        out.insert("format".into(), json!("duration"));
+    }
     if let Some(Value::Array(required)) = object.get("required") {
         let set: BTreeSet<String> = required.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect();
         out.insert("required".into(), json!(set));
@@ -276,6 +284,44 @@ async fn openapi_documents_every_route(backend: Backend) {
 }
 both_backends!(openapi_documents_every_route);
 
+/// A user, an app that is a local directory, an invitation into it with its onboard, and a flow: ids that
+/// name something, so that schemathesis reaches past the 404 of an id that names nothing.
+async fn objects_to_test_on(server: &TestServer, token: &str) -> Vec<String> {
+    let user = server.create_user(token, &json!({"email": "fuzz@example.com", "displayName": "Fuzz"})).await;
+    let (status, body) = server.post("/api/v1/apps", token, &json!({"displayName": "Fuzzed app"})).await;
+    assert_eq!(status, 200, "create app: {body}");
+    let app = body["app"]["id"].as_str().expect("an app id").to_string();
+    let directory = json!({"appId": app, "displayName": "Fuzzed directory"});
+    let (status, body) = server.post("/api/v1/local-directory-configs", token, &directory).await;
+    assert_eq!(status, 200, "create directory: {body}");
+    let path = format!("/api/v1/local-directory-configs/{app}/invitations");
+    let (status, body) =
+        server.post(&path, token, &json!({"email": "invitee@example.com", "displayName": "Invitee"})).await;
+    assert_eq!(status, 200, "invite: {body}");
+    let invitation = body["invitation"]["id"].as_str().expect("an invitation id").to_string();
+    let (status, body) = server.post("/onboards", token, &json!({"invitation_id": invitation})).await;
+    assert_eq!(status, 201, "start an onboard: {body}");
+    let onboard = body["id"].as_str().expect("an onboard id").to_string();
+    let flow = json!({"displayName": "Fuzzed flow", "steps": [{"key": "terms", "acceptTerms": {"text": "t"}}]});
+    let (status, body) = server.post("/api/v1/onboarding-flows", token, &flow).await;
+    assert_eq!(status, 200, "create flow: {body}");
+    let flow = body["onboardingFlow"]["id"].as_str().expect("a flow id").to_string();
+    vec![user, app, invitation, onboard, flow]
+}
+
+/// schemathesis's configuration: each id parameter takes one of `ids` in most cases, and a generated value
+/// in the rest.
+fn schemathesis_config(ids: &[String]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
+    let mut config = format!("[dictionaries.ids]\nvalues = [{}]\n\n", quoted.join(", "));
+    config.push_str("[dictionaries.slugs]\nvalues = [\"owner\"]\n\n[parameters]\n");
+    for name in ["id", "app_id", "directory_app_id", "user_id", "user_ref_id", "role_id"] {
+        config.push_str(&format!("\"path.{name}\" = {{ dictionary = \"ids\", probability = 0.7 }}\n"));
+    }
+    config.push_str("\"path.role_slug\" = { dictionary = \"slugs\", probability = 0.7 }\n");
+    config
+}
+
 fn python() -> String {
     std::env::var("ONRAMP_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into())
 }
@@ -285,7 +331,9 @@ const SCHEMATHESIS_WALL_CLOCK: Duration = Duration::from_secs(120);
 
 /// schemathesis generates requests for every operation of the served document (valid and invalid ones,
 /// with a super-admin's bearer token) against a server on SQLite, and checks each answer: no 5xx, and every
-/// response valid against the document. The seed is fixed, so a run is repeatable.
+/// response valid against the document. The seed is fixed, so a run is repeatable; one worker, because
+/// schemathesis 4.32.5's coverage phase on Python 3.11 can fail inside the interpreter when two threads
+/// compile patterns at once ("AST constructor recursion depth mismatch"), a fault of the tool, not of the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(onramp_test_schemathesis),
@@ -295,19 +343,28 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_document() {
     let server = TestServer::start(Backend::Sqlite).await;
     let token = server.admin_token().await;
     let document = served(&server).await;
-    let operations: usize = document["paths"]
+    // schemathesis leaves out the operation that serves the document it loaded; the tests above cover it.
+    let operations: BTreeSet<String> = document["paths"]
         .as_object()
         .expect("paths")
-        .values()
-        .map(|item| METHODS.iter().filter(|m| item.get(**m).is_some()).count())
-        .sum();
+        .iter()
+        .flat_map(|(path, item)| {
+            METHODS.iter().filter(|m| item.get(**m).is_some()).map(move |m| format!("{} {path}", m.to_uppercase()))
+        })
+        .filter(|operation| operation != "GET /openapi.json")
+        .collect();
+    let ids = objects_to_test_on(&server, &token).await;
     let reports = tempfile::tempdir().expect("a folder for the report");
+    let config = reports.path().join("schemathesis.toml");
+    std::fs::write(&config, schemathesis_config(&ids)).expect("the configuration is written");
     let mut command = tokio::process::Command::new(python());
     command
-        .args(["-m", "schemathesis.cli", "run", &server.url("/openapi.json")])
+        .args(["-m", "schemathesis.cli", "--config-file"])
+        .arg(&config)
+        .args(["run", &server.url("/openapi.json")])
         .args(["--checks", "not_a_server_error,response_schema_conformance"])
-        .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "15", "--seed", "12"])
-        .args(["--request-timeout", "10", "--workers", "2", "--no-color", "--max-failures", "20"])
+        .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "30", "--seed", "12"])
+        .args(["--request-timeout", "10", "--workers", "1", "--no-color", "--max-failures", "20"])
         .args(["--report", "junit", "--report-dir"])
         .arg(reports.path())
         .args(["--header", &format!("Authorization: Bearer {token}")])
@@ -324,7 +381,19 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_document() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
     assert!(output.status.success(), "schemathesis found problems:\n{stdout}\n{stderr}");
-    // It did test: every operation of the document was run, and no test case failed.
-    assert!(stdout.contains(&format!("Tested: {operations}\n")), "all {operations} operations tested: {stdout}");
-    assert!(stdout.contains(" passed") && !stdout.contains(" failed"), "{stdout}");
+    // It did test: its JUnit report has a test case for every operation of the document.
+    let report = std::fs::read_dir(reports.path())
+        .expect("the report folder")
+        .filter_map(Result::ok)
+        .find(|entry| entry.file_name().to_string_lossy().ends_with(".xml"))
+        .map(|entry| std::fs::read_to_string(entry.path()).expect("the JUnit report"))
+        .expect("schemathesis wrote a JUnit report");
+    let tested: BTreeSet<String> = report
+        .split("<testcase name=\"")
+        .skip(1)
+        .filter_map(|case| case.split('"').next())
+        .map(|name| name.replace("&amp;", "&"))
+        .collect();
+    assert_eq!(tested, operations, "schemathesis tested every operation of the document");
+    assert!(!report.contains("<failure") && !report.contains("<error"), "{report}");
 }
