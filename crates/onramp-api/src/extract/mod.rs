@@ -102,6 +102,36 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
+/// Renames the proto names among the keys of `value`'s objects, at every level, to their JSON names
+/// (`accept_terms` → `acceptTerms`), refusing a key given under both names, with `path` the field `value` is.
+/// For the few inputs read from a `serde_json::Value` through `#[serde(flatten)]` (a flow's steps), which
+/// [`objects`] cannot reach; every key of such an input must be a field name, never free-form data.
+pub fn json_names(value: &mut serde_json::Value, path: &str) -> Result<(), ApiError> {
+    match value {
+        serde_json::Value::Object(map) => {
+            let snake: Vec<String> = map.keys().filter(|key| key.contains('_')).cloned().collect();
+            for key in snake {
+                let json = objects::json_name(&key);
+                if map.contains_key(&json) {
+                    return Err(ApiError::invalid_field(&format!("{path}.{json}"), DUPLICATE));
+                }
+                let moved = map.remove(&key).expect("the key is in the map");
+                map.insert(json, moved);
+            }
+            for (key, nested) in map.iter_mut() {
+                json_names(nested, &format!("{path}.{key}"))?;
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                json_names(item, &format!("{path}[{i}]"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// serde_json appends " at line 1 column 42" to messages; the field path says more to a client.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {

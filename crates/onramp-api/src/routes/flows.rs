@@ -96,6 +96,8 @@ fn parse_steps(raw: &[Value]) -> ApiResult<Vec<FlowStep>> {
             ));
         }
         let mut value = value.clone();
+        // A step's kind is flattened into it, out of `extract::objects`' reach: its proto names are mapped here.
+        crate::extract::json_names(&mut value, &field)?;
         if let Some(refs) = value.pointer_mut("/assignRoles/roleIds").and_then(Value::as_array_mut) {
             for (i, reference) in refs.iter_mut().enumerate() {
                 let role = reference.as_str().and_then(BuiltinRole::from_ref).ok_or_else(|| {

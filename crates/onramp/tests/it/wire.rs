@@ -117,6 +117,23 @@ async fn proto_field_names_are_json_names(backend: Backend) {
     assert_eq!(status, 200, "{app}");
     assert_eq!((app["app"]["displayName"].as_str(), app["app"]["monthlyCostUsd"].as_i64()), (Some("Ledger"), Some(12)));
 
+    // A flow, whose steps are read around the adapter (flattened kinds), by proto names too.
+    let flow = json!({"display_name": "Proto", "steps": [
+        {"key": "terms", "accept_terms": {"text": "Be kind."}},
+        {"key": "roles", "required": false, "assign_roles": {"role_ids": [BASIC_USER_ROLE]}},
+        {"key": "boss", "manager_approval": {"approver_user_id": bo}},
+    ]});
+    let (status, created) = server.post("/api/v1/onboarding-flows", &token, &flow).await;
+    assert_eq!(status, 200, "{created}");
+    let steps = &created["onboardingFlow"]["steps"];
+    assert_eq!(steps[0]["acceptTerms"]["text"], "Be kind.", "{created}");
+    assert_eq!(steps[1]["assignRoles"]["roleIds"], json!([BASIC_USER_ROLE]), "{created}");
+    assert_eq!(steps[2]["managerApproval"]["approverUserId"], bo.as_str(), "{created}");
+    let twice = json!({"displayName": "Twice", "steps": [{"key": "t", "acceptTerms": {"text": "a"}, "accept_terms": {"text": "b"}}]});
+    let twice = server.post("/api/v1/onboarding-flows", &token, &twice).await;
+    assert_api_error("acceptTerms twice", &twice, 400, 3);
+    assert_eq!(violated_field(&twice.1), "steps[0].acceptTerms", "{}", twice.1);
+
     // Both names of one field: protojson's duplicate field, a 400 naming it.
     let both = server.post(SEARCH, &token, &json!({"roleIds": [BASIC_USER_ROLE], "role_ids": []})).await;
     assert_api_error("roleIds and role_ids", &both, 400, 3);
