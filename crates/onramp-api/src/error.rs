@@ -50,13 +50,22 @@ pub struct ApiError {
     pub http_status: Option<StatusCode>,
     /// Seconds to wait before retrying, sent as `Retry-After` (a refusal by a limit).
     pub retry_after: Option<u64>,
+    /// The challenges of a 401, each sent as a `WWW-Authenticate` header (RFC 9110 §11.6.1).
+    pub challenges: Vec<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), details: Vec::new(), http_status: None, retry_after: None }
+        ApiError {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            http_status: None,
+            retry_after: None,
+            challenges: Vec::new(),
+        }
     }
 
     /// A bad value in one field: the message names it, and a `google.rpc.BadRequest` detail carries it too.
@@ -71,6 +80,7 @@ impl ApiError {
             })],
             http_status: None,
             retry_after: None,
+            challenges: Vec::new(),
         }
     }
 
@@ -86,6 +96,7 @@ impl ApiError {
             })],
             http_status: None,
             retry_after: Some(seconds),
+            challenges: Vec::new(),
         }
     }
 
@@ -101,6 +112,12 @@ impl ApiError {
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(Code::Unauthenticated, message)
+    }
+
+    /// The error with `challenge` added to its `WWW-Authenticate` headers.
+    pub fn with_challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenges.push(challenge.into());
+        self
     }
 
     pub fn permission_denied(message: impl Into<String>) -> Self {
@@ -173,6 +190,12 @@ impl IntoResponse for ApiError {
         let mut response = (self.http_status.unwrap_or(self.code.status()), axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        for challenge in &self.challenges {
+            // Challenges are built from constant text; one that is not a header value is dropped, not sent.
+            if let Ok(value) = axum::http::HeaderValue::from_str(challenge) {
+                response.headers_mut().append(axum::http::header::WWW_AUTHENTICATE, value);
+            }
         }
         response
     }

@@ -34,3 +34,4 @@ mod super_admins;
 mod text_fields;
 mod users;
 mod users_admin;
+mod wire;
