@@ -56,6 +56,14 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The realm of onramp's authentication challenges.
+pub(crate) const REALM: &str = "onramp";
+
+/// The challenge of a 401 that names no other: a Bearer token, as the API takes (RFC 6750 §3).
+fn default_challenge() -> String {
+    format!("Bearer realm=\"{REALM}\"")
+}
+
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         ApiError {
@@ -112,6 +120,11 @@ impl ApiError {
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(Code::Unauthenticated, message)
+    }
+
+    /// A 401 for a wrong HTTP Basic user and password (RFC 7617).
+    pub fn unauthenticated_basic(message: impl Into<String>) -> Self {
+        Self::unauthenticated(message).with_challenge(format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""))
     }
 
     /// The error with `challenge` added to its `WWW-Authenticate` headers.
@@ -185,9 +198,14 @@ fn conflict_message(constraint: &str) -> &'static str {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// Every 401 carries at least one challenge (RFC 9110 §15.5.2): the error's own, else the API's Bearer.
+    fn into_response(mut self) -> Response {
+        let status = self.http_status.unwrap_or(self.code.status());
+        if status == StatusCode::UNAUTHORIZED && self.challenges.is_empty() {
+            self.challenges.push(default_challenge());
+        }
         let body = json!({ "code": self.code as i32, "message": self.message, "details": self.details });
-        let mut response = (self.http_status.unwrap_or(self.code.status()), axum::Json(body)).into_response();
+        let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
@@ -211,6 +229,23 @@ mod tests {
         assert_eq!(Code::Unauthenticated.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(Code::AlreadyExists.status(), StatusCode::CONFLICT);
         assert_eq!(Code::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn every_401_challenges() {
+        let challenges = |error: ApiError| -> Vec<String> {
+            let response = error.into_response();
+            let values = response.headers().get_all(axum::http::header::WWW_AUTHENTICATE);
+            values.iter().map(|value| value.to_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(challenges(ApiError::unauthenticated("no")), ["Bearer realm=\"onramp\""]);
+        assert_eq!(challenges(ApiError::new(Code::Unauthenticated, "no")), ["Bearer realm=\"onramp\""]);
+        assert_eq!(challenges(ApiError::unauthenticated_basic("no")), ["Basic realm=\"onramp\", charset=\"UTF-8\""]);
+        assert_eq!(
+            challenges(ApiError::unauthenticated("no").with_challenge("Bearer realm=\"x\"")),
+            ["Bearer realm=\"x\""]
+        );
+        assert!(challenges(ApiError::permission_denied("no")).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use onramp_store::Actor;
 
 use crate::auth::access_token::TokenError;
 use crate::client_addr::ClientAddr;
-use crate::error::ApiError;
+use crate::error::{ApiError, REALM};
 use crate::limits::too_many;
 use crate::request_id::RequestId;
 use crate::state::AppState;
@@ -78,9 +78,6 @@ impl Principal {
         }
     }
 }
-
-/// The realm of onramp's authentication challenges.
-const REALM: &str = "onramp";
 
 /// A 401 of the API: the challenge says a Bearer token is wanted (RFC 6750 §3), without an error code when
 /// no token was given.

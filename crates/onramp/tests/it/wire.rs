@@ -11,8 +11,9 @@ use tokio::net::TcpStream;
 
 use crate::both_backends;
 use crate::directories::create_directory;
+use crate::flows::create_flow_id;
 use crate::invitations::invite;
-use crate::onboards::api_key;
+use crate::onboards::{accept_mailed, api_key, onboard_id_of};
 use crate::support::{Backend, TestServer, assert_api_error, read};
 
 const SEARCH: &str = "/api/v1/search/users";
@@ -436,6 +437,107 @@ async fn unauthorized_answers_challenge(backend: Backend) {
     assert_eq!(second.status().as_u16(), 200);
 }
 both_backends!(unauthorized_answers_challenge);
+
+/// Every kind of 401 onramp answers carries `WWW-Authenticate` with the challenge of what it takes: the API
+/// (missing, bad and Basic credentials), `/onboards`, the token endpoint (form post and `client_secret_basic`,
+/// which works with the right secret), the invitee's Basic email:password on a step, and `/metrics`.
+async fn every_unauthorized_answer_challenges(backend: Backend) {
+    const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef0123456789";
+    let server = TestServer::start_with(backend, |config| {
+        config.metrics_token = Some(onramp_domain::Secret::new(METRICS_TOKEN.to_string()));
+    })
+    .await;
+    let token = server.admin_token().await;
+    let (client_id, secret) = (server.bootstrap.client_id.clone(), server.bootstrap.client_secret.expose().clone());
+    // RFC 6749 §2.3.1: Basic carries the client id and secret form-urlencoded.
+    let encoded = |text: &str| text.replace('%', "%25").replace(':', "%3A").replace('@', "%40").replace('/', "%2F");
+
+    // An invitee with an onboard whose first step is theirs.
+    let flow = create_flow_id(&server, &token, "Terms", json!([{"key": "terms", "acceptTerms": {"text": "t"}}])).await;
+    let directory = create_directory(&server, &token, "Challenges", Value::Null).await;
+    invite(&server, &token, &directory, "tia@example.com", json!({"onboardingFlowId": flow})).await;
+    let onboard = onboard_id_of(&accept_mailed(&server, "tia@example.com", "Tia").await);
+    let step = server.url(&format!("/api/v1/onboards/{onboard}/steps/terms/complete"));
+
+    const API: &str = r#"Bearer realm="onramp""#;
+    const BAD_TOKEN: &str = r#"Bearer realm="onramp", error="invalid_token""#;
+    const ONBOARDS: &str = r#"Basic realm="onramp", charset="UTF-8""#;
+    const TOKEN_ENDPOINT: &str = r#"Basic realm="onramp""#;
+    let users = || server.http.get(server.url("/api/v1/users"));
+    let onboards = || server.http.get(server.url("/onboards"));
+    let token_endpoint = || server.http.post(server.url("/auth/v1/token"));
+    let grant = [("grant_type", "client_credentials")];
+    let wrong_secret = [("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", "nope")];
+    let unknown =
+        [("grant_type", "client_credentials"), ("client_id", "nobody@example.com/none"), ("client_secret", "x")];
+    let cases: Vec<(&str, reqwest::RequestBuilder, &[&str])> = vec![
+        ("API, no credentials", users(), &[API]),
+        ("API, a bad token", users().bearer_auth("not-a-token"), &[BAD_TOKEN]),
+        ("API, Basic credentials", users().basic_auth("API", Some("key")), &[API]),
+        ("/onboards, no credentials", onboards(), &[ONBOARDS, API]),
+        ("/onboards, a wrong key", onboards().basic_auth("API", Some("wrong")), &[ONBOARDS, API]),
+        ("/onboards, a bad token", onboards().bearer_auth("not-a-token"), &[ONBOARDS, BAD_TOKEN]),
+        ("token, form post, wrong secret", token_endpoint().form(&wrong_secret), &[TOKEN_ENDPOINT]),
+        ("token, form post, unknown client", token_endpoint().form(&unknown), &[TOKEN_ENDPOINT]),
+        (
+            "token, Basic, wrong secret",
+            token_endpoint().basic_auth(encoded(&client_id), Some("nope")).form(&grant),
+            &[TOKEN_ENDPOINT],
+        ),
+        (
+            "token, Basic, unknown client",
+            token_endpoint().basic_auth(encoded("nobody@example.com/none"), Some(encoded(&secret))).form(&grant),
+            &[TOKEN_ENDPOINT],
+        ),
+        ("token, Bearer instead of Basic", token_endpoint().bearer_auth(&token).form(&grant), &[TOKEN_ENDPOINT]),
+        (
+            "invitee, wrong password",
+            server.http.post(&step).basic_auth("tia@example.com", Some("not her password")).json(&json!({})),
+            &[ONBOARDS],
+        ),
+        (
+            "invitee, unknown email",
+            server.http.post(&step).basic_auth("nobody@example.com", Some("x")).json(&json!({})),
+            &[ONBOARDS],
+        ),
+        ("/metrics, no token", server.http.get(server.url("/metrics")), &[r#"Bearer realm="metrics""#]),
+        (
+            "/metrics, an API token",
+            server.http.get(server.url("/metrics")).bearer_auth(&token),
+            &[r#"Bearer realm="metrics""#],
+        ),
+    ];
+    for (case, request, expected) in cases {
+        let response = request.send().await.unwrap();
+        let challenge = challenges(&response);
+        let (status, body) = read(response).await;
+        assert_eq!(status, 401, "{case}: {body}");
+        assert_eq!(challenge.len(), expected.len(), "{case}: {challenge:?}");
+        for (given, wanted) in challenge.iter().zip(expected) {
+            assert!(given.starts_with(wanted), "{case}: {challenge:?}, wanted {expected:?}");
+        }
+        if case.starts_with("token") {
+            assert_eq!(body["error"], "invalid_client", "{case}: {body}");
+        } else {
+            assert_eq!(body["code"], 16, "{case}: {body}");
+        }
+    }
+
+    // client_secret_basic with the right secret gets a token, form-urlencoded or (no reserved characters
+    // needing it past the first colon) as is; credentials in both places are refused.
+    for (user, password) in [(encoded(&client_id), encoded(&secret)), (client_id.clone(), secret.clone())] {
+        let response = token_endpoint().basic_auth(&user, Some(&password)).form(&grant).send().await.unwrap();
+        let (status, body) = read(response).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, me) = server.get("/api/v1/auth/introspect", body["access_token"].as_str().unwrap()).await;
+        assert_eq!(status, 200, "{me}");
+    }
+    let both = [("grant_type", "client_credentials"), ("client_secret", secret.as_str())];
+    let response = token_endpoint().basic_auth(encoded(&client_id), Some(encoded(&secret))).form(&both).send();
+    let (status, body) = read(response.await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+}
+both_backends!(every_unauthorized_answer_challenges);
 
 /// Item 6: integers as numbers or strings, enums as names or numbers (the spec's order), a `null` body as
 /// `{}`, and any other body that is not an object a 400.
