@@ -50,13 +50,30 @@ pub struct ApiError {
     pub http_status: Option<StatusCode>,
     /// Seconds to wait before retrying, sent as `Retry-After` (a refusal by a limit).
     pub retry_after: Option<u64>,
+    /// The challenges of a 401, each sent as a `WWW-Authenticate` header (RFC 9110 §11.6.1).
+    pub challenges: Vec<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The realm of onramp's authentication challenges.
+pub(crate) const REALM: &str = "onramp";
+
+/// The challenge of a 401 that names no other: a Bearer token, as the API takes (RFC 6750 §3).
+fn default_challenge() -> String {
+    format!("Bearer realm=\"{REALM}\"")
+}
+
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), details: Vec::new(), http_status: None, retry_after: None }
+        ApiError {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            http_status: None,
+            retry_after: None,
+            challenges: Vec::new(),
+        }
     }
 
     /// A bad value in one field: the message names it, and a `google.rpc.BadRequest` detail carries it too.
@@ -71,6 +88,7 @@ impl ApiError {
             })],
             http_status: None,
             retry_after: None,
+            challenges: Vec::new(),
         }
     }
 
@@ -86,6 +104,7 @@ impl ApiError {
             })],
             http_status: None,
             retry_after: Some(seconds),
+            challenges: Vec::new(),
         }
     }
 
@@ -101,6 +120,17 @@ impl ApiError {
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(Code::Unauthenticated, message)
+    }
+
+    /// A 401 for a wrong HTTP Basic user and password (RFC 7617).
+    pub fn unauthenticated_basic(message: impl Into<String>) -> Self {
+        Self::unauthenticated(message).with_challenge(format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""))
+    }
+
+    /// The error with `challenge` added to its `WWW-Authenticate` headers.
+    pub fn with_challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenges.push(challenge.into());
+        self
     }
 
     pub fn permission_denied(message: impl Into<String>) -> Self {
@@ -168,11 +198,22 @@ fn conflict_message(constraint: &str) -> &'static str {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// Every 401 carries at least one challenge (RFC 9110 §15.5.2): the error's own, else the API's Bearer.
+    fn into_response(mut self) -> Response {
+        let status = self.http_status.unwrap_or(self.code.status());
+        if status == StatusCode::UNAUTHORIZED && self.challenges.is_empty() {
+            self.challenges.push(default_challenge());
+        }
         let body = json!({ "code": self.code as i32, "message": self.message, "details": self.details });
-        let mut response = (self.http_status.unwrap_or(self.code.status()), axum::Json(body)).into_response();
+        let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        for challenge in &self.challenges {
+            // Challenges are built from constant text; one that is not a header value is dropped, not sent.
+            if let Ok(value) = axum::http::HeaderValue::from_str(challenge) {
+                response.headers_mut().append(axum::http::header::WWW_AUTHENTICATE, value);
+            }
         }
         response
     }
@@ -188,6 +229,23 @@ mod tests {
         assert_eq!(Code::Unauthenticated.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(Code::AlreadyExists.status(), StatusCode::CONFLICT);
         assert_eq!(Code::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn every_401_challenges() {
+        let challenges = |error: ApiError| -> Vec<String> {
+            let response = error.into_response();
+            let values = response.headers().get_all(axum::http::header::WWW_AUTHENTICATE);
+            values.iter().map(|value| value.to_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(challenges(ApiError::unauthenticated("no")), ["Bearer realm=\"onramp\""]);
+        assert_eq!(challenges(ApiError::new(Code::Unauthenticated, "no")), ["Bearer realm=\"onramp\""]);
+        assert_eq!(challenges(ApiError::unauthenticated_basic("no")), ["Basic realm=\"onramp\", charset=\"UTF-8\""]);
+        assert_eq!(
+            challenges(ApiError::unauthenticated("no").with_challenge("Bearer realm=\"x\"")),
+            ["Bearer realm=\"x\""]
+        );
+        assert!(challenges(ApiError::permission_denied("no")).is_empty());
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod same_origin;
 pub mod search;
 pub mod sign_in;
 pub mod state;
+pub mod whole_body;
 pub mod wire;
 
 use axum::Router;
@@ -70,6 +71,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cross_site)
         .layer(axum::middleware::from_fn(panics::catch_panics))
+        // Outside every layer and handler that may answer early (see `whole_body`).
+        .layer(axum::middleware::from_fn(whole_body::read_whole_body))
         .layer(axum::middleware::from_fn(request_id::trace))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record_request))
         .layer(axum::middleware::map_response(nosniff))

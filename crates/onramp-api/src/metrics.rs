@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
@@ -174,10 +174,8 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         return Err(ApiError::new(Code::NotFound, format!("no route for {PATH}")));
     };
     if !metrics.admits(&headers) {
-        let mut response =
-            ApiError::unauthenticated("GET /metrics needs the metrics token as a bearer token").into_response();
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));
-        return Ok(response);
+        let refused = ApiError::unauthenticated("GET /metrics needs the metrics token as a bearer token");
+        return Err(refused.with_challenge("Bearer realm=\"metrics\""));
     }
     read_gauges(&state, &metrics).await?;
     let text = metrics.handle.render();
@@ -243,6 +241,7 @@ pub async fn keep_up(metrics: Arc<Metrics>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn only_the_token_is_admitted() {

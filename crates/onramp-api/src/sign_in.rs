@@ -42,7 +42,8 @@ pub(crate) async fn verify_invitee(
 }
 
 async fn check_invitee(state: &AppState, onboard: &Onboard, email: &str, password: Secret<String>) -> ApiResult<User> {
-    let refused = || ApiError::unauthenticated("wrong email or password");
+    // The API takes these as HTTP Basic, so its 401 challenges for Basic; the HTML page shows only the message.
+    let refused = || ApiError::unauthenticated_basic("wrong email or password");
     let user_id = onboard.user_id.ok_or_else(refused)?;
     let user = state.store.get_user(&onboard.tenant_id, &user_id).await.map_err(|_| refused())?;
     if !user.email.as_str().eq_ignore_ascii_case(email.trim()) {

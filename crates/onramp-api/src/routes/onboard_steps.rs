@@ -58,14 +58,10 @@ pub(crate) struct StepRequest {
     /// verifyEmail (admins)
     verified: Option<bool>,
     /// completeProfile: values to set on the user before the step's fields are checked.
-    #[serde(alias = "display_name")]
     display_name: Option<String>,
-    #[serde(alias = "job_title")]
     job_title: Option<String>,
     department: Option<String>,
-    #[serde(alias = "employment_type")]
     employment_type: Option<String>,
-    #[serde(alias = "manager_ids")]
     manager_ids: Option<Vec<String>>,
 }
 

@@ -3,8 +3,15 @@
 //!
 //! Both forms are checked against the one thing onramp keeps of a credential, its Ed25519 public key: an
 //! assertion by its signature, a plain secret (which is the private key) by deriving its public key.
-//! Failures are OAuth2 error bodies (`{"error": "invalid_client", ...}`), not the API's error shape, because
-//! OAuth2 clients parse them.
+//! The client id and secret come in the form body (`client_secret_post`) or in `Authorization: Basic` with
+//! both form-urlencoded (`client_secret_basic`, RFC 6749 §2.3.1), never both. Failures are OAuth2 error bodies
+//! (`{"error": "invalid_client", ...}`), not the API's error shape, because OAuth2 clients parse them.
+//!
+//! Every 401 `invalid_client` carries `WWW-Authenticate: Basic realm="onramp"`. RFC 6749 §5.2 demands that
+//! challenge when the client authenticated with the Authorization header, and allows a 401 otherwise "to
+//! indicate which HTTP authentication schemes are supported"; since any 401 must carry a challenge (RFC 9110
+//! §15.5.2), a form-post refusal stays 401, as clients and onramp always had it, and names Basic, the one
+//! HTTP scheme this endpoint takes.
 //!
 //! Failed sign-ins are limited (`limits.rs`): per client address, a token is taken before anything is read
 //! and given back unless the request turns out to be a failed sign-in, so a flood from one address is refused
@@ -16,7 +23,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_domain::user::UserStatus;
 use onramp_domain::{BuiltinRole, Id, Timestamp};
@@ -30,6 +37,9 @@ use crate::limits::too_many;
 use crate::state::AppState;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The challenge of every 401 of this endpoint.
+const CHALLENGE: &str = "Basic realm=\"onramp\"";
 
 /// An OAuth2 error response (RFC 6749 section 5.2).
 struct OAuthError {
@@ -62,7 +72,11 @@ impl OAuthError {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = Json(json!({ "error": self.error, "error_description": self.description }));
-        (self.status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+        let mut response = (self.status, [(header::CACHE_CONTROL, "no-store")], body).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(CHALLENGE));
+        }
+        response
     }
 }
 
@@ -82,12 +96,17 @@ struct TokenRequest {
     client_assertion: Option<String>,
 }
 
-pub async fn token(State(state): State<AppState>, ClientAddr(client): ClientAddr, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let addresses = &state.limits.secrets;
     if let Err(wait) = addresses.take_for(client) {
         return too_many("too many failed sign-ins from this address", wait).into_response();
     }
-    match issue(&state, &body).await {
+    match issue(&state, &headers, &body).await {
         Ok(response) => {
             addresses.give_back_for(client);
             response
@@ -105,9 +124,23 @@ pub async fn token(State(state): State<AppState>, ClientAddr(client): ClientAddr
     }
 }
 
-async fn issue(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
-    let request: TokenRequest = serde_urlencoded::from_bytes(body)
+async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let mut request: TokenRequest = serde_urlencoded::from_bytes(body)
         .map_err(|_| OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"))?;
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let (client_id, secret) = value.to_str().ok().and_then(basic_client).ok_or_else(|| {
+            OAuthError::invalid_client("Authorization must be Basic with the form-urlencoded client_id:client_secret")
+        })?;
+        if request.client_secret.is_some() || request.client_assertion.is_some() {
+            return Err(OAuthError::invalid_request(
+                "send the client's credentials either in Authorization or in the body, not both",
+            ));
+        }
+        if request.client_id.as_ref().is_some_and(|id| *id != client_id) {
+            return Err(OAuthError::invalid_request("client_id differs from the one in Authorization"));
+        }
+        (request.client_id, request.client_secret) = (Some(client_id), Some(secret));
+    }
     match request.grant_type.as_deref() {
         Some("client_credentials") => {}
         Some(_) => {
@@ -200,6 +233,17 @@ async fn issue(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 
+/// The client id and secret of an `Authorization: Basic` value, each form-urlencoded (RFC 6749 §2.3.1).
+fn basic_client(value: &str) -> Option<(String, String)> {
+    let (client_id, secret) = crate::auth::api_key::basic_credentials(value)?;
+    let decoded = |part: &str| -> Option<String> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={part}")).ok()?;
+        let [(_, value)] = <[(String, String); 1]>::try_from(pairs).ok()?;
+        Some(value)
+    };
+    Some((decoded(&client_id)?, decoded(&secret)?))
+}
+
 /// `example.com:8080` → `example.com`, `[::1]:8080` → `::1`.
 pub fn host_without_port(host: &str) -> &str {
     if let Some(rest) = host.strip_prefix('[') {
@@ -221,5 +265,17 @@ mod tests {
         assert_eq!(super::host_without_port("example.com"), "example.com");
         assert_eq!(super::host_without_port("[::1]:8080"), "::1");
         assert_eq!(super::host_without_port("127.0.0.1:1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn basic_client_credentials_are_form_urlencoded() {
+        use base64::Engine;
+        let basic = |text: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(text));
+        let read = |text: &str| super::basic_client(&basic(text));
+        assert_eq!(read("a%40h%2Fu:s%3At+x"), Some(("a@h/u".into(), "s:t x".into())));
+        assert_eq!(read("a@h/u:s:t"), Some(("a@h/u".into(), "s:t".into())));
+        assert_eq!(read("a&b=c:s"), None);
+        assert_eq!(read("no colon"), None);
+        assert_eq!(super::basic_client("Bearer abc"), None);
     }
 }

@@ -35,3 +35,4 @@ mod super_admins;
 mod text_fields;
 mod users;
 mod users_admin;
+mod wire;
