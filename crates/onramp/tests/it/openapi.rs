@@ -363,7 +363,7 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_document() {
         .arg(&config)
         .args(["run", &server.url("/openapi.json")])
         .args(["--checks", "not_a_server_error,response_schema_conformance"])
-        .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "30", "--seed", "12"])
+        .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "20", "--seed", "12"])
         .args(["--request-timeout", "10", "--workers", "1", "--no-color", "--max-failures", "20"])
         .args(["--report", "junit", "--report-dir"])
         .arg(reports.path())
