@@ -7,6 +7,7 @@
 //! - `onramp_test_python_sdk`: the interpreter in `ONRAMP_TEST_PYTHON` (default `python3`) imports the
 //!   official ConductorOne SDK;
 //! - `onramp_test_smtp`: it imports aiosmtpd, the SMTP server of the mail tests;
+//! - `onramp_test_schemathesis`: it imports schemathesis, which checks the server against `/openapi.json`;
 //! - `onramp_test_browser`: the browser journeys can run: `node` (20 or later) is on the PATH, Debian's
 //!   Chromium is at `/usr/bin/chromium`, and `web-tests/node_modules` holds playwright-core and axe-core
 //!   (`npm ci` in `web-tests`).
@@ -21,7 +22,13 @@ fn main() {
     for variable in ["ONRAMP_TEST_POSTGRES_URL", "ONRAMP_TEST_PYTHON", "CI"] {
         println!("cargo::rerun-if-env-changed={variable}");
     }
-    for cfg in ["onramp_test_postgres", "onramp_test_python_sdk", "onramp_test_smtp", "onramp_test_browser"] {
+    for cfg in [
+        "onramp_test_postgres",
+        "onramp_test_python_sdk",
+        "onramp_test_smtp",
+        "onramp_test_schemathesis",
+        "onramp_test_browser",
+    ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
     let ci = std::env::var_os("CI").is_some();
@@ -39,6 +46,7 @@ fn main() {
     let python = std::env::var("ONRAMP_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or("python3".into());
     require("onramp_test_python_sdk", imports(&python, "conductorone_sdk", "conductorone-sdk==0.17.2"));
     require("onramp_test_smtp", imports(&python, "aiosmtpd", "aiosmtpd==1.4.6"));
+    require("onramp_test_schemathesis", imports(&python, "schemathesis", "schemathesis==4.32.5"));
     require("onramp_test_browser", browser());
 }
 

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route(metrics::PATH, get(metrics::scrape))
+        .route(routes::openapi::PATH, get(routes::openapi::document))
         .route("/auth/v1/token", post(routes::token::token))
         .route("/api/v1/auth/introspect", get(routes::introspect::auth_introspect))
         .route("/api/v1/users/introspect", post(routes::introspect::user_introspect))

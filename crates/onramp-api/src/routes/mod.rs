@@ -12,6 +12,7 @@ pub mod invite_page;
 pub mod onboard_steps;
 pub mod onboarding_page;
 pub mod onboards;
+pub mod openapi;
 pub mod roles;
 pub mod search;
 pub mod settings;

@@ -25,6 +25,7 @@ mod onboard_privilege;
 mod onboarding_e2e;
 mod onboarding_settings;
 mod onboards;
+mod openapi;
 mod python_sdk;
 mod rbac;
 mod request_bodies;
