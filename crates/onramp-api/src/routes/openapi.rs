@@ -3,7 +3,7 @@
 //!
 //! The document is `openapi.json` beside this crate's `lib.rs`. Its ConductorOne part is the public
 //! ConductorOne document's operations that onramp serves, with their schemas as published (the
-//! integration test `openapi` compares them with `../shared/api/conductorone-subset.yaml`); the rest
+//! integration test `openapi` compares them with `api/conductorone-subset.yaml`); the rest
 //! describes onramp's additions, `/onboards`, the invitee's pages and the operations routes, and the test
 //! checks that every route of [`crate::router`] is in it. schemathesis checks the server against it.
 //!
