@@ -371,6 +371,8 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_document() {
         .arg(reports.path())
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .env("SCHEMATHESIS_HOOKS", "")
+        // schemathesis and hypothesis keep caches in the working folder; that is the test's own.
+        .current_dir(reports.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
