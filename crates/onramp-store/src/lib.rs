@@ -13,6 +13,7 @@ mod records_apps;
 mod records_directory;
 mod records_settings;
 mod sql;
+pub mod writes;
 
 use async_trait::async_trait;
 use onramp_domain::{Id, Timestamp, user::User};

@@ -39,7 +39,7 @@ pub async fn create_app(
     caller.require(Permission::AppWrite)?;
     let app = input.into_new_app(caller.tenant_id, Timestamp::now())?;
     let owner_ids = input.owner_ids()?;
-    state.store.create_app(&caller.actor(), &app, &owner_ids).await.map_err(app_error(&app.id))?;
+    state.core.store().create_app(&caller.actor(), &app, &owner_ids).await.map_err(app_error(&app.id))?;
     Ok(Json(json!({ "app": app_json(&app) })))
 }
 
@@ -58,7 +58,7 @@ pub async fn list_apps(
     let size = page_size(params.page_size);
     let query = fingerprint(&["apps.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
-    let mut apps = state.store.list_apps(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
+    let mut apps = state.core.store().list_apps(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut apps, size, |app| app.id);
     Ok(Json(json!({ "list": apps.iter().map(app_json).collect::<Vec<_>>(), "nextPageToken": next })))
 }
@@ -70,7 +70,7 @@ pub async fn get_app(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppRead)?;
     let id = path_id("id", &id)?;
-    let app = state.store.get_app(&caller.tenant_id, &id).await.map_err(app_error(&id))?;
+    let app = state.core.store().get_app(&caller.tenant_id, &id).await.map_err(app_error(&id))?;
     Ok(Json(json!({ "app": app_json(&app) })))
 }
 
@@ -97,13 +97,13 @@ pub async fn update_app(
         paths = input.paths_set();
     }
     for attempt in 1..=UPDATE_ATTEMPTS {
-        let before = state.store.get_app(&caller.tenant_id, &id).await.map_err(app_error(&id))?;
+        let before = state.core.store().get_app(&caller.tenant_id, &id).await.map_err(app_error(&id))?;
         let mut after = before.clone();
         input.apply(&mut after, &paths)?;
         if after == before {
             return Ok(Json(json!({ "app": app_json(&before) })));
         }
-        match state.store.update_app(&caller.actor(), &before, &after).await {
+        match state.core.store().update_app(&caller.actor(), &before, &after).await {
             Ok(updated) => return Ok(Json(json!({ "app": app_json(&updated) }))),
             // Another update came between the read and the write: apply the mask again to the new state.
             Err(StoreError::Conflict { constraint: "apps_concurrent_update" }) if attempt < UPDATE_ATTEMPTS => {}
@@ -121,7 +121,7 @@ pub async fn delete_app(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppWrite)?;
     let id = path_id("id", &id)?;
-    state.store.delete_app(&caller.actor(), &id).await.map_err(app_error(&id))?;
+    state.core.store().delete_app(&caller.actor(), &id).await.map_err(app_error(&id))?;
     Ok(Json(json!({})))
 }
 

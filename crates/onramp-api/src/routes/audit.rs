@@ -50,7 +50,7 @@ pub async fn list_audit_events(
         ),
         None => None,
     };
-    let mut events = state.store.list_audit_events(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
+    let mut events = state.core.store().list_audit_events(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
     let next = if events.len() > size {
         events.truncate(size);
         events.last().map(|last| state.page_tokens.encode(&query, last.id.to_string().as_bytes()))

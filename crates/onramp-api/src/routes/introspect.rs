@@ -41,6 +41,6 @@ pub async fn user_introspect(
     ApiJson(_request): ApiJson<UserIntrospectRequest>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::SelfRead)?;
-    let user = state.store.get_user(&caller.tenant_id, &caller.user_id).await?;
+    let user = state.core.store().get_user(&caller.tenant_id, &caller.user_id).await?;
     Ok(Json(user_view_response(&user)))
 }
