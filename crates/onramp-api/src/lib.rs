@@ -2,8 +2,9 @@
 //! pages and the operations routes.
 //!
 //! Handlers authenticate the caller, parse input into domain types at the boundary and call a use case of
-//! `onramp_core::Core` (reads may go to the core's store directly); they never build SQL, catch the search
-//! index up or wake the mail worker. Errors leave through [`error::ApiError`].
+//! `onramp_core::Core`; reads may go to the core's store directly, and the writes that have no use case yet
+//! go through `Core::write`. They never build SQL, catch the search index up or wake the mail worker.
+//! Errors leave through [`error::ApiError`].
 
 pub mod client_addr;
 pub mod error;

@@ -27,7 +27,8 @@ use onramp_store::{AppOwner, RoleSlug, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apps::{app_error, next_page_token, page_after, path_id};
+use super::apps::{app_error, next_page_token, page_after};
+use super::path_id;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
 use crate::paging::{fingerprint, page_size};
@@ -147,7 +148,11 @@ pub async fn add_v1(
     caller.require(Permission::AppWrite)?;
     let app_id = path_id("app_id", &app_id)?;
     let user_id = path_id("user_id", &user_id)?;
-    match state.core.store().create_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id).await {
+    match state
+        .core
+        .write(state.core.store().create_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id))
+        .await
+    {
         Ok(_) | Err(StoreError::Conflict { constraint: "app_owners_app_role_user" }) => Ok(Json(json!({}))),
         Err(error) => Err(app_error(&app_id)(error)),
     }
@@ -258,14 +263,15 @@ pub async fn create_user_owner(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppWrite)?;
     let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
-    let owner =
-        state.core.store().create_app_owner(&caller.actor(), &app_id, &slug, &user_id).await.map_err(|error| {
-            match error {
-                StoreError::Conflict { .. } => {
-                    ApiError::new(Code::AlreadyExists, format!("user {user_id} already owns app {app_id} as {slug}"))
-                }
-                other => app_error(&app_id)(other),
+    let owner = state
+        .core
+        .write(state.core.store().create_app_owner(&caller.actor(), &app_id, &slug, &user_id))
+        .await
+        .map_err(|error| match error {
+            StoreError::Conflict { .. } => {
+                ApiError::new(Code::AlreadyExists, format!("user {user_id} already owns app {app_id} as {slug}"))
             }
+            other => app_error(&app_id)(other),
         })?;
     ownership_response(&state, &caller, &owner).await
 }
@@ -296,7 +302,11 @@ pub async fn delete_user_owner(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppWrite)?;
     let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
-    state.core.store().delete_app_owner(&caller.actor(), &app_id, &slug, &user_id).await.map_err(app_error(&app_id))?;
+    state
+        .core
+        .write(state.core.store().delete_app_owner(&caller.actor(), &app_id, &slug, &user_id))
+        .await
+        .map_err(app_error(&app_id))?;
     Ok(Json(json!({})))
 }
 
@@ -370,6 +380,10 @@ pub async fn set_v2(
             raw.parse().map_err(|error| ApiError::invalid_field(&format!("userRefs[{i}].id"), error))
         })
         .collect::<ApiResult<Vec<Id>>>()?;
-    state.core.store().set_app_owners(&caller.actor(), &app_id, &slug, &user_ids).await.map_err(app_error(&app_id))?;
+    state
+        .core
+        .write(state.core.store().set_app_owners(&caller.actor(), &app_id, &slug, &user_ids))
+        .await
+        .map_err(app_error(&app_id))?;
     Ok(Json(json!({})))
 }

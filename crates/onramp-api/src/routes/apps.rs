@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
 use crate::paging::{PageTokens, fingerprint, page_size};
 use crate::principal::Principal;
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::app::{AppInput, app_json, parse_mask};
 
@@ -39,7 +40,11 @@ pub async fn create_app(
     caller.require(Permission::AppWrite)?;
     let app = input.into_new_app(caller.tenant_id, Timestamp::now())?;
     let owner_ids = input.owner_ids()?;
-    state.core.store().create_app(&caller.actor(), &app, &owner_ids).await.map_err(app_error(&app.id))?;
+    state
+        .core
+        .write(state.core.store().create_app(&caller.actor(), &app, &owner_ids))
+        .await
+        .map_err(app_error(&app.id))?;
     Ok(Json(json!({ "app": app_json(&app) })))
 }
 
@@ -103,7 +108,7 @@ pub async fn update_app(
         if after == before {
             return Ok(Json(json!({ "app": app_json(&before) })));
         }
-        match state.core.store().update_app(&caller.actor(), &before, &after).await {
+        match state.core.write(state.core.store().update_app(&caller.actor(), &before, &after)).await {
             Ok(updated) => return Ok(Json(json!({ "app": app_json(&updated) }))),
             // Another update came between the read and the write: apply the mask again to the new state.
             Err(StoreError::Conflict { constraint: "apps_concurrent_update" }) if attempt < UPDATE_ATTEMPTS => {}
@@ -121,13 +126,8 @@ pub async fn delete_app(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppWrite)?;
     let id = path_id("id", &id)?;
-    state.core.store().delete_app(&caller.actor(), &id).await.map_err(app_error(&id))?;
+    state.core.write(state.core.store().delete_app(&caller.actor(), &id)).await.map_err(app_error(&id))?;
     Ok(Json(json!({})))
-}
-
-/// Parses an id from the path, naming the parameter when it is malformed.
-pub(crate) fn path_id(name: &str, raw: &str) -> ApiResult<Id> {
-    raw.parse().map_err(|error| ApiError::invalid_field(name, error))
 }
 
 /// The answer to a store error of the app routes: an unknown app is 404 naming it; an unknown user or

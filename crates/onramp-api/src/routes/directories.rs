@@ -16,7 +16,8 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
 use crate::paging::{fingerprint, page_size};
 use crate::principal::Principal;
-use crate::routes::apps::{ListParams, next_page_token, page_after, path_id};
+use crate::routes::apps::{ListParams, next_page_token, page_after};
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput, directory_json};
 use crate::wire::mask::parse_mask;
@@ -42,10 +43,12 @@ async fn create(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::DirectoryWrite)?;
     let directory = input.new_directory(caller.tenant_id, Timestamp::now())?;
-    state.core.store().create_local_directory(&caller.actor(), &directory).await.map_err(|error| match error {
-        StoreError::NotFound => ApiError::not_found(format!("app {}", directory.app_id)),
-        other => other.into(),
-    })?;
+    state.core.write(state.core.store().create_local_directory(&caller.actor(), &directory)).await.map_err(
+        |error| match error {
+            StoreError::NotFound => ApiError::not_found(format!("app {}", directory.app_id)),
+            other => other.into(),
+        },
+    )?;
     Ok(Json(json!({ "localDirectoryConfig": directory_json(&directory) })))
 }
 
@@ -107,7 +110,7 @@ async fn update(
         if after == before {
             return Ok(Json(json!({ "localDirectoryConfig": directory_json(&before) })));
         }
-        match state.core.store().update_local_directory(&caller.actor(), &before, &after).await {
+        match state.core.write(state.core.store().update_local_directory(&caller.actor(), &before, &after)).await {
             Ok(updated) => return Ok(Json(json!({ "localDirectoryConfig": directory_json(&updated) }))),
             Err(StoreError::Conflict { constraint: "local_directories_concurrent_update" })
                 if attempt < UPDATE_ATTEMPTS => {}
@@ -125,6 +128,10 @@ async fn delete(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::DirectoryWrite)?;
     let app_id = path_id("app_id", &app_id)?;
-    state.core.store().delete_local_directory(&caller.actor(), &app_id).await.map_err(directory_error(&app_id))?;
+    state
+        .core
+        .write(state.core.store().delete_local_directory(&caller.actor(), &app_id))
+        .await
+        .map_err(directory_error(&app_id))?;
     Ok(Json(json!({})))
 }

@@ -20,7 +20,8 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
 use crate::paging::{fingerprint, page_size};
 use crate::principal::Principal;
-use crate::routes::apps::{ListParams, next_page_token, page_after, path_id};
+use crate::routes::apps::{ListParams, next_page_token, page_after};
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::mask::parse_mask;
 
@@ -174,7 +175,7 @@ async fn create(
     input.apply(&mut flow, &input.paths_set())?;
     check_grants(&caller, &flow)?;
     check_approvers(&state, &caller.tenant_id, &flow).await?;
-    state.core.store().create_flow(&caller.actor(), &flow).await?;
+    state.core.write(state.core.store().create_flow(&caller.actor(), &flow)).await?;
     Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
 }
 
@@ -239,11 +240,13 @@ async fn update(
         return Ok(Json(json!({ "onboardingFlow": flow_json(&before) })));
     }
     let updated =
-        state.core.store().update_flow(&caller.actor(), &before, &after).await.map_err(|error| match error {
-            StoreError::Conflict { .. } => {
-                ApiError::new(Code::Aborted, "the flow changed while this update ran; read it again and retry")
+        state.core.write(state.core.store().update_flow(&caller.actor(), &before, &after)).await.map_err(|error| {
+            match error {
+                StoreError::Conflict { .. } => {
+                    ApiError::new(Code::Aborted, "the flow changed while this update ran; read it again and retry")
+                }
+                other => flow_error(&id)(other),
             }
-            other => flow_error(&id)(other),
         })?;
     Ok(Json(json!({ "onboardingFlow": flow_json(&updated) })))
 }
@@ -251,6 +254,6 @@ async fn update(
 async fn delete(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Permission::OnboardingWrite)?;
     let id = path_id("id", &id)?;
-    state.core.store().delete_flow(&caller.actor(), &id).await.map_err(flow_error(&id))?;
+    state.core.write(state.core.store().delete_flow(&caller.actor(), &id)).await.map_err(flow_error(&id))?;
     Ok(Json(json!({})))
 }

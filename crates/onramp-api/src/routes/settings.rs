@@ -44,12 +44,14 @@ pub async fn update_onboarding_settings(
     caller.require(Permission::SettingsWrite)?;
     let update = input.into_update()?;
     let settings =
-        state.core.store().update_onboarding_settings(&caller.actor(), &update).await.map_err(|error| match error {
-            StoreError::Conflict { .. } => {
-                ApiError::new(Code::Aborted, "the onboarding settings changed while this update ran; retry")
-            }
-            other => other.into(),
-        })?;
+        state.core.write(state.core.store().update_onboarding_settings(&caller.actor(), &update)).await.map_err(
+            |error| match error {
+                StoreError::Conflict { .. } => {
+                    ApiError::new(Code::Aborted, "the onboarding settings changed while this update ran; retry")
+                }
+                other => other.into(),
+            },
+        )?;
     Ok(Json(settings_json(&settings)))
 }
 
@@ -61,6 +63,6 @@ pub async fn ensure_onboarding_session(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::SettingsWrite)?;
     let (conversation_id, created) =
-        state.core.store().ensure_onboarding_conversation(&caller.actor(), &Id::new()).await?;
+        state.core.write(state.core.store().ensure_onboarding_conversation(&caller.actor(), &Id::new())).await?;
     Ok(Json(json!({ "conversationId": conversation_id, "created": created })))
 }

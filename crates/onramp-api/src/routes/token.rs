@@ -159,7 +159,8 @@ async fn issue(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
                 .map_err(|error| OAuthError::wrong_secret(client_id, error.to_string()))?;
             // Remember the nonce until the assertion could no longer be accepted anyway.
             let forget_at = Timestamp::from_unix_seconds(verified.expires_at + assertion::LEEWAY_SECS);
-            match state.core.store().use_assertion_nonce(&verified.nonce, client_id, forget_at).await {
+            match state.core.write(state.core.store().use_assertion_nonce(&verified.nonce, client_id, forget_at)).await
+            {
                 Ok(()) => {}
                 Err(StoreError::Conflict { .. }) => {
                     return Err(OAuthError::wrong_secret(client_id, "assertion replayed"));

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use onramp_core::import::ImportOptions;
 use onramp_domain::{Id, Permission};
 use onramp_store::StoreError;
 use serde::Deserialize;
@@ -12,18 +13,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::paging::{fingerprint, page_size};
 use crate::principal::Principal;
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::user::{user_view, user_view_response};
 use crate::wire::user_input::{UserInput, parse_mask};
-use onramp_core::import::ImportOptions;
 
 /// Most rows one import request may carry; larger imports go through the command line or several requests.
 const MAX_IMPORT_ROWS: usize = 10_000;
-
-/// Parses an id from the path, naming the parameter when it is malformed.
-pub fn path_id(name: &str, raw: &str) -> ApiResult<Id> {
-    raw.parse().map_err(|error| ApiError::invalid_field(name, error))
-}
 
 fn user_not_found(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
     move |error| match error {
