@@ -35,6 +35,8 @@ pub struct ApiError {
     pub http_status: Option<StatusCode>,
     /// Seconds to wait before retrying, sent as `Retry-After` (a refusal by a limit).
     pub retry_after: Option<u64>,
+    /// The challenges of a 401, each sent as a `WWW-Authenticate` header (RFC 9110 §11.6.1).
+    pub challenges: Vec<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -68,6 +70,12 @@ impl ApiError {
         CoreError::unauthenticated(message).into()
     }
 
+    /// The error with `challenge` added to its `WWW-Authenticate` headers.
+    pub fn with_challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenges.push(challenge.into());
+        self
+    }
+
     pub fn permission_denied(message: impl Into<String>) -> Self {
         CoreError::permission_denied(message).into()
     }
@@ -81,7 +89,7 @@ impl ApiError {
 impl From<CoreError> for ApiError {
     fn from(error: CoreError) -> Self {
         let CoreError { code, message, details, retry_after } = error;
-        ApiError { code, message, details, http_status: None, retry_after }
+        ApiError { code, message, details, http_status: None, retry_after, challenges: Vec::new() }
     }
 }
 
@@ -105,6 +113,12 @@ impl IntoResponse for ApiError {
         let mut response = (self.http_status.unwrap_or(status_of(self.code)), axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        for challenge in &self.challenges {
+            // Challenges are built from constant text; one that is not a header value is dropped, not sent.
+            if let Ok(value) = axum::http::HeaderValue::from_str(challenge) {
+                response.headers_mut().append(axum::http::header::WWW_AUTHENTICATE, value);
+            }
         }
         response
     }

@@ -9,6 +9,7 @@
 pub mod client_addr;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod paging;
 pub mod panics;
 pub mod principal;
@@ -16,6 +17,7 @@ pub mod request_id;
 pub mod routes;
 pub mod same_origin;
 pub mod state;
+pub mod whole_body;
 pub mod wire;
 
 use axum::Router;
@@ -35,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .route(metrics::PATH, get(metrics::scrape))
         .route("/auth/v1/token", post(routes::token::token))
         .route("/api/v1/auth/introspect", get(routes::introspect::auth_introspect))
         .route("/api/v1/users/introspect", post(routes::introspect::user_introspect))
@@ -62,7 +65,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cross_site)
         .layer(axum::middleware::from_fn(panics::catch_panics))
+        // Outside every layer and handler that may answer early (see `whole_body`).
+        .layer(axum::middleware::from_fn(whole_body::read_whole_body))
         .layer(axum::middleware::from_fn(request_id::trace))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record_request))
         .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
 }

@@ -20,14 +20,25 @@ const MAC_LEN: usize = 16;
 /// The deployment-table key of the MAC secret.
 pub const SECRET_KEY: &str = "page_token_secret";
 
-/// The page size a request gets: 0 or absent → 25; 1–9 → 10; above 100 → 100.
-pub fn page_size(requested: Option<i64>) -> usize {
-    match requested.unwrap_or(0) {
-        ..=0 => 25,
+/// The paging parameters of every `GET` list (`?page_size=&page_token=`, or by their JSON names), taken
+/// through [`crate::extract::ApiQuery`].
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(default)]
+pub struct ListParams {
+    pub page_size: Option<i64>,
+    pub page_token: Option<String>,
+}
+
+/// The page size a request gets: 0 or absent → 25; 1–9 → 10; above 100 → 100. A negative size is refused,
+/// naming `field` (`page_size` in a query, `pageSize` in a body).
+pub fn page_size(field: &str, requested: Option<i64>) -> Result<usize, ApiError> {
+    Ok(match requested.unwrap_or(0) {
+        ..0 => return Err(ApiError::invalid_field(field, "must not be negative")),
+        0 => 25,
         1..=9 => 10,
         n @ 10..=100 => n as usize,
         _ => 100,
-    }
+    })
 }
 
 /// The fingerprint of a query: its kind, the tenant, and a canonical description of its filters.
@@ -119,15 +130,16 @@ mod tests {
 
     #[test]
     fn page_size_rules() {
-        assert_eq!(page_size(None), 25);
-        assert_eq!(page_size(Some(0)), 25);
-        assert_eq!(page_size(Some(-3)), 25);
-        assert_eq!(page_size(Some(1)), 10);
-        assert_eq!(page_size(Some(9)), 10);
-        assert_eq!(page_size(Some(10)), 10);
-        assert_eq!(page_size(Some(57)), 57);
-        assert_eq!(page_size(Some(100)), 100);
-        assert_eq!(page_size(Some(101)), 100);
+        let size = |requested| page_size("pageSize", requested).unwrap();
+        assert_eq!(size(None), 25);
+        assert_eq!(size(Some(0)), 25);
+        assert_eq!(size(Some(1)), 10);
+        assert_eq!(size(Some(9)), 10);
+        assert_eq!(size(Some(10)), 10);
+        assert_eq!(size(Some(57)), 57);
+        assert_eq!(size(Some(100)), 100);
+        assert_eq!(size(Some(101)), 100);
+        assert_eq!(page_size("page_size", Some(-3)).unwrap_err().message, "invalid page_size: must not be negative");
     }
 
     #[test]

@@ -15,26 +15,39 @@ use crate::request_id::RequestId;
 use crate::state::AppState;
 use onramp_core::limits::too_many;
 
+/// The realm of onramp's authentication challenges.
+const REALM: &str = "onramp";
+
+/// A 401 of the API: the challenge says a Bearer token is wanted (RFC 6750 §3), without an error code when
+/// no token was given.
+fn no_token(message: &str) -> ApiError {
+    ApiError::unauthenticated(message).with_challenge(format!("Bearer realm=\"{REALM}\""))
+}
+
+/// A 401 for a token that was given and is not good: `error="invalid_token"` (RFC 6750 §3.1).
+fn bad_token(message: &str) -> ApiError {
+    ApiError::unauthenticated(message)
+        .with_challenge(format!("Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{message}\""))
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer access token"))?;
+        let header =
+            parts.headers.get(AUTHORIZATION).ok_or_else(|| no_token("missing Authorization: Bearer access token"))?;
         let token = header
             .to_str()
             .ok()
             .and_then(|value| value.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
-            .ok_or_else(|| ApiError::unauthenticated("Authorization must be a Bearer access token"))?;
+            .ok_or_else(|| no_token("Authorization must be a Bearer access token"))?;
         let claims = state.core.keys()?.verify(token, state.core.public_url()).await.map_err(|error| match error {
-            TokenError::Expired => ApiError::unauthenticated("access token expired"),
-            _ => ApiError::unauthenticated("invalid access token"),
+            TokenError::Expired => bad_token("access token expired"),
+            _ => bad_token("invalid access token"),
         })?;
-        let parse = |value: &str| value.parse::<Id>().map_err(|_| ApiError::unauthenticated("invalid access token"));
+        let parse = |value: &str| value.parse::<Id>().map_err(|_| bad_token("invalid access token"));
         Ok(Principal {
             tenant_id: parse(&claims.tid)?,
             user_id: parse(&claims.sub)?,
@@ -50,10 +63,31 @@ impl FromRequestParts<AppState> for Principal {
 /// and only while its user is enabled.
 pub struct OnboardsCaller(pub Principal);
 
+/// How `/onboards` may be called, in its 401 messages.
+const ONBOARDS_FORMS: &str = "/onboards takes HTTP Basic credentials API:<key> (username API, password an API key) or Authorization: Bearer <access token>";
+
 impl FromRequestParts<AppState> for OnboardsCaller {
     type Rejection = ApiError;
 
+    /// Every 401 names both accepted forms and challenges for Basic first (so that a client which sends
+    /// credentials only when challenged, as browsers and `curl --anyauth` do, sends its API key), then
+    /// Bearer, carrying the Bearer error of a bad token.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Self::authenticate(parts, state).await.map_err(|error| {
+            if error.code != crate::error::Code::Unauthenticated {
+                return error;
+            }
+            let bearer = error.challenges.into_iter().next();
+            let mut error = ApiError::unauthenticated(format!("{}; {ONBOARDS_FORMS}", error.message))
+                .with_challenge(format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""));
+            error.challenges.push(bearer.unwrap_or_else(|| format!("Bearer realm=\"{REALM}\"")));
+            error
+        })
+    }
+}
+
+impl OnboardsCaller {
+    async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()).unwrap_or_default();
         if !header.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic ")) {
             return Principal::from_request_parts(parts, state).await.map(OnboardsCaller);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use onramp_core::Core;
 
 use crate::client_addr::TrustedProxies;
+use crate::metrics::Metrics;
 use crate::paging::PageTokens;
 
 #[derive(Clone)]
@@ -19,4 +20,7 @@ pub struct AppState {
     pub page_tokens: PageTokens,
     /// The proxies whose `X-Forwarded-For` names the client ([`crate::client_addr`]).
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// The node's figures for `GET /metrics`; None when no metrics token is configured (nothing recorded,
+    /// and `/metrics` is 404).
+    pub metrics: Option<Arc<Metrics>>,
 }

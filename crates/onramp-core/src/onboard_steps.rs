@@ -32,14 +32,10 @@ pub struct StepInput {
     /// verifyEmail (admins)
     pub verified: Option<bool>,
     /// completeProfile: values to set on the user before the step's fields are checked.
-    #[serde(alias = "display_name")]
     pub display_name: Option<String>,
-    #[serde(alias = "job_title")]
     pub job_title: Option<String>,
     pub department: Option<String>,
-    #[serde(alias = "employment_type")]
     pub employment_type: Option<String>,
-    #[serde(alias = "manager_ids")]
     pub manager_ids: Option<Vec<String>>,
 }
 

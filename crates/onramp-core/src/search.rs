@@ -35,6 +35,9 @@ pub struct SearchIndex {
     /// Set when a catch-up failed, so that the next search retries it before answering.
     stale: AtomicBool,
     views: ViewCache,
+    /// The position reached by the last catch-up that read the feed to its end, and when that catch-up
+    /// began: every write committed before then is applied. Read by `/metrics` without waiting on `applied`.
+    caught_up: Mutex<(FeedPosition, Option<Instant>)>,
 }
 
 /// Serialized `UserView`s by user id (see the module doc).
@@ -93,6 +96,7 @@ impl SearchIndex {
             applied: tokio::sync::Mutex::new(FeedPosition::START),
             stale: AtomicBool::new(false),
             views: ViewCache::default(),
+            caught_up: Mutex::new((FeedPosition::START, None)),
         });
         let started = Instant::now();
         let users = index.catch_up().await?;
@@ -104,6 +108,7 @@ impl SearchIndex {
     /// is applied, the next is read.
     pub async fn catch_up(&self) -> Result<usize, StoreError> {
         let mut position = self.applied.lock().await;
+        let began = Instant::now();
         let mut applied = 0;
         let mut batch = self.store.users_changed_after(*position, FEED_BATCH).await;
         loop {
@@ -127,6 +132,7 @@ impl SearchIndex {
             batch = next.await.map_err(|join| StoreError::Corrupt(format!("feed read failed: {join}")))?;
         }
         self.stale.store(false, Ordering::Release);
+        *self.caught_up.lock().unwrap_or_else(|p| p.into_inner()) = (*position, Some(began));
         Ok(applied)
     }
 
@@ -198,6 +204,17 @@ impl SearchIndex {
             // Still none: the empty index answers (and validates the query) the same way.
             None => Index::new().search(query, after, limit),
         })
+    }
+
+    /// The feed position of the last complete catch-up and when it began (None before the first).
+    pub fn caught_up(&self) -> (FeedPosition, Option<Instant>) {
+        *self.caught_up.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Users indexed per tenant.
+    pub fn tenant_sizes(&self) -> Vec<(Id, usize)> {
+        let tenants = self.tenants.read().unwrap_or_else(|p| p.into_inner());
+        tenants.iter().map(|(id, index)| (*id, index.read().unwrap_or_else(|p| p.into_inner()).len())).collect()
     }
 
     /// Users indexed, across tenants, and an estimate of the heap the indexes hold.

@@ -86,6 +86,7 @@ pub trait Store:
     + OnboardingStore
     + SettingsStore
     + PasswordStore
+    + GaugeStore
 {
 }
 
@@ -99,7 +100,8 @@ impl<
         + OutboxStore
         + OnboardingStore
         + SettingsStore
-        + PasswordStore,
+        + PasswordStore
+        + GaugeStore,
 > Store for T
 {
 }
@@ -533,4 +535,51 @@ pub trait SettingsStore: Send + Sync + 'static {
     /// `proposed` stored now (with an audit event) when there is none. Concurrent calls agree on one id,
     /// and exactly one of them reports that it created it.
     async fn ensure_onboarding_conversation(&self, actor: &Actor, proposed: &Id) -> Result<(String, bool)>;
+}
+
+/// Undelivered outbox messages (`GaugeStore::outbox_gauges`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboxGauges {
+    /// Messages not yet sent, cancelled or given up, due or waiting for a retry.
+    pub depth: i64,
+    /// When the oldest of them that is due now was queued; None when none is due.
+    pub oldest_due_created_at: Option<Timestamp>,
+}
+
+/// How many invitations of a tenant have a status, as readers see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvitationCount {
+    pub tenant_id: Id,
+    pub status: InvitationStatus,
+    pub count: i64,
+}
+
+/// One database connection pool of the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolGauge {
+    /// `read` and `write` on SQLite, `main` on PostgreSQL (one pool for both).
+    pub name: &'static str,
+    /// Connections open, in use or idle.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// What an operator watches, read when `GET /metrics` is scraped: one cheap query each (the pools are
+/// read from memory). Nothing here names a person.
+#[async_trait]
+pub trait GaugeStore: Send + Sync + 'static {
+    /// The outbox's undelivered messages as of `now`.
+    async fn outbox_gauges(&self, now: Timestamp) -> Result<OutboxGauges>;
+
+    /// Invitations by tenant and status as of `now` (a pending invitation past its expiry is EXPIRED);
+    /// statuses no invitation has are left out.
+    async fn invitation_counts(&self, now: Timestamp) -> Result<Vec<InvitationCount>>;
+
+    /// Users rows written to the change feed after `position`: what an index at `position` has still to
+    /// apply.
+    async fn users_behind(&self, position: FeedPosition) -> Result<i64>;
+
+    /// The node's connection pools.
+    fn pool_gauges(&self) -> Vec<PoolGauge>;
 }

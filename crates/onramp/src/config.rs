@@ -18,6 +18,8 @@ pub const DEFAULT_DATA_DIR: &str = "./onramp-data";
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@onramp.local";
 /// Seconds a connection has to send a request's headers before it is closed.
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// The shortest metrics token accepted: 32 characters leave nothing to guess (`openssl rand -hex 32` gives 64).
+pub const MIN_METRICS_TOKEN_CHARS: usize = 32;
 /// Connections served at once. Each holds a file descriptor, and the usual soft limit is 1,024 per process,
 /// which the database pool and the mail files share.
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 512;
@@ -36,6 +38,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_HEADER_READ_TIMEOUT",
     "ONRAMP_MAX_CONNECTIONS",
     "ONRAMP_TRUSTED_PROXIES",
+    "ONRAMP_METRICS_TOKEN",
     "ONRAMP_TEST_POSTGRES_URL",
 ];
 
@@ -89,6 +92,11 @@ pub struct Settings {
     #[arg(long, env = "ONRAMP_TRUSTED_PROXIES", global = true, value_delimiter = ',')]
     #[serde(default, deserialize_with = "ranges_field")]
     pub trusted_proxies: Option<Vec<IpNet>>,
+    /// The bearer token that may read `GET /metrics` (at least 32 characters). Default: none, and
+    /// `/metrics` is not served. Prefer the variable or the file: a flag shows in the process list.
+    #[arg(long, env = "ONRAMP_METRICS_TOKEN", global = true, hide_env_values = true, value_parser = secret_arg)]
+    #[serde(default, deserialize_with = "secret_field")]
+    pub metrics_token: Option<Secret<String>>,
 }
 
 /// A list of CIDR ranges in the file: `trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]`.
@@ -122,6 +130,7 @@ impl Settings {
             header_read_timeout: self.header_read_timeout.or(lower.header_read_timeout),
             max_connections: self.max_connections.or(lower.max_connections),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            metrics_token: self.metrics_token.or(lower.metrics_token),
         }
     }
 }
@@ -144,6 +153,8 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Proxies whose `X-Forwarded-For` is believed; empty: none.
     pub trusted_proxies: Vec<IpNet>,
+    /// The bearer token of `GET /metrics`; None (or empty): `/metrics` is not served.
+    pub metrics_token: Option<Secret<String>>,
     /// Background job timings; not settings, but tests shorten them.
     pub jobs: JobTimings,
     /// The numbers of the limits on guessing; not settings, but tests change them.
@@ -199,6 +210,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("{setting} must be at least 1")]
     Zero { setting: &'static str },
+    #[error("metrics_token (ONRAMP_METRICS_TOKEN) must be at least {MIN_METRICS_TOKEN_CHARS} characters")]
+    ShortMetricsToken,
 }
 
 impl Config {
@@ -220,6 +233,10 @@ impl Config {
         if max_connections == 0 {
             return Err(ConfigError::Zero { setting: "max_connections" });
         }
+        let metrics_token = merged.metrics_token.filter(|token| !token.expose().is_empty());
+        if metrics_token.as_ref().is_some_and(|token| token.expose().chars().count() < MIN_METRICS_TOKEN_CHARS) {
+            return Err(ConfigError::ShortMetricsToken);
+        }
         let data_dir = merged.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let database_url =
             merged.database_url.unwrap_or_else(|| format!("sqlite:{}", data_dir.join("onramp.db").display()));
@@ -237,6 +254,7 @@ impl Config {
                 max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
             },
             trusted_proxies: merged.trusted_proxies.unwrap_or_default(),
+            metrics_token,
             jobs: JobTimings::default(),
             limits: LimitSettings::default(),
         })
@@ -370,6 +388,27 @@ mod tests {
         let error = Config::resolve(Settings::default(), Some(&file)).unwrap_err().to_string();
         assert!(error.contains("proxy.example"), "{error}");
         assert!(Config::resolve(Settings::default(), None).unwrap().trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn the_metrics_token_is_read_checked_and_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("onramp.toml");
+        let token = "0123456789abcdef0123456789abcdef";
+        std::fs::write(&file, format!("metrics_token = \"{token}\"\n")).unwrap();
+        let config = Config::resolve(Settings::default(), Some(&file)).unwrap();
+        assert_eq!(config.metrics_token.as_ref().map(|t| t.expose().as_str()), Some(token));
+        assert!(!format!("{config:?}").contains(token));
+
+        std::fs::write(&file, "metrics_token = \"short\"\n").unwrap();
+        let error = Config::resolve(Settings::default(), Some(&file)).unwrap_err().to_string();
+        assert!(error.contains("at least 32 characters"), "{error}");
+        assert!(!error.contains("short"), "{error}");
+
+        // Empty is off, as without the setting.
+        std::fs::write(&file, "metrics_token = \"\"\n").unwrap();
+        assert!(Config::resolve(Settings::default(), Some(&file)).unwrap().metrics_token.is_none());
+        assert!(Config::resolve(Settings::default(), None).unwrap().metrics_token.is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onramp_api::client_addr::TrustedProxies;
+use onramp_api::metrics::{self as api_metrics, Metrics};
 use onramp_api::paging::{self, PageTokens};
 use onramp_api::{AppState, router};
 use onramp_core::auth::host_without_port;
@@ -141,7 +142,9 @@ pub async fn start(
         public_origin: public_origin.into(),
         page_tokens,
         trusted_proxies: Arc::new(TrustedProxies::new(config.trusted_proxies.clone())),
+        metrics: config.metrics_token.as_ref().map(|token| Arc::new(Metrics::new(token.expose()))),
     };
+    let metrics = state.metrics.clone();
     let app = router(state);
     let jobs = config.jobs.clone();
     let connections = config.connections;
@@ -170,7 +173,11 @@ pub async fn start(
                 }
             }
         });
+        let upkeep = metrics.map(|metrics| tokio::spawn(api_metrics::keep_up(metrics)));
         let served = crate::listen::serve(listener, app, connections, shutdown).await;
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
         refresher.abort();
         poller.abort();
         mailer.abort();

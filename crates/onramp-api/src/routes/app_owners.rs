@@ -18,7 +18,7 @@
 //! A user whose status is DELETED owns nothing: it is left out of lists, and naming it is a 404 as for an
 //! unknown user. Every change writes one audit event per ownership (`app_owner.create`/`app_owner.delete`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use onramp_domain::user::{User, UserStatus};
@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use super::apps::{app_error, next_page_token, page_after};
 use super::path_id;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::paging::{fingerprint, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -93,11 +93,11 @@ pub async fn list_v1(
     State(state): State<AppState>,
     caller: Principal,
     Path(app_id): Path<String>,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppRead)?;
     let app_id = path_id("app_id", &app_id)?;
-    let size = page_size(params.page_size);
+    let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["app_owners.v1.list", &caller.tenant_id.to_string(), &app_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let slug = RoleSlug::owner();
@@ -179,7 +179,6 @@ pub async fn remove_v1(
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UserIdsRequest {
-    #[serde(alias = "user_ids")]
     user_ids: Option<Vec<String>>,
 }
 
@@ -231,7 +230,6 @@ pub struct UserRef {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UserRefRequest {
-    #[serde(alias = "user_ref")]
     user_ref: Option<UserRef>,
 }
 
@@ -316,13 +314,13 @@ pub async fn search_user_owners(
     State(state): State<AppState>,
     caller: Principal,
     Path(app_id): Path<String>,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppRead)?;
     let app_id = path_id("app_id", &app_id)?;
     let slug = params.role_slug.as_deref().filter(|raw| !raw.is_empty()).map(|raw| parse_slug("role_slug", raw));
     let slug = slug.transpose()?;
-    let size = page_size(params.page_size);
+    let size = page_size("page_size", params.page_size)?;
     let slug_part = slug.as_ref().map(RoleSlug::as_str).unwrap_or("*");
     let tenant = caller.tenant_id.to_string();
     let query = fingerprint(&["app_owners.v2.search", &tenant, &app_id.to_string(), slug_part]);
@@ -346,11 +344,8 @@ pub async fn search_user_owners(
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SetV2Request {
-    #[serde(alias = "role_slug")]
     role_slug: Option<String>,
-    #[serde(alias = "user_refs")]
     user_refs: Option<Vec<Option<UserRef>>>,
-    #[serde(alias = "app_entitlement_refs")]
     app_entitlement_refs: Option<Vec<Value>>,
 }
 

@@ -6,7 +6,7 @@
 //! Deleted apps vanish from every read; deleting an app removes its owners in the same transaction. The
 //! helpers at the bottom are shared with the owner routes.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use onramp_domain::{Id, Permission, Timestamp};
@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::ApiJson;
-use crate::paging::{PageTokens, fingerprint, page_size};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::paging::{ListParams, PageTokens, fingerprint, page_size};
 use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
@@ -48,19 +48,13 @@ pub async fn create_app(
     Ok(Json(json!({ "app": app_json(&app) })))
 }
 
-#[derive(Deserialize)]
-pub struct ListParams {
-    pub(crate) page_size: Option<i64>,
-    pub(crate) page_token: Option<String>,
-}
-
 pub async fn list_apps(
     State(state): State<AppState>,
     caller: Principal,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppRead)?;
-    let size = page_size(params.page_size);
+    let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["apps.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let mut apps = state.core.store().list_apps(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
@@ -83,7 +77,6 @@ pub async fn get_app(
 #[serde(rename_all = "camelCase", default)]
 pub struct UpdateRequest {
     app: Option<AppInput>,
-    #[serde(alias = "update_mask")]
     update_mask: Value,
 }
 

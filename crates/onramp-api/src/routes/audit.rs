@@ -1,22 +1,16 @@
 //! The audit log: `GET /api/v1/audit-events`, a tenant's events oldest first, paged.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use onramp_domain::{Id, Permission};
 use onramp_store::AuditEvent;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::paging::{fingerprint, page_size};
+use crate::extract::ApiQuery;
+use crate::paging::{ListParams, fingerprint, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-pub struct ListParams {
-    page_size: Option<i64>,
-    page_token: Option<String>,
-}
 
 fn event_json(event: &AuditEvent) -> Value {
     json!({
@@ -36,10 +30,10 @@ fn event_json(event: &AuditEvent) -> Value {
 pub async fn list_audit_events(
     State(state): State<AppState>,
     caller: Principal,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AuditRead)?;
-    let size = page_size(params.page_size);
+    let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["audit_events.list", &caller.tenant_id.to_string()]);
     let after = match state.page_tokens.decode(params.page_token.as_deref(), &query)? {
         Some(key) => Some(

@@ -4,7 +4,7 @@
 //! A directory is a configuration on an existing app. Deleting it leaves the app and revokes the
 //! directory's pending invitations in the same transaction.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use onramp_domain::{Id, Permission, Timestamp};
@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
-use crate::extract::ApiJson;
-use crate::paging::{fingerprint, page_size};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::paging::{ListParams, fingerprint, page_size};
 use crate::principal::Principal;
-use crate::routes::apps::{ListParams, next_page_token, page_after};
+use crate::routes::apps::{next_page_token, page_after};
 use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput, directory_json};
@@ -55,10 +55,10 @@ async fn create(
 async fn list(
     State(state): State<AppState>,
     caller: Principal,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::DirectoryRead)?;
-    let size = page_size(params.page_size);
+    let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["local_directories.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let mut directories =
@@ -78,9 +78,7 @@ async fn read(State(state): State<AppState>, caller: Principal, Path(app_id): Pa
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct UpdateRequest {
-    #[serde(alias = "local_directory_config")]
     local_directory_config: Option<DirectoryInput>,
-    #[serde(alias = "update_mask")]
     update_mask: Value,
 }
 

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::principal::Principal;
+use crate::routes::search::expanded_view;
 use crate::state::AppState;
 use crate::wire::mask::ExpandMask;
-use crate::wire::user::user_view_response;
 
 pub async fn auth_introspect(caller: Principal) -> ApiResult<Json<Value>> {
     caller.require(Permission::SelfRead)?;
@@ -29,18 +29,20 @@ pub async fn auth_introspect(caller: Principal) -> ApiResult<Json<Value>> {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIntrospectRequest {
-    /// Checked for shape; the caller's own view is returned unexpanded (`expanded` stays empty).
-    #[serde(default, alias = "expand_mask")]
-    #[allow(dead_code)]
+    /// Expands the caller's view as a user search does (`role_ids`, `manager_ids`, `delegated_user_id`,
+    /// `directory_ids` or `*`).
+    #[serde(default)]
     expand_mask: Option<ExpandMask>,
 }
 
 pub async fn user_introspect(
     State(state): State<AppState>,
     caller: Principal,
-    ApiJson(_request): ApiJson<UserIntrospectRequest>,
+    ApiJson(request): ApiJson<UserIntrospectRequest>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::SelfRead)?;
     let user = state.core.store().get_user(&caller.tenant_id, &caller.user_id).await?;
-    Ok(Json(user_view_response(&user)))
+    let paths = request.expand_mask.and_then(|mask| mask.paths).unwrap_or_default();
+    let (view, expanded) = expanded_view(&state, &caller.tenant_id, &user, &paths).await?;
+    Ok(Json(json!({ "userView": view, "expanded": expanded })))
 }

@@ -27,6 +27,7 @@ use crate::routes::apps::{next_page_token, page_after};
 use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::directory::{InvitationInput, invitation_json, parse_email};
+use crate::wire::enums::{EnumName, InvitationStatusEnum};
 use crate::wire::user::user_json;
 
 pub fn routes() -> Router<AppState> {
@@ -87,13 +88,9 @@ async fn resend(
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct SearchRequest {
-    #[serde(alias = "directory_app_id")]
     directory_app_id: Option<String>,
-    #[serde(alias = "status_filter")]
-    status_filter: Option<String>,
-    #[serde(alias = "page_size")]
+    status_filter: Option<EnumName<InvitationStatusEnum>>,
     page_size: Option<i64>,
-    #[serde(alias = "page_token")]
     page_token: Option<String>,
 }
 
@@ -114,7 +111,7 @@ async fn search(
             ApiError::invalid_field("statusFilter", format!("must be one of {}", names.join(", ")))
         })?),
     };
-    let size = page_size(request.page_size);
+    let size = page_size("pageSize", request.page_size)?;
     let directory_text = directory.map(|id| id.to_string()).unwrap_or_default();
     let status_text = status.map(|s| s.as_str()).unwrap_or_default();
     let query = fingerprint(&["invitations.search", &caller.tenant_id.to_string(), &directory_text, status_text]);
@@ -135,7 +132,6 @@ async fn search(
 #[serde(rename_all = "camelCase", default)]
 struct AcceptRequest {
     token: Option<String>,
-    #[serde(alias = "display_name")]
     display_name: Option<String>,
     password: Option<String>,
 }
@@ -166,7 +162,6 @@ async fn accept(
 #[serde(rename_all = "camelCase", default)]
 struct SelfRegistrationRequest {
     email: Option<String>,
-    #[serde(alias = "display_name")]
     display_name: Option<String>,
 }
 

@@ -2,12 +2,13 @@
 //! permissions each grants. Roles live in code, so these read no database.
 
 use axum::Json;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use onramp_domain::{BuiltinRole, Permission};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use crate::paging::{ListParams, page_size};
 use crate::principal::Principal;
 
 pub(crate) fn role_json(role: BuiltinRole) -> Value {
@@ -22,16 +23,10 @@ pub(crate) fn role_json(role: BuiltinRole) -> Value {
     })
 }
 
-#[derive(Deserialize)]
-pub struct ListParams {
-    /// Five roles always fit one page; the parameters are accepted and a token is never needed.
-    #[allow(dead_code)]
-    page_size: Option<i64>,
-    page_token: Option<String>,
-}
-
-pub async fn list_roles(caller: Principal, Query(params): Query<ListParams>) -> ApiResult<Json<Value>> {
+pub async fn list_roles(caller: Principal, ApiQuery(params): ApiQuery<ListParams>) -> ApiResult<Json<Value>> {
     caller.require(Permission::RoleRead)?;
+    // Five roles always fit one page: the size is only checked, and a token is never needed.
+    page_size("page_size", params.page_size)?;
     if params.page_token.as_deref().is_some_and(|token| !token.is_empty()) {
         return Err(ApiError::invalid_field("page_token", "not a page token of this query"));
     }

@@ -20,6 +20,7 @@ use crate::principal::Principal;
 use crate::routes::roles::role_json;
 use crate::state::AppState;
 use crate::wire::app::app_json;
+use crate::wire::enums::{DelegateStatusEnum, EnumName, UserOriginEnum, UserStatusEnum, UserTypeEnum};
 use crate::wire::mask::ExpandMask;
 use crate::wire::user::{user_json, user_view};
 use crate::wire::user_input::enum_value;
@@ -36,13 +37,13 @@ pub struct SearchUsersRequest {
     manager_ids: Option<Vec<String>>,
     departments: Option<Vec<String>>,
     job_titles: Option<Vec<String>>,
-    user_statuses: Option<Vec<String>>,
-    exclude_types: Option<Vec<String>>,
-    origins: Option<Vec<String>>,
-    exclude_origins: Option<Vec<String>>,
+    user_statuses: Option<Vec<EnumName<UserStatusEnum>>>,
+    exclude_types: Option<Vec<EnumName<UserTypeEnum>>>,
+    origins: Option<Vec<EnumName<UserOriginEnum>>>,
+    exclude_origins: Option<Vec<EnumName<UserOriginEnum>>>,
     source_app_ids: Option<Vec<String>>,
     delegated_user_ids: Option<Vec<String>>,
-    delegate_status: Option<String>,
+    delegate_status: Option<EnumName<DelegateStatusEnum>>,
     is_delegate: Option<bool>,
     expand_mask: Option<ExpandMask>,
     page_size: Option<i64>,
@@ -65,9 +66,9 @@ fn ids(field: &str, list: &Option<Vec<String>>) -> ApiResult<Vec<Id>> {
 }
 
 /// Parses a list of enum values, naming the element at fault and listing the accepted values.
-fn enums<T: Copy>(
+fn enums<T: Copy, S: AsRef<str>>(
     field: &str,
-    list: &Option<Vec<String>>,
+    list: &Option<Vec<S>>,
     parse: fn(&str) -> Option<T>,
     all: &[T],
     name: fn(T) -> &'static str,
@@ -75,7 +76,7 @@ fn enums<T: Copy>(
     list.iter()
         .flatten()
         .enumerate()
-        .map(|(i, raw)| enum_value(&format!("{field}[{i}]"), raw, parse, all, name))
+        .map(|(i, raw)| enum_value(&format!("{field}[{i}]"), raw.as_ref(), parse, all, name))
         .collect()
 }
 
@@ -102,7 +103,7 @@ impl SearchUsersRequest {
         query.check_limits().map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
         Ok(ParsedSearch {
             query,
-            page_size: page_size(self.page_size),
+            page_size: page_size("pageSize", self.page_size)?,
             page_token: self.page_token,
             expand_paths: self.expand_mask.and_then(|mask| mask.paths).unwrap_or_default(),
         })
@@ -205,12 +206,12 @@ pub async fn search_users(
         ),
         None => None,
     };
-    let page = state
-        .core
-        .search()?
-        .search(&caller.tenant_id, &query, after, size)
-        .await?
-        .map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
+    let started = std::time::Instant::now();
+    let found = state.core.search()?.search(&caller.tenant_id, &query, after, size).await;
+    if let Some(metrics) = &state.metrics {
+        metrics.observe_search(started.elapsed());
+    }
+    let page = found?.map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
     let ids: Vec<Id> = page.hits.iter().map(|hit| hit.id).collect();
     let next = page.next.map(|cursor| state.page_tokens.encode(&query_print, &encode_cursor(&cursor)));
     let (list, expanded) = if paths.is_empty() {
@@ -242,6 +243,24 @@ pub async fn search_users(
     body.push_str(&Value::from(expanded).to_string());
     body.push('}');
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// One user's `UserView` expanded by `paths` (the paths of a `UserExpandMask`), with the objects it points
+/// into: what `POST /api/v1/users/introspect` answers.
+pub(crate) async fn expanded_view(
+    state: &AppState,
+    tenant_id: &Id,
+    user: &User,
+    paths: &[String],
+) -> ApiResult<(Value, Vec<Value>)> {
+    let mut view = user_view(user);
+    if paths.is_empty() {
+        return Ok((view, Vec::new()));
+    }
+    let mut expander = Expander::new(paths);
+    expander.load_related_users(state, tenant_id, std::slice::from_ref(user)).await?;
+    expander.expand(state, tenant_id, user, &mut view).await?;
+    Ok((view, expander.expanded))
 }
 
 /// The serialized views of `ids`, in order: from the cache, and the rest in one database read.

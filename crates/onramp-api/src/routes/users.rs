@@ -2,7 +2,7 @@
 //! field mask, delete, and bulk import.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use onramp_core::import::ImportOptions;
 use onramp_domain::{Id, Permission};
 use onramp_store::StoreError;
@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::paging::{fingerprint, page_size};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::paging::{ListParams, fingerprint, page_size};
 use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
@@ -39,19 +39,13 @@ pub async fn get_user(
     Ok(Json(user_view_response(&user)))
 }
 
-#[derive(Deserialize)]
-pub struct ListParams {
-    page_size: Option<i64>,
-    page_token: Option<String>,
-}
-
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Principal,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::UserRead)?;
-    let size = page_size(params.page_size);
+    let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["users.list", &caller.tenant_id.to_string()]);
     let after = match state.page_tokens.decode(params.page_token.as_deref(), &query)? {
         Some(key) => Some(
@@ -89,7 +83,6 @@ pub async fn create_user(
 #[serde(rename_all = "camelCase", default)]
 pub struct UpdateRequest {
     user: Option<UserInput>,
-    #[serde(alias = "update_mask")]
     update_mask: Value,
 }
 
@@ -125,7 +118,6 @@ pub async fn delete_user(
 #[serde(rename_all = "camelCase", default)]
 pub struct ImportRequest {
     users: Vec<Value>,
-    #[serde(alias = "skip_existing")]
     skip_existing: bool,
 }
 

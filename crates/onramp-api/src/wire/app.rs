@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire::checked_text;
+use crate::wire::enums::{EnumName, IdentityMatchingEnum};
 use crate::wire::user::user_json;
 
 /// The app in protojson. Scalars are always present, as in the user form; the 64-bit `userCount` is a
@@ -72,40 +73,26 @@ pub fn app_owner_user_json(owner: &AppOwner, user: &User) -> Value {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AppInput {
-    #[serde(alias = "display_name")]
     pub display_name: Option<String>,
     pub description: Option<String>,
-    #[serde(alias = "icon_url")]
     pub icon_url: Option<String>,
-    #[serde(alias = "monthly_cost_usd")]
     pub monthly_cost_usd: Option<i32>,
-    #[serde(alias = "grant_policy_id")]
     pub grant_policy_id: Option<String>,
-    #[serde(alias = "revoke_policy_id")]
     pub revoke_policy_id: Option<String>,
-    #[serde(alias = "certify_policy_id")]
     pub certify_policy_id: Option<String>,
-    #[serde(alias = "default_request_catalog_id")]
     pub default_request_catalog_id: Option<String>,
     pub instructions: Option<String>,
-    #[serde(alias = "identity_matching")]
-    pub identity_matching: Option<String>,
-    #[serde(alias = "strict_access_entitlement_provisioning")]
+    pub identity_matching: Option<EnumName<IdentityMatchingEnum>>,
     pub strict_access_entitlement_provisioning: Option<bool>,
-    #[serde(alias = "is_manually_managed")]
     pub is_manually_managed: Option<bool>,
-    #[serde(alias = "revoke_grant_sources")]
     pub revoke_grant_sources: Option<bool>,
-    #[serde(alias = "enable_connector_sourced_ownership")]
     pub enable_connector_sourced_ownership: Option<bool>,
     pub annotations: Option<BTreeMap<String, String>>,
     /// Create only: the initial owners (user ids), under the `owner` slug.
     pub owners: Option<Vec<String>>,
     /// Create only: entitlement owners, which onramp does not support; refused when not empty.
-    #[serde(alias = "app_entitlement_owner_refs")]
     pub app_entitlement_owner_refs: Option<Vec<Value>>,
     /// Create only: connector matching, which onramp does not support; refused when set.
-    #[serde(alias = "match_baton_ref")]
     pub match_baton_ref: Option<Value>,
 }
 
@@ -295,8 +282,9 @@ pub fn parse_mask(mask: &Value) -> ApiResult<Vec<&'static str>> {
 mod tests {
     use super::*;
 
+    /// A request body read as the server reads it (`extract::parse_json`: proto names too).
     fn input(value: Value) -> AppInput {
-        serde_json::from_value(value).unwrap()
+        crate::extract::parse_json(value.to_string().as_bytes()).unwrap()
     }
 
     #[test]

@@ -105,23 +105,14 @@ fn domain(field: &str, raw: &str) -> ApiResult<String> {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DirectoryInput {
-    #[serde(alias = "app_id")]
     pub app_id: Option<String>,
-    #[serde(alias = "display_name")]
     pub display_name: Option<String>,
-    #[serde(alias = "invitation_ttl")]
     pub invitation_ttl: Option<String>,
-    #[serde(alias = "is_default")]
     pub is_default: Option<bool>,
-    #[serde(alias = "onboarding_flow_id")]
     pub onboarding_flow_id: Option<String>,
-    #[serde(alias = "default_profile_type_id")]
     pub default_profile_type_id: Option<String>,
-    #[serde(alias = "organization_id")]
     pub organization_id: Option<String>,
-    #[serde(alias = "allow_self_registration")]
     pub allow_self_registration: Option<bool>,
-    #[serde(alias = "self_registration_domains")]
     pub self_registration_domains: Option<Vec<String>>,
 }
 
@@ -224,16 +215,11 @@ impl DirectoryInput {
 #[serde(rename_all = "camelCase", default)]
 pub struct InvitationInput {
     pub email: Option<String>,
-    #[serde(alias = "display_name")]
     pub display_name: Option<String>,
-    #[serde(alias = "initial_role_ids")]
     pub initial_role_ids: Option<Vec<String>>,
-    #[serde(alias = "sponsor_user_id")]
     pub sponsor_user_id: Option<String>,
-    #[serde(alias = "onboarding_flow_id")]
     pub onboarding_flow_id: Option<String>,
     pub purpose: Option<String>,
-    #[serde(alias = "job_id")]
     pub job_id: Option<String>,
 }
 

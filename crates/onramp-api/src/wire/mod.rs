@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod directory;
+pub mod enums;
 pub mod mask;
 pub mod settings;
 pub mod user;

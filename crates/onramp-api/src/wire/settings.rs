@@ -18,6 +18,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
+use crate::wire::enums::{
+    EnumName, McpOnboardingStatusEnum, McpTargetKindEnum, McpTargetStatusEnum, OnboardingStatusEnum,
+};
 use crate::wire::{checked_text, multi_line};
 
 /// The longest goal onramp keeps, in characters.
@@ -60,17 +63,12 @@ pub fn target_json(target: &McpTarget) -> Value {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UpdateInput {
-    status: Option<String>,
-    #[serde(alias = "mcp_onboarding_status")]
-    mcp_onboarding_status: Option<String>,
-    #[serde(alias = "conversation_id")]
+    status: Option<EnumName<OnboardingStatusEnum>>,
+    mcp_onboarding_status: Option<EnumName<McpOnboardingStatusEnum>>,
     conversation_id: Option<String>,
-    #[serde(alias = "mcp_onboarding_goal")]
     mcp_onboarding_goal: Option<String>,
-    #[serde(alias = "mcp_onboarding_targets")]
     mcp_onboarding_targets: Option<TargetListInput>,
     intents: Option<Vec<String>>,
-    #[serde(alias = "org_context")]
     org_context: Option<OrgContextInput>,
 }
 
@@ -84,20 +82,17 @@ struct TargetListInput {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct TargetInput {
-    kind: Option<String>,
+    kind: Option<EnumName<McpTargetKindEnum>>,
     id: Option<String>,
-    #[serde(alias = "display_name")]
     display_name: Option<String>,
-    #[serde(alias = "mcp_server_id")]
     mcp_server_id: Option<String>,
-    status: Option<String>,
+    status: Option<EnumName<McpTargetStatusEnum>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct OrgContextInput {
     industry: Option<String>,
-    #[serde(alias = "organization_size")]
     organization_size: Option<String>,
 }
 
@@ -319,8 +314,14 @@ mod tests {
         );
         let error = parse(r#"{"mcpOnboardingStatus": "ONBOARDING_STATUS_COMPLETE"}"#).unwrap_err();
         assert!(error.message.starts_with("invalid mcpOnboardingStatus:"), "{}", error.message);
-        let error = parse(r#"{"status": 2}"#).unwrap_err();
-        assert!(error.message.starts_with("invalid status:"), "{}", error.message);
+        // protojson reads an enum's number too: 2 is ONBOARDING_STATUS_IN_PROGRESS; there is no 9.
+        assert_eq!(parse(r#"{"status": 2}"#).unwrap().status, Some(OnboardingStatus::InProgress));
+        let error = parse(r#"{"status": 9}"#).unwrap_err();
+        assert!(
+            error.message.starts_with("invalid status: 9 is not a number of OnboardingStatus"),
+            "{}",
+            error.message
+        );
         let error = parse(r#"{"intents": ["a", ""]}"#).unwrap_err();
         assert_eq!(error.message, "invalid intents[1]: must not be empty");
     }

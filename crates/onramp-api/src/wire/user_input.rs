@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use onramp_core::import::{ImportRow, RowError, field_of};
 
 use crate::error::ApiError;
+use crate::wire::enums::{EnumName, UserOriginEnum, UserStatusEnum, UserTypeEnum};
 use crate::wire::{checked_text, one_line};
 
 const MAX_TEXT: usize = 256;
@@ -21,31 +22,21 @@ const MAX_TEXT: usize = 256;
 pub struct UserInput {
     pub email: Option<String>,
     pub emails: Option<Vec<String>>,
-    #[serde(alias = "display_name")]
     pub display_name: Option<String>,
-    pub status: Option<String>,
-    #[serde(alias = "directory_status")]
-    pub directory_status: Option<String>,
+    pub status: Option<EnumName<UserStatusEnum>>,
+    pub directory_status: Option<EnumName<UserStatusEnum>>,
     #[serde(rename = "type")]
-    pub user_type: Option<String>,
-    pub origin: Option<String>,
-    #[serde(alias = "role_ids")]
+    pub user_type: Option<EnumName<UserTypeEnum>>,
+    pub origin: Option<EnumName<UserOriginEnum>>,
     pub role_ids: Option<Vec<String>>,
-    #[serde(alias = "manager_ids")]
     pub manager_ids: Option<Vec<String>>,
-    #[serde(alias = "delegated_user_id")]
     pub delegated_user_id: Option<String>,
-    #[serde(alias = "directory_ids")]
     pub directory_ids: Option<Vec<String>>,
     pub department: Option<String>,
-    #[serde(alias = "job_title")]
     pub job_title: Option<String>,
-    #[serde(alias = "employment_status")]
     pub employment_status: Option<String>,
-    #[serde(alias = "employment_type")]
     pub employment_type: Option<String>,
     pub usernames: Option<Vec<String>>,
-    #[serde(alias = "employee_ids")]
     pub employee_ids: Option<Vec<String>>,
     pub profile: Option<Map<String, Value>>,
     // The attribute sources are fields of their own rather than a `#[serde(flatten)]` struct: flattening

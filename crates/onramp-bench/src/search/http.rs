@@ -87,6 +87,7 @@ async fn serve_and_load(
         mail_from: None,
         connections: Default::default(),
         trusted_proxies: Vec::new(),
+        metrics_token: None,
         jobs: Default::default(),
         limits: Default::default(),
     };

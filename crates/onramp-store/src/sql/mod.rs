@@ -13,6 +13,7 @@ mod apps;
 mod audit;
 mod auth;
 mod directory;
+mod gauges;
 mod onboarding;
 mod outbox;
 mod passwords;

@@ -306,6 +306,7 @@ mod tests {
             mail_from: None,
             connections: Default::default(),
             trusted_proxies: Vec::new(),
+            metrics_token: None,
             jobs: JobTimings::default(),
             limits: Default::default(),
         }

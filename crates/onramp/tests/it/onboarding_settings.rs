@@ -246,7 +246,8 @@ async fn invalid_input_names_the_field(backend: Backend) {
     for (body, field) in [
         (json!({"status": "ONBOARDING_STATUS_FINISHED"}), "status"),
         (json!({"status": "MCP_ONBOARDING_STATUS_COMPLETE"}), "status"),
-        (json!({"status": 2}), "status"),
+        // protojson reads an enum by number too (2 is IN_PROGRESS, `wire::protojson_leniency_on_input`); 9 is none.
+        (json!({"status": 9}), "status"),
         (json!({"mcpOnboardingStatus": "ONBOARDING_STATUS_COMPLETE"}), "mcpOnboardingStatus"),
         (
             json!({"mcpOnboardingTargets": {"targets": [app("a"), {"kind": "MCP_ONBOARDING_TARGET_KIND_ROBOT", "id": "b"}]}}),

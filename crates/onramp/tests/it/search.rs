@@ -293,7 +293,8 @@ async fn bad_input_names_the_field(backend: Backend) {
         (json!({"userStatuses": ["ENABLED", "ASLEEP"]}), "userStatuses[1]"),
         (json!({"excludeTypes": ["USER_TYPE_ROBOT"]}), "excludeTypes[0]"),
         (json!({"origins": ["nowhere"]}), "origins[0]"),
-        (json!({"excludeOrigins": [1]}), "excludeOrigins"),
+        // protojson reads an enum by number too (1 is USER_ORIGIN_DIRECTORY); 7 is none.
+        (json!({"excludeOrigins": [7]}), "excludeOrigins[0]"),
         (json!({"roleIds": ["emperor"]}), "roleIds[0]"),
         (json!({"managerIds": ["not-an-id"]}), "managerIds[0]"),
         (json!({"refs": [{"id": "xyz"}]}), "refs[0].id"),

@@ -211,6 +211,7 @@ pub fn test_config(database: &TestDatabase) -> Config {
         mail_from: None,
         connections: ConnectionLimits::default(),
         trusted_proxies: Vec::new(),
+        metrics_token: None,
         // Short, so that tests see retries and sweeps within a few seconds.
         jobs: JobTimings {
             mail_retry_base: Duration::from_millis(200),
