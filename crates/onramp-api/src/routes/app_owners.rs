@@ -27,11 +27,11 @@ use onramp_store::{AppOwner, RoleSlug, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apps::{app_error, next_page_token, page_after};
+use super::apps::app_error;
 use super::path_id;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{fingerprint, page_size};
+use crate::paging::{fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::wire::app::app_owner_user_json;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{ListParams, PageTokens, fingerprint, page_size};
+use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
@@ -131,27 +131,4 @@ pub(crate) fn app_error(app_id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_
         StoreError::Invalid { message, .. } => ApiError::new(Code::NotFound, message),
         other => other.into(),
     }
-}
-
-/// The id a page token continues after; None for the first page. A token of another query is a 400.
-pub(crate) fn page_after(tokens: &PageTokens, token: Option<&str>, query: &[u8; 16]) -> ApiResult<Option<Id>> {
-    let Some(key) = tokens.decode(token, query)? else { return Ok(None) };
-    let id = std::str::from_utf8(&key).ok().and_then(|text| text.parse::<Id>().ok());
-    id.map(Some).ok_or_else(|| ApiError::invalid_field("page_token", "not a page token of this query"))
-}
-
-/// Cuts a page fetched with one row too many down to `size`, and returns the token of the next page (empty
-/// on the last page).
-pub(crate) fn next_page_token<T>(
-    tokens: &PageTokens,
-    query: &[u8; 16],
-    rows: &mut Vec<T>,
-    size: usize,
-    key: impl Fn(&T) -> Id,
-) -> String {
-    if rows.len() <= size {
-        return String::new();
-    }
-    rows.truncate(size);
-    rows.last().map(|last| tokens.encode(query, key(last).to_string().as_bytes())).unwrap_or_default()
 }

@@ -14,9 +14,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{ListParams, fingerprint, page_size};
+use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
-use crate::routes::apps::{next_page_token, page_after};
 use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput, directory_json};

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{ListParams, fingerprint, page_size};
+use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
@@ -47,25 +47,12 @@ pub async fn list_users(
     caller.require(Permission::UserRead)?;
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["users.list", &caller.tenant_id.to_string()]);
-    let after = match state.page_tokens.decode(params.page_token.as_deref(), &query)? {
-        Some(key) => Some(
-            std::str::from_utf8(&key)
-                .ok()
-                .and_then(|k| k.parse::<Id>().ok())
-                .ok_or_else(|| ApiError::invalid_field("page_token", "not a page token of this query"))?,
-        ),
-        None => None,
-    };
+    let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let mut users = state.core.store().list_users(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
-    let next = if users.len() > size {
-        users.truncate(size);
-        users.last().map(|last| state.page_tokens.encode(&query, last.id.to_string().as_bytes()))
-    } else {
-        None
-    };
+    let next = next_page_token(&state.page_tokens, &query, &mut users, size, |user| user.id);
     Ok(Json(json!({
         "list": users.iter().map(user_view).collect::<Vec<_>>(),
-        "nextPageToken": next.unwrap_or_default(),
+        "nextPageToken": next,
         "expanded": [],
     })))
 }
