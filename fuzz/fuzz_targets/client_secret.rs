@@ -1,5 +1,5 @@
-//! ConductorOne credential formats (`onramp_api::auth::client_secret`) and the HTTP Basic header of API keys
-//! and invitees (`onramp_api::auth::api_key`): what the token endpoint and `/onboards` read from clients.
+//! ConductorOne credential formats (`onramp_core::auth::client_secret`) and the HTTP Basic header of API keys
+//! and invitees (`onramp_core::auth::api_key`): what the token endpoint and `/onboards` read from clients.
 //!
 //! Nothing may panic; a client id that parses is rebuilt exactly from its parts, and a stored public key that
 //! decodes encodes back to the same text.
@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use onramp_api::auth::{api_key, client_secret};
+use onramp_core::auth::{api_key, client_secret};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -1,4 +1,4 @@
-//! Compact JWS (`onramp_api::auth::jose`) and the two verifiers built on it: client assertions (`assertion`)
+//! Compact JWS (`onramp_core::auth::jose`) and the two verifiers built on it: client assertions (`assertion`)
 //! and access tokens (`access_token::KeyRing`).
 //!
 //! The first byte picks the mode. Even: the rest is a token as a client sends it; nothing may panic.
@@ -10,8 +10,8 @@
 
 use ed25519_dalek::SigningKey;
 use libfuzzer_sys::fuzz_target;
-use onramp_api::auth::access_token::{KeyRing, kid_of};
-use onramp_api::auth::{assertion, jose};
+use onramp_core::auth::access_token::{KeyRing, kid_of};
+use onramp_core::auth::{assertion, jose};
 use serde_json::{Map, Value};
 
 const CLIENT_ID: &str = "swift-golem-00042@onramp.example/fuzz";

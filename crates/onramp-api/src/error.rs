@@ -6,38 +6,23 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use onramp_store::{SecretRefusal, StoreError};
+use onramp_store::StoreError;
 use serde_json::{Value, json};
 
-/// gRPC status codes used by onramp, with their numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Code {
-    InvalidArgument = 3,
-    NotFound = 5,
-    AlreadyExists = 6,
-    PermissionDenied = 7,
-    ResourceExhausted = 8,
-    FailedPrecondition = 9,
-    Aborted = 10,
-    Unimplemented = 12,
-    Internal = 13,
-    Unavailable = 14,
-    Unauthenticated = 16,
-}
+pub use onramp_core::{Code, CoreError};
 
-impl Code {
-    fn status(self) -> StatusCode {
-        match self {
-            Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
-            Code::NotFound => StatusCode::NOT_FOUND,
-            Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
-            Code::PermissionDenied => StatusCode::FORBIDDEN,
-            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-            Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-        }
+/// The one status map: the HTTP status of each code (the HTML pages use it too).
+pub fn status_of(code: Code) -> StatusCode {
+    match code {
+        Code::InvalidArgument | Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
     }
 }
 
@@ -66,46 +51,17 @@ fn default_challenge() -> String {
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-            details: Vec::new(),
-            http_status: None,
-            retry_after: None,
-            challenges: Vec::new(),
-        }
+        CoreError::new(code, message).into()
     }
 
     /// A bad value in one field: the message names it, and a `google.rpc.BadRequest` detail carries it too.
     pub fn invalid_field(field: &str, description: impl std::fmt::Display) -> Self {
-        let description = description.to_string();
-        ApiError {
-            code: Code::InvalidArgument,
-            message: format!("invalid {field}: {description}"),
-            details: vec![json!({
-                "@type": "type.googleapis.com/google.rpc.BadRequest",
-                "fieldViolations": [{ "field": field, "description": description }],
-            })],
-            http_status: None,
-            retry_after: None,
-            challenges: Vec::new(),
-        }
+        CoreError::invalid_field(field, description).into()
     }
 
-    /// 429 RESOURCE_EXHAUSTED from a limit: the client may retry after `seconds`, which the response says in
-    /// `Retry-After` and in a `google.rpc.RetryInfo` detail.
+    /// 429 RESOURCE_EXHAUSTED from a limit, with `Retry-After`.
     pub fn too_many(message: impl Into<String>, seconds: u64) -> Self {
-        ApiError {
-            code: Code::ResourceExhausted,
-            message: message.into(),
-            details: vec![json!({
-                "@type": "type.googleapis.com/google.rpc.RetryInfo",
-                "retryDelay": format!("{seconds}s"),
-            })],
-            http_status: None,
-            retry_after: Some(seconds),
-            challenges: Vec::new(),
-        }
+        CoreError::too_many(message, seconds).into()
     }
 
     /// A request body longer than the server reads: INVALID_ARGUMENT naming the body, with HTTP 413.
@@ -115,11 +71,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: impl std::fmt::Display) -> Self {
-        Self::new(Code::NotFound, format!("{what} not found"))
+        CoreError::not_found(what).into()
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(Code::Unauthenticated, message)
+        CoreError::unauthenticated(message).into()
     }
 
     /// A 401 for a wrong HTTP Basic user and password (RFC 7617).
@@ -134,73 +90,40 @@ impl ApiError {
     }
 
     pub fn permission_denied(message: impl Into<String>) -> Self {
-        Self::new(Code::PermissionDenied, message)
-    }
-
-    /// Why an invitation link cannot be used: each case has its own message, so that an invitee knows
-    /// whether to ask for a new invitation or sign in.
-    pub fn refused(refusal: SecretRefusal) -> Self {
-        match refusal {
-            SecretRefusal::Unknown => Self::new(
-                Code::NotFound,
-                "this invitation link is not valid: check that it was copied whole, or use the newest invitation email",
-            ),
-            SecretRefusal::Expired => {
-                Self::new(Code::FailedPrecondition, "this invitation has expired; ask the sender for a new one")
-            }
-            SecretRefusal::Revoked => {
-                Self::new(Code::FailedPrecondition, "this invitation was revoked; ask the sender for a new one")
-            }
-            SecretRefusal::Used => {
-                Self::new(Code::AlreadyExists, "this invitation has already been accepted; sign in instead")
-            }
-        }
+        CoreError::permission_denied(message).into()
     }
 
     /// A server fault: the cause goes to the log, the client gets a generic message.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(Code::Internal, "internal error")
+        CoreError::internal(cause).into()
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(error: CoreError) -> Self {
+        let CoreError { code, message, details, retry_after } = error;
+        ApiError { code, message, details, http_status: None, retry_after, challenges: Vec::new() }
+    }
+}
+
+/// A surface's parse error, from a closure that builds a use case's input.
+impl From<ApiError> for CoreError {
+    fn from(error: ApiError) -> Self {
+        let ApiError { code, message, details, retry_after, .. } = error;
+        CoreError { code, message, details, retry_after }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound => Self::new(Code::NotFound, "not found"),
-            StoreError::Conflict { constraint } => Self::new(Code::AlreadyExists, conflict_message(constraint)),
-            StoreError::Invalid { field, message } => Self::invalid_field(field, message),
-            StoreError::WrongState(message) => Self::new(Code::FailedPrecondition, message),
-            StoreError::Refused(refusal) => Self::refused(refusal),
-            error if error.is_contention() => {
-                tracing::warn!(%error, "transaction gave way to a concurrent one");
-                Self::new(Code::Aborted, "a concurrent request changed the same data; try again")
-            }
-            error if error.is_unavailable() => {
-                tracing::error!(%error, "database unavailable");
-                Self::new(Code::Unavailable, "database unavailable, try again")
-            }
-            other => Self::internal(other),
-        }
-    }
-}
-
-/// What a broken uniqueness rule means to a client.
-fn conflict_message(constraint: &str) -> &'static str {
-    match constraint {
-        "users_email_live" => "a user with this email already exists",
-        "credentials_client_id" => "a credential with this client id already exists",
-        "invitations_pending_email" => "a pending invitation for this email already exists in this directory",
-        "local_directories_pkey" => "this app is a local directory already",
-        "local_directories_default" => "another directory became the default at the same time; try again",
-        _ => "already exists",
+        CoreError::from(error).into()
     }
 }
 
 impl IntoResponse for ApiError {
     /// Every 401 carries at least one challenge (RFC 9110 §15.5.2): the error's own, else the API's Bearer.
     fn into_response(mut self) -> Response {
-        let status = self.http_status.unwrap_or(self.code.status());
+        let status = self.http_status.unwrap_or(status_of(self.code));
         if status == StatusCode::UNAUTHORIZED && self.challenges.is_empty() {
             self.challenges.push(default_challenge());
         }
@@ -225,10 +148,10 @@ mod tests {
 
     #[test]
     fn codes_map_to_statuses() {
-        assert_eq!(Code::InvalidArgument.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(Code::Unauthenticated.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(Code::AlreadyExists.status(), StatusCode::CONFLICT);
-        assert_eq!(Code::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status_of(Code::InvalidArgument), StatusCode::BAD_REQUEST);
+        assert_eq!(status_of(Code::Unauthenticated), StatusCode::UNAUTHORIZED);
+        assert_eq!(status_of(Code::AlreadyExists), StatusCode::CONFLICT);
+        assert_eq!(status_of(Code::Unavailable), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]
@@ -246,19 +169,5 @@ mod tests {
             ["Bearer realm=\"x\""]
         );
         assert!(challenges(ApiError::permission_denied("no")).is_empty());
-    }
-
-    #[test]
-    fn invalid_references_name_their_field() {
-        let error = ApiError::from(StoreError::Invalid { field: "managerIds", message: "no user".into() });
-        assert_eq!(error.code, Code::InvalidArgument);
-        assert_eq!(error.message, "invalid managerIds: no user");
-    }
-
-    #[test]
-    fn store_errors_never_leak_their_text() {
-        let error = ApiError::from(StoreError::Corrupt("users.email at row 7".into()));
-        assert_eq!(error.code, Code::Internal);
-        assert_eq!(error.message, "internal error");
     }
 }

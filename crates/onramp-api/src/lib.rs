@@ -1,26 +1,21 @@
-//! onramp's HTTP surfaces: the ConductorOne-compatible API, the token endpoint and the operations routes.
+//! onramp's HTTP surfaces: the ConductorOne-compatible API, the token endpoint, `/onboards`, the invitee's
+//! pages and the operations routes.
 //!
-//! Handlers parse input into domain types at the boundary, check the caller's permission first, and call
-//! the store; they never build SQL. Errors leave through [`error::ApiError`].
+//! Handlers authenticate the caller, parse input into domain types at the boundary and call a use case of
+//! `onramp_core::Core`; reads may go to the core's store directly, and the writes that have no use case yet
+//! go through `Core::write`. They never build SQL, catch the search index up or wake the mail worker.
+//! Errors leave through [`error::ApiError`].
 
-pub mod auth;
 pub mod client_addr;
 pub mod error;
 pub mod extract;
-pub mod import;
-pub mod invite;
-pub mod keys;
-pub mod limits;
 pub mod metrics;
 pub mod paging;
 pub mod panics;
-pub mod password;
 pub mod principal;
 pub mod request_id;
 pub mod routes;
 pub mod same_origin;
-pub mod search;
-pub mod sign_in;
 pub mod state;
 pub mod whole_body;
 pub mod wire;

@@ -185,12 +185,12 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
 /// Sets every gauge from the node's index and the database.
 async fn read_gauges(state: &AppState, metrics: &Metrics) -> ApiResult<()> {
     let now = Timestamp::now();
-    let (position, caught_up_at) = state.search.caught_up();
-    let behind = state.store.users_behind(position).await?;
-    let outbox = state.store.outbox_gauges(now).await?;
-    let invitations = state.store.invitation_counts(now).await?;
-    let pools = state.store.pool_gauges();
-    let tenant_sizes = state.search.tenant_sizes();
+    let (position, caught_up_at) = state.core.search()?.caught_up();
+    let behind = state.core.store().users_behind(position).await?;
+    let outbox = state.core.store().outbox_gauges(now).await?;
+    let invitations = state.core.store().invitation_counts(now).await?;
+    let pools = state.core.store().pool_gauges();
+    let tenant_sizes = state.core.search()?.tenant_sizes();
     let lag_seconds = match caught_up_at {
         _ if behind == 0 => 0.0,
         Some(began) => began.elapsed().as_secs_f64(),

@@ -12,6 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use onramp_domain::Id;
+
 use crate::error::ApiError;
 
 const VERSION: u8 = 1;
@@ -52,6 +54,32 @@ pub fn fingerprint(parts: &[&str]) -> [u8; FINGERPRINT_LEN] {
     let mut out = [0u8; FINGERPRINT_LEN];
     out.copy_from_slice(&digest[..FINGERPRINT_LEN]);
     out
+}
+
+// The one keyset-paging helper of the lists ordered by id: `page_after` reads where a page starts,
+// `next_page_token` cuts the page and says where the next one starts.
+
+/// The id a page token continues after; None for the first page. A token of another query is a 400.
+pub fn page_after(tokens: &PageTokens, token: Option<&str>, query: &[u8; 16]) -> Result<Option<Id>, ApiError> {
+    let Some(key) = tokens.decode(token, query)? else { return Ok(None) };
+    let id = std::str::from_utf8(&key).ok().and_then(|text| text.parse::<Id>().ok());
+    id.map(Some).ok_or_else(|| ApiError::invalid_field("page_token", "not a page token of this query"))
+}
+
+/// Cuts a page fetched with one row too many down to `size`, and returns the token of the next page (empty
+/// on the last page).
+pub fn next_page_token<T>(
+    tokens: &PageTokens,
+    query: &[u8; 16],
+    rows: &mut Vec<T>,
+    size: usize,
+    key: impl Fn(&T) -> Id,
+) -> String {
+    if rows.len() <= size {
+        return String::new();
+    }
+    rows.truncate(size);
+    rows.last().map(|last| tokens.encode(query, key(last).to_string().as_bytes())).unwrap_or_default()
 }
 
 #[derive(Clone)]

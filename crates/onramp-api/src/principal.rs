@@ -1,83 +1,19 @@
-//! Who is calling: the principal an access token names, and the permission check every endpoint makes.
+//! Who is calling: the extractors that authenticate a request's caller as a [`Principal`] (whose
+//! authorization rules are the core's).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use onramp_domain::user::User;
-use onramp_domain::user_change::check_user_change;
-use onramp_domain::{BuiltinRole, Id, Permission, role::permissions_of};
-use onramp_store::Actor;
+use onramp_core::auth::access_token::TokenError;
+use onramp_domain::{BuiltinRole, Id};
 
-use crate::auth::access_token::TokenError;
+pub use onramp_core::Principal;
+
 use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, REALM};
-use crate::limits::too_many;
 use crate::request_id::RequestId;
 use crate::state::AppState;
-
-/// The authenticated caller of an `/api/` route.
-#[derive(Clone, Debug)]
-pub struct Principal {
-    pub tenant_id: Id,
-    pub user_id: Id,
-    /// The credential (or API key) the caller authenticated with.
-    pub credential_id: Id,
-    pub roles: Vec<BuiltinRole>,
-    pub request_id: Option<String>,
-}
-
-impl Principal {
-    /// Refuses the call with 403 unless one of the caller's roles grants `permission`.
-    pub fn require(&self, permission: Permission) -> Result<&Self, ApiError> {
-        if self.roles.iter().any(|role| role.allows(permission)) {
-            Ok(self)
-        } else {
-            Err(ApiError::permission_denied(format!("permission denied: this call requires {}", permission.as_str())))
-        }
-    }
-
-    /// Whether the caller may hand `role` to someone (directly, through an invitation, or through an
-    /// onboarding flow): only a role whose every permission the caller has, so that nobody can give
-    /// more than they hold; the super-admin role only by a super-admin.
-    pub fn may_grant(&self, role: BuiltinRole) -> bool {
-        role.grantable_by(&self.roles)
-    }
-
-    /// Refuses with 403 unless the caller may replace the user `before` with `after`, or delete it when
-    /// `after` is None ([`check_user_change`]: roles added or removed must be grantable, and only a
-    /// super-admin changes a super-admin). Every write of an existing user on a caller's behalf checks it.
-    pub fn require_user_change(&self, before: &User, after: Option<&User>) -> Result<(), ApiError> {
-        check_user_change(&self.roles, before, after).map_err(|refusal| ApiError::permission_denied(refusal.message()))
-    }
-
-    /// Refuses with 403 unless the caller may grant every role of `role_ids` ([`Principal::may_grant`]);
-    /// `field` names the input the roles came from.
-    pub fn require_grantable(&self, field: &str, role_ids: &[Id]) -> Result<(), ApiError> {
-        for role in role_ids.iter().filter_map(BuiltinRole::from_id) {
-            if !self.may_grant(role) {
-                return Err(ApiError::permission_denied(format!(
-                    "permission denied: {field} names the role {}, which has permissions you do not have",
-                    role.name()
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn permissions(&self) -> Vec<Permission> {
-        permissions_of(&self.roles)
-    }
-
-    /// The caller as the audit log records it.
-    pub fn actor(&self) -> Actor {
-        Actor {
-            tenant_id: self.tenant_id,
-            user_id: Some(self.user_id),
-            credential_id: Some(self.credential_id),
-            request_id: self.request_id.clone(),
-        }
-    }
-}
+use onramp_core::limits::too_many;
 
 /// A 401 of the API: the challenge says a Bearer token is wanted (RFC 6750 §3), without an error code when
 /// no token was given.
@@ -104,7 +40,7 @@ impl FromRequestParts<AppState> for Principal {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or_else(|| no_token("Authorization must be a Bearer access token"))?;
-        let claims = state.keys.verify(token, &state.issuer).await.map_err(|error| match error {
+        let claims = state.core.keys()?.verify(token, state.core.public_url()).await.map_err(|error| match error {
             TokenError::Expired => bad_token("access token expired"),
             _ => bad_token("invalid access token"),
         })?;
@@ -153,14 +89,14 @@ impl OnboardsCaller {
         if !header.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic ")) {
             return Principal::from_request_parts(parts, state).await.map(OnboardsCaller);
         }
-        let key = crate::auth::api_key::from_basic_header(header)
+        let key = onramp_core::auth::api_key::from_basic_header(header)
             .ok_or_else(|| ApiError::unauthenticated("Basic credentials must be API:<key>"))?;
         // Wrong keys are limited per client address like wrong client secrets: a token is taken before the
         // lookup and given back unless the key is unknown.
         let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
-        let addresses = &state.limits.secrets;
+        let addresses = &state.core.limits().secrets;
         addresses.take_for(client).map_err(|wait| too_many("too many failed sign-ins from this address", wait))?;
-        let grant = match state.store.api_key_by_hash(&crate::auth::api_key::hash(&key)).await {
+        let grant = match state.core.store().api_key_by_hash(&onramp_core::auth::api_key::hash(&key)).await {
             Ok(grant) => grant,
             Err(onramp_store::StoreError::NotFound) => return Err(ApiError::unauthenticated("invalid API key")),
             Err(other) => {

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use onramp::admin;
-use onramp_api::invite::{invitation_email, link, new_token};
 use onramp_api::wire::directory::InvitationInput;
+use onramp_core::invite::{invitation_email, link, new_token};
 use onramp_domain::Timestamp;
 use onramp_store::{Actor, App, LocalDirectory};
 

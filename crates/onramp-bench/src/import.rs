@@ -39,13 +39,8 @@ pub async fn import(url: &str, count: usize, seed: u64) -> Result<ImportFigures>
     store.create_tenant(&tenant).await?;
     let actor = Actor::system(tenant.tenant.id);
     let started = Instant::now();
-    let report = onramp_api::import::import_users(
-        store.clone(),
-        &actor,
-        Users::new(seed).take(count).map(Ok),
-        Default::default(),
-    )
-    .await?;
+    let rows = Users::new(seed).take(count).map(Ok);
+    let report = onramp_core::Core::offline(store.clone()).import_as_system(&actor, rows, Default::default()).await?;
     let seconds = started.elapsed().as_secs_f64();
     if !report.errors.is_empty() {
         return Err(format!("{} rows failed, first: {:?}", report.errors.len(), report.errors[0]).into());

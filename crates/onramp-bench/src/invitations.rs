@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use onramp::admin;
 use onramp::mail::Mailer;
-use onramp_api::invite::{invitation_email, link, new_token, token_hash};
-use onramp_api::password::hash_password;
 use onramp_api::wire::directory::InvitationInput;
+use onramp_core::invite::{invitation_email, link, new_token, token_hash};
+use onramp_core::password::hash_password;
 use onramp_domain::{Secret, Timestamp};
 use onramp_store::{Actor, App, LocalDirectory, Store};
 

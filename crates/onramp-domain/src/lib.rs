@@ -2,11 +2,15 @@
 //!
 //! Nothing in this crate does I/O. Storage, HTTP and the binary depend on it; it depends on none of them.
 
+pub mod apps;
+pub mod directory;
 pub mod email;
 pub mod id;
 pub mod onboarding;
+pub mod records;
 pub mod role;
 pub mod secret;
+pub mod settings;
 pub mod text;
 pub mod time;
 pub mod user;

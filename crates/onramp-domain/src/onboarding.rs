@@ -338,4 +338,29 @@ mod tests {
         let done = [StepState { key: "terms".into(), done: true, completed_by: None, completed_at: None }];
         assert!(unfinished_required(&steps, &done).is_empty());
     }
+
+    proptest::proptest! {
+        /// Whatever moves are tried, an onboard's statuses follow created → in_progress → completed, or end
+        /// in failed: a final status never moves, completed is reached only from in_progress, and no status
+        /// comes back.
+        #[test]
+        fn onboard_statuses_move_only_forward(tries in proptest::collection::vec(proptest::sample::select(OnboardStatus::ALL.to_vec()), 0..12)) {
+            let mut path = vec![OnboardStatus::Created];
+            for next in tries {
+                let current = *path.last().unwrap();
+                if current.may_become(next) {
+                    proptest::prop_assert!(!current.is_final(), "{current:?} is final");
+                    proptest::prop_assert!(!path.contains(&next), "{next:?} came back");
+                    if next == OnboardStatus::Completed {
+                        proptest::prop_assert_eq!(current, OnboardStatus::InProgress);
+                    }
+                    path.push(next);
+                }
+            }
+            use OnboardStatus::*;
+            let allowed: [&[OnboardStatus]; 5] =
+                [&[Created], &[Created, InProgress], &[Created, InProgress, Completed], &[Created, Failed], &[Created, InProgress, Failed]];
+            proptest::prop_assert!(allowed.contains(&path.as_slice()), "{path:?}");
+        }
+    }
 }

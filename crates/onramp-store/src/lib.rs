@@ -8,19 +8,18 @@
 //! - every tenant-owned read and write is scoped by the tenant id it is given.
 
 mod migrations;
-mod records;
-mod records_apps;
-mod records_directory;
-mod records_settings;
 mod sql;
+pub mod writes;
 
 use async_trait::async_trait;
 use onramp_domain::{Id, Timestamp, user::User};
 
-pub use records::*;
-pub use records_apps::*;
-pub use records_directory::*;
-pub use records_settings::*;
+// The records the store reads and writes are domain types; they are re-exported so that users of the
+// store name them from here as well.
+pub use onramp_domain::apps::*;
+pub use onramp_domain::directory::*;
+pub use onramp_domain::records::*;
+pub use onramp_domain::settings::*;
 pub use sql::{Backend, open};
 
 /// The small error type of the storage layer.

@@ -1,7 +1,7 @@
 //! Administrative operations shared by first-start bootstrap and the command line: making tenants,
 //! credentials and API keys. Each returns its secret exactly once; only a public key or a hash is stored.
 
-use onramp_api::auth::{api_key, client_secret};
+use onramp_core::auth::{api_key, client_secret};
 use onramp_domain::user::{User, UserOrigin};
 use onramp_domain::{BuiltinRole, Email, Id, Secret, TextKind, Timestamp, check_text};
 use onramp_store::{Actor, ApiKey, Credential, NewTenant, Store, StoreError, Tenant};

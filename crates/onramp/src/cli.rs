@@ -163,7 +163,7 @@ pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn 
         Command::Serve => unreachable!("`serve` is run by main"),
         Command::Import(ImportCommand::Users { file, tenant, skip_existing }) => {
             let tenant = tenant_or_default(store.as_ref(), tenant).await?;
-            let options = onramp_api::import::ImportOptions { skip_existing };
+            let options = onramp_core::import::ImportOptions { skip_existing };
             crate::import_file::import_file(store.clone(), &Actor::system(tenant), &file, options).await?;
         }
         Command::Migrate => println!("database is migrated ({})", store.backend().name()),

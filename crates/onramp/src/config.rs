@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use onramp_api::client_addr::IpNet;
-use onramp_api::limits::LimitSettings;
+use onramp_core::limits::LimitSettings;
 use onramp_domain::Secret;
 use serde::{Deserialize, Deserializer};
 

@@ -8,21 +8,14 @@ use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
-use onramp_api::import::{ImportOptions, ImportReport, RowError, field_of, import_users};
 use onramp_api::wire::user_input::UserInput;
+use onramp_core::Core;
+use onramp_core::import::{ImportOptions, ImportReport, RowError};
 use onramp_store::{Actor, Store};
 use serde_json::{Map, Value};
 
 const LIST_FIELDS: &[&str] =
     &["emails", "usernames", "employeeIds", "employee_ids", "roleIds", "role_ids", "directoryIds", "directory_ids"];
-
-fn parse_object(row: usize, object: Value) -> Result<UserInput, RowError> {
-    onramp_api::extract::parse_json(object.to_string().as_bytes()).map_err(|error| RowError {
-        row,
-        field: field_of(&error.message),
-        message: error.message,
-    })
-}
 
 /// The rows of a file, parsed lazily so that a file of millions of users is never held in memory.
 pub fn read_users(path: &Path) -> Result<Box<dyn Iterator<Item = Result<UserInput, RowError>>>, std::io::Error> {
@@ -51,7 +44,7 @@ pub fn read_users(path: &Path) -> Result<Box<dyn Iterator<Item = Result<UserInpu
                 };
                 object.insert(name.to_string(), value);
             }
-            parse_object(row, Value::Object(object))
+            UserInput::parse_row(row, &Value::Object(object))
         });
         Ok(Box::new(rows))
     } else {
@@ -66,7 +59,7 @@ pub fn read_users(path: &Path) -> Result<Box<dyn Iterator<Item = Result<UserInpu
                 field: "row".into(),
                 message: format!("not a JSON object: {error}"),
             })?;
-            parse_object(row, value)
+            UserInput::parse_row(row, &value)
         });
         Ok(Box::new(rows))
     }
@@ -84,7 +77,7 @@ pub async fn import_file(
     options: ImportOptions,
 ) -> Result<(), Box<dyn Error>> {
     let rows = read_users(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let report = import_users(store, actor, rows, options).await?;
+    let report = Core::offline(store).import_as_system(actor, rows, options).await?;
     print!("{}", summary(&report, file, options));
     if report.errors.is_empty() { Ok(()) } else { Err("some rows were not imported".into()) }
 }

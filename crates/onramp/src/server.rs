@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onramp_api::client_addr::TrustedProxies;
-use onramp_api::keys::{DEFAULT_ROTATION, KeyManager};
-use onramp_api::limits::Limits;
 use onramp_api::metrics::{self as api_metrics, Metrics};
 use onramp_api::paging::{self, PageTokens};
-use onramp_api::routes::token::host_without_port;
-use onramp_api::search::{self, SearchIndex};
 use onramp_api::{AppState, router};
+use onramp_core::auth::host_without_port;
+use onramp_core::keys::DEFAULT_ROTATION;
+use onramp_core::search;
+use onramp_core::{Core, CoreConfig};
 use onramp_store::{Backend, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -36,6 +36,8 @@ pub enum StartError {
     PublicUrl(String),
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Core(#[from] onramp_core::CoreError),
     #[error("first-start setup: {0}")]
     Bootstrap(#[from] AdminError),
     #[error("{0}")]
@@ -127,22 +129,18 @@ pub async fn start(
         None
     };
 
-    let keys = Arc::new(KeyManager::start(store.clone(), DEFAULT_ROTATION).await?);
     let stored_secret = store.deployment_value(paging::SECRET_KEY, &PageTokens::generate_secret()).await?;
     let page_tokens = PageTokens::from_stored(&stored_secret)
         .ok_or_else(|| StoreError::Corrupt("the stored page-token secret is malformed".into()))?;
-    let search = SearchIndex::load(store.clone()).await?;
-    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    let core_config =
+        CoreConfig { public_url: public_url.clone(), limits: config.limits.clone(), key_rotation: DEFAULT_ROTATION };
+    let core = Arc::new(Core::start(store.clone(), core_config).await?);
+    let (keys, search, mail_wake) = (core.keys()?.clone(), core.search()?.clone(), core.mail_wake());
     let state = AppState {
-        store: store.clone(),
-        keys: keys.clone(),
-        issuer: public_url.clone().into(),
+        core,
         public_host: public_host.into(),
         public_origin: public_origin.into(),
         page_tokens,
-        search: search.clone(),
-        mail_wake: mail_wake.clone(),
-        limits: Arc::new(Limits::new(config.limits.clone())),
         trusted_proxies: Arc::new(TrustedProxies::new(config.trusted_proxies.clone())),
         metrics: config.metrics_token.as_ref().map(|token| Arc::new(Metrics::new(token.expose()))),
     };

@@ -27,10 +27,11 @@ use onramp_store::{AppOwner, RoleSlug, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apps::{app_error, next_page_token, page_after, path_id};
+use super::apps::app_error;
+use super::path_id;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{fingerprint, page_size};
+use crate::paging::{fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::wire::app::app_owner_user_json;
@@ -71,7 +72,7 @@ fn parse_ids(field: &str, raw: &[String]) -> ApiResult<Vec<Id>> {
 async fn owner_users(state: &AppState, caller: &Principal, owners: &[AppOwner]) -> ApiResult<Vec<User>> {
     let mut users = Vec::with_capacity(owners.len());
     for owner in owners {
-        match state.store.get_user(&caller.tenant_id, &owner.user_id).await {
+        match state.core.store().get_user(&caller.tenant_id, &owner.user_id).await {
             Ok(user) if user.status != UserStatus::Deleted => users.push(user),
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(error) => return Err(error.into()),
@@ -101,7 +102,8 @@ pub async fn list_v1(
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let slug = RoleSlug::owner();
     let mut owners = state
-        .store
+        .core
+        .store()
         .list_app_owners(&caller.tenant_id, &app_id, Some(&slug), after.as_ref(), size as u32 + 1)
         .await
         .map_err(app_error(&app_id))?;
@@ -123,7 +125,8 @@ pub async fn owner_ids(
     let mut after = None;
     loop {
         let batch = state
-            .store
+            .core
+            .store()
             .list_app_owners(&caller.tenant_id, &app_id, Some(&slug), after.as_ref(), OWNER_IDS_BATCH)
             .await
             .map_err(app_error(&app_id))?;
@@ -145,7 +148,11 @@ pub async fn add_v1(
     caller.require(Permission::AppWrite)?;
     let app_id = path_id("app_id", &app_id)?;
     let user_id = path_id("user_id", &user_id)?;
-    match state.store.create_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id).await {
+    match state
+        .core
+        .write(state.core.store().create_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id))
+        .await
+    {
         Ok(_) | Err(StoreError::Conflict { constraint: "app_owners_app_role_user" }) => Ok(Json(json!({}))),
         Err(error) => Err(app_error(&app_id)(error)),
     }
@@ -161,7 +168,8 @@ pub async fn remove_v1(
     let app_id = path_id("app_id", &app_id)?;
     let user_id = path_id("user_id", &user_id)?;
     state
-        .store
+        .core
+        .store()
         .delete_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id)
         .await
         .map_err(app_error(&app_id))?;
@@ -185,7 +193,8 @@ pub async fn set_v1(
     let app_id = path_id("app_id", &app_id)?;
     let user_ids = parse_ids("userIds", request.user_ids.as_deref().unwrap_or_default())?;
     state
-        .store
+        .core
+        .store()
         .set_app_owners(&caller.actor(), &app_id, &RoleSlug::owner(), &user_ids)
         .await
         .map_err(app_error(&app_id))?;
@@ -203,7 +212,12 @@ pub async fn delete_v1(
     let app_id = path_id("app_id", &app_id)?;
     let user_ids = parse_ids("userIds", request.user_ids.as_deref().unwrap_or_default())?;
     let owner = RoleSlug::owner();
-    state.store.remove_app_owners(&caller.actor(), &app_id, &owner, &user_ids).await.map_err(app_error(&app_id))?;
+    state
+        .core
+        .store()
+        .remove_app_owners(&caller.actor(), &app_id, &owner, &user_ids)
+        .await
+        .map_err(app_error(&app_id))?;
     Ok(Json(json!({})))
 }
 
@@ -234,7 +248,7 @@ fn ownership_path(raw: (String, String, String), body: Option<&UserRefRequest>) 
 }
 
 async fn ownership_response(state: &AppState, caller: &Principal, owner: &AppOwner) -> ApiResult<Json<Value>> {
-    let user = state.store.get_user(&caller.tenant_id, &owner.user_id).await?;
+    let user = state.core.store().get_user(&caller.tenant_id, &owner.user_id).await?;
     Ok(Json(json!({ "appOwnerUser": app_owner_user_json(owner, &user) })))
 }
 
@@ -247,8 +261,11 @@ pub async fn create_user_owner(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppWrite)?;
     let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
-    let owner =
-        state.store.create_app_owner(&caller.actor(), &app_id, &slug, &user_id).await.map_err(|error| match error {
+    let owner = state
+        .core
+        .write(state.core.store().create_app_owner(&caller.actor(), &app_id, &slug, &user_id))
+        .await
+        .map_err(|error| match error {
             StoreError::Conflict { .. } => {
                 ApiError::new(Code::AlreadyExists, format!("user {user_id} already owns app {app_id} as {slug}"))
             }
@@ -265,8 +282,12 @@ pub async fn get_user_owner(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppRead)?;
     let (app_id, slug, user_id) = ownership_path(raw, None)?;
-    let owner =
-        state.store.get_app_owner(&caller.tenant_id, &app_id, &slug, &user_id).await.map_err(app_error(&app_id))?;
+    let owner = state
+        .core
+        .store()
+        .get_app_owner(&caller.tenant_id, &app_id, &slug, &user_id)
+        .await
+        .map_err(app_error(&app_id))?;
     ownership_response(&state, &caller, &owner).await
 }
 
@@ -279,7 +300,11 @@ pub async fn delete_user_owner(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppWrite)?;
     let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
-    state.store.delete_app_owner(&caller.actor(), &app_id, &slug, &user_id).await.map_err(app_error(&app_id))?;
+    state
+        .core
+        .write(state.core.store().delete_app_owner(&caller.actor(), &app_id, &slug, &user_id))
+        .await
+        .map_err(app_error(&app_id))?;
     Ok(Json(json!({})))
 }
 
@@ -301,7 +326,8 @@ pub async fn search_user_owners(
     let query = fingerprint(&["app_owners.v2.search", &tenant, &app_id.to_string(), slug_part]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let mut owners = state
-        .store
+        .core
+        .store()
         .list_app_owners(&caller.tenant_id, &app_id, slug.as_ref(), after.as_ref(), size as u32 + 1)
         .await
         .map_err(app_error(&app_id))?;
@@ -349,6 +375,10 @@ pub async fn set_v2(
             raw.parse().map_err(|error| ApiError::invalid_field(&format!("userRefs[{i}].id"), error))
         })
         .collect::<ApiResult<Vec<Id>>>()?;
-    state.store.set_app_owners(&caller.actor(), &app_id, &slug, &user_ids).await.map_err(app_error(&app_id))?;
+    state
+        .core
+        .write(state.core.store().set_app_owners(&caller.actor(), &app_id, &slug, &user_ids))
+        .await
+        .map_err(app_error(&app_id))?;
     Ok(Json(json!({})))
 }

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{ListParams, PageTokens, fingerprint, page_size};
+use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::app::{AppInput, app_json, parse_mask};
 
@@ -39,7 +40,11 @@ pub async fn create_app(
     caller.require(Permission::AppWrite)?;
     let app = input.into_new_app(caller.tenant_id, Timestamp::now())?;
     let owner_ids = input.owner_ids()?;
-    state.store.create_app(&caller.actor(), &app, &owner_ids).await.map_err(app_error(&app.id))?;
+    state
+        .core
+        .write(state.core.store().create_app(&caller.actor(), &app, &owner_ids))
+        .await
+        .map_err(app_error(&app.id))?;
     Ok(Json(json!({ "app": app_json(&app) })))
 }
 
@@ -52,7 +57,7 @@ pub async fn list_apps(
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["apps.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
-    let mut apps = state.store.list_apps(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
+    let mut apps = state.core.store().list_apps(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut apps, size, |app| app.id);
     Ok(Json(json!({ "list": apps.iter().map(app_json).collect::<Vec<_>>(), "nextPageToken": next })))
 }
@@ -64,7 +69,7 @@ pub async fn get_app(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppRead)?;
     let id = path_id("id", &id)?;
-    let app = state.store.get_app(&caller.tenant_id, &id).await.map_err(app_error(&id))?;
+    let app = state.core.store().get_app(&caller.tenant_id, &id).await.map_err(app_error(&id))?;
     Ok(Json(json!({ "app": app_json(&app) })))
 }
 
@@ -90,13 +95,13 @@ pub async fn update_app(
         paths = input.paths_set();
     }
     for attempt in 1..=UPDATE_ATTEMPTS {
-        let before = state.store.get_app(&caller.tenant_id, &id).await.map_err(app_error(&id))?;
+        let before = state.core.store().get_app(&caller.tenant_id, &id).await.map_err(app_error(&id))?;
         let mut after = before.clone();
         input.apply(&mut after, &paths)?;
         if after == before {
             return Ok(Json(json!({ "app": app_json(&before) })));
         }
-        match state.store.update_app(&caller.actor(), &before, &after).await {
+        match state.core.write(state.core.store().update_app(&caller.actor(), &before, &after)).await {
             Ok(updated) => return Ok(Json(json!({ "app": app_json(&updated) }))),
             // Another update came between the read and the write: apply the mask again to the new state.
             Err(StoreError::Conflict { constraint: "apps_concurrent_update" }) if attempt < UPDATE_ATTEMPTS => {}
@@ -114,13 +119,8 @@ pub async fn delete_app(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::AppWrite)?;
     let id = path_id("id", &id)?;
-    state.store.delete_app(&caller.actor(), &id).await.map_err(app_error(&id))?;
+    state.core.write(state.core.store().delete_app(&caller.actor(), &id)).await.map_err(app_error(&id))?;
     Ok(Json(json!({})))
-}
-
-/// Parses an id from the path, naming the parameter when it is malformed.
-pub(crate) fn path_id(name: &str, raw: &str) -> ApiResult<Id> {
-    raw.parse().map_err(|error| ApiError::invalid_field(name, error))
 }
 
 /// The answer to a store error of the app routes: an unknown app is 404 naming it; an unknown user or
@@ -131,27 +131,4 @@ pub(crate) fn app_error(app_id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_
         StoreError::Invalid { message, .. } => ApiError::new(Code::NotFound, message),
         other => other.into(),
     }
-}
-
-/// The id a page token continues after; None for the first page. A token of another query is a 400.
-pub(crate) fn page_after(tokens: &PageTokens, token: Option<&str>, query: &[u8; 16]) -> ApiResult<Option<Id>> {
-    let Some(key) = tokens.decode(token, query)? else { return Ok(None) };
-    let id = std::str::from_utf8(&key).ok().and_then(|text| text.parse::<Id>().ok());
-    id.map(Some).ok_or_else(|| ApiError::invalid_field("page_token", "not a page token of this query"))
-}
-
-/// Cuts a page fetched with one row too many down to `size`, and returns the token of the next page (empty
-/// on the last page).
-pub(crate) fn next_page_token<T>(
-    tokens: &PageTokens,
-    query: &[u8; 16],
-    rows: &mut Vec<T>,
-    size: usize,
-    key: impl Fn(&T) -> Id,
-) -> String {
-    if rows.len() <= size {
-        return String::new();
-    }
-    rows.truncate(size);
-    rows.last().map(|last| tokens.encode(query, key(last).to_string().as_bytes())).unwrap_or_default()
 }

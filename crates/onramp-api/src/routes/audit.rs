@@ -2,13 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use onramp_domain::{Id, Permission};
+use onramp_domain::Permission;
 use onramp_store::AuditEvent;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::ApiQuery;
-use crate::paging::{ListParams, fingerprint, page_size};
+use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -35,24 +35,11 @@ pub async fn list_audit_events(
     caller.require(Permission::AuditRead)?;
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["audit_events.list", &caller.tenant_id.to_string()]);
-    let after = match state.page_tokens.decode(params.page_token.as_deref(), &query)? {
-        Some(key) => Some(
-            std::str::from_utf8(&key)
-                .ok()
-                .and_then(|text| text.parse::<Id>().ok())
-                .ok_or_else(|| ApiError::invalid_field("page_token", "not a page token of this query"))?,
-        ),
-        None => None,
-    };
-    let mut events = state.store.list_audit_events(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
-    let next = if events.len() > size {
-        events.truncate(size);
-        events.last().map(|last| state.page_tokens.encode(&query, last.id.to_string().as_bytes()))
-    } else {
-        None
-    };
+    let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
+    let mut events = state.core.store().list_audit_events(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
+    let next = next_page_token(&state.page_tokens, &query, &mut events, size, |event| event.id);
     Ok(Json(json!({
         "list": events.iter().map(event_json).collect::<Vec<_>>(),
-        "nextPageToken": next.unwrap_or_default(),
+        "nextPageToken": next,
     })))
 }

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{ListParams, fingerprint, page_size};
+use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
-use crate::routes::apps::{next_page_token, page_after, path_id};
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput, directory_json};
 use crate::wire::mask::parse_mask;
@@ -32,10 +32,7 @@ const UPDATE_ATTEMPTS: usize = 3;
 
 /// The answer to a store error about directory `app_id`.
 pub(crate) fn directory_error(app_id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |error| match error {
-        StoreError::NotFound => ApiError::not_found(format!("local directory {app_id}")),
-        other => other.into(),
-    }
+    move |error| onramp_core::invitations::directory_error(app_id)(error).into()
 }
 
 async fn create(
@@ -45,10 +42,12 @@ async fn create(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::DirectoryWrite)?;
     let directory = input.new_directory(caller.tenant_id, Timestamp::now())?;
-    state.store.create_local_directory(&caller.actor(), &directory).await.map_err(|error| match error {
-        StoreError::NotFound => ApiError::not_found(format!("app {}", directory.app_id)),
-        other => other.into(),
-    })?;
+    state.core.write(state.core.store().create_local_directory(&caller.actor(), &directory)).await.map_err(
+        |error| match error {
+            StoreError::NotFound => ApiError::not_found(format!("app {}", directory.app_id)),
+            other => other.into(),
+        },
+    )?;
     Ok(Json(json!({ "localDirectoryConfig": directory_json(&directory) })))
 }
 
@@ -62,7 +61,7 @@ async fn list(
     let query = fingerprint(&["local_directories.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let mut directories =
-        state.store.list_local_directories(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
+        state.core.store().list_local_directories(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut directories, size, |d| d.app_id);
     Ok(Json(json!({ "list": directories.iter().map(directory_json).collect::<Vec<_>>(), "nextPageToken": next })))
 }
@@ -71,7 +70,7 @@ async fn read(State(state): State<AppState>, caller: Principal, Path(app_id): Pa
     caller.require(Permission::DirectoryRead)?;
     let app_id = path_id("app_id", &app_id)?;
     let directory =
-        state.store.get_local_directory(&caller.tenant_id, &app_id).await.map_err(directory_error(&app_id))?;
+        state.core.store().get_local_directory(&caller.tenant_id, &app_id).await.map_err(directory_error(&app_id))?;
     Ok(Json(json!({ "localDirectoryConfig": directory_json(&directory) })))
 }
 
@@ -97,14 +96,18 @@ async fn update(
         paths = input.paths_set();
     }
     for attempt in 1..=UPDATE_ATTEMPTS {
-        let before =
-            state.store.get_local_directory(&caller.tenant_id, &app_id).await.map_err(directory_error(&app_id))?;
+        let before = state
+            .core
+            .store()
+            .get_local_directory(&caller.tenant_id, &app_id)
+            .await
+            .map_err(directory_error(&app_id))?;
         let mut after = before.clone();
         input.apply(&mut after, &paths)?;
         if after == before {
             return Ok(Json(json!({ "localDirectoryConfig": directory_json(&before) })));
         }
-        match state.store.update_local_directory(&caller.actor(), &before, &after).await {
+        match state.core.write(state.core.store().update_local_directory(&caller.actor(), &before, &after)).await {
             Ok(updated) => return Ok(Json(json!({ "localDirectoryConfig": directory_json(&updated) }))),
             Err(StoreError::Conflict { constraint: "local_directories_concurrent_update" })
                 if attempt < UPDATE_ATTEMPTS => {}
@@ -122,6 +125,10 @@ async fn delete(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::DirectoryWrite)?;
     let app_id = path_id("app_id", &app_id)?;
-    state.store.delete_local_directory(&caller.actor(), &app_id).await.map_err(directory_error(&app_id))?;
+    state
+        .core
+        .write(state.core.store().delete_local_directory(&caller.actor(), &app_id))
+        .await
+        .map_err(directory_error(&app_id))?;
     Ok(Json(json!({})))
 }

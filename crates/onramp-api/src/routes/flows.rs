@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{ListParams, fingerprint, page_size};
+use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
-use crate::routes::apps::{next_page_token, page_after, path_id};
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::mask::parse_mask;
 
@@ -139,7 +139,8 @@ fn check_grants(caller: &Principal, flow: &Flow) -> ApiResult<()> {
 async fn check_approvers(state: &AppState, tenant_id: &Id, flow: &Flow) -> ApiResult<()> {
     for (index, step) in flow.steps.iter().enumerate() {
         if let StepKind::ManagerApproval { approver_user_id: Some(approver) } = &step.kind {
-            let live = state.store.get_user(tenant_id, approver).await.ok().filter(|user| user.deleted_at.is_none());
+            let live =
+                state.core.store().get_user(tenant_id, approver).await.ok().filter(|user| user.deleted_at.is_none());
             if live.is_none() {
                 return Err(ApiError::invalid_field(
                     &format!("steps[{index}].managerApproval.approverUserId"),
@@ -174,7 +175,7 @@ async fn create(
     input.apply(&mut flow, &input.paths_set())?;
     check_grants(&caller, &flow)?;
     check_approvers(&state, &caller.tenant_id, &flow).await?;
-    state.store.create_flow(&caller.actor(), &flow).await?;
+    state.core.write(state.core.store().create_flow(&caller.actor(), &flow)).await?;
     Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
 }
 
@@ -193,7 +194,7 @@ async fn list(
         flows.push(Flow::minimal(caller.tenant_id));
     }
     let fetch = (size + 1 - flows.len()) as u32;
-    flows.extend(state.store.list_flows(&caller.tenant_id, after.as_ref(), fetch).await?);
+    flows.extend(state.core.store().list_flows(&caller.tenant_id, after.as_ref(), fetch).await?);
     let next = next_page_token(&state.page_tokens, &query, &mut flows, size, |flow| flow.id);
     Ok(Json(json!({ "list": flows.iter().map(flow_json).collect::<Vec<_>>(), "nextPageToken": next })))
 }
@@ -201,7 +202,7 @@ async fn list(
 async fn read(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Permission::OnboardingRead)?;
     let id = path_id("id", &id)?;
-    let flow = state.store.get_flow(&caller.tenant_id, &id).await.map_err(flow_error(&id))?;
+    let flow = state.core.store().get_flow(&caller.tenant_id, &id).await.map_err(flow_error(&id))?;
     Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
 }
 
@@ -228,7 +229,7 @@ async fn update(
     if paths.is_empty() {
         paths = input.paths_set();
     }
-    let before = state.store.get_flow(&caller.tenant_id, &id).await.map_err(flow_error(&id))?;
+    let before = state.core.store().get_flow(&caller.tenant_id, &id).await.map_err(flow_error(&id))?;
     let mut after = before.clone();
     input.apply(&mut after, &paths)?;
     check_grants(&caller, &after)?;
@@ -236,18 +237,21 @@ async fn update(
     if after == before {
         return Ok(Json(json!({ "onboardingFlow": flow_json(&before) })));
     }
-    let updated = state.store.update_flow(&caller.actor(), &before, &after).await.map_err(|error| match error {
-        StoreError::Conflict { .. } => {
-            ApiError::new(Code::Aborted, "the flow changed while this update ran; read it again and retry")
-        }
-        other => flow_error(&id)(other),
-    })?;
+    let updated =
+        state.core.write(state.core.store().update_flow(&caller.actor(), &before, &after)).await.map_err(|error| {
+            match error {
+                StoreError::Conflict { .. } => {
+                    ApiError::new(Code::Aborted, "the flow changed while this update ran; read it again and retry")
+                }
+                other => flow_error(&id)(other),
+            }
+        })?;
     Ok(Json(json!({ "onboardingFlow": flow_json(&updated) })))
 }
 
 async fn delete(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Permission::OnboardingWrite)?;
     let id = path_id("id", &id)?;
-    state.store.delete_flow(&caller.actor(), &id).await.map_err(flow_error(&id))?;
+    state.core.write(state.core.store().delete_flow(&caller.actor(), &id)).await.map_err(flow_error(&id))?;
     Ok(Json(json!({})))
 }

@@ -12,8 +12,8 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let backend = state.store.backend().name();
-    match state.store.ping().await {
+    let backend = state.core.store().backend().name();
+    match state.core.store().ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready", "database": backend }))),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

@@ -41,7 +41,7 @@ pub async fn user_introspect(
     ApiJson(request): ApiJson<UserIntrospectRequest>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::SelfRead)?;
-    let user = state.store.get_user(&caller.tenant_id, &caller.user_id).await?;
+    let user = state.core.store().get_user(&caller.tenant_id, &caller.user_id).await?;
     let paths = request.expand_mask.and_then(|mask| mask.paths).unwrap_or_default();
     let (view, expanded) = expanded_view(&state, &caller.tenant_id, &user, &paths).await?;
     Ok(Json(json!({ "userView": view, "expanded": expanded })))

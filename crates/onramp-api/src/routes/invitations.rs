@@ -7,33 +7,26 @@
 //! (unauthenticated; an invitation the person sends themself, which proves they own the email before any
 //! user exists).
 //!
-//! The secret leaves onramp only inside the email, which is queued in the outbox by the same transaction
-//! that stores the secret's hash; the worker is woken when the transaction commits.
-
-use std::net::IpAddr;
+//! The use cases, and the rule that the secret leaves onramp only inside its email, are the core's
+//! (`onramp_core::invitations`).
 
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use onramp_domain::{Id, Permission, Secret, Timestamp};
-use onramp_store::{Invitation, InvitationStatus, LocalDirectory, OutboxMessage, StoreError};
+use onramp_store::{InvitationStatus, LocalDirectory};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::client_addr::ClientAddr;
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::invite::{self, invitation_email, new_token, token_hash};
-use crate::limits::too_many;
-use crate::paging::{fingerprint, page_size};
-use crate::password::hash_password;
+use crate::paging::{fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
-use crate::routes::apps::{next_page_token, page_after, path_id};
-use crate::routes::directories::directory_error;
+use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::directory::{InvitationInput, invitation_json, parse_email};
 use crate::wire::enums::{EnumName, InvitationStatusEnum};
-use crate::wire::one_line;
 use crate::wire::user::user_json;
 
 pub fn routes() -> Router<AppState> {
@@ -48,62 +41,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/local-directory-invitations/accept", post(accept))
 }
 
-/// The answer to a store error about invitation `id`.
-fn invitation_error(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |error| match error {
-        StoreError::NotFound => ApiError::not_found(format!("invitation {id}")),
-        other => other.into(),
-    }
-}
-
-/// A new secret for `invitation`: its hash, which the store keeps, and the email carrying its link.
-fn new_secret(state: &AppState, directory: &LocalDirectory, invitation: &Invitation) -> (String, OutboxMessage) {
-    let (token, hash) = new_token();
-    (hash, invitation_email(directory, invitation, &invite::link(&state.issuer, &token)))
-}
-
-/// Stores a new `invitation` into `directory` with a new secret and queues its email; wakes the delivery
-/// worker.
-async fn store_new(
-    state: &AppState,
-    caller: &onramp_store::Actor,
-    directory: &LocalDirectory,
-    invitation: &Invitation,
-) -> ApiResult<()> {
-    let (hash, email) = new_secret(state, directory, invitation);
-    state
-        .store
-        .create_invitation(caller, invitation, &hash, &email)
-        .await
-        .map_err(directory_error(&invitation.directory_app_id))?;
-    state.mail_wake.notify_one();
-    Ok(())
-}
-
-/// An invitation of directory `app_id` in the tenant; one of another directory is not found.
-async fn invitation_in(state: &AppState, tenant_id: &Id, app_id: &Id, id: &Id) -> ApiResult<Invitation> {
-    match state.store.find_invitation(tenant_id, id).await {
-        Ok(invitation) if invitation.directory_app_id == *app_id => Ok(invitation),
-        Ok(_) => Err(invitation_error(id)(StoreError::NotFound)),
-        Err(error) => Err(invitation_error(id)(error)),
-    }
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Principal,
     Path(app_id): Path<String>,
     ApiJson(input): ApiJson<InvitationInput>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::InvitationWrite)?;
     let app_id = path_id("directory_app_id", &app_id)?;
-    let directory =
-        state.store.get_local_directory(&caller.tenant_id, &app_id).await.map_err(directory_error(&app_id))?;
-    let now = Timestamp::now();
-    let invitation = input.new_invitation(&directory, Some(caller.user_id), now)?;
-    caller.require_grantable("initialRoleIds", &invitation.initial_role_ids)?;
-    store_new(&state, &caller.actor(), &directory, &invitation).await?;
-    Ok(Json(json!({ "invitation": invitation_json(&invitation, now) })))
+    let invite = |directory: &_, now| Ok(input.new_invitation(directory, Some(caller.user_id), now)?);
+    let invitation = state.core.invite(&caller, &app_id, invite).await?;
+    Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
 }
 
 async fn read(
@@ -113,7 +60,7 @@ async fn read(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::InvitationRead)?;
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
-    let invitation = invitation_in(&state, &caller.tenant_id, &app_id, &id).await?;
+    let invitation = state.core.invitation_in(&caller.tenant_id, &app_id, &id).await?;
     Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
 }
 
@@ -122,10 +69,8 @@ async fn revoke(
     caller: Principal,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::InvitationWrite)?;
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
-    let invitation =
-        state.store.revoke_invitation(&caller.actor(), &app_id, &id).await.map_err(invitation_error(&id))?;
+    let invitation = state.core.revoke_invitation(&caller, &app_id, &id).await?;
     Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
 }
 
@@ -134,19 +79,8 @@ async fn resend(
     caller: Principal,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::InvitationWrite)?;
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
-    let directory =
-        state.store.get_local_directory(&caller.tenant_id, &app_id).await.map_err(directory_error(&app_id))?;
-    let current = invitation_in(&state, &caller.tenant_id, &app_id, &id).await?;
-    let expires_at = directory.expiry_from(Timestamp::now());
-    let (hash, email) = new_secret(&state, &directory, &Invitation { expires_at, ..current });
-    let invitation = state
-        .store
-        .resend_invitation(&caller.actor(), &app_id, &id, &hash, expires_at, &email)
-        .await
-        .map_err(invitation_error(&id))?;
-    state.mail_wake.notify_one();
+    let invitation = state.core.resend_invitation(&caller, &app_id, &id).await?;
     Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
 }
 
@@ -184,7 +118,8 @@ async fn search(
         .map_err(|_| ApiError::invalid_field("pageToken", "not a page token of this search"))?;
     let now = Timestamp::now();
     let mut invitations = state
-        .store
+        .core
+        .store()
         .search_invitations(&caller.tenant_id, directory.as_ref(), status, now, after.as_ref(), size as u32 + 1)
         .await?;
     let next = next_page_token(&state.page_tokens, &query, &mut invitations, size, |invitation| invitation.id);
@@ -194,56 +129,10 @@ async fn search(
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-pub(crate) struct AcceptRequest {
+struct AcceptRequest {
     token: Option<String>,
     display_name: Option<String>,
     password: Option<String>,
-}
-
-/// The pending invitation a secret opens, without using it up; otherwise why it cannot be used. The secret
-/// is looked up first, so a valid one is never refused whatever else came from the client's address; secrets
-/// that open nothing count against the address, and past its limit are answered 429 rather than 404.
-pub(crate) async fn open_invitation(state: &AppState, client: Option<IpAddr>, token: &str) -> ApiResult<Invitation> {
-    // Anything not shaped like a token opens nothing, and costs no database read.
-    let opened = if invite::looks_like_token(token) {
-        state.store.invitation_by_secret(&token_hash(token)).await
-    } else {
-        Err(StoreError::Refused(onramp_store::SecretRefusal::Unknown))
-    };
-    if matches!(opened, Err(StoreError::Refused(onramp_store::SecretRefusal::Unknown))) {
-        state
-            .limits
-            .links
-            .take_for(client)
-            .map_err(|wait| too_many("too many invalid invitation links from this address", wait))?;
-    }
-    Ok(opened?)
-}
-
-/// Accepts an invitation by its secret: the work behind both the API and the web form.
-pub(crate) async fn accept_with(
-    state: &AppState,
-    client: Option<IpAddr>,
-    token: &str,
-    display_name: &str,
-    password: Secret<String>,
-) -> ApiResult<onramp_store::Accepted> {
-    let display_name = one_line("displayName", Some(display_name), 256)?;
-    // Refuse a dead secret before spending an argon2 hash on its password.
-    open_invitation(state, client, token).await?;
-    let password_hash = hash_password(password).await?;
-    let accepted =
-        state.store.accept_invitation(&token_hash(token), &display_name, &password_hash).await.map_err(|error| {
-            match error {
-                StoreError::Conflict { constraint: "users_email_live" } => ApiError::new(
-                    Code::AlreadyExists,
-                    "a user with this email exists already; the invitation stays pending until it is revoked",
-                ),
-                other => other.into(),
-            }
-        })?;
-    state.search.catch_up_after_write().await;
-    Ok(accepted)
 }
 
 async fn accept(
@@ -256,9 +145,8 @@ async fn accept(
         return Err(ApiError::invalid_field("token", "is required"));
     }
     let password = Secret::new(request.password.unwrap_or_default());
-    let accepted =
-        accept_with(&state, client, token.trim(), request.display_name.as_deref().unwrap_or_default(), password)
-            .await?;
+    let display_name = request.display_name.as_deref().unwrap_or_default();
+    let accepted = state.core.accept_invitation(client, token.trim(), display_name, password).await?;
     let mut body = json!({
         "invitation": invitation_json(&accepted.invitation, Timestamp::now()),
         "user": user_json(&accepted.user),
@@ -286,36 +174,21 @@ async fn self_register(
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<SelfRegistrationRequest>,
 ) -> ApiResult<Json<Value>> {
-    // Each registration sends an email to an address nobody has proven yet.
-    state
-        .limits
-        .registrations
-        .take_for(client)
-        .map_err(|wait| too_many("too many registrations from this address", wait))?;
     let app_id = path_id("app_id", &app_id)?;
-    let directory = match state.store.find_local_directory(&app_id).await {
-        Ok(directory) if directory.allow_self_registration => directory,
-        Ok(_) => {
-            return Err(ApiError::permission_denied("this directory does not allow self-registration"));
+    let register = |directory: &LocalDirectory| {
+        let email = parse_email(request.email.as_deref())?;
+        if !directory.admits_self_registration(&email) {
+            let refusal = "this directory does not accept registrations from its domain";
+            return Err(ApiError::invalid_field("email", refusal).into());
         }
-        Err(error) => return Err(directory_error(&app_id)(error)),
+        let input = InvitationInput {
+            email: Some(email.as_str().to_string()),
+            display_name: request.display_name.clone(),
+            purpose: Some("self-registration".into()),
+            ..InvitationInput::default()
+        };
+        Ok(input.new_invitation(directory, None, Timestamp::now())?)
     };
-    let email = parse_email(request.email.as_deref())?;
-    if !directory.admits_self_registration(&email) {
-        return Err(ApiError::invalid_field("email", "this directory does not accept registrations from its domain"));
-    }
-    let input = InvitationInput {
-        email: Some(email.as_str().to_string()),
-        display_name: request.display_name.clone(),
-        purpose: Some("self-registration".into()),
-        ..InvitationInput::default()
-    };
-    let invitation = input.new_invitation(&directory, None, Timestamp::now())?;
-    match store_new(&state, &onramp_store::Actor::system(directory.tenant_id), &directory, &invitation).await {
-        Ok(()) => {}
-        // Already registered or already invited: the same answer, and no second email.
-        Err(error) if error.code == Code::AlreadyExists => {}
-        Err(error) => return Err(error),
-    }
+    state.core.self_register(client, &app_id, register).await?;
     Ok(Json(json!({})))
 }

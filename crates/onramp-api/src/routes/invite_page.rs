@@ -14,11 +14,11 @@ use axum::{Form, Router};
 use onramp_domain::Secret;
 use serde::Deserialize;
 
+use onramp_core::invite;
+use onramp_core::password::PASSWORD_LENGTH;
+
 use crate::client_addr::ClientAddr;
-use crate::error::{ApiError, Code};
-use crate::invite;
-use crate::password::PASSWORD_LENGTH;
-use crate::routes::invitations::{accept_with, open_invitation};
+use crate::error::{Code, CoreError, status_of};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -69,21 +69,15 @@ pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 /// The page for a refusal: its own message, and the status that fits it (a dead link is 410 Gone).
-pub(crate) fn error_page(error: &ApiError) -> Response {
-    let status = match error.code {
-        Code::NotFound => StatusCode::NOT_FOUND,
-        Code::FailedPrecondition => StatusCode::GONE,
-        Code::AlreadyExists => StatusCode::CONFLICT,
-        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-        Code::InvalidArgument => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+pub(crate) fn error_page(error: &CoreError) -> Response {
+    // A dead link (expired or revoked) is gone for good; any other refusal has the API's status.
+    let status = if error.code == Code::FailedPrecondition { StatusCode::GONE } else { status_of(error.code) };
     let response = page(status, "Invitation", &format!("<p class=\"error\">{}</p>", escape(&error.message)));
     with_retry_after(response, error)
 }
 
 /// `response` with the `Retry-After` of a refusal by a limit, if `error` is one.
-pub(crate) fn with_retry_after(mut response: Response, error: &ApiError) -> Response {
+pub(crate) fn with_retry_after(mut response: Response, error: &CoreError) -> Response {
     if let Some(seconds) = error.retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
     }
@@ -106,7 +100,7 @@ fn form(email: &str, display_name: &str, problem: Option<&str>) -> String {
 }
 
 async fn show(State(state): State<AppState>, ClientAddr(client): ClientAddr, Path(token): Path<String>) -> Response {
-    match open_invitation(&state, client, &token).await {
+    match state.core.open_invitation(client, &token).await {
         Ok(invitation) => page(
             StatusCode::OK,
             "Accept your invitation",
@@ -131,7 +125,7 @@ async fn submit(
     Form(input): Form<AcceptForm>,
 ) -> Response {
     let password = Secret::new(input.password);
-    match accept_with(&state, client, &token, &input.display_name, password).await {
+    match state.core.accept_invitation(client, &token, &input.display_name, password).await {
         Ok(onramp_store::Accepted { invitation, user, onboard }) => {
             let next = match &onboard {
                 Some(onboard) => format!(
@@ -155,7 +149,7 @@ async fn submit(
         }
         // A bad field: show the form again with the problem, keeping the name typed.
         Err(error) if error.code == Code::InvalidArgument => {
-            match state.store.invitation_by_secret(&invite::token_hash(&token)).await {
+            match state.core.store().invitation_by_secret(&invite::token_hash(&token)).await {
                 Ok(invitation) => {
                     let body = form(invitation.email.as_str(), &input.display_name, Some(&error.message));
                     page(StatusCode::BAD_REQUEST, "Accept your invitation", &body)

@@ -18,3 +18,12 @@ pub mod search;
 pub mod settings;
 pub mod token;
 pub mod users;
+
+use onramp_domain::Id;
+
+use crate::error::{ApiError, ApiResult};
+
+/// The one parser of an id in a path: naming the parameter when it is malformed.
+pub(crate) fn path_id(name: &str, raw: &str) -> ApiResult<Id> {
+    raw.parse().map_err(|error| ApiError::invalid_field(name, error))
+}

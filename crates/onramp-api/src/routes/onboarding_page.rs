@@ -13,17 +13,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use onramp_core::onboard_steps::StepInput;
 use onramp_domain::onboarding::{OnboardStatus, StepKind};
 use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::Onboard;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
-use crate::error::{ApiError, Code};
+use crate::error::{Code, CoreError};
 use crate::paging::fingerprint;
 use crate::routes::invite_page::{error_page, escape, page, with_retry_after};
-use crate::routes::onboard_steps::{StepRequest, apply_step};
-use crate::sign_in::verify_invitee;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -47,7 +46,7 @@ pub(crate) fn session_cookie(state: &AppState, onboard: &Onboard, user: Id) -> H
     let expires = Timestamp::now().micros() + SESSION_SECONDS * 1_000_000;
     let payload = format!("{}{}{expires}", onboard.id, user);
     let token = state.page_tokens.encode(&session_fingerprint(), payload.as_bytes());
-    let secure = if state.issuer.starts_with("https://") { "; Secure" } else { "" };
+    let secure = if state.core.public_url().starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!(
         "{COOKIE}={token}; Path=/onboarding/{}; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Strict{secure}",
         onboard.id
@@ -160,9 +159,9 @@ fn field_label(field: &str) -> &'static str {
 
 /// The onboard of a path, or the page that says why there is none.
 async fn onboard_of(state: &AppState, raw: &str) -> Result<Onboard, Response> {
-    let not_found = || error_page(&ApiError::not_found("this onboarding"));
+    let not_found = || error_page(&CoreError::not_found("this onboarding"));
     let id: Id = raw.parse().map_err(|_| not_found())?;
-    state.store.find_onboard(&id).await.map_err(|_| not_found())
+    state.core.store().find_onboard(&id).await.map_err(|_| not_found())
 }
 
 async fn show(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -194,7 +193,7 @@ async fn login(
         Ok(onboard) => onboard,
         Err(page) => return page,
     };
-    match verify_invitee(&state, client, &onboard, &form.email, Secret::new(form.password)).await {
+    match state.core.verify_invitee(client, &onboard, &form.email, Secret::new(form.password)).await {
         Ok(user) => {
             let mut response =
                 (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/onboarding/{}", onboard.id))]).into_response();
@@ -215,19 +214,19 @@ async fn submit_step(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((id, key)): Path<(String, String)>,
-    Form(request): Form<StepRequest>,
+    Form(request): Form<StepInput>,
 ) -> Response {
     let onboard = match onboard_of(&state, &id).await {
         Ok(onboard) => onboard,
         Err(page) => return page,
     };
-    let Some(user) = session_user(&state, &headers, &onboard.id).filter(|user| Some(*user) == onboard.user_id) else {
+    let Some(_) = session_user(&state, &headers, &onboard.id).filter(|user| Some(*user) == onboard.user_id) else {
         return login_page(&onboard.id, Some("Your session has ended; sign in again."), StatusCode::UNAUTHORIZED);
     };
-    match apply_step(&state, &onboard, &key, user, None, &request).await {
+    match state.core.complete_own_step(&onboard, &key, &request).await {
         Ok(_) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/onboarding/{}", onboard.id))]).into_response(),
         Err(error) => {
-            let current = state.store.find_onboard(&onboard.id).await.unwrap_or(onboard);
+            let current = state.core.store().find_onboard(&onboard.id).await.unwrap_or(onboard);
             steps_page(&current, Some(&error.message), StatusCode::BAD_REQUEST)
         }
     }

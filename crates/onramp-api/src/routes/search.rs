@@ -207,7 +207,7 @@ pub async fn search_users(
         None => None,
     };
     let started = std::time::Instant::now();
-    let found = state.search.search(&caller.tenant_id, &query, after, size).await;
+    let found = state.core.search()?.search(&caller.tenant_id, &query, after, size).await;
     if let Some(metrics) = &state.metrics {
         metrics.observe_search(started.elapsed());
     }
@@ -217,7 +217,7 @@ pub async fn search_users(
     let (list, expanded) = if paths.is_empty() {
         (cached_views(&state, &caller.tenant_id, &ids).await?, Vec::new())
     } else {
-        let users = state.store.get_users(&caller.tenant_id, &ids).await?;
+        let users = state.core.store().get_users(&caller.tenant_id, &ids).await?;
         let mut expander = Expander::new(&paths);
         expander.load_related_users(&state, &caller.tenant_id, &users).await?;
         let mut list = Vec::with_capacity(users.len());
@@ -265,7 +265,7 @@ pub(crate) async fn expanded_view(
 
 /// The serialized views of `ids`, in order: from the cache, and the rest in one database read.
 async fn cached_views(state: &AppState, tenant_id: &Id, ids: &[Id]) -> ApiResult<Vec<Arc<str>>> {
-    let cache = state.search.views();
+    let cache = state.core.search()?.views();
     let epoch = cache.epoch();
     let mut views = cache.get(ids);
     let missing: Vec<Id> = ids.iter().zip(&views).filter(|(_, view)| view.is_none()).map(|(id, _)| *id).collect();
@@ -273,7 +273,8 @@ async fn cached_views(state: &AppState, tenant_id: &Id, ids: &[Id]) -> ApiResult
         return Ok(views.into_iter().flatten().collect());
     }
     let read: HashMap<Id, Arc<str>> = state
-        .store
+        .core
+        .store()
         .get_users(tenant_id, &missing)
         .await?
         .iter()
@@ -334,7 +335,7 @@ impl Expander {
         }
         ids.sort();
         ids.dedup();
-        let related = state.store.get_users(tenant_id, &ids).await?;
+        let related = state.core.store().get_users(tenant_id, &ids).await?;
         self.related_users = related.into_iter().map(|user| (user.id, user)).collect();
         Ok(())
     }
@@ -377,7 +378,7 @@ impl Expander {
         let object = match kind {
             ROLE_TYPE => BuiltinRole::ALL.into_iter().find(|role| role.id() == id).map(role_json),
             USER_TYPE => self.related_users.get(&id).map(user_json),
-            _ => match state.store.get_app(tenant_id, &id).await {
+            _ => match state.core.store().get_app(tenant_id, &id).await {
                 Ok(app) => Some(app_json(&app)),
                 Err(onramp_store::StoreError::NotFound) => None,
                 Err(other) => return Err(other.into()),

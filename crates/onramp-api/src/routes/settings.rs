@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
 
 pub async fn get_onboarding_settings(State(state): State<AppState>, caller: Principal) -> ApiResult<Json<Value>> {
     caller.require(Permission::SettingsRead)?;
-    let settings = state.store.get_onboarding_settings(&caller.tenant_id).await?;
+    let settings = state.core.store().get_onboarding_settings(&caller.tenant_id).await?;
     Ok(Json(settings_json(&settings)))
 }
 
@@ -44,12 +44,14 @@ pub async fn update_onboarding_settings(
     caller.require(Permission::SettingsWrite)?;
     let update = input.into_update()?;
     let settings =
-        state.store.update_onboarding_settings(&caller.actor(), &update).await.map_err(|error| match error {
-            StoreError::Conflict { .. } => {
-                ApiError::new(Code::Aborted, "the onboarding settings changed while this update ran; retry")
-            }
-            other => other.into(),
-        })?;
+        state.core.write(state.core.store().update_onboarding_settings(&caller.actor(), &update)).await.map_err(
+            |error| match error {
+                StoreError::Conflict { .. } => {
+                    ApiError::new(Code::Aborted, "the onboarding settings changed while this update ran; retry")
+                }
+                other => other.into(),
+            },
+        )?;
     Ok(Json(settings_json(&settings)))
 }
 
@@ -60,6 +62,7 @@ pub async fn ensure_onboarding_session(
     ApiJson(_): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::SettingsWrite)?;
-    let (conversation_id, created) = state.store.ensure_onboarding_conversation(&caller.actor(), &Id::new()).await?;
+    let (conversation_id, created) =
+        state.core.write(state.core.store().ensure_onboarding_conversation(&caller.actor(), &Id::new())).await?;
     Ok(Json(json!({ "conversationId": conversation_id, "created": created })))
 }

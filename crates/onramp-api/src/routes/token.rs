@@ -30,11 +30,11 @@ use onramp_domain::{BuiltinRole, Id, Timestamp};
 use onramp_store::StoreError;
 use serde_json::json;
 
-use crate::auth::access_token::{ACCESS_TOKEN_TTL_SECS, AccessClaims};
-use crate::auth::{assertion, client_secret};
 use crate::client_addr::ClientAddr;
-use crate::limits::too_many;
 use crate::state::AppState;
+use onramp_core::auth::access_token::{ACCESS_TOKEN_TTL_SECS, AccessClaims};
+use onramp_core::auth::{assertion, client_secret};
+use onramp_core::limits::too_many;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -102,9 +102,10 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let addresses = &state.limits.secrets;
+    let addresses = &state.core.limits().secrets;
     if let Err(wait) = addresses.take_for(client) {
-        return too_many("too many failed sign-ins from this address", wait).into_response();
+        return crate::error::ApiError::from(too_many("too many failed sign-ins from this address", wait))
+            .into_response();
     }
     match issue(&state, &headers, &body).await {
         Ok(response) => {
@@ -116,8 +117,11 @@ pub async fn token(
                 addresses.give_back_for(client);
             }
             tracing::info!(error = error.error, description = %error.description, "token request refused");
-            match error.wrong_secret_for.as_ref().map(|client_id| state.limits.clients.take(client_id)) {
-                Some(Err(wait)) => too_many("too many wrong secrets for this client", wait).into_response(),
+            match error.wrong_secret_for.as_ref().map(|client_id| state.core.limits().clients.take(client_id)) {
+                Some(Err(wait)) => {
+                    crate::error::ApiError::from(too_many("too many wrong secrets for this client", wait))
+                        .into_response()
+                }
                 _ => error.into_response(),
             }
         }
@@ -157,7 +161,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
     if client_secret::parse_client_id(client_id).is_none() {
         return Err(OAuthError::invalid_client("unknown client"));
     }
-    let grant = match state.store.credential_by_client_id(client_id).await {
+    let grant = match state.core.store().credential_by_client_id(client_id).await {
         Ok(grant) => grant,
         Err(StoreError::NotFound) => return Err(OAuthError::invalid_client("unknown client")),
         Err(error) => return Err(error.into()),
@@ -188,7 +192,8 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
                 .map_err(|error| OAuthError::wrong_secret(client_id, error.to_string()))?;
             // Remember the nonce until the assertion could no longer be accepted anyway.
             let forget_at = Timestamp::from_unix_seconds(verified.expires_at + assertion::LEEWAY_SECS);
-            match state.store.use_assertion_nonce(&verified.nonce, client_id, forget_at).await {
+            match state.core.write(state.core.store().use_assertion_nonce(&verified.nonce, client_id, forget_at)).await
+            {
                 Ok(()) => {}
                 Err(StoreError::Conflict { .. }) => {
                     return Err(OAuthError::wrong_secret(client_id, "assertion replayed"));
@@ -215,7 +220,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .map(|role| role.name().to_string())
         .collect();
     let claims = AccessClaims {
-        iss: state.issuer.to_string(),
+        iss: state.core.public_url().to_string(),
         sub: grant.user.id.to_string(),
         tid: grant.credential.tenant_id.to_string(),
         cid: grant.credential.id.to_string(),
@@ -225,8 +230,11 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
         jti: Id::new().to_string(),
     };
     tracing::info!(credential = %grant.credential.id, user = %grant.user.id, "access token issued");
+    let keys = state.core.keys().map_err(|_| {
+        OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "this process signs no tokens")
+    })?;
     let body = json!({
-        "access_token": state.keys.issue(&claims),
+        "access_token": keys.issue(&claims),
         "token_type": "Bearer",
         "expires_in": ACCESS_TOKEN_TTL_SECS,
     });
@@ -235,7 +243,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
 
 /// The client id and secret of an `Authorization: Basic` value, each form-urlencoded (RFC 6749 §2.3.1).
 fn basic_client(value: &str) -> Option<(String, String)> {
-    let (client_id, secret) = crate::auth::api_key::basic_credentials(value)?;
+    let (client_id, secret) = onramp_core::auth::api_key::basic_credentials(value)?;
     let decoded = |part: &str| -> Option<String> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={part}")).ok()?;
         let [(_, value)] = <[(String, String); 1]>::try_from(pairs).ok()?;
@@ -244,29 +252,8 @@ fn basic_client(value: &str) -> Option<(String, String)> {
     Some((decoded(&client_id)?, decoded(&secret)?))
 }
 
-/// `example.com:8080` → `example.com`, `[::1]:8080` → `::1`.
-pub fn host_without_port(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    host.rsplit_once(':').map_or(
-        host,
-        |(name, port)| {
-            if port.chars().all(|c| c.is_ascii_digit()) { name } else { host }
-        },
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn strips_ports() {
-        assert_eq!(super::host_without_port("example.com:8080"), "example.com");
-        assert_eq!(super::host_without_port("example.com"), "example.com");
-        assert_eq!(super::host_without_port("[::1]:8080"), "::1");
-        assert_eq!(super::host_without_port("127.0.0.1:1"), "127.0.0.1");
-    }
-
     #[test]
     fn basic_client_credentials_are_form_urlencoded() {
         use base64::Engine;

@@ -22,9 +22,7 @@ pub(crate) fn checked_text(field: &str, value: &str, kind: TextKind, max: usize)
 /// Free text of at most `max` characters on one line, trimmed: no control characters, because names and
 /// purposes go into emails and pages, where a line break could pass for onramp's own text.
 pub(crate) fn one_line(field: &str, value: Option<&str>, max: usize) -> ApiResult<String> {
-    let value = value.map(str::trim).unwrap_or_default();
-    checked_text(field, value, TextKind::OneLine, max)?;
-    Ok(value.to_string())
+    Ok(onramp_core::invitations::one_line(field, value, max)?)
 }
 
 /// Free text of at most `max` characters that may run over several lines (descriptions, terms), kept as

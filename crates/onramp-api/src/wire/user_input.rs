@@ -7,6 +7,8 @@ use onramp_domain::{BuiltinRole, Email, Id, Timestamp};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use onramp_core::import::{ImportRow, RowError, field_of};
+
 use crate::error::ApiError;
 use crate::wire::enums::{EnumName, UserOriginEnum, UserStatusEnum, UserTypeEnum};
 use crate::wire::{checked_text, one_line};
@@ -345,6 +347,39 @@ fn apply_sources(target: &mut Sources, input: &UserInput, path: &str) -> Result<
 /// The paths of a user update mask (see [`crate::wire::mask::parse_mask`]).
 pub fn parse_mask(mask: &Value) -> Result<Vec<&'static str>, ApiError> {
     crate::wire::mask::parse_mask(mask, UPDATABLE, "user")
+}
+
+impl UserInput {
+    /// One row of an import (the API's `users` list, a line or CSV record of the command line's file), as
+    /// a JSON object: its input, or the error naming the field at fault.
+    pub fn parse_row(row: usize, value: &Value) -> Result<UserInput, RowError> {
+        crate::extract::parse_json(value.to_string().as_bytes()).map_err(|error| RowError {
+            row,
+            field: field_of(&error.message),
+            message: error.message,
+        })
+    }
+}
+
+impl ImportRow for UserInput {
+    fn role_ids(&self) -> Vec<Id> {
+        self.role_ids.iter().flatten().filter_map(|r| BuiltinRole::from_ref(r)).map(|r| r.id()).collect()
+    }
+
+    fn into_new_user(self, row: usize, tenant_id: Id, now: Timestamp) -> Result<User, RowError> {
+        // Managers and delegates refer to other users, which an import cannot order; they are set by update.
+        if self.manager_ids.as_ref().is_some_and(|m| !m.is_empty())
+            || self.delegated_user_id.as_ref().is_some_and(|d| !d.is_empty())
+        {
+            let message = "managers and delegates are set after import, by update".into();
+            return Err(RowError { row, field: "managerIds".into(), message });
+        }
+        UserInput::into_new_user(self, tenant_id, now).map_err(|error| RowError {
+            row,
+            field: field_of(&error.message),
+            message: error.message,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -103,14 +103,13 @@ async fn serve_and_load(
     }
     let started = Instant::now();
     let rows = inputs(seed).take(count).map(Ok);
-    let report =
-        onramp_api::import::import_users(store.clone(), &Actor::system(tenant.tenant.id), rows, Default::default())
-            .await?;
+    let core = onramp_core::Core::offline(store.clone());
+    let report = core.import_as_system(&Actor::system(tenant.tenant.id), rows, Default::default()).await?;
     let import = started.elapsed();
     if !report.errors.is_empty() {
         return Err(format!("{} rows failed to import, first: {:?}", report.errors.len(), report.errors[0]).into());
     }
-    drop(store);
+    drop((core, store));
 
     let (stop, stopped) = oneshot::channel::<()>();
     let started = Instant::now();

@@ -21,6 +21,7 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
+    crate::writes::outbox();
     sqlx::query(
         "INSERT INTO outbox (id, tenant_id, kind, subject_id, recipient, subject, body, attempts, next_attempt_at, \
          last_error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9)",

@@ -4,7 +4,8 @@ use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
 use onramp_domain::{Email, Id, Timestamp};
 use sqlx::{ColumnIndex, Database, Decode, Row, Type};
 
-use crate::{StoreError, records::*};
+use crate::StoreError;
+use onramp_domain::records::*;
 
 /// Typed column access with corruption reported as [`StoreError::Corrupt`] rather than a panic.
 pub(super) trait RowExt {

@@ -123,7 +123,7 @@ where
             .fetch_one(&mut *tx)
             .await?;
         let before = settings_from_row(&row)?;
-        let mut after = update.apply(&before)?;
+        let mut after = update.apply(&before).map_err(|refused| StoreError::WrongState(refused.0))?;
         if after.same_content(&before) {
             // Nothing changes (omitted fields, a status set to itself): no write and no audit event.
             tx.commit().await?;

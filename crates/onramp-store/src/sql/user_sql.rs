@@ -105,6 +105,7 @@ where
     for<'q> i64: Decode<'q, DB> + Type<DB>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
+    crate::writes::users();
     let row = sqlx::query("UPDATE change_feed SET seq = seq + 1 WHERE id = 1 RETURNING seq").fetch_one(conn).await?;
     row.int("seq")
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use onramp_domain::Timestamp;
+use onramp_domain::directory::next_attempt;
 use onramp_store::{OutboxMessage, Store};
 use tokio::sync::Notify;
 
@@ -28,10 +29,6 @@ pub use transport::{MailConfigError, Mailer, SendError, message_id, sender};
 pub const LEASE: Duration = Duration::from_secs(120);
 /// Messages claimed at once.
 pub const BATCH: u32 = 20;
-/// Attempts before a message is given up.
-pub const MAX_ATTEMPTS: i64 = 20;
-/// The longest wait between two attempts.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
 /// The shortest sleep between two looks at the outbox when nothing was claimed, so that a message that is
 /// due but held by another node's claim does not make the worker spin.
 const MIN_IDLE: Duration = Duration::from_millis(50);
@@ -46,26 +43,6 @@ impl Mailer {
             None => Ok(Mailer::files(config.data_dir.join("mail"), from)),
         }
     }
-}
-
-/// The wait before the retry that follows attempt number `attempts` (from 1): `base × 2^(attempts−1)`, at
-/// most [`MAX_RETRY_DELAY`].
-pub fn retry_delay(base: Duration, attempts: i64) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 32)).unwrap_or(32);
-    base.checked_mul(1u32 << doublings.min(31)).map_or(MAX_RETRY_DELAY, |delay| delay.min(MAX_RETRY_DELAY))
-}
-
-/// When a failed attempt is tried again: None gives the message up, because the failure is permanent or
-/// the attempts are spent.
-pub fn next_attempt(error: &SendError, attempts: i64, base: Duration, now: Timestamp) -> Option<Timestamp> {
-    if error.permanent || attempts >= MAX_ATTEMPTS {
-        return None;
-    }
-    Some(later(now, retry_delay(base, attempts)))
-}
-
-fn later(time: Timestamp, by: Duration) -> Timestamp {
-    Timestamp::from_micros(time.micros().saturating_add(i64::try_from(by.as_micros()).unwrap_or(i64::MAX)))
 }
 
 /// The domain of an address, which is all of it that logs show.
@@ -135,7 +112,7 @@ async fn deliver(store: &dyn Store, mailer: &Mailer, message: &OutboxMessage, re
         Err(failure) => {
             // The recipient's address may appear in a server's reply; logs keep only its domain.
             let reason = redact(&failure.reason, &message.recipient);
-            let retry_at = next_attempt(&failure, message.attempts, retry_base, Timestamp::now());
+            let retry_at = next_attempt(failure.permanent, message.attempts, retry_base, Timestamp::now());
             match retry_at {
                 Some(at) => tracing::warn!(
                     message_id = %message.id, domain, attempts = message.attempts, error = %reason,
@@ -175,29 +152,6 @@ mod tests {
     use onramp_domain::Id;
 
     use super::*;
-
-    #[test]
-    fn retries_back_off_exponentially_up_to_an_hour() {
-        let base = Duration::from_secs(10);
-        let delays: Vec<u64> = (1..=11).map(|attempts| retry_delay(base, attempts).as_secs()).collect();
-        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
-        assert_eq!(retry_delay(base, 0), base, "a message not yet attempted waits the base");
-        assert_eq!(retry_delay(base, i64::MAX), MAX_RETRY_DELAY, "no overflow");
-        assert_eq!(retry_delay(Duration::from_millis(200), 3), Duration::from_millis(800));
-    }
-
-    #[test]
-    fn failures_are_retried_until_the_attempts_are_spent_or_the_refusal_is_permanent() {
-        let now = Timestamp::from_micros(1_000_000_000);
-        let transient = SendError { permanent: false, reason: "connection refused".into() };
-        let base = Duration::from_secs(10);
-        assert_eq!(next_attempt(&transient, 1, base, now), Some(now.plus_seconds(10)));
-        assert_eq!(next_attempt(&transient, 3, base, now), Some(now.plus_seconds(40)));
-        assert_eq!(next_attempt(&transient, MAX_ATTEMPTS - 1, base, now), Some(now.plus_seconds(3600)));
-        assert_eq!(next_attempt(&transient, MAX_ATTEMPTS, base, now), None, "the 20th failure gives up");
-        let permanent = SendError { permanent: true, reason: "550 no such user".into() };
-        assert_eq!(next_attempt(&permanent, 1, base, now), None, "a permanent refusal gives up at once");
-    }
 
     #[test]
     fn failures_are_logged_without_the_recipient() {

@@ -32,6 +32,7 @@ mod request_bodies;
 mod search;
 mod snapshots;
 mod super_admins;
+mod surfaces;
 mod text_fields;
 mod users;
 mod users_admin;

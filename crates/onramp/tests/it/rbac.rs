@@ -115,7 +115,7 @@ async fn api_keys_are_stored_hashed_and_revocable(backend: Backend) {
     let stored = server.store.list_api_keys(&tenant).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0].key_hash, key, "the key itself is never stored");
-    assert_eq!(stored[0].key_hash, onramp_api::auth::api_key::hash(&key));
+    assert_eq!(stored[0].key_hash, onramp_core::auth::api_key::hash(&key));
     let grant = server.store.api_key_by_hash(&stored[0].key_hash).await.unwrap();
     assert_eq!(grant.user.email.as_str(), "intake@example.com");
 

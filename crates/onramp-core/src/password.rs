@@ -20,7 +20,7 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use onramp_domain::Secret;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{CoreError, CoreResult};
 
 /// The shortest and longest passwords an invitee may choose.
 pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 12..=1024;
@@ -61,7 +61,7 @@ fn queue() -> &'static mpsc::Sender<Job> {
 /// Runs `work` on a hashing thread with its working memory, waiting in the queue for a free thread.
 async fn on_hashing_thread<T: Send + 'static>(
     work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
-) -> ApiResult<T> {
+) -> CoreResult<T> {
     let (answer, answered) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move |memory| {
         // A request that went away while it was queued needs no answer: its computation is skipped.
@@ -69,8 +69,8 @@ async fn on_hashing_thread<T: Send + 'static>(
             let _ = answer.send(work(memory));
         }
     });
-    queue().send(job).map_err(|_| ApiError::internal("the password hashing threads have stopped"))?;
-    answered.await.map_err(|_| ApiError::internal("a password hash computation failed"))
+    queue().send(job).map_err(|_| CoreError::internal("the password hashing threads have stopped"))?;
+    answered.await.map_err(|_| CoreError::internal("a password hash computation failed"))
 }
 
 /// The first `params.block_count()` blocks of a thread's working memory, grown to that size if needed.
@@ -84,20 +84,20 @@ fn blocks<'m>(memory: &'m mut Vec<Block>, params: &Params) -> &'m mut [Block] {
 
 /// Checks a new password and hashes it with argon2id on a hashing thread. The PHC string holds the salt and
 /// parameters.
-pub async fn hash_password(password: Secret<String>) -> ApiResult<String> {
+pub async fn hash_password(password: Secret<String>) -> CoreResult<String> {
     let length = password.expose().chars().count();
     if !PASSWORD_LENGTH.contains(&length) {
-        return Err(ApiError::invalid_field(
+        return Err(CoreError::invalid_field(
             "password",
             format!("must be {} to {} characters", PASSWORD_LENGTH.start(), PASSWORD_LENGTH.end()),
         ));
     }
-    on_hashing_thread(move |memory| hash_with(password.expose().as_bytes(), memory)).await?.map_err(ApiError::internal)
+    on_hashing_thread(move |memory| hash_with(password.expose().as_bytes(), memory)).await?.map_err(CoreError::internal)
 }
 
 /// Whether `password` matches the PHC string `hash`, computed on a hashing thread. A malformed hash matches
 /// nothing.
-pub async fn verify_password(hash: String, password: Secret<String>) -> ApiResult<bool> {
+pub async fn verify_password(hash: String, password: Secret<String>) -> CoreResult<bool> {
     on_hashing_thread(move |memory| verify_with(&hash, password.expose().as_bytes(), memory)).await
 }
 

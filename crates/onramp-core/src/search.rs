@@ -1,7 +1,7 @@
 //! The node's user search index: one `onramp_search::Index` per tenant, loaded from the database at
 //! start-up and kept fresh from the change feed (`UserStore::users_changed_after`).
 //!
-//! Freshness: a handler that writes users calls [`SearchIndex::catch_up`] before it answers, so the next
+//! Freshness: every write the core makes catches the index up before the use case returns (`Core::write`), so the next
 //! search on this node sees the write; a background task (see `onramp::server`) catches up every
 //! [`POLL_INTERVAL`] for writes made through other nodes and the command line. Catch-ups are serial (one
 //! mutex around read-and-apply), so a newer version of a user is never overwritten by an older one. If a
@@ -138,7 +138,7 @@ impl SearchIndex {
 
     /// Catches up after a write, logging rather than failing: the write itself succeeded, and the next
     /// search retries the catch-up before it answers.
-    pub async fn catch_up_after_write(&self) {
+    pub(crate) async fn catch_up_after_write(&self) {
         if let Err(error) = self.catch_up().await {
             tracing::warn!(%error, "search index catch-up after a write failed; the next search retries it");
         }

@@ -1,7 +1,7 @@
 //! The records of local directories, invitations and the outbox.
 
-use onramp_domain::user::{User, UserOrigin};
-use onramp_domain::{Email, Id, Timestamp};
+use crate::user::{User, UserOrigin};
+use crate::{Email, Id, Timestamp};
 
 /// A local directory (`c1.api.local_directory.v1.LocalDirectoryConfig`): a configuration on an app that
 /// lets the tenant invite people into it.
@@ -150,7 +150,7 @@ impl Invitation {
         &self,
         now: Timestamp,
         user_waiting: bool,
-        user_status: Option<onramp_domain::user::UserStatus>,
+        user_status: Option<crate::user::UserStatus>,
     ) -> Result<(), String> {
         const RULE: &str = "an onboard starts only for a pending invitation, or an accepted one whose user still \
             waits on an onboard";
@@ -228,6 +228,28 @@ impl OutboxMessage {
     }
 }
 
+/// Attempts before a message is given up.
+pub const MAX_ATTEMPTS: i64 = 20;
+/// The longest wait between two attempts.
+pub const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The wait before the retry that follows attempt number `attempts` (from 1): `base × 2^(attempts−1)`, at
+/// most [`MAX_RETRY_DELAY`].
+pub fn retry_delay(base: std::time::Duration, attempts: i64) -> std::time::Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 32)).unwrap_or(32);
+    base.checked_mul(1u32 << doublings.min(31)).map_or(MAX_RETRY_DELAY, |delay| delay.min(MAX_RETRY_DELAY))
+}
+
+/// When a message whose attempt number `attempts` failed is tried again: None gives it up, because the
+/// failure is `permanent` or the attempts are spent.
+pub fn next_attempt(permanent: bool, attempts: i64, base: std::time::Duration, now: Timestamp) -> Option<Timestamp> {
+    if permanent || attempts >= MAX_ATTEMPTS {
+        return None;
+    }
+    let delay = i64::try_from(retry_delay(base, attempts).as_micros()).unwrap_or(i64::MAX);
+    Some(Timestamp::from_micros(now.micros().saturating_add(delay)))
+}
+
 impl std::fmt::Debug for OutboxMessage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboxMessage")
@@ -255,11 +277,11 @@ pub struct Onboard {
     /// it, and nobody has set the user's status since. Completing the onboard enables the user only then,
     /// so an onboard can never enable (or re-enable) a user whose status someone else decided.
     pub holds_user_disabled: bool,
-    pub status: onramp_domain::onboarding::OnboardStatus,
+    pub status: crate::onboarding::OnboardStatus,
     pub failure_reason: String,
     /// The flow's steps when the onboard started.
-    pub steps: Vec<onramp_domain::onboarding::FlowStep>,
-    pub states: Vec<onramp_domain::onboarding::StepState>,
+    pub steps: Vec<crate::onboarding::FlowStep>,
+    pub states: Vec<crate::onboarding::StepState>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -267,8 +289,8 @@ pub struct Onboard {
 impl Onboard {
     /// A new onboard of `invitation` through `flow`, in status `created`; steps that following the
     /// invitation link has done already (verify email) are done when the invitation is accepted.
-    pub fn new(invitation: &Invitation, flow: &onramp_domain::onboarding::Flow, now: Timestamp) -> Onboard {
-        use onramp_domain::onboarding::{OnboardStatus, StepState};
+    pub fn new(invitation: &Invitation, flow: &crate::onboarding::Flow, now: Timestamp) -> Onboard {
+        use crate::onboarding::{OnboardStatus, StepState};
         Onboard {
             id: Id::new(),
             tenant_id: invitation.tenant_id,
@@ -293,18 +315,130 @@ impl Onboard {
     /// Moves a `created` onboard to `in_progress` once any of its steps is done (accepting the invitation
     /// verifies the email).
     pub fn start_if_progressed(&mut self) {
-        if self.status == onramp_domain::onboarding::OnboardStatus::Created && self.states.iter().any(|s| s.done) {
-            self.status = onramp_domain::onboarding::OnboardStatus::InProgress;
+        if self.status == crate::onboarding::OnboardStatus::Created && self.states.iter().any(|s| s.done) {
+            self.status = crate::onboarding::OnboardStatus::InProgress;
         }
     }
 
     /// Marks the verify-email steps done by `user`: the invitation link reached them at that address.
     pub fn email_verified(&mut self, user: Id, now: Timestamp) {
         for (step, state) in self.steps.iter().zip(self.states.iter_mut()) {
-            if matches!(step.kind, onramp_domain::onboarding::StepKind::VerifyEmail {}) && !state.done {
+            if matches!(step.kind, crate::onboarding::StepKind::VerifyEmail {}) && !state.done {
                 state.done = true;
                 state.completed_by = Some(user);
                 state.completed_at = Some(now);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        let base = Duration::from_secs(10);
+        let delays: Vec<u64> = (1..=11).map(|attempts| retry_delay(base, attempts).as_secs()).collect();
+        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
+        assert_eq!(retry_delay(base, 0), base, "a message not yet attempted waits the base");
+        assert_eq!(retry_delay(base, i64::MAX), MAX_RETRY_DELAY, "no overflow");
+        assert_eq!(retry_delay(Duration::from_millis(200), 3), Duration::from_millis(800));
+    }
+
+    #[test]
+    fn failures_are_retried_until_the_attempts_are_spent_or_the_refusal_is_permanent() {
+        let now = Timestamp::from_micros(1_000_000_000);
+        let transient = false;
+        let base = Duration::from_secs(10);
+        assert_eq!(next_attempt(transient, 1, base, now), Some(now.plus_seconds(10)));
+        assert_eq!(next_attempt(transient, 3, base, now), Some(now.plus_seconds(40)));
+        assert_eq!(next_attempt(transient, MAX_ATTEMPTS - 1, base, now), Some(now.plus_seconds(3600)));
+        assert_eq!(next_attempt(transient, MAX_ATTEMPTS, base, now), None, "the 20th failure gives up");
+        let permanent = true;
+        assert_eq!(next_attempt(permanent, 1, base, now), None, "a permanent refusal gives up at once");
+    }
+
+    fn status() -> impl Strategy<Value = InvitationStatus> {
+        prop::sample::select(InvitationStatus::ALL.to_vec())
+    }
+
+    fn invitation(status: InvitationStatus, expires_at: i64) -> Invitation {
+        let now = Timestamp::from_micros(0);
+        Invitation {
+            id: Id::new(),
+            tenant_id: Id::new(),
+            directory_app_id: Id::new(),
+            email: Email::parse("ada@example.com").unwrap(),
+            display_name: "Ada".into(),
+            initial_role_ids: Vec::new(),
+            sponsor_user_id: None,
+            onboarding_flow_id: None,
+            purpose: String::new(),
+            job_id: String::new(),
+            invited_by_user_id: None,
+            status,
+            expires_at: Timestamp::from_micros(expires_at),
+            accepted_at: None,
+            created_user_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    proptest! {
+        /// What a reader sees moves only PENDING → EXPIRED with time; every other status is as stored, and
+        /// once a reader sees an invitation expired it stays expired at every later time.
+        #[test]
+        fn invitations_expire_only_from_pending(stored in status(), expires in any::<i64>(), at in any::<i64>(), later in 0..i64::MAX) {
+            let invitation = invitation(stored, expires);
+            let now = Timestamp::from_micros(at);
+            let seen = invitation.status_at(now);
+            match stored {
+                InvitationStatus::Pending => {
+                    let expired = invitation.expires_at <= now;
+                    prop_assert_eq!(seen, if expired { InvitationStatus::Expired } else { InvitationStatus::Pending });
+                }
+                other => prop_assert_eq!(seen, other),
+            }
+            let after = Timestamp::from_micros(at.saturating_add(later));
+            if seen == InvitationStatus::Expired {
+                prop_assert_eq!(invitation.status_at(after), InvitationStatus::Expired);
+            }
+        }
+
+        /// An onboard starts only for an invitation a reader sees pending, or accepted with its user waiting.
+        #[test]
+        fn onboards_start_only_from_pending_or_a_waiting_acceptance(stored in status(), expires in any::<i64>(), at in any::<i64>(), waiting in any::<bool>()) {
+            let invitation = invitation(stored, expires);
+            let now = Timestamp::from_micros(at);
+            let allowed = match invitation.status_at(now) {
+                InvitationStatus::Pending => true,
+                InvitationStatus::Accepted => waiting,
+                InvitationStatus::Revoked | InvitationStatus::Expired => false,
+            };
+            prop_assert_eq!(invitation.may_start_onboard(now, waiting, None).is_ok(), allowed);
+        }
+
+        /// Retries never come sooner than the base nor later than the cap, never shrink from one attempt to
+        /// the next, and stop at the last attempt or a permanent refusal.
+        #[test]
+        fn retries_back_off_within_bounds(base_ms in 1u64..100_000, attempts in 1i64..(MAX_ATTEMPTS + 5), permanent in any::<bool>(), at in 0i64..(1 << 52)) {
+            let base = Duration::from_millis(base_ms);
+            let delay = retry_delay(base, attempts);
+            prop_assert!(delay >= base.min(MAX_RETRY_DELAY) && delay <= MAX_RETRY_DELAY);
+            prop_assert!(retry_delay(base, attempts + 1) >= delay);
+            let now = Timestamp::from_micros(at);
+            match next_attempt(permanent, attempts, base, now) {
+                None => prop_assert!(permanent || attempts >= MAX_ATTEMPTS),
+                Some(next) => {
+                    prop_assert!(!permanent && attempts < MAX_ATTEMPTS);
+                    prop_assert_eq!(next.micros() - now.micros(), delay.as_micros() as i64);
+                }
             }
         }
     }

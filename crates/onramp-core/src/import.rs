@@ -15,8 +15,6 @@ use onramp_domain::user::User;
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{Actor, ImportedRow, Store, StoreError};
 
-use crate::wire::user_input::UserInput;
-
 /// Rows per store call (one transaction and one audit event each).
 pub const BATCH: usize = 20_000;
 
@@ -68,30 +66,24 @@ struct Batch {
     rows: Vec<usize>,
 }
 
+/// A row of an import as a surface parsed it: it becomes a new user of the tenant, or fails naming its
+/// field. (`onramp-api` implements it for its user input, which the API and the command line both read.)
+pub trait ImportRow {
+    /// The roles the row gives its user, which the importing caller must be able to grant.
+    fn role_ids(&self) -> Vec<Id>;
+    fn into_new_user(self, row: usize, tenant_id: Id, now: Timestamp) -> Result<User, RowError>;
+}
+
 /// Validates rows until a batch is full or the input ends; bad rows go straight to the report.
-fn next_batch(
-    rows: &mut impl Iterator<Item = (usize, Result<UserInput, RowError>)>,
-    tenant_id: onramp_domain::Id,
+fn next_batch<R: ImportRow>(
+    rows: &mut impl Iterator<Item = (usize, Result<R, RowError>)>,
+    tenant_id: Id,
     now: Timestamp,
     errors: &mut Vec<RowError>,
 ) -> Batch {
     let mut batch = Batch::default();
     for (row, input) in rows.by_ref() {
-        let parsed = input.and_then(|input| {
-            // Managers and delegates refer to other users, which an import cannot order; they are set by update.
-            if input.manager_ids.as_ref().is_some_and(|m| !m.is_empty())
-                || input.delegated_user_id.as_ref().is_some_and(|d| !d.is_empty())
-            {
-                let message = "managers and delegates are set after import, by update".into();
-                return Err(RowError { row, field: "managerIds".into(), message });
-            }
-            input.into_new_user(tenant_id, now).map_err(|error| RowError {
-                row,
-                field: field_of(&error.message),
-                message: error.message,
-            })
-        });
-        match parsed {
+        match input.and_then(|input| input.into_new_user(row, tenant_id, now)) {
             Ok(user) => {
                 batch.users.push(user);
                 batch.rows.push(row);
@@ -107,10 +99,10 @@ fn next_batch(
 
 /// Validates and imports `rows` (each already parsed, or a parse error naming its field). While one batch
 /// is written (on its own task), the next is validated, so parsing and the database work side by side.
-pub async fn import_users(
+pub(crate) async fn import_users<R: ImportRow>(
     store: Arc<dyn Store>,
     actor: &Actor,
-    rows: impl IntoIterator<Item = Result<UserInput, RowError>>,
+    rows: impl IntoIterator<Item = Result<R, RowError>>,
     options: ImportOptions,
 ) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();

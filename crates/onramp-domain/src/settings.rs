@@ -9,10 +9,8 @@
 //! allowed, and setting NOT_STARTED restarts it, clearing the goal and targets unless the same update sets
 //! them.
 
-use onramp_domain::{Id, Timestamp};
+use crate::{Id, Timestamp};
 use serde::{Deserialize, Serialize};
-
-use crate::StoreError;
 
 /// `status`: the core onboarding wizard. `UNSPECIFIED` is not a state: on input it means "leave unchanged".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,16 +237,21 @@ pub struct OnboardingSettingsUpdate {
     pub org_context: Option<OrgContext>,
 }
 
+/// A move of the core onboarding status that its machine refuses; the message names both states.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RefusedMove(pub String);
+
 impl OnboardingSettingsUpdate {
-    /// The settings after this update, or [`StoreError::WrongState`] naming both states when the core
+    /// The settings after this update, or [`RefusedMove`] naming both states when the core
     /// status may not move as asked (and then nothing of the update applies). `updated_at` is left as it
     /// was; the store sets it.
-    pub fn apply(&self, before: &OnboardingSettings) -> Result<OnboardingSettings, StoreError> {
+    pub fn apply(&self, before: &OnboardingSettings) -> Result<OnboardingSettings, RefusedMove> {
         let mut after = before.clone();
         if let Some(to) = self.status {
             if !before.status.can_move_to(to) {
                 let allowed: Vec<&str> = before.status.next_states().map(OnboardingStatus::wire).collect();
-                return Err(StoreError::WrongState(format!(
+                return Err(RefusedMove(format!(
                     "status cannot change from {} to {} (from {} it may change to {})",
                     before.status.wire(),
                     to.wire(),
@@ -324,11 +327,10 @@ mod tests {
                         assert!(expected, "{from:?} -> {to:?} must be refused");
                         assert_eq!(after.status, to);
                     }
-                    Err(StoreError::WrongState(message)) => {
+                    Err(RefusedMove(message)) => {
                         assert!(!expected, "{from:?} -> {to:?} must be allowed");
                         assert!(message.contains(from.wire()) && message.contains(to.wire()), "{message}");
                     }
-                    Err(other) => panic!("{other:?}"),
                 }
             }
         }
@@ -342,7 +344,7 @@ mod tests {
             intents: Some(vec!["x".into()]),
             ..Default::default()
         };
-        assert!(matches!(update.apply(&settings(NotStarted)), Err(StoreError::WrongState(_))));
+        assert!(matches!(update.apply(&settings(NotStarted)), Err(RefusedMove(_))));
     }
 
     #[test]
@@ -420,5 +422,61 @@ mod tests {
             OnboardingSettings { conversation_id: String::new(), ..after },
             OnboardingSettings { status: InProgress, ..OnboardingSettings::defaults(before.tenant_id) }
         );
+    }
+
+    fn update() -> impl proptest::strategy::Strategy<Value = OnboardingSettingsUpdate> {
+        use proptest::prelude::*;
+        let status = proptest::option::of(prop::sample::select(OnboardingStatus::ALL.to_vec()));
+        let mcp = proptest::option::of(prop::sample::select(McpOnboardingStatus::ALL.to_vec()));
+        let goal = proptest::option::of("[a-z]{0,3}");
+        let intents = proptest::option::of(proptest::collection::vec("[a-z]{1,3}", 0..3));
+        (status, mcp, goal, intents).prop_map(|(status, mcp_status, mcp_goal, intents)| OnboardingSettingsUpdate {
+            status,
+            mcp_status,
+            mcp_goal,
+            intents,
+            ..Default::default()
+        })
+    }
+
+    proptest::proptest! {
+        /// Over any run of updates, the core status moves only as its machine allows, a refused update
+        /// changes nothing at all, and COMPLETE is reached only from IN_PROGRESS.
+        #[test]
+        fn settings_move_only_by_the_machine(updates in proptest::collection::vec(update(), 0..10)) {
+            let mut settings = OnboardingSettings::defaults(Id::new());
+            for update in updates {
+                let before = settings.clone();
+                match update.apply(&before) {
+                    Ok(after) => {
+                        let to = update.status.unwrap_or(before.status);
+                        proptest::prop_assert!(before.status.can_move_to(to));
+                        proptest::prop_assert_eq!(after.status, to);
+                        if to == Complete && before.status != Complete {
+                            proptest::prop_assert_eq!(before.status, InProgress);
+                        }
+                        if let Some(intents) = &update.intents {
+                            proptest::prop_assert_eq!(&after.intents, intents);
+                        }
+                        settings = after;
+                    }
+                    Err(RefusedMove(message)) => {
+                        let to = update.status.expect("only a status move is refused");
+                        proptest::prop_assert!(!before.status.can_move_to(to));
+                        proptest::prop_assert!(message.contains(to.wire()), "{}", message);
+                    }
+                }
+            }
+        }
+
+        /// An update that sets nothing changes nothing.
+        #[test]
+        fn an_empty_update_changes_nothing(updates in proptest::collection::vec(update(), 0..6)) {
+            let mut settings = OnboardingSettings::defaults(Id::new());
+            for update in updates {
+                settings = update.apply(&settings).unwrap_or(settings);
+            }
+            proptest::prop_assert_eq!(OnboardingSettingsUpdate::default().apply(&settings), Ok(settings));
+        }
     }
 }

@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::error::ApiError;
+use crate::error::CoreError;
 
 /// A token bucket's shape: `burst` tokens at once, then one more every `every`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,9 +121,9 @@ impl Default for Limits {
 }
 
 /// The 429 of a limit: `what` says what there were too many of, and the client may retry after `wait`.
-pub fn too_many(what: &str, wait: Duration) -> ApiError {
+pub fn too_many(what: &str, wait: Duration) -> CoreError {
     let seconds = retry_after_seconds(wait);
-    ApiError::too_many(format!("{what}; try again in {seconds} s"), seconds)
+    CoreError::too_many(format!("{what}; try again in {seconds} s"), seconds)
 }
 
 /// A wait in whole seconds for `Retry-After`, rounded up and at least one.

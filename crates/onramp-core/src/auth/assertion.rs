@@ -90,7 +90,7 @@ impl From<JoseError> for AssertionError {
 pub fn accepted_audiences(public_host: &str, client_id: &str) -> Vec<String> {
     let mut audiences = vec![public_host.to_string()];
     if let Some(parts) = super::client_secret::parse_client_id(client_id) {
-        audiences.push(crate::routes::token::host_without_port(&parts.host).to_string());
+        audiences.push(super::host_without_port(&parts.host).to_string());
     }
     audiences
 }

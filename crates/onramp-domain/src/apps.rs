@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use onramp_domain::{Id, Timestamp};
+use crate::{Id, Timestamp};
 
 /// An app (`c1.api.app.v1.App`) as onramp keeps it: the writable attributes of a manual app, without a
 /// connector. Policies and the request catalog are opaque references onramp stores but does not resolve.

@@ -1,6 +1,6 @@
 //! The records the store reads and writes, beside the domain types it shares with the rest of onramp.
 
-use onramp_domain::{Id, Timestamp, user::User};
+use crate::{Id, Timestamp, user::User};
 
 /// Who made a change, for the audit log. Every mutating store method takes one.
 #[derive(Clone, Debug, PartialEq)]

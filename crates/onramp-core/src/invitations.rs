@@ -1,0 +1,172 @@
+//! The use cases on invitations: invite, resend, revoke, self-register, open and accept.
+//!
+//! The secret leaves onramp only inside the email, which is queued in the outbox by the same transaction
+//! that stores the secret's hash; the core wakes the delivery worker when that transaction commits.
+
+use std::net::IpAddr;
+
+use onramp_domain::text::{TextKind, check_text};
+use onramp_domain::{Id, Permission, Secret, Timestamp};
+use onramp_store::{Accepted, Actor, Invitation, LocalDirectory, OutboxMessage, SecretRefusal, StoreError};
+
+use crate::error::{Code, CoreError, CoreResult};
+use crate::invite::{self, invitation_email, new_token, token_hash};
+use crate::limits::too_many;
+use crate::password::hash_password;
+use crate::{Core, Principal};
+
+/// Free text of at most `max` characters on one line, trimmed, naming `field` when it is refused
+/// (`onramp_domain::text`).
+pub fn one_line(field: &str, value: Option<&str>, max: usize) -> CoreResult<String> {
+    let value = value.map(str::trim).unwrap_or_default();
+    check_text(value, TextKind::OneLine, max).map_err(|problem| CoreError::invalid_field(field, problem))?;
+    Ok(value.to_string())
+}
+
+/// The answer to a store error about directory `app_id`.
+pub fn directory_error(app_id: &Id) -> impl FnOnce(StoreError) -> CoreError + '_ {
+    move |error| match error {
+        StoreError::NotFound => CoreError::not_found(format!("local directory {app_id}")),
+        other => other.into(),
+    }
+}
+
+/// The answer to a store error about invitation `id`.
+pub fn invitation_error(id: &Id) -> impl FnOnce(StoreError) -> CoreError + '_ {
+    move |error| match error {
+        StoreError::NotFound => CoreError::not_found(format!("invitation {id}")),
+        other => other.into(),
+    }
+}
+
+impl Core {
+    /// A new secret for `invitation`: its hash, which the store keeps, and the email carrying its link.
+    fn new_secret(&self, directory: &LocalDirectory, invitation: &Invitation) -> (String, OutboxMessage) {
+        let (token, hash) = new_token();
+        (hash, invitation_email(directory, invitation, &invite::link(&self.public_url, &token)))
+    }
+
+    /// Stores a new `invitation` into `directory` with a new secret and queues its email.
+    async fn store_new(&self, actor: &Actor, directory: &LocalDirectory, invitation: &Invitation) -> CoreResult<()> {
+        let (hash, email) = self.new_secret(directory, invitation);
+        self.write(self.store.create_invitation(actor, invitation, &hash, &email))
+            .await
+            .map_err(directory_error(&invitation.directory_app_id))
+    }
+
+    /// An invitation of directory `app_id` in the tenant; one of another directory is not found.
+    pub async fn invitation_in(&self, tenant_id: &Id, app_id: &Id, id: &Id) -> CoreResult<Invitation> {
+        match self.store.find_invitation(tenant_id, id).await {
+            Ok(invitation) if invitation.directory_app_id == *app_id => Ok(invitation),
+            Ok(_) => Err(invitation_error(id)(StoreError::NotFound)),
+            Err(error) => Err(invitation_error(id)(error)),
+        }
+    }
+
+    /// Invites someone into the directory `app_id` with the invitation `make` builds (from the directory and
+    /// the time), whose initial roles the caller must be able to grant, and mails them the link.
+    pub async fn invite(
+        &self,
+        caller: &Principal,
+        app_id: &Id,
+        make: impl FnOnce(&LocalDirectory, Timestamp) -> CoreResult<Invitation>,
+    ) -> CoreResult<Invitation> {
+        caller.require(Permission::InvitationWrite)?;
+        let directory =
+            self.store.get_local_directory(&caller.tenant_id, app_id).await.map_err(directory_error(app_id))?;
+        let invitation = make(&directory, Timestamp::now())?;
+        caller.require_grantable("initialRoleIds", &invitation.initial_role_ids)?;
+        self.store_new(&caller.actor(), &directory, &invitation).await?;
+        Ok(invitation)
+    }
+
+    pub async fn revoke_invitation(&self, caller: &Principal, app_id: &Id, id: &Id) -> CoreResult<Invitation> {
+        caller.require(Permission::InvitationWrite)?;
+        self.write(self.store.revoke_invitation(&caller.actor(), app_id, id)).await.map_err(invitation_error(id))
+    }
+
+    /// A new secret and expiry for a pending invitation, and a new email; the old link stops working.
+    pub async fn resend_invitation(&self, caller: &Principal, app_id: &Id, id: &Id) -> CoreResult<Invitation> {
+        caller.require(Permission::InvitationWrite)?;
+        let directory =
+            self.store.get_local_directory(&caller.tenant_id, app_id).await.map_err(directory_error(app_id))?;
+        let current = self.invitation_in(&caller.tenant_id, app_id, id).await?;
+        let expires_at = directory.expiry_from(Timestamp::now());
+        let (hash, email) = self.new_secret(&directory, &Invitation { expires_at, ..current });
+        self.write(self.store.resend_invitation(&caller.actor(), app_id, id, &hash, expires_at, &email))
+            .await
+            .map_err(invitation_error(id))
+    }
+
+    /// Self-registration: when the directory allows it and the email's domain is allowed, an invitation is
+    /// created (invited by nobody) and its link mailed to the address. The account exists only once the
+    /// link is followed, so the address is proven first. The outcome is the same whether or not the address
+    /// already had an account or a pending invitation, so that it reveals nothing about either.
+    pub async fn self_register(
+        &self,
+        client: Option<IpAddr>,
+        app_id: &Id,
+        make: impl FnOnce(&LocalDirectory) -> CoreResult<Invitation>,
+    ) -> CoreResult<()> {
+        // Each registration sends an email to an address nobody has proven yet.
+        self.limits
+            .registrations
+            .take_for(client)
+            .map_err(|wait| too_many("too many registrations from this address", wait))?;
+        let directory = match self.store.find_local_directory(app_id).await {
+            Ok(directory) if directory.allow_self_registration => directory,
+            Ok(_) => return Err(CoreError::permission_denied("this directory does not allow self-registration")),
+            Err(error) => return Err(directory_error(app_id)(error)),
+        };
+        let invitation = make(&directory)?;
+        match self.store_new(&Actor::system(directory.tenant_id), &directory, &invitation).await {
+            // Already registered or already invited: the same answer, and no second email.
+            Err(error) if error.code == Code::AlreadyExists => Ok(()),
+            other => other,
+        }
+    }
+
+    /// The pending invitation a secret opens, without using it up; otherwise why it cannot be used. The
+    /// secret is looked up first, so a valid one is never refused whatever else came from the client's
+    /// address; secrets that open nothing count against the address, and past its limit are refused with
+    /// RESOURCE_EXHAUSTED rather than NOT_FOUND.
+    pub async fn open_invitation(&self, client: Option<IpAddr>, token: &str) -> CoreResult<Invitation> {
+        // Anything not shaped like a token opens nothing, and costs no database read.
+        let opened = if invite::looks_like_token(token) {
+            self.store.invitation_by_secret(&token_hash(token)).await
+        } else {
+            Err(StoreError::Refused(SecretRefusal::Unknown))
+        };
+        if matches!(opened, Err(StoreError::Refused(SecretRefusal::Unknown))) {
+            self.limits
+                .links
+                .take_for(client)
+                .map_err(|wait| too_many("too many invalid invitation links from this address", wait))?;
+        }
+        Ok(opened?)
+    }
+
+    /// Accepts an invitation by its secret (the API and the invitee's form): the user, its password and,
+    /// with a flow, its onboard, in one transaction.
+    pub async fn accept_invitation(
+        &self,
+        client: Option<IpAddr>,
+        token: &str,
+        display_name: &str,
+        password: Secret<String>,
+    ) -> CoreResult<Accepted> {
+        let display_name = one_line("displayName", Some(display_name), 256)?;
+        // Refuse a dead secret before spending an argon2 hash on its password.
+        self.open_invitation(client, token).await?;
+        let password_hash = hash_password(password).await?;
+        let secret_hash = token_hash(token);
+        let accepting = self.store.accept_invitation(&secret_hash, &display_name, &password_hash);
+        self.write(accepting).await.map_err(|error| match error {
+            StoreError::Conflict { constraint: "users_email_live" } => CoreError::new(
+                Code::AlreadyExists,
+                "a user with this email exists already; the invitation stays pending until it is revoked",
+            ),
+            other => other.into(),
+        })
+    }
+}

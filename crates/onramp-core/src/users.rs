@@ -1,0 +1,114 @@
+//! The use cases on users: create, update, delete and import, each authorized here for every surface.
+
+use onramp_domain::user::User;
+use onramp_domain::{Id, Permission, Timestamp};
+use onramp_store::StoreError;
+
+use crate::error::{Code, CoreError, CoreResult};
+use crate::import::{ImportOptions, ImportReport, ImportRow, RowError};
+use crate::{Core, Principal};
+
+fn user_not_found(id: &Id) -> impl FnOnce(StoreError) -> CoreError + '_ {
+    move |error| match error {
+        StoreError::NotFound => CoreError::not_found(format!("user {id}")),
+        other => other.into(),
+    }
+}
+
+/// A user written since it was read: the write is refused and the client reads again and retries.
+fn concurrent_change(error: StoreError) -> CoreError {
+    match error {
+        StoreError::Conflict { constraint: "users_concurrent_update" } => {
+            CoreError::new(Code::Aborted, "the user changed while this request ran; read it again and retry")
+        }
+        other => other.into(),
+    }
+}
+
+impl Core {
+    /// Creates the user `make` builds for the caller's tenant; the caller hands out only roles within their
+    /// own permissions. Answers the user as stored.
+    pub async fn create_user(
+        &self,
+        caller: &Principal,
+        make: impl FnOnce(Id, Timestamp) -> CoreResult<User>,
+    ) -> CoreResult<User> {
+        caller.require(Permission::UserWrite)?;
+        let user = make(caller.tenant_id, Timestamp::now())?;
+        caller.require_grantable("roleIds", &user.role_ids)?;
+        self.write(self.store.create_user(&caller.actor(), &user)).await?;
+        Ok(self.store.get_user(&caller.tenant_id, &user.id).await?)
+    }
+
+    /// Changes the live user `id` by `change`, if the caller may make that change (the rule of every user
+    /// change). The store writes only over the user read here (by `updated_at`), so the check is about the
+    /// user replaced; a concurrent change is ABORTED.
+    pub async fn update_user(
+        &self,
+        caller: &Principal,
+        id: &Id,
+        change: impl FnOnce(&mut User) -> CoreResult<()>,
+    ) -> CoreResult<User> {
+        caller.require(Permission::UserWrite)?;
+        let before = self.live_user(&caller.tenant_id, id).await?;
+        let mut after = before.clone();
+        change(&mut after)?;
+        caller.require_user_change(&before, Some(&after))?;
+        self.write(self.store.update_user(&caller.actor(), &before, &after)).await.map_err(concurrent_change)
+    }
+
+    /// Deletes the live user `id`; nobody deletes their own user.
+    pub async fn delete_user(&self, caller: &Principal, id: &Id) -> CoreResult<()> {
+        caller.require(Permission::UserWrite)?;
+        if *id == caller.user_id {
+            return Err(CoreError::new(Code::FailedPrecondition, "a caller cannot delete its own user"));
+        }
+        let before = self.live_user(&caller.tenant_id, id).await?;
+        caller.require_user_change(&before, None)?;
+        self.write(self.store.delete_user(&caller.actor(), &before)).await.map_err(|error| match error {
+            StoreError::NotFound => CoreError::not_found(format!("user {id}")),
+            other => concurrent_change(other),
+        })?;
+        Ok(())
+    }
+
+    /// Imports `rows` into the caller's tenant (`crate::import`); a row naming a role the caller may not
+    /// grant fails on its own.
+    pub async fn import_users<R: ImportRow>(
+        &self,
+        caller: &Principal,
+        rows: impl IntoIterator<Item = Result<R, RowError>>,
+        options: ImportOptions,
+    ) -> CoreResult<ImportReport> {
+        caller.require(Permission::UserWrite)?;
+        let rows = rows.into_iter().enumerate().map(|(row, parsed)| {
+            let parsed = parsed?;
+            caller.require_grantable("roleIds", &parsed.role_ids()).map_err(|error| RowError {
+                row,
+                field: "roleIds".into(),
+                message: error.message,
+            })?;
+            Ok(parsed)
+        });
+        self.import_as_system(&caller.actor(), rows, options).await
+    }
+
+    /// Imports `rows` on the command line's behalf (`onramp import users`), which holds the database itself
+    /// and so every permission.
+    pub async fn import_as_system<R: ImportRow>(
+        &self,
+        actor: &onramp_store::Actor,
+        rows: impl IntoIterator<Item = Result<R, RowError>>,
+        options: ImportOptions,
+    ) -> CoreResult<ImportReport> {
+        Ok(self.write(crate::import::import_users(self.store.clone(), actor, rows, options)).await?)
+    }
+
+    async fn live_user(&self, tenant_id: &Id, id: &Id) -> CoreResult<User> {
+        let user = self.store.get_user(tenant_id, id).await.map_err(user_not_found(id))?;
+        if user.deleted_at.is_some() {
+            return Err(CoreError::not_found(format!("user {id}")));
+        }
+        Ok(user)
+    }
+}
