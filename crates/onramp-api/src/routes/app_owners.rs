@@ -333,7 +333,7 @@ pub async fn search_user_owners(
         .map_err(app_error(&app_id))?;
     let next = next_page_token(&state.page_tokens, &query, &mut owners, size, |owner| owner.id);
     let users = owner_users(&state, &caller, &owners).await?;
-    let list: Vec<Value> = owners
+    let list: Vec<_> = owners
         .iter()
         .filter_map(|owner| users.iter().find(|user| user.id == owner.user_id).map(|user| (owner, user)))
         .map(|(owner, user)| app_owner_user_json(owner, user))

@@ -123,7 +123,7 @@ async fn search(
         .search_invitations(&caller.tenant_id, directory.as_ref(), status, now, after.as_ref(), size as u32 + 1)
         .await?;
     let next = next_page_token(&state.page_tokens, &query, &mut invitations, size, |invitation| invitation.id);
-    let list: Vec<Value> = invitations.iter().map(|invitation| invitation_json(invitation, now)).collect();
+    let list: Vec<_> = invitations.iter().map(|invitation| invitation_json(invitation, now)).collect();
     Ok(Json(json!({ "list": list, "nextPageToken": next })))
 }
 

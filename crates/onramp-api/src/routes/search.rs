@@ -24,6 +24,7 @@ use crate::wire::enums::{DelegateStatusEnum, EnumName, UserOriginEnum, UserStatu
 use crate::wire::mask::ExpandMask;
 use crate::wire::user::{user_json, user_view};
 use crate::wire::user_input::enum_value;
+use crate::wire::{to_text, to_value};
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(rename_all = "camelCase", default)]
@@ -222,7 +223,7 @@ pub async fn search_users(
         expander.load_related_users(&state, &caller.tenant_id, &users).await?;
         let mut list = Vec::with_capacity(users.len());
         for user in &users {
-            let mut view = user_view(user);
+            let mut view = to_value(&user_view(user));
             expander.expand(&state, &caller.tenant_id, user, &mut view).await?;
             list.push(Arc::from(view.to_string()));
         }
@@ -253,7 +254,7 @@ pub(crate) async fn expanded_view(
     user: &User,
     paths: &[String],
 ) -> ApiResult<(Value, Vec<Value>)> {
-    let mut view = user_view(user);
+    let mut view = to_value(&user_view(user));
     if paths.is_empty() {
         return Ok((view, Vec::new()));
     }
@@ -278,7 +279,7 @@ async fn cached_views(state: &AppState, tenant_id: &Id, ids: &[Id]) -> ApiResult
         .get_users(tenant_id, &missing)
         .await?
         .iter()
-        .map(|user| (user.id, Arc::from(user_view(user).to_string())))
+        .map(|user| (user.id, Arc::from(to_text(&user_view(user)))))
         .collect();
     for (id, view) in ids.iter().zip(views.iter_mut()) {
         if view.is_none() {
@@ -377,9 +378,9 @@ impl Expander {
         }
         let object = match kind {
             ROLE_TYPE => BuiltinRole::ALL.into_iter().find(|role| role.id() == id).map(role_json),
-            USER_TYPE => self.related_users.get(&id).map(user_json),
+            USER_TYPE => self.related_users.get(&id).map(|user| to_value(&user_json(user))),
             _ => match state.core.store().get_app(tenant_id, &id).await {
-                Ok(app) => Some(app_json(&app)),
+                Ok(app) => Some(to_value(&app_json(&app))),
                 Err(onramp_store::StoreError::NotFound) => None,
                 Err(other) => return Err(other.into()),
             },

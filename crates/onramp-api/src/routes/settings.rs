@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::wire::settings::{UpdateInput, settings_json};
+use crate::wire::settings::{SettingsBody, UpdateInput, settings_json};
 
 /// The settings and conversation routes, merged into the main router.
 pub fn routes() -> Router<AppState> {
@@ -28,7 +28,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/conversations/onboarding:ensure", post(ensure_onboarding_session))
 }
 
-pub async fn get_onboarding_settings(State(state): State<AppState>, caller: Principal) -> ApiResult<Json<Value>> {
+pub async fn get_onboarding_settings(
+    State(state): State<AppState>,
+    caller: Principal,
+) -> ApiResult<Json<SettingsBody>> {
     caller.require(Permission::SettingsRead)?;
     let settings = state.core.store().get_onboarding_settings(&caller.tenant_id).await?;
     Ok(Json(settings_json(&settings)))
@@ -40,7 +43,7 @@ pub async fn update_onboarding_settings(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(input): ApiJson<UpdateInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SettingsBody>> {
     caller.require(Permission::SettingsWrite)?;
     let update = input.into_update()?;
     let settings =

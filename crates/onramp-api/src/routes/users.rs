@@ -15,7 +15,7 @@ use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_s
 use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::wire::user::{user_view, user_view_response};
+use crate::wire::user::{UserViewResponse, user_view, user_view_response};
 use crate::wire::user_input::{UserInput, parse_mask};
 
 /// Most rows one import request may carry; larger imports go through the command line or several requests.
@@ -32,7 +32,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     caller: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserViewResponse>> {
     caller.require(Permission::UserRead)?;
     let id = path_id("id", &id)?;
     let user = state.core.store().get_user(&caller.tenant_id, &id).await.map_err(user_not_found(&id))?;
@@ -61,7 +61,7 @@ pub async fn create_user(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(input): ApiJson<UserInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserViewResponse>> {
     let user = state.core.create_user(&caller, |tenant_id, now| Ok(input.into_new_user(tenant_id, now)?)).await?;
     Ok(Json(user_view_response(&user)))
 }
@@ -78,7 +78,7 @@ pub async fn update_user(
     caller: Principal,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<UpdateRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserViewResponse>> {
     let id = path_id("id", &id)?;
     let input = request.user.ok_or_else(|| ApiError::invalid_field("user", "is required"))?;
     let mut paths = parse_mask(&request.update_mask)?;

@@ -11,61 +11,99 @@ use onramp_domain::text::TextKind;
 use onramp_domain::user::User;
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{App, AppOwner, IdentityMatching};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire::checked_text;
 use crate::wire::enums::{EnumName, IdentityMatchingEnum};
-use crate::wire::user::user_json;
+use crate::wire::user::{UserBody, user_json};
 
-/// The app in protojson. Scalars are always present, as in the user form; the 64-bit `userCount` is a
-/// string. onramp records no grants, so `userCount` is always "0"; owners are read through the owner API,
-/// so `appOwners` is left out.
-pub fn app_json(app: &App) -> Value {
-    let mut object = json!({
-        "id": app.id,
-        "displayName": app.display_name,
-        "description": app.description,
-        "iconUrl": app.icon_url,
-        "logoUri": "",
-        "monthlyCostUsd": app.monthly_cost_usd,
-        "grantPolicyId": app.grant_policy_id,
-        "revokePolicyId": app.revoke_policy_id,
-        "certifyPolicyId": app.certify_policy_id,
-        "defaultRequestCatalogId": app.default_request_catalog_id,
-        "instructions": app.instructions,
-        "identityMatching": app.identity_matching.as_str(),
-        "strictAccessEntitlementProvisioning": app.strict_access_entitlement_provisioning,
-        "isManuallyManaged": app.is_manually_managed,
-        "revokeGrantSources": app.revoke_grant_sources,
-        "enableConnectorSourcedOwnership": app.enable_connector_sourced_ownership,
-        "isDirectory": app.is_directory,
-        "appAccountId": "",
-        "appAccountName": "",
-        "parentAppId": "",
-        "userCount": "0",
-        "createdAt": app.created_at,
-        "updatedAt": app.updated_at,
-    });
-    let map = object.as_object_mut().expect("a JSON object");
-    if !app.annotations.is_empty() {
-        map.insert("annotations".into(), json!(app.annotations));
+/// `c1.api.app.v1.App` in protojson. Scalars are always present, as in the user form; the 64-bit
+/// `userCount` is a string. onramp records no grants, so `userCount` is always "0"; owners are read through
+/// the owner API, so `appOwners` is left out. Fields are in the order of their JSON names.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AppBody {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    pub app_account_id: &'static str,
+    pub app_account_name: &'static str,
+    pub certify_policy_id: String,
+    pub created_at: Timestamp,
+    pub default_request_catalog_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    pub description: String,
+    pub display_name: String,
+    pub enable_connector_sourced_ownership: bool,
+    pub grant_policy_id: String,
+    pub icon_url: String,
+    pub id: Id,
+    pub identity_matching: &'static str,
+    pub instructions: String,
+    pub is_directory: bool,
+    pub is_manually_managed: bool,
+    pub logo_uri: &'static str,
+    pub monthly_cost_usd: i32,
+    pub parent_app_id: &'static str,
+    pub revoke_grant_sources: bool,
+    pub revoke_policy_id: String,
+    pub strict_access_entitlement_provisioning: bool,
+    pub updated_at: Timestamp,
+    /// An int64, so a string.
+    pub user_count: &'static str,
+}
+
+/// The app in protojson.
+pub fn app_json(app: &App) -> AppBody {
+    AppBody {
+        annotations: app.annotations.clone(),
+        app_account_id: "",
+        app_account_name: "",
+        certify_policy_id: app.certify_policy_id.clone(),
+        created_at: app.created_at,
+        default_request_catalog_id: app.default_request_catalog_id.clone(),
+        deleted_at: app.deleted_at,
+        description: app.description.clone(),
+        display_name: app.display_name.clone(),
+        enable_connector_sourced_ownership: app.enable_connector_sourced_ownership,
+        grant_policy_id: app.grant_policy_id.clone(),
+        icon_url: app.icon_url.clone(),
+        id: app.id,
+        identity_matching: app.identity_matching.as_str(),
+        instructions: app.instructions.clone(),
+        is_directory: app.is_directory,
+        is_manually_managed: app.is_manually_managed,
+        logo_uri: "",
+        monthly_cost_usd: app.monthly_cost_usd,
+        parent_app_id: "",
+        revoke_grant_sources: app.revoke_grant_sources,
+        revoke_policy_id: app.revoke_policy_id.clone(),
+        strict_access_entitlement_provisioning: app.strict_access_entitlement_provisioning,
+        updated_at: app.updated_at,
+        user_count: "0",
     }
-    if let Some(deleted_at) = app.deleted_at {
-        map.insert("deletedAt".into(), json!(deleted_at));
-    }
-    object
+}
+
+/// `c1.api.app.v2.AppOwnerUser`: one user ownership with the owning user in full.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AppOwnerUserBody {
+    pub app_id: Id,
+    pub created_at: Timestamp,
+    pub role_slug: String,
+    pub user: UserBody,
 }
 
 /// One user ownership with the owning user in full.
-pub fn app_owner_user_json(owner: &AppOwner, user: &User) -> Value {
-    json!({
-        "appId": owner.app_id,
-        "roleSlug": owner.role_slug.as_str(),
-        "user": user_json(user),
-        "createdAt": owner.created_at,
-    })
+pub fn app_owner_user_json(owner: &AppOwner, user: &User) -> AppOwnerUserBody {
+    AppOwnerUserBody {
+        app_id: owner.app_id,
+        created_at: owner.created_at,
+        role_slug: owner.role_slug.as_str().to_string(),
+        user: user_json(user),
+    }
 }
 
 /// The writable app fields of `CreateAppRequest` and of the `app` of `UpdateAppRequest`, plus the create-only
@@ -267,7 +305,7 @@ fn check_annotations(annotations: &BTreeMap<String, String>) -> ApiResult<()> {
     if annotations.len() > 16 {
         return Err(ApiError::invalid_field("annotations", "at most 16 entries"));
     }
-    if json!(annotations).to_string().len() > 4096 {
+    if serde_json::to_string(annotations).map_or(true, |text| text.len() > 4096) {
         return Err(ApiError::invalid_field("annotations", "at most 4096 bytes in all"));
     }
     Ok(())
@@ -280,11 +318,63 @@ pub fn parse_mask(mask: &Value) -> ApiResult<Vec<&'static str>> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     /// A request body read as the server reads it (`extract::parse_json`: proto names too).
     fn input(value: Value) -> AppInput {
         crate::extract::parse_json(value.to_string().as_bytes()).unwrap()
+    }
+
+    fn id(n: u8) -> Id {
+        format!("{n:024x}").parse().unwrap()
+    }
+
+    #[test]
+    fn apps_and_owners_in_protojson() {
+        let mut app = App::new(id(1), "Wiki", Timestamp::from_micros(0));
+        app.id = id(2);
+        app.monthly_cost_usd = 12;
+        app.is_directory = true;
+        app.identity_matching = IdentityMatching::Strict;
+        let expected = json!({
+            "id": "000000000000000000000002", "displayName": "Wiki", "description": "", "iconUrl": "",
+            "logoUri": "", "monthlyCostUsd": 12, "grantPolicyId": "", "revokePolicyId": "", "certifyPolicyId": "",
+            "defaultRequestCatalogId": "", "instructions": "",
+            "identityMatching": "APP_USER_IDENTITY_MATCHING_STRICT", "strictAccessEntitlementProvisioning": false,
+            "isManuallyManaged": app.is_manually_managed, "revokeGrantSources": false,
+            "enableConnectorSourcedOwnership": false, "isDirectory": true, "appAccountId": "",
+            "appAccountName": "", "parentAppId": "", "userCount": "0",
+            "createdAt": "1970-01-01T00:00:00Z", "updatedAt": "1970-01-01T00:00:00Z",
+        });
+        assert_eq!(
+            serde_json::to_string(&app_json(&app)).unwrap(),
+            expected.to_string(),
+            "no annotations, not deleted"
+        );
+        app.annotations.insert("managed_by".into(), "terraform".into());
+        app.deleted_at = Some(Timestamp::from_micros(3_000_000));
+        let mut expected = expected;
+        expected["annotations"] = json!({"managed_by": "terraform"});
+        expected["deletedAt"] = json!("1970-01-01T00:00:03Z");
+        assert_eq!(serde_json::to_string(&app_json(&app)).unwrap(), expected.to_string());
+
+        let user =
+            User::new(id(1), onramp_domain::Email::parse("o@example.com").unwrap(), "O", Timestamp::from_micros(0));
+        let owner = AppOwner {
+            id: id(9),
+            tenant_id: id(1),
+            app_id: id(2),
+            role_slug: onramp_store::RoleSlug::owner(),
+            user_id: user.id,
+            created_at: Timestamp::from_micros(4_000_000),
+        };
+        let expected = json!({
+            "appId": "000000000000000000000002", "roleSlug": "owner",
+            "user": crate::wire::user::user_json(&user), "createdAt": "1970-01-01T00:00:04Z",
+        });
+        assert_eq!(serde_json::to_string(&app_owner_user_json(&owner, &user)).unwrap(), expected.to_string());
     }
 
     #[test]

@@ -3,54 +3,96 @@
 
 use onramp_domain::{BuiltinRole, Email, Id, Timestamp};
 use onramp_store::{Invitation, InvitationStatus, LocalDirectory};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire::one_line;
 
-/// A directory in protojson. `invitationTtl` is a protobuf Duration (`"604800s"`).
-pub fn directory_json(directory: &LocalDirectory) -> Value {
-    json!({
-        "appId": directory.app_id,
-        "displayName": directory.display_name,
-        "invitationTtl": format!("{}s", directory.invitation_ttl_seconds),
-        "isDefault": directory.is_default,
-        "onboardingFlowId": directory.onboarding_flow_id.map(|id| id.to_string()).unwrap_or_default(),
-        "defaultProfileTypeId": directory.default_profile_type_id,
-        "organizationId": directory.organization_id,
-        "allowSelfRegistration": directory.allow_self_registration,
-        "selfRegistrationDomains": directory.self_registration_domains,
-        "createdAt": directory.created_at,
-        "updatedAt": directory.updated_at,
-    })
+/// `c1.api.local_directory.v1.LocalDirectoryConfig` in protojson, fields in the order of their JSON names.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryBody {
+    pub allow_self_registration: bool,
+    pub app_id: Id,
+    pub created_at: Timestamp,
+    pub default_profile_type_id: String,
+    pub display_name: String,
+    /// A protobuf Duration (`"604800s"`).
+    pub invitation_ttl: String,
+    pub is_default: bool,
+    pub onboarding_flow_id: String,
+    pub organization_id: String,
+    pub self_registration_domains: Vec<String>,
+    pub updated_at: Timestamp,
+}
+
+/// A directory in protojson.
+pub fn directory_json(directory: &LocalDirectory) -> DirectoryBody {
+    DirectoryBody {
+        allow_self_registration: directory.allow_self_registration,
+        app_id: directory.app_id,
+        created_at: directory.created_at,
+        default_profile_type_id: directory.default_profile_type_id.clone(),
+        display_name: directory.display_name.clone(),
+        invitation_ttl: format!("{}s", directory.invitation_ttl_seconds),
+        is_default: directory.is_default,
+        onboarding_flow_id: id_or_empty(directory.onboarding_flow_id),
+        organization_id: directory.organization_id.clone(),
+        self_registration_domains: directory.self_registration_domains.clone(),
+        updated_at: directory.updated_at,
+    }
+}
+
+/// An optional id on the wire: its text, or "" when unset.
+fn id_or_empty(id: Option<Id>) -> String {
+    id.map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// `c1.api.local_directory.v1.LocalUserInvitation` in protojson, fields in the order of their JSON names.
+/// `acceptedAt` is present once accepted.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub created_user_id: String,
+    pub directory_app_id: Id,
+    pub display_name: String,
+    pub email: String,
+    pub expires_at: Timestamp,
+    pub id: Id,
+    pub initial_role_ids: Vec<Id>,
+    pub invited_by_user_id: String,
+    pub job_id: String,
+    pub onboarding_flow_id: String,
+    pub purpose: String,
+    pub sponsor_user_id: String,
+    pub status: &'static str,
+    pub updated_at: Timestamp,
 }
 
 /// An invitation in protojson, with its status as of `now` (a pending invitation past its expiry is
-/// EXPIRED). `acceptedAt` is present once accepted.
-pub fn invitation_json(invitation: &Invitation, now: Timestamp) -> Value {
-    let optional_id = |id: Option<Id>| id.map(|id| id.to_string()).unwrap_or_default();
-    let mut object = json!({
-        "id": invitation.id,
-        "directoryAppId": invitation.directory_app_id,
-        "email": invitation.email.as_str(),
-        "displayName": invitation.display_name,
-        "initialRoleIds": invitation.initial_role_ids,
-        "sponsorUserId": optional_id(invitation.sponsor_user_id),
-        "onboardingFlowId": optional_id(invitation.onboarding_flow_id),
-        "purpose": invitation.purpose,
-        "jobId": invitation.job_id,
-        "invitedByUserId": optional_id(invitation.invited_by_user_id),
-        "status": invitation.status_at(now).wire(),
-        "expiresAt": invitation.expires_at,
-        "createdUserId": optional_id(invitation.created_user_id),
-        "createdAt": invitation.created_at,
-        "updatedAt": invitation.updated_at,
-    });
-    if let Some(accepted_at) = invitation.accepted_at {
-        object.as_object_mut().expect("a JSON object").insert("acceptedAt".into(), json!(accepted_at));
+/// EXPIRED).
+pub fn invitation_json(invitation: &Invitation, now: Timestamp) -> InvitationBody {
+    InvitationBody {
+        accepted_at: invitation.accepted_at,
+        created_at: invitation.created_at,
+        created_user_id: id_or_empty(invitation.created_user_id),
+        directory_app_id: invitation.directory_app_id,
+        display_name: invitation.display_name.clone(),
+        email: invitation.email.as_str().to_string(),
+        expires_at: invitation.expires_at,
+        id: invitation.id,
+        initial_role_ids: invitation.initial_role_ids.clone(),
+        invited_by_user_id: id_or_empty(invitation.invited_by_user_id),
+        job_id: invitation.job_id.clone(),
+        onboarding_flow_id: id_or_empty(invitation.onboarding_flow_id),
+        purpose: invitation.purpose.clone(),
+        sponsor_user_id: id_or_empty(invitation.sponsor_user_id),
+        status: invitation.status_at(now).wire(),
+        updated_at: invitation.updated_at,
     }
-    object
 }
 
 /// A protobuf Duration in protojson (`"3600s"`, `"1.5s"`) as whole seconds; fractions are refused because
@@ -279,7 +321,69 @@ pub fn parse_email(raw: Option<&str>) -> ApiResult<Email> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    fn id(n: u8) -> Id {
+        format!("{n:024x}").parse().unwrap()
+    }
+
+    #[test]
+    fn directories_in_protojson() {
+        let mut directory = LocalDirectory::new(id(2), id(1), "Staff", Timestamp::from_micros(0));
+        let expected = json!({
+            "appId": "000000000000000000000002", "displayName": "Staff", "invitationTtl": "604800s",
+            "isDefault": false, "onboardingFlowId": "", "defaultProfileTypeId": "", "organizationId": "",
+            "allowSelfRegistration": false, "selfRegistrationDomains": [],
+            "createdAt": "1970-01-01T00:00:00Z", "updatedAt": "1970-01-01T00:00:00Z",
+        });
+        assert_eq!(serde_json::to_string(&directory_json(&directory)).unwrap(), expected.to_string());
+        directory.onboarding_flow_id = Some(id(3));
+        directory.self_registration_domains = vec!["example.com".into()];
+        directory.invitation_ttl_seconds = 3600;
+        let mut expected = expected;
+        expected["onboardingFlowId"] = json!("000000000000000000000003");
+        expected["selfRegistrationDomains"] = json!(["example.com"]);
+        expected["invitationTtl"] = json!("3600s");
+        assert_eq!(serde_json::to_string(&directory_json(&directory)).unwrap(), expected.to_string());
+    }
+
+    #[test]
+    fn invitations_in_protojson_with_their_status_as_of_now() {
+        let directory = LocalDirectory::new(id(2), id(1), "Staff", Timestamp::from_micros(0));
+        let input: InvitationInput =
+            serde_json::from_value(json!({"email": "new@example.com", "displayName": "New"})).unwrap();
+        let mut invitation = input.new_invitation(&directory, None, Timestamp::from_micros(0)).unwrap();
+        invitation.id = id(5);
+        let expected = json!({
+            "id": "000000000000000000000005", "directoryAppId": "000000000000000000000002",
+            "email": "new@example.com", "displayName": "New", "initialRoleIds": [], "sponsorUserId": "",
+            "onboardingFlowId": "", "purpose": "", "jobId": "", "invitedByUserId": "",
+            "status": "LOCAL_INVITATION_STATUS_PENDING", "expiresAt": "1970-01-08T00:00:00Z",
+            "createdUserId": "", "createdAt": "1970-01-01T00:00:00Z", "updatedAt": "1970-01-01T00:00:00Z",
+        });
+        let now = Timestamp::from_micros(1);
+        assert_eq!(serde_json::to_string(&invitation_json(&invitation, now)).unwrap(), expected.to_string());
+        let later = Timestamp::from_micros(8 * 86_400 * 1_000_000);
+        let mut expired = expected.clone();
+        expired["status"] = json!("LOCAL_INVITATION_STATUS_EXPIRED");
+        assert_eq!(serde_json::to_string(&invitation_json(&invitation, later)).unwrap(), expired.to_string());
+        invitation.status = InvitationStatus::Accepted;
+        invitation.accepted_at = Some(Timestamp::from_micros(2_000_000));
+        invitation.created_user_id = Some(id(6));
+        invitation.invited_by_user_id = Some(id(7));
+        invitation.sponsor_user_id = Some(id(8));
+        invitation.initial_role_ids = vec![id(9)];
+        let mut accepted = expected;
+        accepted["status"] = json!("LOCAL_INVITATION_STATUS_ACCEPTED");
+        accepted["acceptedAt"] = json!("1970-01-01T00:00:02Z");
+        accepted["createdUserId"] = json!("000000000000000000000006");
+        accepted["invitedByUserId"] = json!("000000000000000000000007");
+        accepted["sponsorUserId"] = json!("000000000000000000000008");
+        accepted["initialRoleIds"] = json!(["000000000000000000000009"]);
+        assert_eq!(serde_json::to_string(&invitation_json(&invitation, later)).unwrap(), accepted.to_string());
+    }
 
     #[test]
     fn durations() {

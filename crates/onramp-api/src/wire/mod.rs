@@ -10,8 +10,21 @@ pub mod user;
 pub mod user_input;
 
 use onramp_domain::text::{TextKind, check_text};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
+
+/// A wire body as a JSON value, for the one place that adds to bodies after building them (search's
+/// expansion paths and `@type`).
+pub(crate) fn to_value(body: &impl Serialize) -> Value {
+    serde_json::to_value(body).expect("wire bodies are JSON objects with string keys")
+}
+
+/// A wire body as JSON text (what the search view cache keeps).
+pub(crate) fn to_text(body: &impl Serialize) -> String {
+    serde_json::to_string(body).expect("wire bodies are JSON objects with string keys")
+}
 
 /// Checks `value` by onramp's one rule for text (`onramp_domain::text`, which lists the multi-line fields),
 /// naming `field` when it is refused.

@@ -14,8 +14,7 @@ use onramp_store::{
     McpOnboardingStatus, McpTarget, McpTargetKind, McpTargetStatus, OnboardingSettings, OnboardingSettingsUpdate,
     OnboardingStatus, OrgContext,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire::enums::{
@@ -31,31 +30,62 @@ const MAX_TEXT_CHARS: usize = 256;
 const MAX_ITEMS: usize = 200;
 
 /// `GetOnboardingSettingsResponse`: every field present, empty lists and strings included. The update
-/// answers the same form, a superset of `UpdateOnboardingSettingsResponse`.
-pub fn settings_json(settings: &OnboardingSettings) -> Value {
-    json!({
-        "status": settings.status.wire(),
-        "mcpOnboardingStatus": settings.mcp_status.wire(),
-        "conversationId": settings.conversation_id,
-        "mcpOnboardingGoal": settings.mcp_goal,
-        "mcpOnboardingTargets": settings.mcp_targets.iter().map(target_json).collect::<Vec<_>>(),
-        "intents": settings.intents,
-        "orgContext": {
-            "industry": settings.org_context.industry,
-            "organizationSize": settings.org_context.organization_size,
-        },
-    })
+/// answers the same form, a superset of `UpdateOnboardingSettingsResponse`. Fields are in the order of
+/// their JSON names.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsBody {
+    pub conversation_id: String,
+    pub intents: Vec<String>,
+    pub mcp_onboarding_goal: String,
+    pub mcp_onboarding_status: &'static str,
+    pub mcp_onboarding_targets: Vec<TargetBody>,
+    pub org_context: OrgContextBody,
+    pub status: &'static str,
 }
 
 /// `McpOnboardingTarget`.
-pub fn target_json(target: &McpTarget) -> Value {
-    json!({
-        "kind": target.kind.wire(),
-        "id": target.id,
-        "displayName": target.display_name,
-        "mcpServerId": target.mcp_server_id,
-        "status": target.status.wire(),
-    })
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetBody {
+    pub display_name: String,
+    pub id: String,
+    pub kind: &'static str,
+    pub mcp_server_id: String,
+    pub status: &'static str,
+}
+
+/// `OnboardingOrgContext`.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgContextBody {
+    pub industry: String,
+    pub organization_size: String,
+}
+
+pub fn settings_json(settings: &OnboardingSettings) -> SettingsBody {
+    SettingsBody {
+        conversation_id: settings.conversation_id.clone(),
+        intents: settings.intents.clone(),
+        mcp_onboarding_goal: settings.mcp_goal.clone(),
+        mcp_onboarding_status: settings.mcp_status.wire(),
+        mcp_onboarding_targets: settings.mcp_targets.iter().map(target_json).collect(),
+        org_context: OrgContextBody {
+            industry: settings.org_context.industry.clone(),
+            organization_size: settings.org_context.organization_size.clone(),
+        },
+        status: settings.status.wire(),
+    }
+}
+
+pub fn target_json(target: &McpTarget) -> TargetBody {
+    TargetBody {
+        display_name: target.display_name.clone(),
+        id: target.id.clone(),
+        kind: target.kind.wire(),
+        mcp_server_id: target.mcp_server_id.clone(),
+        status: target.status.wire(),
+    }
 }
 
 /// `UpdateOnboardingSettingsRequest`, plus onramp's `intents` and `orgContext`. Proto (snake_case) names
@@ -252,11 +282,44 @@ fn parse_intents(inputs: Vec<String>) -> ApiResult<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::extract::parse_json;
 
     fn parse(body: &str) -> ApiResult<OnboardingSettingsUpdate> {
         parse_json::<UpdateInput>(body.as_bytes())?.into_update()
+    }
+
+    #[test]
+    fn settings_in_protojson_keep_every_field() {
+        let tenant: onramp_domain::Id = format!("{:024x}", 1).parse().unwrap();
+        let mut settings = OnboardingSettings::defaults(tenant);
+        let expected = json!({
+            "status": OnboardingStatus::NotStarted.wire(), "mcpOnboardingStatus": settings.mcp_status.wire(),
+            "conversationId": "", "mcpOnboardingGoal": "", "mcpOnboardingTargets": [], "intents": [],
+            "orgContext": {"industry": "", "organizationSize": ""},
+        });
+        assert_eq!(serde_json::to_string(&settings_json(&settings)).unwrap(), expected.to_string());
+        settings.mcp_targets = vec![McpTarget {
+            kind: McpTargetKind::App,
+            id: "a1".into(),
+            display_name: "Wiki".into(),
+            mcp_server_id: "s".into(),
+            status: McpTargetStatus::Done,
+        }];
+        settings.intents = vec!["grow".into()];
+        settings.org_context.industry = "Retail".into();
+        settings.conversation_id = "c1".into();
+        let mut expected = expected;
+        expected["mcpOnboardingTargets"] = json!([{
+            "kind": "MCP_ONBOARDING_TARGET_KIND_APP", "id": "a1", "displayName": "Wiki", "mcpServerId": "s",
+            "status": "MCP_ONBOARDING_TARGET_STATUS_DONE",
+        }]);
+        expected["intents"] = json!(["grow"]);
+        expected["orgContext"]["industry"] = json!("Retail");
+        expected["conversationId"] = json!("c1");
+        assert_eq!(serde_json::to_string(&settings_json(&settings)).unwrap(), expected.to_string());
     }
 
     #[test]
