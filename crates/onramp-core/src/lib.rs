@@ -11,8 +11,11 @@
 //! Authorization is checked here, once, for every surface: each use case takes the [`Principal`] the
 //! surface authenticated and checks its permission, `may_grant` and the rule of user changes.
 
+pub mod apps;
 pub mod auth;
+pub mod directories;
 pub mod error;
+pub mod flows;
 pub mod import;
 pub mod invitations;
 pub mod invite;
@@ -22,7 +25,9 @@ pub mod onboard_steps;
 pub mod onboards;
 pub mod password;
 pub mod principal;
+pub mod roles;
 pub mod search;
+pub mod settings;
 pub mod sign_in;
 pub mod users;
 
