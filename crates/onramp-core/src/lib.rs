@@ -29,6 +29,7 @@ pub mod roles;
 pub mod search;
 pub mod settings;
 pub mod sign_in;
+pub mod tokens;
 pub mod users;
 
 use std::future::Future;
@@ -64,6 +65,8 @@ pub struct Core {
     keys: Option<Arc<KeyManager>>,
     limits: Limits,
     public_url: Arc<str>,
+    /// The host of the public URL, without port: what client ids and assertion audiences name.
+    public_host: Arc<str>,
     /// Woken after a transaction that queued a message in the outbox, so that the delivery worker sends it
     /// now rather than at its next poll.
     mail_wake: Arc<Notify>,
@@ -80,6 +83,7 @@ impl Core {
             search: Some(search),
             keys: Some(keys),
             limits: Limits::new(config.limits),
+            public_host: crate::auth::host_of(&config.public_url).into(),
             public_url: config.public_url.into(),
             mail_wake: Arc::new(Notify::new()),
         })
@@ -93,6 +97,7 @@ impl Core {
             keys: None,
             limits: Limits::new(LimitSettings::default()),
             public_url: "".into(),
+            public_host: "".into(),
             mail_wake: Arc::new(Notify::new()),
         }
     }
