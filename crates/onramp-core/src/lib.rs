@@ -102,9 +102,9 @@ impl Core {
         }
     }
 
-    /// The store, for reads. Every write goes through [`Core::write`]: inside a use case, or, for the
-    /// operations that have no use case here yet (apps, owners, directories, flows, settings), around the
-    /// store call of the surface.
+    /// The store, for the reads that have no use case here (search expansion, health, metrics, the
+    /// API-key and invitation-link lookups of authentication). Surfaces write only through use cases, each
+    /// of which writes through [`Core::write`].
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -135,8 +135,8 @@ impl Core {
 
     /// Runs one store write and acts on what it touched, whether it succeeded or not (an import's earlier
     /// batches stay written when a later one fails): catches the search index up when users were written,
-    /// wakes the mail worker when a message was queued. Every write of every surface goes through here.
-    pub async fn write<T>(&self, write: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    /// wakes the mail worker when a message was queued. Every write of every use case goes through here.
+    pub(crate) async fn write<T>(&self, write: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         let before = onramp_store::writes::touched();
         let result = write.await;
         let after = onramp_store::writes::touched();
