@@ -3,6 +3,7 @@
 use onramp_domain::user::User;
 use onramp_domain::{Id, Permission, Timestamp};
 
+use onramp_search::{Cursor, Page, Query};
 use onramp_store::StoreError;
 
 use crate::error::{Code, CoreError, CoreResult};
@@ -37,6 +38,20 @@ impl Core {
     pub async fn list_users(&self, caller: &Principal, after: Option<&Id>, limit: u32) -> CoreResult<Vec<User>> {
         caller.require(Permission::UserRead)?;
         Ok(self.store.list_users(&caller.tenant_id, after, limit).await?)
+    }
+
+    /// One page of the tenant's users that match `query`, after `after`, from the node's search index
+    /// (`user:read`); a query the index refuses is INVALID_ARGUMENT naming its field.
+    pub async fn search_users(
+        &self,
+        caller: &Principal,
+        query: &Query,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> CoreResult<Page> {
+        caller.require(Permission::UserRead)?;
+        let found = self.search()?.search(&caller.tenant_id, query, after, limit).await?;
+        found.map_err(|error| CoreError::invalid_field(&error.field, error.message))
     }
 
     /// The caller's permissions, if it may read about itself (`self:read`).
