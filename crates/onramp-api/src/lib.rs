@@ -1,9 +1,11 @@
 //! onramp's HTTP surfaces: the ConductorOne-compatible API, the token endpoint, `/onboards`, the invitee's
 //! pages and the operations routes.
 //!
-//! Handlers authenticate the caller, parse input into domain types at the boundary and call a use case of
-//! `onramp_core::Core`; reads may go to the core's store directly, and the writes that have no use case yet
-//! go through `Core::write`. They never build SQL, catch the search index up or wake the mail worker.
+//! Handlers authenticate the caller, parse input into domain types at the boundary, call a use case of
+//! `onramp_core::Core` (which checks the caller's authorization) and build the wire response. Every write
+//! is a use case; a few reads still go to the core's store directly (search expansion, health, metrics, the
+//! API-key and invitation-link lookups of authentication). Handlers never build SQL, check a permission,
+//! catch the search index up or wake the mail worker.
 //! Errors leave through [`error::ApiError`].
 
 pub mod client_addr;

@@ -12,8 +12,6 @@ use crate::paging::PageTokens;
 pub struct AppState {
     /// Every use case, and the store for reads.
     pub core: Arc<Core>,
-    /// The host part of the public URL, without port: what client ids and assertion audiences name.
-    pub public_host: Arc<str>,
     /// The origin of the public URL (`https://host[:port]`): the one origin requests that change something
     /// may come from (`same_origin`).
     pub public_origin: Arc<str>,

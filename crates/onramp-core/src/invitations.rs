@@ -7,7 +7,9 @@ use std::net::IpAddr;
 
 use onramp_domain::text::{TextKind, check_text};
 use onramp_domain::{Id, Permission, Secret, Timestamp};
-use onramp_store::{Accepted, Actor, Invitation, LocalDirectory, OutboxMessage, SecretRefusal, StoreError};
+use onramp_store::{
+    Accepted, Actor, Invitation, InvitationStatus, LocalDirectory, OutboxMessage, SecretRefusal, StoreError,
+};
 
 use crate::error::{Code, CoreError, CoreResult};
 use crate::invite::{self, invitation_email, new_token, token_hash};
@@ -52,6 +54,27 @@ impl Core {
         self.write(self.store.create_invitation(actor, invitation, &hash, &email))
             .await
             .map_err(directory_error(&invitation.directory_app_id))
+    }
+
+    /// An invitation of directory `app_id` in the caller's tenant (`invitation:read`).
+    pub async fn get_invitation(&self, caller: &Principal, app_id: &Id, id: &Id) -> CoreResult<Invitation> {
+        caller.require(Permission::InvitationRead)?;
+        self.invitation_in(&caller.tenant_id, app_id, id).await
+    }
+
+    /// The tenant's invitations, of one directory and in one status (as of `now`) when given, in id order
+    /// after `after` (`invitation:read`).
+    pub async fn search_invitations(
+        &self,
+        caller: &Principal,
+        directory_app_id: Option<&Id>,
+        status: Option<InvitationStatus>,
+        now: Timestamp,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> CoreResult<Vec<Invitation>> {
+        caller.require(Permission::InvitationRead)?;
+        Ok(self.store.search_invitations(&caller.tenant_id, directory_app_id, status, now, after, limit).await?)
     }
 
     /// An invitation of directory `app_id` in the tenant; one of another directory is not found.

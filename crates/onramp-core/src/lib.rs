@@ -11,8 +11,11 @@
 //! Authorization is checked here, once, for every surface: each use case takes the [`Principal`] the
 //! surface authenticated and checks its permission, `may_grant` and the rule of user changes.
 
+pub mod apps;
 pub mod auth;
+pub mod directories;
 pub mod error;
+pub mod flows;
 pub mod import;
 pub mod invitations;
 pub mod invite;
@@ -22,8 +25,11 @@ pub mod onboard_steps;
 pub mod onboards;
 pub mod password;
 pub mod principal;
+pub mod roles;
 pub mod search;
+pub mod settings;
 pub mod sign_in;
+pub mod tokens;
 pub mod users;
 
 use std::future::Future;
@@ -59,6 +65,8 @@ pub struct Core {
     keys: Option<Arc<KeyManager>>,
     limits: Limits,
     public_url: Arc<str>,
+    /// The host of the public URL, without port: what client ids and assertion audiences name.
+    public_host: Arc<str>,
     /// Woken after a transaction that queued a message in the outbox, so that the delivery worker sends it
     /// now rather than at its next poll.
     mail_wake: Arc<Notify>,
@@ -75,6 +83,7 @@ impl Core {
             search: Some(search),
             keys: Some(keys),
             limits: Limits::new(config.limits),
+            public_host: crate::auth::host_of(&config.public_url).into(),
             public_url: config.public_url.into(),
             mail_wake: Arc::new(Notify::new()),
         })
@@ -88,13 +97,14 @@ impl Core {
             keys: None,
             limits: Limits::new(LimitSettings::default()),
             public_url: "".into(),
+            public_host: "".into(),
             mail_wake: Arc::new(Notify::new()),
         }
     }
 
-    /// The store, for reads. Every write goes through [`Core::write`]: inside a use case, or, for the
-    /// operations that have no use case here yet (apps, owners, directories, flows, settings), around the
-    /// store call of the surface.
+    /// The store, for the reads that have no use case here (search expansion, health, metrics, the
+    /// API-key and invitation-link lookups of authentication). Surfaces write only through use cases, each
+    /// of which writes through [`Core::write`].
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -125,8 +135,8 @@ impl Core {
 
     /// Runs one store write and acts on what it touched, whether it succeeded or not (an import's earlier
     /// batches stay written when a later one fails): catches the search index up when users were written,
-    /// wakes the mail worker when a message was queued. Every write of every surface goes through here.
-    pub async fn write<T>(&self, write: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    /// wakes the mail worker when a message was queued. Every write of every use case goes through here.
+    pub(crate) async fn write<T>(&self, write: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
         let before = onramp_store::writes::touched();
         let result = write.await;
         let after = onramp_store::writes::touched();

@@ -29,6 +29,17 @@ pub fn onboard_error(id: &Id) -> impl FnOnce(StoreError) -> CoreError + '_ {
 }
 
 impl Core {
+    /// The tenant's newest onboards, at most `limit`.
+    pub async fn list_onboards(&self, caller: &Principal, limit: u32) -> CoreResult<Vec<Onboard>> {
+        caller.require(Permission::OnboardingRead)?;
+        Ok(self.store.list_onboards(&caller.tenant_id, limit).await?)
+    }
+
+    pub async fn get_onboard(&self, caller: &Principal, id: &Id) -> CoreResult<Onboard> {
+        caller.require(Permission::OnboardingRead)?;
+        self.store.get_onboard(&caller.tenant_id, id).await.map_err(onboard_error(id))
+    }
+
     /// Starts an onboard for the invitation `invitation_id`, through the flow `requested_flow`, else the
     /// invitation's (which defaults to its directory's), else the directory's default, else the minimal
     /// flow. The store decides, in the inserting transaction, whether the invitation may start one.

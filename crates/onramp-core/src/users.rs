@@ -2,6 +2,8 @@
 
 use onramp_domain::user::User;
 use onramp_domain::{Id, Permission, Timestamp};
+
+use onramp_search::{Cursor, Page, Query};
 use onramp_store::StoreError;
 
 use crate::error::{Code, CoreError, CoreResult};
@@ -26,6 +28,44 @@ fn concurrent_change(error: StoreError) -> CoreError {
 }
 
 impl Core {
+    /// A user of the caller's tenant, deleted or not.
+    pub async fn get_user(&self, caller: &Principal, id: &Id) -> CoreResult<User> {
+        caller.require(Permission::UserRead)?;
+        self.store.get_user(&caller.tenant_id, id).await.map_err(user_not_found(id))
+    }
+
+    /// The tenant's users in id order, after `after`.
+    pub async fn list_users(&self, caller: &Principal, after: Option<&Id>, limit: u32) -> CoreResult<Vec<User>> {
+        caller.require(Permission::UserRead)?;
+        Ok(self.store.list_users(&caller.tenant_id, after, limit).await?)
+    }
+
+    /// One page of the tenant's users that match `query`, after `after`, from the node's search index
+    /// (`user:read`); a query the index refuses is INVALID_ARGUMENT naming its field.
+    pub async fn search_users(
+        &self,
+        caller: &Principal,
+        query: &Query,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> CoreResult<Page> {
+        caller.require(Permission::UserRead)?;
+        let found = self.search()?.search(&caller.tenant_id, query, after, limit).await?;
+        found.map_err(|error| CoreError::invalid_field(&error.field, error.message))
+    }
+
+    /// The caller's permissions, if it may read about itself (`self:read`).
+    pub fn introspect(&self, caller: &Principal) -> CoreResult<Vec<Permission>> {
+        caller.require(Permission::SelfRead)?;
+        Ok(caller.permissions())
+    }
+
+    /// The caller's own user (`self:read`).
+    pub async fn own_user(&self, caller: &Principal) -> CoreResult<User> {
+        caller.require(Permission::SelfRead)?;
+        Ok(self.store.get_user(&caller.tenant_id, &caller.user_id).await?)
+    }
+
     /// Creates the user `make` builds for the caller's tenant; the caller hands out only roles within their
     /// own permissions. Answers the user as stored.
     pub async fn create_user(

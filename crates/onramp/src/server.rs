@@ -11,7 +11,6 @@ use onramp_api::client_addr::TrustedProxies;
 use onramp_api::metrics::{self as api_metrics, Metrics};
 use onramp_api::paging::{self, PageTokens};
 use onramp_api::{AppState, router};
-use onramp_core::auth::host_without_port;
 use onramp_core::keys::DEFAULT_ROTATION;
 use onramp_core::search;
 use onramp_core::{Core, CoreConfig};
@@ -95,13 +94,7 @@ fn public_url(config: &Config, addr: SocketAddr) -> String {
     config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string()
 }
 
-/// The host of a URL, without scheme, port or path.
-pub fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    host_without_port(authority).to_string()
-}
+pub use onramp_core::auth::host_of;
 
 /// Starts serving on `listener` until `shutdown` resolves.
 pub async fn start(
@@ -138,7 +131,6 @@ pub async fn start(
     let (keys, search, mail_wake) = (core.keys()?.clone(), core.search()?.clone(), core.mail_wake());
     let state = AppState {
         core,
-        public_host: public_host.into(),
         public_origin: public_origin.into(),
         page_tokens,
         trusted_proxies: Arc::new(TrustedProxies::new(config.trusted_proxies.clone())),
@@ -190,15 +182,4 @@ pub async fn start(
         tracing::info!(proxies = %proxies.join(","), "X-Forwarded-For is believed from these proxies");
     }
     Ok(Server { addr, public_url, store, bootstrap, task })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hosts_of_urls() {
-        assert_eq!(super::host_of("http://127.0.0.1:8080"), "127.0.0.1");
-        assert_eq!(super::host_of("https://acme.example/base/"), "acme.example");
-        assert_eq!(super::host_of("http://[::1]:80/x"), "::1");
-        assert_eq!(super::host_of("acme.example"), "acme.example");
-    }
 }

@@ -17,19 +17,19 @@
 //!
 //! A user whose status is DELETED owns nothing: it is left out of lists, and naming it is a 404 as for an
 //! unknown user. Every change writes one audit event per ownership (`app_owner.create`/`app_owner.delete`).
+//! The use cases and their authorization are the core's (`onramp_core::apps`).
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use onramp_domain::user::{User, UserStatus};
-use onramp_domain::{Id, Permission};
-use onramp_store::{AppOwner, RoleSlug, StoreError};
+use onramp_domain::Id;
+use onramp_domain::user::User;
+use onramp_store::{AppOwner, RoleSlug};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apps::app_error;
 use super::path_id;
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::paging::{fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
@@ -52,9 +52,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// Rows per store read when `ownerids` collects every owner of an app.
-const OWNER_IDS_BATCH: u32 = 1_000;
-
 fn parse_slug(name: &str, raw: &str) -> ApiResult<RoleSlug> {
     RoleSlug::parse(raw).map_err(|error| ApiError::invalid_field(name, error))
 }
@@ -65,20 +62,6 @@ fn parse_ids(field: &str, raw: &[String]) -> ApiResult<Vec<Id>> {
         .enumerate()
         .map(|(i, text)| text.parse().map_err(|error| ApiError::invalid_field(&format!("{field}[{i}]"), error)))
         .collect()
-}
-
-/// The live users behind ownerships, in the ownerships' order. A user deleted since the ownership was read
-/// owns nothing, so it is left out.
-async fn owner_users(state: &AppState, caller: &Principal, owners: &[AppOwner]) -> ApiResult<Vec<User>> {
-    let mut users = Vec::with_capacity(owners.len());
-    for owner in owners {
-        match state.core.store().get_user(&caller.tenant_id, &owner.user_id).await {
-            Ok(user) if user.status != UserStatus::Deleted => users.push(user),
-            Ok(_) | Err(StoreError::NotFound) => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Ok(users)
 }
 
 #[derive(Deserialize)]
@@ -95,20 +78,14 @@ pub async fn list_v1(
     Path(app_id): Path<String>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppRead)?;
     let app_id = path_id("app_id", &app_id)?;
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["app_owners.v1.list", &caller.tenant_id.to_string(), &app_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let slug = RoleSlug::owner();
-    let mut owners = state
-        .core
-        .store()
-        .list_app_owners(&caller.tenant_id, &app_id, Some(&slug), after.as_ref(), size as u32 + 1)
-        .await
-        .map_err(app_error(&app_id))?;
+    let mut owners = state.core.list_app_owners(&caller, &app_id, Some(&slug), after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut owners, size, |owner| owner.id);
-    let users = owner_users(&state, &caller, &owners).await?;
+    let users = state.core.app_owner_users(&caller, &owners).await?;
     Ok(Json(json!({ "list": users.iter().map(user_json).collect::<Vec<_>>(), "nextPageToken": next })))
 }
 
@@ -118,25 +95,9 @@ pub async fn owner_ids(
     caller: Principal,
     Path(app_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppRead)?;
     let app_id = path_id("app_id", &app_id)?;
-    let slug = RoleSlug::owner();
-    let mut ids = Vec::new();
-    let mut after = None;
-    loop {
-        let batch = state
-            .core
-            .store()
-            .list_app_owners(&caller.tenant_id, &app_id, Some(&slug), after.as_ref(), OWNER_IDS_BATCH)
-            .await
-            .map_err(app_error(&app_id))?;
-        ids.extend(batch.iter().map(|owner| owner.user_id.to_string()));
-        match batch.last() {
-            Some(last) if batch.len() == OWNER_IDS_BATCH as usize => after = Some(last.id),
-            _ => break,
-        }
-    }
-    Ok(Json(json!({ "userIds": ids })))
+    let ids = state.core.app_owner_ids(&caller, &app_id).await?;
+    Ok(Json(json!({ "userIds": ids.iter().map(Id::to_string).collect::<Vec<_>>() })))
 }
 
 /// `POST /api/v1/apps/{app_id}/owners/{user_id}`: makes the user an `owner`; idempotent.
@@ -145,17 +106,10 @@ pub async fn add_v1(
     caller: Principal,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppWrite)?;
     let app_id = path_id("app_id", &app_id)?;
     let user_id = path_id("user_id", &user_id)?;
-    match state
-        .core
-        .write(state.core.store().create_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id))
-        .await
-    {
-        Ok(_) | Err(StoreError::Conflict { constraint: "app_owners_app_role_user" }) => Ok(Json(json!({}))),
-        Err(error) => Err(app_error(&app_id)(error)),
-    }
+    state.core.add_app_owner(&caller, &app_id, &user_id).await?;
+    Ok(Json(json!({})))
 }
 
 /// `DELETE /api/v1/apps/{app_id}/owners/{user_id}`: removes the user's `owner` ownership.
@@ -164,15 +118,9 @@ pub async fn remove_v1(
     caller: Principal,
     Path((app_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppWrite)?;
     let app_id = path_id("app_id", &app_id)?;
     let user_id = path_id("user_id", &user_id)?;
-    state
-        .core
-        .store()
-        .delete_app_owner(&caller.actor(), &app_id, &RoleSlug::owner(), &user_id)
-        .await
-        .map_err(app_error(&app_id))?;
+    state.core.delete_app_owner(&caller, &app_id, &RoleSlug::owner(), &user_id).await?;
     Ok(Json(json!({})))
 }
 
@@ -189,15 +137,9 @@ pub async fn set_v1(
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<UserIdsRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppWrite)?;
     let app_id = path_id("app_id", &app_id)?;
     let user_ids = parse_ids("userIds", request.user_ids.as_deref().unwrap_or_default())?;
-    state
-        .core
-        .store()
-        .set_app_owners(&caller.actor(), &app_id, &RoleSlug::owner(), &user_ids)
-        .await
-        .map_err(app_error(&app_id))?;
+    state.core.set_app_owners(&caller, &app_id, &RoleSlug::owner(), &user_ids).await?;
     Ok(Json(json!({})))
 }
 
@@ -208,16 +150,9 @@ pub async fn delete_v1(
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<UserIdsRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppWrite)?;
     let app_id = path_id("app_id", &app_id)?;
     let user_ids = parse_ids("userIds", request.user_ids.as_deref().unwrap_or_default())?;
-    let owner = RoleSlug::owner();
-    state
-        .core
-        .store()
-        .remove_app_owners(&caller.actor(), &app_id, &owner, &user_ids)
-        .await
-        .map_err(app_error(&app_id))?;
+    state.core.remove_app_owners(&caller, &app_id, &RoleSlug::owner(), &user_ids).await?;
     Ok(Json(json!({})))
 }
 
@@ -247,9 +182,8 @@ fn ownership_path(raw: (String, String, String), body: Option<&UserRefRequest>) 
     Ok((app_id, slug, user_id))
 }
 
-async fn ownership_response(state: &AppState, caller: &Principal, owner: &AppOwner) -> ApiResult<Json<Value>> {
-    let user = state.core.store().get_user(&caller.tenant_id, &owner.user_id).await?;
-    Ok(Json(json!({ "appOwnerUser": app_owner_user_json(owner, &user) })))
+fn ownership_response((owner, user): (AppOwner, User)) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "appOwnerUser": app_owner_user_json(&owner, &user) })))
 }
 
 /// `POST /api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}` (CreateUserOwner).
@@ -259,19 +193,8 @@ pub async fn create_user_owner(
     Path(raw): Path<(String, String, String)>,
     ApiJson(request): ApiJson<UserRefRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppWrite)?;
     let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
-    let owner = state
-        .core
-        .write(state.core.store().create_app_owner(&caller.actor(), &app_id, &slug, &user_id))
-        .await
-        .map_err(|error| match error {
-            StoreError::Conflict { .. } => {
-                ApiError::new(Code::AlreadyExists, format!("user {user_id} already owns app {app_id} as {slug}"))
-            }
-            other => app_error(&app_id)(other),
-        })?;
-    ownership_response(&state, &caller, &owner).await
+    ownership_response(state.core.create_app_owner(&caller, &app_id, &slug, &user_id).await?)
 }
 
 /// `GET /api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}` (GetUserOwner).
@@ -280,15 +203,8 @@ pub async fn get_user_owner(
     caller: Principal,
     Path(raw): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppRead)?;
     let (app_id, slug, user_id) = ownership_path(raw, None)?;
-    let owner = state
-        .core
-        .store()
-        .get_app_owner(&caller.tenant_id, &app_id, &slug, &user_id)
-        .await
-        .map_err(app_error(&app_id))?;
-    ownership_response(&state, &caller, &owner).await
+    ownership_response(state.core.get_app_owner(&caller, &app_id, &slug, &user_id).await?)
 }
 
 /// `DELETE /api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}` (DeleteUserOwner).
@@ -298,13 +214,8 @@ pub async fn delete_user_owner(
     Path(raw): Path<(String, String, String)>,
     ApiJson(request): ApiJson<UserRefRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppWrite)?;
     let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
-    state
-        .core
-        .write(state.core.store().delete_app_owner(&caller.actor(), &app_id, &slug, &user_id))
-        .await
-        .map_err(app_error(&app_id))?;
+    state.core.delete_app_owner(&caller, &app_id, &slug, &user_id).await?;
     Ok(Json(json!({})))
 }
 
@@ -316,7 +227,6 @@ pub async fn search_user_owners(
     Path(app_id): Path<String>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppRead)?;
     let app_id = path_id("app_id", &app_id)?;
     let slug = params.role_slug.as_deref().filter(|raw| !raw.is_empty()).map(|raw| parse_slug("role_slug", raw));
     let slug = slug.transpose()?;
@@ -325,14 +235,10 @@ pub async fn search_user_owners(
     let tenant = caller.tenant_id.to_string();
     let query = fingerprint(&["app_owners.v2.search", &tenant, &app_id.to_string(), slug_part]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
-    let mut owners = state
-        .core
-        .store()
-        .list_app_owners(&caller.tenant_id, &app_id, slug.as_ref(), after.as_ref(), size as u32 + 1)
-        .await
-        .map_err(app_error(&app_id))?;
+    let mut owners =
+        state.core.list_app_owners(&caller, &app_id, slug.as_ref(), after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut owners, size, |owner| owner.id);
-    let users = owner_users(&state, &caller, &owners).await?;
+    let users = state.core.app_owner_users(&caller, &owners).await?;
     let list: Vec<_> = owners
         .iter()
         .filter_map(|owner| users.iter().find(|user| user.id == owner.user_id).map(|user| (owner, user)))
@@ -356,7 +262,6 @@ pub async fn set_v2(
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<SetV2Request>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AppWrite)?;
     let app_id = path_id("app_id", &app_id)?;
     let slug = match request.role_slug.as_deref() {
         None | Some("") => return Err(ApiError::invalid_field("roleSlug", "is required")),
@@ -375,10 +280,6 @@ pub async fn set_v2(
             raw.parse().map_err(|error| ApiError::invalid_field(&format!("userRefs[{i}].id"), error))
         })
         .collect::<ApiResult<Vec<Id>>>()?;
-    state
-        .core
-        .write(state.core.store().set_app_owners(&caller.actor(), &app_id, &slug, &user_ids))
-        .await
-        .map_err(app_error(&app_id))?;
+    state.core.set_app_owners(&caller, &app_id, &slug, &user_ids).await?;
     Ok(Json(json!({})))
 }

@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use onramp_domain::Permission;
 use onramp_store::AuditEvent;
 use serde_json::{Value, json};
 
@@ -32,11 +31,10 @@ pub async fn list_audit_events(
     caller: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::AuditRead)?;
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["audit_events.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
-    let mut events = state.core.store().list_audit_events(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
+    let mut events = state.core.list_audit_events(&caller, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut events, size, |event| event.id);
     Ok(Json(json!({
         "list": events.iter().map(event_json).collect::<Vec<_>>(),

@@ -5,18 +5,18 @@
 //! "acceptTerms": {"text"}} | {"completeProfile": {"requiredFields": [...]}} | {"verifyEmail": {}} |
 //! {"managerApproval": {"approverUserId"}} | {"assignRoles": {"roleIds": [...]}} | {"notify": {"recipient",
 //! "message"}}], "builtin", "createdAt", "updatedAt"}}`. The built-in minimal flow is listed first and can be
-//! read but not changed; a flow in use cannot be deleted.
+//! read but not changed; a flow in use cannot be deleted. The use cases, their authorization and the rules
+//! on a flow's roles and approvers are the core's (`onramp_core::flows`).
 
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use onramp_domain::onboarding::{Flow, FlowStep, MINIMAL_FLOW_ID, StepKind, validate_steps};
-use onramp_domain::{BuiltinRole, Id, Permission, Timestamp};
-use onramp_store::StoreError;
+use onramp_domain::BuiltinRole;
+use onramp_domain::onboarding::{Flow, FlowStep, validate_steps};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
@@ -40,13 +40,6 @@ pub fn flow_json(flow: &Flow) -> Value {
         "createdAt": flow.created_at,
         "updatedAt": flow.updated_at,
     })
-}
-
-fn flow_error(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |error| match error {
-        StoreError::NotFound => ApiError::not_found(format!("onboarding flow {id}")),
-        other => other.into(),
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -125,57 +118,20 @@ fn parse_steps(raw: &[Value]) -> ApiResult<Vec<FlowStep>> {
     Ok(steps)
 }
 
-/// Refuses roles in assignRoles steps that the caller may not grant.
-fn check_grants(caller: &Principal, flow: &Flow) -> ApiResult<()> {
-    for (index, step) in flow.steps.iter().enumerate() {
-        if let StepKind::AssignRoles { role_ids } = &step.kind {
-            caller.require_grantable(&format!("steps[{index}].assignRoles.roleIds"), role_ids)?;
-        }
-    }
-    Ok(())
-}
-
-/// Refuses an approver that is not a live user of the tenant.
-async fn check_approvers(state: &AppState, tenant_id: &Id, flow: &Flow) -> ApiResult<()> {
-    for (index, step) in flow.steps.iter().enumerate() {
-        if let StepKind::ManagerApproval { approver_user_id: Some(approver) } = &step.kind {
-            let live =
-                state.core.store().get_user(tenant_id, approver).await.ok().filter(|user| user.deleted_at.is_none());
-            if live.is_none() {
-                return Err(ApiError::invalid_field(
-                    &format!("steps[{index}].managerApproval.approverUserId"),
-                    format!("user {approver} not found"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(input): ApiJson<FlowInput>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingWrite)?;
-    if input.display_name.is_none() {
-        return Err(ApiError::invalid_field("displayName", "is required"));
-    }
-    let now = Timestamp::now();
-    let mut flow = Flow {
-        id: Id::new(),
-        tenant_id: caller.tenant_id,
-        display_name: String::new(),
-        description: String::new(),
-        steps: Vec::new(),
-        builtin: false,
-        created_at: now,
-        updated_at: now,
-    };
-    input.apply(&mut flow, &input.paths_set())?;
-    check_grants(&caller, &flow)?;
-    check_approvers(&state, &caller.tenant_id, &flow).await?;
-    state.core.write(state.core.store().create_flow(&caller.actor(), &flow)).await?;
+    let flow = state
+        .core
+        .create_flow(&caller, |flow| {
+            if input.display_name.is_none() {
+                return Err(ApiError::invalid_field("displayName", "is required").into());
+            }
+            Ok(input.apply(flow, &input.paths_set())?)
+        })
+        .await?;
     Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
 }
 
@@ -184,25 +140,17 @@ async fn list(
     caller: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingRead)?;
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["onboarding_flows.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
-    let mut flows = Vec::new();
-    // The minimal flow's id sorts before every generated id, so it leads the first page.
-    if after.is_none() {
-        flows.push(Flow::minimal(caller.tenant_id));
-    }
-    let fetch = (size + 1 - flows.len()) as u32;
-    flows.extend(state.core.store().list_flows(&caller.tenant_id, after.as_ref(), fetch).await?);
+    let mut flows = state.core.list_flows(&caller, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut flows, size, |flow| flow.id);
     Ok(Json(json!({ "list": flows.iter().map(flow_json).collect::<Vec<_>>(), "nextPageToken": next })))
 }
 
 async fn read(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingRead)?;
     let id = path_id("id", &id)?;
-    let flow = state.core.store().get_flow(&caller.tenant_id, &id).await.map_err(flow_error(&id))?;
+    let flow = state.core.get_flow(&caller, &id).await?;
     Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
 }
 
@@ -219,39 +167,18 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<UpdateRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingWrite)?;
     let id = path_id("id", &id)?;
-    if id == MINIMAL_FLOW_ID {
-        return Err(ApiError::new(Code::FailedPrecondition, "the minimal flow is built in and cannot change"));
-    }
     let input = request.onboarding_flow.ok_or_else(|| ApiError::invalid_field("onboardingFlow", "is required"))?;
     let mut paths = parse_mask(&request.update_mask, &UPDATABLE, "onboarding flow")?;
     if paths.is_empty() {
         paths = input.paths_set();
     }
-    let before = state.core.store().get_flow(&caller.tenant_id, &id).await.map_err(flow_error(&id))?;
-    let mut after = before.clone();
-    input.apply(&mut after, &paths)?;
-    check_grants(&caller, &after)?;
-    check_approvers(&state, &caller.tenant_id, &after).await?;
-    if after == before {
-        return Ok(Json(json!({ "onboardingFlow": flow_json(&before) })));
-    }
-    let updated =
-        state.core.write(state.core.store().update_flow(&caller.actor(), &before, &after)).await.map_err(|error| {
-            match error {
-                StoreError::Conflict { .. } => {
-                    ApiError::new(Code::Aborted, "the flow changed while this update ran; read it again and retry")
-                }
-                other => flow_error(&id)(other),
-            }
-        })?;
-    Ok(Json(json!({ "onboardingFlow": flow_json(&updated) })))
+    let flow = state.core.update_flow(&caller, &id, |flow| Ok(input.apply(flow, &paths)?)).await?;
+    Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
 }
 
 async fn delete(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingWrite)?;
     let id = path_id("id", &id)?;
-    state.core.write(state.core.store().delete_flow(&caller.actor(), &id)).await.map_err(flow_error(&id))?;
+    state.core.delete_flow(&caller, &id).await?;
     Ok(Json(json!({})))
 }

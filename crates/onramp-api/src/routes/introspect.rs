@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use onramp_domain::Permission;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,14 +13,14 @@ use crate::routes::search::expanded_view;
 use crate::state::AppState;
 use crate::wire::mask::ExpandMask;
 
-pub async fn auth_introspect(caller: Principal) -> ApiResult<Json<Value>> {
-    caller.require(Permission::SelfRead)?;
+pub async fn auth_introspect(State(state): State<AppState>, caller: Principal) -> ApiResult<Json<Value>> {
+    let permissions = state.core.introspect(&caller)?;
     Ok(Json(json!({
         "principleId": caller.credential_id,
         "userId": caller.user_id,
         "tenantId": caller.tenant_id,
         "roles": caller.roles.iter().map(|role| role.id()).collect::<Vec<_>>(),
-        "permissions": caller.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "permissions": permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "features": [],
     })))
 }
@@ -40,8 +39,7 @@ pub async fn user_introspect(
     caller: Principal,
     ApiJson(request): ApiJson<UserIntrospectRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::SelfRead)?;
-    let user = state.core.store().get_user(&caller.tenant_id, &caller.user_id).await?;
+    let user = state.core.own_user(&caller).await?;
     let paths = request.expand_mask.and_then(|mask| mask.paths).unwrap_or_default();
     let (view, expanded) = expanded_view(&state, &caller.tenant_id, &user, &paths).await?;
     Ok(Json(json!({ "userView": view, "expanded": expanded })))

@@ -13,7 +13,7 @@
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use onramp_domain::{Id, Permission, Secret, Timestamp};
+use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::{InvitationStatus, LocalDirectory};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -58,9 +58,8 @@ async fn read(
     caller: Principal,
     Path((app_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::InvitationRead)?;
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
-    let invitation = state.core.invitation_in(&caller.tenant_id, &app_id, &id).await?;
+    let invitation = state.core.get_invitation(&caller, &app_id, &id).await?;
     Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
 }
 
@@ -98,7 +97,6 @@ async fn search(
     caller: Principal,
     ApiJson(request): ApiJson<SearchRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::InvitationRead)?;
     let directory = match request.directory_app_id.as_deref().filter(|raw| !raw.is_empty()) {
         None => None,
         Some(raw) => Some(raw.parse::<Id>().map_err(|error| ApiError::invalid_field("directoryAppId", error))?),
@@ -119,8 +117,7 @@ async fn search(
     let now = Timestamp::now();
     let mut invitations = state
         .core
-        .store()
-        .search_invitations(&caller.tenant_id, directory.as_ref(), status, now, after.as_ref(), size as u32 + 1)
+        .search_invitations(&caller, directory.as_ref(), status, now, after.as_ref(), size as u32 + 1)
         .await?;
     let next = next_page_token(&state.page_tokens, &query, &mut invitations, size, |invitation| invitation.id);
     let list: Vec<_> = invitations.iter().map(|invitation| invitation_json(invitation, now)).collect();

@@ -18,9 +18,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use onramp_domain::Id;
 use onramp_domain::onboarding::OnboardStatus;
-use onramp_domain::{Id, Permission};
-use onramp_store::{Onboard, StoreError};
+use onramp_store::Onboard;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -79,10 +79,6 @@ pub(crate) fn object_id(field: &str, raw: &str) -> ApiResult<Id> {
     raw.parse().map_err(|_| ApiError::invalid_field(field, "must be 24 hexadecimal characters"))
 }
 
-pub(crate) fn onboard_error(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |error| onramp_core::onboards::onboard_error(id)(error).into()
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct CreateRequest {
@@ -108,8 +104,7 @@ async fn create(
 }
 
 async fn list(State(state): State<AppState>, OnboardsCaller(caller): OnboardsCaller) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingRead)?;
-    let onboards = state.core.store().list_onboards(&caller.tenant_id, LIST_LIMIT).await?;
+    let onboards = state.core.list_onboards(&caller, LIST_LIMIT).await?;
     Ok(Json(Value::Array(onboards.iter().map(onboard_json).collect())))
 }
 
@@ -118,9 +113,8 @@ async fn read(
     OnboardsCaller(caller): OnboardsCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::OnboardingRead)?;
     let id = object_id("id", &id)?;
-    let onboard = state.core.store().get_onboard(&caller.tenant_id, &id).await.map_err(onboard_error(&id))?;
+    let onboard = state.core.get_onboard(&caller, &id).await?;
     Ok(Json(onboard_json(&onboard)))
 }
 

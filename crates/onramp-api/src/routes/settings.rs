@@ -3,7 +3,8 @@
 //! (`Update`), and `POST /api/v1/conversations/onboarding:ensure`
 //! (`UIConversationsService.EnsureOnboardingSession`).
 //!
-//! Reading needs `settings:read`; updating and ensuring need `settings:write`. The store checks the
+//! Reading needs `settings:read`; updating and ensuring need `settings:write` (checked by the core's use
+//! cases, `onramp_core::settings`). The store checks the
 //! status machine under a row lock and writes conditionally (see `onramp_store::OnboardingSettingsUpdate`);
 //! a refused move is 400 FAILED_PRECONDITION naming both states. `onboarding:ensure` is one literal path
 //! segment: axum 0.8 captures only `{name}` segments, so the colon needs no escaping.
@@ -11,11 +12,9 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use onramp_domain::{Id, Permission};
-use onramp_store::StoreError;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -32,8 +31,7 @@ pub async fn get_onboarding_settings(
     State(state): State<AppState>,
     caller: Principal,
 ) -> ApiResult<Json<SettingsBody>> {
-    caller.require(Permission::SettingsRead)?;
-    let settings = state.core.store().get_onboarding_settings(&caller.tenant_id).await?;
+    let settings = state.core.onboarding_settings(&caller).await?;
     Ok(Json(settings_json(&settings)))
 }
 
@@ -44,17 +42,7 @@ pub async fn update_onboarding_settings(
     caller: Principal,
     ApiJson(input): ApiJson<UpdateInput>,
 ) -> ApiResult<Json<SettingsBody>> {
-    caller.require(Permission::SettingsWrite)?;
-    let update = input.into_update()?;
-    let settings =
-        state.core.write(state.core.store().update_onboarding_settings(&caller.actor(), &update)).await.map_err(
-            |error| match error {
-                StoreError::Conflict { .. } => {
-                    ApiError::new(Code::Aborted, "the onboarding settings changed while this update ran; retry")
-                }
-                other => other.into(),
-            },
-        )?;
+    let settings = state.core.update_onboarding_settings(&caller, || Ok(input.into_update()?)).await?;
     Ok(Json(settings_json(&settings)))
 }
 
@@ -64,8 +52,6 @@ pub async fn ensure_onboarding_session(
     caller: Principal,
     ApiJson(_): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::SettingsWrite)?;
-    let (conversation_id, created) =
-        state.core.write(state.core.store().ensure_onboarding_conversation(&caller.actor(), &Id::new())).await?;
+    let (conversation_id, created) = state.core.ensure_onboarding_conversation(&caller).await?;
     Ok(Json(json!({ "conversationId": conversation_id, "created": created })))
 }

@@ -1,8 +1,8 @@
 //! `POST /auth/v1/token`: OAuth2 client credentials, with a plain `client_secret` or with the EdDSA
 //! `client_assertion` that the ConductorOne Go SDK and `cone` sign.
 //!
-//! Both forms are checked against the one thing onramp keeps of a credential, its Ed25519 public key: an
-//! assertion by its signature, a plain secret (which is the private key) by deriving its public key.
+//! Both forms are checked by the core's use case (`onramp_core::tokens`), against the one thing onramp
+//! keeps of a credential, its Ed25519 public key; this module reads the request and answers in OAuth2's terms.
 //! The client id and secret come in the form body (`client_secret_post`) or in `Authorization: Basic` with
 //! both form-urlencoded (`client_secret_basic`, RFC 6749 §2.3.1), never both. Failures are OAuth2 error bodies
 //! (`{"error": "invalid_client", ...}`), not the API's error shape, because OAuth2 clients parse them.
@@ -25,18 +25,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use onramp_domain::user::UserStatus;
-use onramp_domain::{BuiltinRole, Id, Timestamp};
 use onramp_store::StoreError;
 use serde_json::json;
 
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
-use onramp_core::auth::access_token::{ACCESS_TOKEN_TTL_SECS, AccessClaims};
-use onramp_core::auth::{assertion, client_secret};
 use onramp_core::limits::too_many;
-
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+use onramp_core::tokens::{ClientProof, TokenRefusal};
 
 /// The challenge of every 401 of this endpoint.
 const CHALLENGE: &str = "Basic realm=\"onramp\"";
@@ -158,85 +153,24 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
     }
     let client_id = request.client_id.as_deref().filter(|id| !id.is_empty());
     let client_id = client_id.ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
-    if client_secret::parse_client_id(client_id).is_none() {
-        return Err(OAuthError::invalid_client("unknown client"));
-    }
-    let grant = match state.core.store().credential_by_client_id(client_id).await {
-        Ok(grant) => grant,
-        Err(StoreError::NotFound) => return Err(OAuthError::invalid_client("unknown client")),
-        Err(error) => return Err(error.into()),
+    let proof = ClientProof {
+        client_secret: request.client_secret.as_deref(),
+        client_assertion: request.client_assertion.as_deref(),
+        client_assertion_type: request.client_assertion_type.as_deref(),
     };
-    if grant.credential.revoked_at.is_some() {
-        return Err(OAuthError::invalid_client("credential revoked"));
-    }
-    let public_key = client_secret::public_key_from_b64(&grant.credential.public_key).map_err(|_| {
-        tracing::error!(credential = %grant.credential.id, "stored public key is corrupt");
-        OAuthError::invalid_client("credential unusable")
-    })?;
-    let now = Timestamp::now();
-
-    match (&request.client_secret, &request.client_assertion) {
-        (Some(secret), None) => {
-            let key =
-                client_secret::parse(secret).map_err(|error| OAuthError::wrong_secret(client_id, error.to_string()))?;
-            if key.verifying_key() != public_key {
-                return Err(OAuthError::wrong_secret(client_id, "client secret does not match"));
-            }
+    let issued = state.core.issue_token(client_id, proof).await.map_err(|refusal| match refusal {
+        TokenRefusal::InvalidRequest(description) => OAuthError::invalid_request(description),
+        TokenRefusal::InvalidClient(description) => OAuthError::invalid_client(description),
+        TokenRefusal::WrongSecret(description) => OAuthError::wrong_secret(client_id, description),
+        TokenRefusal::Unavailable(error) => error.into(),
+        TokenRefusal::NoKeys => {
+            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "this process signs no tokens")
         }
-        (None, Some(jws)) => {
-            if request.client_assertion_type.as_deref() != Some(JWT_BEARER) {
-                return Err(OAuthError::invalid_request(format!("client_assertion_type must be {JWT_BEARER}")));
-            }
-            let audiences = assertion::accepted_audiences(&state.public_host, client_id);
-            let verified = assertion::verify(jws, client_id, &public_key, &audiences, now.unix_seconds())
-                .map_err(|error| OAuthError::wrong_secret(client_id, error.to_string()))?;
-            // Remember the nonce until the assertion could no longer be accepted anyway.
-            let forget_at = Timestamp::from_unix_seconds(verified.expires_at + assertion::LEEWAY_SECS);
-            match state.core.write(state.core.store().use_assertion_nonce(&verified.nonce, client_id, forget_at)).await
-            {
-                Ok(()) => {}
-                Err(StoreError::Conflict { .. }) => {
-                    return Err(OAuthError::wrong_secret(client_id, "assertion replayed"));
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_request("send either client_secret or client_assertion, not both"));
-        }
-        (None, None) => return Err(OAuthError::invalid_request("client_secret or client_assertion is required")),
-    }
-
-    if grant.user.status != UserStatus::Enabled {
-        return Err(OAuthError::invalid_client("the credential's user is not enabled"));
-    }
-    // The token carries the roles the credential is scoped to that the user still holds.
-    let roles: Vec<String> = grant
-        .credential
-        .role_ids
-        .iter()
-        .filter(|id| grant.user.role_ids.contains(id))
-        .filter_map(BuiltinRole::from_id)
-        .map(|role| role.name().to_string())
-        .collect();
-    let claims = AccessClaims {
-        iss: state.core.public_url().to_string(),
-        sub: grant.user.id.to_string(),
-        tid: grant.credential.tenant_id.to_string(),
-        cid: grant.credential.id.to_string(),
-        roles,
-        iat: now.unix_seconds(),
-        exp: now.unix_seconds() + ACCESS_TOKEN_TTL_SECS,
-        jti: Id::new().to_string(),
-    };
-    tracing::info!(credential = %grant.credential.id, user = %grant.user.id, "access token issued");
-    let keys = state.core.keys().map_err(|_| {
-        OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "this process signs no tokens")
     })?;
     let body = json!({
-        "access_token": keys.issue(&claims),
+        "access_token": issued.access_token,
         "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_TTL_SECS,
+        "expires_in": issued.expires_in,
     });
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }

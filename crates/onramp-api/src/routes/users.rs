@@ -4,8 +4,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use onramp_core::import::ImportOptions;
-use onramp_domain::{Id, Permission};
-use onramp_store::StoreError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -21,21 +19,13 @@ use crate::wire::user_input::{UserInput, parse_mask};
 /// Most rows one import request may carry; larger imports go through the command line or several requests.
 const MAX_IMPORT_ROWS: usize = 10_000;
 
-fn user_not_found(id: &Id) -> impl FnOnce(StoreError) -> ApiError + '_ {
-    move |error| match error {
-        StoreError::NotFound => ApiError::not_found(format!("user {id}")),
-        other => other.into(),
-    }
-}
-
 pub async fn get_user(
     State(state): State<AppState>,
     caller: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<UserViewResponse>> {
-    caller.require(Permission::UserRead)?;
     let id = path_id("id", &id)?;
-    let user = state.core.store().get_user(&caller.tenant_id, &id).await.map_err(user_not_found(&id))?;
+    let user = state.core.get_user(&caller, &id).await?;
     Ok(Json(user_view_response(&user)))
 }
 
@@ -44,11 +34,10 @@ pub async fn list_users(
     caller: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::UserRead)?;
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["users.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
-    let mut users = state.core.store().list_users(&caller.tenant_id, after.as_ref(), size as u32 + 1).await?;
+    let mut users = state.core.list_users(&caller, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut users, size, |user| user.id);
     Ok(Json(json!({
         "list": users.iter().map(user_view).collect::<Vec<_>>(),

@@ -20,8 +20,24 @@ pub fn host_without_port(host: &str) -> &str {
     )
 }
 
+/// The host of a URL, without scheme, port or path.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    host_without_port(authority).to_string()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(super::host_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(super::host_of("https://acme.example/base/"), "acme.example");
+        assert_eq!(super::host_of("http://[::1]:80/x"), "::1");
+        assert_eq!(super::host_of("acme.example"), "acme.example");
+    }
+
     #[test]
     fn strips_ports() {
         assert_eq!(super::host_without_port("example.com:8080"), "example.com");
