@@ -57,3 +57,15 @@ pub(crate) fn multi_line(field: &str, value: Option<&str>, max: usize) -> ApiRes
     checked_text(field, value, TextKind::MultiLine, max)?;
     Ok(value.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_and_empty_bodies_have_their_exact_text() {
+        let page = ListBody { list: vec!["a", "b"], next_page_token: String::new() };
+        assert_eq!(to_text(&page), r#"{"list":["a","b"],"nextPageToken":""}"#);
+        assert_eq!(to_text(&Empty {}), "{}");
+    }
+}
