@@ -26,7 +26,8 @@ use onramp_domain::Id;
 use onramp_domain::user::User;
 use onramp_store::{AppOwner, RoleSlug};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::path_id;
 use crate::error::{ApiError, ApiResult};
@@ -34,8 +35,10 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::paging::{fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::wire::app::app_owner_user_json;
+use crate::wire::app::{AppOwnerUserBody, app_owner_user_json};
+use crate::wire::user::UserBody;
 use crate::wire::user::user_json;
+use crate::wire::{Empty, ListBody};
 
 /// The v1 and v2 owner routes, merged into the main router. The v2 entitlement-owner operations are not
 /// served.
@@ -64,6 +67,20 @@ fn parse_ids(field: &str, raw: &[String]) -> ApiResult<Vec<Id>> {
         .collect()
 }
 
+/// `{ "userIds": [...] }` of `GET /api/v1/apps/{app_id}/ownerids`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdsBody {
+    user_ids: Vec<String>,
+}
+
+/// `{ "appOwnerUser": ... }` of the v2 user-owner get and create.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppOwnerUserResponse {
+    app_owner_user: AppOwnerUserBody,
+}
+
 #[derive(Deserialize)]
 pub struct ListParams {
     page_size: Option<i64>,
@@ -77,7 +94,7 @@ pub async fn list_v1(
     caller: Principal,
     Path(app_id): Path<String>,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListBody<UserBody>>> {
     let app_id = path_id("app_id", &app_id)?;
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["app_owners.v1.list", &caller.tenant_id.to_string(), &app_id.to_string()]);
@@ -86,7 +103,7 @@ pub async fn list_v1(
     let mut owners = state.core.list_app_owners(&caller, &app_id, Some(&slug), after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut owners, size, |owner| owner.id);
     let users = state.core.app_owner_users(&caller, &owners).await?;
-    Ok(Json(json!({ "list": users.iter().map(user_json).collect::<Vec<_>>(), "nextPageToken": next })))
+    Ok(Json(ListBody { list: users.iter().map(user_json).collect(), next_page_token: next }))
 }
 
 /// `GET /api/v1/apps/{app_id}/ownerids`: every `owner`-slug owner's id, unpaged as in the spec.
@@ -94,10 +111,10 @@ pub async fn owner_ids(
     State(state): State<AppState>,
     caller: Principal,
     Path(app_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserIdsBody>> {
     let app_id = path_id("app_id", &app_id)?;
     let ids = state.core.app_owner_ids(&caller, &app_id).await?;
-    Ok(Json(json!({ "userIds": ids.iter().map(Id::to_string).collect::<Vec<_>>() })))
+    Ok(Json(UserIdsBody { user_ids: ids.iter().map(Id::to_string).collect() }))
 }
 
 /// `POST /api/v1/apps/{app_id}/owners/{user_id}`: makes the user an `owner`; idempotent.
@@ -105,11 +122,11 @@ pub async fn add_v1(
     State(state): State<AppState>,
     caller: Principal,
     Path((app_id, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let app_id = path_id("app_id", &app_id)?;
     let user_id = path_id("user_id", &user_id)?;
     state.core.add_app_owner(&caller, &app_id, &user_id).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 /// `DELETE /api/v1/apps/{app_id}/owners/{user_id}`: removes the user's `owner` ownership.
@@ -117,11 +134,11 @@ pub async fn remove_v1(
     State(state): State<AppState>,
     caller: Principal,
     Path((app_id, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let app_id = path_id("app_id", &app_id)?;
     let user_id = path_id("user_id", &user_id)?;
     state.core.delete_app_owner(&caller, &app_id, &RoleSlug::owner(), &user_id).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 #[derive(Deserialize, Default)]
@@ -136,11 +153,11 @@ pub async fn set_v1(
     caller: Principal,
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<UserIdsRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let app_id = path_id("app_id", &app_id)?;
     let user_ids = parse_ids("userIds", request.user_ids.as_deref().unwrap_or_default())?;
     state.core.set_app_owners(&caller, &app_id, &RoleSlug::owner(), &user_ids).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 /// `DELETE /api/v1/apps/{app_id}/owners`: removes the listed users' `owner` ownerships (see the module doc).
@@ -149,11 +166,11 @@ pub async fn delete_v1(
     caller: Principal,
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<UserIdsRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let app_id = path_id("app_id", &app_id)?;
     let user_ids = parse_ids("userIds", request.user_ids.as_deref().unwrap_or_default())?;
     state.core.remove_app_owners(&caller, &app_id, &RoleSlug::owner(), &user_ids).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 #[derive(Deserialize, Default)]
@@ -182,8 +199,8 @@ fn ownership_path(raw: (String, String, String), body: Option<&UserRefRequest>) 
     Ok((app_id, slug, user_id))
 }
 
-fn ownership_response((owner, user): (AppOwner, User)) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "appOwnerUser": app_owner_user_json(&owner, &user) })))
+fn ownership_response((owner, user): (AppOwner, User)) -> ApiResult<Json<AppOwnerUserResponse>> {
+    Ok(Json(AppOwnerUserResponse { app_owner_user: app_owner_user_json(&owner, &user) }))
 }
 
 /// `POST /api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}` (CreateUserOwner).
@@ -192,7 +209,7 @@ pub async fn create_user_owner(
     caller: Principal,
     Path(raw): Path<(String, String, String)>,
     ApiJson(request): ApiJson<UserRefRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppOwnerUserResponse>> {
     let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
     ownership_response(state.core.create_app_owner(&caller, &app_id, &slug, &user_id).await?)
 }
@@ -202,7 +219,7 @@ pub async fn get_user_owner(
     State(state): State<AppState>,
     caller: Principal,
     Path(raw): Path<(String, String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppOwnerUserResponse>> {
     let (app_id, slug, user_id) = ownership_path(raw, None)?;
     ownership_response(state.core.get_app_owner(&caller, &app_id, &slug, &user_id).await?)
 }
@@ -213,10 +230,10 @@ pub async fn delete_user_owner(
     caller: Principal,
     Path(raw): Path<(String, String, String)>,
     ApiJson(request): ApiJson<UserRefRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let (app_id, slug, user_id) = ownership_path(raw, Some(&request))?;
     state.core.delete_app_owner(&caller, &app_id, &slug, &user_id).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }
 
 /// `GET /api/v2/apps/{app_id}/owners/users` (SearchUserOwners): ownerships of every slug, or of
@@ -226,7 +243,7 @@ pub async fn search_user_owners(
     caller: Principal,
     Path(app_id): Path<String>,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListBody<AppOwnerUserBody>>> {
     let app_id = path_id("app_id", &app_id)?;
     let slug = params.role_slug.as_deref().filter(|raw| !raw.is_empty()).map(|raw| parse_slug("role_slug", raw));
     let slug = slug.transpose()?;
@@ -239,12 +256,12 @@ pub async fn search_user_owners(
         state.core.list_app_owners(&caller, &app_id, slug.as_ref(), after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut owners, size, |owner| owner.id);
     let users = state.core.app_owner_users(&caller, &owners).await?;
-    let list: Vec<_> = owners
+    let list = owners
         .iter()
         .filter_map(|owner| users.iter().find(|user| user.id == owner.user_id).map(|user| (owner, user)))
         .map(|(owner, user)| app_owner_user_json(owner, user))
         .collect();
-    Ok(Json(json!({ "list": list, "nextPageToken": next })))
+    Ok(Json(ListBody { list, next_page_token: next }))
 }
 
 #[derive(Deserialize, Default)]
@@ -261,7 +278,7 @@ pub async fn set_v2(
     caller: Principal,
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<SetV2Request>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let app_id = path_id("app_id", &app_id)?;
     let slug = match request.role_slug.as_deref() {
         None | Some("") => return Err(ApiError::invalid_field("roleSlug", "is required")),
@@ -281,5 +298,5 @@ pub async fn set_v2(
         })
         .collect::<ApiResult<Vec<Id>>>()?;
     state.core.set_app_owners(&caller, &app_id, &slug, &user_ids).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }

@@ -9,8 +9,8 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
@@ -18,7 +18,15 @@ use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_s
 use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::wire::app::{AppInput, app_json, parse_mask};
+use crate::wire::app::{AppBody, AppInput, app_json, parse_mask};
+use crate::wire::{Empty, ListBody};
+
+/// `{ "app": ... }` of create, get and update.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppResponse {
+    app: AppBody,
+}
 
 /// The app routes, merged into the main router.
 pub fn routes() -> Router<AppState> {
@@ -31,35 +39,35 @@ pub async fn create_app(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(input): ApiJson<AppInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppResponse>> {
     let app = state
         .core
         .create_app(&caller, |tenant_id, now| Ok((input.into_new_app(tenant_id, now)?, input.owner_ids()?)))
         .await?;
-    Ok(Json(json!({ "app": app_json(&app) })))
+    Ok(Json(AppResponse { app: app_json(&app) }))
 }
 
 pub async fn list_apps(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListBody<AppBody>>> {
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["apps.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let mut apps = state.core.list_apps(&caller, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut apps, size, |app| app.id);
-    Ok(Json(json!({ "list": apps.iter().map(app_json).collect::<Vec<_>>(), "nextPageToken": next })))
+    Ok(Json(ListBody { list: apps.iter().map(app_json).collect(), next_page_token: next }))
 }
 
 pub async fn get_app(
     State(state): State<AppState>,
     caller: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppResponse>> {
     let id = path_id("id", &id)?;
     let app = state.core.get_app(&caller, &id).await?;
-    Ok(Json(json!({ "app": app_json(&app) })))
+    Ok(Json(AppResponse { app: app_json(&app) }))
 }
 
 #[derive(Deserialize, Default)]
@@ -74,7 +82,7 @@ pub async fn update_app(
     caller: Principal,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<UpdateRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppResponse>> {
     let id = path_id("id", &id)?;
     let input = request.app.ok_or_else(|| ApiError::invalid_field("app", "is required"))?;
     let mut paths = parse_mask(&request.update_mask)?;
@@ -83,15 +91,15 @@ pub async fn update_app(
         paths = input.paths_set();
     }
     let app = state.core.update_app(&caller, &id, |app| Ok(input.apply(app, &paths)?)).await?;
-    Ok(Json(json!({ "app": app_json(&app) })))
+    Ok(Json(AppResponse { app: app_json(&app) }))
 }
 
 pub async fn delete_app(
     State(state): State<AppState>,
     caller: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let id = path_id("id", &id)?;
     state.core.delete_app(&caller, &id).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }

@@ -8,8 +8,8 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
@@ -17,8 +17,16 @@ use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_s
 use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput, directory_json};
+use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryBody, DirectoryInput, directory_json};
 use crate::wire::mask::parse_mask;
+use crate::wire::{Empty, ListBody};
+
+/// `{ "localDirectoryConfig": ... }` of create, get and update.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryResponse {
+    local_directory_config: DirectoryBody,
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,29 +38,33 @@ async fn create(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(input): ApiJson<DirectoryInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DirectoryResponse>> {
     let directory =
         state.core.create_directory(&caller, |tenant_id, now| Ok(input.new_directory(tenant_id, now)?)).await?;
-    Ok(Json(json!({ "localDirectoryConfig": directory_json(&directory) })))
+    Ok(Json(DirectoryResponse { local_directory_config: directory_json(&directory) }))
 }
 
 async fn list(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListBody<DirectoryBody>>> {
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["local_directories.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let mut directories = state.core.list_directories(&caller, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut directories, size, |d| d.app_id);
-    Ok(Json(json!({ "list": directories.iter().map(directory_json).collect::<Vec<_>>(), "nextPageToken": next })))
+    Ok(Json(ListBody { list: directories.iter().map(directory_json).collect(), next_page_token: next }))
 }
 
-async fn read(State(state): State<AppState>, caller: Principal, Path(app_id): Path<String>) -> ApiResult<Json<Value>> {
+async fn read(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(app_id): Path<String>,
+) -> ApiResult<Json<DirectoryResponse>> {
     let app_id = path_id("app_id", &app_id)?;
     let directory = state.core.get_directory(&caller, &app_id).await?;
-    Ok(Json(json!({ "localDirectoryConfig": directory_json(&directory) })))
+    Ok(Json(DirectoryResponse { local_directory_config: directory_json(&directory) }))
 }
 
 #[derive(Deserialize, Default)]
@@ -67,7 +79,7 @@ async fn update(
     caller: Principal,
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<UpdateRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DirectoryResponse>> {
     let app_id = path_id("app_id", &app_id)?;
     let input =
         request.local_directory_config.ok_or_else(|| ApiError::invalid_field("localDirectoryConfig", "is required"))?;
@@ -77,15 +89,15 @@ async fn update(
     }
     let directory =
         state.core.update_directory(&caller, &app_id, |directory| Ok(input.apply(directory, &paths)?)).await?;
-    Ok(Json(json!({ "localDirectoryConfig": directory_json(&directory) })))
+    Ok(Json(DirectoryResponse { local_directory_config: directory_json(&directory) }))
 }
 
 async fn delete(
     State(state): State<AppState>,
     caller: Principal,
     Path(app_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let app_id = path_id("app_id", &app_id)?;
     state.core.delete_directory(&caller, &app_id).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }

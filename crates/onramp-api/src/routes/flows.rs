@@ -13,7 +13,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use onramp_domain::BuiltinRole;
 use onramp_domain::onboarding::{Flow, FlowStep, validate_steps};
-use serde::Deserialize;
+use onramp_domain::{Id, Timestamp};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -23,6 +24,7 @@ use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
 use crate::wire::mask::parse_mask;
+use crate::wire::{Empty, ListBody};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,16 +32,42 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/onboarding-flows/{id}", get(read).post(update).delete(delete))
 }
 
-pub fn flow_json(flow: &Flow) -> Value {
-    json!({
-        "id": flow.id,
-        "displayName": flow.display_name,
-        "description": flow.description,
-        "steps": flow.steps,
-        "builtin": flow.builtin,
-        "createdAt": flow.created_at,
-        "updatedAt": flow.updated_at,
-    })
+/// An onboarding flow on the wire, fields in the alphabetical order its bodies have always had.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowBody {
+    builtin: bool,
+    created_at: Timestamp,
+    description: String,
+    display_name: String,
+    id: Id,
+    /// The steps as a JSON value, whose object keys are sorted: a step's kind is flattened into it, so its
+    /// own field order (`key`, `required`, then the kind) is not the order its bodies have always had.
+    steps: Value,
+    updated_at: Timestamp,
+}
+
+/// `{ "onboardingFlow": ... }` of flow create, get and update.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowResponse {
+    onboarding_flow: FlowBody,
+}
+
+pub fn flow_json(flow: &Flow) -> FlowBody {
+    FlowBody {
+        builtin: flow.builtin,
+        created_at: flow.created_at,
+        description: flow.description.clone(),
+        display_name: flow.display_name.clone(),
+        id: flow.id,
+        steps: serde_json::to_value(&flow.steps).expect("flow steps are JSON objects with string keys"),
+        updated_at: flow.updated_at,
+    }
+}
+
+fn flow_response(flow: &Flow) -> Json<FlowResponse> {
+    Json(FlowResponse { onboarding_flow: flow_json(flow) })
 }
 
 #[derive(Deserialize, Default)]
@@ -122,7 +150,7 @@ async fn create(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(input): ApiJson<FlowInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FlowResponse>> {
     let flow = state
         .core
         .create_flow(&caller, |flow| {
@@ -132,26 +160,30 @@ async fn create(
             Ok(input.apply(flow, &input.paths_set())?)
         })
         .await?;
-    Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
+    Ok(flow_response(&flow))
 }
 
 async fn list(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListBody<FlowBody>>> {
     let size = page_size("page_size", params.page_size)?;
     let query = fingerprint(&["onboarding_flows.list", &caller.tenant_id.to_string()]);
     let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
     let mut flows = state.core.list_flows(&caller, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &query, &mut flows, size, |flow| flow.id);
-    Ok(Json(json!({ "list": flows.iter().map(flow_json).collect::<Vec<_>>(), "nextPageToken": next })))
+    Ok(Json(ListBody { list: flows.iter().map(flow_json).collect(), next_page_token: next }))
 }
 
-async fn read(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn read(
+    State(state): State<AppState>,
+    caller: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FlowResponse>> {
     let id = path_id("id", &id)?;
     let flow = state.core.get_flow(&caller, &id).await?;
-    Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
+    Ok(flow_response(&flow))
 }
 
 #[derive(Deserialize, Default)]
@@ -166,7 +198,7 @@ async fn update(
     caller: Principal,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<UpdateRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FlowResponse>> {
     let id = path_id("id", &id)?;
     let input = request.onboarding_flow.ok_or_else(|| ApiError::invalid_field("onboardingFlow", "is required"))?;
     let mut paths = parse_mask(&request.update_mask, &UPDATABLE, "onboarding flow")?;
@@ -174,11 +206,11 @@ async fn update(
         paths = input.paths_set();
     }
     let flow = state.core.update_flow(&caller, &id, |flow| Ok(input.apply(flow, &paths)?)).await?;
-    Ok(Json(json!({ "onboardingFlow": flow_json(&flow) })))
+    Ok(flow_response(&flow))
 }
 
-async fn delete(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn delete(State(state): State<AppState>, caller: Principal, Path(id): Path<String>) -> ApiResult<Json<Empty>> {
     let id = path_id("id", &id)?;
     state.core.delete_flow(&caller, &id).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }

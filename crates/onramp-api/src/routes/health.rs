@@ -3,21 +3,34 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::state::AppState;
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `{ "status": "ok" }` of `/healthz`.
+#[derive(Serialize)]
+pub struct HealthBody {
+    status: &'static str,
 }
 
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// What `/readyz` answers: `ready` or `unavailable`, and which database backend was asked.
+#[derive(Serialize)]
+pub struct ReadyBody {
+    database: &'static str,
+    status: &'static str,
+}
+
+pub async fn healthz() -> Json<HealthBody> {
+    Json(HealthBody { status: "ok" })
+}
+
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<ReadyBody>) {
     let backend = state.core.store().backend().name();
     match state.core.store().ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready", "database": backend }))),
+        Ok(()) => (StatusCode::OK, Json(ReadyBody { database: backend, status: "ready" })),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": backend })))
+            (StatusCode::SERVICE_UNAVAILABLE, Json(ReadyBody { database: backend, status: "unavailable" }))
         }
     }
 }

@@ -3,8 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use onramp_domain::Id;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
@@ -13,16 +14,37 @@ use crate::routes::search::expanded_view;
 use crate::state::AppState;
 use crate::wire::mask::ExpandMask;
 
-pub async fn auth_introspect(State(state): State<AppState>, caller: Principal) -> ApiResult<Json<Value>> {
+/// `IntrospectResponse`: the calling credential (`principleId`, spelled as in the spec), its user and
+/// tenant, role ids and permissions; onramp has no feature flags, so `features` is empty.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntrospectBody {
+    features: [String; 0],
+    permissions: Vec<&'static str>,
+    principle_id: Id,
+    roles: Vec<Id>,
+    tenant_id: Id,
+    user_id: Id,
+}
+
+/// `IntrospectUserResponse`: the caller's user view and the objects its expand mask asked for.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIntrospectBody {
+    expanded: Vec<Value>,
+    user_view: Value,
+}
+
+pub async fn auth_introspect(State(state): State<AppState>, caller: Principal) -> ApiResult<Json<IntrospectBody>> {
     let permissions = state.core.introspect(&caller)?;
-    Ok(Json(json!({
-        "principleId": caller.credential_id,
-        "userId": caller.user_id,
-        "tenantId": caller.tenant_id,
-        "roles": caller.roles.iter().map(|role| role.id()).collect::<Vec<_>>(),
-        "permissions": permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "features": [],
-    })))
+    Ok(Json(IntrospectBody {
+        features: [],
+        permissions: permissions.iter().map(|p| p.as_str()).collect(),
+        principle_id: caller.credential_id,
+        roles: caller.roles.iter().map(|role| role.id()).collect(),
+        tenant_id: caller.tenant_id,
+        user_id: caller.user_id,
+    }))
 }
 
 #[derive(Deserialize, Default)]
@@ -38,9 +60,9 @@ pub async fn user_introspect(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(request): ApiJson<UserIntrospectRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserIntrospectBody>> {
     let user = state.core.own_user(&caller).await?;
     let paths = request.expand_mask.and_then(|mask| mask.paths).unwrap_or_default();
     let (view, expanded) = expanded_view(&state, &caller.tenant_id, &user, &paths).await?;
-    Ok(Json(json!({ "userView": view, "expanded": expanded })))
+    Ok(Json(UserIntrospectBody { expanded, user_view: view }))
 }

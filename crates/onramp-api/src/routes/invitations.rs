@@ -15,8 +15,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::{InvitationStatus, LocalDirectory};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
@@ -25,9 +24,10 @@ use crate::paging::{fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::wire::directory::{InvitationInput, invitation_json, parse_email};
+use crate::wire::directory::{InvitationBody, InvitationInput, invitation_json, parse_email};
 use crate::wire::enums::{EnumName, InvitationStatusEnum};
-use crate::wire::user::user_json;
+use crate::wire::user::{UserBody, user_json};
+use crate::wire::{Empty, ListBody};
 
 pub fn routes() -> Router<AppState> {
     let base = "/api/v1/local-directory-configs/{app_id}";
@@ -46,41 +46,41 @@ async fn create(
     caller: Principal,
     Path(app_id): Path<String>,
     ApiJson(input): ApiJson<InvitationInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<InvitationResponse>> {
     let app_id = path_id("directory_app_id", &app_id)?;
     let invite = |directory: &_, now| Ok(input.new_invitation(directory, Some(caller.user_id), now)?);
     let invitation = state.core.invite(&caller, &app_id, invite).await?;
-    Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
+    Ok(Json(InvitationResponse { invitation: invitation_json(&invitation, Timestamp::now()) }))
 }
 
 async fn read(
     State(state): State<AppState>,
     caller: Principal,
     Path((app_id, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<InvitationResponse>> {
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
     let invitation = state.core.get_invitation(&caller, &app_id, &id).await?;
-    Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
+    Ok(Json(InvitationResponse { invitation: invitation_json(&invitation, Timestamp::now()) }))
 }
 
 async fn revoke(
     State(state): State<AppState>,
     caller: Principal,
     Path((app_id, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<InvitationResponse>> {
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
     let invitation = state.core.revoke_invitation(&caller, &app_id, &id).await?;
-    Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
+    Ok(Json(InvitationResponse { invitation: invitation_json(&invitation, Timestamp::now()) }))
 }
 
 async fn resend(
     State(state): State<AppState>,
     caller: Principal,
     Path((app_id, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<InvitationResponse>> {
     let (app_id, id) = (path_id("directory_app_id", &app_id)?, path_id("id", &id)?);
     let invitation = state.core.resend_invitation(&caller, &app_id, &id).await?;
-    Ok(Json(json!({ "invitation": invitation_json(&invitation, Timestamp::now()) })))
+    Ok(Json(InvitationResponse { invitation: invitation_json(&invitation, Timestamp::now()) }))
 }
 
 #[derive(Deserialize, Default)]
@@ -96,7 +96,7 @@ async fn search(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(request): ApiJson<SearchRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListBody<InvitationBody>>> {
     let directory = match request.directory_app_id.as_deref().filter(|raw| !raw.is_empty()) {
         None => None,
         Some(raw) => Some(raw.parse::<Id>().map_err(|error| ApiError::invalid_field("directoryAppId", error))?),
@@ -120,8 +120,25 @@ async fn search(
         .search_invitations(&caller, directory.as_ref(), status, now, after.as_ref(), size as u32 + 1)
         .await?;
     let next = next_page_token(&state.page_tokens, &query, &mut invitations, size, |invitation| invitation.id);
-    let list: Vec<_> = invitations.iter().map(|invitation| invitation_json(invitation, now)).collect();
-    Ok(Json(json!({ "list": list, "nextPageToken": next })))
+    let list = invitations.iter().map(|invitation| invitation_json(invitation, now)).collect();
+    Ok(Json(ListBody { list, next_page_token: next }))
+}
+
+/// `{ "invitation": ... }` of invitation create, get, resend and revoke.
+#[derive(Serialize)]
+struct InvitationResponse {
+    invitation: InvitationBody,
+}
+
+/// What accepting an invitation answers: the invitation, the new user, and the onboard started for it,
+/// `onboardId` omitted when none was.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AcceptResponse {
+    invitation: InvitationBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    onboard_id: Option<Id>,
+    user: UserBody,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,7 +153,7 @@ async fn accept(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     ApiJson(request): ApiJson<AcceptRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AcceptResponse>> {
     let token = request.token.unwrap_or_default();
     if token.is_empty() {
         return Err(ApiError::invalid_field("token", "is required"));
@@ -144,14 +161,11 @@ async fn accept(
     let password = Secret::new(request.password.unwrap_or_default());
     let display_name = request.display_name.as_deref().unwrap_or_default();
     let accepted = state.core.accept_invitation(client, token.trim(), display_name, password).await?;
-    let mut body = json!({
-        "invitation": invitation_json(&accepted.invitation, Timestamp::now()),
-        "user": user_json(&accepted.user),
-    });
-    if let Some(onboard) = &accepted.onboard {
-        body["onboardId"] = json!(onboard.id);
-    }
-    Ok(Json(body))
+    Ok(Json(AcceptResponse {
+        invitation: invitation_json(&accepted.invitation, Timestamp::now()),
+        onboard_id: accepted.onboard.as_ref().map(|onboard| onboard.id),
+        user: user_json(&accepted.user),
+    }))
 }
 
 #[derive(Deserialize, Default)]
@@ -170,7 +184,7 @@ async fn self_register(
     ClientAddr(client): ClientAddr,
     Path(app_id): Path<String>,
     ApiJson(request): ApiJson<SelfRegistrationRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let app_id = path_id("app_id", &app_id)?;
     let register = |directory: &LocalDirectory| {
         let email = parse_email(request.email.as_deref())?;
@@ -187,5 +201,5 @@ async fn self_register(
         Ok(input.new_invitation(directory, None, Timestamp::now())?)
     };
     state.core.self_register(client, &app_id, register).await?;
-    Ok(Json(json!({})))
+    Ok(Json(Empty {}))
 }

@@ -12,9 +12,8 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use onramp_core::onboard_steps::{StepActor, StepInput};
-use serde_json::Value;
 
-use super::onboards::{object_id, onboard_json};
+use super::onboards::{OnboardBody, object_id, onboard_json};
 use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult, Code};
 use crate::extract::ApiJson;
@@ -47,7 +46,7 @@ pub(crate) async fn complete_step(
     caller: StepCaller,
     Path((id, key)): Path<(String, String)>,
     ApiJson(request): ApiJson<StepInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OnboardBody>> {
     let id = object_id("id", &id)?;
     let invitee = matches!(caller, StepCaller::Invitee { .. });
     let actor = match caller {

@@ -19,10 +19,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use onramp_domain::Id;
+use onramp_domain::Timestamp;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_store::Onboard;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -42,36 +42,63 @@ const LIST_LIMIT: u32 = 1000;
 
 pub(crate) use onramp_core::onboards::MAX_REASON_CHARS;
 
+/// An onboard in the LeadConduit style (snake_case); `user_id` is `null` until the invitation is accepted.
+#[derive(Serialize, Debug, Clone)]
+pub struct OnboardBody {
+    account_id: Id,
+    connection_id: Id,
+    created_at: Timestamp,
+    failure_reason: String,
+    flow_id: Id,
+    id: Id,
+    invitation_id: Id,
+    status: &'static str,
+    steps: Vec<OnboardStepBody>,
+    updated_at: Timestamp,
+    user_id: Option<Id>,
+}
+
+/// One step of an onboard: the flow's step and how far it is; who completed it and when are `null` until
+/// it is done.
+#[derive(Serialize, Debug, Clone)]
+pub struct OnboardStepBody {
+    completed_at: Option<Timestamp>,
+    completed_by: Option<Id>,
+    done: bool,
+    key: String,
+    required: bool,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
 /// An onboard in the LeadConduit style.
-pub fn onboard_json(onboard: &Onboard) -> Value {
-    let steps: Vec<Value> = onboard
+pub fn onboard_json(onboard: &Onboard) -> OnboardBody {
+    let steps = onboard
         .steps
         .iter()
         .zip(&onboard.states)
-        .map(|(step, state)| {
-            json!({
-                "key": step.key,
-                "type": step.kind.name(),
-                "required": step.required,
-                "done": state.done,
-                "completed_by": state.completed_by,
-                "completed_at": state.completed_at,
-            })
+        .map(|(step, state)| OnboardStepBody {
+            completed_at: state.completed_at,
+            completed_by: state.completed_by,
+            done: state.done,
+            key: step.key.clone(),
+            required: step.required,
+            kind: step.kind.name(),
         })
         .collect();
-    json!({
-        "id": onboard.id,
-        "invitation_id": onboard.invitation_id,
-        "account_id": onboard.tenant_id,
-        "connection_id": onboard.directory_app_id,
-        "flow_id": onboard.flow_id,
-        "user_id": onboard.user_id,
-        "status": onboard.status.as_str(),
-        "failure_reason": onboard.failure_reason,
-        "steps": steps,
-        "created_at": onboard.created_at,
-        "updated_at": onboard.updated_at,
-    })
+    OnboardBody {
+        account_id: onboard.tenant_id,
+        connection_id: onboard.directory_app_id,
+        created_at: onboard.created_at,
+        failure_reason: onboard.failure_reason.clone(),
+        flow_id: onboard.flow_id,
+        id: onboard.id,
+        invitation_id: onboard.invitation_id,
+        status: onboard.status.as_str(),
+        steps,
+        updated_at: onboard.updated_at,
+        user_id: onboard.user_id,
+    }
 }
 
 /// A 24-hex id of the `/onboards` surface, naming the field when it is not one.
@@ -90,7 +117,7 @@ async fn create(
     State(state): State<AppState>,
     OnboardsCaller(caller): OnboardsCaller,
     ApiJson(request): ApiJson<CreateRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<OnboardBody>)> {
     let invitation_id = match request.invitation_id.as_deref() {
         None | Some("") => return Err(ApiError::invalid_field("invitation_id", "is required")),
         Some(raw) => object_id("invitation_id", raw)?,
@@ -103,16 +130,19 @@ async fn create(
     Ok((StatusCode::CREATED, Json(onboard_json(&onboard))))
 }
 
-async fn list(State(state): State<AppState>, OnboardsCaller(caller): OnboardsCaller) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    OnboardsCaller(caller): OnboardsCaller,
+) -> ApiResult<Json<Vec<OnboardBody>>> {
     let onboards = state.core.list_onboards(&caller, LIST_LIMIT).await?;
-    Ok(Json(Value::Array(onboards.iter().map(onboard_json).collect())))
+    Ok(Json(onboards.iter().map(onboard_json).collect()))
 }
 
 async fn read(
     State(state): State<AppState>,
     OnboardsCaller(caller): OnboardsCaller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OnboardBody>> {
     let id = object_id("id", &id)?;
     let onboard = state.core.get_onboard(&caller, &id).await?;
     Ok(Json(onboard_json(&onboard)))
@@ -130,7 +160,7 @@ async fn update(
     OnboardsCaller(caller): OnboardsCaller,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<UpdateRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OnboardBody>> {
     let id = object_id("id", &id)?;
     let failure_reason = match request.failure_reason.as_deref() {
         Some(reason) => one_line("failure_reason", Some(reason), MAX_REASON_CHARS)?,

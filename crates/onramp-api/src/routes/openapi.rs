@@ -7,8 +7,8 @@
 //! describes onramp's additions, `/onboards`, the invitee's pages and the operations routes, and the test
 //! checks that every route of [`crate::router`] is in it. schemathesis checks the server against it.
 //!
-//! It is not generated from the wire types yet (the responses are still built with `json!`): a route or a
-//! field added to the wire is added to `openapi.json` by hand, and the tests say when one is forgotten. One
+//! It is not generated from the typed `Serialize` bodies of `wire/` and the routes: a route or a field
+//! added to the wire is added to `openapi.json` by hand, and the tests say when one is forgotten. One
 //! deliberate difference from ConductorOne's document: protobuf Durations are `format: google-duration`
 //! with the pattern of their protojson form (`"604800s"`), where ConductorOne's says `format: duration`,
 //! which JSON Schema reads as ISO 8601 (`P7D`).

@@ -4,45 +4,67 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use onramp_domain::BuiltinRole;
-use serde_json::{Value, json};
+use onramp_domain::Id;
+use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::paging::{ListParams, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
+use crate::wire::ListBody;
 
-pub(crate) fn role_json(role: BuiltinRole) -> Value {
-    json!({
-        "id": role.id(),
-        "name": role.name(),
-        "displayName": role.display_name(),
-        "permissions": role.permissions().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "serviceRoles": [],
-        "systemBuiltin": true,
-        "systemApiOnly": false,
-    })
+/// A built-in role on the wire. Roles live in code: none has service roles, every one is a system builtin
+/// and none is API-only.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleBody {
+    display_name: &'static str,
+    id: Id,
+    name: &'static str,
+    permissions: Vec<&'static str>,
+    service_roles: [String; 0],
+    system_api_only: bool,
+    system_builtin: bool,
+}
+
+/// `{ "role": ... }` of `GET /api/v1/iam/roles/{role_id}`.
+#[derive(Serialize, Debug, Clone)]
+pub struct RoleResponse {
+    role: RoleBody,
+}
+
+pub(crate) fn role_json(role: BuiltinRole) -> RoleBody {
+    RoleBody {
+        display_name: role.display_name(),
+        id: role.id(),
+        name: role.name(),
+        permissions: role.permissions().map(|p| p.as_str()).collect(),
+        service_roles: [],
+        system_api_only: false,
+        system_builtin: true,
+    }
 }
 
 pub async fn list_roles(
     State(state): State<AppState>,
     caller: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListBody<RoleBody>>> {
     let roles = state.core.list_roles(&caller)?;
     // Five roles always fit one page: the size is only checked, and a token is never needed.
     page_size("page_size", params.page_size)?;
     if params.page_token.as_deref().is_some_and(|token| !token.is_empty()) {
         return Err(ApiError::invalid_field("page_token", "not a page token of this query"));
     }
-    Ok(Json(json!({ "list": roles.map(role_json), "nextPageToken": "" })))
+    Ok(Json(ListBody { list: roles.into_iter().map(role_json).collect(), next_page_token: String::new() }))
 }
 
 pub async fn get_role(
     State(state): State<AppState>,
     caller: Principal,
     Path(role_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RoleResponse>> {
     let role = state.core.get_role(&caller, &role_id)?;
-    Ok(Json(json!({ "role": role_json(role) })))
+    Ok(Json(RoleResponse { role: role_json(role) }))
 }

@@ -379,7 +379,9 @@ impl Expander {
             return Ok(*known);
         }
         let object = match kind {
-            ROLE_TYPE => BuiltinRole::ALL.into_iter().find(|role| role.id() == id).map(role_json),
+            ROLE_TYPE => {
+                BuiltinRole::ALL.into_iter().find(|role| role.id() == id).map(|role| to_value(&role_json(role)))
+            }
             USER_TYPE => self.related_users.get(&id).map(|user| to_value(&user_json(user))),
             _ => match state.core.store().get_app(tenant_id, &id).await {
                 Ok(app) => Some(to_value(&app_json(&app))),

@@ -12,7 +12,8 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
@@ -46,12 +47,20 @@ pub async fn update_onboarding_settings(
     Ok(Json(settings_json(&settings)))
 }
 
+/// `EnsureOnboardingSessionResponse`: the conversation's id, and whether this call created it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnsureSessionBody {
+    conversation_id: String,
+    created: bool,
+}
+
 /// `EnsureOnboardingSessionRequest` has no fields; whatever body comes is ignored (an empty one too).
 pub async fn ensure_onboarding_session(
     State(state): State<AppState>,
     caller: Principal,
     ApiJson(_): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EnsureSessionBody>> {
     let (conversation_id, created) = state.core.ensure_onboarding_conversation(&caller).await?;
-    Ok(Json(json!({ "conversationId": conversation_id, "created": created })))
+    Ok(Json(EnsureSessionBody { conversation_id, created }))
 }

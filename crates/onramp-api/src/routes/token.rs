@@ -26,7 +26,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
@@ -64,9 +64,24 @@ impl OAuthError {
     }
 }
 
+/// An OAuth 2.0 error body (RFC 6749 section 5.2).
+#[derive(Serialize)]
+struct OAuthErrorBody {
+    error: &'static str,
+    error_description: String,
+}
+
+/// An OAuth 2.0 access token response (RFC 6749 section 5.1).
+#[derive(Serialize)]
+struct TokenBody {
+    access_token: String,
+    expires_in: i64,
+    token_type: &'static str,
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = Json(json!({ "error": self.error, "error_description": self.description }));
+        let body = Json(OAuthErrorBody { error: self.error, error_description: self.description });
         let mut response = (self.status, [(header::CACHE_CONTROL, "no-store")], body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(CHALLENGE));
@@ -167,11 +182,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "this process signs no tokens")
         }
     })?;
-    let body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-    });
+    let body = TokenBody { access_token: issued.access_token, expires_in: issued.expires_in, token_type: "Bearer" };
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 

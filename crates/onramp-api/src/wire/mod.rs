@@ -15,6 +15,18 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 
+/// One page of a list response: `{ "list": [...], "nextPageToken": "" }`, the token empty on the last page.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ListBody<T> {
+    pub list: Vec<T>,
+    pub next_page_token: String,
+}
+
+/// The empty response body `{}` of operations that answer only with success.
+#[derive(Serialize, Debug, Clone, Copy, Default)]
+pub struct Empty {}
+
 /// A wire body as a JSON value, for the one place that adds to bodies after building them (search's
 /// expansion paths and `@type`).
 pub(crate) fn to_value(body: &impl Serialize) -> Value {
@@ -44,4 +56,16 @@ pub(crate) fn multi_line(field: &str, value: Option<&str>, max: usize) -> ApiRes
     let value = value.unwrap_or_default();
     checked_text(field, value, TextKind::MultiLine, max)?;
     Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_and_empty_bodies_have_their_exact_text() {
+        let page = ListBody { list: vec!["a", "b"], next_page_token: String::new() };
+        assert_eq!(to_text(&page), r#"{"list":["a","b"],"nextPageToken":""}"#);
+        assert_eq!(to_text(&Empty {}), "{}");
+    }
 }
