@@ -45,9 +45,10 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub(crate) const REALM: &str = "onramp";
 
 /// The challenge of a 401 that names no other: a Bearer token, as the API takes (RFC 6750 §3).
-fn default_challenge() -> String {
-    format!("Bearer realm=\"{REALM}\"")
-}
+pub(crate) const BEARER_CHALLENGE: &str = "Bearer realm=\"onramp\"";
+
+/// The challenge for an HTTP Basic user and password (RFC 7617).
+pub(crate) const BASIC_CHALLENGE: &str = "Basic realm=\"onramp\", charset=\"UTF-8\"";
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
@@ -76,11 +77,6 @@ impl ApiError {
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         CoreError::unauthenticated(message).into()
-    }
-
-    /// A 401 for a wrong HTTP Basic user and password (RFC 7617).
-    pub fn unauthenticated_basic(message: impl Into<String>) -> Self {
-        Self::unauthenticated(message).with_challenge(format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""))
     }
 
     /// The error with `challenge` added to its `WWW-Authenticate` headers.
@@ -125,7 +121,7 @@ impl IntoResponse for ApiError {
     fn into_response(mut self) -> Response {
         let status = self.http_status.unwrap_or(status_of(self.code));
         if status == StatusCode::UNAUTHORIZED && self.challenges.is_empty() {
-            self.challenges.push(default_challenge());
+            self.challenges.push(BEARER_CHALLENGE.to_string());
         }
         let body = json!({ "code": self.code as i32, "message": self.message, "details": self.details });
         let mut response = (status, axum::Json(body)).into_response();
@@ -163,7 +159,10 @@ mod tests {
         };
         assert_eq!(challenges(ApiError::unauthenticated("no")), ["Bearer realm=\"onramp\""]);
         assert_eq!(challenges(ApiError::new(Code::Unauthenticated, "no")), ["Bearer realm=\"onramp\""]);
-        assert_eq!(challenges(ApiError::unauthenticated_basic("no")), ["Basic realm=\"onramp\", charset=\"UTF-8\""]);
+        assert_eq!(
+            challenges(ApiError::unauthenticated("no").with_challenge(BASIC_CHALLENGE)),
+            ["Basic realm=\"onramp\", charset=\"UTF-8\""]
+        );
         assert_eq!(
             challenges(ApiError::unauthenticated("no").with_challenge("Bearer realm=\"x\"")),
             ["Bearer realm=\"x\""]

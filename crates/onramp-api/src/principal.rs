@@ -10,16 +10,10 @@ use onramp_domain::{BuiltinRole, Id};
 pub use onramp_core::Principal;
 
 use crate::client_addr::ClientAddr;
-use crate::error::{ApiError, REALM};
+use crate::error::{ApiError, BASIC_CHALLENGE, BEARER_CHALLENGE, REALM};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use onramp_core::limits::too_many;
-
-/// A 401 of the API: the challenge says a Bearer token is wanted (RFC 6750 §3), without an error code when
-/// no token was given.
-fn no_token(message: &str) -> ApiError {
-    ApiError::unauthenticated(message).with_challenge(format!("Bearer realm=\"{REALM}\""))
-}
 
 /// A 401 for a token that was given and is not good: `error="invalid_token"` (RFC 6750 §3.1).
 fn bad_token(message: &str) -> ApiError {
@@ -31,15 +25,17 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header =
-            parts.headers.get(AUTHORIZATION).ok_or_else(|| no_token("missing Authorization: Bearer access token"))?;
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer access token"))?;
         let token = header
             .to_str()
             .ok()
             .and_then(|value| value.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
-            .ok_or_else(|| no_token("Authorization must be a Bearer access token"))?;
+            .ok_or_else(|| ApiError::unauthenticated("Authorization must be a Bearer access token"))?;
         let claims = state.core.keys()?.verify(token, state.core.public_url()).await.map_err(|error| match error {
             TokenError::Expired => bad_token("access token expired"),
             _ => bad_token("invalid access token"),
@@ -76,8 +72,8 @@ impl FromRequestParts<AppState> for OnboardsCaller {
             }
             let bearer = error.challenges.into_iter().next();
             let mut error = ApiError::unauthenticated(format!("{}; {ONBOARDS_FORMS}", error.message))
-                .with_challenge(format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""));
-            error.challenges.push(bearer.unwrap_or_else(|| format!("Bearer realm=\"{REALM}\"")));
+                .with_challenge(BASIC_CHALLENGE);
+            error.challenges.push(bearer.unwrap_or_else(|| BEARER_CHALLENGE.to_string()));
             error
         })
     }

@@ -15,7 +15,7 @@ use onramp_core::onboard_steps::{StepActor, StepInput};
 
 use super::onboards::{OnboardBody, object_id, onboard_json};
 use crate::client_addr::ClientAddr;
-use crate::error::{ApiError, ApiResult, Code};
+use crate::error::{ApiError, ApiResult, BASIC_CHALLENGE, Code};
 use crate::extract::ApiJson;
 use crate::principal::{OnboardsCaller, Principal};
 use crate::state::AppState;
@@ -56,11 +56,7 @@ pub(crate) async fn complete_step(
     let updated = state.core.complete_step(actor, &id, &key, &request).await.map_err(|error| {
         // The invitee signs in with HTTP Basic, so a refusal of their email and password challenges for Basic.
         let error = ApiError::from(error);
-        if invitee && error.code == Code::Unauthenticated {
-            ApiError::unauthenticated_basic(error.message)
-        } else {
-            error
-        }
+        if invitee && error.code == Code::Unauthenticated { error.with_challenge(BASIC_CHALLENGE) } else { error }
     })?;
     Ok(Json(onboard_json(&updated)))
 }
