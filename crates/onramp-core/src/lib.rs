@@ -13,6 +13,7 @@
 
 pub mod apps;
 pub mod auth;
+pub mod branding;
 pub mod directories;
 pub mod error;
 pub mod flows;
@@ -23,6 +24,7 @@ pub mod keys;
 pub mod limits;
 pub mod onboard_steps;
 pub mod onboards;
+pub mod pages;
 pub mod password;
 pub mod principal;
 pub mod roles;
