@@ -26,6 +26,7 @@ mod onboarding_e2e;
 mod onboarding_settings;
 mod onboards;
 mod openapi;
+mod public_url;
 mod python_sdk;
 mod rbac;
 mod request_bodies;
