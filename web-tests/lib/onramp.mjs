@@ -178,8 +178,9 @@ export async function noSidewaysScroll(page) {
 }
 
 // Everything a page must pass, at 1280×800 and at 390×844: a screenshot first (so a failing page can be
-// looked at), then axe and the sideways-scroll check; and no console error or uncaught exception since the
-// page was opened. `name` names the screenshots. The viewport is set back to what it was.
+// looked at), then axe and the sideways-scroll check; the same on the phone in the dark colour scheme
+// (`<name>-dark-390.png`), whose colours axe checks too; and no console error or uncaught exception since
+// the page was opened. `name` names the screenshots. The viewport and colour scheme are set back.
 export async function checkPage(page, name) {
   await shot(page, name);
   const before = page.viewportSize();
@@ -190,7 +191,11 @@ export async function checkPage(page, name) {
       for (const violation of await axe(page)) lesser.add(`${violation.id} (${violation.impact})`);
       await noSidewaysScroll(page);
     }
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(screenshotFolder(), `${name}-dark-390.png`), fullPage: true });
+    for (const violation of await axe(page)) lesser.add(`${violation.id} (${violation.impact}, dark)`);
   } finally {
+    await page.emulateMedia({ colorScheme: null });
     if (before) await page.setViewportSize(before);
   }
   // Moderate and minor findings do not fail the page, but are shown in the output to be fixed in time.
