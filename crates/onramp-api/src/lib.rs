@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::directories::routes())
         .merge(routes::invitations::routes())
         .merge(routes::invite_page::routes())
+        .merge(routes::approval_page::routes())
         .merge(routes::settings::routes())
         .merge(routes::flows::routes())
         .merge(routes::onboards::routes())

@@ -21,6 +21,8 @@ pub mod invitations;
 pub mod invite;
 pub mod keys;
 pub mod limits;
+pub mod approvals;
+pub mod onboard_mail;
 pub mod onboard_steps;
 pub mod onboards;
 pub mod password;

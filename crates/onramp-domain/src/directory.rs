@@ -332,6 +332,67 @@ impl Onboard {
     }
 }
 
+impl Onboard {
+    /// The indexes of the manager-approval steps that are due: not done, the invitation accepted, and every
+    /// required step before it that a person does (the invitee's own, and earlier approvals) done. An
+    /// approval is due at most once, so the approver is told when a write makes it due (the steps of an
+    /// onboard only move forward).
+    pub fn approvals_due(&self) -> Vec<usize> {
+        use crate::onboarding::StepKind;
+        if self.user_id.is_none() || self.status.is_final() {
+            return Vec::new();
+        }
+        let mut due = Vec::new();
+        for (index, (step, state)) in self.steps.iter().zip(&self.states).enumerate() {
+            if matches!(step.kind, StepKind::ManagerApproval { .. }) && !state.done {
+                due.push(index);
+            }
+            if step.required && !step.kind.is_automatic() && !state.done {
+                break;
+            }
+        }
+        due
+    }
+
+    /// Whether every required step a person does is done, so that the onboard completes (once its
+    /// invitation is accepted).
+    pub fn ready_to_complete(&self) -> bool {
+        self.user_id.is_some()
+            && !self.status.is_final()
+            && crate::onboarding::unfinished_required(&self.steps, &self.states).is_empty()
+    }
+}
+
+/// A signed link that lets an onboard's approver decide its manager-approval step from an email. Its
+/// secret is never here: only its hash, which the store keeps and finds the link by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApprovalLink {
+    pub id: Id,
+    pub tenant_id: Id,
+    pub onboard_id: Id,
+    pub step_key: String,
+    /// Who was asked: the step's named approver, or the user's manager when the step became due.
+    pub approver_user_id: Id,
+    pub secret_hash: String,
+    pub expires_at: Timestamp,
+    /// When it was used to decide; a link decides once.
+    pub used_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl ApprovalLink {
+    /// Why the link cannot decide at `now`, if it cannot.
+    pub fn refusal_at(&self, now: Timestamp) -> Option<SecretRefusal> {
+        if self.used_at.is_some() {
+            Some(SecretRefusal::Used)
+        } else if self.expires_at <= now {
+            Some(SecretRefusal::Expired)
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

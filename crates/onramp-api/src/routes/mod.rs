@@ -1,6 +1,8 @@
 //! Handlers, one module per group of routes.
 
 pub mod app_owners;
+pub mod approval_page;
+pub mod approval_views;
 pub mod apps;
 pub mod audit;
 pub mod directories;
