@@ -13,6 +13,7 @@
 
 pub mod apps;
 pub mod auth;
+pub mod branding;
 pub mod directories;
 pub mod error;
 pub mod flows;
@@ -25,6 +26,7 @@ pub mod approvals;
 pub mod onboard_mail;
 pub mod onboard_steps;
 pub mod onboards;
+pub mod pages;
 pub mod password;
 pub mod principal;
 pub mod roles;

@@ -1,8 +1,6 @@
 //! Handlers, one module per group of routes.
 
 pub mod app_owners;
-pub mod approval_page;
-pub mod approval_views;
 pub mod apps;
 pub mod audit;
 pub mod directories;
@@ -10,9 +8,7 @@ pub mod flows;
 pub mod health;
 pub mod introspect;
 pub mod invitations;
-pub mod invite_page;
 pub mod onboard_steps;
-pub mod onboarding_page;
 pub mod onboards;
 pub mod openapi;
 pub mod roles;

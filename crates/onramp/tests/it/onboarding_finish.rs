@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::directories::create_directory;
 use crate::flows::{BASIC_USER_ROLE, create_flow_id};
-use crate::invitations::{invitation_path, invite, mails_to};
+use crate::invitations::{PASSWORD, invitation_path, invite, mails_to};
 use crate::onboards::{
     Auth, accept_mailed, audit_actions_of, complete, complete_step, create_onboard, get_onboard, get_user, id_of,
     my_user_id, onboard_id_of, put_onboard,
@@ -49,6 +49,22 @@ async fn post_form(server: &TestServer, path: &str, form: &[(&str, &str)]) -> (u
     let status = response.status().as_u16();
     let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_string());
     (status, location, response.text().await.unwrap())
+}
+
+/// The invitee's onboarding page, signed in with their email and password: its status and HTML.
+async fn onboarding_page(server: &TestServer, onboard: &str, email: &str) -> (u16, String) {
+    let login = [("email", email), ("password", PASSWORD)];
+    let response =
+        browser().post(server.url(&format!("/onboarding/{onboard}/login"))).form(&login).send().await.expect("login");
+    assert_eq!(response.status().as_u16(), 303, "signed in");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let response = browser()
+        .get(server.url(&format!("/onboarding/{onboard}")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("GET onboarding");
+    (response.status().as_u16(), response.text().await.unwrap())
 }
 
 /// The number of outbox messages of `kind` about `subject`.
@@ -150,6 +166,9 @@ async fn the_approver_decides_through_the_emailed_link(backend: Backend) {
     assert_eq!(queued(&server, "approval", &id).await, "0", "not due before the terms");
     let after_terms = complete(&server, &Auth::invitee("ada@example.com"), &id, "terms", json!({"accepted": true})).await;
     assert_eq!(after_terms["status"], "in_progress", "{after_terms}");
+    let (status, html) = onboarding_page(&server, &id, "ada@example.com").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Waiting for approval by Grace Hopper"), "the invitee's page names the approver: {html}");
 
     let mails = mails_to(&server, "grace@example.com", 1).await;
     assert_eq!(mails.len(), 1, "one approval request");
@@ -173,6 +192,8 @@ async fn the_approver_decides_through_the_emailed_link(backend: Backend) {
     assert_eq!(completed["status"], "completed", "approving the last step completes it: {completed}");
     assert_eq!(completed["steps"][1]["completed_by"], grace, "{completed}");
     assert_eq!(get_user(&server, &token, &user).await["status"], "ENABLED");
+    let (_, html) = onboarding_page(&server, &id, "ada@example.com").await;
+    assert!(html.contains("is active") && html.contains("href=\"/\""), "done, with a link onward: {html}");
     let (status, html) = page(&server, &path).await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("You approved") && html.contains("now active"), "{html}");
@@ -233,6 +254,8 @@ async fn a_rejection_and_a_missing_approver_are_told(backend: Backend) {
     assert_eq!(told.len(), 1, "the sponsor hears that nobody can approve");
     assert!(told[0].subject.contains("needs an approver"), "{}", told[0].subject);
     assert!(told[0].text.contains("Rex") && told[0].text.contains("no manager"), "{}", told[0].text);
+    let (_, html) = onboarding_page(&server, &onboard_id_of(&accepted), "rex@example.com").await;
+    assert!(html.contains("Nobody can approve this yet") && html.contains("Sam Sponsor"), "{html}");
 
     let (_, manager_token) = server.credential_with_roles("mia@example.com", &[BuiltinRole::BasicUser]).await;
     let manager = my_user_id(&server, &manager_token).await;
