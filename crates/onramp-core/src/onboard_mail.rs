@@ -5,6 +5,7 @@
 //! An approval request carries its link's secret, like an invitation email: the body holds it only until the
 //! message is sent or cancelled (deciding through the link cancels its unsent emails).
 
+use onramp_domain::time_words::TimeInWords;
 use onramp_domain::user::User;
 use onramp_domain::{Secret, Timestamp};
 use onramp_store::{ApprovalLink, Onboard, OutboxMessage};
@@ -12,29 +13,6 @@ use onramp_store::{ApprovalLink, Onboard, OutboxMessage};
 /// The approval page's link of a secret.
 pub fn approval_link(public_url: &str, token: &Secret<String>) -> String {
     format!("{}/approve/{}", public_url.trim_end_matches('/'), token.expose())
-}
-
-/// The date of `at` in words, UTC ("9 December 2026").
-fn date_in_words(at: Timestamp) -> String {
-    let rfc = at.to_rfc3339();
-    let (year, rest) = rfc.split_at(4);
-    let month: usize = rest.get(1..3).and_then(|m| m.parse().ok()).unwrap_or(1);
-    let day: u32 = rest.get(4..6).and_then(|d| d.parse().ok()).unwrap_or(1);
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    format!("{day} {} {year}", MONTHS[month.clamp(1, 12) - 1])
 }
 
 /// The request to `approver` to approve `invitee`'s onboarding into `into` (the directory's name), with
@@ -49,12 +27,12 @@ pub fn approval_request_email(
     let subject = format!("Approve {} joining {into}", invitee.display_name);
     let body = format!(
         "Hello {approver},\n\n{invitee} ({email}) is onboarding into {into} and is waiting for your approval.\n\n\
-         To approve or reject, open this link:\n\n{url}\n\nThe link works once and expires on {expires} (UTC). \
-         Until you decide, {invitee}'s account stays inactive.\n",
+         To approve or reject, open this link:\n\n{url}\n\nThe link works once and expires {expires}. Until \
+         you decide, {invitee}'s account stays inactive.\n",
         approver = approver.display_name,
         invitee = invitee.display_name,
         email = invitee.email.as_str(),
-        expires = date_in_words(link.expires_at),
+        expires = TimeInWords::new(link.expires_at, Timestamp::now()).phrase(),
     );
     OutboxMessage::new(link.tenant_id, "approval", link.id, approver.email.as_str(), &subject, body)
 }
@@ -111,15 +89,4 @@ pub fn onboard_failed_sponsor_email(notice: &FailureNotice<'_>, to: &User) -> Ou
         reason = notice.reason,
     );
     OutboxMessage::new(notice.tenant_id, "onboard", notice.subject_id, to.email.as_str(), &subject, body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_in_words() {
-        let at = Timestamp::parse_rfc3339("2026-12-09T10:00:00Z").unwrap();
-        assert_eq!(date_in_words(at), "9 December 2026");
-    }
 }

@@ -258,8 +258,12 @@ async fn apply_step(
                 Some(true) => {}
                 Some(false) => {
                     let reason = one_line("reason", request.reason.as_deref(), MAX_REASON_CHARS)?;
-                    let reason = if reason.is_empty() { "no reason given" } else { &reason };
-                    rejected = Some(format!("step {key:?} rejected by the approver: {reason}"));
+                    let name = core.store.get_user(&before.tenant_id, &approver).await?.display_name;
+                    rejected = Some(if reason.is_empty() {
+                        format!("{name} did not approve it (no reason given)")
+                    } else {
+                        format!("{name} did not approve it: {reason}")
+                    });
                 }
                 None => return Err(CoreError::invalid_field("approved", "is required (true or false)")),
             }

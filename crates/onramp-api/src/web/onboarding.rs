@@ -246,6 +246,7 @@ fn steps_page(layout: Layout, onboard: &Onboard, others: &Others, refused: Optio
                 title = named;
                 ("waiting", "Waiting", note, StepForm::None)
             }
+            _ if !open => ("todo", "Not done", String::new(), StepForm::None),
             _ => (
                 "waiting",
                 "Waiting",
@@ -288,7 +289,7 @@ fn label(kind: &StepKind) -> &'static str {
         StepKind::AcceptTerms { .. } => "Accept the terms",
         StepKind::CompleteProfile { .. } => "Complete your profile",
         StepKind::VerifyEmail {} => "Verify your email",
-        StepKind::ManagerApproval { .. } => "Approval by your manager",
+        StepKind::ManagerApproval { .. } => "Approval",
         StepKind::AssignRoles { .. } => "Your access is granted",
         StepKind::Notify { .. } => "Your team is told",
     }
