@@ -20,6 +20,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "onboarding", include_str!("../migrations/sqlite/0007_onboarding.sql")),
     (8, "onboard_holds_user", include_str!("../migrations/sqlite/0008_onboard_holds_user.sql")),
     (9, "password_failures", include_str!("../migrations/sqlite/0009_password_failures.sql")),
+    (10, "tenant_settings", include_str!("../migrations/sqlite/0010_tenant_settings.sql")),
+    (11, "outbox_html", include_str!("../migrations/sqlite/0011_outbox_html.sql")),
     (12, "approval_links", include_str!("../migrations/sqlite/0012_approval_links.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -32,6 +34,8 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "onboarding", include_str!("../migrations/postgres/0007_onboarding.sql")),
     (8, "onboard_holds_user", include_str!("../migrations/postgres/0008_onboard_holds_user.sql")),
     (9, "password_failures", include_str!("../migrations/postgres/0009_password_failures.sql")),
+    (10, "tenant_settings", include_str!("../migrations/postgres/0010_tenant_settings.sql")),
+    (11, "outbox_html", include_str!("../migrations/postgres/0011_outbox_html.sql")),
     (12, "approval_links", include_str!("../migrations/postgres/0012_approval_links.sql")),
 ];
 
