@@ -22,9 +22,11 @@ use onramp_domain::onboarding::{OnboardStatus, StepKind};
 use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{
-    AcceptEffects, ApprovalLink, FailureNotices, Invitation, Onboard, OnboardEffects, OutboxMessage, SecretRefusal, StoreError,
+    AcceptEffects, ApprovalLink, FailureNotices, Invitation, Onboard, OnboardEffects, OutboxMessage, SecretRefusal,
+    StoreError,
 };
 
+use crate::Core;
 use crate::error::{CoreError, CoreResult};
 use crate::invite::{looks_like_token, new_token, token_hash};
 use crate::limits::too_many;
@@ -34,7 +36,6 @@ use crate::onboard_mail::{
 };
 use crate::onboard_steps::{By, StepInput, apply_step_retrying};
 use crate::onboards::onboard_error;
-use crate::Core;
 
 /// How long an approval link works, in days.
 pub const APPROVAL_LINK_DAYS: i64 = 14;
@@ -165,7 +166,8 @@ impl AcceptEffects for AcceptHook<'_> {
         // completion builds on it as given rather than reading it.
         let before = Onboard { user_id: None, ..onboard.clone() };
         let mut after = onboard.clone();
-        let mut effects = OnboardEffects { user_change: Some((user.clone(), user.clone())), ..OnboardEffects::default() };
+        let mut effects =
+            OnboardEffects { user_change: Some((user.clone(), user.clone())), ..OnboardEffects::default() };
         crate::onboards::finish_if_done(self.0, &before, &mut after, &mut effects)
             .await
             .map_err(|error| StoreError::WrongState(error.message))?;
@@ -241,7 +243,8 @@ impl Core {
             Err(error) => return Err(error.into()),
         };
         let onboard = self.store.find_onboard(&link.onboard_id).await.map_err(onboard_error(&link.onboard_id))?;
-        let user_id = onboard.user_id.ok_or_else(|| CoreError::internal("an approval link of an unaccepted onboard"))?;
+        let user_id =
+            onboard.user_id.ok_or_else(|| CoreError::internal("an approval link of an unaccepted onboard"))?;
         let invitee = self.store.get_user(&onboard.tenant_id, &user_id).await?;
         let approver = self.store.get_user(&onboard.tenant_id, &link.approver_user_id).await?;
         let into = directory_name(self, &onboard).await?;

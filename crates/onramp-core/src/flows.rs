@@ -33,7 +33,12 @@ impl Core {
     /// onboard's) must be able to grant its roles, because the onboard then completes by itself
     /// (`onboards::finish_if_done`) on that authority. An unknown flow passes: the writing transaction
     /// refuses it, naming the field.
-    pub(crate) async fn require_flow_grantable(&self, caller: &Principal, flow_id: Option<Id>, field: &str) -> CoreResult<()> {
+    pub(crate) async fn require_flow_grantable(
+        &self,
+        caller: &Principal,
+        flow_id: Option<Id>,
+        field: &str,
+    ) -> CoreResult<()> {
         let Some(flow_id) = flow_id.filter(|id| *id != MINIMAL_FLOW_ID) else { return Ok(()) };
         let flow = match self.store.get_flow(&caller.tenant_id, &flow_id).await {
             Ok(flow) => flow,

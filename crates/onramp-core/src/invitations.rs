@@ -107,7 +107,9 @@ impl Core {
     pub async fn revoke_invitation(&self, caller: &Principal, app_id: &Id, id: &Id) -> CoreResult<Invitation> {
         caller.require(Permission::InvitationWrite)?;
         let notices = crate::approvals::FailureHook(self);
-        self.write(self.store.revoke_invitation(&caller.actor(), app_id, id, &notices)).await.map_err(invitation_error(id))
+        self.write(self.store.revoke_invitation(&caller.actor(), app_id, id, &notices))
+            .await
+            .map_err(invitation_error(id))
     }
 
     /// A new secret and expiry for a pending invitation, and a new email; the old link stops working.

@@ -451,6 +451,63 @@ mod tests {
         }
     }
 
+    fn onboard_of(steps: Vec<crate::onboarding::FlowStep>) -> Onboard {
+        let flow = crate::onboarding::Flow { steps, ..crate::onboarding::Flow::minimal(Id::new()) };
+        Onboard::new(&invitation(InvitationStatus::Pending, i64::MAX), &flow, Timestamp::from_micros(0))
+    }
+
+    fn done(onboard: &mut Onboard, key: &str) {
+        let state = onboard.states.iter_mut().find(|state| state.key == key).unwrap();
+        state.done = true;
+    }
+
+    #[test]
+    fn an_approval_is_due_once_the_required_person_steps_before_it_are_done() {
+        use crate::onboarding::{FlowStep, StepKind};
+        let step = |key: &str, required: bool, kind: StepKind| FlowStep { key: key.into(), required, kind };
+        let approval = || StepKind::ManagerApproval { approver_user_id: None };
+        let mut onboard = onboard_of(vec![
+            step("terms", true, StepKind::AcceptTerms { text: "t".into() }),
+            step("note", false, StepKind::VerifyEmail {}),
+            step("roles", true, StepKind::AssignRoles { role_ids: vec![Id::new()] }),
+            step("first", true, approval()),
+            step("second", true, approval()),
+        ]);
+        assert!(onboard.approvals_due().is_empty(), "nothing is due before acceptance");
+        onboard.user_id = Some(Id::new());
+        assert!(onboard.approvals_due().is_empty(), "the terms come first");
+        done(&mut onboard, "terms");
+        assert_eq!(onboard.approvals_due(), [3], "optional and automatic steps do not hold it back");
+        assert!(!onboard.ready_to_complete());
+        done(&mut onboard, "first");
+        assert_eq!(onboard.approvals_due(), [4]);
+        done(&mut onboard, "second");
+        assert!(onboard.approvals_due().is_empty());
+        assert!(onboard.ready_to_complete(), "every required person-step is done");
+        onboard.status = crate::onboarding::OnboardStatus::Completed;
+        assert!(!onboard.ready_to_complete(), "a completed onboard completes once");
+    }
+
+    #[test]
+    fn an_approval_link_decides_once_until_it_expires() {
+        let now = Timestamp::from_micros(1_000);
+        let link = ApprovalLink {
+            id: Id::new(),
+            tenant_id: Id::new(),
+            onboard_id: Id::new(),
+            step_key: "approval".into(),
+            approver_user_id: Id::new(),
+            secret_hash: String::new(),
+            expires_at: Timestamp::from_micros(2_000),
+            used_at: None,
+            created_at: now,
+        };
+        assert_eq!(link.refusal_at(now), None);
+        assert_eq!(link.refusal_at(Timestamp::from_micros(2_000)), Some(SecretRefusal::Expired));
+        let used = ApprovalLink { used_at: Some(now), ..link };
+        assert_eq!(used.refusal_at(now), Some(SecretRefusal::Used));
+    }
+
     proptest! {
         /// What a reader sees moves only PENDING → EXPIRED with time; every other status is as stored, and
         /// once a reader sees an invitation expired it stays expired at every later time.

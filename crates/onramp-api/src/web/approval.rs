@@ -87,7 +87,9 @@ async fn page_of(state: &AppState, opened: &ApprovalOpened, errors: FormErrors, 
         }
         ApprovalOpened::Open(view) => {
             let text = match view.onboard.status {
-                OnboardStatus::Completed => format!("{}'s onboarding has completed already.", view.invitee.display_name),
+                OnboardStatus::Completed => {
+                    format!("{}'s onboarding has completed already.", view.invitee.display_name)
+                }
                 _ => format!("{}'s onboarding has stopped: {}", view.invitee.display_name, view.onboard.failure_reason),
             };
             (view, "Nothing to approve", message("info", text, "Nothing is waiting for you."), StatusCode::GONE)

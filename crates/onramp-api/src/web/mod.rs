@@ -29,11 +29,7 @@ use crate::state::AppState;
 
 /// Every route of the pages and their assets.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(assets::routes())
-        .merge(invite::routes())
-        .merge(onboarding::routes())
-        .merge(approval::routes())
+    Router::new().merge(assets::routes()).merge(invite::routes()).merge(onboarding::routes()).merge(approval::routes())
 }
 
 /// A page that only says something: a heading (the title), a notice and what to do next.

@@ -166,7 +166,10 @@ impl Others {
                     Some(sponsor) => format!("{sponsor}, who invited you, has been told."),
                     None => "Ask whoever invited you to have your manager set in onramp.".to_string(),
                 };
-                ("Approval by your manager".to_string(), format!("Nobody can approve this yet: you have no manager in onramp. {told}"))
+                (
+                    "Approval by your manager".to_string(),
+                    format!("Nobody can approve this yet: you have no manager in onramp. {told}"),
+                )
             }
             None => ("Approval by your manager".to_string(), "Waiting for your manager's approval.".to_string()),
         }
@@ -257,15 +260,7 @@ fn steps_page(layout: Layout, onboard: &Onboard, others: &Others, refused: Optio
         if let Some(refused) = this {
             summary.list.extend(refused.errors.list.iter().cloned());
         }
-        steps.push(StepView {
-            anchor,
-            title,
-            optional: !step.required,
-            badge_kind,
-            badge_text,
-            note,
-            form,
-        });
+        steps.push(StepView { anchor, title, optional: !step.required, badge_kind, badge_text, note, form });
     }
     // A refusal of a step that has no form any more (done meanwhile, or the onboard ended) still shows.
     if let Some(refused) = refused.filter(|_| summary.is_empty()) {

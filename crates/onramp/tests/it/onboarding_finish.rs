@@ -147,8 +147,7 @@ async fn the_approver_decides_through_the_emailed_link(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
     let admin = Auth::Bearer(token.clone());
-    let grace =
-        server.create_user(&token, &json!({"email": "grace@example.com", "displayName": "Grace Hopper"})).await;
+    let grace = server.create_user(&token, &json!({"email": "grace@example.com", "displayName": "Grace Hopper"})).await;
     let flow = create_flow_id(
         &server,
         &token,
@@ -164,7 +163,8 @@ async fn the_approver_decides_through_the_emailed_link(backend: Backend) {
     let accepted = accept_mailed(&server, "ada@example.com", "Ada Lovelace").await;
     let (id, user) = (onboard_id_of(&accepted), accepted["user"]["id"].as_str().unwrap().to_string());
     assert_eq!(queued(&server, "approval", &id).await, "0", "not due before the terms");
-    let after_terms = complete(&server, &Auth::invitee("ada@example.com"), &id, "terms", json!({"accepted": true})).await;
+    let after_terms =
+        complete(&server, &Auth::invitee("ada@example.com"), &id, "terms", json!({"accepted": true})).await;
     assert_eq!(after_terms["status"], "in_progress", "{after_terms}");
     let (status, html) = onboarding_page(&server, &id, "ada@example.com").await;
     assert_eq!(status, 200, "{html}");
@@ -268,8 +268,14 @@ async fn a_rejection_and_a_missing_approver_are_told(backend: Backend) {
         json!([{"key": "approval", "managerApproval": {"approverUserId": manager}}]),
     )
     .await;
-    invite(&server, &token, &directory, "tom@example.com", json!({"sponsorUserId": sponsor, "onboardingFlowId": named}))
-        .await;
+    invite(
+        &server,
+        &token,
+        &directory,
+        "tom@example.com",
+        json!({"sponsorUserId": sponsor, "onboardingFlowId": named}),
+    )
+    .await;
     let tom = accept_mailed(&server, "tom@example.com", "Tom").await;
     let tom_id = onboard_id_of(&tom);
     let request = mails_to(&server, "mia@example.com", 1).await;
@@ -286,7 +292,11 @@ async fn a_rejection_and_a_missing_approver_are_told(backend: Backend) {
     assert_eq!(to_tom.len(), 2, "the invitation, then the failure");
     assert!(to_tom[1].text.contains("no headcount this quarter"), "{}", to_tom[1].text);
     let to_sponsor = mails_to(&server, "sponsor@example.com", 2).await;
-    assert!(to_sponsor[1].subject.contains("Tom") && to_sponsor[1].text.contains("no headcount"), "{}", to_sponsor[1].raw);
+    assert!(
+        to_sponsor[1].subject.contains("Tom") && to_sponsor[1].text.contains("no headcount"),
+        "{}",
+        to_sponsor[1].raw
+    );
 }
 both_backends!(a_rejection_and_a_missing_approver_are_told);
 
@@ -311,7 +321,8 @@ async fn every_failure_is_emailed(backend: Backend) {
     let revoke = format!("{}/revoke", invitation_path(&directory, onboards[1].0["id"].as_str().unwrap()));
     assert_eq!(server.post(&revoke, &token, &json!({})).await.0, 200);
     let past = Timestamp::now().micros() - 60_000_000;
-    let expire = format!("UPDATE invitations SET expires_at = {past} WHERE id = '{}'", onboards[2].0["id"].as_str().unwrap());
+    let expire =
+        format!("UPDATE invitations SET expires_at = {past} WHERE id = '{}'", onboards[2].0["id"].as_str().unwrap());
     assert_eq!(server.database.execute(&expire).await, 1);
 
     for (email, (_, onboard), reason) in [

@@ -1167,7 +1167,8 @@ async fn completion_enables_grants_and_notifies(backend: Backend) {
     assert_eq!(get_user(&server, &token, &user).await["status"], "DISABLED", "until completion");
     assert!(mail_count(&server, "sponsor@example.com") == 0, "no notify email before completion");
 
-    let completed = complete(&server, &Auth::invitee("nina@example.com"), &id, "terms", json!({"accepted": true})).await;
+    let completed =
+        complete(&server, &Auth::invitee("nina@example.com"), &id, "terms", json!({"accepted": true})).await;
     assert_eq!(completed["status"], "completed", "{completed}");
     assert_eq!(get_onboard(&server, &key, &id).await, completed, "the reads say so too");
     assert_eq!(completed["failure_reason"], "", "{completed}");
