@@ -92,31 +92,60 @@ pub(crate) async fn due_effects(
         return Ok(effects);
     }
     let into = directory_name(core, after).await?;
-    let now = Timestamp::now();
     for index in newly {
         match approver_of(core, after, index, user).await? {
-            Some(approver) => {
-                let (token, secret_hash) = new_token();
-                let link = ApprovalLink {
-                    id: Id::new(),
-                    tenant_id: after.tenant_id,
-                    onboard_id: after.id,
-                    step_key: after.steps[index].key.clone(),
-                    approver_user_id: approver.id,
-                    secret_hash,
-                    expires_at: now.plus_seconds(APPROVAL_LINK_DAYS * 24 * 3600),
-                    used_at: None,
-                    created_at: now,
-                };
-                let url = approval_link(core.public_url(), &token);
-                effects.emails.push(approval_request_email(&link, user, &approver, &into, &url));
-                effects.approval_links.push(link);
-            }
+            Some(approver) => request(core, &mut effects, after, index, user, &approver, &into),
             None => {
                 let invitation = core.store.find_invitation(&after.tenant_id, &after.invitation_id).await?;
                 if let Some(sponsor) = sponsor_of(core, &invitation).await? {
                     effects.emails.push(no_approver_email(after, user, &sponsor, &into));
                 }
+            }
+        }
+    }
+    Ok(effects)
+}
+
+/// A new link for step `index` of `onboard` and the email that asks `approver` to decide it, into `effects`.
+fn request(
+    core: &Core,
+    effects: &mut OnboardEffects,
+    onboard: &Onboard,
+    index: usize,
+    user: &User,
+    approver: &User,
+    into: &str,
+) {
+    let now = Timestamp::now();
+    let (token, secret_hash) = new_token();
+    let link = ApprovalLink {
+        id: Id::new(),
+        tenant_id: onboard.tenant_id,
+        onboard_id: onboard.id,
+        step_key: onboard.steps[index].key.clone(),
+        approver_user_id: approver.id,
+        secret_hash,
+        expires_at: now.plus_seconds(APPROVAL_LINK_DAYS * 24 * 3600),
+        used_at: None,
+        created_at: now,
+    };
+    let url = approval_link(core.public_url(), &token);
+    effects.emails.push(approval_request_email(&link, user, approver, into, &url));
+    effects.approval_links.push(link);
+}
+
+/// When `user`'s first manager changes (to `user.manager_ids`'), the approvals due in their onboards under
+/// way that name no approver now wait for the new manager: each gets a link and the email to them.
+pub(crate) async fn new_manager_effects(core: &Core, user: &User) -> Result<OnboardEffects, StoreError> {
+    let mut effects = OnboardEffects::default();
+    let Some(manager) = live_user(core, &user.tenant_id, user.manager_ids.first().copied()).await? else {
+        return Ok(effects);
+    };
+    for onboard in core.store.onboards_of_user(&user.tenant_id, &user.id).await? {
+        let into = directory_name(core, &onboard).await?;
+        for index in onboard.approvals_due() {
+            if matches!(onboard.steps[index].kind, StepKind::ManagerApproval { approver_user_id: None }) {
+                request(core, &mut effects, &onboard, index, user, &manager, &into);
             }
         }
     }

@@ -160,6 +160,16 @@ pub trait UserStore: Send + Sync + 'static {
     /// releases the user from any onboard that held it DISABLED (`Onboard::holds_user_disabled`).
     async fn update_user(&self, actor: &Actor, before: &User, after: &User) -> Result<User>;
 
+    /// [`UserStore::update_user`], with the approval links and emails of `effects` written in the same
+    /// transaction (a new manager told of the approvals that wait for them).
+    async fn update_user_with(
+        &self,
+        actor: &Actor,
+        before: &User,
+        after: &User,
+        effects: &OnboardEffects,
+    ) -> Result<User>;
+
     /// Marks the live user `before` DELETED (freeing its email for reuse), if it is still `before` (by
     /// `updated_at`), else a conflict on `users_concurrent_update`; an unknown or already deleted user is not
     /// found. Deleting the tenant's last enabled super-admin is `WrongState`.
@@ -566,6 +576,9 @@ pub trait OnboardingStore: Send + Sync + 'static {
     async fn create_onboard(&self, actor: &Actor, onboard: &Onboard) -> Result<Onboard>;
 
     async fn get_onboard(&self, tenant_id: &Id, id: &Id) -> Result<Onboard>;
+
+    /// The onboards under way (created or in progress) of a user of the tenant.
+    async fn onboards_of_user(&self, tenant_id: &Id, user_id: &Id) -> Result<Vec<Onboard>>;
 
     /// An onboard by id alone, whatever its tenant: for the invitee, who names only the onboard.
     async fn find_onboard(&self, id: &Id) -> Result<Onboard>;

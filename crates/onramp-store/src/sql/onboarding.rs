@@ -455,6 +455,18 @@ where
         onboard_from_row(&row)
     }
 
+    async fn onboards_of_user(&self, tenant_id: &Id, user_id: &Id) -> Result<Vec<Onboard>> {
+        let rows = sqlx::query(
+            "SELECT * FROM onboards WHERE tenant_id = $1 AND user_id = $2 AND status IN ('created', 'in_progress') \
+             ORDER BY id",
+        )
+        .bind(tenant_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(onboard_from_row).collect()
+    }
+
     async fn find_onboard(&self, id: &Id) -> Result<Onboard> {
         let row = sqlx::query("SELECT * FROM onboards WHERE id = $1")
             .bind(id.to_string())

@@ -230,7 +230,8 @@ async fn the_approver_decides_through_the_emailed_link(backend: Backend) {
 both_backends!(the_approver_decides_through_the_emailed_link);
 
 /// An approval that leads the flow is due at acceptance: with no approver named and no manager (a new user
-/// has none), nobody can give it, and the sponsor is told. A named approver's is emailed at acceptance;
+/// has none), nobody can give it, and the sponsor is told; once an admin sets a manager, the manager is
+/// emailed the link. A named approver's is emailed at acceptance;
 /// rejecting through the link fails the onboard with the reason, and the invitee and the sponsor are
 /// emailed it.
 async fn a_rejection_and_a_missing_approver_are_told(backend: Backend) {
@@ -260,6 +261,19 @@ async fn a_rejection_and_a_missing_approver_are_told(backend: Backend) {
     let (_, manager_token) = server.credential_with_roles("mia@example.com", &[BuiltinRole::BasicUser]).await;
     let manager = my_user_id(&server, &manager_token).await;
 
+    // An admin gives Rex a manager: the approval now waits for her, and she is emailed its link.
+    let rex = accepted["user"]["id"].as_str().unwrap().to_string();
+    let set = json!({"user": {"managerIds": [manager]}, "updateMask": "managerIds"});
+    let (status, body) = server.post(&format!("/api/v1/users/{rex}"), &token, &set).await;
+    assert_eq!(status, 200, "{body}");
+    let asked = mails_to(&server, "mia@example.com", 1).await;
+    assert!(asked[0].subject.contains("Rex"), "{}", asked[0].subject);
+    let rex_link = format!("/approve/{}", approve_token(&asked[0]));
+    let (status, html) = page(&server, &rex_link).await;
+    assert!(status == 200 && html.contains("Rex"), "{html}");
+    let (_, html) = onboarding_page(&server, &onboard_id_of(&accepted), "rex@example.com").await;
+    assert!(html.contains("Waiting for approval by"), "{html}");
+
     // A named approver for the rejection: a flow whose approval names Mia.
     let named = create_flow_id(
         &server,
@@ -278,8 +292,8 @@ async fn a_rejection_and_a_missing_approver_are_told(backend: Backend) {
     .await;
     let tom = accept_mailed(&server, "tom@example.com", "Tom").await;
     let tom_id = onboard_id_of(&tom);
-    let request = mails_to(&server, "mia@example.com", 1).await;
-    let path = format!("/approve/{}", approve_token(&request[0]));
+    let request = mails_to(&server, "mia@example.com", 2).await;
+    let path = format!("/approve/{}", approve_token(&request[1]));
     let (status, location, html) =
         post_form(&server, &path, &[("decision", "reject"), ("reason", "no headcount this quarter")]).await;
     assert_eq!((status, location.as_deref()), (303, Some(path.as_str())), "{html}");
