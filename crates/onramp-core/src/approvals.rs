@@ -27,11 +27,12 @@ use onramp_store::{
 };
 
 use crate::Core;
+use crate::branding::Branding;
 use crate::error::{CoreError, CoreResult};
 use crate::invite::{looks_like_token, new_token, token_hash};
 use crate::limits::too_many;
 use crate::onboard_mail::{
-    FailureNotice, approval_link, approval_request_email, no_approver_email, onboard_failed_invitee_email,
+    FailureNotice, Look, approval_link, approval_request_email, no_approver_email, onboard_failed_invitee_email,
     onboard_failed_sponsor_email,
 };
 use crate::onboard_steps::{By, StepInput, apply_step_retrying};
@@ -64,6 +65,17 @@ async fn directory_name(core: &Core, onboard: &Onboard) -> Result<String, StoreE
     }
 }
 
+/// The tenant's branding for its emails; an email still goes when it cannot be read, in onramp's look.
+async fn branding_of(core: &Core, tenant_id: &Id) -> Branding {
+    match core.branding(Some(tenant_id)).await {
+        Ok(branding) => branding,
+        Err(error) => {
+            tracing::warn!(message = %error.message, "the tenant's branding could not be read; the email uses onramp's");
+            Branding::onramp()
+        }
+    }
+}
+
 /// Who approves step `index` of `onboard` for its `user` now: the named approver, else the user's first
 /// manager; None when neither is a live user.
 async fn approver_of(core: &Core, onboard: &Onboard, index: usize, user: &User) -> Result<Option<User>, StoreError> {
@@ -92,13 +104,15 @@ pub(crate) async fn due_effects(
         return Ok(effects);
     }
     let into = directory_name(core, after).await?;
+    let branding = branding_of(core, &after.tenant_id).await;
     for index in newly {
         match approver_of(core, after, index, user).await? {
-            Some(approver) => request(core, &mut effects, after, index, user, &approver, &into),
+            Some(approver) => request(core, &mut effects, after, index, user, &approver, &into, &branding),
             None => {
                 let invitation = core.store.find_invitation(&after.tenant_id, &after.invitation_id).await?;
                 if let Some(sponsor) = sponsor_of(core, &invitation).await? {
-                    effects.emails.push(no_approver_email(after, user, &sponsor, &into));
+                    let look = Look { branding: &branding, public_url: core.public_url() };
+                    effects.emails.push(no_approver_email(after, user, &sponsor, &into, &look));
                 }
             }
         }
@@ -107,6 +121,7 @@ pub(crate) async fn due_effects(
 }
 
 /// A new link for step `index` of `onboard` and the email that asks `approver` to decide it, into `effects`.
+#[allow(clippy::too_many_arguments)]
 fn request(
     core: &Core,
     effects: &mut OnboardEffects,
@@ -115,6 +130,7 @@ fn request(
     user: &User,
     approver: &User,
     into: &str,
+    branding: &Branding,
 ) {
     let now = Timestamp::now();
     let (token, secret_hash) = new_token();
@@ -130,7 +146,8 @@ fn request(
         created_at: now,
     };
     let url = approval_link(core.public_url(), &token);
-    effects.emails.push(approval_request_email(&link, user, approver, into, &url));
+    let look = Look { branding, public_url: core.public_url() };
+    effects.emails.push(approval_request_email(&link, user, approver, into, &url, &look));
     effects.approval_links.push(link);
 }
 
@@ -141,11 +158,12 @@ pub(crate) async fn new_manager_effects(core: &Core, user: &User) -> Result<Onbo
     let Some(manager) = live_user(core, &user.tenant_id, user.manager_ids.first().copied()).await? else {
         return Ok(effects);
     };
+    let branding = branding_of(core, &user.tenant_id).await;
     for onboard in core.store.onboards_of_user(&user.tenant_id, &user.id).await? {
         let into = directory_name(core, &onboard).await?;
         for index in onboard.approvals_due() {
             if matches!(onboard.steps[index].kind, StepKind::ManagerApproval { approver_user_id: None }) {
-                request(core, &mut effects, &onboard, index, user, &manager, &into);
+                request(core, &mut effects, &onboard, index, user, &manager, &into, &branding);
             }
         }
     }
@@ -176,9 +194,11 @@ pub(crate) async fn failure_notices(
         into,
         reason,
     };
-    let mut emails = vec![onboard_failed_invitee_email(&notice)];
+    let branding = branding_of(core, &invitation.tenant_id).await;
+    let look = Look { branding: &branding, public_url: core.public_url() };
+    let mut emails = vec![onboard_failed_invitee_email(&notice, &look)];
     if let Some(sponsor) = sponsor_of(core, invitation).await? {
-        emails.push(onboard_failed_sponsor_email(&notice, &sponsor));
+        emails.push(onboard_failed_sponsor_email(&notice, &sponsor, &look));
     }
     Ok(emails)
 }

@@ -1,18 +1,28 @@
 //! The emails of an onboard, one function each, beside the invitation's (`invite.rs`): the request to its
 //! approver, the notice to its sponsor that no approver can be found, and the notice of its failure to the
-//! invitee and the sponsor. (The notify emails of a completion are in `onboards.rs`.)
+//! invitee and the sponsor. (The notify emails of a completion are in `onboards.rs`.) Each is multipart,
+//! text and HTML from the one email template (`emails::render`), in the tenant's branding.
 //!
-//! An approval request carries its link's secret, like an invitation email: the body holds it only until the
-//! message is sent or cancelled (deciding through the link cancels its unsent emails).
+//! An approval request carries its link's secret, like an invitation email: the bodies hold it only until
+//! the message is sent or cancelled (deciding through the link cancels its unsent emails).
 
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::user::User;
-use onramp_domain::{Secret, Timestamp};
+use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::{ApprovalLink, Onboard, OutboxMessage};
+
+use crate::branding::Branding;
+use crate::emails::{self, Action, EmailContent, Envelope};
 
 /// The approval page's link of a secret.
 pub fn approval_link(public_url: &str, token: &Secret<String>) -> String {
     format!("{}/approve/{}", public_url.trim_end_matches('/'), token.expose())
+}
+
+/// Whose look an onboard's email takes, and the public URL (for the logo).
+pub struct Look<'a> {
+    pub branding: &'a Branding,
+    pub public_url: &'a str,
 }
 
 /// The request to `approver` to approve `invitee`'s onboarding into `into` (the directory's name), with
@@ -23,40 +33,65 @@ pub fn approval_request_email(
     approver: &User,
     into: &str,
     url: &str,
+    look: &Look,
 ) -> OutboxMessage {
-    let subject = format!("Approve {} joining {into}", invitee.display_name);
-    let body = format!(
-        "Hello {approver},\n\n{invitee} ({email}) is onboarding into {into} and is waiting for your approval.\n\n\
-         To approve or reject, open this link:\n\n{url}\n\nThe link works once and expires {expires}. Until \
-         you decide, {invitee}'s account stays inactive.\n",
-        approver = approver.display_name,
-        invitee = invitee.display_name,
-        email = invitee.email.as_str(),
-        expires = TimeInWords::new(link.expires_at, Timestamp::now()).phrase(),
-    );
-    OutboxMessage::new(link.tenant_id, "approval", link.id, approver.email.as_str(), &subject, body)
+    let expires = TimeInWords::new(link.expires_at, Timestamp::now());
+    let content = EmailContent {
+        subject: format!("Approve {} joining {into}", invitee.display_name),
+        greeting: format!("Hello {},", approver.display_name),
+        paragraphs: vec![
+            format!(
+                "{} ({}) is onboarding into {into} at {} and is waiting for your approval.",
+                invitee.display_name,
+                invitee.email.as_str(),
+                look.branding.name
+            ),
+            format!("Until you decide, {}'s account stays inactive.", invitee.display_name),
+        ],
+        action: Some(Action { label: "Approve or reject".to_string(), url: url.to_string() }),
+        after: vec![format!("The link works once and expires {} ({}).", expires.phrase(), expires.exact)],
+    };
+    let envelope = Envelope {
+        tenant_id: link.tenant_id,
+        kind: "approval",
+        subject_id: link.id,
+        recipient: approver.email.as_str(),
+    };
+    emails::render(&envelope, look.branding, look.public_url, &content)
 }
 
 /// The notice to `sponsor` that `invitee`'s onboarding waits on an approval nobody can give: the step names
 /// no approver and the user has no manager.
-pub fn no_approver_email(onboard: &Onboard, invitee: &User, sponsor: &User, into: &str) -> OutboxMessage {
-    let subject = format!("{}'s onboarding needs an approver", invitee.display_name);
-    let body = format!(
-        "Hello {sponsor},\n\n{invitee} ({email}) is onboarding into {into} and waits for a manager's approval, \
-         but nobody can give it: the step names no approver and {invitee} has no manager in onramp.\n\n\
-         Set {invitee}'s manager in onramp; the manager can then approve.\n",
-        sponsor = sponsor.display_name,
-        invitee = invitee.display_name,
-        email = invitee.email.as_str(),
-    );
-    OutboxMessage::new(onboard.tenant_id, "onboard", onboard.id, sponsor.email.as_str(), &subject, body)
+pub fn no_approver_email(onboard: &Onboard, invitee: &User, sponsor: &User, into: &str, look: &Look) -> OutboxMessage {
+    let content = EmailContent {
+        subject: format!("{}'s onboarding needs an approver", invitee.display_name),
+        greeting: format!("Hello {},", sponsor.display_name),
+        paragraphs: vec![
+            format!(
+                "{name} ({email}) is onboarding into {into} and waits for a manager's approval, but nobody can give \
+                 it: the step names no approver and {name} has no manager in onramp.",
+                name = invitee.display_name,
+                email = invitee.email.as_str(),
+            ),
+            format!("Set {}'s manager in onramp: the manager is then emailed a link to approve.", invitee.display_name),
+        ],
+        action: None,
+        after: Vec::new(),
+    };
+    let envelope = Envelope {
+        tenant_id: onboard.tenant_id,
+        kind: "onboard",
+        subject_id: onboard.id,
+        recipient: sponsor.email.as_str(),
+    };
+    emails::render(&envelope, look.branding, look.public_url, &content)
 }
 
 /// What the notices of a failed onboarding say: whose onboarding, into what, and why. `subject_id` is the
-/// onboard (or, when the onboard's id is not at hand, its invitation).
+/// onboard.
 pub struct FailureNotice<'a> {
-    pub tenant_id: onramp_domain::Id,
-    pub subject_id: onramp_domain::Id,
+    pub tenant_id: Id,
+    pub subject_id: Id,
     pub invitee_name: &'a str,
     pub invitee_email: &'a str,
     pub into: &'a str,
@@ -64,29 +99,49 @@ pub struct FailureNotice<'a> {
 }
 
 /// The failure notice for the invitee.
-pub fn onboard_failed_invitee_email(notice: &FailureNotice<'_>) -> OutboxMessage {
-    let subject = format!("Your onboarding into {} has stopped", notice.into);
-    let body = format!(
-        "Hello {name},\n\nYour onboarding into {into} has stopped, and your account will not be activated.\n\n\
-         Reason: {reason}\n\nIf you think this is a mistake, contact whoever invited you.\n",
-        name = notice.invitee_name,
-        into = notice.into,
-        reason = notice.reason,
-    );
-    OutboxMessage::new(notice.tenant_id, "onboard", notice.subject_id, notice.invitee_email, &subject, body)
+pub fn onboard_failed_invitee_email(notice: &FailureNotice<'_>, look: &Look) -> OutboxMessage {
+    let content = EmailContent {
+        subject: format!("Your onboarding into {} has stopped", notice.into),
+        greeting: format!("Hello {},", notice.invitee_name),
+        paragraphs: vec![
+            format!(
+                "Your onboarding into {} at {} has stopped, and your account will not be activated.",
+                notice.into, look.branding.name
+            ),
+            format!("Reason: {}", notice.reason),
+        ],
+        action: None,
+        after: vec!["If you think this is a mistake, contact whoever invited you.".to_string()],
+    };
+    let envelope = Envelope {
+        tenant_id: notice.tenant_id,
+        kind: "onboard",
+        subject_id: notice.subject_id,
+        recipient: notice.invitee_email,
+    };
+    emails::render(&envelope, look.branding, look.public_url, &content)
 }
 
 /// The failure notice for the sponsor (`to`).
-pub fn onboard_failed_sponsor_email(notice: &FailureNotice<'_>, to: &User) -> OutboxMessage {
-    let subject = format!("{}'s onboarding into {} has stopped", notice.invitee_name, notice.into);
-    let body = format!(
-        "Hello {sponsor},\n\nThe onboarding of {name} ({email}) into {into} has stopped, and their account will \
-         not be activated.\n\nReason: {reason}\n",
-        sponsor = to.display_name,
-        name = notice.invitee_name,
-        email = notice.invitee_email,
-        into = notice.into,
-        reason = notice.reason,
-    );
-    OutboxMessage::new(notice.tenant_id, "onboard", notice.subject_id, to.email.as_str(), &subject, body)
+pub fn onboard_failed_sponsor_email(notice: &FailureNotice<'_>, to: &User, look: &Look) -> OutboxMessage {
+    let content = EmailContent {
+        subject: format!("{}'s onboarding into {} has stopped", notice.invitee_name, notice.into),
+        greeting: format!("Hello {},", to.display_name),
+        paragraphs: vec![
+            format!(
+                "The onboarding of {} ({}) into {} has stopped, and their account will not be activated.",
+                notice.invitee_name, notice.invitee_email, notice.into
+            ),
+            format!("Reason: {}", notice.reason),
+        ],
+        action: None,
+        after: Vec::new(),
+    };
+    let envelope = Envelope {
+        tenant_id: notice.tenant_id,
+        kind: "onboard",
+        subject_id: notice.subject_id,
+        recipient: to.email.as_str(),
+    };
+    emails::render(&envelope, look.branding, look.public_url, &content)
 }

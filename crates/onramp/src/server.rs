@@ -96,6 +96,25 @@ fn public_url(config: &Config, addr: SocketAddr) -> String {
 
 pub use onramp_core::auth::host_of;
 
+/// Why the public URL cannot be right, when its host is this machine's loopback (or no address at all,
+/// `0.0.0.0`) while the listener takes connections from elsewhere: every link onramp emails would point at
+/// the reader's own machine. None when the public URL may be fine (a domain name, another address, or a
+/// listener that is loopback-only too, as on a developer's machine).
+pub fn unreachable_public_url(public_host: &str, listening: SocketAddr) -> Option<String> {
+    let host = public_host.trim_matches(['[', ']']);
+    let loopback = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost"),
+    };
+    (loopback && !listening.ip().is_loopback()).then(|| {
+        format!(
+            "the public URL's host {public_host} is this machine only, but onramp listens on {listening}: every \
+             link in its emails (invitations, onboarding) would point at the reader's own machine; set \
+             --public-url (ONRAMP_PUBLIC_URL) to the URL people open"
+        )
+    })
+}
+
 /// Starts serving on `listener` until `shutdown` resolves.
 pub async fn start(
     config: &Config,
@@ -105,6 +124,9 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let public_url = public_url(config, addr);
     let public_host = host_of(&public_url);
+    if let Some(problem) = unreachable_public_url(&public_host, addr) {
+        tracing::warn!(public_url = %public_url, listen = %addr, "{problem}");
+    }
     let public_origin =
         onramp_api::same_origin::origin_of(&public_url).ok_or_else(|| StartError::PublicUrl(public_url.clone()))?;
     // Checked before the database is touched: a bad mail setting should fail the start, not the first email.
@@ -183,4 +205,25 @@ pub async fn start(
         tracing::info!(proxies = %proxies.join(","), "X-Forwarded-For is believed from these proxies");
     }
     Ok(Server { addr, public_url, store, bootstrap, task })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loopback_public_url_is_refused_only_for_a_listener_reachable_from_elsewhere() {
+        let everywhere: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let lan: SocketAddr = "192.0.2.10:8080".parse().unwrap();
+        for host in ["127.0.0.1", "127.1.2.3", "[::1]", "localhost", "app.localhost", "0.0.0.0"] {
+            let problem = unreachable_public_url(host, everywhere).unwrap_or_else(|| panic!("{host}"));
+            assert!(problem.contains("--public-url") && problem.contains(host), "{problem}");
+            assert!(unreachable_public_url(host, lan).is_some(), "{host} from {lan}");
+            assert!(unreachable_public_url(host, loopback).is_none(), "{host} on a loopback listener is fine");
+        }
+        for host in ["onramp.acme.example", "192.0.2.10", "[2001:db8::1]"] {
+            assert!(unreachable_public_url(host, everywhere).is_none(), "{host}");
+        }
+    }
 }

@@ -37,7 +37,7 @@ async fn new_data_files_are_private(backend: Backend) {
 both_backends!(new_data_files_are_private);
 
 /// `text` without its terminal colour codes (`ESC [ ... m`).
-fn without_colours(text: &str) -> String {
+pub(crate) fn without_colours(text: &str) -> String {
     let mut plain = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {

@@ -27,6 +27,7 @@ mod onboarding_finish;
 mod onboarding_settings;
 mod onboards;
 mod openapi;
+mod public_url;
 mod python_sdk;
 mod rbac;
 mod request_bodies;

@@ -68,7 +68,12 @@ impl Serve {
     /// Starts `onramp serve --listen 127.0.0.1:0` with `extra` flags, and reads its standard output line by
     /// line until the listening line.
     pub async fn start(extra: &[String], workdir: &Path) -> Serve {
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        Serve::start_on("127.0.0.1:0", extra, workdir).await
+    }
+
+    /// [`Serve::start`] listening on `listen`.
+    pub async fn start_on(listen: &str, extra: &[String], workdir: &Path) -> Serve {
+        let mut args = vec!["serve", "--listen", listen];
         args.extend(extra.iter().map(String::as_str));
         let mut child = command(&args, workdir)
             .stdout(Stdio::piped())
