@@ -1,7 +1,7 @@
 // A new hire's whole way in, as they would take it: the invitation email, the link (opening it uses
 // nothing up), the accept form (a refused submit first, then name and password), their onboarding page
-// (terms, then profile), the admin completing the onboard through the API, and the done state; then the
-// same onboarding page from another browser, where they sign in. Every page: axe, screenshots at both
+// (terms, then profile), the last step completing the onboard by itself, and the done state with its link
+// onward; then the same onboarding page from another browser, where they sign in. Every page: axe, screenshots at both
 // widths, nothing scrolling sideways.
 
 import assert from 'node:assert/strict';
@@ -148,19 +148,21 @@ test('invitation email → accept form → onboarding → done', async () => {
   await page.getByLabel('I accept these terms').check();
   await page.getByRole('button', { name: 'Accept' }).click();
   await step('Accept the terms').getByText('Done', { exact: true }).waitFor();
+  const before = await api().get(`/onboards/${onboardId}`);
+  assert.equal(before.status, 'in_progress');
+  assert.equal((await api().get(`/api/v1/users/${before.user_id}`)).userView.user.status, 'DISABLED');
   await page.getByLabel('Job title').fill('Staff Engineer');
   await page.getByLabel('Department').fill('Platform');
   await page.getByRole('button', { name: 'Save' }).click();
   await step('Complete your profile').getByText('Done', { exact: true }).waitFor();
-  await checkPage(page, 'onboarding-steps-done');
 
-  // The admin completes the onboard; the page then says so, and the account is active.
-  const onboard = await api().get(`/onboards/${onboardId}`);
-  assert.equal((await api().get(`/api/v1/users/${onboard.user_id}`)).userView.user.status, 'DISABLED');
-  await api().put(`/onboards/${onboardId}`, { status: 'completed' });
-  await page.reload();
-  await page.getByText('Your onboarding is complete and your account is active.').waitFor();
+  // The profile was the last step: the onboard completed by itself, and the page says so, with the way on.
+  await page.getByText(/Your onboarding is complete and your account at .+ is active\./).waitFor();
+  const onward = page.getByRole('link', { name: 'Continue to your account' });
+  assert.equal(await onward.getAttribute('href'), '/');
   await checkPage(page, 'onboarding-complete');
+  const onboard = await api().get(`/onboards/${onboardId}`);
+  assert.equal(onboard.status, 'completed');
   const user = (await api().get(`/api/v1/users/${onboard.user_id}`)).userView.user;
   assert.equal(user.status, 'ENABLED');
   assert.equal(user.displayName, 'Zoë Zimmermann');
@@ -182,7 +184,7 @@ test('invitation email → accept form → onboarding → done', async () => {
   await elsewhere.getByLabel('Email').fill(email);
   await elsewhere.getByLabel('Password').fill(PASSWORD);
   await elsewhere.getByRole('button', { name: 'Continue' }).click();
-  await elsewhere.getByText('Your onboarding is complete and your account is active.').waitFor();
+  await elsewhere.getByText(/Your onboarding is complete and your account at .+ is active\./).waitFor();
 });
 
 test('an onboarding page that does not exist says so', async () => {

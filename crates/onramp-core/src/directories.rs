@@ -21,6 +21,7 @@ impl Core {
     ) -> CoreResult<LocalDirectory> {
         caller.require(Permission::DirectoryWrite)?;
         let directory = make(caller.tenant_id, Timestamp::now())?;
+        self.require_flow_grantable(caller, directory.onboarding_flow_id, "onboardingFlowId").await?;
         self.write(self.store.create_local_directory(&caller.actor(), &directory)).await.map_err(
             |error| match error {
                 StoreError::NotFound => CoreError::not_found(format!("app {}", directory.app_id)),
@@ -64,6 +65,9 @@ impl Core {
             if after == before {
                 return Ok(before);
             }
+            if after.onboarding_flow_id != before.onboarding_flow_id {
+                self.require_flow_grantable(caller, after.onboarding_flow_id, "onboardingFlowId").await?;
+            }
             match self.write(self.store.update_local_directory(&caller.actor(), &before, &after)).await {
                 Ok(updated) => return Ok(updated),
                 Err(StoreError::Conflict { constraint: "local_directories_concurrent_update" })
@@ -78,7 +82,7 @@ impl Core {
     /// Deletes the directory of `app_id`, revoking its pending invitations.
     pub async fn delete_directory(&self, caller: &Principal, app_id: &Id) -> CoreResult<()> {
         caller.require(Permission::DirectoryWrite)?;
-        self.write(self.store.delete_local_directory(&caller.actor(), app_id))
+        self.write(self.store.delete_local_directory(&caller.actor(), app_id, &crate::approvals::FailureHook(self)))
             .await
             .map_err(directory_error(app_id))?;
         Ok(())

@@ -100,6 +100,15 @@ impl CoreError {
         }
     }
 
+    /// Why an approval link cannot decide: used already, or expired.
+    pub fn refused_link(refusal: SecretRefusal) -> Self {
+        match refusal {
+            SecretRefusal::Used => Self::new(Code::AlreadyExists, "this approval link has been used already"),
+            SecretRefusal::Expired => Self::new(Code::FailedPrecondition, "this approval link has expired"),
+            SecretRefusal::Unknown | SecretRefusal::Revoked => Self::not_found("this approval link is not valid"),
+        }
+    }
+
     /// A server fault: the cause goes to the log, the client gets a generic message.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

@@ -28,6 +28,31 @@ fn check_grants(caller: &Principal, flow: &Flow) -> CoreResult<()> {
 }
 
 impl Core {
+    /// Refuses a flow whose assignRoles steps name a role the caller may not grant (`field` names the input
+    /// that chose it). Whoever chooses the flow an onboard runs (an invitation's, a directory's default, an
+    /// onboard's) must be able to grant its roles, because the onboard then completes by itself
+    /// (`onboards::finish_if_done`) on that authority. An unknown flow passes: the writing transaction
+    /// refuses it, naming the field.
+    pub(crate) async fn require_flow_grantable(
+        &self,
+        caller: &Principal,
+        flow_id: Option<Id>,
+        field: &str,
+    ) -> CoreResult<()> {
+        let Some(flow_id) = flow_id.filter(|id| *id != MINIMAL_FLOW_ID) else { return Ok(()) };
+        let flow = match self.store.get_flow(&caller.tenant_id, &flow_id).await {
+            Ok(flow) => flow,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(error) => return Err(error.into()),
+        };
+        for step in &flow.steps {
+            if let StepKind::AssignRoles { role_ids } = &step.kind {
+                caller.require_grantable(&format!("{field} (its step {:?})", step.key), role_ids)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses an approver that is not a live user of the tenant.
     async fn check_approvers(&self, tenant_id: &Id, flow: &Flow) -> CoreResult<()> {
         for (index, step) in flow.steps.iter().enumerate() {

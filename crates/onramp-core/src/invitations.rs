@@ -109,13 +109,17 @@ impl Core {
             self.store.get_local_directory(&caller.tenant_id, app_id).await.map_err(directory_error(app_id))?;
         let invitation = make(&directory, Timestamp::now())?;
         caller.require_grantable("initialRoleIds", &invitation.initial_role_ids)?;
+        self.require_flow_grantable(caller, invitation.onboarding_flow_id, "onboardingFlowId").await?;
         self.store_new(&caller.actor(), &directory, &invitation).await?;
         Ok(invitation)
     }
 
     pub async fn revoke_invitation(&self, caller: &Principal, app_id: &Id, id: &Id) -> CoreResult<Invitation> {
         caller.require(Permission::InvitationWrite)?;
-        self.write(self.store.revoke_invitation(&caller.actor(), app_id, id)).await.map_err(invitation_error(id))
+        let notices = crate::approvals::FailureHook(self);
+        self.write(self.store.revoke_invitation(&caller.actor(), app_id, id, &notices))
+            .await
+            .map_err(invitation_error(id))
     }
 
     /// A new secret and expiry for a pending invitation, and a new email; the old link stops working.
@@ -193,7 +197,8 @@ impl Core {
         self.open_invitation(client, token).await?;
         let password_hash = hash_password(password).await?;
         let secret_hash = token_hash(token);
-        let accepting = self.store.accept_invitation(&secret_hash, &display_name, &password_hash);
+        let hook = crate::approvals::AcceptHook(self);
+        let accepting = self.store.accept_invitation(&secret_hash, &display_name, &password_hash, &hook);
         self.write(accepting).await.map_err(|error| match error {
             StoreError::Conflict { constraint: "users_email_live" } => CoreError::new(
                 Code::AlreadyExists,

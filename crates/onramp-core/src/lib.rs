@@ -11,6 +11,7 @@
 //! Authorization is checked here, once, for every surface: each use case takes the [`Principal`] the
 //! surface authenticated and checks its permission, `may_grant` and the rule of user changes.
 
+pub mod approvals;
 pub mod apps;
 pub mod auth;
 pub mod branding;
@@ -23,6 +24,7 @@ pub mod invitations;
 pub mod invite;
 pub mod keys;
 pub mod limits;
+pub mod onboard_mail;
 pub mod onboard_steps;
 pub mod onboards;
 pub mod pages;

@@ -93,27 +93,74 @@ impl Core {
                 (onboard, user.id, None)
             }
         };
-        apply_step(self, &before, key, actor_user, staff.as_ref(), input).await
+        let by = match &staff {
+            Some(principal) => By::Staff(principal),
+            None => By::Invitee,
+        };
+        apply_step_retrying(self, before, key, actor_user, &by, input).await
     }
 
     /// Completes step `key` of `before` for its own invitee, whom a surface authenticated (the onboarding
     /// page's session).
     pub async fn complete_own_step(&self, before: &Onboard, key: &str, input: &StepInput) -> CoreResult<Onboard> {
         let user_id = before.user_id.ok_or_else(|| CoreError::unauthenticated("the invitation is not accepted"))?;
-        apply_step(self, before, key, user_id, None, input).await
+        apply_step_retrying(self, before.clone(), key, user_id, &By::Invitee, input).await
     }
 }
 
-/// Completes step `key` of `before` for `actor_user` — staff (`staff` is their principal) or, when `staff`
-/// is None, the onboard's own invitee, already authenticated — if the step's rule allows it.
+/// Who does a step, as the rule of each step asks.
+pub(crate) enum By<'a> {
+    /// The onboard's own invitee, authenticated by a surface.
+    Invitee,
+    /// Staff, by their principal.
+    Staff(&'a Principal),
+    /// The approver an approval link was sent to, deciding through it (the link is checked by the caller
+    /// and marked used by the write).
+    Link { approver: Id, link: Id, step_key: &'a str },
+}
+
+/// How many times a step re-reads the onboard and applies itself again when another write came between
+/// its read and its write (another step, an approval, an admin's change).
+const STEP_ATTEMPTS: usize = 5;
+
+/// [`apply_step`], applied again to the newer onboard when a concurrent write to it (or its user) came
+/// first: of two last steps done at once, the second sees the first and completes the onboard, once.
+pub(crate) async fn apply_step_retrying(
+    core: &Core,
+    mut before: Onboard,
+    key: &str,
+    actor_user: Id,
+    by: &By<'_>,
+    request: &StepInput,
+) -> CoreResult<Onboard> {
+    let mut attempt = 1;
+    loop {
+        match apply_step(core, &before, key, actor_user, by, request).await {
+            Err(error) if error.code == Code::Aborted && attempt < STEP_ATTEMPTS => {
+                attempt += 1;
+                before = core.store.find_onboard(&before.id).await.map_err(onboard_error(&before.id))?;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Completes step `key` of `before` for `actor_user`, who acts as `by` says, if the step's rule allows it.
+/// The write that does the last required step completes the onboard (`onboards::finish_if_done`); one that
+/// makes an approval due tells its approver; a rejection fails the onboard and tells the invitee and the
+/// sponsor; all in the step's transaction.
 async fn apply_step(
     core: &Core,
     before: &Onboard,
     key: &str,
     actor_user: Id,
-    staff: Option<&Principal>,
+    by: &By<'_>,
     request: &StepInput,
 ) -> CoreResult<Onboard> {
+    let staff = match by {
+        By::Staff(principal) => Some(*principal),
+        _ => None,
+    };
     let id = before.id;
     if before.status.is_final() {
         return Err(CoreError::new(Code::FailedPrecondition, format!("the onboard is {}", before.status.as_str())));
@@ -127,8 +174,9 @@ async fn apply_step(
     if before.states[index].done {
         return Err(CoreError::new(Code::FailedPrecondition, format!("step {key:?} is done already")));
     }
-    let is_admin = staff.as_ref().is_some_and(|p| p.require(Permission::OnboardingWrite).is_ok());
-    let actor = match &staff {
+    let is_admin = staff.is_some_and(|p| p.require(Permission::OnboardingWrite).is_ok());
+    let invitee = matches!(by, By::Invitee);
+    let actor = match staff {
         Some(principal) => principal.actor(),
         None => onramp_store::Actor {
             tenant_id: before.tenant_id,
@@ -142,7 +190,7 @@ async fn apply_step(
     let mut rejected = None;
     match &step.kind {
         StepKind::AcceptTerms { .. } => {
-            if staff.is_some() {
+            if !invitee {
                 return Err(CoreError::permission_denied("only the invitee can accept the terms"));
             }
             if request.accepted != Some(true) {
@@ -154,6 +202,8 @@ async fn apply_step(
             // about the user is read.
             if let Some(principal) = staff {
                 principal.require(Permission::UserWrite)?;
+            } else if !invitee {
+                return Err(CoreError::permission_denied("only the invitee completes their own profile"));
             }
             let user_id = before
                 .user_id
@@ -169,7 +219,7 @@ async fn apply_step(
             // write it only as they could through the user API (a super-admin's only as a super-admin).
             match staff {
                 Some(principal) => principal.require_user_change(&user, Some(&changed))?,
-                None if actor_user == user_id => {}
+                None if invitee && actor_user == user_id => {}
                 None => return Err(CoreError::permission_denied("only the invitee completes their own profile")),
             }
             if let Some(missing) = required_fields.iter().find(|field| !field.present(&changed)) {
@@ -188,13 +238,18 @@ async fn apply_step(
             }
         }
         StepKind::ManagerApproval { approver_user_id } => {
-            let Some(principal) = &staff else {
-                return Err(CoreError::permission_denied("the invitee cannot approve their own onboarding"));
+            let approver = match by {
+                By::Staff(principal) => principal.user_id,
+                By::Link { approver, step_key, .. } if *step_key == key => *approver,
+                By::Link { .. } => return Err(CoreError::permission_denied("this link decides another step")),
+                By::Invitee => {
+                    return Err(CoreError::permission_denied("the invitee cannot approve their own onboarding"));
+                }
             };
             if before.user_id.is_none() {
                 return Err(CoreError::new(Code::FailedPrecondition, "the invitation has not been accepted yet"));
             }
-            if !may_approve(*approver_user_id, &managers_of(core, before).await?, principal.user_id) {
+            if !may_approve(*approver_user_id, &managers_of(core, before).await?, approver) {
                 return Err(CoreError::permission_denied(
                     "only the approver named by the step, or the user's manager, can approve",
                 ));
@@ -203,8 +258,12 @@ async fn apply_step(
                 Some(true) => {}
                 Some(false) => {
                     let reason = one_line("reason", request.reason.as_deref(), MAX_REASON_CHARS)?;
-                    let reason = if reason.is_empty() { "no reason given" } else { &reason };
-                    rejected = Some(format!("step {key:?} rejected by the manager: {reason}"));
+                    let name = core.store.get_user(&before.tenant_id, &approver).await?.display_name;
+                    rejected = Some(if reason.is_empty() {
+                        format!("{name} did not approve it (no reason given)")
+                    } else {
+                        format!("{name} did not approve it: {reason}")
+                    });
                 }
                 None => return Err(CoreError::invalid_field("approved", "is required (true or false)")),
             }
@@ -216,11 +275,15 @@ async fn apply_step(
             ));
         }
     }
+    if let By::Link { link, .. } = by {
+        effects.used_link = Some(*link);
+    }
     let now = Timestamp::now();
     match rejected {
         Some(reason) => {
             after.status = OnboardStatus::Failed;
             after.failure_reason = reason;
+            effects.emails.extend(crate::approvals::failure_emails(core, &after).await?);
         }
         None => {
             let state_of = &mut after.states[index];
@@ -228,6 +291,7 @@ async fn apply_step(
             state_of.completed_by = Some(actor_user);
             state_of.completed_at = Some(now);
             after.start_if_progressed();
+            crate::onboards::finish_if_done(core, before, &mut after, &mut effects).await?;
         }
     }
     core.write(core.store.update_onboard(&actor, before, &after, &effects)).await.map_err(onboard_error(&id))

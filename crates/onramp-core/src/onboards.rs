@@ -66,6 +66,7 @@ impl Core {
             StoreError::NotFound => CoreError::invalid_field("flow_id", format!("onboarding flow {flow_id} not found")),
             other => other.into(),
         })?;
+        self.require_flow_grantable(caller, Some(flow.id), "flow_id").await?;
         let onboard = Onboard::new(&invitation, &flow, Timestamp::now());
         self.write(self.store.create_onboard(&caller.actor(), &onboard)).await.map_err(onboard_error(&onboard.id))
     }
@@ -98,12 +99,13 @@ impl Core {
                 }
                 // Completed, the onboard holds its user no longer, whether or not it enabled them.
                 after.holds_user_disabled = false;
-                completion(self, caller, &before).await?
+                completion(self, Authority::Caller(caller), &before, None).await?
             }
             OnboardStatus::Failed => {
                 after.failure_reason =
                     if failure_reason.is_empty() { "failed through the API".into() } else { failure_reason };
-                OnboardEffects::default()
+                let emails = crate::approvals::failure_emails(self, &after).await?;
+                OnboardEffects { emails, ..OnboardEffects::default() }
             }
             _ => OnboardEffects::default(),
         };
@@ -113,13 +115,64 @@ impl Core {
     }
 }
 
-/// What completing `onboard` does for `caller`: the flow's roles granted to its user, the user enabled if
-/// (and only if) the onboard holds them DISABLED since the acceptance, and the notify emails. A user whose
-/// status someone else has set keeps it: an onboard never enables (or re-enables) a user it did not hold.
-/// The roles are the caller's grant, so they obey the rule of every user change (`require_user_change`);
-/// enabling a held user is the acceptance's doing, which the inviter authorized. Refused (400, nothing
-/// changed) while the invitation is not accepted or a required step is unfinished.
-async fn completion(core: &Core, caller: &Principal, onboard: &Onboard) -> CoreResult<OnboardEffects> {
+/// On whose authority an onboard completes.
+pub(crate) enum Authority<'a> {
+    /// An admin's `PUT /onboards/{id} {"status": "completed"}`: the roles are the caller's grant.
+    Caller(&'a Principal),
+    /// The onboard's own, when its last required step is done: the flow's roles were checked grantable by
+    /// whoever wrote the flow and by whoever chose it for this onboard (the inviter, the directory's
+    /// administrator, the admin who started the onboard; `Core::require_flow_grantable`).
+    Flow,
+}
+
+/// Completes `after` in the write that did its last required step (by whoever did it): when every
+/// required step a person does is done and the invitation is accepted, the status becomes completed and
+/// `effects` gets the completion's work ([`completion`], on the flow's authority), on top of what the step
+/// changed of the user; otherwise `effects` gets the approval requests the step made due. Called by every
+/// write of a step, so there is one completion path, the same as the admins' `PUT`.
+pub(crate) async fn finish_if_done(
+    core: &Core,
+    before: &Onboard,
+    after: &mut Onboard,
+    effects: &mut OnboardEffects,
+) -> CoreResult<()> {
+    if after.ready_to_complete() {
+        // A flow with no step a person does completes at acceptance, passing through in_progress.
+        if after.status == OnboardStatus::Created {
+            after.status = OnboardStatus::InProgress;
+        }
+        let done = completion(core, Authority::Flow, after, effects.user_change.take()).await?;
+        effects.user_change = done.user_change;
+        effects.emails.extend(done.emails);
+        after.status = OnboardStatus::Completed;
+        after.holds_user_disabled = false;
+        return Ok(());
+    }
+    let Some(user_id) = after.user_id else { return Ok(()) };
+    let user = match &effects.user_change {
+        Some((_, changed)) => changed.clone(),
+        None => core.store.get_user(&after.tenant_id, &user_id).await?,
+    };
+    let due = crate::approvals::due_effects(core, &before.approvals_due(), after, &user).await?;
+    effects.emails.extend(due.emails);
+    effects.approval_links.extend(due.approval_links);
+    Ok(())
+}
+
+/// What completing `onboard` does on `authority`'s behalf: the flow's roles granted to its user, the user
+/// enabled if (and only if) the onboard holds them DISABLED since the acceptance, and the notify emails. A
+/// user whose status someone else has set keeps it: an onboard never enables (or re-enables) a user it did
+/// not hold. An admin's roles are the caller's grant, so they obey the rule of every user change
+/// (`require_user_change`); an onboard completing by itself grants on the flow's authority
+/// ([`Authority::Flow`]); enabling a held user is the acceptance's doing, which the inviter authorized.
+/// `pending` is a change of the user the same write makes (a profile step), which the completion builds on.
+/// Refused (400, nothing changed) while the invitation is not accepted or a required step is unfinished.
+async fn completion(
+    core: &Core,
+    authority: Authority<'_>,
+    onboard: &Onboard,
+    pending: Option<(User, User)>,
+) -> CoreResult<OnboardEffects> {
     let Some(user_id) = onboard.user_id else {
         return Err(CoreError::invalid_field("status", "the invitation has not been accepted yet"));
     };
@@ -130,11 +183,16 @@ async fn completion(core: &Core, caller: &Principal, onboard: &Onboard) -> CoreR
             format!("required steps are unfinished: {}", unfinished.join(", ")),
         ));
     }
-    let user = core.store.get_user(&onboard.tenant_id, &user_id).await?;
+    let (user, mut changed) = match pending {
+        Some(change) => change,
+        None => {
+            let user = core.store.get_user(&onboard.tenant_id, &user_id).await?;
+            (user.clone(), user)
+        }
+    };
     if user.status == UserStatus::Deleted {
         return Err(CoreError::new(Code::FailedPrecondition, "the onboard's user was deleted"));
     }
-    let mut changed = user.clone();
     let mut emails = Vec::new();
     let invitation = core.store.find_invitation(&onboard.tenant_id, &onboard.invitation_id).await?;
     for step in &onboard.steps {
@@ -149,7 +207,7 @@ async fn completion(core: &Core, caller: &Principal, onboard: &Onboard) -> CoreR
             StepKind::Notify { recipient, message } => {
                 let to = match recipient {
                     NotifyRecipient::Sponsor => invitation.sponsor_user_id,
-                    NotifyRecipient::Manager => user.manager_ids.first().copied(),
+                    NotifyRecipient::Manager => changed.manager_ids.first().copied(),
                 };
                 // A flow may notify a sponsor or manager the invitee does not have; then nobody is written to.
                 let Some(to) = to else { continue };
@@ -158,17 +216,19 @@ async fn completion(core: &Core, caller: &Principal, onboard: &Onboard) -> CoreR
                     continue;
                 }
                 let branding = core.branding(Some(&onboard.tenant_id)).await?;
-                emails.push(notify_email(onboard, &user, &recipient, message, &branding, core.public_url()));
+                emails.push(notify_email(onboard, &changed, &recipient, message, &branding, core.public_url()));
             }
             _ => {}
         }
     }
-    caller.require_user_change(&user, Some(&changed))?;
+    if let Authority::Caller(caller) = authority {
+        caller.require_user_change(&user, Some(&changed))?;
+    }
     if onboard.holds_user_disabled {
         changed.status = UserStatus::Enabled;
     }
     let user_change = (changed != user).then_some((user, changed));
-    Ok(OnboardEffects { user_change, emails })
+    Ok(OnboardEffects { user_change, emails, ..OnboardEffects::default() })
 }
 
 fn notify_email(

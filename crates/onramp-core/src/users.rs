@@ -94,7 +94,15 @@ impl Core {
         let mut after = before.clone();
         change(&mut after)?;
         caller.require_user_change(&before, Some(&after))?;
-        self.write(self.store.update_user(&caller.actor(), &before, &after)).await.map_err(concurrent_change)
+        // A new manager is told of the approvals that wait for them, in the same transaction.
+        let effects = if after.manager_ids.first() != before.manager_ids.first() {
+            crate::approvals::new_manager_effects(self, &after).await?
+        } else {
+            onramp_store::OnboardEffects::default()
+        };
+        self.write(self.store.update_user_with(&caller.actor(), &before, &after, &effects))
+            .await
+            .map_err(concurrent_change)
     }
 
     /// Deletes the live user `id`; nobody deletes their own user.

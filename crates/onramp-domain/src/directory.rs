@@ -343,6 +343,67 @@ impl Onboard {
     }
 }
 
+impl Onboard {
+    /// The indexes of the manager-approval steps that are due: not done, the invitation accepted, and every
+    /// required step before it that a person does (the invitee's own, and earlier approvals) done. An
+    /// approval is due at most once, so the approver is told when a write makes it due (the steps of an
+    /// onboard only move forward).
+    pub fn approvals_due(&self) -> Vec<usize> {
+        use crate::onboarding::StepKind;
+        if self.user_id.is_none() || self.status.is_final() {
+            return Vec::new();
+        }
+        let mut due = Vec::new();
+        for (index, (step, state)) in self.steps.iter().zip(&self.states).enumerate() {
+            if matches!(step.kind, StepKind::ManagerApproval { .. }) && !state.done {
+                due.push(index);
+            }
+            if step.required && !step.kind.is_automatic() && !state.done {
+                break;
+            }
+        }
+        due
+    }
+
+    /// Whether every required step a person does is done, so that the onboard completes (once its
+    /// invitation is accepted).
+    pub fn ready_to_complete(&self) -> bool {
+        self.user_id.is_some()
+            && !self.status.is_final()
+            && crate::onboarding::unfinished_required(&self.steps, &self.states).is_empty()
+    }
+}
+
+/// A signed link that lets an onboard's approver decide its manager-approval step from an email. Its
+/// secret is never here: only its hash, which the store keeps and finds the link by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApprovalLink {
+    pub id: Id,
+    pub tenant_id: Id,
+    pub onboard_id: Id,
+    pub step_key: String,
+    /// Who was asked: the step's named approver, or the user's manager when the step became due.
+    pub approver_user_id: Id,
+    pub secret_hash: String,
+    pub expires_at: Timestamp,
+    /// When it was used to decide; a link decides once.
+    pub used_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl ApprovalLink {
+    /// Why the link cannot decide at `now`, if it cannot.
+    pub fn refusal_at(&self, now: Timestamp) -> Option<SecretRefusal> {
+        if self.used_at.is_some() {
+            Some(SecretRefusal::Used)
+        } else if self.expires_at <= now {
+            Some(SecretRefusal::Expired)
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -399,6 +460,63 @@ mod tests {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    fn onboard_of(steps: Vec<crate::onboarding::FlowStep>) -> Onboard {
+        let flow = crate::onboarding::Flow { steps, ..crate::onboarding::Flow::minimal(Id::new()) };
+        Onboard::new(&invitation(InvitationStatus::Pending, i64::MAX), &flow, Timestamp::from_micros(0))
+    }
+
+    fn done(onboard: &mut Onboard, key: &str) {
+        let state = onboard.states.iter_mut().find(|state| state.key == key).unwrap();
+        state.done = true;
+    }
+
+    #[test]
+    fn an_approval_is_due_once_the_required_person_steps_before_it_are_done() {
+        use crate::onboarding::{FlowStep, StepKind};
+        let step = |key: &str, required: bool, kind: StepKind| FlowStep { key: key.into(), required, kind };
+        let approval = || StepKind::ManagerApproval { approver_user_id: None };
+        let mut onboard = onboard_of(vec![
+            step("terms", true, StepKind::AcceptTerms { text: "t".into() }),
+            step("note", false, StepKind::VerifyEmail {}),
+            step("roles", true, StepKind::AssignRoles { role_ids: vec![Id::new()] }),
+            step("first", true, approval()),
+            step("second", true, approval()),
+        ]);
+        assert!(onboard.approvals_due().is_empty(), "nothing is due before acceptance");
+        onboard.user_id = Some(Id::new());
+        assert!(onboard.approvals_due().is_empty(), "the terms come first");
+        done(&mut onboard, "terms");
+        assert_eq!(onboard.approvals_due(), [3], "optional and automatic steps do not hold it back");
+        assert!(!onboard.ready_to_complete());
+        done(&mut onboard, "first");
+        assert_eq!(onboard.approvals_due(), [4]);
+        done(&mut onboard, "second");
+        assert!(onboard.approvals_due().is_empty());
+        assert!(onboard.ready_to_complete(), "every required person-step is done");
+        onboard.status = crate::onboarding::OnboardStatus::Completed;
+        assert!(!onboard.ready_to_complete(), "a completed onboard completes once");
+    }
+
+    #[test]
+    fn an_approval_link_decides_once_until_it_expires() {
+        let now = Timestamp::from_micros(1_000);
+        let link = ApprovalLink {
+            id: Id::new(),
+            tenant_id: Id::new(),
+            onboard_id: Id::new(),
+            step_key: "approval".into(),
+            approver_user_id: Id::new(),
+            secret_hash: String::new(),
+            expires_at: Timestamp::from_micros(2_000),
+            used_at: None,
+            created_at: now,
+        };
+        assert_eq!(link.refusal_at(now), None);
+        assert_eq!(link.refusal_at(Timestamp::from_micros(2_000)), Some(SecretRefusal::Expired));
+        let used = ApprovalLink { used_at: Some(now), ..link };
+        assert_eq!(used.refusal_at(now), Some(SecretRefusal::Used));
     }
 
     proptest! {

@@ -160,6 +160,16 @@ pub trait UserStore: Send + Sync + 'static {
     /// releases the user from any onboard that held it DISABLED (`Onboard::holds_user_disabled`).
     async fn update_user(&self, actor: &Actor, before: &User, after: &User) -> Result<User>;
 
+    /// [`UserStore::update_user`], with the approval links and emails of `effects` written in the same
+    /// transaction (a new manager told of the approvals that wait for them).
+    async fn update_user_with(
+        &self,
+        actor: &Actor,
+        before: &User,
+        after: &User,
+        effects: &OnboardEffects,
+    ) -> Result<User>;
+
     /// Marks the live user `before` DELETED (freeing its email for reuse), if it is still `before` (by
     /// `updated_at`), else a conflict on `users_concurrent_update`; an unknown or already deleted user is not
     /// found. Deleting the tenant's last enabled super-admin is `WrongState`.
@@ -332,7 +342,13 @@ pub trait DirectoryStore: Send + Sync + 'static {
 
     /// Removes a directory's configuration (not its app, whose `is_directory` is cleared) and revokes its
     /// pending invitations, cancelling their unsent emails; returns the revoked invitations.
-    async fn delete_local_directory(&self, actor: &Actor, app_id: &Id) -> Result<Vec<Invitation>>;
+    /// The onboards that revoking fails are told through `notices`, in the same transaction.
+    async fn delete_local_directory(
+        &self,
+        actor: &Actor,
+        app_id: &Id,
+        notices: &dyn FailureNotices,
+    ) -> Result<Vec<Invitation>>;
 
     /// Stores a new pending invitation with the hash of its secret, and queues its email, in one
     /// transaction. Refused: a directory that does not exist (not found); a live user with the email
@@ -363,8 +379,15 @@ pub trait DirectoryStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Invitation>>;
 
-    /// Revokes a pending invitation and cancels its unsent email.
-    async fn revoke_invitation(&self, actor: &Actor, directory_app_id: &Id, id: &Id) -> Result<Invitation>;
+    /// Revokes a pending invitation and cancels its unsent email; its live onboard fails, told through
+    /// `notices` in the same transaction.
+    async fn revoke_invitation(
+        &self,
+        actor: &Actor,
+        directory_app_id: &Id,
+        id: &Id,
+        notices: &dyn FailureNotices,
+    ) -> Result<Invitation>;
 
     /// Gives a pending invitation a new secret and expiry, cancels its unsent email and queues `email`:
     /// the old secret stops working in the same transaction.
@@ -390,11 +413,25 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// When the invitation has an onboarding flow, or an onboard of it was started before, the user is
     /// created DISABLED and the onboard (started now, or the earlier one) gets the user, with its
     /// verify-email steps done; the user is enabled when the onboard completes.
-    async fn accept_invitation(&self, secret_hash: &str, display_name: &str, password_hash: &str) -> Result<Accepted>;
+    ///
+    /// `effects` says, from the onboard as the acceptance leaves it and the new user, what else the same
+    /// transaction writes (the emails and approval links of the approvals the acceptance makes due);
+    /// [`NoEffects`] writes nothing more.
+    async fn accept_invitation(
+        &self,
+        secret_hash: &str,
+        display_name: &str,
+        password_hash: &str,
+        effects: &dyn AcceptEffects,
+    ) -> Result<Accepted>;
+
+    /// The approval link with this secret hash, whatever its state; [`StoreError::NotFound`] for none.
+    async fn approval_link_by_secret(&self, secret_hash: &str) -> Result<ApprovalLink>;
 
     /// Writes EXPIRED on up to `limit` pending invitations past their expiry (one audit event each), and
-    /// returns how many it changed. Several nodes may run it at once; each invitation is expired once.
-    async fn expire_invitations(&self, now: Timestamp, limit: u32) -> Result<u64>;
+    /// returns how many it changed. Several nodes may run it at once; each invitation is expired once. The
+    /// onboards that expiring fails are told through `notices`, in the same transaction.
+    async fn expire_invitations(&self, now: Timestamp, limit: u32, notices: &dyn FailureNotices) -> Result<u64>;
 }
 
 /// The outbox: messages written in the transaction of the change that causes them, delivered later by a
@@ -427,15 +464,54 @@ pub struct Accepted {
     pub onboard: Option<Onboard>,
 }
 
-/// What completing an onboard does besides changing its status, in the same transaction.
+/// What an acceptance writes besides the user and the onboard, decided from them inside its transaction.
+#[async_trait]
+pub trait AcceptEffects: Send + Sync {
+    /// For `onboard` as the acceptance leaves it and its new `user` (neither committed yet): the onboard
+    /// to write over it, if it changes (the acceptance did its last required step, so it completes), and
+    /// the effects (the user's change, emails, approval links; never a used link).
+    async fn effects(&self, onboard: &Onboard, user: &User) -> Result<(Option<Onboard>, OnboardEffects)>;
+}
+
+/// The emails that tell of an onboard that ending its invitation (revoked, expired) failed, queued in the
+/// transaction that fails it.
+#[async_trait]
+pub trait FailureNotices: Send + Sync {
+    /// The emails for `onboard`, failed with its `failure_reason`, of `invitation`.
+    async fn notices(&self, invitation: &Invitation, onboard: &Onboard) -> Result<Vec<OutboxMessage>>;
+}
+
+#[async_trait]
+impl FailureNotices for NoEffects {
+    async fn notices(&self, _: &Invitation, _: &Onboard) -> Result<Vec<OutboxMessage>> {
+        Ok(Vec::new())
+    }
+}
+
+/// An acceptance (or an invitation's end) that writes nothing more.
+pub struct NoEffects;
+
+#[async_trait]
+impl AcceptEffects for NoEffects {
+    async fn effects(&self, _: &Onboard, _: &User) -> Result<(Option<Onboard>, OnboardEffects)> {
+        Ok((None, OnboardEffects::default()))
+    }
+}
+
+/// What a write of an onboard does besides changing it, in the same transaction.
 #[derive(Clone, Debug, Default)]
 pub struct OnboardEffects {
     /// A change to the onboard's user, `(before, after)`, applied if the user is still `before` (else a
     /// conflict on `users_concurrent_update`): a completed profile, or the user enabled with the flow's roles
     /// when the onboard completes.
     pub user_change: Option<(User, User)>,
-    /// Notify emails to queue.
+    /// Emails to queue: notify emails on completion, approval requests, failure notices.
     pub emails: Vec<OutboxMessage>,
+    /// Approval links to store (their emails are among `emails`).
+    pub approval_links: Vec<ApprovalLink>,
+    /// The approval link this write decides with: marked used if it is still unused (else the write is
+    /// refused as [`SecretRefusal::Used`]), and its unsent emails cancelled.
+    pub used_link: Option<Id>,
 }
 
 /// A local user's password hash and their run of wrong guesses at it.
@@ -500,6 +576,9 @@ pub trait OnboardingStore: Send + Sync + 'static {
     async fn create_onboard(&self, actor: &Actor, onboard: &Onboard) -> Result<Onboard>;
 
     async fn get_onboard(&self, tenant_id: &Id, id: &Id) -> Result<Onboard>;
+
+    /// The onboards under way (created or in progress) of a user of the tenant.
+    async fn onboards_of_user(&self, tenant_id: &Id, user_id: &Id) -> Result<Vec<Onboard>>;
 
     /// An onboard by id alone, whatever its tenant: for the invitee, who names only the onboard.
     async fn find_onboard(&self, id: &Id) -> Result<Onboard>;

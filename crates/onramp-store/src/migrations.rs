@@ -22,6 +22,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (9, "password_failures", include_str!("../migrations/sqlite/0009_password_failures.sql")),
     (10, "tenant_settings", include_str!("../migrations/sqlite/0010_tenant_settings.sql")),
     (11, "outbox_html", include_str!("../migrations/sqlite/0011_outbox_html.sql")),
+    (12, "approval_links", include_str!("../migrations/sqlite/0012_approval_links.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -35,6 +36,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (9, "password_failures", include_str!("../migrations/postgres/0009_password_failures.sql")),
     (10, "tenant_settings", include_str!("../migrations/postgres/0010_tenant_settings.sql")),
     (11, "outbox_html", include_str!("../migrations/postgres/0011_outbox_html.sql")),
+    (12, "approval_links", include_str!("../migrations/postgres/0012_approval_links.sql")),
 ];
 
 #[derive(Debug)]

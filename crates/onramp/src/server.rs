@@ -159,13 +159,14 @@ pub async fn start(
         metrics: config.metrics_token.as_ref().map(|token| Arc::new(Metrics::new(token.expose()))),
     };
     let metrics = state.metrics.clone();
+    let sweep_core = state.core.clone();
     let app = router(state);
     let jobs = config.jobs.clone();
     let connections = config.connections;
     let job_store = store.clone();
     let task = tokio::spawn(async move {
         let mailer = tokio::spawn(mail::deliver_outbox(job_store.clone(), mailer, mail_wake, jobs.clone()));
-        let sweeper = tokio::spawn(sweep::sweep_invitations(job_store, jobs.invitation_sweep));
+        let sweeper = tokio::spawn(sweep::sweep_invitations(sweep_core, jobs.invitation_sweep));
         let refresher = tokio::spawn(async move {
             let mut interval = tokio::time::interval(KEY_REFRESH_INTERVAL);
             interval.tick().await;

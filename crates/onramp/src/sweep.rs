@@ -5,22 +5,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use onramp_core::Core;
 use onramp_domain::Timestamp;
-use onramp_store::Store;
 
 /// The most invitations one sweep statement expires; the sweep repeats while it expires this many.
 const SWEEP_BATCH: u32 = 1000;
 
 /// Runs the sweep until the task is aborted: at start and then every `every`, writes EXPIRED on the pending
-/// invitations past their expiry.
-pub async fn sweep_invitations(store: Arc<dyn Store>, every: Duration) {
+/// invitations past their expiry, failing their onboards and telling the invitees and sponsors (through the
+/// core, whose write wakes the mail worker).
+pub async fn sweep_invitations(core: Arc<Core>, every: Duration) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         let mut expired = 0u64;
         loop {
-            match store.expire_invitations(Timestamp::now(), SWEEP_BATCH).await {
+            match core.expire_invitations(Timestamp::now(), SWEEP_BATCH).await {
                 Ok(count) => {
                     expired += count;
                     if count < u64::from(SWEEP_BATCH) {

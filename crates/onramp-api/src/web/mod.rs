@@ -6,10 +6,12 @@
 //!   [`page::render`], the one way a page becomes a response.
 //! - `form.rs`: the form model: fields with label, hint and error (`aria-invalid`, `aria-describedby`),
 //!   the error summary, new-password pairs.
-//! - `invite.rs`: the invitation page at `/invite/{token}`; `onboarding.rs`: the invitee's onboarding pages.
+//! - `invite.rs`: the invitation page at `/invite/{token}`; `onboarding.rs`: the invitee's onboarding pages;
+//!   `approval.rs`: the approver's page at `/approve/{token}`.
 //!
 //! Pages call the application core, never the store.
 
+pub mod approval;
 pub mod assets;
 pub mod form;
 pub mod invite;
@@ -27,7 +29,7 @@ use crate::state::AppState;
 
 /// Every route of the pages and their assets.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(assets::routes()).merge(invite::routes()).merge(onboarding::routes())
+    Router::new().merge(assets::routes()).merge(invite::routes()).merge(onboarding::routes()).merge(approval::routes())
 }
 
 /// A page that only says something: a heading (the title), a notice and what to do next.

@@ -128,12 +128,52 @@ enum StepForm {
 /// One step as the page shows it.
 struct StepView {
     anchor: String,
-    title: &'static str,
+    title: String,
     optional: bool,
     badge_kind: &'static str,
     badge_text: &'static str,
-    note: &'static str,
+    note: String,
     form: StepForm,
+}
+
+/// Who the page names for the steps others do: each approval step's approver (None: nobody can approve
+/// it), and the sponsor who is told when nobody can.
+#[derive(Default)]
+struct Others {
+    approvers: Vec<onramp_core::approvals::Waiting>,
+    sponsor: Option<String>,
+}
+
+impl Others {
+    async fn of(state: &AppState, onboard: &Onboard) -> Others {
+        let approvers = state.core.waiting_on(onboard).await.unwrap_or_default();
+        let sponsor = match approvers.iter().any(|waiting| waiting.approver.is_none()) {
+            true => state.core.sponsor_of_onboard(onboard).await.ok().flatten().map(|user| user.display_name),
+            false => None,
+        };
+        Others { approvers, sponsor }
+    }
+
+    /// The title and the note of approval step `key` that is still to do.
+    fn approval(&self, key: &str) -> (String, String) {
+        match self.approvers.iter().find(|waiting| waiting.step_key == key).map(|waiting| &waiting.approver) {
+            Some(Some(approver)) => (
+                format!("Approval by {}", approver.display_name),
+                format!("Waiting for approval by {}.", approver.display_name),
+            ),
+            Some(None) => {
+                let told = match &self.sponsor {
+                    Some(sponsor) => format!("{sponsor}, who invited you, has been told."),
+                    None => "Ask whoever invited you to have your manager set in onramp.".to_string(),
+                };
+                (
+                    "Approval by your manager".to_string(),
+                    format!("Nobody can approve this yet: you have no manager in onramp. {told}"),
+                )
+            }
+            None => ("Approval by your manager".to_string(), "Waiting for your manager's approval.".to_string()),
+        }
+    }
 }
 
 /// The steps of an onboard, with a form for each the invitee can do now.
@@ -159,7 +199,7 @@ struct Refused<'a> {
     input: &'a StepInput,
 }
 
-fn steps_page(layout: Layout, onboard: &Onboard, refused: Option<Refused>) -> StepsPage {
+fn steps_page(layout: Layout, onboard: &Onboard, others: &Others, refused: Option<Refused>) -> StepsPage {
     let headline = match onboard.status {
         OnboardStatus::Completed => Headline::Completed,
         OnboardStatus::Failed => Headline::Failed(onboard.failure_reason.clone()),
@@ -174,13 +214,14 @@ fn steps_page(layout: Layout, onboard: &Onboard, refused: Option<Refused>) -> St
         let action = format!("/onboarding/{}/steps/{}", onboard.id, step.key);
         let this = refused.as_ref().filter(|refused| refused.key == step.key);
         let errors = this.map(|refused| &refused.errors).unwrap_or(&none);
+        let mut title = label(&step.kind).to_string();
         let (badge_kind, badge_text, note, form) = match &step.kind {
-            _ if state.done => ("done", "Done", "", StepForm::None),
+            _ if state.done => ("done", "Done", String::new(), StepForm::None),
             StepKind::AcceptTerms { text } if open => {
                 let accept = Field::text("accepted", "I accept these terms").id(format!("{anchor}-accepted"));
                 let accept = accept.checked(errors);
                 let paragraphs = text.split('\n').filter(|line| !line.trim().is_empty()).map(str::to_string).collect();
-                ("todo", "To do", "", StepForm::Terms { action, paragraphs, accept: Box::new(accept) })
+                ("todo", "To do", String::new(), StepForm::Terms { action, paragraphs, accept: Box::new(accept) })
             }
             StepKind::CompleteProfile { required_fields } if open => {
                 let fields = required_fields
@@ -198,25 +239,28 @@ fn steps_page(layout: Layout, onboard: &Onboard, refused: Option<Refused>) -> St
                     })
                     .collect();
                 let manager_note = required_fields.contains(&ProfileField::Manager);
-                ("todo", "To do", "", StepForm::Profile { action, fields, manager_note })
+                ("todo", "To do", String::new(), StepForm::Profile { action, fields, manager_note })
             }
             kind if kind.is_automatic() => {
-                ("automatic", "Automatic", "Done by onramp when the onboarding completes.", StepForm::None)
+                ("automatic", "Automatic", "Done by onramp when the onboarding completes.".to_string(), StepForm::None)
             }
-            _ => ("waiting", "Waiting", "Someone else does this step; there is nothing for you to do.", StepForm::None),
+            StepKind::ManagerApproval { .. } if open => {
+                let (named, note) = others.approval(&step.key);
+                title = named;
+                ("waiting", "Waiting", note, StepForm::None)
+            }
+            _ if !open => ("todo", "Not done", String::new(), StepForm::None),
+            _ => (
+                "waiting",
+                "Waiting",
+                "Someone else does this step; there is nothing for you to do.".to_string(),
+                StepForm::None,
+            ),
         };
         if let Some(refused) = this {
             summary.list.extend(refused.errors.list.iter().cloned());
         }
-        steps.push(StepView {
-            anchor,
-            title: label(&step.kind),
-            optional: !step.required,
-            badge_kind,
-            badge_text,
-            note,
-            form,
-        });
+        steps.push(StepView { anchor, title, optional: !step.required, badge_kind, badge_text, note, form });
     }
     // A refusal of a step that has no form any more (done meanwhile, or the onboard ended) still shows.
     if let Some(refused) = refused.filter(|_| summary.is_empty()) {
@@ -240,7 +284,7 @@ fn label(kind: &StepKind) -> &'static str {
         StepKind::AcceptTerms { .. } => "Accept the terms",
         StepKind::CompleteProfile { .. } => "Complete your profile",
         StepKind::VerifyEmail {} => "Verify your email",
-        StepKind::ManagerApproval { .. } => "Approval by your manager",
+        StepKind::ManagerApproval { .. } => "Approval",
         StepKind::AssignRoles { .. } => "Your access is granted",
         StepKind::Notify { .. } => "Your team is told",
     }
@@ -286,7 +330,9 @@ async fn show(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<
     };
     match session_user(&state, &headers, &onboard.id) {
         Some(user) if Some(user) == onboard.user_id => {
-            render(StatusCode::OK, &steps_page(layout(&state, &onboard, "Your onboarding").await, &onboard, None))
+            let others = Others::of(&state, &onboard).await;
+            let layout = layout(&state, &onboard, "Your onboarding").await;
+            render(StatusCode::OK, &steps_page(layout, &onboard, &others, None))
         }
         _ => {
             let layout = layout(&state, &onboard, "Continue your onboarding").await;
@@ -371,7 +417,8 @@ async fn submit_step(
             }
             let layout = layout(&state, &current, "Your onboarding").await;
             let refused = Refused { key: &key, errors, input: &request };
-            render(StatusCode::BAD_REQUEST, &steps_page(layout, &current, Some(refused)))
+            let others = Others::of(&state, &current).await;
+            render(StatusCode::BAD_REQUEST, &steps_page(layout, &current, &others, Some(refused)))
         }
     }
 }

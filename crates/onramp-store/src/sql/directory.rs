@@ -232,6 +232,7 @@ where
         before: &Invitation,
         status: InvitationStatus,
         now: Timestamp,
+        notices: &dyn crate::FailureNotices,
     ) -> Result<Invitation> {
         let result =
             sqlx::query("UPDATE invitations SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'PENDING'")
@@ -245,7 +246,11 @@ where
         }
         outbox::cancel_for::<DB>(&mut *conn, &before.id, now).await?;
         let reason = format!("the invitation was {}", status.as_str().to_ascii_lowercase());
-        onboarding::fail_onboard_of::<DB>(conn, actor, &before.id, &reason).await?;
+        if let Some(failed) = onboarding::fail_onboard_of::<DB>(&mut *conn, actor, &before.id, &reason).await? {
+            for email in notices.notices(before, &failed).await? {
+                outbox::insert::<DB>(&mut *conn, &email).await?;
+            }
+        }
         Ok(Invitation { status, updated_at: now, ..before.clone() })
     }
 }
@@ -407,7 +412,12 @@ where
         Ok(after)
     }
 
-    async fn delete_local_directory(&self, actor: &Actor, app_id: &Id) -> Result<Vec<Invitation>> {
+    async fn delete_local_directory(
+        &self,
+        actor: &Actor,
+        app_id: &Id,
+        notices: &dyn crate::FailureNotices,
+    ) -> Result<Vec<Invitation>> {
         let now = Timestamp::now();
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(&format!(
@@ -435,7 +445,7 @@ where
             // One already past its expiry is expired, not revoked: the status it has to every reader stays.
             let status = before.status_at(now);
             let status = if status == InvitationStatus::Pending { InvitationStatus::Revoked } else { status };
-            let after = Self::finish_invitation(&mut tx, actor, &before, status, now).await?;
+            let after = Self::finish_invitation(&mut tx, actor, &before, status, now, notices).await?;
             let action = if status == InvitationStatus::Revoked { "invitation.revoke" } else { "invitation.expire" };
             audit::record::<DB>(&mut tx, actor, invitation_change(action, Some(&before), &after)).await?;
             if status == InvitationStatus::Revoked {
@@ -502,7 +512,10 @@ where
         for row in &stale {
             let before = invitation_from_row(row)?;
             let system = Actor::system(invitation.tenant_id);
-            let after = Self::finish_invitation(&mut tx, &system, &before, InvitationStatus::Expired, now).await?;
+            // The new invitation replaces it, so its onboard's failure is told to nobody: the new email says more.
+            let after =
+                Self::finish_invitation(&mut tx, &system, &before, InvitationStatus::Expired, now, &crate::NoEffects)
+                    .await?;
             audit::record::<DB>(&mut tx, &system, invitation_change("invitation.expire", Some(&before), &after))
                 .await?;
         }
@@ -576,14 +589,20 @@ where
         rows.iter().map(invitation_from_row).collect()
     }
 
-    async fn revoke_invitation(&self, actor: &Actor, directory_app_id: &Id, id: &Id) -> Result<Invitation> {
+    async fn revoke_invitation(
+        &self,
+        actor: &Actor,
+        directory_app_id: &Id,
+        id: &Id,
+        notices: &dyn crate::FailureNotices,
+    ) -> Result<Invitation> {
         let now = Timestamp::now();
         let mut tx = self.write.begin().await?;
         let before = Self::lock_invitation(&mut tx, &actor.tenant_id, directory_app_id, id).await?;
         if before.status_at(now) != InvitationStatus::Pending {
             return Err(not_pending(&before, now));
         }
-        let after = Self::finish_invitation(&mut tx, actor, &before, InvitationStatus::Revoked, now).await?;
+        let after = Self::finish_invitation(&mut tx, actor, &before, InvitationStatus::Revoked, now, notices).await?;
         audit::record::<DB>(&mut tx, actor, invitation_change("invitation.revoke", Some(&before), &after)).await?;
         tx.commit().await?;
         Ok(after)
@@ -637,7 +656,17 @@ where
         }
     }
 
-    async fn accept_invitation(&self, secret_hash: &str, display_name: &str, password_hash: &str) -> Result<Accepted> {
+    async fn approval_link_by_secret(&self, secret_hash: &str) -> Result<crate::ApprovalLink> {
+        onboarding::approval_link_by_secret::<DB>(&self.read, secret_hash).await
+    }
+
+    async fn accept_invitation(
+        &self,
+        secret_hash: &str,
+        display_name: &str,
+        password_hash: &str,
+        effects: &dyn crate::AcceptEffects,
+    ) -> Result<Accepted> {
         let now = Timestamp::now();
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(&format!("SELECT * FROM invitations WHERE secret_hash = $1{}", DB::FOR_UPDATE))
@@ -723,11 +752,27 @@ where
             }
             (None, None) => None,
         };
+        let (mut onboard, mut user) = (onboard, user);
+        if let Some(current) = onboard.take() {
+            let (changed, more) = effects.effects(&current, &user).await?;
+            onboard = Some(match changed {
+                Some(changed) => {
+                    let changed = Onboard { updated_at: later_than(current.updated_at), ..changed };
+                    onboarding::write_onboard::<DB>(&mut tx, &invitee, &current, &changed).await?;
+                    changed
+                }
+                None => current,
+            });
+            if let Some((before_user, after_user)) = &more.user_change {
+                user = Self::update_in(&mut tx, &invitee, before_user, after_user).await?;
+            }
+            onboarding::write_effects::<DB>(&mut tx, &more, now).await?;
+        }
         tx.commit().await?;
         Ok(Accepted { invitation: after, user, onboard })
     }
 
-    async fn expire_invitations(&self, now: Timestamp, limit: u32) -> Result<u64> {
+    async fn expire_invitations(&self, now: Timestamp, limit: u32, notices: &dyn crate::FailureNotices) -> Result<u64> {
         let mut tx = self.write.begin().await?;
         let rows = sqlx::query(&format!(
             "SELECT * FROM invitations WHERE status = 'PENDING' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}",
@@ -742,7 +787,7 @@ where
             let before = invitation_from_row(row)?;
             // Another node may have expired it between our read and lock; then it is not ours to record.
             let system = Actor::system(before.tenant_id);
-            match Self::finish_invitation(&mut tx, &system, &before, InvitationStatus::Expired, now).await {
+            match Self::finish_invitation(&mut tx, &system, &before, InvitationStatus::Expired, now, notices).await {
                 Ok(after) => {
                     audit::record::<DB>(
                         &mut tx,

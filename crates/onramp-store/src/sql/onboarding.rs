@@ -200,13 +200,13 @@ where
     audit::record::<DB>(conn, actor, change).await
 }
 
-/// Fails the live onboard of an invitation, if there is one, with `reason`.
+/// Fails the live onboard of an invitation, if there is one, with `reason`; returns it failed.
 pub(super) async fn fail_onboard_of<DB>(
     conn: &mut DB::Connection,
     actor: &Actor,
     invitation_id: &Id,
     reason: &str,
-) -> Result<()>
+) -> Result<Option<Onboard>>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -225,8 +225,9 @@ where
             ..before.clone()
         };
         write_onboard::<DB>(conn, actor, &before, &after).await?;
+        return Ok(Some(after));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Someone set the status of `user_id` (or deleted the user): from now on no onboard holds the user, so
@@ -454,6 +455,18 @@ where
         onboard_from_row(&row)
     }
 
+    async fn onboards_of_user(&self, tenant_id: &Id, user_id: &Id) -> Result<Vec<Onboard>> {
+        let rows = sqlx::query(
+            "SELECT * FROM onboards WHERE tenant_id = $1 AND user_id = $2 AND status IN ('created', 'in_progress') \
+             ORDER BY id",
+        )
+        .bind(tenant_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(onboard_from_row).collect()
+    }
+
     async fn find_onboard(&self, id: &Id) -> Result<Onboard> {
         let row = sqlx::query("SELECT * FROM onboards WHERE id = $1")
             .bind(id.to_string())
@@ -485,12 +498,86 @@ where
         if let Some((user_before, user_after)) = &effects.user_change {
             Self::update_in(&mut tx, actor, user_before, user_after).await?;
         }
-        for email in &effects.emails {
-            outbox::insert::<DB>(&mut tx, email).await?;
-        }
+        write_effects::<DB>(&mut tx, effects, after.updated_at).await?;
         tx.commit().await?;
         Ok(after)
     }
+}
+
+/// Writes what an onboard's write queues and stores besides the onboard and its user: the used link
+/// (conditionally, first, so that a used link changes nothing), the new approval links and the emails.
+pub(super) async fn write_effects<DB>(conn: &mut DB::Connection, effects: &OnboardEffects, now: Timestamp) -> Result<()>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    if let Some(link) = &effects.used_link {
+        let result = sqlx::query("UPDATE approval_links SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now.micros())
+            .bind(link.to_string())
+            .execute(&mut *conn)
+            .await?;
+        if DB::rows_affected(&result) != 1 {
+            return Err(StoreError::Refused(crate::SecretRefusal::Used));
+        }
+        outbox::cancel_for::<DB>(&mut *conn, link, now).await?;
+    }
+    for link in &effects.approval_links {
+        sqlx::query(
+            "INSERT INTO approval_links (id, tenant_id, onboard_id, step_key, approver_user_id, secret_hash, \
+             expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(link.id.to_string())
+        .bind(link.tenant_id.to_string())
+        .bind(link.onboard_id.to_string())
+        .bind(link.step_key.clone())
+        .bind(link.approver_user_id.to_string())
+        .bind(link.secret_hash.clone())
+        .bind(link.expires_at.micros())
+        .bind(link.created_at.micros())
+        .execute(&mut *conn)
+        .await?;
+    }
+    for email in &effects.emails {
+        outbox::insert::<DB>(&mut *conn, email).await?;
+    }
+    Ok(())
+}
+
+fn approval_link_from_row(row: &impl RowExt) -> Result<crate::ApprovalLink> {
+    Ok(crate::ApprovalLink {
+        id: row.id("id")?,
+        tenant_id: row.id("tenant_id")?,
+        onboard_id: row.id("onboard_id")?,
+        step_key: row.text("step_key")?,
+        approver_user_id: row.id("approver_user_id")?,
+        secret_hash: row.text("secret_hash")?,
+        expires_at: row.time("expires_at")?,
+        used_at: row.opt_time("used_at")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// The approval link with this secret hash, on the read pool.
+pub(super) async fn approval_link_by_secret<DB>(pool: &sqlx::Pool<DB>, secret_hash: &str) -> Result<crate::ApprovalLink>
+where
+    DB: Dialect,
+    for<'c> &'c sqlx::Pool<DB>: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Decode<'q, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+{
+    let row = sqlx::query("SELECT * FROM approval_links WHERE secret_hash = $1")
+        .bind(secret_hash.to_string())
+        .fetch_optional(pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    approval_link_from_row(&row)
 }
 
 /// Share-locks a stored flow's row (so that it cannot be deleted while a new reference to it commits, while

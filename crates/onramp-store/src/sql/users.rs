@@ -202,8 +202,19 @@ where
     }
 
     async fn update_user(&self, actor: &Actor, before: &User, after: &User) -> Result<User> {
+        self.update_user_with(actor, before, after, &crate::OnboardEffects::default()).await
+    }
+
+    async fn update_user_with(
+        &self,
+        actor: &Actor,
+        before: &User,
+        after: &User,
+        effects: &crate::OnboardEffects,
+    ) -> Result<User> {
         let mut tx = self.write.begin().await?;
         let after = Self::update_in(&mut tx, actor, before, after).await?;
+        onboarding::write_effects::<DB>(&mut tx, effects, after.updated_at).await?;
         tx.commit().await?;
         Ok(after)
     }

@@ -23,6 +23,7 @@ mod mail;
 mod metrics;
 mod onboard_privilege;
 mod onboarding_e2e;
+mod onboarding_finish;
 mod onboarding_settings;
 mod onboards;
 mod openapi;

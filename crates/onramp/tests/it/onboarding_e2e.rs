@@ -1,8 +1,8 @@
 //! Onboarding end to end over HTTP (issue #6): an admin sets up a directory whose default flow asks for
 //! terms, a job title and the manager's approval, grants a role and tells the sponsor; the invitee gets the
-//! email, accepts on the web page, works through the steps with their email and password, the manager
-//! approves with their own token, the admin completes the onboard, and the user is ENABLED, has the role,
-//! is found by search, and the sponsor hears about it.
+//! email, accepts on the web page, works through the steps with their email and password, the manager is
+//! emailed when the approval becomes due and approves with their own token, which completes the onboard by
+//! itself, and the user is ENABLED, has the role, is found by search, and the sponsor hears about it.
 
 use serde_json::{Value, json};
 
@@ -27,13 +27,13 @@ async fn search_users(server: &TestServer, token: &str, query: &str, extra: Valu
 }
 
 /// Invite → email → accept on the web page → user DISABLED with a live onboard → terms and profile by the
-/// invitee → approval by the manager → completed → user ENABLED with the flow's role, found by search as
-/// ENABLED, the sponsor's email delivered, and an audit event for every transition.
+/// invitee → the manager emailed an approval link → approval by the manager → completed by itself → user
+/// ENABLED with the flow's role, found by search as ENABLED, the sponsor's email delivered, and an audit
+/// event for every transition.
 async fn invite_accept_onboard_complete(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
     let admin = Auth::Bearer(token.clone());
-    let admin_id = my_user_id(&server, &token).await;
     let sponsor =
         server.create_user(&token, &json!({"email": "sponsor@example.com", "displayName": "Sam Sponsor"})).await;
     let (_, manager_token) =
@@ -106,18 +106,22 @@ async fn invite_accept_onboard_complete(backend: Backend) {
     assert_api_error("the invitee picks her own manager", &refused, 403, 7);
     let after_profile = complete(&server, &invitee, &id, "profile", json!({"jobTitle": "Staff Engineer"})).await;
     assert_eq!(step(&after_profile, "profile")["done"], true, "{after_profile}");
-
-    // The manager approves with their own token.
-    let after_approval =
-        complete(&server, &Auth::Bearer(manager_token), &id, "approval", json!({"approved": true})).await;
-    assert_eq!(step(&after_approval, "approval")["completed_by"], manager, "{after_approval}");
+    assert_eq!(after_profile["status"], "in_progress", "the approval is still to come: {after_profile}");
     assert_eq!(get_user(&server, &token, &user).await["status"], "DISABLED", "until the onboard completes");
 
-    // The admin completes it.
-    let (status, completed) = put_onboard(&server, &admin, &id, json!({"status": "completed"})).await;
-    assert_eq!(status, 200, "{completed}");
+    // Her profile done, the approval is due: her manager is emailed a link to decide it.
+    let to_manager = mails_to(&server, "manager@example.com", 1).await;
+    assert_eq!(to_manager.len(), 1, "one approval request");
+    assert!(to_manager[0].subject.contains("Zoe Zimmermann"), "{}", to_manager[0].raw);
+    assert!(to_manager[0].text.contains("/approve/"), "the link: {}", to_manager[0].text);
+
+    // The manager approves with their own token: the last step, so the onboard completes by itself.
+    let completed = complete(&server, &Auth::Bearer(manager_token), &id, "approval", json!({"approved": true})).await;
+    assert_eq!(step(&completed, "approval")["completed_by"], manager, "{completed}");
     assert_eq!(completed["status"], "completed", "{completed}");
     assert_eq!(get_onboard(&server, &admin, &id).await, completed);
+    let (status, again) = put_onboard(&server, &admin, &id, json!({"status": "completed"})).await;
+    assert_eq!((status, &again), (200, &completed), "the admin's PUT completed changes nothing now");
 
     let enabled = get_user(&server, &token, &user).await;
     assert_eq!(enabled["status"], "ENABLED", "{enabled}");
@@ -147,8 +151,7 @@ async fn invite_accept_onboard_complete(backend: Backend) {
             ("onboard.create", user.as_str()),
             ("onboard.update", user.as_str()),
             ("onboard.update", user.as_str()),
-            ("onboard.update", manager.as_str()),
-            ("onboard.complete", admin_id.as_str()),
+            ("onboard.complete", manager.as_str()),
         ],
         "{audit:?}"
     );

@@ -595,9 +595,9 @@ async fn status_transitions(backend: Backend) {
 }
 both_backends!(status_transitions);
 
-/// The contract's transitions are created → in_progress → completed: a created onboard cannot become
-/// completed directly (400 code 9), even with its invitation accepted and every required step done (its
-/// flow has only onramp's own steps, so the acceptance completes none and it stays created).
+/// The contract's transitions are created → in_progress → completed: an admin cannot move a created onboard
+/// to completed (400 code 9). An onboard whose flow has only onramp's own steps has nothing for a person to
+/// do: the acceptance completes it by itself, granting the flow's roles and enabling the user.
 async fn created_cannot_jump_to_completed(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
@@ -612,14 +612,18 @@ async fn created_cannot_jump_to_completed(backend: Backend) {
     )
     .await;
     let onboard = create_onboard(&server, &auth, json!({"invitation_id": invitation["id"], "flow_id": flow})).await;
+    let response = put_onboard(&server, &auth, &id_of(&onboard), json!({"status": "completed"})).await;
+    assert_precondition("created → completed", &response, "cannot");
+    assert_eq!(get_onboard(&server, &auth, &id_of(&onboard)).await, onboard, "nothing changed");
+    // With nothing for a person to do, the acceptance itself completes it (through in_progress).
     let accepted = accept_mailed(&server, "jump@example.com", "Jumper").await;
     assert_eq!(onboard_id_of(&accepted), id_of(&onboard), "{accepted}");
     let attached = get_onboard(&server, &auth, &id_of(&onboard)).await;
-    assert_eq!(attached["status"], "created", "{attached}");
+    assert_eq!(attached["status"], "completed", "{attached}");
     assert_eq!(attached["user_id"], accepted["user"]["id"], "{attached}");
-    let response = put_onboard(&server, &auth, &id_of(&onboard), json!({"status": "completed"})).await;
-    assert_precondition("created → completed", &response, "cannot");
-    assert_eq!(get_onboard(&server, &auth, &id_of(&onboard)).await, attached, "nothing changed");
+    let user = get_user(&server, &token, accepted["user"]["id"].as_str().unwrap()).await;
+    assert_eq!(user["status"], "ENABLED", "{user}");
+    assert_eq!(user["roleIds"], json!([BASIC_USER_ROLE]), "the flow's role: {user}");
 }
 both_backends!(created_cannot_jump_to_completed);
 
@@ -793,9 +797,8 @@ async fn accepting_attaches_to_an_earlier_onboard(backend: Backend) {
 
     let done = complete(&server, &Auth::invitee("early@example.com"), &id, "profile", json!({})).await;
     assert_eq!(step(&done, "profile")["done"], true, "the name from the acceptance is there: {done}");
-    assert_eq!(done["status"], "in_progress", "{done}");
-    let (status, completed) = put_onboard(&server, &auth, &id, json!({"status": "completed"})).await;
-    assert_eq!(status, 200, "{completed}");
+    assert_eq!(done["status"], "completed", "its only step completes it: {done}");
+    assert_eq!(get_onboard(&server, &auth, &id).await, done);
     let enabled = get_user(&server, &token, &user).await;
     assert_eq!(enabled["status"], "ENABLED", "{enabled}");
     assert_eq!(enabled["displayName"], "Eddie Early", "{enabled}");
@@ -826,7 +829,11 @@ async fn accept_terms_only_by_the_invitee(backend: Backend) {
         &server,
         &token,
         "Terms",
-        json!([{"key": "terms", "acceptTerms": {"text": "t"}}, {"key": "verify", "verifyEmail": {}}]),
+        json!([
+            {"key": "terms", "acceptTerms": {"text": "t"}},
+            {"key": "verify", "verifyEmail": {}},
+            {"key": "later", "completeProfile": {"requiredFields": ["jobTitle"]}},
+        ]),
     )
     .await;
     let directory = create_directory(&server, &token, "Terms", Value::Null).await;
@@ -963,12 +970,12 @@ async fn complete_profile_checks_required_fields(backend: Backend) {
     let done = complete(&server, &invitee, &pat_onboard, "profile", body).await;
     assert_eq!(step(&done, "profile")["done"], true, "{done}");
     assert_eq!(step(&done, "profile")["completed_by"], pat_user, "{done}");
-    assert_eq!(done["status"], "in_progress", "{done}");
+    assert_eq!(done["status"], "completed", "the flow's last step completes the onboard: {done}");
     let user = get_user(&server, &token, &pat_user).await;
     assert_eq!(user["jobTitle"], "Engineer", "{user}");
     assert_eq!(user["department"], "R&D", "{user}");
     assert_eq!(user["employmentType"], "contractor", "{user}");
-    assert_eq!(user["status"], "DISABLED", "still onboarding: {user}");
+    assert_eq!(user["status"], "ENABLED", "the completed onboard enabled the user: {user}");
     let (status, found) = server.post("/api/v1/search/users", &token, &json!({"jobTitles": ["Engineer"]})).await;
     assert_eq!(status, 200, "{found}");
     let ids: Vec<&Value> = found["list"].as_array().unwrap().iter().map(|view| &view["user"]["id"]).collect();
@@ -1032,7 +1039,7 @@ async fn manager_approval_only_by_the_manager(backend: Backend) {
     let done = complete(&server, &Auth::Bearer(manager.clone()), &ivy_onboard, "approval", yes.clone()).await;
     assert_eq!(step(&done, "approval")["done"], true, "{done}");
     assert_eq!(step(&done, "approval")["completed_by"], manager_id, "{done}");
-    assert_eq!(done["status"], "in_progress", "{done}");
+    assert_eq!(done["status"], "completed", "approving the only step completes the onboard: {done}");
 
     for (case, who, status, code) in [
         ("an admin", auth.clone(), 403, 7),
@@ -1126,9 +1133,10 @@ async fn automatic_steps_and_verify_email(backend: Backend) {
 }
 both_backends!(automatic_steps_and_verify_email);
 
-/// Completing (here with an API key) enables the user, grants the assignRoles roles on top of the
-/// invitation's, and queues one email per notify step to the sponsor and the manager, which the file
-/// transport delivers; a completed onboard takes no more steps or transitions, and PUT completed again
+/// The invitee's last step completes the onboard by itself, in its transaction: it enables the user, grants
+/// the assignRoles roles on top of the invitation's, and queues one email per notify step to the sponsor
+/// and the manager, which the file transport delivers; the step's answer and the reads say completed; a
+/// completed onboard takes no more steps or transitions, and an admin's PUT completed (here with an API key)
 /// changes nothing.
 async fn completion_enables_grants_and_notifies(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -1156,13 +1164,13 @@ async fn completion_enables_grants_and_notifies(backend: Backend) {
     let accepted = accept_mailed(&server, "nina@example.com", "Nina New").await;
     let (id, user) = (onboard_id_of(&accepted), accepted["user"]["id"].as_str().unwrap().to_string());
     set_managers(&server, &token, &user, &[&manager]).await;
-    complete(&server, &Auth::invitee("nina@example.com"), &id, "terms", json!({"accepted": true})).await;
     assert_eq!(get_user(&server, &token, &user).await["status"], "DISABLED", "until completion");
     assert!(mail_count(&server, "sponsor@example.com") == 0, "no notify email before completion");
 
-    let (status, completed) = put_onboard(&server, &key, &id, json!({"status": "completed"})).await;
-    assert_eq!(status, 200, "{completed}");
+    let completed =
+        complete(&server, &Auth::invitee("nina@example.com"), &id, "terms", json!({"accepted": true})).await;
     assert_eq!(completed["status"], "completed", "{completed}");
+    assert_eq!(get_onboard(&server, &key, &id).await, completed, "the reads say so too");
     assert_eq!(completed["failure_reason"], "", "{completed}");
     let enabled = get_user(&server, &token, &user).await;
     assert_eq!(enabled["status"], "ENABLED", "{enabled}");
@@ -1192,7 +1200,7 @@ async fn completion_enables_grants_and_notifies(backend: Backend) {
     let response = complete_step(&server, &key, &id, "roles", json!({})).await;
     assert_precondition("a step after completion", &response, "completed");
     assert_eq!(onboard_emails_queued(&server, &id).await, "2", "no more emails");
-    assert_eq!(audit_actions_of(&server, &token, &id).await, ["onboard.create", "onboard.start", "onboard.complete"]);
+    assert_eq!(audit_actions_of(&server, &token, &id).await, ["onboard.create", "onboard.complete"]);
 }
 both_backends!(completion_enables_grants_and_notifies);
 
@@ -1222,31 +1230,39 @@ async fn a_running_onboard_keeps_its_steps(backend: Backend) {
 both_backends!(a_running_onboard_keeps_its_steps);
 
 /// Every transition of one onboard writes one audit event on it, by whoever caused it: create (the API
-/// caller), attach on acceptance (the invitee), start (the invitee's step), complete (the admin).
+/// caller), attach on acceptance (the invitee), start (the invitee's first step), complete (the invitee's
+/// last step, which completes it by itself); an admin's PUT completed afterwards changes nothing.
 async fn every_transition_is_audited(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
     let admin_id = my_user_id(&server, &token).await;
     let auth = Auth::Bearer(token.clone());
-    let flow = create_flow_id(&server, &token, "Audited", terms_only()).await;
+    let steps = json!([
+        {"key": "terms", "acceptTerms": {"text": "t"}},
+        {"key": "profile", "completeProfile": {"requiredFields": ["jobTitle"]}},
+    ]);
+    let flow = create_flow_id(&server, &token, "Audited", steps).await;
     let directory = create_directory(&server, &token, "Audited", Value::Null).await;
     let invitation = invite(&server, &token, &directory, "audit@example.com", Value::Null).await;
     let onboard = create_onboard(&server, &auth, json!({"invitation_id": invitation["id"], "flow_id": flow})).await;
     let id = id_of(&onboard);
     let accepted = accept_mailed(&server, "audit@example.com", "Audrey").await;
     let user = accepted["user"]["id"].as_str().unwrap().to_string();
-    complete(&server, &Auth::invitee("audit@example.com"), &id, "terms", json!({"accepted": true})).await;
+    let invitee = Auth::invitee("audit@example.com");
+    complete(&server, &invitee, &id, "terms", json!({"accepted": true})).await;
     // Refusals write nothing.
     assert_eq!(put_onboard(&server, &auth, &id, json!({"status": "created"})).await.0, 400);
     assert_eq!(complete_step(&server, &auth, &id, "terms", json!({"accepted": true})).await.0, 400);
+    let done = complete(&server, &invitee, &id, "profile", json!({"jobTitle": "Auditor"})).await;
+    assert_eq!(done["status"], "completed", "the last step completes the onboard: {done}");
     let (status, body) = put_onboard(&server, &auth, &id, json!({"status": "completed"})).await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!((status, &body), (200, &done), "completing again changes nothing");
     let audit = audit_of(&server, &token, &id).await;
     let want = [
         ("onboard.create", admin_id.as_str()),
         ("onboard.update", user.as_str()),
         ("onboard.start", user.as_str()),
-        ("onboard.complete", admin_id.as_str()),
+        ("onboard.complete", user.as_str()),
     ];
     let got: Vec<(&str, &str)> = audit.iter().map(|(a, u)| (a.as_str(), u.as_str())).collect();
     assert_eq!(got, want, "{audit:?}");
