@@ -20,6 +20,9 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "onboarding", include_str!("../migrations/sqlite/0007_onboarding.sql")),
     (8, "onboard_holds_user", include_str!("../migrations/sqlite/0008_onboard_holds_user.sql")),
     (9, "password_failures", include_str!("../migrations/sqlite/0009_password_failures.sql")),
+    (14, "sessions", include_str!("../migrations/sqlite/0014_sessions.sql")),
+    (15, "password_resets", include_str!("../migrations/sqlite/0015_password_resets.sql")),
+    (16, "totp", include_str!("../migrations/sqlite/0016_totp.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -31,6 +34,9 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "onboarding", include_str!("../migrations/postgres/0007_onboarding.sql")),
     (8, "onboard_holds_user", include_str!("../migrations/postgres/0008_onboard_holds_user.sql")),
     (9, "password_failures", include_str!("../migrations/postgres/0009_password_failures.sql")),
+    (14, "sessions", include_str!("../migrations/postgres/0014_sessions.sql")),
+    (15, "password_resets", include_str!("../migrations/postgres/0015_password_resets.sql")),
+    (16, "totp", include_str!("../migrations/postgres/0016_totp.sql")),
 ];
 
 #[derive(Debug)]

@@ -17,6 +17,7 @@ use super::rows::RowExt;
 use super::user_sql::{insert_user, user_json};
 use super::{Dialect, SqlStore, conflict_on, ids_json, later_than, onboarding, outbox};
 use crate::{
+    Session,
     Accepted, Actor, DirectoryStore, Invitation, InvitationStatus, LocalDirectory, Onboard, OutboxMessage, Result,
     SecretRefusal, StoreError,
 };
@@ -637,7 +638,13 @@ where
         }
     }
 
-    async fn accept_invitation(&self, secret_hash: &str, display_name: &str, password_hash: &str) -> Result<Accepted> {
+    async fn accept_invitation(
+        &self,
+        secret_hash: &str,
+        display_name: &str,
+        password_hash: &str,
+        session: Option<&Session>,
+    ) -> Result<Accepted> {
         let now = Timestamp::now();
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(&format!("SELECT * FROM invitations WHERE secret_hash = $1{}", DB::FOR_UPDATE))
@@ -723,6 +730,10 @@ where
             }
             (None, None) => None,
         };
+        if let Some(session) = session {
+            let session = Session { tenant_id: user.tenant_id, user_id: user.id, ..session.clone() };
+            super::account::insert_session::<DB>(&mut tx, &session).await?;
+        }
         tx.commit().await?;
         Ok(Accepted { invitation: after, user, onboard })
     }
