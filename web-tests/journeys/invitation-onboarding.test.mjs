@@ -68,6 +68,16 @@ test('invitation email → accept form → onboarding → done', async () => {
   }
   await page.getByText(email).waitFor();
   assert.equal(await page.getByLabel('Name').inputValue(), 'Zoë', 'the invitation’s name is offered');
+  // Who invites you to what, and when the link expires, in words with the exact time beside them.
+  await page.getByText(/invited you to join Engineering at /).waitFor();
+  const expires = page.locator('time');
+  assert.match(await expires.innerText(), /^in \d+ days, on \w+day \d+ \w+/);
+  assert.match(await expires.getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
+  assert.match(await expires.getAttribute('title'), /UTC$/);
+  // The password's rule is said before typing; both fields are for a new password.
+  await page.getByText('12 characters or more').waitFor();
+  assert.equal(await page.getByLabel(/^Password/).getAttribute('autocomplete'), 'new-password');
+  assert.equal(await page.getByLabel('Confirm your password').getAttribute('autocomplete'), 'new-password');
   assert.equal(await invitationStatus(directoryId, invitation.id), 'LOCAL_INVITATION_STATUS_PENDING');
   await checkPage(page, 'accept-form');
 
@@ -75,19 +85,42 @@ test('invitation email → accept form → onboarding → done', async () => {
   // comes back with the reason and the name kept.
   await page.getByLabel('Name').fill('Zoë Zimmermann');
   await page.getByLabel(/^Password/).fill('too short');
+  await page.getByLabel('Confirm your password').fill('too short');
   await page.locator('form').evaluate((form) => {
     form.noValidate = true;
   });
   const refused = page.waitForResponse((r) => r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Create my account' }).click();
   assert.equal((await refused).status(), 400);
-  assert.match(await page.locator('.error').innerText(), /password/i);
+  // The summary at the top links to the field; the field carries its error and says so to a screen reader.
+  const summary = page.locator('.error-summary');
+  assert.match(await summary.innerText(), /There is a problem[\s\S]*Password: must be 12/);
+  assert.equal(await summary.getByRole('link').getAttribute('href'), '#password');
+  const password = page.getByLabel(/^Password/);
+  assert.equal(await password.getAttribute('aria-invalid'), 'true');
+  assert.match(await password.getAttribute('aria-describedby'), /\bpassword-error\b/);
+  assert.match(await page.locator('#password-error').innerText(), /must be 12/);
   assert.equal(await page.getByLabel('Name').inputValue(), 'Zoë Zimmermann');
-  assert.equal(await page.getByLabel(/^Password/).inputValue(), '', 'a password is never sent back');
+  assert.equal(await password.inputValue(), '', 'a password is never sent back');
   await checkPage(page, 'accept-form-refused');
 
-  // The real submit.
+  // Two passwords that differ: the confirmation's error.
+  await password.fill(PASSWORD);
+  await page.getByLabel('Confirm your password').fill(`${PASSWORD}!`);
+  await page.getByRole('button', { name: 'Create my account' }).click();
+  await page.locator('#passwordConfirm-error').getByText('not the same').waitFor();
+  assert.equal(await page.getByLabel('Confirm your password').getAttribute('aria-invalid'), 'true');
+
+  // The real submit, with the show/hide toggle (the page's one script) tried on the way.
   await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByLabel('Confirm your password').fill(PASSWORD);
+  const toggle = page.getByRole('button', { name: 'Show password' });
+  await toggle.click();
+  assert.equal(await page.getByLabel(/^Password/).getAttribute('type'), 'text');
+  assert.equal(await page.getByLabel('Confirm your password').getAttribute('type'), 'text');
+  assert.equal(await page.getByRole('button', { name: 'Hide password' }).getAttribute('aria-pressed'), 'true');
+  await page.getByRole('button', { name: 'Hide password' }).click();
+  assert.equal(await page.getByLabel(/^Password/).getAttribute('type'), 'password');
   await page.getByRole('button', { name: 'Create my account' }).click();
   await page.getByRole('heading', { name: 'Your account is created' }).waitFor();
   assert.equal(await invitationStatus(directoryId, invitation.id), 'LOCAL_INVITATION_STATUS_ACCEPTED');
@@ -101,13 +134,23 @@ test('invitation email → accept form → onboarding → done', async () => {
   await page.getByText('I will lock my screen.').waitFor();
   await checkPage(page, 'onboarding-steps');
 
+  // The terms submitted unticked (as a browser without its own check would): the box's error.
+  await page.locator('form').first().evaluate((form) => {
+    form.noValidate = true;
+  });
+  await page.getByRole('button', { name: 'Accept' }).click();
+  await page.locator('.error-summary').getByRole('link', { name: /Tick “I accept these terms”/ }).waitFor();
+  assert.equal(await page.getByLabel('I accept these terms').getAttribute('aria-invalid'), 'true');
+  await checkPage(page, 'onboarding-terms-refused');
+
+  const step = (title) => page.locator('li.step').filter({ has: page.getByRole('heading', { name: title }) });
   await page.getByLabel('I accept these terms').check();
   await page.getByRole('button', { name: 'Accept' }).click();
-  await page.getByText('Accept the terms: done').waitFor();
+  await step('Accept the terms').getByText('Done', { exact: true }).waitFor();
   await page.getByLabel('Job title').fill('Staff Engineer');
   await page.getByLabel('Department').fill('Platform');
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByText('Complete your profile: done').waitFor();
+  await step('Complete your profile').getByText('Done', { exact: true }).waitFor();
   await checkPage(page, 'onboarding-steps-done');
 
   // The admin completes the onboard; the page then says so, and the account is active.
@@ -131,7 +174,9 @@ test('invitation email → accept form → onboarding → done', async () => {
   await elsewhere.getByLabel('Email').fill(email);
   await elsewhere.getByLabel('Password').fill('not the password at all');
   await elsewhere.getByRole('button', { name: 'Continue' }).click();
-  await elsewhere.locator('.error').waitFor();
+  await elsewhere.locator('.error-summary').getByText('Wrong email or password').waitFor();
+  assert.equal(await elsewhere.getByLabel('Email').inputValue(), email, 'the email typed is kept');
+  assert.equal(await elsewhere.getByLabel('Password').getAttribute('autocomplete'), 'current-password');
   await checkPage(elsewhere, 'onboarding-sign-in-refused');
   await elsewhere.getByLabel('Email').fill(email);
   await elsewhere.getByLabel('Password').fill(PASSWORD);

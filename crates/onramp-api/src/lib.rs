@@ -19,6 +19,7 @@ pub mod request_id;
 pub mod routes;
 pub mod same_origin;
 pub mod state;
+pub mod web;
 pub mod whole_body;
 pub mod wire;
 
@@ -58,11 +59,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::app_owners::routes())
         .merge(routes::directories::routes())
         .merge(routes::invitations::routes())
-        .merge(routes::invite_page::routes())
         .merge(routes::settings::routes())
         .merge(routes::flows::routes())
         .merge(routes::onboards::routes())
-        .merge(routes::onboarding_page::routes())
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -14,6 +14,7 @@
 pub mod account;
 pub mod apps;
 pub mod auth;
+pub mod branding;
 pub mod directories;
 pub mod error;
 pub mod flows;
@@ -24,6 +25,7 @@ pub mod keys;
 pub mod limits;
 pub mod onboard_steps;
 pub mod onboards;
+pub mod pages;
 pub mod password;
 pub mod principal;
 pub mod reset;

@@ -14,6 +14,7 @@ pub mod secret;
 pub mod settings;
 pub mod text;
 pub mod time;
+pub mod time_words;
 pub mod user;
 pub mod user_change;
 

@@ -36,4 +36,5 @@ mod surfaces;
 mod text_fields;
 mod users;
 mod users_admin;
+mod web_pages;
 mod wire;

@@ -182,13 +182,15 @@ async fn openapi_matches_the_conductorone_subset(backend: Backend) {
 }
 both_backends!(openapi_matches_the_conductorone_subset);
 
-/// The routes the router is built with, read from its source (`crates/onramp-api/src/lib.rs` and
-/// `routes/`), with each path parameter written `{}`.
+/// The routes the router is built with, read from its source (`crates/onramp-api/src/lib.rs`, `routes/`
+/// and `web/`), with each path parameter written `{}`.
 fn router_paths() -> BTreeSet<String> {
     let api = Path::new(env!("CARGO_MANIFEST_DIR")).join("../onramp-api/src");
     let mut files: Vec<PathBuf> = vec![api.join("lib.rs")];
-    for entry in std::fs::read_dir(api.join("routes")).expect("routes/") {
-        files.push(entry.expect("a file").path());
+    for folder in ["routes", "web"] {
+        for entry in std::fs::read_dir(api.join(folder)).unwrap_or_else(|error| panic!("{folder}/: {error}")) {
+            files.push(entry.expect("a file").path());
+        }
     }
     let constants = [
         ("metrics::PATH", constant(&api.join("metrics.rs"))),

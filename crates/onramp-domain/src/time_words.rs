@@ -1,0 +1,137 @@
+//! Times in words for people: "in 6 days, on Wednesday 9 December", with the exact time beside it for a
+//! `<time datetime title>` element. Pages and emails both use [`TimeInWords`]; it is pure, so the same
+//! instants always give the same words.
+//!
+//! Dates are UTC (onramp does not know the reader's zone), and the exact form says so. The relative part
+//! counts whole units towards zero ("in 6 days" for six and a half days), in minutes under an hour, in
+//! hours under a day, in days beyond; the year is named only when it is not the current one.
+
+use time::{Month, OffsetDateTime, Weekday};
+
+use crate::Timestamp;
+
+/// One instant described for a reader at `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeInWords {
+    /// RFC 3339, for `<time datetime>`.
+    pub datetime: String,
+    /// "in 6 days", "3 hours ago", "in less than a minute".
+    pub relative: String,
+    /// "Wednesday 9 December" (with the year when it is not `now`'s).
+    pub date: String,
+    /// "Wednesday 9 December 2026 at 14:50 UTC", for a `title`.
+    pub exact: String,
+}
+
+impl TimeInWords {
+    /// `at`, as seen at `now`.
+    pub fn new(at: Timestamp, now: Timestamp) -> TimeInWords {
+        let when = datetime(at);
+        let this_year = datetime(now).year();
+        let day = format!("{} {} {}", weekday(when.weekday()), when.day(), month(when.month()));
+        let date = if when.year() == this_year { day.clone() } else { format!("{day} {}", when.year()) };
+        TimeInWords {
+            datetime: at.to_rfc3339(),
+            relative: relative(at.unix_seconds() - now.unix_seconds()),
+            date,
+            exact: format!("{day} {} at {:02}:{:02} UTC", when.year(), when.hour(), when.minute()),
+        }
+    }
+
+    /// "in 6 days, on Wednesday 9 December": the words a sentence uses.
+    pub fn phrase(&self) -> String {
+        format!("{}, on {}", self.relative, self.date)
+    }
+}
+
+fn datetime(at: Timestamp) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(at.unix_seconds()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Seconds from now (negative: past) as "in 3 hours" or "3 hours ago".
+fn relative(seconds: i64) -> String {
+    let span = seconds.unsigned_abs();
+    let (count, unit) = match span {
+        0..60 => {
+            return if seconds >= 0 { "in less than a minute".into() } else { "less than a minute ago".into() };
+        }
+        60..3_600 => (span / 60, "minute"),
+        3_600..86_400 => (span / 3_600, "hour"),
+        _ => (span / 86_400, "day"),
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    if seconds >= 0 { format!("in {count} {unit}{plural}") } else { format!("{count} {unit}{plural} ago") }
+}
+
+fn weekday(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Monday => "Monday",
+        Weekday::Tuesday => "Tuesday",
+        Weekday::Wednesday => "Wednesday",
+        Weekday::Thursday => "Thursday",
+        Weekday::Friday => "Friday",
+        Weekday::Saturday => "Saturday",
+        Weekday::Sunday => "Sunday",
+    }
+}
+
+fn month(month: Month) -> &'static str {
+    match month {
+        Month::January => "January",
+        Month::February => "February",
+        Month::March => "March",
+        Month::April => "April",
+        Month::May => "May",
+        Month::June => "June",
+        Month::July => "July",
+        Month::August => "August",
+        Month::September => "September",
+        Month::October => "October",
+        Month::November => "November",
+        Month::December => "December",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn days_ahead_with_the_weekday_and_no_year_this_year() {
+        let words = TimeInWords::new(at("2026-12-09T14:50:00Z"), at("2026-12-03T02:00:00Z"));
+        assert_eq!(words.phrase(), "in 6 days, on Wednesday 9 December");
+        assert_eq!(words.datetime, "2026-12-09T14:50:00Z");
+        assert_eq!(words.exact, "Wednesday 9 December 2026 at 14:50 UTC");
+    }
+
+    #[test]
+    fn units_by_span_and_direction() {
+        let now = at("2026-12-03T12:00:00Z");
+        let cases = [
+            (0, "in less than a minute"),
+            (59, "in less than a minute"),
+            (60, "in 1 minute"),
+            (3_599, "in 59 minutes"),
+            (3_600, "in 1 hour"),
+            (86_399, "in 23 hours"),
+            (86_400, "in 1 day"),
+            (7 * 86_400 - 1, "in 6 days"),
+            (-30, "less than a minute ago"),
+            (-7_200, "2 hours ago"),
+            (-86_400 * 3, "3 days ago"),
+        ];
+        for (seconds, want) in cases {
+            assert_eq!(TimeInWords::new(now.plus_seconds(seconds), now).relative, want, "{seconds} s");
+        }
+    }
+
+    #[test]
+    fn another_year_is_named() {
+        let words = TimeInWords::new(at("2027-01-02T00:00:00Z"), at("2026-12-30T00:00:00Z"));
+        assert_eq!(words.phrase(), "in 3 days, on Saturday 2 January 2027");
+    }
+}
