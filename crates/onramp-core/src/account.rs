@@ -201,6 +201,11 @@ impl Core {
             Ok(_) | Err(StoreError::NotFound) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
+        // A user turned off since signing in is signed in no more (one being onboarded is DISABLED until
+        // the onboarding completes, and keeps their session).
+        if user.status != UserStatus::Enabled && self.store.live_onboard_of_user(&user.tenant_id, &user.id).await?.is_none() {
+            return Ok(None);
+        }
         let now = Timestamp::now();
         if later(session.last_seen_at, TOUCH_EVERY) <= now {
             self.store.touch_session(&session.id, now).await?;

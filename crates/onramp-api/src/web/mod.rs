@@ -7,14 +7,21 @@
 //! - `form.rs`: the form model: fields with label, hint and error (`aria-invalid`, `aria-describedby`),
 //!   the error summary, new-password pairs.
 //! - `invite.rs`: the invitation page at `/invite/{token}`; `onboarding.rs`: the invitee's onboarding pages.
+//! - `session.rs`: the session and anti-forgery cookies and the check of every form POST; `account.rs`:
+//!   `GET /`, sign-in (and its second step), sign-out and the account page; `totp.rs`: setting up and
+//!   turning off two-step sign-in; `reset.rs`: forgotten passwords.
 //!
 //! Pages call the application core, never the store.
 
+pub mod account;
 pub mod assets;
 pub mod form;
 pub mod invite;
 pub mod onboarding;
 pub mod page;
+pub mod reset;
+pub mod session;
+pub mod totp;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -27,7 +34,12 @@ use crate::state::AppState;
 
 /// Every route of the pages and their assets.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(assets::routes()).merge(invite::routes()).merge(onboarding::routes())
+    Router::new()
+        .merge(assets::routes())
+        .merge(invite::routes())
+        .merge(onboarding::routes())
+        .merge(account::routes())
+        .merge(reset::routes())
 }
 
 /// A page that only says something: a heading (the title), a notice and what to do next.

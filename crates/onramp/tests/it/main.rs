@@ -4,6 +4,7 @@
 mod support;
 
 mod abuse_passwords;
+mod account;
 mod abuse_secrets;
 mod access_tokens;
 mod app_owners;
