@@ -478,7 +478,12 @@ pub async fn account_response(
             .autocomplete("current-password")
             .required()
             .checked(&errors),
-        new_password: NewPassword::new(&rule, *PASSWORD_LENGTH.start(), *PASSWORD_LENGTH.end(), &errors),
+        new_password: {
+            let mut pair = NewPassword::new(&rule, *PASSWORD_LENGTH.start(), *PASSWORD_LENGTH.end(), &errors);
+            pair.password.label = "New password".into();
+            pair.confirm.label = "Confirm your new password".into();
+            pair
+        },
         sessions: account
             .sessions
             .iter()

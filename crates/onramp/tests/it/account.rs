@@ -301,7 +301,7 @@ async fn disabled_users_cannot_sign_in(backend: Backend) {
 both_backends!(disabled_users_cannot_sign_in);
 
 /// The reset link of the newest reset email to `to`.
-async fn reset_token(server: &TestServer, to: &str, count: usize) -> String {
+pub async fn reset_token(server: &TestServer, to: &str, count: usize) -> String {
     let mails = mails_to(server, to, count).await;
     let newest = mails.last().unwrap();
     let text = &newest.text;
