@@ -208,6 +208,7 @@ test('reset links that cannot be used, and a sign-in slowed by its limit', async
   assert.equal(response.status(), 410);
   await expired.getByText('This reset link has expired').waitFor();
   assert.equal(await expired.locator('form').count(), 0);
+  assert.equal(await expired.getByRole('link', { name: 'Ask for a new link' }).getAttribute('href'), '/forgot');
   await checkPage(expired, 'reset-expired');
 
   const unknown = await newPage(browser);

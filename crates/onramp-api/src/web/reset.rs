@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
-use crate::web::account::{client_info, forged};
+use crate::web::account::{LinkMessagePage, client_info, forged};
 use crate::web::form::{CONFIRM_FIELD, Field, FormErrors, NewPassword, confirmation_matches};
 use crate::web::page::{Layout, Page, render, see_other};
 use crate::web::session;
@@ -103,6 +103,32 @@ async fn sent(State(state): State<AppState>) -> Response {
     render(StatusCode::OK, &page)
 }
 
+/// The page of a reset link that cannot be used: why, and the way to a new link.
+async fn dead_link(state: &AppState, error: &onramp_core::error::CoreError) -> Response {
+    use onramp_core::error::Code;
+    let title = match error.code {
+        Code::FailedPrecondition => "This reset link can no longer be used",
+        Code::AlreadyExists => "This reset link was used already",
+        Code::NotFound => "This reset link was not found",
+        Code::ResourceExhausted => "Too many attempts",
+        _ => return refusal_page(error, &branding(state, None).await, "reset link"),
+    };
+    let status = if error.code == Code::FailedPrecondition {
+        StatusCode::GONE
+    } else {
+        crate::error::status_of(error.code)
+    };
+    let page = LinkMessagePage {
+        layout: Layout::new(title, &branding(state, None).await),
+        kind: "error",
+        text: crate::web::sentence(&error.message),
+        next: "A new link works for one hour; only the newest email's link matters.".into(),
+        link: "/forgot".into(),
+        link_text: "Ask for a new link".into(),
+    };
+    with_retry_after(render(status, &page), error)
+}
+
 #[derive(Template)]
 #[template(path = "reset.html")]
 struct ResetPage {
@@ -140,7 +166,7 @@ async fn reset_page(State(state): State<AppState>, client: ClientAddr, headers: 
     let client = client_info(client, &headers);
     match state.core.open_password_reset(&client, &token).await {
         Ok(reset) => reset_form(&state, &headers, &token, reset.tenant_id, FormErrors::none(), StatusCode::OK).await,
-        Err(error) => refusal_page(&error, &branding(&state, None).await, "reset link"),
+        Err(error) => dead_link(&state, &error).await,
     }
 }
 
@@ -166,7 +192,7 @@ async fn reset(
     let client = client_info(client, &headers);
     let reset = match state.core.open_password_reset(&client, &token).await {
         Ok(reset) => reset,
-        Err(error) => return refusal_page(&error, &branding(&state, None).await, "reset link"),
+        Err(error) => return dead_link(&state, &error).await,
     };
     if !confirmation_matches(&form.password, form.password_confirm.as_deref()) {
         let mut errors = FormErrors::none();
@@ -183,6 +209,6 @@ async fn reset(
             let errors = FormErrors::from_core(&error, &[("password", "password", "Password")], "password");
             reset_form(&state, &headers, &token, reset.tenant_id, errors, StatusCode::BAD_REQUEST).await
         }
-        Err(error) => refusal_page(&error, &branding(&state, Some(&reset.tenant_id)).await, "reset link"),
+        Err(error) => dead_link(&state, &error).await,
     }
 }
