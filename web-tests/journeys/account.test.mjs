@@ -68,7 +68,9 @@ test('invitation → account → sign out → sign in → change password', asyn
   await page.getByText(email).first().waitFor();
   await checkPage(page, 'account');
 
-  // The profile.
+  // The profile: the fields the organisation lets its people edit.
+  await api().post('/api/v1/settings/tenant', { userEditableFields: ['displayName', 'jobTitle', 'department'] });
+  await page.reload();
   await page.getByLabel('Job title').fill('Staff Engineer');
   await page.getByRole('button', { name: 'Save profile' }).click();
   await page.getByText('Your profile is saved.').waitFor();

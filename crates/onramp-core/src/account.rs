@@ -35,8 +35,6 @@ pub const SECOND_FACTOR_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// A session's `last_seen_at` is written at most this often (the idle limit is coarse by this much).
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
-/// The profile fields a user may edit on their account page.
-pub const EDITABLE_FIELDS: &[&str] = &["displayName", "jobTitle", "department"];
 
 /// Who is asking, as HTTP saw them: kept on the session for the list of sessions.
 #[derive(Clone, Debug, Default)]
@@ -87,6 +85,8 @@ pub struct Account {
     pub recovery_codes_left: u32,
     /// The onboarding under way, if the user is still onboarding.
     pub onboard: Option<Onboard>,
+    /// The profile fields the tenant lets its users edit (its `userEditableFields`), by wire name.
+    pub editable_fields: Vec<String>,
 }
 
 /// A profile edit from the account page: each field present is set.
@@ -95,6 +95,7 @@ pub struct ProfileEdit {
     pub display_name: Option<String>,
     pub job_title: Option<String>,
     pub department: Option<String>,
+    pub employment_type: Option<String>,
 }
 
 /// A new session row and its token, for `user` of `tenant`.
@@ -254,7 +255,8 @@ impl Core {
         let recovery_codes_left =
             if totp_enabled { self.store.recovery_codes_left(&user.tenant_id, &user.id).await? } else { 0 };
         let onboard = self.store.live_onboard_of_user(&user.tenant_id, &user.id).await?;
-        Ok(Account { user: user.clone(), sessions, totp_enabled, recovery_codes_left, onboard })
+        let editable_fields = self.store.get_tenant_settings(&user.tenant_id).await?.user_editable_fields;
+        Ok(Account { user: user.clone(), sessions, totp_enabled, recovery_codes_left, onboard, editable_fields })
     }
 
     /// Ends one of the user's own sessions; another user's session is not found.
@@ -305,22 +307,40 @@ impl Core {
         }
     }
 
-    /// Sets the profile fields the user may edit ([`EDITABLE_FIELDS`]) on their own user.
+    /// Sets the profile fields the tenant lets its users edit (its `userEditableFields`) on the user's own
+    /// user; a field outside them that would change is refused, naming it.
     pub async fn update_own_profile(&self, session: &AccountSession, edit: &ProfileEdit) -> CoreResult<User> {
-        let before = self.store.get_user(&session.user.tenant_id, &session.user.id).await?;
+        let tenant_id = session.user.tenant_id;
+        let editable = self.store.get_tenant_settings(&tenant_id).await?.user_editable_fields;
+        let before = self.store.get_user(&tenant_id, &session.user.id).await?;
         let mut after = before.clone();
-        if let Some(name) = &edit.display_name {
-            let name = one_line("displayName", Some(name), 256)?;
-            if name.is_empty() {
+        let fields = [
+            ("displayName", &edit.display_name),
+            ("jobTitle", &edit.job_title),
+            ("department", &edit.department),
+            ("employmentType", &edit.employment_type),
+        ];
+        for (field, value) in fields {
+            let Some(value) = value else { continue };
+            let value = one_line(field, Some(value), 256)?;
+            let slot = match field {
+                "displayName" => &mut after.display_name,
+                "jobTitle" => &mut after.job_title,
+                "department" => &mut after.department,
+                _ => &mut after.employment_type,
+            };
+            if *slot == value {
+                continue;
+            }
+            if !editable.iter().any(|name| name == field) {
+                return Err(CoreError::permission_denied(format!(
+                    "{field} is not one of the fields your organisation lets you edit"
+                )));
+            }
+            if field == "displayName" && value.is_empty() {
                 return Err(CoreError::invalid_field("displayName", "must not be empty"));
             }
-            after.display_name = name;
-        }
-        if let Some(title) = &edit.job_title {
-            after.job_title = one_line("jobTitle", Some(title), 256)?;
-        }
-        if let Some(department) = &edit.department {
-            after.department = one_line("department", Some(department), 256)?;
+            *slot = value;
         }
         if after == before {
             return Ok(before);

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod apps;
+pub mod branding;
 pub mod directory;
 pub mod email;
 pub mod id;

@@ -18,6 +18,7 @@ use onramp_domain::{Id, Timestamp, user::User};
 // store name them from here as well.
 pub use onramp_domain::account::*;
 pub use onramp_domain::apps::*;
+pub use onramp_domain::branding::{ImageType, Logo, TenantSettings, TenantSettingsUpdate};
 pub use onramp_domain::directory::*;
 pub use onramp_domain::records::*;
 pub use onramp_domain::settings::*;
@@ -86,6 +87,7 @@ pub trait Store:
     + OutboxStore
     + OnboardingStore
     + SettingsStore
+    + BrandingStore
     + PasswordStore
     + AccountStore
     + GaugeStore
@@ -102,6 +104,7 @@ impl<
         + OutboxStore
         + OnboardingStore
         + SettingsStore
+        + BrandingStore
         + PasswordStore
         + AccountStore
         + GaugeStore,
@@ -624,6 +627,21 @@ pub trait SettingsStore: Send + Sync + 'static {
     /// `proposed` stored now (with an audit event) when there is none. Concurrent calls agree on one id,
     /// and exactly one of them reports that it created it.
     async fn ensure_onboarding_conversation(&self, actor: &Actor, proposed: &Id) -> Result<(String, bool)>;
+}
+
+/// The tenant's settings for its people: display name, accent, logo, user-editable fields
+/// ([`TenantSettings`]). A tenant that never wrote them reads [`TenantSettings::defaults`].
+#[async_trait]
+pub trait BrandingStore: Send + Sync + 'static {
+    async fn get_tenant_settings(&self, tenant_id: &Id) -> Result<TenantSettings>;
+
+    /// Applies an update ([`TenantSettings::apply`]) to the actor's tenant in one transaction with one
+    /// `tenant_settings.update` audit event (the logo named by its hash), and returns the settings after it.
+    /// An update that changes nothing writes nothing.
+    async fn update_tenant_settings(&self, actor: &Actor, update: &TenantSettingsUpdate) -> Result<TenantSettings>;
+
+    /// A logo by the hex SHA-256 of its bytes, whichever tenant has it; NotFound when none does.
+    async fn logo_by_hash(&self, sha256: &str) -> Result<Logo>;
 }
 
 /// Undelivered outbox messages (`GaugeStore::outbox_gauges`).

@@ -1,7 +1,8 @@
 //! Tenant onboarding settings and the onboarding conversation:
 //! `GET /api/v1/settings/onboarding` (`OnboardingSettingsService.Get`), `POST /api/v1/settings/onboarding`
 //! (`Update`), and `POST /api/v1/conversations/onboarding:ensure`
-//! (`UIConversationsService.EnsureOnboardingSession`).
+//! (`UIConversationsService.EnsureOnboardingSession`); and onramp's tenant settings (display name, logo,
+//! accent colour, user-editable fields), `GET`/`POST /api/v1/settings/tenant`, under the same permissions.
 //!
 //! Reading needs `settings:read`; updating and ensuring need `settings:write` (checked by the core's use
 //! cases, `onramp_core::settings`). The store checks the
@@ -20,12 +21,14 @@ use crate::extract::ApiJson;
 use crate::principal::Principal;
 use crate::state::AppState;
 use crate::wire::settings::{SettingsBody, UpdateInput, settings_json};
+use crate::wire::tenant_settings::{TenantSettingsBody, TenantSettingsInput, tenant_settings_json};
 
 /// The settings and conversation routes, merged into the main router.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/settings/onboarding", get(get_onboarding_settings).post(update_onboarding_settings))
         .route("/api/v1/conversations/onboarding:ensure", post(ensure_onboarding_session))
+        .route("/api/v1/settings/tenant", get(get_tenant_settings).post(update_tenant_settings))
 }
 
 pub async fn get_onboarding_settings(
@@ -63,4 +66,22 @@ pub async fn ensure_onboarding_session(
 ) -> ApiResult<Json<EnsureSessionBody>> {
     let (conversation_id, created) = state.core.ensure_onboarding_conversation(&caller).await?;
     Ok(Json(EnsureSessionBody { conversation_id, created }))
+}
+
+pub async fn get_tenant_settings(
+    State(state): State<AppState>,
+    caller: Principal,
+) -> ApiResult<Json<TenantSettingsBody>> {
+    let settings = state.core.tenant_settings(&caller).await?;
+    Ok(Json(tenant_settings_json(&settings)))
+}
+
+/// Answers the settings after the update (see `wire::tenant_settings` for what an update means).
+pub async fn update_tenant_settings(
+    State(state): State<AppState>,
+    caller: Principal,
+    ApiJson(input): ApiJson<TenantSettingsInput>,
+) -> ApiResult<Json<TenantSettingsBody>> {
+    let settings = state.core.update_tenant_settings(&caller, || Ok(input.into_update()?)).await?;
+    Ok(Json(tenant_settings_json(&settings)))
 }

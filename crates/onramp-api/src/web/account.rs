@@ -446,24 +446,44 @@ pub async fn account_response(
         Some(Some(typed)) => typed.clone(),
         _ => stored.to_string(),
     };
-    let profile = vec![
-        Field::text("displayName", "Name")
-            .hint("As others see it.")
-            .autocomplete("name")
-            .value(value(typed.map(|t| &t.display_name), &user.display_name))
-            .required()
-            .length(None, 256)
-            .checked(&errors),
-        Field::text("jobTitle", "Job title")
-            .autocomplete("organization-title")
-            .value(value(typed.map(|t| &t.job_title), &user.job_title))
-            .length(None, 256)
-            .checked(&errors),
-        Field::text("department", "Department")
-            .value(value(typed.map(|t| &t.department), &user.department))
-            .length(None, 256)
-            .checked(&errors),
-    ];
+    let editable = |field: &str| account.editable_fields.iter().any(|name| name == field);
+    let mut profile = Vec::new();
+    if editable("displayName") {
+        profile.push(
+            Field::text("displayName", "Name")
+                .hint("As others see it.")
+                .autocomplete("name")
+                .value(value(typed.map(|t| &t.display_name), &user.display_name))
+                .required()
+                .length(None, 256)
+                .checked(&errors),
+        );
+    }
+    if editable("jobTitle") {
+        profile.push(
+            Field::text("jobTitle", "Job title")
+                .autocomplete("organization-title")
+                .value(value(typed.map(|t| &t.job_title), &user.job_title))
+                .length(None, 256)
+                .checked(&errors),
+        );
+    }
+    if editable("department") {
+        profile.push(
+            Field::text("department", "Department")
+                .value(value(typed.map(|t| &t.department), &user.department))
+                .length(None, 256)
+                .checked(&errors),
+        );
+    }
+    if editable("employmentType") {
+        profile.push(
+            Field::text("employmentType", "Employment type")
+                .value(value(typed.map(|t| &t.employment_type), &user.employment_type))
+                .length(None, 256)
+                .checked(&errors),
+        );
+    }
     let rule = format!("{} characters or more, not a common password. A few unrelated words work well.", PASSWORD_LENGTH.start());
     let page = AccountPage {
         layout: Layout::new("Your account", &branding(state, Some(&user.tenant_id)).await),
@@ -543,6 +563,8 @@ struct ProfileForm {
     #[serde(rename = "jobTitle")]
     job_title: Option<String>,
     department: Option<String>,
+    #[serde(rename = "employmentType")]
+    employment_type: Option<String>,
 }
 
 async fn update_profile(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ProfileForm>) -> Response {
@@ -550,13 +572,22 @@ async fn update_profile(State(state): State<AppState>, headers: HeaderMap, Form(
         Ok(session) => session,
         Err(response) => return response,
     };
-    let edit = ProfileEdit { display_name: form.display_name, job_title: form.job_title, department: form.department };
+    let edit = ProfileEdit {
+        display_name: form.display_name,
+        job_title: form.job_title,
+        department: form.department,
+        employment_type: form.employment_type,
+    };
     match state.core.update_own_profile(&session, &edit).await {
         Ok(_) => see_other("/account?done=profile"),
         Err(error) => {
-            let fields =
-                [("displayName", "displayName", "Name"), ("jobTitle", "jobTitle", "Job title"), ("department", "department", "Department")];
-            let errors = FormErrors::from_core(&error, &fields, "displayName");
+            let fields = [
+                ("displayName", "displayName", "Name"),
+                ("jobTitle", "jobTitle", "Job title"),
+                ("department", "department", "Department"),
+                ("employmentType", "employmentType", "Employment type"),
+            ];
+            let errors = FormErrors::from_core(&error, &fields, "profile-title");
             account_response(&state, &headers, &session, errors, None, Some(&edit), refused_status(&error)).await
         }
     }

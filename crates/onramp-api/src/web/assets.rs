@@ -1,14 +1,16 @@
 //! onramp's own static files: the one stylesheet and the one script, compiled into the binary and served at
 //! URLs that carry a hash of their content (`/assets/onramp-<hash>.css`), so they can be cached for a year
-//! and a new build's files are new URLs. Nothing is fetched from anywhere else.
+//! and a new build's files are new URLs; and each tenant's logo, from the database, named by its SHA-256
+//! (`/assets/logo-<sha256>.png`). Nothing is fetched from anywhere else.
 
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use onramp_core::branding::logo_path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, Code};
@@ -46,14 +48,29 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/assets/{name}", get(asset))
 }
 
-async fn asset(Path(name): Path<String>) -> Response {
+async fn asset(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     let path = format!("/assets/{name}");
-    match [&*STYLESHEET, &*SCRIPT].into_iter().find(|asset| asset.url == path) {
-        Some(asset) => ([(header::CONTENT_TYPE, asset.content_type), (header::CACHE_CONTROL, IMMUTABLE)], asset.bytes)
-            .into_response(),
-        None => ApiError::new(Code::NotFound, "no such asset; pages name their assets by the hash of their content")
-            .into_response(),
+    if let Some(asset) = [&*STYLESHEET, &*SCRIPT].into_iter().find(|asset| asset.url == path) {
+        return ([(header::CONTENT_TYPE, asset.content_type), (header::CACHE_CONTROL, IMMUTABLE)], asset.bytes)
+            .into_response();
     }
+    // A tenant's logo: `logo-<sha256>.<ext>`, the extension that of its type.
+    if let Some((hash, _)) = name.strip_prefix("logo-").and_then(|rest| rest.split_once('.'))
+        && hash.len() == 64
+        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        match state.core.logo(hash).await {
+            Ok(logo) if logo_path(&logo) == path => {
+                let content_type = logo.image_type.content_type();
+                return ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, IMMUTABLE)], logo.bytes)
+                    .into_response();
+            }
+            Ok(_) => {}
+            Err(error) if error.code == Code::NotFound => {}
+            Err(error) => return ApiError::from(error).into_response(),
+        }
+    }
+    ApiError::new(Code::NotFound, "no such asset; pages name their assets by the hash of their content").into_response()
 }
 
 #[cfg(test)]

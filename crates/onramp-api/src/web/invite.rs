@@ -238,7 +238,7 @@ mod tests {
             updated_at: now,
         };
         let inviter = Some(Person { name: "Ada <Lovelace>".into(), email: "ada@example.com".into() });
-        let branding = Branding { tenant_id: invitation.tenant_id, name: "Acme & Co".into() };
+        let branding = Branding { name: "Acme & Co".into(), ..Branding::onramp() };
         InvitationPage { invitation, directory_name: "Engineering".into(), inviter, branding }
     }
 

@@ -105,7 +105,7 @@ pub async fn branding(state: &AppState, tenant: Option<&onramp_domain::Id>) -> B
         Ok(branding) => branding,
         Err(error) => {
             tracing::warn!(message = %error.message, "the tenant's branding could not be read; the page shows onramp's");
-            Branding { tenant_id: onramp_domain::Id::from_bytes([0; 12]), name: "onramp".to_string() }
+            Branding::onramp()
         }
     }
 }

@@ -34,11 +34,14 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(title: impl Into<String>, branding: &Branding) -> Layout {
-        let (accent, accent_text) = DEFAULT_ACCENT;
+        let (accent, accent_text) = match &branding.accent {
+            Some(accent) => (accent.color.as_str(), accent.text),
+            None => DEFAULT_ACCENT,
+        };
         Layout {
             title: title.into(),
             brand_name: branding.name.clone(),
-            logo_url: None,
+            logo_url: branding.logo_path.clone(),
             accent_style: format!(":root{{--accent:{accent};--accent-text:{accent_text}}}"),
             stylesheet_url: &STYLESHEET.url,
             script_url: &SCRIPT.url,
@@ -93,11 +96,10 @@ pub fn see_other(location: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use onramp_domain::Id;
 
     #[test]
     fn the_policy_names_the_accent_style_by_its_hash_and_allows_no_inline_script() {
-        let layout = Layout::new("T", &Branding { tenant_id: Id::new(), name: "Acme".into() });
+        let layout = Layout::new("T", &Branding { name: "Acme".into(), ..Branding::onramp() });
         let policy = layout.content_security_policy();
         let hash = STANDARD.encode(Sha256::digest(layout.accent_style.as_bytes()));
         assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");

@@ -6,6 +6,7 @@ pub mod directory;
 pub mod enums;
 pub mod mask;
 pub mod settings;
+pub mod tenant_settings;
 pub mod user;
 pub mod user_input;
 

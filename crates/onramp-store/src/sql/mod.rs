@@ -13,6 +13,7 @@ mod app_owners;
 mod apps;
 mod audit;
 mod auth;
+mod branding;
 mod directory;
 mod gauges;
 mod onboarding;

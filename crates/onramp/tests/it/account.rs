@@ -244,9 +244,19 @@ async fn profile_and_password_change(backend: Backend) {
     browser.sign_in("dan@example.com", PASSWORD).await;
     other.sign_in("dan@example.com", PASSWORD).await;
 
+    // Only the fields the tenant lets its users edit are offered, and taken.
+    let admin = server.admin_token().await;
+    let page = browser.get("/account").await;
+    assert!(!page.html.contains("name=\"jobTitle\"") && page.html.contains("ask an administrator"), "{}", page.html);
+    let refused = browser.submit("/account", "/account/profile", &[("jobTitle", "Pilot")]).await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.html.contains("jobTitle is not one of the fields your organisation lets you edit"), "{}", refused.html);
+    let editable = json!({"userEditableFields": ["displayName", "jobTitle", "department"]});
+    assert_eq!(server.post("/api/v1/settings/tenant", &admin, &editable).await.0, 200);
     let saved = browser.submit("/account", "/account/profile", &[("displayName", "Dan Dare"), ("jobTitle", "Pilot"), ("department", "Space")]).await;
     saved.assert_redirect("profile", "/account?done=profile");
-    let admin = server.admin_token().await;
+    let not_editable = browser.submit("/account", "/account/profile", &[("employmentType", "Contractor")]).await;
+    assert_eq!(not_editable.status, 400, "{}", not_editable.html);
     let (_, user) = server.get(&format!("/api/v1/users/{user_id}"), &admin).await;
     let user = &user["userView"]["user"];
     assert_eq!((user["displayName"].as_str(), user["jobTitle"].as_str()), (Some("Dan Dare"), Some("Pilot")), "{user}");

@@ -34,6 +34,7 @@ mod search;
 mod snapshots;
 mod super_admins;
 mod surfaces;
+mod tenant_settings;
 mod text_fields;
 mod users;
 mod users_admin;
