@@ -54,7 +54,8 @@ test('invitation email → accept form → onboarding → done', async () => {
   const { directoryId, invitation } = await invite(email);
 
   const mail = await newestMail(email);
-  assert.match(mail.subject, /invited to join Engineering/);
+  assert.match(mail.subject, /^Administrator invited you to join Engineering at /);
+  assert.ok(mail.html?.includes('/invite/'), 'an HTML part with the link beside the text');
   assert.match(mail.text, /Hello Zoë,/, 'the quoted-printable body decodes');
   const link = await invitationLink(email);
   assert.ok(link.startsWith(`${context().baseUrl}/invite/`), link);

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use onramp::admin;
 use onramp_api::wire::directory::InvitationInput;
-use onramp_core::invite::{invitation_email, link, new_token};
+use onramp_core::branding::Branding;
+use onramp_core::invite::{Sender, invitation_email, link, new_token};
 use onramp_domain::Timestamp;
 use onramp_store::{Actor, App, LocalDirectory};
 
@@ -114,7 +115,9 @@ async fn prepare(url: &str, count: usize) -> Result<Vec<String>> {
         };
         let invitation = input.new_invitation(&directory, None, Timestamp::now()).map_err(|e| e.message)?;
         let (token, hash) = new_token();
-        let email = invitation_email(&directory, &invitation, &link("http://127.0.0.1", &token));
+        let branding = Branding::onramp();
+        let sender = Sender { branding: &branding, inviter: None, public_url: "http://127.0.0.1" };
+        let email = invitation_email(&directory, &invitation, &link("http://127.0.0.1", &token), &sender);
         store.create_invitation(&actor, &invitation, &hash, &email).await?;
         tokens.push(token.expose().clone());
     }

@@ -9,7 +9,8 @@ use std::time::Instant;
 use onramp::admin;
 use onramp::mail::Mailer;
 use onramp_api::wire::directory::InvitationInput;
-use onramp_core::invite::{invitation_email, link, new_token, token_hash};
+use onramp_core::branding::Branding;
+use onramp_core::invite::{Sender, invitation_email, link, new_token, token_hash};
 use onramp_core::password::hash_password;
 use onramp_domain::{Secret, Timestamp};
 use onramp_store::{Actor, App, LocalDirectory, Store};
@@ -54,7 +55,9 @@ async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<F
                 };
                 let invitation = input.new_invitation(&directory, None, Timestamp::now()).expect("a valid invitation");
                 let (token, hash) = new_token();
-                let email = invitation_email(&directory, &invitation, &link("http://127.0.0.1:8080", &token));
+                let branding = Branding::onramp();
+                let sender = Sender { branding: &branding, inviter: None, public_url: "http://127.0.0.1:8080" };
+                let email = invitation_email(&directory, &invitation, &link("http://127.0.0.1:8080", &token), &sender);
                 store.create_invitation(&actor, &invitation, &hash, &email).await?;
                 tokens.push(token);
             }

@@ -44,14 +44,24 @@ pub fn invitation_error(id: &Id) -> impl FnOnce(StoreError) -> CoreError + '_ {
 
 impl Core {
     /// A new secret for `invitation`: its hash, which the store keeps, and the email carrying its link.
-    fn new_secret(&self, directory: &LocalDirectory, invitation: &Invitation) -> (String, OutboxMessage) {
+    async fn new_secret(
+        &self,
+        directory: &LocalDirectory,
+        invitation: &Invitation,
+    ) -> CoreResult<(String, OutboxMessage)> {
         let (token, hash) = new_token();
-        (hash, invitation_email(directory, invitation, &invite::link(&self.public_url, &token)))
+        let branding = self.branding(Some(&invitation.tenant_id)).await?;
+        let inviter = match &invitation.invited_by_user_id {
+            Some(id) => self.person(&invitation.tenant_id, id).await,
+            None => None,
+        };
+        let sender = invite::Sender { branding: &branding, inviter: inviter.as_ref(), public_url: &self.public_url };
+        Ok((hash, invitation_email(directory, invitation, &invite::link(&self.public_url, &token), &sender)))
     }
 
     /// Stores a new `invitation` into `directory` with a new secret and queues its email.
     async fn store_new(&self, actor: &Actor, directory: &LocalDirectory, invitation: &Invitation) -> CoreResult<()> {
-        let (hash, email) = self.new_secret(directory, invitation);
+        let (hash, email) = self.new_secret(directory, invitation).await?;
         self.write(self.store.create_invitation(actor, invitation, &hash, &email))
             .await
             .map_err(directory_error(&invitation.directory_app_id))
@@ -116,7 +126,7 @@ impl Core {
             self.store.get_local_directory(&caller.tenant_id, app_id).await.map_err(directory_error(app_id))?;
         let current = self.invitation_in(&caller.tenant_id, app_id, id).await?;
         let expires_at = directory.expiry_from(Timestamp::now());
-        let (hash, email) = self.new_secret(&directory, &Invitation { expires_at, ..current });
+        let (hash, email) = self.new_secret(&directory, &Invitation { expires_at, ..current }).await?;
         self.write(self.store.resend_invitation(&caller.actor(), app_id, id, &hash, expires_at, &email))
             .await
             .map_err(invitation_error(id))

@@ -7,8 +7,13 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use onramp_domain::Secret;
+use onramp_domain::time_words::TimeInWords;
+use onramp_domain::{Secret, Timestamp};
 use onramp_store::{Invitation, LocalDirectory, OutboxMessage};
+
+use crate::branding::Branding;
+use crate::emails::{self, Action, EmailContent, Envelope};
+use crate::pages::Person;
 use sha2::{Digest, Sha256};
 
 /// The length of a token in characters.
@@ -39,38 +44,80 @@ pub fn link(public_url: &str, token: &Secret<String>) -> String {
     format!("{}/invite/{}", public_url.trim_end_matches('/'), token.expose())
 }
 
-/// The email that holds an invitation's link. An invitation nobody sent (a self-registration) gets the
-/// wording that confirms the person's own request.
-pub fn invitation_email(directory: &LocalDirectory, invitation: &Invitation, link: &str) -> OutboxMessage {
+/// Who sends an invitation's email, as it names them: the tenant's branding, the user who invited (None
+/// for a self-registration, or a user no longer there) and the public URL (for the logo).
+pub struct Sender<'a> {
+    pub branding: &'a Branding,
+    pub inviter: Option<&'a Person>,
+    pub public_url: &'a str,
+}
+
+/// "Engineering at Acme", or "Acme" when the directory has the organisation's name.
+pub fn joining(directory_name: &str, organisation: &str) -> String {
+    if directory_name.is_empty() || directory_name == organisation {
+        organisation.to_string()
+    } else {
+        format!("{directory_name} at {organisation}")
+    }
+}
+
+/// The email that holds an invitation's link: who invites you to what, the link, when it expires. An
+/// invitation nobody sent (a self-registration) gets the wording that confirms the person's own request.
+pub fn invitation_email(
+    directory: &LocalDirectory,
+    invitation: &Invitation,
+    link: &str,
+    sender: &Sender,
+) -> OutboxMessage {
+    let joining = joining(&directory.display_name, &sender.branding.name);
     let self_registered = invitation.invited_by_user_id.is_none();
-    let (subject, opening) = if self_registered {
+    let purpose = if invitation.purpose.is_empty() { String::new() } else { format!(" ({})", invitation.purpose) };
+    let (subject, opening, label) = if self_registered {
         (
-            format!("Confirm your email to join {}", directory.display_name),
+            format!("Confirm your email to join {joining}"),
             format!(
-                "Someone, hopefully you, asked to join {} with this email address. To confirm it and create \
-                 your account, open this link and choose a password:",
-                directory.display_name
+                "Someone, hopefully you, asked to join {joining} with this email address. To confirm it and \
+                 create your account, open the link and choose a password."
             ),
+            "Confirm and create your account",
         )
     } else {
-        let purpose = if invitation.purpose.is_empty() { String::new() } else { format!(" ({})", invitation.purpose) };
+        let who = match sender.inviter {
+            Some(person) => format!("{} ({})", person.name, person.email),
+            None => "You have been".to_string(),
+        };
+        let subject = match sender.inviter {
+            Some(person) => format!("{} invited you to join {joining}", person.name),
+            None => format!("You're invited to join {joining}"),
+        };
+        let verb = if sender.inviter.is_some() { "invited you" } else { "invited" };
         (
-            format!("You're invited to join {}", directory.display_name),
-            format!(
-                "You have been invited to join {}{purpose}. To accept, open this link and choose a password:",
-                directory.display_name
-            ),
+            subject,
+            format!("{who} {verb} to join {joining}{purpose}. To accept, open the link and choose a password."),
+            "Accept the invitation",
         )
     };
     // A self-registration's name was typed by whoever asked, unauthenticated: it is not repeated to the
     // address, so the email cannot carry a stranger's words.
     let greeting = if self_registered { "Hello,".to_string() } else { format!("Hello {},", invitation.display_name) };
-    let body = format!(
-        "{greeting}\n\n{opening}\n\n{link}\n\nThe link works once and expires at {expires} (UTC). If you did not \
-         expect this email, you can ignore it.\n",
-        expires = invitation.expires_at.to_rfc3339(),
-    );
-    OutboxMessage::new(invitation.tenant_id, "invitation", invitation.id, invitation.email.as_str(), &subject, body)
+    let expires = TimeInWords::new(invitation.expires_at, Timestamp::now());
+    let content = EmailContent {
+        subject,
+        greeting,
+        paragraphs: vec![opening],
+        action: Some(Action { label: label.to_string(), url: link.to_string() }),
+        after: vec![
+            format!("The link works once and expires {} ({}).", expires.phrase(), expires.exact),
+            "If you did not expect this email, you can ignore it.".to_string(),
+        ],
+    };
+    let envelope = Envelope {
+        tenant_id: invitation.tenant_id,
+        kind: "invitation",
+        subject_id: invitation.id,
+        recipient: invitation.email.as_str(),
+    };
+    emails::render(&envelope, sender.branding, sender.public_url, &content)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod apps;
 pub mod auth;
 pub mod branding;
 pub mod directories;
+pub mod emails;
 pub mod error;
 pub mod flows;
 pub mod import;

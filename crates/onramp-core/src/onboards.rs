@@ -157,7 +157,8 @@ async fn completion(core: &Core, caller: &Principal, onboard: &Onboard) -> CoreR
                 if recipient.status == UserStatus::Deleted {
                     continue;
                 }
-                emails.push(notify_email(onboard, &user, &recipient, message));
+                let branding = core.branding(Some(&onboard.tenant_id)).await?;
+                emails.push(notify_email(onboard, &user, &recipient, message, &branding, core.public_url()));
             }
             _ => {}
         }
@@ -170,16 +171,34 @@ async fn completion(core: &Core, caller: &Principal, onboard: &Onboard) -> CoreR
     Ok(OnboardEffects { user_change, emails })
 }
 
-fn notify_email(onboard: &Onboard, user: &User, recipient: &User, message: &str) -> OutboxMessage {
-    let subject = format!("{} has finished onboarding", user.display_name);
-    let mut body = format!(
-        "Hello {},\n\n{} ({}) has finished onboarding and their account is now active.\n",
-        recipient.display_name,
+fn notify_email(
+    onboard: &Onboard,
+    user: &User,
+    recipient: &User,
+    message: &str,
+    branding: &crate::branding::Branding,
+    public_url: &str,
+) -> OutboxMessage {
+    let mut paragraphs = vec![format!(
+        "{} ({}) has finished onboarding at {} and their account is now active.",
         user.display_name,
-        user.email.as_str()
-    );
-    if !message.trim().is_empty() {
-        body.push_str(&format!("\n{}\n", message.trim()));
-    }
-    OutboxMessage::new(onboard.tenant_id, "onboard", onboard.id, recipient.email.as_str(), &subject, body)
+        user.email.as_str(),
+        branding.name
+    )];
+    // The flow's message, a line to a paragraph, so that its line breaks survive in HTML too.
+    paragraphs.extend(message.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string));
+    let content = crate::emails::EmailContent {
+        subject: format!("{} has finished onboarding", user.display_name),
+        greeting: format!("Hello {},", recipient.display_name),
+        paragraphs,
+        action: None,
+        after: Vec::new(),
+    };
+    let envelope = crate::emails::Envelope {
+        tenant_id: onboard.tenant_id,
+        kind: "onboard",
+        subject_id: onboard.id,
+        recipient: recipient.email.as_str(),
+    };
+    crate::emails::render(&envelope, branding, public_url, &content)
 }

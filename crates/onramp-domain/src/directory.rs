@@ -190,8 +190,8 @@ pub enum SecretRefusal {
     Used,
 }
 
-/// A message waiting in (or delivered from) the outbox. The body holds the text until the message is
-/// sent or cancelled; both empty it, because an invitation's body carries its secret link.
+/// A message waiting in (or delivered from) the outbox. The body (text) and the HTML body hold the message
+/// until it is sent or cancelled; both empty them, because an invitation's message carries its secret link.
 #[derive(Clone, PartialEq)]
 pub struct OutboxMessage {
     pub id: Id,
@@ -202,7 +202,10 @@ pub struct OutboxMessage {
     pub subject_id: Id,
     pub recipient: String,
     pub subject: String,
+    /// The text/plain part.
     pub body: String,
+    /// The text/html part, from the same template model; empty for a message of text only.
+    pub html_body: String,
     /// Delivery attempts started so far (a claim counts as one).
     pub attempts: i64,
     pub next_attempt_at: Timestamp,
@@ -221,10 +224,17 @@ impl OutboxMessage {
             recipient: recipient.to_string(),
             subject: subject.to_string(),
             body,
+            html_body: String::new(),
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
         }
+    }
+
+    /// The message with an HTML part beside its text.
+    pub fn with_html(mut self, html: String) -> Self {
+        self.html_body = html;
+        self
     }
 }
 
@@ -258,6 +268,7 @@ impl std::fmt::Debug for OutboxMessage {
             .field("subject_id", &self.subject_id)
             .field("attempts", &self.attempts)
             .field("body", &"[redacted]")
+            .field("html_body", &"[redacted]")
             .finish_non_exhaustive()
     }
 }

@@ -3,8 +3,9 @@
 //! instants always give the same words.
 //!
 //! Dates are UTC (onramp does not know the reader's zone), and the exact form says so. The relative part
-//! counts whole units towards zero ("in 6 days" for six and a half days), in minutes under an hour, in
-//! hours under a day, in days beyond; the year is named only when it is not the current one.
+//! counts whole minutes under an hour, whole hours under a day, and calendar days beyond (so that "in 7
+//! days" and the date beside it agree whenever it is read); the year is named only when it is not the
+//! current one.
 
 use time::{Month, OffsetDateTime, Weekday};
 
@@ -32,7 +33,7 @@ impl TimeInWords {
         let date = if when.year() == this_year { day.clone() } else { format!("{day} {}", when.year()) };
         TimeInWords {
             datetime: at.to_rfc3339(),
-            relative: relative(at.unix_seconds() - now.unix_seconds()),
+            relative: relative(at.unix_seconds() - now.unix_seconds(), calendar_days(at, now)),
             date,
             exact: format!("{day} {} at {:02}:{:02} UTC", when.year(), when.hour(), when.minute()),
         }
@@ -48,8 +49,14 @@ fn datetime(at: Timestamp) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(at.unix_seconds()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// Seconds from now (negative: past) as "in 3 hours" or "3 hours ago".
-fn relative(seconds: i64) -> String {
+/// The number of calendar days (UTC) from `now`'s date to `at`'s, negative for the past.
+fn calendar_days(at: Timestamp, now: Timestamp) -> i64 {
+    i64::from(datetime(at).date().to_julian_day()) - i64::from(datetime(now).date().to_julian_day())
+}
+
+/// Seconds from now (negative: past) as "in 3 hours" or "3 hours ago"; a day or more away, in calendar
+/// days (`days`), so that the count agrees with the date beside it whatever the time of day.
+fn relative(seconds: i64, days: i64) -> String {
     let span = seconds.unsigned_abs();
     let (count, unit) = match span {
         0..60 => {
@@ -57,7 +64,7 @@ fn relative(seconds: i64) -> String {
         }
         60..3_600 => (span / 60, "minute"),
         3_600..86_400 => (span / 3_600, "hour"),
-        _ => (span / 86_400, "day"),
+        _ => (days.unsigned_abs().max(1), "day"),
     };
     let plural = if count == 1 { "" } else { "s" };
     if seconds >= 0 { format!("in {count} {unit}{plural}") } else { format!("{count} {unit}{plural} ago") }
@@ -119,7 +126,8 @@ mod tests {
             (3_600, "in 1 hour"),
             (86_399, "in 23 hours"),
             (86_400, "in 1 day"),
-            (7 * 86_400 - 1, "in 6 days"),
+            (7 * 86_400 - 1, "in 7 days"),
+            (6 * 86_400 + 43_200, "in 7 days"),
             (-30, "less than a minute ago"),
             (-7_200, "2 hours ago"),
             (-86_400 * 3, "3 days ago"),

@@ -23,8 +23,8 @@ where
 {
     crate::writes::outbox();
     sqlx::query(
-        "INSERT INTO outbox (id, tenant_id, kind, subject_id, recipient, subject, body, attempts, next_attempt_at, \
-         last_error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9)",
+        "INSERT INTO outbox (id, tenant_id, kind, subject_id, recipient, subject, body, html_body, attempts, \
+         next_attempt_at, last_error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, '', $10)",
     )
     .bind(message.id.to_string())
     .bind(message.tenant_id.to_string())
@@ -33,6 +33,7 @@ where
     .bind(message.recipient.clone())
     .bind(message.subject.clone())
     .bind(message.body.clone())
+    .bind(message.html_body.clone())
     .bind(message.next_attempt_at.micros())
     .bind(message.created_at.micros())
     .execute(conn)
@@ -40,7 +41,7 @@ where
     Ok(())
 }
 
-/// Cancels the undelivered messages about an object and empties their bodies.
+/// Cancels the undelivered messages about an object and empties their bodies (text and HTML).
 pub(super) async fn cancel_for<DB>(conn: &mut DB::Connection, subject_id: &Id, now: Timestamp) -> Result<()>
 where
     DB: Dialect,
@@ -49,11 +50,13 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    sqlx::query(&format!("UPDATE outbox SET cancelled_at = $1, body = '' WHERE subject_id = $2 AND {UNDELIVERED}"))
-        .bind(now.micros())
-        .bind(subject_id.to_string())
-        .execute(conn)
-        .await?;
+    sqlx::query(&format!(
+        "UPDATE outbox SET cancelled_at = $1, body = '', html_body = '' WHERE subject_id = $2 AND {UNDELIVERED}"
+    ))
+    .bind(now.micros())
+    .bind(subject_id.to_string())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -66,6 +69,7 @@ fn message_from_row(row: &impl RowExt) -> Result<OutboxMessage> {
         recipient: row.text("recipient")?,
         subject: row.text("subject")?,
         body: row.text("body")?,
+        html_body: row.text("html_body")?,
         attempts: row.int("attempts")?,
         next_attempt_at: row.time("next_attempt_at")?,
         created_at: row.time("created_at")?,
@@ -102,7 +106,7 @@ where
     }
 
     async fn outbox_sent(&self, id: &Id, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, body = '', last_error = '' WHERE id = $2")
+        sqlx::query("UPDATE outbox SET sent_at = $1, body = '', html_body = '', last_error = '' WHERE id = $2")
             .bind(now.micros())
             .bind(id.to_string())
             .execute(&self.write)
@@ -116,9 +120,11 @@ where
             Some(at) => sqlx::query("UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3")
                 .bind(error)
                 .bind(at.micros()),
-            None => sqlx::query("UPDATE outbox SET last_error = $1, failed_at = $2, body = '' WHERE id = $3")
-                .bind(error)
-                .bind(Timestamp::now().micros()),
+            None => sqlx::query(
+                "UPDATE outbox SET last_error = $1, failed_at = $2, body = '', html_body = '' WHERE id = $3",
+            )
+            .bind(error)
+            .bind(Timestamp::now().micros()),
         };
         query.bind(id.to_string()).execute(&self.write).await?;
         Ok(())

@@ -256,6 +256,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_message_with_html_is_multipart_alternative_text_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = Mailer::files(dir.path().to_path_buf(), sender(None, "onramp.acme.example").unwrap());
+        let sent = message("Hello Ada,\n").with_html("<p>Hello Ada,</p>".to_string());
+        mailer.send(&sent).await.unwrap();
+        let raw = std::fs::read_to_string(dir.path().join(format!("{}.eml", sent.id))).unwrap();
+        let (headers, body) = parse(&raw);
+        assert!(header(&headers, "content-type").starts_with("multipart/alternative;"), "{raw}");
+        let text = body.find("Content-Type: text/plain; charset=utf-8").expect("a text part");
+        let html = body.find("Content-Type: text/html; charset=utf-8").expect("an HTML part");
+        assert!(text < html, "the text part first, so that readers prefer the HTML: {raw}");
+        assert!(body.contains("Hello Ada,") && body.contains("<p>Hello Ada,</p>"), "{raw}");
+    }
+
+    #[tokio::test]
     async fn an_address_mail_cannot_go_to_is_a_permanent_failure() {
         let dir = tempfile::tempdir().unwrap();
         let mailer = Mailer::files(dir.path().to_path_buf(), sender(None, "127.0.0.1").unwrap());
@@ -268,7 +283,7 @@ mod tests {
     #[test]
     fn the_default_sender_is_noreply_at_the_public_host() {
         assert_eq!(sender(None, "onramp.acme.example").unwrap().to_string(), "onramp <noreply@onramp.acme.example>");
-        assert_eq!(sender(None, "127.0.0.1").unwrap().to_string(), "onramp <noreply@127.0.0.1>");
+        assert_eq!(sender(None, "127.0.0.1").unwrap().to_string(), "onramp <noreply@localhost>", "not an IP's");
         assert_eq!(sender(None, "::1").unwrap().to_string(), "onramp <noreply@localhost>");
         for host in ["onramp.acme.example", "127.0.0.1", "::1", "localhost"] {
             let mailer = Mailer::files("unused".into(), sender(None, host).unwrap());

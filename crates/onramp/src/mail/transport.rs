@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use lettre::address::Envelope;
 use lettre::message::header::{self, ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use onramp_store::OutboxMessage;
@@ -114,7 +114,8 @@ impl Mailer {
             .unwrap_or_else(|_| Err(SendError::transient(format!("no answer within {} s", SEND_TIMEOUT.as_secs()))))
     }
 
-    /// The RFC 5322 message: From the sender, To the recipient, the subject, a text/plain UTF-8 body, the
+    /// The RFC 5322 message: From the sender, To the recipient, the subject, a text/plain UTF-8 body (and,
+    /// when the message has one, its HTML part beside it as multipart/alternative), the
     /// Date the message was queued and a Message-ID made of the outbox id, so that a message delivered twice
     /// (at least once means that can happen) is recognisably the same message.
     pub fn build(&self, message: &OutboxMessage) -> Result<Message, SendError> {
@@ -126,17 +127,23 @@ impl Mailer {
         // The envelope is exactly the outbox's recipient, rather than lettre's reading of the headers.
         let envelope = Envelope::new(Some(self.from.email.clone()), vec![to.clone()])
             .map_err(|error| SendError { permanent: true, reason: format!("cannot address the message: {error}") })?;
-        Message::builder()
+        let builder = Message::builder()
             .envelope(envelope)
             .message_id(Some(message_id(message)))
             .date(queued)
             .from(self.from.clone())
             .to(Mailbox::new(None, to))
             .subject(message.subject.clone())
-            .header(header::MIME_VERSION_1_0)
-            .header(ContentType::TEXT_PLAIN)
-            .body(text_body(&message.body))
-            .map_err(|error| SendError { permanent: true, reason: format!("cannot build the message: {error}") })
+            .header(header::MIME_VERSION_1_0);
+        let built = if message.html_body.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(text_body(&message.body))
+        } else {
+            // Both parts of the same template model; a reader shows the last one it can (the HTML).
+            let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&message.body));
+            let html = SinglePart::builder().header(ContentType::TEXT_HTML).body(Body::new(message.html_body.clone()));
+            builder.multipart(MultiPart::alternative().singlepart(text).singlepart(html))
+        };
+        built.map_err(|error| SendError { permanent: true, reason: format!("cannot build the message: {error}") })
     }
 }
 
@@ -145,16 +152,21 @@ pub fn message_id(message: &OutboxMessage) -> String {
     format!("<{}@onramp>", message.id)
 }
 
-/// The sender: `configured` if given, else `onramp <noreply@{public host}>`, or `noreply@localhost` for a
-/// host that cannot stand in an address (an IPv6 literal). lettre reads the From header back when it builds
-/// a message, so the sender must be one its parser accepts.
+/// The sender: `configured` if given, else `onramp <noreply@{public host}>` when the public URL's host is a
+/// domain name, or `onramp <noreply@localhost>` when it is an IP address (an address such as
+/// `noreply@127.0.0.1` is no domain's, and mail servers and readers treat it as junk) or cannot stand in an
+/// address. lettre reads the From header back when it builds a message, so the sender must be one its
+/// parser accepts.
 pub fn sender(configured: Option<&str>, public_host: &str) -> Result<Mailbox, MailConfigError> {
     let parse = |text: &str| text.trim().parse::<Mailbox>().map_err(|error| error.to_string());
+    let fallback = || {
+        parse("onramp <noreply@localhost>")
+            .map_err(|error| MailConfigError::From("onramp <noreply@localhost>".into(), error))
+    };
     match configured {
         Some(from) => parse(from).map_err(|error| MailConfigError::From(from.to_string(), error)),
-        None => parse(&format!("onramp <noreply@{public_host}>"))
-            .or_else(|_| parse("onramp <noreply@localhost>"))
-            .map_err(|error| MailConfigError::From("onramp <noreply@localhost>".into(), error)),
+        None if public_host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() => fallback(),
+        None => parse(&format!("onramp <noreply@{public_host}>")).or_else(|_| fallback()),
     }
 }
 

@@ -312,7 +312,9 @@ async fn create_records_every_field_and_hides_the_secret(backend: Backend) {
     assert!(!hash.contains(&secret) && !hash.is_empty(), "the secret is stored hashed: {hash}");
     let deadline = Instant::now() + MAIL_WAIT;
     loop {
-        let sql = format!("SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE body LIKE '%{secret}%'");
+        let sql = format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM outbox WHERE body LIKE '%{secret}%' OR html_body LIKE '%{secret}%'"
+        );
         if server.database.query_text(&sql).await.as_deref() == Some("0") {
             break;
         }

@@ -57,17 +57,30 @@ async fn invitations_are_delivered_by_smtp(backend: Backend) {
     assert_eq!(received.len(), 1);
     let message = &received[0];
     assert_eq!(message.rcpt_tos, ["ada@example.com"], "the envelope recipient");
-    assert_eq!(message.mail_from, "noreply@127.0.0.1", "the envelope sender is the From address");
+    // The public URL's host is an IP address, which is no mail domain: the default sender is localhost's.
+    assert_eq!(message.mail_from, "noreply@localhost", "the envelope sender is the From address");
     let mail = &message.mail;
     assert_eq!(mail.to, ["ada@example.com"]);
-    assert_eq!(mail.header("from"), Some("onramp <noreply@127.0.0.1>"));
-    assert!(mail.subject.contains("Contractors"), "the subject names the directory: {}", mail.subject);
+    assert_eq!(mail.header("from"), Some("onramp <noreply@localhost>"));
+    // Who invites you to what, in the subject.
+    assert!(
+        mail.subject.starts_with("Administrator invited you to join Contractors at "),
+        "the subject names the inviter and the directory: {}",
+        mail.subject
+    );
+    // Both parts arrive, from the same model: the link in each, the HTML escaped and in the tenant's look.
+    let html = mail.html.as_deref().expect("an HTML part beside the text");
+    assert!(mail.header("content-type").is_some_and(|t| t.starts_with("multipart/alternative")), "{}", mail.raw);
+    assert!(html.contains("Administrator (admin@example.com) invited you to join Contractors"), "{html}");
+    assert!(mail.text.contains("Administrator (admin@example.com) invited you to join Contractors"), "{}", mail.text);
+    assert!(html.contains("border-top:6px solid #1a56b8"), "onramp's accent without the tenant's: {html}");
     let outbox_id = outbox(&server, id, "id").await.expect("the outbox row");
     assert_eq!(mail.header("message-id"), Some(format!("<{outbox_id}@onramp>").as_str()));
     let link_prefix = format!("{}/invite/", server.base_url);
     assert!(mail.text.contains(&link_prefix), "the body links to {link_prefix}: {}", mail.text);
     let invite_token = mail.invite_token().expect("the body holds the token");
     assert!(mail.text.contains(&format!("{link_prefix}{invite_token}")));
+    assert!(html.contains(&format!("href=\"{link_prefix}{invite_token}\"")), "the HTML links too: {html}");
 
     // The outbox keeps that it was sent, and no longer the body with its secret.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -76,6 +89,7 @@ async fn invitations_are_delivered_by_smtp(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(outbox(&server, id, "body").await.as_deref(), Some(""));
+    assert_eq!(outbox(&server, id, "html_body").await.as_deref(), Some(""), "the HTML part held the link too");
     assert_eq!(attempts(&server, id).await, 1);
 
     // The emailed link works.
@@ -124,6 +138,7 @@ async fn delivery_is_retried_until_the_smtp_server_answers(backend: Backend) {
     assert_eq!(sink.messages().len(), 1, "delivered exactly once");
     assert!(outbox(&server, id, "sent_at").await.is_some(), "marked sent");
     assert_eq!(outbox(&server, id, "body").await.as_deref(), Some(""), "the secret link is no longer stored");
+    assert_eq!(outbox(&server, id, "html_body").await.as_deref(), Some(""), "in neither part");
     assert_eq!(outbox(&server, id, "failed_at").await, None);
     assert_eq!(outbox(&server, id, "last_error").await.as_deref(), Some(""));
 }
@@ -146,6 +161,7 @@ async fn a_recipient_refused_for_good_is_given_up_at_once(backend: Backend) {
     assert!(last_error.contains("550"), "the refusal is recorded: {last_error}");
     assert!(!last_error.contains("bounce@example.com"), "the recorded error keeps only the domain: {last_error}");
     assert_eq!(outbox(&server, id, "body").await.as_deref(), Some(""), "a given-up message keeps no secret");
+    assert_eq!(outbox(&server, id, "html_body").await.as_deref(), Some(""), "in neither part");
     // Not retried: several retry periods later it is still one attempt, and nothing arrived.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(attempts(&server, id).await, 1);
