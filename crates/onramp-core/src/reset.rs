@@ -14,6 +14,8 @@ use onramp_store::{OutboxMessage, PasswordReset, SecretRefusal, StoreError};
 
 use crate::Core;
 use crate::account::ClientInfo;
+use crate::branding::Branding;
+use crate::emails::{self, Action, EmailContent, Envelope};
 use crate::error::{Code, CoreError, CoreResult};
 use crate::invite::{looks_like_token, new_token, token_hash};
 use crate::limits::too_many;
@@ -45,15 +47,24 @@ pub fn reset_link(public_url: &str, token: &Secret<String>) -> String {
     format!("{}/reset/{}", public_url.trim_end_matches('/'), token.expose())
 }
 
-/// The email that carries a reset link.
-pub fn reset_email(reset: &PasswordReset, recipient: &str, name: &str, link: &str) -> OutboxMessage {
-    let body = format!(
-        "Hello {name},\n\nSomeone, hopefully you, asked to reset the password of your account. To choose a new \
-         password, open this link:\n\n{link}\n\nThe link works once, for one hour. Choosing a new password signs \
-         you out everywhere. If you did not ask for this, you can ignore this email: your password stays as it \
-         is.\n"
-    );
-    OutboxMessage::new(reset.tenant_id, "password_reset", reset.id, recipient, "Reset your password", body)
+/// The email that carries a reset link, in the tenant's look (`emails.rs`).
+pub fn reset_email(reset: &PasswordReset, recipient: &str, name: &str, link: &str, branding: &Branding, public_url: &str) -> OutboxMessage {
+    let content = EmailContent {
+        subject: format!("Reset your password for {}", branding.name),
+        greeting: format!("Hello {name},"),
+        paragraphs: vec![format!(
+            "Someone, hopefully you, asked to reset the password of your account at {}. To choose a new password, \
+             open the link.",
+            branding.name
+        )],
+        action: Some(Action { label: "Choose a new password".to_string(), url: link.to_string() }),
+        after: vec![
+            "The link works once, for one hour. Choosing a new password signs you out everywhere.".to_string(),
+            "If you did not ask for this, you can ignore this email: your password stays as it is.".to_string(),
+        ],
+    };
+    let envelope = Envelope { tenant_id: reset.tenant_id, kind: "password_reset", subject_id: reset.id, recipient };
+    emails::render(&envelope, branding, public_url, &content)
 }
 
 impl Core {
@@ -84,7 +95,9 @@ impl Core {
                 expires_at: Timestamp::from_micros(now.micros() + RESET_LIFETIME.as_micros() as i64),
                 used_at: None,
             };
-            let email = reset_email(&reset, user.email.as_str(), &user.display_name, &reset_link(&self.public_url, &token));
+            let branding = self.branding(Some(&user.tenant_id)).await?;
+            let link = reset_link(&self.public_url, &token);
+            let email = reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
             self.write(self.store.create_password_reset(&reset, &email)).await?;
         }
         Ok(())
