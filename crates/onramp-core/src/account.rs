@@ -19,12 +19,12 @@ use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::{Actor, Onboard, Session, SessionStage, StoreError};
 
+use crate::Core;
 use crate::error::{Code, CoreError, CoreResult};
 use crate::invitations::one_line;
 use crate::invite::{looks_like_token, new_token, token_hash};
 use crate::limits::too_many;
 use crate::password::{new_password_hash, verify_password};
-use crate::Core;
 
 /// A session ends after this long without a request.
 pub const SESSION_IDLE: Duration = Duration::from_secs(60 * 60);
@@ -34,7 +34,6 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 pub const SECOND_FACTOR_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// A session's `last_seen_at` is written at most this often (the idle limit is coarse by this much).
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
-
 
 /// Who is asking, as HTTP saw them: kept on the session for the list of sessions.
 #[derive(Clone, Debug, Default)]
@@ -99,7 +98,12 @@ pub struct ProfileEdit {
 }
 
 /// A new session row and its token, for `user` of `tenant`.
-pub(crate) fn new_session(client: &ClientInfo, tenant_id: Id, user_id: Id, second_factor: bool) -> (Secret<String>, Session) {
+pub(crate) fn new_session(
+    client: &ClientInfo,
+    tenant_id: Id,
+    user_id: Id,
+    second_factor: bool,
+) -> (Secret<String>, Session) {
     let (token, hash) = new_token();
     let now = Timestamp::now();
     let life = if second_factor { SECOND_FACTOR_LIFETIME } else { SESSION_LIFETIME };
@@ -130,7 +134,8 @@ pub fn session_over(session: &Session, now: Timestamp) -> bool {
 
 /// A fixed argon2id hash that matches no password anybody types: checked when an email has no account,
 /// so that an unknown address costs the same time as a known one.
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$b25yYW1wLWRlY295LXNhbHQ$0sQUjfVOUFZsCoXuKN5cBvZlbfK4D35n3Y5CFq/A2cI";
+const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$b25yYW1wLWRlY295LXNhbHQ$0sQUjfVOUFZsCoXuKN5cBvZlbfK4D35n3Y5CFq/A2cI";
 
 impl Core {
     /// Signs a local user in with their email and password, under the limits on guessing (the client
@@ -146,7 +151,9 @@ impl Core {
         replaces: Option<&str>,
     ) -> CoreResult<SignedIn> {
         let addresses = &self.limits.passwords;
-        addresses.take_for(client.address).map_err(|wait| too_many("too many wrong passwords from this address", wait))?;
+        addresses
+            .take_for(client.address)
+            .map_err(|wait| too_many("too many wrong passwords from this address", wait))?;
         let outcome = self.sign_in_checked(client, email, password, replaces).await;
         if !matches!(&outcome, Err(error) if error.code == Code::Unauthenticated) {
             addresses.give_back_for(client.address);
@@ -176,14 +183,16 @@ impl Core {
             }
         }
         let user = found.ok_or_else(refused)?;
-        if user.status != UserStatus::Enabled && self.store.live_onboard_of_user(&user.tenant_id, &user.id).await?.is_none()
+        if user.status != UserStatus::Enabled
+            && self.store.live_onboard_of_user(&user.tenant_id, &user.id).await?.is_none()
         {
             return Err(CoreError::new(
                 Code::FailedPrecondition,
                 "your account is turned off, so you cannot sign in; ask your administrator to turn it back on",
             ));
         }
-        let second_factor = matches!(self.store.totp_of(&user.tenant_id, &user.id).await, Ok(totp) if totp.confirmed_at.is_some());
+        let second_factor =
+            matches!(self.store.totp_of(&user.tenant_id, &user.id).await, Ok(totp) if totp.confirmed_at.is_some());
         let (token, session) = new_session(client, user.tenant_id, user.id, second_factor);
         let replaces = replaces.filter(|token| looks_like_token(token)).map(token_hash);
         self.store.create_session(&session, replaces.as_deref()).await?;
@@ -204,7 +213,9 @@ impl Core {
         };
         // A user turned off since signing in is signed in no more (one being onboarded is DISABLED until
         // the onboarding completes, and keeps their session).
-        if user.status != UserStatus::Enabled && self.store.live_onboard_of_user(&user.tenant_id, &user.id).await?.is_none() {
+        if user.status != UserStatus::Enabled
+            && self.store.live_onboard_of_user(&user.tenant_id, &user.id).await?.is_none()
+        {
             return Ok(None);
         }
         let now = Timestamp::now();
@@ -249,7 +260,8 @@ impl Core {
         let user = &session.user;
         let sessions = self.store.sessions_of(&user.tenant_id, &user.id).await?;
         let now = Timestamp::now();
-        let sessions = sessions.into_iter().filter(|s| s.stage == SessionStage::SignedIn && !session_over(s, now)).collect();
+        let sessions =
+            sessions.into_iter().filter(|s| s.stage == SessionStage::SignedIn && !session_over(s, now)).collect();
         let totp_enabled =
             matches!(self.store.totp_of(&user.tenant_id, &user.id).await, Ok(totp) if totp.confirmed_at.is_some());
         let recovery_codes_left =
@@ -298,7 +310,9 @@ impl Core {
         password: Secret<String>,
     ) -> CoreResult<()> {
         let addresses = &self.limits.passwords;
-        addresses.take_for(client.address).map_err(|wait| too_many("too many wrong passwords from this address", wait))?;
+        addresses
+            .take_for(client.address)
+            .map_err(|wait| too_many("too many wrong passwords from this address", wait))?;
         if self.check_password(&user.tenant_id, &user.id, password).await? {
             addresses.give_back_for(client.address);
             Ok(())
@@ -334,7 +348,7 @@ impl Core {
             }
             if !editable.iter().any(|name| name == field) {
                 return Err(CoreError::permission_denied(format!(
-                    "{field} is not one of the fields your organisation lets you edit"
+                    "you cannot change {field}: your organisation does not let its people edit it"
                 )));
             }
             if field == "displayName" && value.is_empty() {

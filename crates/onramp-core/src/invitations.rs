@@ -11,10 +11,10 @@ use onramp_store::{
     Accepted, Actor, Invitation, InvitationStatus, LocalDirectory, OutboxMessage, SecretRefusal, StoreError,
 };
 
+use crate::account::{ClientInfo, SignedIn};
 use crate::error::{Code, CoreError, CoreResult};
 use crate::invite::{self, invitation_email, new_token, token_hash};
 use crate::limits::too_many;
-use crate::account::{ClientInfo, SignedIn};
 use crate::password::new_password_hash;
 use crate::{Core, Principal};
 
@@ -221,7 +221,8 @@ impl Core {
         let password_hash = new_password_hash(password, &[invitation.email.as_str(), name]).await?;
         let secret_hash = token_hash(token);
         // The user's id is made by the acceptance; the store sets it on the session.
-        let new_session = signing_in.map(|client| crate::account::new_session(client, invitation.tenant_id, Id::new(), false));
+        let new_session =
+            signing_in.map(|client| crate::account::new_session(client, invitation.tenant_id, Id::new(), false));
         let session = new_session.as_ref().map(|(_, session)| session);
         let accepting = self.store.accept_invitation(&secret_hash, &display_name, &password_hash, session);
         let accepted = self.write(accepting).await.map_err(|error| match error {

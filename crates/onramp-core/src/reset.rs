@@ -48,7 +48,14 @@ pub fn reset_link(public_url: &str, token: &Secret<String>) -> String {
 }
 
 /// The email that carries a reset link, in the tenant's look (`emails.rs`).
-pub fn reset_email(reset: &PasswordReset, recipient: &str, name: &str, link: &str, branding: &Branding, public_url: &str) -> OutboxMessage {
+pub fn reset_email(
+    reset: &PasswordReset,
+    recipient: &str,
+    name: &str,
+    link: &str,
+    branding: &Branding,
+    public_url: &str,
+) -> OutboxMessage {
     let content = EmailContent {
         subject: format!("Reset your password for {}", branding.name),
         greeting: format!("Hello {name},"),
@@ -97,7 +104,8 @@ impl Core {
             };
             let branding = self.branding(Some(&user.tenant_id)).await?;
             let link = reset_link(&self.public_url, &token);
-            let email = reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
+            let email =
+                reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
             self.write(self.store.create_password_reset(&reset, &email)).await?;
         }
         Ok(())

@@ -66,7 +66,8 @@ fn matching_step(secret: &Secret<String>, code: &str, now: Timestamp) -> CoreRes
     for candidate in [step - 1, step, step + 1] {
         let expected = totp.generate(candidate * STEP_SECONDS);
         // Compared whole, without stopping at the first difference.
-        let same = expected.len() == code.len() && expected.bytes().zip(code.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
+        let same =
+            expected.len() == code.len() && expected.bytes().zip(code.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
         if same && found.is_none() {
             found = Some(candidate as i64);
         }
@@ -93,14 +94,16 @@ fn new_recovery_code() -> String {
 
 fn setup_of(totp: &Totp, issuer: &str, account: &str) -> TotpSetup {
     let secret = totp.secret.expose();
-    let encode = |text: &str| percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let encode =
+        |text: &str| percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string();
     let uri = format!(
         "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period={STEP_SECONDS}",
         encode(issuer),
         encode(account),
         encode(issuer)
     );
-    let secret_text = secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+    let secret_text =
+        secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
     TotpSetup { secret_text, uri }
 }
 
@@ -144,7 +147,12 @@ impl Core {
 
     /// Turns two-step sign-in on with a first right code from the app; returns the recovery codes, which
     /// exist in plain text only in this answer.
-    pub async fn confirm_totp(&self, client: &ClientInfo, session: &AccountSession, code: &str) -> CoreResult<Vec<String>> {
+    pub async fn confirm_totp(
+        &self,
+        client: &ClientInfo,
+        session: &AccountSession,
+        code: &str,
+    ) -> CoreResult<Vec<String>> {
         let user = session.user();
         let totp = match self.store.totp_of(&user.tenant_id, &user.id).await {
             Ok(totp) if totp.confirmed_at.is_none() => totp,
@@ -154,15 +162,26 @@ impl Core {
             }
             Err(error) => return Err(error.into()),
         };
-        self.limits.passwords.take_for(client.address).map_err(|wait| too_many("too many wrong codes from this address", wait))?;
+        self.limits
+            .passwords
+            .take_for(client.address)
+            .map_err(|wait| too_many("too many wrong codes from this address", wait))?;
         let code = code.trim().replace(' ', "");
         let Some(step) = matching_step(&totp.secret, &code, Timestamp::now())? else {
-            return Err(CoreError::invalid_field("code", "is not the code your app shows now; check the app's clock and try the next code"));
+            return Err(CoreError::invalid_field(
+                "code",
+                "is not the code your app shows now; check the app's clock and try the next code",
+            ));
         };
         self.limits.passwords.give_back_for(client.address);
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let hashes: Vec<String> = codes.iter().map(|code| code_hash(code)).collect();
-        let actor = onramp_store::Actor { tenant_id: user.tenant_id, user_id: Some(user.id), credential_id: None, request_id: None };
+        let actor = onramp_store::Actor {
+            tenant_id: user.tenant_id,
+            user_id: Some(user.id),
+            credential_id: None,
+            request_id: None,
+        };
         self.store.confirm_totp(&actor, &user.id, step, &hashes).await.map_err(|error| match error {
             StoreError::WrongState(message) => CoreError::new(Code::FailedPrecondition, message),
             other => other.into(),
@@ -183,7 +202,12 @@ impl Core {
         self.check_second_factor(client, &user.tenant_id, &user.id, code).await.map_err(|error| {
             if error.code == Code::Unauthenticated { CoreError::invalid_field("code", error.message) } else { error }
         })?;
-        let actor = onramp_store::Actor { tenant_id: user.tenant_id, user_id: Some(user.id), credential_id: None, request_id: None };
+        let actor = onramp_store::Actor {
+            tenant_id: user.tenant_id,
+            user_id: Some(user.id),
+            credential_id: None,
+            request_id: None,
+        };
         self.store.remove_totp(&actor, &user.id).await?;
         Ok(())
     }
@@ -203,7 +227,13 @@ impl Core {
 
     /// Checks a TOTP code or a recovery code of the user, under the limits: the address's bucket (taken
     /// first, given back when right) and the account's delay (a code is counted before it is checked).
-    async fn check_second_factor(&self, client: &ClientInfo, tenant_id: &Id, user_id: &Id, code: &str) -> CoreResult<()> {
+    async fn check_second_factor(
+        &self,
+        client: &ClientInfo,
+        tenant_id: &Id,
+        user_id: &Id,
+        code: &str,
+    ) -> CoreResult<()> {
         let addresses = &self.limits.passwords;
         addresses.take_for(client.address).map_err(|wait| too_many("too many wrong codes from this address", wait))?;
         let outcome = self.check_code(tenant_id, user_id, code).await;
@@ -214,7 +244,9 @@ impl Core {
     }
 
     async fn check_code(&self, tenant_id: &Id, user_id: &Id, code: &str) -> CoreResult<()> {
-        let wrong = || CoreError::unauthenticated("that code is not right; type the code your app shows now, or a recovery code");
+        let wrong = || {
+            CoreError::unauthenticated("that code is not right; type the code your app shows now, or a recovery code")
+        };
         let mut lost = 0;
         let totp = loop {
             let totp = match self.store.totp_of(tenant_id, user_id).await {
@@ -241,7 +273,9 @@ impl Core {
         if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
             return match matching_step(&totp.secret, &digits, Timestamp::now())? {
                 Some(step) if self.store.use_totp_step(tenant_id, user_id, step).await? => Ok(()),
-                Some(_) => Err(CoreError::unauthenticated("that code was used already; wait for the next code in your app")),
+                Some(_) => {
+                    Err(CoreError::unauthenticated("that code was used already; wait for the next code in your app"))
+                }
                 None => Err(wrong()),
             };
         }

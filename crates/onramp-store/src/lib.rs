@@ -520,7 +520,8 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Uses a reset link: marks it used (of concurrent uses one wins, the others are `Used`), sets the
     /// password, clears wrong guesses, deletes every session of the user and cancels the link's unsent
     /// email, with a `user.password_reset` audit event, in one transaction.
-    async fn use_password_reset(&self, secret_hash: &str, password_hash: &str, now: Timestamp) -> Result<PasswordReset>;
+    async fn use_password_reset(&self, secret_hash: &str, password_hash: &str, now: Timestamp)
+    -> Result<PasswordReset>;
 
     /// The user's TOTP, confirmed or not.
     async fn totp_of(&self, tenant_id: &Id, user_id: &Id) -> Result<Totp>;

@@ -241,7 +241,8 @@ async fn sign_in(
                 _ => return refusal_page(&error, &branding(&state, None).await, "sign-in"),
             };
             let mut errors = FormErrors::none();
-            errors.add(if error.code == Code::Unauthenticated { "password" } else { "email" }, sentence(&error.message));
+            errors
+                .add(if error.code == Code::Unauthenticated { "password" } else { "email" }, sentence(&error.message));
             let page = sign_in_form(&state, &headers, &next, form.email.trim(), errors, None, status).await;
             with_retry_after(page, &error)
         }
@@ -264,7 +265,13 @@ impl Page for CodePage {
     }
 }
 
-async fn code_form(state: &AppState, headers: &HeaderMap, next: &str, errors: FormErrors, status: StatusCode) -> Response {
+async fn code_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
     let (csrf, cookie) = session::form_token(state, headers);
     let mut code = Field::text("code", "Code")
         .hint("The 6-digit code your authenticator app shows now, or one of your recovery codes.")
@@ -404,19 +411,25 @@ fn account_notice(done: Option<&str>) -> Option<&'static str> {
 
 /// A browser's name from its user agent, roughly: enough to tell one's own devices apart.
 fn device_of(user_agent: &str) -> String {
-    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
-        .iter()
-        .find(|name| user_agent.contains(*name))
-        .map(|name| match *name {
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"].iter().find(|name| user_agent.contains(*name)).map(
+        |name| match *name {
             "Edg/" => "Edge",
             "Firefox/" => "Firefox",
             "Chrome/" => "Chrome",
             _ => "Safari",
-        });
-    let system = [("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"), ("Mac OS", "macOS"), ("Linux", "Linux")]
-        .iter()
-        .find(|(key, _)| user_agent.contains(key))
-        .map(|(_, name)| *name);
+        },
+    );
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(key, _)| user_agent.contains(key))
+    .map(|(_, name)| *name);
     match (browser, system) {
         (Some(browser), Some(system)) => format!("{browser} on {system}"),
         (Some(one), None) | (None, Some(one)) => one.to_string(),
@@ -484,7 +497,10 @@ pub async fn account_response(
                 .checked(&errors),
         );
     }
-    let rule = format!("{} characters or more, not a common password. A few unrelated words work well.", PASSWORD_LENGTH.start());
+    let rule = format!(
+        "{} characters or more, not a common password. A few unrelated words work well.",
+        PASSWORD_LENGTH.start()
+    );
     let page = AccountPage {
         layout: Layout::new("Your account", &branding(state, Some(&user.tenant_id)).await),
         notice,
@@ -543,7 +559,11 @@ async fn account_page(State(state): State<AppState>, headers: HeaderMap, Query(q
 }
 
 /// The signed-in session of a form POST on the account page, once its anti-forgery token is checked.
-pub async fn account_post(state: &AppState, headers: &HeaderMap, csrf: Option<&str>) -> Result<AccountSession, Response> {
+pub async fn account_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> Result<AccountSession, Response> {
     if !session::form_is_genuine(state, headers, csrf) {
         return Err(forged(state).await);
     }
@@ -627,9 +647,11 @@ async fn change_password(
     match outcome {
         Ok(()) => see_other("/account?done=password"),
         Err(error) => {
-            let fields = [("currentPassword", "currentPassword", "Current password"), ("password", "password", "New password")];
+            let fields =
+                [("currentPassword", "currentPassword", "Current password"), ("password", "password", "New password")];
             let errors = FormErrors::from_core(&error, &fields, "currentPassword");
-            let response = account_response(&state, &headers, &session, errors, None, None, refused_status(&error)).await;
+            let response =
+                account_response(&state, &headers, &session, errors, None, None, refused_status(&error)).await;
             with_retry_after(response, &error)
         }
     }
@@ -660,7 +682,11 @@ async fn sign_out_session(
     }
 }
 
-async fn sign_out_everywhere(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
     let session = match account_post(&state, &headers, form.csrf.as_deref()).await {
         Ok(session) => session,
         Err(response) => return response,
@@ -681,7 +707,8 @@ mod tests {
 
     #[test]
     fn devices_are_named_from_their_user_agent() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
         assert_eq!(device_of(chrome), "Chrome on Linux");
         assert_eq!(device_of(""), "Unknown device");
         assert_eq!(device_of("curl/8.0"), "curl/8.0");

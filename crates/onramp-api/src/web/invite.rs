@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
-use crate::web::form::{CONFIRM_FIELD, Field, FormErrors, NewPassword, confirmation_matches};
 use crate::web::account::{LinkMessagePage, client_info, forged};
+use crate::web::form::{CONFIRM_FIELD, Field, FormErrors, NewPassword, confirmation_matches};
 use crate::web::page::{Layout, Page, render};
 use crate::web::session;
 use crate::web::{branding, refusal_page};
@@ -131,7 +131,8 @@ async fn used_or_refused(state: &AppState, error: &onramp_core::error::CoreError
             layout: Layout::new("This invitation was accepted already", &branding(state, None).await),
             kind: "info",
             text: "This invitation has already been accepted, so your account exists.".into(),
-            next: "Sign in to continue where you were: your onboarding if it is not finished, else your account.".into(),
+            next: "Sign in to continue where you were: your onboarding if it is not finished, else your account."
+                .into(),
             link: "/signin?next=%2F".into(),
             link_text: "Sign in".into(),
         };
@@ -179,7 +180,9 @@ async fn submit(
             };
             // Accepting signed the invitee in: the session is theirs from this answer on.
             let mut response = render(StatusCode::OK, &page);
-            response.headers_mut().append(header::SET_COOKIE, session::session_cookie(&state, signed_in.token.expose()));
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, session::session_cookie(&state, signed_in.token.expose()));
             response
         }
         // A bad field: the form again with the problem next to its field, keeping the name typed.

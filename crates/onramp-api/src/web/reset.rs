@@ -43,7 +43,13 @@ impl Page for ForgotPage {
     }
 }
 
-async fn forgot_form(state: &AppState, headers: &HeaderMap, email: &str, errors: FormErrors, status: StatusCode) -> Response {
+async fn forgot_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    email: &str,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
     let (csrf, cookie) = session::form_token(state, headers);
     let page = ForgotPage {
         layout: Layout::new("Reset your password", &branding(state, None).await),
@@ -76,7 +82,12 @@ struct ForgotForm {
     email: String,
 }
 
-async fn forgot(State(state): State<AppState>, client: ClientAddr, headers: HeaderMap, Form(form): Form<ForgotForm>) -> Response {
+async fn forgot(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<ForgotForm>,
+) -> Response {
     if !session::form_is_genuine(&state, &headers, form.csrf.as_deref()) {
         return forged(&state).await;
     }
@@ -113,11 +124,8 @@ async fn dead_link(state: &AppState, error: &onramp_core::error::CoreError) -> R
         Code::ResourceExhausted => "Too many attempts",
         _ => return refusal_page(error, &branding(state, None).await, "reset link"),
     };
-    let status = if error.code == Code::FailedPrecondition {
-        StatusCode::GONE
-    } else {
-        crate::error::status_of(error.code)
-    };
+    let status =
+        if error.code == Code::FailedPrecondition { StatusCode::GONE } else { crate::error::status_of(error.code) };
     let page = LinkMessagePage {
         layout: Layout::new(title, &branding(state, None).await),
         kind: "error",
@@ -145,9 +153,19 @@ impl Page for ResetPage {
     }
 }
 
-async fn reset_form(state: &AppState, headers: &HeaderMap, token: &str, tenant: onramp_domain::Id, errors: FormErrors, status: StatusCode) -> Response {
+async fn reset_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    tenant: onramp_domain::Id,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
     let (csrf, cookie) = session::form_token(state, headers);
-    let rule = format!("{} characters or more, not a common password. A few unrelated words work well.", PASSWORD_LENGTH.start());
+    let rule = format!(
+        "{} characters or more, not a common password. A few unrelated words work well.",
+        PASSWORD_LENGTH.start()
+    );
     let page = ResetPage {
         layout: Layout::new("Choose a new password", &branding(state, Some(&tenant)).await),
         new_password: NewPassword::new(&rule, *PASSWORD_LENGTH.start(), *PASSWORD_LENGTH.end(), &errors),
@@ -162,7 +180,12 @@ async fn reset_form(state: &AppState, headers: &HeaderMap, token: &str, tenant: 
     response
 }
 
-async fn reset_page(State(state): State<AppState>, client: ClientAddr, headers: HeaderMap, Path(token): Path<String>) -> Response {
+async fn reset_page(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     let client = client_info(client, &headers);
     match state.core.open_password_reset(&client, &token).await {
         Ok(reset) => reset_form(&state, &headers, &token, reset.tenant_id, FormErrors::none(), StatusCode::OK).await,

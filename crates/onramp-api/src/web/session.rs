@@ -55,7 +55,8 @@ pub fn session_token<'h>(state: &AppState, headers: &'h HeaderMap) -> Option<&'h
 
 fn set_cookie(state: &AppState, name: &str, value: &str, max_age: u64) -> HeaderValue {
     let secure = if secure(state) { "; Secure" } else { "" };
-    let text = format!("{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}", cookie_name(state, name));
+    let text =
+        format!("{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}", cookie_name(state, name));
     HeaderValue::from_str(&text).expect("a cookie of base64url and ASCII is a valid header")
 }
 

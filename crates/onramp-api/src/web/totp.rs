@@ -4,9 +4,9 @@
 //! exist nowhere else in plain text), on a page that is not stored by any cache.
 
 use askama::Template;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use onramp_core::account::AccountSession;
@@ -20,8 +20,8 @@ use crate::state::AppState;
 use crate::web::account::{account_post, account_response, client_info, refused_status, signed_in};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{Layout, Page, render, see_other};
-use crate::web::{branding, refusal_page, with_retry_after};
 use crate::web::session;
+use crate::web::{branding, refusal_page, with_retry_after};
 
 pub fn routes() -> axum::Router<AppState> {
     Router::new()
@@ -144,7 +144,12 @@ impl Page for CodesPage {
     }
 }
 
-async fn confirm(State(state): State<AppState>, client: ClientAddr, headers: HeaderMap, Form(form): Form<ConfirmForm>) -> Response {
+async fn confirm(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
     let session = match account_post(&state, &headers, form.csrf.as_deref()).await {
         Ok(session) => session,
         Err(response) => return response,
@@ -153,7 +158,10 @@ async fn confirm(State(state): State<AppState>, client: ClientAddr, headers: Hea
     match state.core.confirm_totp(&client, &session, &form.code).await {
         Ok(codes) => {
             let page = CodesPage {
-                layout: Layout::new("Save your recovery codes", &branding(&state, Some(&session.user().tenant_id)).await),
+                layout: Layout::new(
+                    "Save your recovery codes",
+                    &branding(&state, Some(&session.user().tenant_id)).await,
+                ),
                 codes,
             };
             render(StatusCode::OK, &page)
@@ -161,7 +169,9 @@ async fn confirm(State(state): State<AppState>, client: ClientAddr, headers: Hea
         Err(error) => {
             let errors = FormErrors::from_core(&error, &[("code", "code", "Code")], "code");
             let response = match state.core.totp_setup(&session).await {
-                Ok(Some(setup)) => setup_response(&state, &headers, &session, setup, errors, refused_status(&error)).await,
+                Ok(Some(setup)) => {
+                    setup_response(&state, &headers, &session, setup, errors, refused_status(&error)).await
+                }
                 _ => refusal_page(&error, &branding(&state, Some(&session.user().tenant_id)).await, "page"),
             };
             with_retry_after(response, &error)
@@ -178,7 +188,12 @@ struct OffForm {
     code: String,
 }
 
-async fn turn_off(State(state): State<AppState>, client: ClientAddr, headers: HeaderMap, Form(form): Form<OffForm>) -> Response {
+async fn turn_off(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<OffForm>,
+) -> Response {
     let session = match account_post(&state, &headers, form.csrf.as_deref()).await {
         Ok(session) => session,
         Err(response) => return response,
@@ -189,7 +204,8 @@ async fn turn_off(State(state): State<AppState>, client: ClientAddr, headers: He
         Err(error) => {
             let fields = [("currentPassword", "totpPassword", "Your password"), ("code", "totpCode", "Code")];
             let errors = FormErrors::from_core(&error, &fields, "totpCode");
-            let response = account_response(&state, &headers, &session, errors, None, None, refused_status(&error)).await;
+            let response =
+                account_response(&state, &headers, &session, errors, None, None, refused_status(&error)).await;
             with_retry_after(response, &error)
         }
     }

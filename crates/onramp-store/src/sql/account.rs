@@ -17,7 +17,8 @@ use super::rows::RowExt;
 use super::user_sql::{listed_user, select_users};
 use super::{Dialect, SqlStore, outbox};
 use crate::{
-    AccountStore, Actor, Onboard, OnboardingStore, OutboxMessage, PasswordReset, Result, SecretRefusal, Session, SessionStage, StoreError, Totp,
+    AccountStore, Actor, Onboard, OnboardingStore, OutboxMessage, PasswordReset, Result, SecretRefusal, Session,
+    SessionStage, StoreError, Totp,
 };
 
 fn session_from_row(row: &impl RowExt) -> Result<Session> {
@@ -221,7 +222,12 @@ where
         }
     }
 
-    async fn use_password_reset(&self, secret_hash: &str, password_hash: &str, now: Timestamp) -> Result<PasswordReset> {
+    async fn use_password_reset(
+        &self,
+        secret_hash: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<PasswordReset> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query(&format!("SELECT * FROM password_resets WHERE secret_hash = $1{}", DB::FOR_UPDATE))
             .bind(secret_hash.to_string())
@@ -362,11 +368,13 @@ where
         .await?;
         let used = DB::rows_affected(&result) == 1;
         if used {
-            sqlx::query("UPDATE user_totp SET failures = 0, last_failure_at = NULL WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tenant_id.to_string())
-                .bind(user_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE user_totp SET failures = 0, last_failure_at = NULL WHERE tenant_id = $1 AND user_id = $2",
+            )
+            .bind(tenant_id.to_string())
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(used)
@@ -414,14 +422,15 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    let result =
-        sqlx::query("UPDATE user_passwords SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4")
-            .bind(password_hash.to_string())
-            .bind(now.micros())
-            .bind(tenant_id.to_string())
-            .bind(user_id.to_string())
-            .execute(&mut *conn)
-            .await?;
+    let result = sqlx::query(
+        "UPDATE user_passwords SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4",
+    )
+    .bind(password_hash.to_string())
+    .bind(now.micros())
+    .bind(tenant_id.to_string())
+    .bind(user_id.to_string())
+    .execute(&mut *conn)
+    .await?;
     if DB::rows_affected(&result) != 1 {
         return Err(StoreError::NotFound);
     }

@@ -17,9 +17,8 @@ use super::rows::RowExt;
 use super::user_sql::{insert_user, user_json};
 use super::{Dialect, SqlStore, conflict_on, ids_json, later_than, onboarding, outbox};
 use crate::{
-    Session,
     Accepted, Actor, DirectoryStore, Invitation, InvitationStatus, LocalDirectory, Onboard, OutboxMessage, Result,
-    SecretRefusal, StoreError,
+    SecretRefusal, Session, StoreError,
 };
 
 const DIRECTORY_COLUMNS: &str = "app_id, tenant_id, display_name, invitation_ttl_seconds, is_default, \

@@ -898,7 +898,12 @@ async fn web_page_accepts_with_a_form(backend: Backend) {
     assert_eq!(users[0]["displayName"], "Web Chosen");
     assert_eq!(users[0]["origin"], "USER_ORIGIN_LOCAL");
 
-    assert_html("GET a used link", &get_page(&server, &secret).await, 409, &["already been accepted", "href=\"/signin?next=%2F\""]);
+    assert_html(
+        "GET a used link",
+        &get_page(&server, &secret).await,
+        409,
+        &["already been accepted", "href=\"/signin?next=%2F\""],
+    );
     assert_html(
         "POST a used link",
         &post_page(&server, &secret, "Again", PASSWORD).await,

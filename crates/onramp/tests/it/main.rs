@@ -4,9 +4,9 @@
 mod support;
 
 mod abuse_passwords;
-mod account;
 mod abuse_secrets;
 mod access_tokens;
+mod account;
 mod app_owners;
 mod apps;
 mod auth_token;

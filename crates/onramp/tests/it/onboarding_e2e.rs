@@ -217,7 +217,11 @@ async fn onboarding_in_the_browser(backend: Backend) {
     browser.submit(&page, &step_path("profile"), &[("jobTitle", "Engineer")]).await.assert_redirect("profile", &page);
     let shown = browser.get(&page).await;
     assert_eq!(shown.html.matches("badge--done").count(), 2, "terms and profile done: {}", shown.html);
-    assert!(shown.html.contains("Approval by your manager</h2>") && shown.html.contains("badge--waiting"), "{}", shown.html);
+    assert!(
+        shown.html.contains("Approval by your manager</h2>") && shown.html.contains("badge--waiting"),
+        "{}",
+        shown.html
+    );
 
     let onboard = get_onboard(&server, &admin, &id).await;
     assert_eq!(step(&onboard, "terms")["completed_by"], user.as_str(), "{onboard}");
@@ -229,11 +233,17 @@ async fn onboarding_in_the_browser(backend: Backend) {
     // the right one leads back to the onboarding.
     let later = Browser::new(&server, "later");
     let wrong = later
-        .submit(&format!("/signin?next=%2Fonboarding%2F{id}"), "/signin", &[("email", "wendy@example.com"), ("password", "not the password at all"), ("next", &page)])
+        .submit(
+            &format!("/signin?next=%2Fonboarding%2F{id}"),
+            "/signin",
+            &[("email", "wendy@example.com"), ("password", "not the password at all"), ("next", &page)],
+        )
         .await;
     assert_eq!(wrong.status, 401, "{}", wrong.html);
     assert!(wrong.set_cookies.iter().all(|c| !c.starts_with("onramp_session=")), "no session for a wrong password");
-    let right = later.submit("/signin", "/signin", &[("email", "wendy@example.com"), ("password", PASSWORD), ("next", &page)]).await;
+    let right = later
+        .submit("/signin", "/signin", &[("email", "wendy@example.com"), ("password", PASSWORD), ("next", &page)])
+        .await;
     right.assert_redirect("signed in", &page);
     assert!(later.get(&page).await.html.contains("badge--waiting"));
 
