@@ -8,7 +8,8 @@
 //!   the error summary, new-password pairs.
 //! - `invite.rs`: the invitation page at `/invite/{token}`; `onboarding.rs`: the invitee's onboarding pages.
 //! - `session.rs`: the session and anti-forgery cookies and the check of every form POST; `account.rs`:
-//!   `GET /`, sign-in (and its second step), sign-out and the account page; `totp.rs`: setting up and
+//!   the account page and what signed-in pages share; `signin.rs`: `GET /`, sign-in (and its second step)
+//!   and sign-out; `totp.rs`: setting up and
 //!   turning off two-step sign-in; `reset.rs`: forgotten passwords.
 //!
 //! Pages call the application core, never the store.
@@ -21,6 +22,7 @@ pub mod onboarding;
 pub mod page;
 pub mod reset;
 pub mod session;
+pub mod signin;
 pub mod totp;
 
 use axum::Router;
