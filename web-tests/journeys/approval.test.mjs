@@ -40,7 +40,7 @@ async function setUp(approverId) {
 }
 
 // An invitee invited into `directoryId` who accepts through the API (the accept form has its own journey)
-// and then signs in to their onboarding page in a browser at `viewport`.
+// and then opens their onboarding page in a browser, which leads to sign-in and back.
 async function invitee(directoryId, name) {
   const email = `${unique(name.toLowerCase().replace(' ', '.'))}@example.com`;
   const admin = api();
@@ -54,10 +54,11 @@ async function invitee(directoryId, name) {
   const accepted = await response.json();
   assert.equal(response.status, 200, JSON.stringify(accepted));
   const page = await newPage(browser);
+  // The onboarding page leads to sign-in and back.
   await page.goto(`${context().baseUrl}/onboarding/${accepted.onboardId}`);
-  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Email address').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Your onboarding' }).waitFor();
   return { email, page, onboardId: accepted.onboardId };
 }

@@ -60,15 +60,25 @@ test('a revoked invitation', async () => {
 });
 
 test('a used invitation', async () => {
-  const { link } = await invited('uma');
+  const { invitation, link } = await invited('uma');
   const token = new URL(link).pathname.split('/').pop();
+  const password = 'correct horse battery staple';
   const accepted = await fetch(`${context().baseUrl}/api/v1/local-directory-invitations/accept`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, displayName: 'Uma', password: 'correct horse battery staple' }),
+    body: JSON.stringify({ token, displayName: 'Uma', password }),
   });
   assert.equal(accepted.status, 200, await accepted.text());
-  await refusal(link, 409, /has already been accepted; sign in instead/, 'used');
+  await refusal(link, 409, /has already been accepted, so your account exists/, 'used');
+  // The page leads to sign-in, and from there on to the account.
+  const page = await newPage(browser);
+  await page.goto(link);
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Email address').fill(invitation.email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Your account' }).waitFor();
 });
 
 test('an unknown link', async () => {

@@ -1,7 +1,8 @@
 // A new hire's whole way in, as they would take it: the invitation email, the link (opening it uses
 // nothing up), the accept form (a refused submit first, then name and password), their onboarding page
 // (terms, then profile), the last step completing the onboard by itself, and the done state with its link
-// onward; then the same onboarding page from another browser, where they sign in. Every page: axe, screenshots at both
+// onward; then the same onboarding page from another browser, which leads to sign-in and back. Every page:
+// axe, screenshots at both
 // widths, nothing scrolling sideways.
 
 import assert from 'node:assert/strict';
@@ -169,22 +170,22 @@ test('invitation email → accept form → onboarding → done', async () => {
   assert.equal(user.jobTitle, 'Staff Engineer');
   assert.equal(user.department, 'Platform');
 
-  // The same page in another browser (no session): sign in, a wrong password first.
+  // The same page in another browser (no session): to sign-in and back, a wrong password first.
   const elsewhere = await newPage(browser);
   await elsewhere.goto(onboardingUrl);
-  await elsewhere.getByRole('heading', { name: 'Continue your onboarding' }).waitFor();
-  await checkPage(elsewhere, 'onboarding-sign-in');
-  await elsewhere.getByLabel('Email').fill(email);
+  await elsewhere.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.equal(new URL(elsewhere.url()).pathname, '/signin');
+  await elsewhere.getByLabel('Email address').fill(email);
   await elsewhere.getByLabel('Password').fill('not the password at all');
-  await elsewhere.getByRole('button', { name: 'Continue' }).click();
+  await elsewhere.getByRole('button', { name: 'Sign in' }).click();
   await elsewhere.locator('.error-summary').getByText('Wrong email or password').waitFor();
-  assert.equal(await elsewhere.getByLabel('Email').inputValue(), email, 'the email typed is kept');
+  assert.equal(await elsewhere.getByLabel('Email address').inputValue(), email, 'the email typed is kept');
   assert.equal(await elsewhere.getByLabel('Password').getAttribute('autocomplete'), 'current-password');
   await checkPage(elsewhere, 'onboarding-sign-in-refused');
-  await elsewhere.getByLabel('Email').fill(email);
   await elsewhere.getByLabel('Password').fill(PASSWORD);
-  await elsewhere.getByRole('button', { name: 'Continue' }).click();
+  await elsewhere.getByRole('button', { name: 'Sign in' }).click();
   await elsewhere.getByText(/Your onboarding is complete and your account at .+ is active\./).waitFor();
+  assert.equal(elsewhere.url(), onboardingUrl, 'back where they were');
 });
 
 test('an onboarding page that does not exist says so', async () => {

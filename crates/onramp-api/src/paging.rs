@@ -115,6 +115,16 @@ impl PageTokens {
         mac
     }
 
+    /// A MAC of `data` for `purpose` under the deployment secret, as base64url: what an anti-forgery token
+    /// is (`web::session`). `purpose` keeps it from being any page token's MAC.
+    pub fn tag(&self, purpose: &str, data: &[u8]) -> String {
+        let mut payload = Vec::with_capacity(purpose.len() + 1 + data.len());
+        payload.extend_from_slice(purpose.as_bytes());
+        payload.push(0);
+        payload.extend_from_slice(data);
+        URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes())
+    }
+
     /// The token that continues `fingerprint`'s query after the row whose sort key is `last_key`.
     pub fn encode(&self, fingerprint: &[u8; FINGERPRINT_LEN], last_key: &[u8]) -> String {
         let mut payload = Vec::with_capacity(1 + FINGERPRINT_LEN + last_key.len() + MAC_LEN);

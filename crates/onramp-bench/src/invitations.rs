@@ -100,7 +100,7 @@ async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<F
         let (store, password_hash) = (store.clone(), password_hash.clone());
         tasks.push(tokio::spawn(async move {
             for hash in hashes {
-                store.accept_invitation(&hash, "", &password_hash, &onramp_store::NoEffects).await?;
+                store.accept_invitation(&hash, "", &password_hash, &onramp_store::NoEffects, None).await?;
             }
             Ok::<_, onramp_store::StoreError>(())
         }));

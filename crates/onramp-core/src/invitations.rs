@@ -11,10 +11,11 @@ use onramp_store::{
     Accepted, Actor, Invitation, InvitationStatus, LocalDirectory, OutboxMessage, SecretRefusal, StoreError,
 };
 
+use crate::account::{ClientInfo, SignedIn};
 use crate::error::{Code, CoreError, CoreResult};
 use crate::invite::{self, invitation_email, new_token, token_hash};
 use crate::limits::too_many;
-use crate::password::hash_password;
+use crate::password::new_password_hash;
 use crate::{Core, Principal};
 
 /// Free text of at most `max` characters on one line, trimmed, naming `field` when it is refused
@@ -192,19 +193,55 @@ impl Core {
         display_name: &str,
         password: Secret<String>,
     ) -> CoreResult<Accepted> {
+        Ok(self.accept(client, token, display_name, password, None).await?.0)
+    }
+
+    /// Accepts an invitation on its web page: the invitee is signed in by the acceptance's own transaction,
+    /// and the new session's token is returned with the outcome.
+    pub async fn accept_invitation_signed_in(
+        &self,
+        client: &ClientInfo,
+        token: &str,
+        display_name: &str,
+        password: Secret<String>,
+    ) -> CoreResult<(Accepted, SignedIn)> {
+        let (accepted, signed_in) = self.accept(client.address, token, display_name, password, Some(client)).await?;
+        let signed_in = signed_in.ok_or_else(|| CoreError::internal("an acceptance with a session made none"))?;
+        Ok((accepted, signed_in))
+    }
+
+    async fn accept(
+        &self,
+        client: Option<IpAddr>,
+        token: &str,
+        display_name: &str,
+        password: Secret<String>,
+        signing_in: Option<&ClientInfo>,
+    ) -> CoreResult<(Accepted, Option<SignedIn>)> {
         let display_name = one_line("displayName", Some(display_name), 256)?;
         // Refuse a dead secret before spending an argon2 hash on its password.
-        self.open_invitation(client, token).await?;
-        let password_hash = hash_password(password).await?;
+        let invitation = self.open_invitation(client, token).await?;
+        let name = if display_name.is_empty() { invitation.display_name.as_str() } else { display_name.as_str() };
+        let password_hash = new_password_hash(password, &[invitation.email.as_str(), name]).await?;
         let secret_hash = token_hash(token);
         let hook = crate::approvals::AcceptHook(self);
-        let accepting = self.store.accept_invitation(&secret_hash, &display_name, &password_hash, &hook);
-        self.write(accepting).await.map_err(|error| match error {
+        // The user's id is made by the acceptance; the store sets it on the session.
+        let new_session =
+            signing_in.map(|client| crate::account::new_session(client, invitation.tenant_id, Id::new(), false));
+        let session = new_session.as_ref().map(|(_, session)| session);
+        let accepting = self.store.accept_invitation(&secret_hash, &display_name, &password_hash, &hook, session);
+        let accepted = self.write(accepting).await.map_err(|error| match error {
             StoreError::Conflict { constraint: "users_email_live" } => CoreError::new(
                 Code::AlreadyExists,
                 "a user with this email exists already; the invitation stays pending until it is revoked",
             ),
             other => other.into(),
-        })
+        })?;
+        let signed_in = new_session.map(|(token, session)| SignedIn {
+            token,
+            session: onramp_store::Session { tenant_id: accepted.user.tenant_id, user_id: accepted.user.id, ..session },
+            second_factor: false,
+        });
+        Ok((accepted, signed_in))
     }
 }

@@ -11,6 +11,7 @@
 //! Authorization is checked here, once, for every surface: each use case takes the [`Principal`] the
 //! surface authenticated and checks its permission, `may_grant` and the rule of user changes.
 
+pub mod account;
 pub mod approvals;
 pub mod apps;
 pub mod auth;
@@ -30,11 +31,13 @@ pub mod onboards;
 pub mod pages;
 pub mod password;
 pub mod principal;
+pub mod reset;
 pub mod roles;
 pub mod search;
 pub mod settings;
 pub mod sign_in;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 
 use std::future::Future;

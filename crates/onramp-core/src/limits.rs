@@ -57,6 +57,10 @@ pub struct LimitSettings {
     pub secrets_per_client: Bucket,
     /// Self-registrations (each sends an email to an unproven address) from one address.
     pub registrations_per_address: Bucket,
+    /// Password reset requests (each may send an email) from one address.
+    pub resets_per_address: Bucket,
+    /// Password reset emails to one account; past it, requests send nothing and answer the same.
+    pub resets_per_account: Bucket,
 }
 
 impl Default for LimitSettings {
@@ -70,6 +74,8 @@ impl Default for LimitSettings {
             secrets_per_address: Bucket { burst: 20, every: Duration::from_secs(3) },
             secrets_per_client: Bucket { burst: 10, every: Duration::from_secs(6) },
             registrations_per_address: Bucket { burst: 20, every: Duration::from_secs(180) },
+            resets_per_address: Bucket { burst: 10, every: Duration::from_secs(60) },
+            resets_per_account: Bucket { burst: 3, every: Duration::from_secs(20 * 60) },
         }
     }
 }
@@ -99,6 +105,8 @@ pub struct Limits {
     pub secrets: RateLimiter<IpAddr>,
     pub clients: RateLimiter<String>,
     pub registrations: RateLimiter<IpAddr>,
+    pub resets: RateLimiter<IpAddr>,
+    pub resets_per_account: RateLimiter<onramp_domain::Id>,
 }
 
 impl Limits {
@@ -109,6 +117,8 @@ impl Limits {
             secrets: RateLimiter::new(settings.secrets_per_address),
             clients: RateLimiter::new(settings.secrets_per_client),
             registrations: RateLimiter::new(settings.registrations_per_address),
+            resets: RateLimiter::new(settings.resets_per_address),
+            resets_per_account: RateLimiter::new(settings.resets_per_account),
             settings,
         }
     }

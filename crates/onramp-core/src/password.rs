@@ -25,6 +25,53 @@ use crate::error::{CoreError, CoreResult};
 /// The shortest and longest passwords an invitee may choose.
 pub const PASSWORD_LENGTH: std::ops::RangeInclusive<usize> = 12..=1024;
 
+/// The lowest zxcvbn score (0 to 4) a new password may have: 3, "safely unguessable" (about 10^8 guesses
+/// or more), so that a password on a list of common or breached ones, a keyboard walk, a repeated word
+/// or the person's own name or email is refused even at 12 characters or more.
+pub const MIN_STRENGTH: u8 = 3;
+
+/// zxcvbn's work grows with the length of the password; beyond this many characters only the first ones
+/// are estimated (a password this long is never weak for its length alone).
+const STRENGTH_PREFIX: usize = 100;
+
+/// Checks a new password: [`PASSWORD_LENGTH`], and not guessable by zxcvbn's estimate (score at least
+/// [`MIN_STRENGTH`]) given the person's own words (`user_inputs`: email, name). The message says what is
+/// wrong in the person's terms.
+pub fn check_new_password(password: &Secret<String>, user_inputs: &[&str]) -> CoreResult<()> {
+    let text = password.expose();
+    let length = text.chars().count();
+    if !PASSWORD_LENGTH.contains(&length) {
+        return Err(CoreError::invalid_field(
+            "password",
+            format!("must be {} to {} characters", PASSWORD_LENGTH.start(), PASSWORD_LENGTH.end()),
+        ));
+    }
+    let prefix: String = text.chars().take(STRENGTH_PREFIX).collect();
+    let inputs: Vec<String> =
+        user_inputs.iter().flat_map(|input| input.split(['@', '.', ' ', '-', '_'])).map(str::to_lowercase).collect();
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).filter(|word| word.len() >= 3).collect();
+    let estimate = zxcvbn::zxcvbn(&prefix, &inputs);
+    if u8::from(estimate.score()) < MIN_STRENGTH {
+        let warning = estimate.feedback().and_then(|feedback| feedback.warning()).map(|w| format!(" ({w})"));
+        return Err(CoreError::invalid_field(
+            "password",
+            format!(
+                "is too easy to guess{}: use a longer phrase of unrelated words, not a common password or your \
+                 own name",
+                warning.unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// [`check_new_password`], then [`hash_password`]: what every new password goes through (an invitation's
+/// acceptance, a change, a reset).
+pub async fn new_password_hash(password: Secret<String>, user_inputs: &[&str]) -> CoreResult<String> {
+    check_new_password(&password, user_inputs)?;
+    hash_password(password).await
+}
+
 /// The most hashing threads, whatever the number of cores: each keeps 19 MiB.
 pub const MAX_THREADS: usize = 4;
 
@@ -157,6 +204,20 @@ mod tests {
         let hash = hash_password(Secret::new("correct horse battery".into())).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(!hash.contains("correct horse"));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_and_strong_ones_pass() {
+        let check = |password: &str, inputs: &[&str]| check_new_password(&Secret::new(password.into()), inputs);
+        assert!(check("correct horse battery staple", &[]).is_ok());
+        assert!(check("Tr4vel-lamp-orchid-91", &[]).is_ok());
+        for weak in ["password1234", "qwertyuiopasdf", "123456789012", "aaaaaaaaaaaaaaa", "iloveyou2024!"] {
+            let refused = check(weak, &[]).unwrap_err();
+            assert!(refused.message.contains("too easy to guess"), "{weak}: {}", refused.message);
+        }
+        // The person's own name and email count against them.
+        assert!(check("zimmermannzoe1", &["zoe.zimmermann@example.com", "Zoe Zimmermann"]).is_err());
+        assert!(check("short", &[]).unwrap_err().message.contains("12 to 1024"));
     }
 
     #[tokio::test]

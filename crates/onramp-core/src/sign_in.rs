@@ -1,5 +1,5 @@
-//! Signing an invitee in with their email and password (HTTP Basic on the API, the form of the onboarding
-//! page), under the limits on guessing passwords (`limits.rs`).
+//! Signing an invitee in with their email and password (HTTP Basic on the API; the pages sign in through
+//! `account.rs`), under the limits on guessing passwords (`limits.rs`).
 //!
 //! In order: the client address's bucket must have a token (taken now, given back unless the email or
 //! password turns out wrong); the account must not be waiting out a delay, else 429 without the password

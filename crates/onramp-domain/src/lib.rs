@@ -2,6 +2,7 @@
 //!
 //! Nothing in this crate does I/O. Storage, HTTP and the binary depend on it; it depends on none of them.
 
+pub mod account;
 pub mod apps;
 pub mod branding;
 pub mod directory;

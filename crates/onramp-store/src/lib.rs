@@ -16,6 +16,7 @@ use onramp_domain::{Id, Timestamp, user::User};
 
 // The records the store reads and writes are domain types; they are re-exported so that users of the
 // store name them from here as well.
+pub use onramp_domain::account::*;
 pub use onramp_domain::apps::*;
 pub use onramp_domain::branding::{ImageType, Logo, TenantSettings, TenantSettingsUpdate};
 pub use onramp_domain::directory::*;
@@ -88,6 +89,7 @@ pub trait Store:
     + SettingsStore
     + BrandingStore
     + PasswordStore
+    + AccountStore
     + GaugeStore
 {
 }
@@ -104,6 +106,7 @@ impl<
         + SettingsStore
         + BrandingStore
         + PasswordStore
+        + AccountStore
         + GaugeStore,
 > Store for T
 {
@@ -416,13 +419,15 @@ pub trait DirectoryStore: Send + Sync + 'static {
     ///
     /// `effects` says, from the onboard as the acceptance leaves it and the new user, what else the same
     /// transaction writes (the emails and approval links of the approvals the acceptance makes due);
-    /// [`NoEffects`] writes nothing more.
+    /// [`NoEffects`] writes nothing more. With `session`, the invitee is signed in by the same transaction:
+    /// the session is stored for the new user (its `tenant_id` and `user_id` are set to the user's).
     async fn accept_invitation(
         &self,
         secret_hash: &str,
         display_name: &str,
         password_hash: &str,
         effects: &dyn AcceptEffects,
+        session: Option<&Session>,
     ) -> Result<Accepted>;
 
     /// The approval link with this secret hash, whatever its state; [`StoreError::NotFound`] for none.
@@ -538,6 +543,84 @@ pub trait PasswordStore: Send + Sync + 'static {
 
     /// Forgets the user's run of guesses, after a right password.
     async fn clear_password_failures(&self, tenant_id: &Id, user_id: &Id) -> Result<()>;
+}
+
+/// A local user's own account: browser sessions, password reset links and the TOTP second factor.
+/// Reads and writes are scoped by the tenant and user they are given, except the lookups by a secret's
+/// hash (a session cookie, a reset link), which find the tenant from the row.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Local users (those with a password) of every tenant whose live account has this email, oldest first.
+    async fn local_users_by_email(&self, email: &str) -> Result<Vec<User>>;
+
+    /// The newest onboard of the user that is still under way (created or in progress), if any.
+    async fn live_onboard_of_user(&self, tenant_id: &Id, user_id: &Id) -> Result<Option<Onboard>>;
+
+    /// Inserts a session and, in the same transaction, deletes the session whose token hash is `replaces`
+    /// (the one a person had before signing in again: a new id at every sign-in).
+    async fn create_session(&self, session: &Session, replaces: Option<&str>) -> Result<()>;
+
+    /// The session whose token has this hash.
+    async fn session_by_hash(&self, token_hash: &str) -> Result<Session>;
+
+    /// Records a use of the session at `at` (for the idle limit and the list of sessions).
+    async fn touch_session(&self, id: &Id, at: Timestamp) -> Result<()>;
+
+    /// Deletes one session of the user; false when there was none.
+    async fn delete_session(&self, tenant_id: &Id, user_id: &Id, id: &Id) -> Result<bool>;
+
+    /// Deletes every session of the user but `except`, and returns how many.
+    async fn delete_sessions_of(&self, actor: &Actor, user_id: &Id, except: Option<&Id>) -> Result<u64>;
+
+    /// The user's sessions, newest first.
+    async fn sessions_of(&self, tenant_id: &Id, user_id: &Id) -> Result<Vec<Session>>;
+
+    /// Replaces the user's password hash (they changed it, knowing the old one), clears their wrong
+    /// guesses and deletes their other sessions than `keep`, with a `user.password_change` audit event.
+    async fn change_password(&self, actor: &Actor, user_id: &Id, password_hash: &str, keep: &Id) -> Result<()>;
+
+    /// Stores a reset link and queues its email, in one transaction.
+    async fn create_password_reset(&self, reset: &PasswordReset, email: &OutboxMessage) -> Result<()>;
+
+    /// The reset link a secret opens, if it can still be used; otherwise [`StoreError::Refused`] saying why
+    /// (`Unknown`, `Expired`, `Used`). Reading never consumes it.
+    async fn password_reset_by_secret(&self, secret_hash: &str, now: Timestamp) -> Result<PasswordReset>;
+
+    /// Uses a reset link: marks it used (of concurrent uses one wins, the others are `Used`), sets the
+    /// password, clears wrong guesses, deletes every session of the user and cancels the link's unsent
+    /// email, with a `user.password_reset` audit event, in one transaction.
+    async fn use_password_reset(&self, secret_hash: &str, password_hash: &str, now: Timestamp)
+    -> Result<PasswordReset>;
+
+    /// The user's TOTP, confirmed or not.
+    async fn totp_of(&self, tenant_id: &Id, user_id: &Id) -> Result<Totp>;
+
+    /// Starts (or restarts) an enrolment with a new seed; a confirmed TOTP is `WrongState` (turn it off
+    /// first).
+    async fn begin_totp(&self, totp: &Totp) -> Result<()>;
+
+    /// Confirms an enrolment whose first right code was for `step`, storing the hashes of its recovery
+    /// codes (replacing any), with a `user.totp_enable` audit event. `WrongState` if there is no
+    /// unconfirmed enrolment.
+    async fn confirm_totp(&self, actor: &Actor, user_id: &Id, step: i64, code_hashes: &[String]) -> Result<()>;
+
+    /// Accepts a code of time step `step` if no code of that step or a later one was accepted: true when
+    /// accepted (and the count of wrong codes cleared).
+    async fn use_totp_step(&self, tenant_id: &Id, user_id: &Id, step: i64) -> Result<bool>;
+
+    /// Counts a code about to be checked, if the count is still `seen` (as [`AccountStore::totp_of`] read
+    /// it): the compare-and-set of [`PasswordStore::count_password_guess`].
+    async fn count_totp_guess(&self, tenant_id: &Id, user_id: &Id, seen: u32, at: Timestamp) -> Result<bool>;
+
+    /// Uses a recovery code of the user: true when it was theirs and unused (and the count of wrong codes
+    /// cleared).
+    async fn use_recovery_code(&self, tenant_id: &Id, user_id: &Id, code_hash: &str, at: Timestamp) -> Result<bool>;
+
+    /// How many unused recovery codes the user has.
+    async fn recovery_codes_left(&self, tenant_id: &Id, user_id: &Id) -> Result<u32>;
+
+    /// Removes the user's TOTP and recovery codes, with a `user.totp_disable` audit event.
+    async fn remove_totp(&self, actor: &Actor, user_id: &Id) -> Result<()>;
 }
 
 /// Onboarding flows and onboards. The built-in minimal flow ([`onramp_domain::onboarding::MINIMAL_FLOW_ID`])

@@ -23,6 +23,9 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (10, "tenant_settings", include_str!("../migrations/sqlite/0010_tenant_settings.sql")),
     (11, "outbox_html", include_str!("../migrations/sqlite/0011_outbox_html.sql")),
     (12, "approval_links", include_str!("../migrations/sqlite/0012_approval_links.sql")),
+    (13, "sessions", include_str!("../migrations/sqlite/0013_sessions.sql")),
+    (14, "password_resets", include_str!("../migrations/sqlite/0014_password_resets.sql")),
+    (15, "totp", include_str!("../migrations/sqlite/0015_totp.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -37,6 +40,9 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (10, "tenant_settings", include_str!("../migrations/postgres/0010_tenant_settings.sql")),
     (11, "outbox_html", include_str!("../migrations/postgres/0011_outbox_html.sql")),
     (12, "approval_links", include_str!("../migrations/postgres/0012_approval_links.sql")),
+    (13, "sessions", include_str!("../migrations/postgres/0013_sessions.sql")),
+    (14, "password_resets", include_str!("../migrations/postgres/0014_password_resets.sql")),
+    (15, "totp", include_str!("../migrations/postgres/0015_totp.sql")),
 ];
 
 #[derive(Debug)]

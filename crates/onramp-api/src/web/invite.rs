@@ -7,7 +7,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
@@ -20,8 +20,10 @@ use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
+use crate::web::account::{LinkMessagePage, client_info, forged};
 use crate::web::form::{CONFIRM_FIELD, Field, FormErrors, NewPassword, confirmation_matches};
 use crate::web::page::{Layout, Page, render};
+use crate::web::session;
 use crate::web::{branding, refusal_page};
 
 pub fn routes() -> Router<AppState> {
@@ -43,6 +45,8 @@ struct AcceptPage {
     expires: TimeInWords,
     name: Field,
     password: NewPassword,
+    /// The anti-forgery token of the form.
+    csrf: String,
 }
 
 impl Page for AcceptPage {
@@ -70,7 +74,7 @@ impl Page for AcceptedPage {
 /// The fields of the form as the core names them: (core name, element id, label).
 const FIELDS: [(&str, &str, &str); 2] = [("displayName", "displayName", "Name"), ("password", "password", "Password")];
 
-fn accept_page(opened: InvitationPage, display_name: &str, errors: FormErrors) -> AcceptPage {
+fn accept_page(opened: InvitationPage, display_name: &str, errors: FormErrors, csrf: String) -> AcceptPage {
     let InvitationPage { invitation, directory_name, inviter, branding } = opened;
     let joining = if directory_name.is_empty() || directory_name == branding.name {
         branding.name.clone()
@@ -95,21 +99,51 @@ fn accept_page(opened: InvitationPage, display_name: &str, errors: FormErrors) -
             .checked(&errors),
         password: NewPassword::new(&rule, *PASSWORD_LENGTH.start(), *PASSWORD_LENGTH.end(), &errors),
         errors,
+        csrf,
     }
 }
 
-async fn show(State(state): State<AppState>, ClientAddr(client): ClientAddr, Path(token): Path<String>) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     match state.core.invitation_page(client, &token).await {
         Ok(opened) => {
             let name = opened.invitation.display_name.clone();
-            render(StatusCode::OK, &accept_page(opened, &name, FormErrors::none()))
+            let (csrf, cookie) = session::form_token(&state, &headers);
+            let mut response = render(StatusCode::OK, &accept_page(opened, &name, FormErrors::none(), csrf));
+            if let Some(cookie) = cookie {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
         }
-        Err(error) => refusal_page(&error, &branding(&state, None).await, "invitation"),
+        Err(error) => used_or_refused(&state, &error).await,
     }
+}
+
+/// The page of a link that cannot be used: an invitation accepted already leads to sign-in (and from
+/// there to the person's account or onboarding); any other refusal says why.
+async fn used_or_refused(state: &AppState, error: &onramp_core::error::CoreError) -> Response {
+    if error.code == Code::AlreadyExists {
+        let page = LinkMessagePage {
+            layout: Layout::new("This invitation was accepted already", &branding(state, None).await),
+            kind: "info",
+            text: "This invitation has already been accepted, so your account exists.".into(),
+            next: "Sign in to continue where you were: your onboarding if it is not finished, else your account."
+                .into(),
+            link: "/signin?next=%2F".into(),
+            link_text: "Sign in".into(),
+        };
+        return render(crate::error::status_of(error.code), &page);
+    }
+    refusal_page(error, &branding(state, None).await, "invitation")
 }
 
 #[derive(Deserialize)]
 struct AcceptForm {
+    csrf: Option<String>,
     #[serde(rename = "displayName", default)]
     display_name: String,
     #[serde(default)]
@@ -120,50 +154,60 @@ struct AcceptForm {
 
 async fn submit(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    address: ClientAddr,
+    headers: HeaderMap,
     Path(token): Path<String>,
     Form(input): Form<AcceptForm>,
 ) -> Response {
+    if !session::form_is_genuine(&state, &headers, input.csrf.as_deref()) {
+        return forged(&state).await;
+    }
+    let client = address.0;
     if !confirmation_matches(&input.password, input.password_confirm.as_deref()) {
         let mut errors = FormErrors::none();
         errors.add(CONFIRM_FIELD, "The two passwords are not the same: type the same password in both fields.");
-        return refused_form(&state, client, &token, &input.display_name, errors).await;
+        return refused_form(&state, &headers, client, &token, &input.display_name, errors).await;
     }
     let password = Secret::new(input.password);
-    match state.core.accept_invitation(client, &token, &input.display_name, password).await {
-        Ok(onramp_store::Accepted { invitation, user, onboard }) => {
+    let info = client_info(address, &headers);
+    match state.core.accept_invitation_signed_in(&info, &token, &input.display_name, password).await {
+        Ok((onramp_store::Accepted { invitation, user, onboard }, signed_in)) => {
             let page = AcceptedPage {
                 layout: Layout::new("Your account is created", &branding(&state, Some(&invitation.tenant_id)).await),
                 name: user.display_name.clone(),
                 email: invitation.email.as_str().to_string(),
                 onboarding_url: onboard.as_ref().map(|onboard| format!("/onboarding/{}", onboard.id)),
             };
+            // Accepting signed the invitee in: the session is theirs from this answer on.
             let mut response = render(StatusCode::OK, &page);
-            if let Some(onboard) = &onboard {
-                let cookie = crate::web::onboarding::session_cookie(&state, onboard, user.id);
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, session::session_cookie(&state, signed_in.token.expose()));
             response
         }
         // A bad field: the form again with the problem next to its field, keeping the name typed.
         Err(error) if error.code == Code::InvalidArgument => {
             let errors = FormErrors::from_core(&error, &FIELDS, "displayName");
-            refused_form(&state, client, &token, &input.display_name, errors).await
+            refused_form(&state, &headers, client, &token, &input.display_name, errors).await
         }
-        Err(error) => refusal_page(&error, &branding(&state, None).await, "invitation"),
+        Err(error) => used_or_refused(&state, &error).await,
     }
 }
 
 /// The form again, 400, with `errors` and the name typed.
 async fn refused_form(
     state: &AppState,
+    headers: &HeaderMap,
     client: Option<std::net::IpAddr>,
     token: &str,
     display_name: &str,
     errors: FormErrors,
 ) -> Response {
     match state.core.invitation_page(client, token).await {
-        Ok(opened) => render(StatusCode::BAD_REQUEST, &accept_page(opened, display_name, errors)),
+        Ok(opened) => {
+            let (csrf, _) = session::form_token(state, headers);
+            render(StatusCode::BAD_REQUEST, &accept_page(opened, display_name, errors, csrf))
+        }
         Err(error) => refusal_page(&error, &branding(state, None).await, "invitation"),
     }
 }
@@ -205,7 +249,7 @@ mod tests {
     fn the_form_escapes_what_it_shows_and_ties_errors_to_fields() {
         let mut errors = FormErrors::none();
         errors.add("password", "Password: must be 12 to 1024 characters");
-        let html = accept_page(opened("<script>"), "<script>", errors).render().unwrap();
+        let html = accept_page(opened("<script>"), "<script>", errors, "token".into()).render().unwrap();
         assert!(html.contains("&#60;script&#62;"), "{html}");
         assert_eq!(html.matches("<script").count(), 1, "only the layout's own script: {html}");
         assert!(

@@ -8,15 +8,24 @@
 //!   the error summary, new-password pairs.
 //! - `invite.rs`: the invitation page at `/invite/{token}`; `onboarding.rs`: the invitee's onboarding pages;
 //!   `approval.rs`: the approver's page at `/approve/{token}`.
+//! - `session.rs`: the session and anti-forgery cookies and the check of every form POST; `account.rs`:
+//!   the account page and what signed-in pages share; `signin.rs`: `GET /`, sign-in (and its second step)
+//!   and sign-out; `totp.rs`: setting up and
+//!   turning off two-step sign-in; `reset.rs`: forgotten passwords.
 //!
 //! Pages call the application core, never the store.
 
+pub mod account;
 pub mod approval;
 pub mod assets;
 pub mod form;
 pub mod invite;
 pub mod onboarding;
 pub mod page;
+pub mod reset;
+pub mod session;
+pub mod signin;
+pub mod totp;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -29,7 +38,13 @@ use crate::state::AppState;
 
 /// Every route of the pages and their assets.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(assets::routes()).merge(invite::routes()).merge(onboarding::routes()).merge(approval::routes())
+    Router::new()
+        .merge(assets::routes())
+        .merge(invite::routes())
+        .merge(onboarding::routes())
+        .merge(account::routes())
+        .merge(reset::routes())
+        .merge(approval::routes())
 }
 
 /// A page that only says something: a heading (the title), a notice and what to do next.

@@ -1,114 +1,35 @@
 //! The invitee's onboarding pages: `/onboarding/{id}` lists the onboard's steps and offers a form for each
 //! step the invitee does (accept the terms, complete the profile).
 //!
-//! The invitee is known by a session cookie, set when they accept the invitation on its page or when they
-//! sign in here with their email and the password they chose. The cookie holds the onboard, the user and
-//! an expiry, MACed with the deployment's token secret under its own fingerprint (so that it is no page
-//! token, and a page token is no session); it is `HttpOnly`, `SameSite=Strict` and scoped to the onboard's
-//! path. Other sites' form posts are refused by `same_origin` before they get here. Signing in is limited as
-//! the API's HTTP Basic is (`sign_in.rs`).
+//! The invitee is known by their session (`session.rs`, the core's `account.rs`): accepting the invitation
+//! signs them in, and anyone without a session is sent to the sign-in page, which leads back here. A
+//! session of another person than the onboard's gets a page saying so. Every step's form carries the
+//! anti-forgery token.
 
 use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use onramp_core::error::{Code, CoreError};
+use onramp_core::account::AccountSession;
+use onramp_core::error::CoreError;
 use onramp_core::onboard_steps::StepInput;
+use onramp_domain::Id;
 use onramp_domain::onboarding::{OnboardStatus, ProfileField, StepKind};
-use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::Onboard;
 use serde::Deserialize;
 
-use crate::client_addr::ClientAddr;
-use crate::paging::fingerprint;
 use crate::state::AppState;
+use crate::web::account::{LinkMessagePage, forged, signed_in};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{Layout, Page, render, see_other};
-use crate::web::{branding, refusal_page, with_retry_after};
+use crate::web::session;
+use crate::web::{branding, refusal_page};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/onboarding/{id}", get(show))
-        .route("/onboarding/{id}/login", post(login))
-        .route("/onboarding/{id}/steps/{key}", post(submit_step))
-}
-
-const COOKIE: &str = "onramp_onboarding";
-
-/// How long a session lasts.
-const SESSION_SECONDS: i64 = 3600;
-
-fn session_fingerprint() -> [u8; 16] {
-    fingerprint(&["onboarding.session"])
-}
-
-/// The `Set-Cookie` value of a new session of `user` on `onboard`.
-pub(crate) fn session_cookie(state: &AppState, onboard: &Onboard, user: Id) -> HeaderValue {
-    let expires = Timestamp::now().micros() + SESSION_SECONDS * 1_000_000;
-    let payload = format!("{}{}{expires}", onboard.id, user);
-    let token = state.page_tokens.encode(&session_fingerprint(), payload.as_bytes());
-    let secure = if state.core.public_url().starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!(
-        "{COOKIE}={token}; Path=/onboarding/{}; Max-Age={SESSION_SECONDS}; HttpOnly; SameSite=Strict{secure}",
-        onboard.id
-    );
-    HeaderValue::from_str(&cookie).expect("a cookie of base64url and ASCII is a valid header")
-}
-
-/// The user of a valid, unexpired session on onboard `id`, if the request carries one.
-fn session_user(state: &AppState, headers: &HeaderMap, id: &Id) -> Option<Id> {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)?;
-    let payload = state.page_tokens.decode(Some(token), &session_fingerprint()).ok()??;
-    let text = String::from_utf8(payload).ok()?;
-    let (onboard, rest) = text.split_at_checked(24)?;
-    let (user, expires) = rest.split_at_checked(24)?;
-    let live = expires.parse::<i64>().ok()? > Timestamp::now().micros();
-    (live && onboard == id.to_string()).then(|| user.parse().ok()).flatten()
-}
-
-/// The sign-in form of an onboarding page.
-#[derive(Template)]
-#[template(path = "onboarding_login.html")]
-struct LoginPage {
-    layout: Layout,
-    errors: FormErrors,
-    action: String,
-    email: Field,
-    password: Field,
-}
-
-impl Page for LoginPage {
-    fn layout(&self) -> &Layout {
-        &self.layout
-    }
-}
-
-fn login_page(layout: Layout, id: &Id, email: &str, errors: FormErrors) -> LoginPage {
-    LoginPage {
-        layout,
-        action: format!("/onboarding/{id}/login"),
-        email: Field::text("email", "Email")
-            .of_type("email")
-            .value(email)
-            .autocomplete("username")
-            .required()
-            .checked(&errors),
-        password: Field::text("password", "Password")
-            .of_type("password")
-            .autocomplete("current-password")
-            .required()
-            .checked(&errors),
-        errors,
-    }
+    Router::new().route("/onboarding/{id}", get(show)).route("/onboarding/{id}/steps/{key}", post(submit_step))
 }
 
 /// What the page says at the top.
@@ -181,6 +102,8 @@ impl Others {
 #[template(path = "onboarding.html")]
 struct StepsPage {
     layout: Layout,
+    /// The anti-forgery token of the steps' forms.
+    csrf: String,
     errors: FormErrors,
     headline: Headline,
     steps: Vec<StepView>,
@@ -199,7 +122,7 @@ struct Refused<'a> {
     input: &'a StepInput,
 }
 
-fn steps_page(layout: Layout, onboard: &Onboard, others: &Others, refused: Option<Refused>) -> StepsPage {
+fn steps_page(layout: Layout, csrf: String, onboard: &Onboard, others: &Others, refused: Option<Refused>) -> StepsPage {
     let headline = match onboard.status {
         OnboardStatus::Completed => Headline::Completed,
         OnboardStatus::Failed => Headline::Failed(onboard.failure_reason.clone()),
@@ -266,7 +189,7 @@ fn steps_page(layout: Layout, onboard: &Onboard, others: &Others, refused: Optio
     if let Some(refused) = refused.filter(|_| summary.is_empty()) {
         summary = refused.errors;
     }
-    StepsPage { layout, errors: summary, headline, steps }
+    StepsPage { layout, csrf, errors: summary, headline, steps }
 }
 
 fn typed_value(input: &StepInput, field: ProfileField) -> Option<String> {
@@ -323,79 +246,65 @@ async fn layout(state: &AppState, onboard: &Onboard, title: &str) -> Layout {
     Layout::new(title, &branding(state, Some(&onboard.tenant_id)).await)
 }
 
+/// The onboard's own user signed in on this request, or the page to show instead: sign-in for nobody,
+/// a refusal for someone else.
+async fn invitee(state: &AppState, headers: &HeaderMap, onboard: &Onboard) -> Result<AccountSession, Response> {
+    let here = format!("/onboarding/{}", onboard.id);
+    let session = signed_in(state, headers, &here).await?;
+    if Some(session.user().id) == onboard.user_id {
+        return Ok(session);
+    }
+    let page = LinkMessagePage {
+        layout: layout(state, onboard, "This onboarding is someone else's").await,
+        kind: "error",
+        text: format!("You are signed in as {}, and this onboarding belongs to another account.", session.user().email),
+        next: "Sign out from your account page, then sign in with the account this onboarding is for.".into(),
+        link: "/account".into(),
+        link_text: "Go to your account".into(),
+    };
+    Err(render(StatusCode::FORBIDDEN, &page))
+}
+
 async fn show(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let onboard = match onboard_of(&state, &id).await {
         Ok(onboard) => onboard,
         Err(page) => return page,
     };
-    match session_user(&state, &headers, &onboard.id) {
-        Some(user) if Some(user) == onboard.user_id => {
-            let others = Others::of(&state, &onboard).await;
-            let layout = layout(&state, &onboard, "Your onboarding").await;
-            render(StatusCode::OK, &steps_page(layout, &onboard, &others, None))
-        }
-        _ => {
-            let layout = layout(&state, &onboard, "Continue your onboarding").await;
-            render(StatusCode::OK, &login_page(layout, &onboard.id, "", FormErrors::none()))
-        }
+    if let Err(page) = invitee(&state, &headers, &onboard).await {
+        return page;
     }
+    let (csrf, _) = session::form_token(&state, &headers);
+    let others = Others::of(&state, &onboard).await;
+    let layout = layout(&state, &onboard, "Your onboarding").await;
+    render(StatusCode::OK, &steps_page(layout, csrf, &onboard, &others, None))
 }
 
 #[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-}
-
-async fn login(
-    State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
-    Path(id): Path<String>,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let onboard = match onboard_of(&state, &id).await {
-        Ok(onboard) => onboard,
-        Err(page) => return page,
-    };
-    match state.core.verify_invitee(client, &onboard, &form.email, Secret::new(form.password)).await {
-        Ok(user) => {
-            let mut response = see_other(&format!("/onboarding/{}", onboard.id));
-            response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &onboard, user.id));
-            response
-        }
-        Err(error) if matches!(error.code, Code::Unauthenticated | Code::ResourceExhausted) => {
-            let status = if error.code == Code::Unauthenticated {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::TOO_MANY_REQUESTS
-            };
-            let mut errors = FormErrors::none();
-            errors.add("email", crate::web::sentence(&error.message));
-            let layout = layout(&state, &onboard, "Continue your onboarding").await;
-            with_retry_after(render(status, &login_page(layout, &onboard.id, &form.email, errors)), &error)
-        }
-        Err(error) => refusal_page(&error, &branding(&state, Some(&onboard.tenant_id)).await, "onboarding"),
-    }
+struct CsrfField {
+    csrf: Option<String>,
 }
 
 async fn submit_step(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((id, key)): Path<(String, String)>,
-    Form(request): Form<StepInput>,
+    body: Bytes,
 ) -> Response {
+    let csrf = serde_urlencoded::from_bytes::<CsrfField>(&body).ok().and_then(|form| form.csrf);
+    if !session::form_is_genuine(&state, &headers, csrf.as_deref()) {
+        return forged(&state).await;
+    }
+    let Ok(request) = serde_urlencoded::from_bytes::<StepInput>(&body) else {
+        let error = CoreError::invalid_field("form", "is not a form of this page");
+        return refusal_page(&error, &branding(&state, None).await, "form");
+    };
     let onboard = match onboard_of(&state, &id).await {
         Ok(onboard) => onboard,
         Err(page) => return page,
     };
-    let Some(_) = session_user(&state, &headers, &onboard.id).filter(|user| Some(*user) == onboard.user_id) else {
-        let mut errors = FormErrors::none();
-        errors.add("email", "Your session has ended; sign in again.");
-        let layout = layout(&state, &onboard, "Continue your onboarding").await;
-        return render(StatusCode::UNAUTHORIZED, &login_page(layout, &onboard.id, "", errors));
-    };
+    if let Err(page) = invitee(&state, &headers, &onboard).await {
+        return page;
+    }
     match state.core.complete_own_step(&onboard, &key, &request).await {
         Ok(_) => see_other(&format!("/onboarding/{}", onboard.id)),
         Err(error) => {
@@ -418,7 +327,8 @@ async fn submit_step(
             let layout = layout(&state, &current, "Your onboarding").await;
             let refused = Refused { key: &key, errors, input: &request };
             let others = Others::of(&state, &current).await;
-            render(StatusCode::BAD_REQUEST, &steps_page(layout, &current, &others, Some(refused)))
+            let (csrf, _) = session::form_token(&state, &headers);
+            render(StatusCode::BAD_REQUEST, &steps_page(layout, csrf, &current, &others, Some(refused)))
         }
     }
 }

@@ -18,7 +18,7 @@ use super::user_sql::{insert_user, user_json};
 use super::{Dialect, SqlStore, conflict_on, ids_json, later_than, onboarding, outbox};
 use crate::{
     Accepted, Actor, DirectoryStore, Invitation, InvitationStatus, LocalDirectory, Onboard, OutboxMessage, Result,
-    SecretRefusal, StoreError,
+    SecretRefusal, Session, StoreError,
 };
 
 const DIRECTORY_COLUMNS: &str = "app_id, tenant_id, display_name, invitation_ttl_seconds, is_default, \
@@ -666,6 +666,7 @@ where
         display_name: &str,
         password_hash: &str,
         effects: &dyn crate::AcceptEffects,
+        session: Option<&Session>,
     ) -> Result<Accepted> {
         let now = Timestamp::now();
         let mut tx = self.write.begin().await?;
@@ -767,6 +768,10 @@ where
                 user = Self::update_in(&mut tx, &invitee, before_user, after_user).await?;
             }
             onboarding::write_effects::<DB>(&mut tx, &more, now).await?;
+        }
+        if let Some(session) = session {
+            let session = Session { tenant_id: user.tenant_id, user_id: user.id, ..session.clone() };
+            super::account::insert_session::<DB>(&mut tx, &session).await?;
         }
         tx.commit().await?;
         Ok(Accepted { invitation: after, user, onboard })

@@ -8,6 +8,7 @@
 //! SQLite runs with one writer connection (WAL, `synchronous=FULL`, foreign keys on, a busy timeout) and a
 //! pool of read-only connections; PostgreSQL uses one pool for both.
 
+mod account;
 mod app_owners;
 mod apps;
 mod audit;

@@ -102,11 +102,9 @@ async fn a_right_password_works_beside_another_accounts_failures(backend: Backen
     }
     let reply = sign_in(&server, &onboards[1], "bob@example.com", PASSWORD).await;
     assert_eq!(reply.status, 200, "Bob, from the same address, with his password: {}", reply.text);
-    // The onboarding page's sign-in is the same rule.
-    let page = server.url(&format!("/onboarding/{}/login", onboards[1]));
-    let form = [("email", "bob@example.com"), ("password", PASSWORD)];
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    assert_eq!(send(client.post(&page).form(&form)).await.status, 303, "signed in on the page");
+    // The sign-in page is the same rule.
+    let browser = crate::account::Browser::new(&server, "bob");
+    assert_eq!(browser.sign_in("bob@example.com", PASSWORD).await.status, 303, "signed in on the page");
 }
 both_backends!(a_right_password_works_beside_another_accounts_failures);
 
@@ -128,10 +126,8 @@ async fn wrong_passwords_make_their_account_wait(backend: Backend) {
     assert!(wait > 30, "the first wait is 60 s: {wait}");
     let right = sign_in(&server, onboard, "ann@example.com", PASSWORD).await;
     right.assert_too_many("the right password while waiting", 60);
-    let page = server.url(&format!("/onboarding/{onboard}/login"));
-    let form = [("email", "ann@example.com"), ("password", PASSWORD)];
-    let on_page = send(server.http.post(&page).form(&form)).await;
-    assert_eq!((on_page.status, on_page.retry_after.is_some()), (429, true), "the page waits too: {}", on_page.text);
+    let on_page = crate::account::Browser::new(&server, "ann").sign_in("ann@example.com", PASSWORD).await;
+    assert_eq!((on_page.status, on_page.retry_after.is_some()), (429, true), "the page waits too: {}", on_page.html);
     assert_eq!(failures_of(&server, "ann@example.com").await.as_deref(), Some("5"), "refused guesses are not counted");
 
     let moved =

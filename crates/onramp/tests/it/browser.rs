@@ -18,7 +18,8 @@ use crate::support::{Backend, TestServer};
 const EXPIRED_INVITEE: &str = "edith.expired@example.com";
 
 /// What the journeys need and cannot make through the API: `expiredInvitation`, an invitation whose email
-/// has been sent and whose expiry then moved into the past (the sweep marks it EXPIRED soon after).
+/// has been sent and whose expiry then moved into the past (the sweep marks it EXPIRED soon after), and
+/// `expiredResetLink`, a password reset link past its hour.
 async fn fixtures(server: &TestServer) -> Value {
     let token = server.admin_token().await;
     let directory = create_directory(server, &token, "Expired links", Value::Null).await;
@@ -26,12 +27,31 @@ async fn fixtures(server: &TestServer) -> Value {
     let id = invitation["id"].as_str().expect("the invitation has an id");
     mails_to(server, EXPIRED_INVITEE, 1).await;
     expire_now(server, id).await;
-    json!({"expiredInvitation": {"email": EXPIRED_INVITEE, "directoryId": directory, "invitationId": id}})
+    json!({
+        "expiredInvitation": {"email": EXPIRED_INVITEE, "directoryId": directory, "invitationId": id},
+        "expiredResetLink": expired_reset_link(server).await,
+    })
+}
+
+/// The path of a password reset link whose hour is over (moved into the past in the database).
+async fn expired_reset_link(server: &TestServer) -> String {
+    crate::account::local_user(server, "rhea.expired@example.com").await;
+    let browser = crate::account::Browser::new(server, "fixtures");
+    browser.submit("/forgot", "/forgot", &[("email", "rhea.expired@example.com")]).await;
+    let token = crate::account::reset_token(server, "rhea.expired@example.com", 1).await;
+    let past = onramp_domain::Timestamp::now().micros() - 1;
+    server.database.execute(&format!("UPDATE password_resets SET expires_at = {past}")).await;
+    format!("/reset/{token}")
 }
 
 /// Every journey on one server of `backend`.
 async fn journeys(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    // An account that waits after its wrong passwords waits a minute, so that the journey of the
+    // rate-limited sign-in never races the wait.
+    let server = TestServer::start_with(backend, |config| {
+        config.limits.password_first_delay = std::time::Duration::from_secs(60);
+    })
+    .await;
     let fixtures = fixtures(&server).await;
     let scripts = test_scripts(&web_tests_dir().join("journeys"));
     let output = run_scripts(backend, &scripts, &context_for(&server, backend, fixtures)).await;

@@ -5,6 +5,7 @@
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
+use crate::account::Browser;
 use crate::both_backends;
 use crate::directories::create_directory;
 use crate::flows::create_flow;
@@ -52,17 +53,21 @@ async fn cross_site_posts_are_refused(backend: Backend) {
     let invitation_id = invitation["id"].as_str().unwrap();
     let secret = invite_token(&server, "carol@example.com").await;
     let invite_page = server.url(&format!("/invite/{secret}"));
-    let accept_form = [("displayName", "Carol"), ("password", PASSWORD)];
+    // A person's browser, which opened the page (and holds its anti-forgery cookie and token).
+    let person = Browser::new(&server, "carol");
+    let csrf = person.get(&format!("/invite/{secret}")).await.csrf();
+    let accept_form = [("csrf", csrf.as_str()), ("displayName", "Carol"), ("password", PASSWORD)];
 
     for headers in elsewhere(&server) {
-        let response = browser.post(&invite_page).headers(headers.clone()).form(&accept_form).send().await.unwrap();
+        let response = person.http.post(&invite_page).headers(headers.clone()).form(&accept_form).send().await.unwrap();
         assert_api_error(&format!("accept from {headers:?}"), &read(response).await, 403, 7);
     }
     let pending = get_invitation(&server, &token, &directory, invitation_id).await;
     assert_eq!(pending["status"], "LOCAL_INVITATION_STATUS_PENDING", "{pending}");
 
     // From the page itself, as a browser sends it: accepted, with a session.
-    let accepted = browser
+    let accepted = person
+        .http
         .post(&invite_page)
         .headers(from(Some(&server.base_url), Some(&invite_page)))
         .form(&accept_form)
@@ -70,22 +75,39 @@ async fn cross_site_posts_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(accepted.status(), 200);
-    let cookie = accepted.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = accepted
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("onramp_session="))
+        .expect("accepting signs in")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let onboard = list_onboards(&server, &admin).await.remove(0);
     let id = onboard["id"].as_str().unwrap().to_string();
     let terms = server.url(&format!("/onboarding/{id}/steps/terms"));
-    let login = server.url(&format!("/onboarding/{id}/login"));
+    let signin = server.url("/signin");
+    let step_csrf = person.get(&format!("/onboarding/{id}")).await.csrf();
 
-    // The session cookie goes along (a browser would send it only if SameSite failed), yet nothing happens.
+    // The session cookie and the right token go along (a browser would send them only if SameSite
+    // failed), yet nothing happens.
     for headers in elsewhere(&server) {
         let request = browser.post(&terms).header("cookie", &cookie).headers(headers.clone());
-        let response = request.form(&[("accepted", "true")]).send().await.unwrap();
+        let response = request.form(&[("csrf", step_csrf.as_str()), ("accepted", "true")]).send().await.unwrap();
         assert_api_error(&format!("terms from {headers:?}"), &read(response).await, 403, 7);
-        let request = browser.post(&login).headers(headers.clone());
+        let request = person.http.post(&signin).headers(headers.clone());
         let response = request.form(&[("email", "carol@example.com"), ("password", PASSWORD)]).send().await.unwrap();
-        assert!(response.headers().get("set-cookie").is_none(), "login from {headers:?} opened a session");
-        assert_api_error(&format!("login from {headers:?}"), &read(response).await, 403, 7);
+        assert!(response.headers().get("set-cookie").is_none(), "sign-in from {headers:?} opened a session");
+        assert_api_error(&format!("sign-in from {headers:?}"), &read(response).await, 403, 7);
     }
+    assert_eq!(step(&get_onboard(&server, &admin, &id).await, "terms")["done"], false);
+    // Without the token, from the page's own origin: refused by the anti-forgery check.
+    let request = browser.post(&terms).header("cookie", &cookie).headers(from(Some(&server.base_url), None));
+    let response = request.form(&[("accepted", "true")]).send().await.unwrap();
+    assert_eq!(response.status(), 403, "a step without its anti-forgery token");
     assert_eq!(step(&get_onboard(&server, &admin, &id).await, "terms")["done"], false);
 
     // The JSON API keeps the same rule, and reads are not affected.
@@ -97,11 +119,11 @@ async fn cross_site_posts_are_refused(backend: Backend) {
 
     // A same-origin Referer without Origin (older browsers) passes, and so does a client sending neither.
     let request = browser.post(&terms).header("cookie", &cookie).headers(from(None, Some(&server.url("/onboarding"))));
-    let response = request.form(&[("accepted", "true")]).send().await.unwrap();
+    let response = request.form(&[("csrf", step_csrf.as_str()), ("accepted", "true")]).send().await.unwrap();
     assert_eq!(response.status(), 303, "terms from onramp's own page");
     assert_eq!(step(&get_onboard(&server, &admin, &id).await, "terms")["done"], true);
-    let response = browser.post(&login).form(&[("email", "carol@example.com"), ("password", PASSWORD)]).send();
-    assert_eq!(response.await.unwrap().status(), 303, "a login without Origin or Referer");
+    let signed_in = Browser::new(&server, "elsewhere").sign_in("carol@example.com", PASSWORD).await;
+    assert_eq!(signed_in.status, 303, "a sign-in without Origin or Referer");
 }
 both_backends!(cross_site_posts_are_refused);
 

@@ -210,9 +210,14 @@ async fn get_page(server: &TestServer, token: &str) -> (u16, String, String) {
     web(server.http.get(server.url(&format!("/invite/{token}"))).send().await.expect("GET /invite")).await
 }
 
+/// Posts the accept form as a browser does: with the anti-forgery token its cookie calls for (the token of
+/// any of onramp's forms in this browser; a used or revoked link shows no form).
 async fn post_page(server: &TestServer, token: &str, display_name: &str, password: &str) -> (u16, String, String) {
-    let form = [("displayName", display_name), ("password", password)];
-    web(server.http.post(server.url(&format!("/invite/{token}"))).form(&form).send().await.expect("POST /invite")).await
+    let browser = crate::account::Browser::new(server, "invitee");
+    let csrf = browser.get("/signin").await.csrf();
+    let form = [("csrf", csrf.as_str()), ("displayName", display_name), ("password", password)];
+    let response = browser.http.post(server.url(&format!("/invite/{token}"))).form(&form).send().await;
+    web(response.expect("POST /invite")).await
 }
 
 #[track_caller]
@@ -893,7 +898,12 @@ async fn web_page_accepts_with_a_form(backend: Backend) {
     assert_eq!(users[0]["displayName"], "Web Chosen");
     assert_eq!(users[0]["origin"], "USER_ORIGIN_LOCAL");
 
-    assert_html("GET a used link", &get_page(&server, &secret).await, 409, &["already been accepted"]);
+    assert_html(
+        "GET a used link",
+        &get_page(&server, &secret).await,
+        409,
+        &["already been accepted", "href=\"/signin?next=%2F\""],
+    );
     assert_html(
         "POST a used link",
         &post_page(&server, &secret, "Again", PASSWORD).await,

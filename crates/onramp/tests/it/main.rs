@@ -6,6 +6,7 @@ mod support;
 mod abuse_passwords;
 mod abuse_secrets;
 mod access_tokens;
+mod account;
 mod app_owners;
 mod apps;
 mod auth_token;

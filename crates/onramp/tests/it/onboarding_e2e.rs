@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::account::Browser;
 use crate::both_backends;
 use crate::directories::create_directory;
 use crate::flows::{DIRECTORY_ADMIN_ROLE, create_flow};
@@ -66,12 +67,10 @@ async fn invite_accept_onboard_complete(backend: Backend) {
     let mails = mails_to(&server, "zoe@example.com", 1).await;
     assert_eq!(mails.len(), 1, "one invitation email");
     let secret = invite_token(&server, "zoe@example.com").await;
-    let form = [("displayName", "Zoe Zimmermann"), ("password", PASSWORD)];
-    let page =
-        server.http.post(server.url(&format!("/invite/{secret}"))).form(&form).send().await.expect("POST /invite");
-    let status = page.status().as_u16();
-    let html = page.text().await.unwrap();
-    assert_eq!(status, 200, "the form accepts: {html}");
+    let invitee = crate::account::Browser::new(&server, "zoe");
+    let path = format!("/invite/{secret}");
+    let page = invitee.submit(&path, &path, &[("displayName", "Zoe Zimmermann"), ("password", PASSWORD)]).await;
+    assert_eq!(page.status, 200, "the form accepts: {}", page.html);
 
     // Accepted: the user exists, DISABLED, and its onboard runs.
     let onboards = list_onboards(&server, &admin).await;
@@ -161,23 +160,14 @@ async fn invite_accept_onboard_complete(backend: Backend) {
 }
 both_backends!(invite_accept_onboard_complete);
 
-/// A response's status, its `Set-Cookie` session value (`name=value`), its `Location`, and its HTML.
-async fn html(response: reqwest::Response) -> (u16, Option<String>, Option<String>, String) {
-    let status = response.status().as_u16();
-    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-    let (cookie, location) = (header("set-cookie"), header("location"));
-    (status, cookie, location, response.text().await.unwrap())
-}
-
-/// The invitee's onboarding in the browser, without the API: accepting on the invitation page opens a
-/// session (an HttpOnly, SameSite=Strict cookie for the onboard's path), the onboarding page offers the
-/// terms and profile forms, posting them completes the steps, signing in again with the password opens a
-/// new session, and a missing, tampered or wrong session or password gets the sign-in form.
+/// The invitee's onboarding in the browser, without the API: accepting on the invitation page signs the
+/// invitee in (the session cookie of `web::session`), the onboarding page offers the terms and profile
+/// forms, posting them completes the steps; without a session the page leads to sign-in and back; signing
+/// in again with the password leads back to the onboarding; a session of another person is refused.
 async fn onboarding_in_the_browser(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
     let admin = Auth::Bearer(token.clone());
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let flow = create_flow(
         &server,
         &token,
@@ -193,57 +183,48 @@ async fn onboarding_in_the_browser(backend: Backend) {
     invite(&server, &token, &directory, "wendy@example.com", Value::Null).await;
     let secret = invite_token(&server, "wendy@example.com").await;
 
-    // Accepting on the invitation page opens the session and links to the onboarding.
-    let form = [("displayName", "Wendy Web"), ("password", PASSWORD)];
-    let accepted = html(browser.post(server.url(&format!("/invite/{secret}"))).form(&form).send().await.unwrap()).await;
-    assert_eq!(accepted.0, 200, "{}", accepted.3);
+    // Accepting on the invitation page signs in and links to the onboarding.
+    let browser = Browser::new(&server, "wendy");
+    let path = format!("/invite/{secret}");
+    let accepted = browser.submit(&path, &path, &[("displayName", "Wendy Web"), ("password", PASSWORD)]).await;
+    assert_eq!(accepted.status, 200, "{}", accepted.html);
     let onboard = list_onboards(&server, &admin).await.remove(0);
     let id = onboard["id"].as_str().unwrap().to_string();
     let user = onboard["user_id"].as_str().unwrap().to_string();
-    assert!(accepted.3.contains(&format!("href=\"/onboarding/{id}\"")), "{}", accepted.3);
-    let set_cookie = accepted.1.expect("a session cookie");
-    for attribute in ["HttpOnly", "SameSite=Strict", &format!("Path=/onboarding/{id}")] {
+    assert!(accepted.html.contains(&format!("href=\"/onboarding/{id}\"")), "{}", accepted.html);
+    let set_cookie = accepted.set_cookies.iter().find(|c| c.starts_with("onramp_session=")).expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(set_cookie.contains(attribute), "{attribute} in {set_cookie}");
     }
-    let session = set_cookie.split(';').next().unwrap().to_string();
-    let page = server.url(&format!("/onboarding/{id}"));
-    let get = |cookie: Option<&str>| {
-        let request = browser.get(&page);
-        let request = match cookie {
-            Some(cookie) => request.header("cookie", cookie),
-            None => request,
-        };
-        async move { html(request.send().await.unwrap()).await }
-    };
-    let post_step = |key: &str, cookie: &str, fields: Vec<(&'static str, &'static str)>| {
-        let request = browser.post(server.url(&format!("/onboarding/{id}/steps/{key}"))).header("cookie", cookie);
-        async move { html(request.form(&fields).send().await.unwrap()).await }
-    };
+    let page = format!("/onboarding/{id}");
+    browser.get("/").await.assert_redirect("/ while onboarding", &page);
 
-    // Without a session, or with a tampered one: the sign-in form, and no steps.
-    for cookie in [None, Some(format!("{session}x")), Some("onramp_onboarding=nonsense".to_string())] {
-        let (status, _, _, body) = get(cookie.as_deref()).await;
-        assert_eq!(status, 200);
-        assert!(body.contains("name=\"password\"") && !body.contains("I accept"), "{cookie:?}: {body}");
-    }
+    // Without a session: to sign-in, and back.
+    let stranger = Browser::new(&server, "stranger");
+    stranger.get(&page).await.assert_redirect("no session", &format!("/signin?next=%2Fonboarding%2F{id}"));
 
     // With it: the terms (escaped) and the profile form; posting them completes both steps.
-    let (status, _, _, body) = get(Some(&session)).await;
-    assert_eq!(status, 200, "{body}");
+    let shown = browser.get(&page).await;
+    assert_eq!(shown.status, 200, "{}", shown.html);
     // Escaped (askama writes numeric references), never as markup.
-    assert!(body.contains("Be &#60;kind&#62;.") && !body.contains("<kind>"), "{body}");
-    assert!(body.contains("name=\"jobTitle\""), "{body}");
-    let refused = post_step("terms", &session, vec![]).await;
-    assert_eq!(refused.0, 400, "the box must be ticked: {}", refused.3);
-    assert!(refused.3.contains("Tick “I accept these terms”"), "{}", refused.3);
-    let done = post_step("terms", &session, vec![("accepted", "true")]).await;
-    assert_eq!((done.0, done.2.as_deref()), (303, Some(format!("/onboarding/{id}").as_str())), "{}", done.3);
-    let without_session = post_step("profile", "onramp_onboarding=forged", vec![("jobTitle", "Engineer")]).await;
-    assert_eq!(without_session.0, 401, "{}", without_session.3);
-    assert_eq!(post_step("profile", &session, vec![("jobTitle", "Engineer")]).await.0, 303);
-    let (_, _, _, body) = get(Some(&session)).await;
-    assert_eq!(body.matches("badge--done").count(), 2, "terms and profile done: {body}");
-    assert!(body.contains("Approval by your manager</h2>") && body.contains("badge--waiting"), "{body}");
+    assert!(shown.html.contains("Be &#60;kind&#62;.") && !shown.html.contains("<kind>"), "{}", shown.html);
+    assert!(shown.html.contains("name=\"jobTitle\""), "{}", shown.html);
+    let step_path = |key: &str| format!("/onboarding/{id}/steps/{key}");
+    let refused = browser.submit(&page, &step_path("terms"), &[]).await;
+    assert_eq!(refused.status, 400, "the box must be ticked: {}", refused.html);
+    assert!(refused.html.contains("Tick “I accept these terms”"), "{}", refused.html);
+    let done = browser.submit(&page, &step_path("terms"), &[("accepted", "true")]).await;
+    done.assert_redirect("terms", &page);
+    let forged = browser.post(&step_path("profile"), &[("jobTitle", "Engineer")]).await;
+    assert_eq!(forged.status, 403, "without the anti-forgery token: {}", forged.html);
+    browser.submit(&page, &step_path("profile"), &[("jobTitle", "Engineer")]).await.assert_redirect("profile", &page);
+    let shown = browser.get(&page).await;
+    assert_eq!(shown.html.matches("badge--done").count(), 2, "terms and profile done: {}", shown.html);
+    assert!(
+        shown.html.contains("Approval by your manager</h2>") && shown.html.contains("badge--waiting"),
+        "{}",
+        shown.html
+    );
 
     let onboard = get_onboard(&server, &admin, &id).await;
     assert_eq!(step(&onboard, "terms")["completed_by"], user.as_str(), "{onboard}");
@@ -251,20 +232,32 @@ async fn onboarding_in_the_browser(backend: Backend) {
     assert_eq!(onboard["status"], "in_progress", "{onboard}");
     assert_eq!(get_user(&server, &token, &user).await["jobTitle"], "Engineer");
 
-    // Coming back later: a wrong password is refused; the right one opens a new session.
-    let login = server.url(&format!("/onboarding/{id}/login"));
-    let wrong = [("email", "wendy@example.com"), ("password", "not the password at all")];
-    let refused = html(browser.post(&login).form(&wrong).send().await.unwrap()).await;
-    assert_eq!(refused.0, 401, "{}", refused.3);
-    assert!(refused.1.is_none(), "no session for a wrong password");
-    let right = [("email", "wendy@example.com"), ("password", PASSWORD)];
-    let signed_in = html(browser.post(&login).form(&right).send().await.unwrap()).await;
-    assert_eq!((signed_in.0, signed_in.2.as_deref()), (303, Some(format!("/onboarding/{id}").as_str())));
-    let again = signed_in.1.expect("a new session").split(';').next().unwrap().to_string();
-    assert!(get(Some(&again)).await.3.contains("badge--waiting"));
+    // Coming back later (the user is DISABLED until the onboarding completes): a wrong password is refused;
+    // the right one leads back to the onboarding.
+    let later = Browser::new(&server, "later");
+    let wrong = later
+        .submit(
+            &format!("/signin?next=%2Fonboarding%2F{id}"),
+            "/signin",
+            &[("email", "wendy@example.com"), ("password", "not the password at all"), ("next", &page)],
+        )
+        .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.html);
+    assert!(wrong.set_cookies.iter().all(|c| !c.starts_with("onramp_session=")), "no session for a wrong password");
+    let right = later
+        .submit("/signin", "/signin", &[("email", "wendy@example.com"), ("password", PASSWORD), ("next", &page)])
+        .await;
+    right.assert_redirect("signed in", &page);
+    assert!(later.get(&page).await.html.contains("badge--waiting"));
 
-    // A session is for one onboard only.
-    let other = server.url(&format!("/onboarding/{}", onramp_domain::Id::new()));
-    assert_eq!(html(browser.get(&other).header("cookie", &again).send().await.unwrap()).await.0, 404);
+    // Someone else's session sees nothing of it.
+    crate::account::local_user(&server, "other@example.com").await;
+    let other = Browser::new(&server, "other");
+    other.sign_in("other@example.com", PASSWORD).await;
+    let refused = other.get(&page).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert!(!refused.html.contains("I accept"), "{}", refused.html);
+    let unknown = format!("/onboarding/{}", onramp_domain::Id::new());
+    assert_eq!(later.get(&unknown).await.status, 404);
 }
 both_backends!(onboarding_in_the_browser);

@@ -78,10 +78,10 @@ async fn acceptances_through_the_api_and_the_form_show_in_the_next_search(backen
 
     invite(&server, &token, &directory, "form@example.com", Value::Null).await;
     let secret = invite_token(&server, "form@example.com").await;
-    let page = server.url(&format!("/invite/{secret}"));
+    let page = format!("/invite/{secret}");
     let form = [("displayName", "Narwhal Form"), ("password", PASSWORD)];
-    let response = server.http.post(&page).header("origin", &server.base_url).form(&form).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
+    let response = crate::account::Browser::new(&server, "form").submit(&page, &page, &form).await;
+    assert_eq!(response.status, 200, "{}", response.html);
     assert_eq!(found_by_text(&server, &token, "narwhal").await, ["form@example.com"], "accepted through the form");
 }
 both_backends!(acceptances_through_the_api_and_the_form_show_in_the_next_search);

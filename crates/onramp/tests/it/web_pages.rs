@@ -50,9 +50,10 @@ async fn pages_carry_their_headers_and_assets(backend: Backend) {
 
     // A refused submit: the summary links to the field, which says what is wrong; nothing is accepted.
     let form = [("displayName", "Page Person"), ("password", PASSWORD), ("passwordConfirm", "something else!")];
-    let refused = server.http.post(server.url(&format!("/invite/{secret}"))).form(&form).send().await.unwrap();
-    assert_eq!(refused.status(), 400);
-    let html = refused.text().await.unwrap();
+    let path = format!("/invite/{secret}");
+    let refused = crate::account::Browser::new(&server, "page").submit(&path, &path, &form).await;
+    assert_eq!(refused.status, 400);
+    let html = refused.html;
     assert!(html.contains("href=\"#passwordConfirm\""), "{html}");
     assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"passwordConfirm-hint passwordConfirm-error\""));
     assert!(html.contains("value=\"Page Person\""), "the name typed is kept: {html}");
