@@ -128,9 +128,15 @@ test('the approver rejects with a reason; the invitee is told why', async () => 
   const again = await page.request.post(link, { form: { decision: 'approve' }, headers: { origin: context().baseUrl } });
   assert.equal(again.status(), 409);
 
+  // A rejected onboard leaves the account off, which ends its sessions: the page leads to sign-in, where
+  // the right password is told the account is off; the email says why.
   await bob.page.reload();
-  await bob.page.getByText(/Your onboarding stopped: .*No headcount this quarter/).waitFor();
-  await checkPage(bob.page, 'onboarding-rejected');
+  await bob.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await bob.page.getByLabel('Email address').fill(bob.email);
+  await bob.page.getByLabel('Password').fill(PASSWORD);
+  await bob.page.getByRole('button', { name: 'Sign in' }).click();
+  await bob.page.getByText(/your account is turned off/i).first().waitFor();
+  await checkPage(bob.page, 'onboarding-rejected-sign-in');
   const told = await newestMail(bob.email, { count: 2 });
   assert.match(told.subject, /Your onboarding into Research has stopped/);
   assert.match(told.text, /No headcount this quarter/);

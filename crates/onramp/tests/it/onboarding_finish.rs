@@ -7,6 +7,7 @@
 use onramp_domain::{BuiltinRole, Timestamp};
 use serde_json::{Value, json};
 
+use crate::account::Browser;
 use crate::both_backends;
 use crate::directories::create_directory;
 use crate::flows::{BASIC_USER_ROLE, create_flow_id};
@@ -51,20 +52,18 @@ async fn post_form(server: &TestServer, path: &str, form: &[(&str, &str)]) -> (u
     (status, location, response.text().await.unwrap())
 }
 
-/// The invitee's onboarding page, signed in with their email and password: its status and HTML.
+/// The invitee's onboarding page, signed in with their email and password on the sign-in page it leads to:
+/// its status and HTML.
 async fn onboarding_page(server: &TestServer, onboard: &str, email: &str) -> (u16, String) {
-    let login = [("email", email), ("password", PASSWORD)];
-    let response =
-        browser().post(server.url(&format!("/onboarding/{onboard}/login"))).form(&login).send().await.expect("login");
-    assert_eq!(response.status().as_u16(), 303, "signed in");
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let response = browser()
-        .get(server.url(&format!("/onboarding/{onboard}")))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("GET onboarding");
-    (response.status().as_u16(), response.text().await.unwrap())
+    let invitee = Browser::new(server, "onboarding_finish");
+    let path = format!("/onboarding/{onboard}");
+    let signing_in = invitee.get(&path).await;
+    let next = format!("/signin?next={}", path.replace('/', "%2F"));
+    signing_in.assert_redirect("no session yet", &next);
+    let fields = [("email", email), ("password", PASSWORD), ("next", path.as_str())];
+    invitee.submit(&next, "/signin", &fields).await.assert_redirect("signed in, back to the page", &path);
+    let shown = invitee.get(&path).await;
+    (shown.status, shown.html)
 }
 
 /// The number of outbox messages of `kind` about `subject`.
