@@ -169,19 +169,32 @@ impl Core {
     /// address; secrets that open nothing count against the address, and past its limit are refused with
     /// RESOURCE_EXHAUSTED rather than NOT_FOUND.
     pub async fn open_invitation(&self, client: Option<IpAddr>, token: &str) -> CoreResult<Invitation> {
+        let invitation = self.invitation_of_secret(client, token).await?;
+        match invitation.status_at(Timestamp::now()) {
+            InvitationStatus::Pending => Ok(invitation),
+            InvitationStatus::Accepted => Err(CoreError::refused(SecretRefusal::Used)),
+            InvitationStatus::Revoked => Err(CoreError::refused(SecretRefusal::Revoked)),
+            InvitationStatus::Expired => Err(CoreError::refused(SecretRefusal::Expired)),
+        }
+    }
+
+    /// The invitation whose secret hash is exactly the token's, whatever its status: only for the holder
+    /// of the link. A token that names none is refused as unknown and counts against the address (only
+    /// unknown ones do).
+    pub(crate) async fn invitation_of_secret(&self, client: Option<IpAddr>, token: &str) -> CoreResult<Invitation> {
         // Anything not shaped like a token opens nothing, and costs no database read.
-        let opened = if invite::looks_like_token(token) {
+        let found = if invite::looks_like_token(token) {
             self.store.invitation_by_secret(&token_hash(token)).await
         } else {
             Err(StoreError::Refused(SecretRefusal::Unknown))
         };
-        if matches!(opened, Err(StoreError::Refused(SecretRefusal::Unknown))) {
+        if matches!(found, Err(StoreError::Refused(SecretRefusal::Unknown))) {
             self.limits
                 .links
                 .take_for(client)
                 .map_err(|wait| too_many("too many invalid invitation links from this address", wait))?;
         }
-        Ok(opened?)
+        Ok(found?)
     }
 
     /// Accepts an invitation by its secret (the API and the invitee's form): the user, its password and,

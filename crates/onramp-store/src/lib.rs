@@ -404,8 +404,9 @@ pub trait DirectoryStore: Send + Sync + 'static {
         email: &OutboxMessage,
     ) -> Result<Invitation>;
 
-    /// The invitation a secret opens, if it can still be accepted; otherwise [`StoreError::Refused`] saying
-    /// why. Reading never consumes the secret.
+    /// The invitation whose secret hash is exactly `secret_hash`, whatever its status (the caller decides
+    /// what a used, revoked or expired one opens: [`Invitation::status_at`]); `Refused(Unknown)` when no
+    /// invitation has it. Reading never consumes the secret.
     async fn invitation_by_secret(&self, secret_hash: &str) -> Result<Invitation>;
 
     /// Accepts the pending invitation with this secret: creates its user ([`Invitation::new_user`]) with

@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use onramp_core::error::Code;
-use onramp_core::pages::{InvitationPage, Person};
+use onramp_core::pages::{Ended, EndedInvitation, InvitationOpened, InvitationPage, Person};
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Secret, Timestamp};
@@ -71,6 +71,42 @@ impl Page for AcceptedPage {
     }
 }
 
+/// The page of an expired or withdrawn invitation: when, and whom to ask for a new one.
+#[derive(Template)]
+#[template(path = "invite_ended.html")]
+struct EndedPage {
+    layout: Layout,
+    /// "expired", "was withdrawn".
+    what: &'static str,
+    when: TimeInWords,
+    /// Whom to ask, and for what.
+    next: String,
+}
+
+impl Page for EndedPage {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
+
+fn ended_page(ended: &EndedInvitation, now: Timestamp) -> EndedPage {
+    let (title, what, at) = match ended.how {
+        Ended::Expired { at } => ("This invitation has expired", "expired", at),
+        Ended::Revoked { at } => ("This invitation was withdrawn", "was withdrawn", at),
+    };
+    let next = match (&ended.inviter, ended.how) {
+        (Some(inviter), Ended::Expired { .. }) => {
+            format!("Ask {} ({}) to send you a new one.", inviter.name, inviter.email)
+        }
+        (Some(inviter), Ended::Revoked { .. }) => {
+            format!("{} ({}) invited you: ask them whether you should still join.", inviter.name, inviter.email)
+        }
+        (None, _) if ended.self_registered => "Ask to join again to get a new link.".to_string(),
+        (None, _) => "Ask the person who invited you to send you a new one.".to_string(),
+    };
+    EndedPage { layout: Layout::new(title, &ended.branding), what, when: TimeInWords::new(at, now), next }
+}
+
 /// The fields of the form as the core names them: (core name, element id, label).
 const FIELDS: [(&str, &str, &str); 2] = [("displayName", "displayName", "Name"), ("password", "password", "Password")];
 
@@ -110,7 +146,8 @@ async fn show(
     Path(token): Path<String>,
 ) -> Response {
     match state.core.invitation_page(client, &token).await {
-        Ok(opened) => {
+        Ok(InvitationOpened::Ended(ended)) => render(StatusCode::GONE, &ended_page(&ended, Timestamp::now())),
+        Ok(InvitationOpened::Open(opened)) => {
             let name = opened.invitation.display_name.clone();
             let (csrf, cookie) = session::form_token(&state, &headers);
             let mut response = render(StatusCode::OK, &accept_page(opened, &name, FormErrors::none(), csrf));
@@ -190,6 +227,11 @@ async fn submit(
             let errors = FormErrors::from_core(&error, &FIELDS, "displayName");
             refused_form(&state, &headers, client, &token, &input.display_name, errors).await
         }
+        // Expired or withdrawn since the form was shown: the page of the link says when, and whom to ask.
+        Err(error) if error.code == Code::FailedPrecondition => match state.core.invitation_page(client, &token).await {
+            Ok(InvitationOpened::Ended(ended)) => render(StatusCode::GONE, &ended_page(&ended, Timestamp::now())),
+            _ => used_or_refused(&state, &error).await,
+        },
         Err(error) => used_or_refused(&state, &error).await,
     }
 }
@@ -204,10 +246,11 @@ async fn refused_form(
     errors: FormErrors,
 ) -> Response {
     match state.core.invitation_page(client, token).await {
-        Ok(opened) => {
+        Ok(InvitationOpened::Open(opened)) => {
             let (csrf, _) = session::form_token(state, headers);
             render(StatusCode::BAD_REQUEST, &accept_page(opened, display_name, errors, csrf))
         }
+        Ok(InvitationOpened::Ended(ended)) => render(StatusCode::GONE, &ended_page(&ended, Timestamp::now())),
         Err(error) => refusal_page(&error, &branding(state, None).await, "invitation"),
     }
 }

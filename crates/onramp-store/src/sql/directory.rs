@@ -649,11 +649,7 @@ where
             .fetch_optional(&self.read)
             .await?
             .ok_or(StoreError::Refused(SecretRefusal::Unknown))?;
-        let invitation = invitation_from_row(&row)?;
-        match refusal(&invitation, Timestamp::now()) {
-            Some(refused) => Err(StoreError::Refused(refused)),
-            None => Ok(invitation),
-        }
+        invitation_from_row(&row)
     }
 
     async fn approval_link_by_secret(&self, secret_hash: &str) -> Result<crate::ApprovalLink> {

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{BuiltinRole, Id, Timestamp};
 use serde_json::{Value, json};
 
@@ -227,6 +228,18 @@ fn assert_html(case: &str, (status, content_type, body): &(u16, String, String),
     for text in contains {
         assert!(body.contains(text), "{case}: the page must contain {text:?}: {body}");
     }
+}
+
+/// Asserts the page of an expired or withdrawn invitation: 410, `sentence` ("This invitation expired on")
+/// with the date in words in a `<time>` holding the exact instant `at` (an RFC 3339 field of the
+/// invitation), then whom to ask (`next`), and no accept form.
+#[track_caller]
+fn assert_ended_page(case: &str, page: &(u16, String, String), sentence: &str, at: &Value, next: &str) {
+    let at = Timestamp::parse_rfc3339(at.as_str().unwrap()).unwrap();
+    let words = TimeInWords::new(at, Timestamp::now());
+    let time = format!(r#"<time datetime="{}" title="{}">{}</time>."#, words.datetime, words.exact, words.date);
+    assert_html(case, page, 410, &[&format!("{sentence} {time}"), next]);
+    assert!(!page.2.contains("<form"), "{case}: no form on a dead link: {}", page.2);
 }
 
 /// Asserts a refusal with this status and code whose message contains `text`.
@@ -516,6 +529,15 @@ async fn revoke_and_resend(backend: Backend) {
         9,
         "revoked",
     );
+    // The link's page says when it was withdrawn (the revocation's time) and who sent it.
+    let revoked_at = &get_invitation(&server, &token, &directory, revoked_id).await["updatedAt"];
+    assert_ended_page(
+        "the page of a revoked invitation",
+        &get_page(&server, &revoked_secret).await,
+        "This invitation was withdrawn on",
+        revoked_at,
+        "Administrator (admin@example.com) invited you: ask them whether you should still join.",
+    );
     let unknown = Id::new().to_string();
     let response = server.post(&format!("{}/revoke", invitation_path(&directory, &unknown)), &token, &json!({})).await;
     assert_api_error("revoke unknown", &response, 404, 5);
@@ -646,7 +668,13 @@ async fn expired_invitations_read_as_expired_and_are_swept(backend: Backend) {
         9,
         "expired",
     );
-    assert_html("the page of an expired invitation", &get_page(&server, &secret).await, 410, &["expired"]);
+    let expires_at = &get_invitation(&server, &token, &directory, &id).await["expiresAt"];
+    let ask = "Ask Administrator (admin@example.com) to send you a new one.";
+    let page = get_page(&server, &secret).await;
+    assert_ended_page("the page of an expired invitation", &page, "This invitation expired on", expires_at, ask);
+    // Submitting the form of an invitation that expired since it was shown: the same words.
+    let page = post_page(&server, &secret, "Late", PASSWORD).await;
+    assert_ended_page("the form of an expired invitation", &page, "This invitation expired on", expires_at, ask);
     let response = server.post(&format!("{}/resend", invitation_path(&directory, &id)), &token, &json!({})).await;
     assert_refused("resend an expired invitation", &response, 400, 9, "expired");
     let response = server.post(&format!("{}/revoke", invitation_path(&directory, &id)), &token, &json!({})).await;
@@ -915,12 +943,15 @@ async fn web_page_accepts_with_a_form(backend: Backend) {
     let revoked_secret = invite_token(&server, "gone@example.com").await;
     let path = format!("{}/revoke", invitation_path(&directory, revoked["id"].as_str().unwrap()));
     assert_eq!(server.post(&path, &token, &json!({})).await.0, 200);
-    assert_html("GET a revoked link", &get_page(&server, &revoked_secret).await, 410, &["revoked"]);
-    assert_html("POST a revoked link", &post_page(&server, &revoked_secret, "X", PASSWORD).await, 410, &["revoked"]);
+    let withdrawn = ["This invitation was withdrawn on", "Administrator (admin@example.com) invited you"];
+    assert_html("GET a revoked link", &get_page(&server, &revoked_secret).await, 410, &withdrawn);
+    assert_html("POST a revoked link", &post_page(&server, &revoked_secret, "X", PASSWORD).await, 410, &withdrawn);
 
+    // An unknown link reveals nothing: no form, no inviter, no date.
     let unknown = get_page(&server, &random_token()).await;
-    assert_html("GET an unknown link", &unknown, 404, &[]);
+    assert_html("GET an unknown link", &unknown, 404, &["not valid"]);
     assert!(!unknown.2.contains("name=\"password\""), "no form for an unknown link: {}", unknown.2);
+    assert!(!unknown.2.contains("admin@example.com") && !unknown.2.contains("<time"), "{}", unknown.2);
 }
 both_backends!(web_page_accepts_with_a_form);
 
