@@ -228,6 +228,6 @@ test('reset links that cannot be used, and a sign-in slowed by its limit', async
     await guesser.locator('.error-summary').waitFor();
   }
   await signIn(guesser, email, PASSWORD);
-  await guesser.locator('.error-summary').getByText(/Too many wrong passwords for this account; try again in \d+ s/).waitFor();
+  await guesser.locator('.error-summary').getByText(/Too many wrong passwords for this account; try again in \d+ seconds?/).waitFor();
   await checkPage(guesser, 'sign-in-limited');
 });

@@ -133,7 +133,8 @@ impl Default for Limits {
 /// The 429 of a limit: `what` says what there were too many of, and the client may retry after `wait`.
 pub fn too_many(what: &str, wait: Duration) -> CoreError {
     let seconds = retry_after_seconds(wait);
-    CoreError::too_many(format!("{what}; try again in {seconds} s"), seconds)
+    let unit = if seconds == 1 { "second" } else { "seconds" };
+    CoreError::too_many(format!("{what}; try again in {seconds} {unit}"), seconds)
 }
 
 /// A wait in whole seconds for `Retry-After`, rounded up and at least one.
