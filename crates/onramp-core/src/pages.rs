@@ -15,7 +15,7 @@ use crate::error::{CoreError, CoreResult};
 /// What an invitation's link opens.
 #[derive(Clone, Debug)]
 pub enum InvitationOpened {
-    Open(InvitationPage),
+    Open(Box<InvitationPage>),
     Ended(EndedInvitation),
 }
 
@@ -82,7 +82,7 @@ impl Core {
             Ok(directory) => directory.display_name,
             Err(_) => String::new(),
         };
-        Ok(InvitationOpened::Open(InvitationPage { invitation, directory_name, inviter, branding }))
+        Ok(InvitationOpened::Open(Box::new(InvitationPage { invitation, directory_name, inviter, branding })))
     }
 
     /// A user by id as a page names them; None when there is no such user (any more).

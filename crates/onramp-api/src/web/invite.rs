@@ -150,7 +150,7 @@ async fn show(
         Ok(InvitationOpened::Open(opened)) => {
             let name = opened.invitation.display_name.clone();
             let (csrf, cookie) = session::form_token(&state, &headers);
-            let mut response = render(StatusCode::OK, &accept_page(opened, &name, FormErrors::none(), csrf));
+            let mut response = render(StatusCode::OK, &accept_page(*opened, &name, FormErrors::none(), csrf));
             if let Some(cookie) = cookie {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
@@ -250,7 +250,7 @@ async fn refused_form(
     match state.core.invitation_page(client, token).await {
         Ok(InvitationOpened::Open(opened)) => {
             let (csrf, _) = session::form_token(state, headers);
-            render(StatusCode::BAD_REQUEST, &accept_page(opened, display_name, errors, csrf))
+            render(StatusCode::BAD_REQUEST, &accept_page(*opened, display_name, errors, csrf))
         }
         Ok(InvitationOpened::Ended(ended)) => render(StatusCode::GONE, &ended_page(&ended, Timestamp::now())),
         Err(error) => refusal_page(&error, &branding(state, None).await, "invitation"),
