@@ -35,6 +35,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use onramp_core::operations::Gauges;
 use onramp_domain::Timestamp;
 use sha2::{Digest, Sha256};
 
@@ -185,11 +186,8 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
 /// Sets every gauge from the node's index and the database.
 async fn read_gauges(state: &AppState, metrics: &Metrics) -> ApiResult<()> {
     let now = Timestamp::now();
-    let (position, caught_up_at) = state.core.search()?.caught_up();
-    let behind = state.core.store().users_behind(position).await?;
-    let outbox = state.core.store().outbox_gauges(now).await?;
-    let invitations = state.core.store().invitation_counts(now).await?;
-    let pools = state.core.store().pool_gauges();
+    let Gauges { users_behind: behind, index_caught_up_at: caught_up_at, outbox, invitations, pools } =
+        state.core.gauges(now).await?;
     let tenant_sizes = state.core.search()?.tenant_sizes();
     let lag_seconds = match caught_up_at {
         _ if behind == 0 => 0.0,

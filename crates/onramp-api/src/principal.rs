@@ -92,31 +92,14 @@ impl OnboardsCaller {
         let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
         let addresses = &state.core.limits().secrets;
         addresses.take_for(client).map_err(|wait| too_many("too many failed sign-ins from this address", wait))?;
-        let grant = match state.core.store().api_key_by_hash(&onramp_core::auth::api_key::hash(&key)).await {
-            Ok(grant) => grant,
-            Err(onramp_store::StoreError::NotFound) => return Err(ApiError::unauthenticated("invalid API key")),
-            Err(other) => {
-                addresses.give_back_for(client);
-                return Err(other.into());
-            }
-        };
-        addresses.give_back_for(client);
-        if grant.user.status != onramp_domain::user::UserStatus::Enabled {
-            return Err(ApiError::unauthenticated("the API key's user is not enabled"));
+        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+        let caller = state.core.api_key_caller(&key, request_id).await;
+        if !matches!(caller, Ok(None)) {
+            addresses.give_back_for(client);
         }
-        let roles = grant
-            .key
-            .role_ids
-            .iter()
-            .filter(|id| grant.user.role_ids.contains(id))
-            .filter_map(BuiltinRole::from_id)
-            .collect();
-        Ok(OnboardsCaller(Principal {
-            tenant_id: grant.key.tenant_id,
-            user_id: grant.key.user_id,
-            credential_id: grant.key.id,
-            roles,
-            request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
-        }))
+        match caller? {
+            Some(principal) => Ok(OnboardsCaller(principal)),
+            None => Err(ApiError::unauthenticated("invalid API key")),
+        }
     }
 }

@@ -28,6 +28,7 @@ pub mod limits;
 pub mod onboard_mail;
 pub mod onboard_steps;
 pub mod onboards;
+pub mod operations;
 pub mod pages;
 pub mod password;
 pub mod principal;
@@ -108,13 +109,6 @@ impl Core {
             public_host: "".into(),
             mail_wake: Arc::new(Notify::new()),
         }
-    }
-
-    /// The store, for the reads that have no use case here (search expansion, health, metrics, the
-    /// API-key and invitation-link lookups of authentication). Surfaces write only through use cases, each
-    /// of which writes through [`Core::write`].
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     /// The node's search index. A serving core always has one.

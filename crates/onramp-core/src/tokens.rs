@@ -5,6 +5,8 @@
 //! assertion by its signature, a plain secret (which is the private key) by deriving its public key. An
 //! assertion's nonce is remembered until the assertion could no longer be accepted anyway, so a replay is
 //! refused. The limits on guessing stay with the surface, which knows the client's address.
+//!
+//! The `/onboards` surface's other caller, an API key, is authenticated here too ([`Core::api_key_caller`]).
 
 use onramp_domain::user::UserStatus;
 use onramp_domain::{BuiltinRole, Id, Timestamp};
@@ -12,7 +14,9 @@ use onramp_store::StoreError;
 
 use crate::Core;
 use crate::auth::access_token::{ACCESS_TOKEN_TTL_SECS, AccessClaims};
-use crate::auth::{assertion, client_secret};
+use crate::auth::{api_key, assertion, client_secret};
+use crate::error::{CoreError, CoreResult};
+use crate::principal::Principal;
 
 /// The `client_assertion_type` of a signed assertion (RFC 7523).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -128,5 +132,35 @@ impl Core {
         tracing::info!(credential = %grant.credential.id, user = %grant.user.id, "access token issued");
         let keys = self.keys.as_ref().ok_or(NoKeys)?;
         Ok(IssuedToken { access_token: keys.issue(&claims), expires_in: ACCESS_TOKEN_TTL_SECS })
+    }
+}
+
+impl Core {
+    /// The caller an API key (`/onboards`' HTTP Basic `API:<key>`) stands for: the key's user, acting with
+    /// the roles it was given that its user still holds, only while its user is enabled (UNAUTHENTICATED
+    /// otherwise). None when no key has this value: the surface counts that against the client's address.
+    pub async fn api_key_caller(&self, key: &str, request_id: Option<String>) -> CoreResult<Option<Principal>> {
+        let grant = match self.store.api_key_by_hash(&api_key::hash(key)).await {
+            Ok(grant) => grant,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        if grant.user.status != UserStatus::Enabled {
+            return Err(CoreError::unauthenticated("the API key's user is not enabled"));
+        }
+        let roles = grant
+            .key
+            .role_ids
+            .iter()
+            .filter(|id| grant.user.role_ids.contains(id))
+            .filter_map(BuiltinRole::from_id)
+            .collect();
+        Ok(Some(Principal {
+            tenant_id: grant.key.tenant_id,
+            user_id: grant.key.user_id,
+            credential_id: grant.key.id,
+            roles,
+            request_id,
+        }))
     }
 }

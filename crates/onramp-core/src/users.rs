@@ -4,7 +4,7 @@ use onramp_domain::user::User;
 use onramp_domain::{Id, Permission, Timestamp};
 
 use onramp_search::{Cursor, Page, Query};
-use onramp_store::StoreError;
+use onramp_store::{App, StoreError};
 
 use crate::error::{Code, CoreError, CoreResult};
 use crate::import::{ImportOptions, ImportReport, ImportRow, RowError};
@@ -32,6 +32,44 @@ impl Core {
     pub async fn get_user(&self, caller: &Principal, id: &Id) -> CoreResult<User> {
         caller.require(Permission::UserRead)?;
         self.store.get_user(&caller.tenant_id, id).await.map_err(user_not_found(id))
+    }
+
+    /// The users of the caller's tenant with these ids (`user:read`), as the store orders them; ids that
+    /// name no user are left out. For the pages of a search, whose hits are ids.
+    pub async fn users_by_ids(&self, caller: &Principal, ids: &[Id]) -> CoreResult<Vec<User>> {
+        caller.require(Permission::UserRead)?;
+        Ok(self.store.get_users(&caller.tenant_id, ids).await?)
+    }
+
+    /// The managers and delegates of `users` among `ids`, for the expansion of users the caller has read
+    /// (a search's hits, or their own user on introspection): each of `users` must be readable by the
+    /// caller (`user:read`, or `self:read` for their own), and ids that none of them points to are left out.
+    pub async fn related_users(&self, caller: &Principal, users: &[User], ids: &[Id]) -> CoreResult<Vec<User>> {
+        for user in users {
+            require_read_of(caller, user)?;
+        }
+        let pointed: Vec<Id> = ids
+            .iter()
+            .filter(|id| {
+                users.iter().any(|user| user.manager_ids.contains(id) || user.delegated_user_id.as_ref() == Some(id))
+            })
+            .copied()
+            .collect();
+        Ok(self.store.get_users(&caller.tenant_id, &pointed).await?)
+    }
+
+    /// One of the directories of a user the caller may read (`user:read`, or `self:read` for their own),
+    /// for its expansion; None when `user` names no such app or it no longer exists.
+    pub async fn directory_of_user(&self, caller: &Principal, user: &User, app_id: &Id) -> CoreResult<Option<App>> {
+        require_read_of(caller, user)?;
+        if !user.directory_ids.contains(app_id) {
+            return Ok(None);
+        }
+        match self.store.get_app(&caller.tenant_id, app_id).await {
+            Ok(app) => Ok(Some(app)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// The tenant's users in id order, after `after`.
@@ -159,4 +197,14 @@ impl Core {
         }
         Ok(user)
     }
+}
+
+/// Refuses unless the caller may read `user`: any user with `user:read`, their own with `self:read`.
+fn require_read_of(caller: &Principal, user: &User) -> CoreResult<()> {
+    if user.tenant_id == caller.tenant_id && user.id == caller.user_id {
+        caller.require(Permission::SelfRead).or_else(|_| caller.require(Permission::UserRead))?;
+    } else {
+        caller.require(Permission::UserRead)?;
+    }
+    Ok(())
 }

@@ -25,8 +25,8 @@ pub async fn healthz() -> Json<HealthBody> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<ReadyBody>) {
-    let backend = state.core.store().backend().name();
-    match state.core.store().ping().await {
+    let (backend, answers) = state.core.readiness().await;
+    match answers {
         Ok(()) => (StatusCode::OK, Json(ReadyBody { database: backend, status: "ready" })),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

@@ -63,6 +63,6 @@ pub async fn user_introspect(
 ) -> ApiResult<Json<UserIntrospectBody>> {
     let user = state.core.own_user(&caller).await?;
     let paths = request.expand_mask.and_then(|mask| mask.paths).unwrap_or_default();
-    let (view, expanded) = expanded_view(&state, &caller.tenant_id, &user, &paths).await?;
+    let (view, expanded) = expanded_view(&state, &caller, &user, &paths).await?;
     Ok(Json(UserIntrospectBody { expanded, user_view: view }))
 }

@@ -218,15 +218,15 @@ pub async fn search_users(
     let ids: Vec<Id> = page.hits.iter().map(|hit| hit.id).collect();
     let next = page.next.map(|cursor| state.page_tokens.encode(&query_print, &encode_cursor(&cursor)));
     let (list, expanded) = if paths.is_empty() {
-        (cached_views(&state, &caller.tenant_id, &ids).await?, Vec::new())
+        (cached_views(&state, &caller, &ids).await?, Vec::new())
     } else {
-        let users = state.core.store().get_users(&caller.tenant_id, &ids).await?;
+        let users = state.core.users_by_ids(&caller, &ids).await?;
         let mut expander = Expander::new(&paths);
-        expander.load_related_users(&state, &caller.tenant_id, &users).await?;
+        expander.load_related_users(&state, &caller, &users).await?;
         let mut list = Vec::with_capacity(users.len());
         for user in &users {
             let mut view = to_value(&user_view(user));
-            expander.expand(&state, &caller.tenant_id, user, &mut view).await?;
+            expander.expand(&state, &caller, user, &mut view).await?;
             list.push(Arc::from(view.to_string()));
         }
         (list, expander.expanded)
@@ -252,7 +252,7 @@ pub async fn search_users(
 /// into: what `POST /api/v1/users/introspect` answers.
 pub(crate) async fn expanded_view(
     state: &AppState,
-    tenant_id: &Id,
+    caller: &Principal,
     user: &User,
     paths: &[String],
 ) -> ApiResult<(Value, Vec<Value>)> {
@@ -261,13 +261,13 @@ pub(crate) async fn expanded_view(
         return Ok((view, Vec::new()));
     }
     let mut expander = Expander::new(paths);
-    expander.load_related_users(state, tenant_id, std::slice::from_ref(user)).await?;
-    expander.expand(state, tenant_id, user, &mut view).await?;
+    expander.load_related_users(state, caller, std::slice::from_ref(user)).await?;
+    expander.expand(state, caller, user, &mut view).await?;
     Ok((view, expander.expanded))
 }
 
 /// The serialized views of `ids`, in order: from the cache, and the rest in one database read.
-async fn cached_views(state: &AppState, tenant_id: &Id, ids: &[Id]) -> ApiResult<Vec<Arc<str>>> {
+async fn cached_views(state: &AppState, caller: &Principal, ids: &[Id]) -> ApiResult<Vec<Arc<str>>> {
     let cache = state.core.search()?.views();
     let epoch = cache.epoch();
     let mut views = cache.get(ids);
@@ -277,8 +277,7 @@ async fn cached_views(state: &AppState, tenant_id: &Id, ids: &[Id]) -> ApiResult
     }
     let read: HashMap<Id, Arc<str>> = state
         .core
-        .store()
-        .get_users(tenant_id, &missing)
+        .users_by_ids(caller, &missing)
         .await?
         .iter()
         .map(|user| (user.id, Arc::from(to_text(&user_view(user)))))
@@ -326,7 +325,7 @@ impl Expander {
     }
 
     /// Reads the managers and delegates that the expansion will list, all at once.
-    async fn load_related_users(&mut self, state: &AppState, tenant_id: &Id, users: &[User]) -> ApiResult<()> {
+    async fn load_related_users(&mut self, state: &AppState, caller: &Principal, users: &[User]) -> ApiResult<()> {
         let mut ids: Vec<Id> = Vec::new();
         for user in users {
             if self.managers {
@@ -338,12 +337,12 @@ impl Expander {
         }
         ids.sort();
         ids.dedup();
-        let related = state.core.store().get_users(tenant_id, &ids).await?;
+        let related = state.core.related_users(caller, users, &ids).await?;
         self.related_users = related.into_iter().map(|user| (user.id, user)).collect();
         Ok(())
     }
 
-    async fn expand(&mut self, state: &AppState, tenant_id: &Id, user: &User, view: &mut Value) -> ApiResult<()> {
+    async fn expand(&mut self, state: &AppState, caller: &Principal, user: &User, view: &mut Value) -> ApiResult<()> {
         let kinds: [(bool, &'static str, Vec<Id>, &str); 4] = [
             (self.roles, ROLE_TYPE, user.role_ids.clone(), "rolesPath"),
             (self.managers, USER_TYPE, user.manager_ids.clone(), "managersPath"),
@@ -356,7 +355,7 @@ impl Expander {
             }
             let mut indexes = Vec::new();
             for id in related {
-                if let Some(index) = self.position(state, tenant_id, kind, id).await? {
+                if let Some(index) = self.position(state, caller, user, kind, id).await? {
                     indexes.push(index.to_string());
                 }
             }
@@ -371,7 +370,8 @@ impl Expander {
     async fn position(
         &mut self,
         state: &AppState,
-        tenant_id: &Id,
+        caller: &Principal,
+        user: &User,
         kind: &'static str,
         id: Id,
     ) -> ApiResult<Option<usize>> {
@@ -383,11 +383,7 @@ impl Expander {
                 BuiltinRole::ALL.into_iter().find(|role| role.id() == id).map(|role| to_value(&role_json(role)))
             }
             USER_TYPE => self.related_users.get(&id).map(|user| to_value(&user_json(user))),
-            _ => match state.core.store().get_app(tenant_id, &id).await {
-                Ok(app) => Some(to_value(&app_json(&app))),
-                Err(onramp_store::StoreError::NotFound) => None,
-                Err(other) => return Err(other.into()),
-            },
+            _ => state.core.directory_of_user(caller, user, &id).await?.map(|app| to_value(&app_json(&app))),
         };
         let index = object.map(|mut object| {
             object.as_object_mut().expect("wire objects are JSON objects").insert("@type".into(), json!(kind));
