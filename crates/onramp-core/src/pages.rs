@@ -12,8 +12,10 @@ use crate::Core;
 use crate::branding::Branding;
 use crate::error::{CoreError, CoreResult};
 
-/// What an invitation's link opens.
+/// What an invitation's link opens. One is made per page view and matched at once, so the size of the
+/// open variant costs nothing worth a box.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum InvitationOpened {
     Open(InvitationPage),
     Ended(EndedInvitation),
