@@ -28,6 +28,7 @@ pub mod limits;
 pub mod onboard_mail;
 pub mod onboard_steps;
 pub mod onboards;
+pub mod overview;
 pub mod pages;
 pub mod password;
 pub mod principal;
