@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::settings::routes())
         .merge(routes::flows::routes())
         .merge(routes::onboards::routes())
+        .merge(routes::console::routes())
         .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use onramp_domain::text::{TextKind, check_text};
 use onramp_domain::{Id, Permission, Secret, Timestamp};
 use onramp_store::{
-    Accepted, Actor, Invitation, InvitationStatus, LocalDirectory, OutboxMessage, SecretRefusal, StoreError,
+    Accepted, Actor, Delivery, Invitation, InvitationStatus, LocalDirectory, OutboxMessage, SecretRefusal, StoreError,
 };
 
 use crate::account::{ClientInfo, SignedIn};
@@ -40,6 +40,29 @@ pub fn invitation_error(id: &Id) -> impl FnOnce(StoreError) -> CoreError + '_ {
         StoreError::NotFound => CoreError::not_found(format!("invitation {id}")),
         other => other.into(),
     }
+}
+
+/// A person an invitation names, as a list shows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub id: Id,
+    pub display_name: String,
+    pub email: String,
+}
+
+/// An invitation as the console lists it ([`Core::list_invitations`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvitationListing {
+    pub invitation: Invitation,
+    /// The status readers see at the time of the listing (a pending invitation past its expiry is expired).
+    pub status: InvitationStatus,
+    /// Seconds since it was created.
+    pub age_seconds: i64,
+    /// Its sponsor, else whoever sent it; None for a self-registration (or a sponsor no longer readable).
+    pub sponsor: Option<Person>,
+    pub invited_by: Option<Person>,
+    /// The delivery of its newest email (a resend queues a new one); None when it has none.
+    pub delivery: Option<Delivery>,
 }
 
 impl Core {
@@ -86,6 +109,58 @@ impl Core {
     ) -> CoreResult<Vec<Invitation>> {
         caller.require(Permission::InvitationRead)?;
         Ok(self.store.search_invitations(&caller.tenant_id, directory_app_id, status, now, after, limit).await?)
+    }
+
+    /// The console's list of invitations: [`Core::search_invitations`] (of one directory and in one status
+    /// when given, in id order after `after`), each with its status at `now`, its age, its sponsor (the
+    /// invitation's sponsor, else whoever sent it) and who sent it, by name, and the delivery of its newest
+    /// email (`invitation:read`).
+    pub async fn list_invitations(
+        &self,
+        caller: &Principal,
+        directory_app_id: Option<&Id>,
+        status: Option<InvitationStatus>,
+        now: Timestamp,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> CoreResult<Vec<InvitationListing>> {
+        let invitations = self.search_invitations(caller, directory_app_id, status, now, after, limit).await?;
+        let tenant = &caller.tenant_id;
+        let mut people: Vec<Id> = invitations
+            .iter()
+            .flat_map(|invitation| [invitation.sponsor_user_id, invitation.invited_by_user_id])
+            .flatten()
+            .collect();
+        people.sort();
+        people.dedup();
+        let users = self.store.get_users(tenant, &people).await?;
+        let person = |id: Option<Id>| {
+            let user = users.iter().find(|user| Some(user.id) == id)?;
+            Some(Person {
+                id: user.id,
+                display_name: user.display_name.clone(),
+                email: user.email.as_str().to_string(),
+            })
+        };
+        let ids: Vec<Id> = invitations.iter().map(|invitation| invitation.id).collect();
+        let mut deliveries = self.store.invitation_deliveries(tenant, &ids).await?;
+        Ok(invitations
+            .into_iter()
+            .map(|invitation| {
+                let delivery = deliveries
+                    .iter()
+                    .position(|delivery| delivery.subject_id == invitation.id)
+                    .map(|index| deliveries.swap_remove(index));
+                InvitationListing {
+                    status: invitation.status_at(now),
+                    age_seconds: (now.micros() - invitation.created_at.micros()).max(0) / 1_000_000,
+                    sponsor: person(invitation.sponsor_user_id.or(invitation.invited_by_user_id)),
+                    invited_by: person(invitation.invited_by_user_id),
+                    delivery,
+                    invitation,
+                }
+            })
+            .collect())
     }
 
     /// An invitation of directory `app_id` in the tenant; one of another directory is not found.

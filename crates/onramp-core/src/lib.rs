@@ -29,6 +29,7 @@ pub mod onboard_mail;
 pub mod onboard_steps;
 pub mod onboards;
 pub mod operations;
+pub mod overview;
 pub mod pages;
 pub mod password;
 pub mod principal;

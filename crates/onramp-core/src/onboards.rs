@@ -7,7 +7,7 @@
 use onramp_domain::onboarding::{MINIMAL_FLOW_ID, NotifyRecipient, OnboardStatus, StepKind};
 use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{Id, Permission, Timestamp};
-use onramp_store::{Onboard, OnboardEffects, OutboxMessage, StoreError};
+use onramp_store::{ListedOnboard, Onboard, OnboardEffects, OnboardFilter, OutboxMessage, StoreError, Turn, WaitingOn};
 
 use crate::error::{Code, CoreError, CoreResult};
 use crate::{Core, Principal};
@@ -28,11 +28,84 @@ pub fn onboard_error(id: &Id) -> impl FnOnce(StoreError) -> CoreError + '_ {
     }
 }
 
+/// An onboard with whose turn it is (None once it has ended).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnboardView {
+    pub onboard: Onboard,
+    pub turn: Option<TurnView>,
+}
+
+/// Whose turn it is in an onboard under way ([`Onboard::turn`]), with the person named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TurnView {
+    /// The current step's key; None while the invitee has still to accept the invitation.
+    pub step_key: Option<String>,
+    pub waiting_on: WaitingOn,
+    /// Who must act: the invitee (None until they accept: no user yet), the named approver, or the user's
+    /// first manager now (None when the user has none: nobody can approve).
+    pub user_id: Option<Id>,
+    /// Since when.
+    pub since: Timestamp,
+}
+
 impl Core {
-    /// The tenant's newest onboards, at most `limit`.
-    pub async fn list_onboards(&self, caller: &Principal, limit: u32) -> CoreResult<Vec<Onboard>> {
+    /// The tenant's onboards that `filter` admits, newest first, before the onboard `after` when given
+    /// (keyset paging), at most `limit`, each with whose turn it is.
+    pub async fn list_onboards(
+        &self,
+        caller: &Principal,
+        filter: &OnboardFilter,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> CoreResult<Vec<OnboardView>> {
         caller.require(Permission::OnboardingRead)?;
-        Ok(self.store.list_onboards(&caller.tenant_id, limit).await?)
+        let listed = self.store.search_onboards(&caller.tenant_id, filter, after, limit).await?;
+        self.views(&caller.tenant_id, listed).await
+    }
+
+    /// `onboard` with whose turn it is: for the answer of a use case that returned it to its caller (a
+    /// read, a start, a step, a status move), so it asks no permission of its own.
+    pub async fn onboard_view(&self, onboard: Onboard) -> CoreResult<OnboardView> {
+        let accepted_at = match self.store.find_invitation(&onboard.tenant_id, &onboard.invitation_id).await {
+            Ok(invitation) => invitation.accepted_at,
+            Err(StoreError::NotFound) => None,
+            Err(error) => return Err(error.into()),
+        };
+        let tenant_id = onboard.tenant_id;
+        let mut views = self.views(&tenant_id, vec![ListedOnboard { onboard, accepted_at }]).await?;
+        views.pop().ok_or_else(|| CoreError::internal("an onboard's view went missing"))
+    }
+
+    /// Whose turn it is in each of `listed`, naming the manager of the onboards that wait on one (their
+    /// users read in one query).
+    pub(crate) async fn views(&self, tenant_id: &Id, listed: Vec<ListedOnboard>) -> CoreResult<Vec<OnboardView>> {
+        let turns: Vec<Option<Turn>> = listed.iter().map(|item| item.onboard.turn(item.accepted_at)).collect();
+        let managed: Vec<Id> = listed
+            .iter()
+            .zip(&turns)
+            .filter(|(_, turn)| turn.as_ref().is_some_and(|turn| turn.waiting_on == WaitingOn::Manager))
+            .filter_map(|(item, _)| item.onboard.user_id)
+            .collect();
+        let users = if managed.is_empty() { Vec::new() } else { self.store.get_users(tenant_id, &managed).await? };
+        let manager_of =
+            |user_id: Option<Id>| users.iter().find(|user| Some(user.id) == user_id)?.manager_ids.first().copied();
+        Ok(listed
+            .into_iter()
+            .zip(turns)
+            .map(|(item, turn)| {
+                let turn = turn.map(|turn| TurnView {
+                    user_id: match turn.waiting_on {
+                        WaitingOn::Invitee => item.onboard.user_id,
+                        WaitingOn::Approver(approver) => Some(approver),
+                        WaitingOn::Manager => manager_of(item.onboard.user_id),
+                    },
+                    step_key: turn.step_key,
+                    waiting_on: turn.waiting_on,
+                    since: turn.since,
+                });
+                OnboardView { onboard: item.onboard, turn }
+            })
+            .collect())
     }
 
     pub async fn get_onboard(&self, caller: &Principal, id: &Id) -> CoreResult<Onboard> {

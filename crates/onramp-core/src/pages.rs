@@ -12,7 +12,8 @@ use crate::Core;
 use crate::branding::Branding;
 use crate::error::{CoreError, CoreResult};
 
-/// What an invitation's link opens.
+/// What an invitation's link opens. One is made per page view and matched at once, so the size of the
+/// open variant costs nothing worth a box.
 #[derive(Clone, Debug)]
 pub enum InvitationOpened {
     Open(Box<InvitationPage>),

@@ -1,9 +1,9 @@
 //! The use cases on roles and the audit log, authorized here for every surface: the five built-in roles
-//! (`role:read`; roles live in code, so these read no database) and the tenant's audit events, oldest first
-//! (`audit:read`).
+//! (`role:read`; roles live in code, so these read no database) and the tenant's audit events, oldest first,
+//! filtered by actor, action, object and time (`audit:read`).
 
 use onramp_domain::{BuiltinRole, Id, Permission};
-use onramp_store::AuditEvent;
+use onramp_store::{AuditEvent, AuditFilter};
 
 use crate::error::{CoreError, CoreResult};
 use crate::{Core, Principal};
@@ -20,14 +20,21 @@ impl Core {
         BuiltinRole::from_ref(reference).ok_or_else(|| CoreError::not_found(format!("role {reference}")))
     }
 
-    /// The tenant's audit events in id (time) order, after `after`.
+    /// The tenant's audit events that `filter` admits (by actor, action, object and time), in id (time)
+    /// order, after `after`. A time range that ends before it starts is refused, naming `until`.
     pub async fn list_audit_events(
         &self,
         caller: &Principal,
+        filter: &AuditFilter,
         after: Option<&Id>,
         limit: u32,
     ) -> CoreResult<Vec<AuditEvent>> {
         caller.require(Permission::AuditRead)?;
-        Ok(self.store.list_audit_events(&caller.tenant_id, after, limit).await?)
+        if let (Some(since), Some(until)) = (filter.since, filter.until)
+            && until < since
+        {
+            return Err(CoreError::invalid_field("until", "must not be before since"));
+        }
+        Ok(self.store.list_audit_events(&caller.tenant_id, filter, after, limit).await?)
     }
 }

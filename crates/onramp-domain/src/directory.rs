@@ -374,6 +374,141 @@ impl Onboard {
     }
 }
 
+/// Who an onboard under way waits on ([`Onboard::turn`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitingOn {
+    /// The invitee: to accept the invitation, or to do their step.
+    Invitee,
+    /// The approver a manager-approval step names.
+    Approver(Id),
+    /// The user's manager (a manager-approval step that names nobody): the user's first manager now.
+    Manager,
+}
+
+impl WaitingOn {
+    /// The wire name: `invitee`, `approver`, `manager`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WaitingOn::Invitee => "invitee",
+            WaitingOn::Approver(_) => "approver",
+            WaitingOn::Manager => "manager",
+        }
+    }
+}
+
+/// Whose turn it is in an onboard under way: its current step, who must act on it, and since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    /// The key of the first required step a person does that is not done; None while the invitation is
+    /// not accepted (the invitee's turn is to accept it).
+    pub step_key: Option<String>,
+    pub waiting_on: WaitingOn,
+    /// When it became this step's turn: the latest of the onboard's start, the acceptance and the
+    /// completion of the steps before it.
+    pub since: Timestamp,
+}
+
+impl Onboard {
+    /// Whose turn it is, given when its invitation was accepted (`accepted_at`, None while pending); None
+    /// for an onboard that ended, or one with nothing left for a person (it completes in the same write).
+    /// The current step is the first required person-step not done, in the flow's order, which is the
+    /// step an approval waits behind ([`Onboard::approvals_due`]). `since` is never before `created_at`
+    /// nor after `updated_at` (every event it is taken from wrote the onboard).
+    pub fn turn(&self, accepted_at: Option<Timestamp>) -> Option<Turn> {
+        use crate::onboarding::StepKind;
+        if self.status.is_final() {
+            return None;
+        }
+        if self.user_id.is_none() {
+            return Some(Turn { step_key: None, waiting_on: WaitingOn::Invitee, since: self.created_at });
+        }
+        let mut since = accepted_at.map_or(self.created_at, |at| at.max(self.created_at));
+        for (step, state) in self.steps.iter().zip(&self.states) {
+            if state.done {
+                since = state.completed_at.map_or(since, |at| at.max(since));
+                continue;
+            }
+            if !step.required || step.kind.is_automatic() {
+                continue;
+            }
+            let waiting_on = match &step.kind {
+                StepKind::ManagerApproval { approver_user_id: Some(named) } => WaitingOn::Approver(*named),
+                StepKind::ManagerApproval { approver_user_id: None } => WaitingOn::Manager,
+                _ => WaitingOn::Invitee,
+            };
+            return Some(Turn { step_key: Some(step.key.clone()), waiting_on, since });
+        }
+        None
+    }
+}
+
+/// Where an outbox message is in its delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Not yet tried, or being tried for the first time.
+    Queued,
+    /// Tried and failed; another attempt is scheduled.
+    Retrying,
+    Sent,
+    /// Given up: the refusal was permanent or the attempts were spent.
+    Failed,
+    /// No longer to send (the invitation was resent, revoked or accepted first).
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 5] = [
+        DeliveryState::Queued,
+        DeliveryState::Retrying,
+        DeliveryState::Sent,
+        DeliveryState::Failed,
+        DeliveryState::Cancelled,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Retrying => "retrying",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The state of a message from its outbox columns: sent, failed and cancelled are final; an
+    /// undelivered message with an error from an earlier attempt is retrying, one without is queued.
+    pub fn of(sent: bool, failed: bool, cancelled: bool, last_error: &str) -> DeliveryState {
+        match (sent, failed, cancelled) {
+            (true, _, _) => DeliveryState::Sent,
+            (_, true, _) => DeliveryState::Failed,
+            (_, _, true) => DeliveryState::Cancelled,
+            _ if last_error.is_empty() => DeliveryState::Queued,
+            _ => DeliveryState::Retrying,
+        }
+    }
+}
+
+/// An outbox message as an operator sees it: what it is about, to whom, how its delivery goes. Never its
+/// body, which may hold a secret link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub id: Id,
+    pub kind: String,
+    pub subject_id: Id,
+    pub recipient: String,
+    pub subject: String,
+    pub state: DeliveryState,
+    /// Attempts started so far.
+    pub attempts: i64,
+    /// The last attempt's error; empty when none failed.
+    pub last_error: String,
+    /// When the next attempt is due, for a message still to deliver.
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    /// When it was sent, given up or cancelled.
+    pub ended_at: Option<Timestamp>,
+}
+
 /// A signed link that lets an onboard's approver decide its manager-approval step from an email. Its
 /// secret is never here: only its hash, which the store keeps and finds the link by.
 #[derive(Clone, Debug, PartialEq)]
@@ -497,6 +632,55 @@ mod tests {
         assert!(onboard.ready_to_complete(), "every required person-step is done");
         onboard.status = crate::onboarding::OnboardStatus::Completed;
         assert!(!onboard.ready_to_complete(), "a completed onboard completes once");
+    }
+
+    #[test]
+    fn the_turn_is_the_first_required_person_step_not_done() {
+        use crate::onboarding::{FlowStep, OnboardStatus, StepKind};
+        let step = |key: &str, required: bool, kind: StepKind| FlowStep { key: key.into(), required, kind };
+        let boss = Id::new();
+        let mut onboard = onboard_of(vec![
+            step("note", false, StepKind::AcceptTerms { text: "optional".into() }),
+            step("terms", true, StepKind::AcceptTerms { text: "t".into() }),
+            step("roles", true, StepKind::AssignRoles { role_ids: vec![Id::new()] }),
+            step("named", true, StepKind::ManagerApproval { approver_user_id: Some(boss) }),
+            step("manager", true, StepKind::ManagerApproval { approver_user_id: None }),
+        ]);
+        onboard.created_at = Timestamp::from_micros(100);
+        let turn = onboard.turn(None).unwrap();
+        assert_eq!((turn.step_key, turn.waiting_on, turn.since), (None, WaitingOn::Invitee, onboard.created_at));
+        onboard.user_id = Some(Id::new());
+        let turn = onboard.turn(Some(Timestamp::from_micros(500))).unwrap();
+        assert_eq!(turn.step_key.as_deref(), Some("terms"), "optional and automatic steps are skipped");
+        assert_eq!((turn.waiting_on, turn.since.micros()), (WaitingOn::Invitee, 500), "since the acceptance");
+        let complete = |onboard: &mut Onboard, key: &str, at: i64| {
+            let state = onboard.states.iter_mut().find(|state| state.key == key).unwrap();
+            state.done = true;
+            state.completed_at = Some(Timestamp::from_micros(at));
+        };
+        complete(&mut onboard, "terms", 900);
+        let turn = onboard.turn(Some(Timestamp::from_micros(500))).unwrap();
+        assert_eq!(turn.step_key.as_deref(), Some("named"));
+        assert_eq!((turn.waiting_on, turn.since.micros()), (WaitingOn::Approver(boss), 900));
+        complete(&mut onboard, "named", 1200);
+        let turn = onboard.turn(Some(Timestamp::from_micros(500))).unwrap();
+        assert_eq!((turn.waiting_on, turn.since.micros()), (WaitingOn::Manager, 1200));
+        complete(&mut onboard, "note", 5000);
+        assert_eq!(onboard.turn(Some(Timestamp::from_micros(500))).unwrap().since.micros(), 5000);
+        complete(&mut onboard, "manager", 6000);
+        assert_eq!(onboard.turn(None), None, "nothing left for a person");
+        onboard.states.iter_mut().for_each(|state| state.done = false);
+        onboard.status = OnboardStatus::Failed;
+        assert_eq!(onboard.turn(None), None, "an ended onboard waits on nobody");
+    }
+
+    #[test]
+    fn delivery_states() {
+        assert_eq!(DeliveryState::of(false, false, false, ""), DeliveryState::Queued);
+        assert_eq!(DeliveryState::of(false, false, false, "421 later"), DeliveryState::Retrying);
+        assert_eq!(DeliveryState::of(true, false, false, ""), DeliveryState::Sent);
+        assert_eq!(DeliveryState::of(false, true, false, "550 no"), DeliveryState::Failed);
+        assert_eq!(DeliveryState::of(false, false, true, ""), DeliveryState::Cancelled);
     }
 
     #[test]

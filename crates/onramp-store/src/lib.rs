@@ -91,6 +91,7 @@ pub trait Store:
     + PasswordStore
     + AccountStore
     + GaugeStore
+    + OverviewStore
 {
 }
 
@@ -107,7 +108,8 @@ impl<
         + BrandingStore
         + PasswordStore
         + AccountStore
-        + GaugeStore,
+        + GaugeStore
+        + OverviewStore,
 > Store for T
 {
 }
@@ -232,8 +234,31 @@ pub trait AuthStore: Send + Sync + 'static {
 /// The append-only audit log. Events are written by the mutating methods of the other traits.
 #[async_trait]
 pub trait AuditStore: Send + Sync + 'static {
-    /// A tenant's audit events in id (creation) order, after `after` if given.
-    async fn list_audit_events(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<AuditEvent>>;
+    /// A tenant's audit events that `filter` admits, in id (creation) order, after `after` if given.
+    async fn list_audit_events(
+        &self,
+        tenant_id: &Id,
+        filter: &AuditFilter,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>>;
+}
+
+/// Which audit events a listing admits: each field given narrows it (all of them together).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// The user who acted.
+    pub actor_user_id: Option<Id>,
+    /// The action, exactly (`user.update`).
+    pub action: Option<String>,
+    /// The object's type, exactly (`user`).
+    pub object_type: Option<String>,
+    /// The object's id, exactly.
+    pub object_id: Option<String>,
+    /// Events at or after this instant.
+    pub since: Option<Timestamp>,
+    /// Events before this instant.
+    pub until: Option<Timestamp>,
 }
 
 /// Apps and their user owners. An ownership is (app, role slug, user); a user may own one app under several
@@ -667,8 +692,15 @@ pub trait OnboardingStore: Send + Sync + 'static {
     /// An onboard by id alone, whatever its tenant: for the invitee, who names only the onboard.
     async fn find_onboard(&self, id: &Id) -> Result<Onboard>;
 
-    /// The tenant's onboards, newest first, at most `limit`.
-    async fn list_onboards(&self, tenant_id: &Id, limit: u32) -> Result<Vec<Onboard>>;
+    /// The tenant's onboards that `filter` admits, newest (highest id) first, before `after` if given, at
+    /// most `limit`, each with when its invitation was accepted (for [`Onboard::turn`]).
+    async fn search_onboards(
+        &self,
+        tenant_id: &Id,
+        filter: &OnboardFilter,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<ListedOnboard>>;
 
     /// Replaces `before` with `after` if the stored onboard is still `before` (by `updated_at`; else a
     /// conflict on `onboards_concurrent_update`), applying `effects` in the same transaction.
@@ -679,6 +711,25 @@ pub trait OnboardingStore: Send + Sync + 'static {
         after: &Onboard,
         effects: &OnboardEffects,
     ) -> Result<Onboard>;
+}
+
+/// Which onboards a listing admits: each field given narrows it (all of them together).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OnboardFilter {
+    /// Any of these statuses; empty admits every status.
+    pub statuses: Vec<onramp_domain::onboarding::OnboardStatus>,
+    pub flow_id: Option<Id>,
+    pub invitation_id: Option<Id>,
+    pub user_id: Option<Id>,
+    /// Onboards started before this instant.
+    pub created_before: Option<Timestamp>,
+}
+
+/// An onboard as a listing reads it: with when its invitation was accepted (None while pending).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListedOnboard {
+    pub onboard: Onboard,
+    pub accepted_at: Option<Timestamp>,
 }
 
 /// The tenant's onboarding settings and its onboarding conversation. A tenant that never wrote them reads
@@ -716,6 +767,47 @@ pub trait BrandingStore: Send + Sync + 'static {
 
     /// A logo by the hex SHA-256 of its bytes, whichever tenant has it; NotFound when none does.
     async fn logo_by_hash(&self, sha256: &str) -> Result<Logo>;
+}
+
+/// How many of a tenant's objects have each status.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Users by stored status (deleted ones included).
+    pub users: Vec<(onramp_domain::user::UserStatus, i64)>,
+    /// Invitations by status as readers see it at the time given (a pending one past its expiry is expired).
+    pub invitations: Vec<(InvitationStatus, i64)>,
+    pub onboards: Vec<(onramp_domain::onboarding::OnboardStatus, i64)>,
+}
+
+/// The reads of the admin console's overview and lists, each scoped by the tenant it is given: counts,
+/// what is about to expire, and how outbox deliveries are going (never a message's body).
+#[async_trait]
+pub trait OverviewStore: Send + Sync + 'static {
+    /// Users, invitations (as of `now`) and onboards by status; statuses nothing has are left out.
+    async fn status_counts(&self, tenant_id: &Id, now: Timestamp) -> Result<StatusCounts>;
+
+    /// Pending invitations that expire after `now` and no later than `until`, soonest first, at most
+    /// `limit`, and how many there are in all.
+    async fn expiring_invitations(
+        &self,
+        tenant_id: &Id,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<(Vec<Invitation>, i64)>;
+
+    /// Messages that are retrying (an attempt failed, another is scheduled) or that failed at or after
+    /// `failed_since`, newest first, at most `limit`, and how many of each there are in all
+    /// (`(messages, retrying, failed)`).
+    async fn troubled_deliveries(
+        &self,
+        tenant_id: &Id,
+        failed_since: Timestamp,
+        limit: u32,
+    ) -> Result<(Vec<Delivery>, i64, i64)>;
+
+    /// The newest message of kind `invitation` of each of `invitation_ids` that has one.
+    async fn invitation_deliveries(&self, tenant_id: &Id, invitation_ids: &[Id]) -> Result<Vec<Delivery>>;
 }
 
 /// Undelivered outbox messages (`GaugeStore::outbox_gauges`).

@@ -1,18 +1,19 @@
-//! The audit log: `GET /api/v1/audit-events`, a tenant's events oldest first, paged.
+//! The audit log: `GET /api/v1/audit-events`, a tenant's events oldest first, paged, filtered by actor,
+//! action, object and time.
 
 use axum::Json;
 use axum::extract::State;
 use onramp_domain::{Id, Timestamp};
-use onramp_store::AuditEvent;
-use serde::Serialize;
+use onramp_store::{AuditEvent, AuditFilter};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
-use crate::paging::{ListParams, fingerprint, next_page_token, page_after, page_size};
+use crate::paging::{fingerprint, next_page_token, page_after, page_size};
 use crate::principal::Principal;
 use crate::state::AppState;
-use crate::wire::ListBody;
+use crate::wire::{ListBody, one_line};
 
 /// An audit event on the wire; an absent actor, request id or side is `null`.
 #[derive(Serialize, Debug, Clone)]
@@ -45,16 +46,75 @@ fn event_json(event: AuditEvent) -> AuditEventBody {
     }
 }
 
+/// The query of `GET /api/v1/audit-events`: paging, and filters by actor (a user id), action, object (type
+/// and id) and a time range (`since` inclusive, `until` exclusive, RFC 3339).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AuditQuery {
+    page_size: Option<i64>,
+    page_token: Option<String>,
+    actor_user_id: Option<String>,
+    action: Option<String>,
+    object_type: Option<String>,
+    object_id: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// A filter's text: trimmed, one line of at most 256 characters; empty is absent.
+fn text_filter(field: &str, raw: Option<&str>) -> ApiResult<Option<String>> {
+    let text = one_line(field, raw, 256)?;
+    Ok((!text.is_empty()).then_some(text))
+}
+
+fn time_filter(field: &str, raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
+    match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => Timestamp::parse_rfc3339(raw)
+            .map(Some)
+            .map_err(|_| ApiError::invalid_field(field, "must be an RFC 3339 time, such as 2026-01-31T09:00:00Z")),
+    }
+}
+
+impl AuditQuery {
+    fn filter(&self) -> ApiResult<AuditFilter> {
+        let actor_user_id = match self.actor_user_id.as_deref().map(str::trim).filter(|raw| !raw.is_empty()) {
+            None => None,
+            Some(raw) => Some(raw.parse::<Id>().map_err(|error| ApiError::invalid_field("actorUserId", error))?),
+        };
+        Ok(AuditFilter {
+            actor_user_id,
+            action: text_filter("action", self.action.as_deref())?,
+            object_type: text_filter("objectType", self.object_type.as_deref())?,
+            object_id: text_filter("objectId", self.object_id.as_deref())?,
+            since: time_filter("since", self.since.as_deref())?,
+            until: time_filter("until", self.until.as_deref())?,
+        })
+    }
+}
+
 pub async fn list_audit_events(
     State(state): State<AppState>,
     caller: Principal,
-    ApiQuery(params): ApiQuery<ListParams>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<ListBody<AuditEventBody>>> {
-    let size = page_size("page_size", params.page_size)?;
-    let query = fingerprint(&["audit_events.list", &caller.tenant_id.to_string()]);
-    let after = page_after(&state.page_tokens, params.page_token.as_deref(), &query)?;
-    let mut events = state.core.list_audit_events(&caller, after.as_ref(), size as u32 + 1).await?;
-    let next = next_page_token(&state.page_tokens, &query, &mut events, size, |event| event.id);
+    let size = page_size("page_size", query.page_size)?;
+    let filter = query.filter()?;
+    let micros = |time: Option<Timestamp>| time.map(|time| time.micros().to_string()).unwrap_or_default();
+    let actor = filter.actor_user_id.map(|id| id.to_string()).unwrap_or_default();
+    let fingerprint = fingerprint(&[
+        "audit_events.list",
+        &caller.tenant_id.to_string(),
+        &actor,
+        filter.action.as_deref().unwrap_or_default(),
+        filter.object_type.as_deref().unwrap_or_default(),
+        filter.object_id.as_deref().unwrap_or_default(),
+        &micros(filter.since),
+        &micros(filter.until),
+    ]);
+    let after = page_after(&state.page_tokens, query.page_token.as_deref(), &fingerprint)?;
+    let mut events = state.core.list_audit_events(&caller, &filter, after.as_ref(), size as u32 + 1).await?;
+    let next = next_page_token(&state.page_tokens, &fingerprint, &mut events, size, |event| event.id);
     let list = events.into_iter().map(event_json).collect();
     Ok(Json(ListBody { list, next_page_token: next }))
 }

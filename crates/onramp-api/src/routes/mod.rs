@@ -3,6 +3,7 @@
 pub mod app_owners;
 pub mod apps;
 pub mod audit;
+pub mod console;
 pub mod directories;
 pub mod flows;
 pub mod health;

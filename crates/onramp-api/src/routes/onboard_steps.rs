@@ -58,5 +58,5 @@ pub(crate) async fn complete_step(
         let error = ApiError::from(error);
         if invitee && error.code == Code::Unauthenticated { error.with_challenge(BASIC_CHALLENGE) } else { error }
     })?;
-    Ok(Json(onboard_json(&updated)))
+    Ok(Json(onboard_json(&state.core.onboard_view(updated).await?)))
 }

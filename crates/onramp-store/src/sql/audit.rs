@@ -7,8 +7,8 @@ use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::rows;
-use super::{Dialect, SqlStore};
-use crate::{Actor, AuditEvent, AuditStore, Result};
+use super::{Dialect, Params, SqlStore};
+use crate::{Actor, AuditEvent, AuditFilter, AuditStore, Result};
 
 /// What a mutating store method tells the audit log about its change.
 pub(super) struct Change<'a> {
@@ -76,13 +76,42 @@ where
     for<'q> Option<i64>: Encode<'q, DB>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
-    async fn list_audit_events(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<AuditEvent>> {
-        let rows = sqlx::query("SELECT * FROM audit_events WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
-            .bind(tenant_id.to_string())
-            .bind(after.map(|id| id.to_string()).unwrap_or_default())
-            .bind(i64::from(limit))
-            .fetch_all(&self.read)
-            .await?;
+    async fn list_audit_events(
+        &self,
+        tenant_id: &Id,
+        filter: &AuditFilter,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>> {
+        let mut params = Params::default();
+        let mut conditions = vec![format!("tenant_id = {}", params.text(tenant_id))];
+        if let Some(after) = after {
+            conditions.push(format!("id > {}", params.text(after)));
+        }
+        if let Some(actor) = &filter.actor_user_id {
+            conditions.push(format!("actor_user_id = {}", params.text(actor)));
+        }
+        if let Some(action) = &filter.action {
+            conditions.push(format!("action = {}", params.text(action)));
+        }
+        if let Some(object_type) = &filter.object_type {
+            conditions.push(format!("object_type = {}", params.text(object_type)));
+        }
+        if let Some(object_id) = &filter.object_id {
+            conditions.push(format!("object_id = {}", params.text(object_id)));
+        }
+        if let Some(since) = filter.since {
+            conditions.push(format!("created_at >= {}", params.int(since.micros())));
+        }
+        if let Some(until) = filter.until {
+            conditions.push(format!("created_at < {}", params.int(until.micros())));
+        }
+        let sql = format!(
+            "SELECT * FROM audit_events WHERE {} ORDER BY id LIMIT {}",
+            conditions.join(" AND "),
+            params.int(i64::from(limit))
+        );
+        let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.read).await?;
         rows.iter().map(rows::audit_event).collect()
     }
 }

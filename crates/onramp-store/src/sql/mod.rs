@@ -18,6 +18,7 @@ mod directory;
 mod gauges;
 mod onboarding;
 mod outbox;
+mod overview;
 mod passwords;
 mod rows;
 mod settings;
@@ -181,6 +182,43 @@ fn later_than(before: onramp_domain::Timestamp) -> onramp_domain::Timestamp {
 /// `$first, $first+1, ...` for `count` parameters, for IN lists and multi-row inserts.
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The parameters of a statement built from the parts a request asks for (filters): each pushed value
+/// answers its placeholder, numbered in the order pushed, and [`Params::bind`] binds them in that order.
+#[derive(Default)]
+pub(super) struct Params(Vec<Param>);
+
+pub(super) enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl Params {
+    pub fn text(&mut self, value: impl ToString) -> String {
+        self.0.push(Param::Text(value.to_string()));
+        format!("${}", self.0.len())
+    }
+
+    pub fn int(&mut self, value: i64) -> String {
+        self.0.push(Param::Int(value));
+        format!("${}", self.0.len())
+    }
+
+    pub fn bind<'q, DB>(
+        self,
+        query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    ) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
+    where
+        DB: Database,
+        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        self.0.into_iter().fold(query, |query, param| match param {
+            Param::Text(text) => query.bind(text),
+            Param::Int(int) => query.bind(int),
+        })
+    }
 }
 
 /// The JSON text of a list of ids, as stored in `role_ids` columns.

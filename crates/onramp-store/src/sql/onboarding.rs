@@ -9,8 +9,8 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::audit::{self, Change};
 use super::rows::RowExt;
-use super::{Dialect, SqlStore, conflict_on, later_than, outbox};
-use crate::{Actor, Onboard, OnboardEffects, OnboardingStore, Result, StoreError};
+use super::{Dialect, Params, SqlStore, conflict_on, later_than, outbox};
+use crate::{Actor, ListedOnboard, Onboard, OnboardEffects, OnboardFilter, OnboardingStore, Result, StoreError};
 
 const ONBOARD_COLUMNS: &str = "id, tenant_id, invitation_id, directory_app_id, flow_id, user_id, status, \
     failure_reason, steps_json, states_json, created_at, updated_at, holds_user_disabled";
@@ -476,13 +476,53 @@ where
         onboard_from_row(&row)
     }
 
-    async fn list_onboards(&self, tenant_id: &Id, limit: u32) -> Result<Vec<Onboard>> {
-        let rows = sqlx::query("SELECT * FROM onboards WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")
-            .bind(tenant_id.to_string())
-            .bind(i64::from(limit))
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(onboard_from_row).collect()
+    async fn search_onboards(
+        &self,
+        tenant_id: &Id,
+        filter: &OnboardFilter,
+        after: Option<&Id>,
+        limit: u32,
+    ) -> Result<Vec<ListedOnboard>> {
+        let mut params = Params::default();
+        let mut conditions = vec![format!("o.tenant_id = {}", params.text(tenant_id))];
+        if let Some(after) = after {
+            conditions.push(format!("o.id < {}", params.text(after)));
+        }
+        if !filter.statuses.is_empty() {
+            // The statuses are the enum's own names, never the client's text.
+            let names: Vec<String> = filter.statuses.iter().map(|status| format!("'{}'", status.as_str())).collect();
+            conditions.push(format!("o.status IN ({})", names.join(", ")));
+        }
+        if let Some(flow_id) = &filter.flow_id {
+            conditions.push(format!("o.flow_id = {}", params.text(flow_id)));
+        }
+        if let Some(invitation_id) = &filter.invitation_id {
+            conditions.push(format!("o.invitation_id = {}", params.text(invitation_id)));
+        }
+        if let Some(user_id) = &filter.user_id {
+            conditions.push(format!("o.user_id = {}", params.text(user_id)));
+        }
+        if let Some(before) = filter.created_before {
+            conditions.push(format!("o.created_at < {}", params.int(before.micros())));
+        }
+        let columns: Vec<String> = ONBOARD_COLUMNS.split(", ").map(|column| format!("o.{column}")).collect();
+        let sql = format!(
+            "SELECT {}, i.accepted_at AS invitation_accepted_at FROM onboards o \
+             LEFT JOIN invitations i ON i.id = o.invitation_id AND i.tenant_id = o.tenant_id \
+             WHERE {} ORDER BY o.id DESC LIMIT {}",
+            columns.join(", "),
+            conditions.join(" AND "),
+            params.int(i64::from(limit))
+        );
+        let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ListedOnboard {
+                    onboard: onboard_from_row(row)?,
+                    accepted_at: row.opt_time("invitation_accepted_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn update_onboard(

@@ -236,6 +236,7 @@ async fn create_with_bearer_and_api_key_in_snake_case(backend: Backend) {
             "account_id",
             "connection_id",
             "created_at",
+            "current_step",
             "failure_reason",
             "flow_id",
             "id",
@@ -243,9 +244,12 @@ async fn create_with_bearer_and_api_key_in_snake_case(backend: Backend) {
             "status",
             "steps",
             "updated_at",
-            "user_id"
+            "user_id",
+            "waiting_on",
+            "waiting_on_user_id",
+            "waiting_since"
         ],
-        "snake_case fields: {onboard}"
+        "snake_case fields (LeadConduit's, and onramp's whose turn it is): {onboard}"
     );
     let id = id_of(&onboard);
     assert!(id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()), "a 24-hex id: {onboard}");
