@@ -228,10 +228,12 @@ async fn submit(
             refused_form(&state, &headers, client, &token, &input.display_name, errors).await
         }
         // Expired or withdrawn since the form was shown: the page of the link says when, and whom to ask.
-        Err(error) if error.code == Code::FailedPrecondition => match state.core.invitation_page(client, &token).await {
-            Ok(InvitationOpened::Ended(ended)) => render(StatusCode::GONE, &ended_page(&ended, Timestamp::now())),
-            _ => used_or_refused(&state, &error).await,
-        },
+        Err(error) if error.code == Code::FailedPrecondition => {
+            match state.core.invitation_page(client, &token).await {
+                Ok(InvitationOpened::Ended(ended)) => render(StatusCode::GONE, &ended_page(&ended, Timestamp::now())),
+                _ => used_or_refused(&state, &error).await,
+            }
+        }
         Err(error) => used_or_refused(&state, &error).await,
     }
 }
