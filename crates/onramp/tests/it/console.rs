@@ -167,10 +167,12 @@ async fn second_factor_requirement(backend: Backend) {
 
     let asked = browser.get("/console").await;
     assert_eq!(asked.status, 403, "{}", asked.html);
-    assert!(asked.html.contains("href=\"/account/two-step\""), "{}", asked.html);
+    assert!(asked.html.contains("action=\"/account/two-step/start\""), "{}", asked.html);
     assert!(!asked.html.contains("console-nav"), "nothing of the console: {}", asked.html);
 
-    browser.submit("/account", "/account/two-step/start", &[]).await.assert_redirect("start", "/account/two-step");
+    // Its one button starts the setup.
+    let started = browser.post("/account/two-step/start", &[("csrf", &asked.csrf())]).await;
+    started.assert_redirect("start", "/account/two-step");
     let setup = browser.get("/account/two-step").await;
     let key = crate::account::key_of(&setup.html);
     let code = onramp_core::totp::code_now(&key);

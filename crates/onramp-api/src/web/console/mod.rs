@@ -7,7 +7,7 @@
 //! absolute limits) and asks the core for the console's principal (`Core::console_access`): the session's
 //! user with their roles read now, the session's id as the credential. Not signed in: to
 //! `/signin?next=<here>`. No admin role: a 403 page. The tenant requires a second factor and the admin has
-//! none: a page that leads to `/account/two-step` and nothing else.
+//! none: a page whose one button starts the setup at `/account/two-step`, and nothing else.
 //!
 //! **Forms.** A POST handler takes [`ConsoleForm<T>`]: it checks the anti-forgery token (`csrf`, from
 //! [`Console::csrf`]) before anything else (403 otherwise), then opens the console as a GET does and
@@ -23,7 +23,7 @@
 //!    `/console/`; GET handlers take [`Console`], POST handlers [`ConsoleForm<T>`]; each calls the core with
 //!    `console.principal` and renders with `page::render(status, &YourPage { console: console.layout(
 //!    "Title", "/console/<page>"), .. })`.
-//! 2. Write `templates/console/<page>.html`: `{% extends "console/layout.html" %}`, the content in
+//! 2. Write `templates/console/<page>.html`: `{% extends "console/base.html" %}`, the content in
 //!    `{% block console %}`; the struct has a `console: ConsoleLayout` field and `impl_console_page!(YourPage);`.
 //!    Every form carries `<input type="hidden" name="csrf" value="{{ console.csrf }}">`.
 //! 3. Add `.merge(<page>::routes())` to [`routes`] and the page's entry to [`NAV`] (its label, path and the
@@ -83,7 +83,7 @@ pub struct Console {
     pub branding: Branding,
 }
 
-/// What `console/layout.html` shows around every console page.
+/// What `console/base.html` shows around every console page.
 pub struct ConsoleLayout {
     pub base: Layout,
     pub nav: Vec<NavLink>,
@@ -169,6 +169,22 @@ pub struct ConsoleMessage {
 
 impl_console_page!(ConsoleMessage);
 
+/// What an admin sees of the console while the tenant requires a second factor they have not set up: the
+/// way to set it up (`/account/two-step`), and nothing else.
+#[derive(Template)]
+#[template(path = "console/two_step_required.html")]
+struct TwoStepRequired {
+    layout: Layout,
+    text: String,
+    csrf: String,
+}
+
+impl crate::web::page::Page for TwoStepRequired {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
+
 impl FromRequestParts<AppState> for Console {
     type Rejection = Response;
 
@@ -186,21 +202,19 @@ impl FromRequestParts<AppState> for Console {
                 let (csrf, _) = session::form_token(state, &parts.headers);
                 Ok(Console { principal, user: session.user().clone(), csrf, branding })
             }
-            Ok(ConsoleAccess::NeedsSecondFactor) => Err(render(
-                StatusCode::FORBIDDEN,
-                &LinkMessagePage {
-                    layout: Layout::new("Set up two-step sign-in first", &branding),
-                    kind: "info",
+            Ok(ConsoleAccess::NeedsSecondFactor) => {
+                let (csrf, _) = session::form_token(state, &parts.headers);
+                let page = TwoStepRequired {
                     text: format!(
-                        "{} asks everyone who uses the console to sign in in two steps: your password and a code \
-                         from an authenticator app.",
+                        "{} asks everyone who uses the console to sign in in two steps: your password, then a \
+                         code from an authenticator app on your phone.",
                         branding.name
                     ),
-                    next: "Once it is set up, come back to the console.".into(),
-                    link: "/account/two-step".into(),
-                    link_text: "Set up two-step sign-in".into(),
-                },
-            )),
+                    layout: Layout::new("Set up two-step sign-in first", &branding),
+                    csrf,
+                };
+                Err(render(StatusCode::FORBIDDEN, &page))
+            }
             Err(error) if status_of(error.code) == StatusCode::FORBIDDEN => Err(render(
                 StatusCode::FORBIDDEN,
                 &LinkMessagePage {
