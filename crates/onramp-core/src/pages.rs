@@ -15,6 +15,7 @@ use crate::error::{CoreError, CoreResult};
 /// What an invitation's link opens. One is made per page view and matched at once, so the size of the
 /// open variant costs nothing worth a box.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per page view, moved once: boxing would buy nothing
 pub enum InvitationOpened {
     Open(Box<InvitationPage>),
     Ended(EndedInvitation),

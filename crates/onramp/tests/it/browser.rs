@@ -30,6 +30,57 @@ async fn fixtures(server: &TestServer) -> Value {
     json!({
         "expiredInvitation": {"email": EXPIRED_INVITEE, "directoryId": directory, "invitationId": id},
         "expiredResetLink": expired_reset_link(server).await,
+        "console": console_fixtures(server).await,
+    })
+}
+
+/// The console journey's people: the first start's link (for the bootstrap super-admin), `signin-link`
+/// links for a read-only admin and an admin, a user without an admin role, and a console session that has
+/// expired (its cookie's value).
+async fn console_fixtures(server: &TestServer) -> Value {
+    use onramp_domain::BuiltinRole;
+    let link = |email: &'static str| async move {
+        let made = onramp_core::Core::offline(server.store.clone())
+            .console_sign_in_link(&server.bootstrap.tenant_id, email, &server.base_url)
+            .await
+            .expect("a console sign-in link");
+        format!("{}?next=%2Fconsole", made.url.expose().trim_start_matches(&server.base_url))
+    };
+    server.credential_with_roles("rory.readonly@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
+    server.credential_with_roles("tess.twostep@example.com", &[BuiltinRole::Admin]).await;
+    crate::account::local_user(server, "basil.basic@example.com").await;
+    // Signed in to the console, then past the session's lifetime: the browser is handed its cookie.
+    server.credential_with_roles("eve.expired@example.com", &[BuiltinRole::Admin]).await;
+    let browser = crate::account::Browser::new(server, "fixtures");
+    crate::console::set_password_by_link(
+        &browser,
+        &link("eve.expired@example.com").await,
+        crate::console::ADMIN_PASSWORD,
+    )
+    .await;
+    let signed_in =
+        crate::console::sign_in_to_console(&browser, "eve.expired@example.com", crate::console::ADMIN_PASSWORD).await;
+    let cookie = signed_in
+        .set_cookies
+        .iter()
+        .find_map(|cookie| cookie.strip_prefix("onramp_session="))
+        .and_then(|rest| rest.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let past = onramp_domain::Timestamp::now().micros() - 1;
+    server
+        .database
+        .execute(&format!(
+            "UPDATE sessions SET expires_at = {past} WHERE user_id IN \
+             (SELECT id FROM users WHERE email = 'eve.expired@example.com')"
+        ))
+        .await;
+    json!({
+        "superAdmin": {"email": server.config.admin_email, "link": server.console_link.trim_start_matches(&server.base_url)},
+        "readOnly": {"email": "rory.readonly@example.com", "link": link("rory.readonly@example.com").await},
+        "twoStep": {"email": "tess.twostep@example.com", "link": link("tess.twostep@example.com").await},
+        "basic": {"email": "basil.basic@example.com", "password": crate::invitations::PASSWORD},
+        "expired": {"email": "eve.expired@example.com", "password": crate::console::ADMIN_PASSWORD, "cookie": cookie},
     })
 }
 
@@ -40,7 +91,8 @@ async fn expired_reset_link(server: &TestServer) -> String {
     browser.submit("/forgot", "/forgot", &[("email", "rhea.expired@example.com")]).await;
     let token = crate::account::reset_token(server, "rhea.expired@example.com", 1).await;
     let past = onramp_domain::Timestamp::now().micros() - 1;
-    server.database.execute(&format!("UPDATE password_resets SET expires_at = {past}")).await;
+    let rhea = "SELECT id FROM users WHERE email = 'rhea.expired@example.com'";
+    server.database.execute(&format!("UPDATE password_resets SET expires_at = {past} WHERE user_id IN ({rhea})")).await;
     format!("/reset/{token}")
 }
 

@@ -1,0 +1,155 @@
+// The admin console in the browser (issue #14): the first start's one-time link sets the super-admin's
+// password and leads through sign-in to the console; a read-only admin gets in and sees no write controls;
+// a user without an admin role gets the 403 page; the tenant's "console requires a second factor" keeps an
+// admin without TOTP out until they set it up, after which sign-in asks for the code on the way in; an
+// expired session leads back to sign-in; a form posted from another site is refused. Every page: axe,
+// screenshots at both widths, nothing scrolling sideways.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { api, checkPage, context, launch, newPage } from '../lib/onramp.mjs';
+import { totp } from '../lib/totp.mjs';
+
+const PASSWORD = 'copper meadow lantern ninety';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const people = () => context().fixtures.console;
+const url = (path) => `${context().baseUrl}${path}`;
+
+// Opens a console sign-in link, sets the password, and signs in on the page the link leads to.
+async function setPasswordAndSignIn(page, { email, link }) {
+  await page.goto(url(link));
+  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByLabel('Confirm your password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Save my new password' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await signIn(page, email);
+}
+
+async function signIn(page, email, password = PASSWORD) {
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test('first-start link → password → sign-in → the overview', async () => {
+  const page = await newPage(browser);
+  // Not signed in: the console sends to sign-in and back.
+  await page.goto(url('/console'));
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.match(page.url(), /\/signin\?next=%2Fconsole$/);
+
+  await page.goto(url(people().superAdmin.link));
+  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  await checkPage(page, 'set-password');
+  await setPasswordAndSignIn(page, people().superAdmin);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/console');
+  const nav = page.getByRole('navigation', { name: 'Console' });
+  assert.equal(await nav.getByRole('link', { name: 'Overview' }).getAttribute('aria-current'), 'page');
+  await page.getByText(/\d+ users? in the directory/).waitFor();
+  await checkPage(page, 'overview');
+
+  // Signing out from the console's header.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByText('You are signed out.').waitFor();
+  await page.goto(url('/console'));
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+});
+
+test('a read-only admin sees the console and no write controls', async () => {
+  const page = await newPage(browser);
+  await setPasswordAndSignIn(page, people().readOnly);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.getByText('Read-Only Administrator', { exact: false }).first().waitFor();
+  // The one form on the page is signing out.
+  assert.deepEqual(await page.locator('main form').count(), 0);
+  await checkPage(page, 'overview-read-only');
+});
+
+test('a user without an admin role is refused', async () => {
+  const page = await newPage(browser);
+  await page.goto(url('/signin?next=%2Fconsole'));
+  await signIn(page, people().basic.email, people().basic.password);
+  await page.getByRole('heading', { name: 'The console is for administrators' }).waitFor();
+  assert.equal(await page.getByRole('navigation', { name: 'Console' }).count(), 0);
+  await checkPage(page, 'not-an-admin');
+});
+
+test('the tenant requires a second factor: set it up, then sign in with the code', async () => {
+  const page = await newPage(browser);
+  await setPasswordAndSignIn(page, people().twoStep);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await api().post('/api/v1/settings/tenant', { consoleRequiresSecondFactor: true });
+  try {
+    await page.goto(url('/console'));
+    await page.getByRole('heading', { name: 'Set up two-step sign-in first' }).waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Console' }).count(), 0, 'nothing of the console');
+    await checkPage(page, 'needs-two-step');
+    await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
+    await page.getByRole('heading', { name: 'Set up two-step sign-in' }).waitFor();
+    const key = (await page.locator('.secret-key').innerText()).replace(/\s/g, '');
+    await page.getByLabel('Code from your app').fill(totp(key));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+    await page.goto(url('/console'));
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+
+    // Signing in again: the password, then the code, then the console.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto(url('/console'));
+    await signIn(page, people().twoStep.email);
+    await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
+    await page.getByLabel('Code').fill(totp(key, 1));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/console');
+  } finally {
+    await api().post('/api/v1/settings/tenant', { consoleRequiresSecondFactor: false });
+  }
+});
+
+test('an expired session leads to sign-in and back', async () => {
+  const page = await newPage(browser);
+  const { email, password, cookie } = people().expired;
+  await page.context().addCookies([{ name: 'onramp_session', value: cookie, url: context().baseUrl }]);
+  await page.goto(url('/console'));
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.match(page.url(), /\/signin\?next=%2Fconsole$/);
+  await signIn(page, email, password);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+});
+
+test('a form posted from another site is refused', async () => {
+  const page = await newPage(browser);
+  const { email, password } = people().expired;
+  await page.goto(url('/signin?next=%2Fconsole'));
+  await signIn(page, email, password);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  // A page of another origin (served by the browser itself, nothing leaves the machine) that posts a form
+  // to the console's sign-out.
+  await page.route('http://elsewhere.example/', (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><title>Elsewhere</title><form method="post" action="${url('/signout')}">
+        <input type="hidden" name="csrf" value="guess"><button>Go</button></form>`,
+    }),
+  );
+  await page.goto('http://elsewhere.example/');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url() === url('/signout')),
+    page.getByRole('button', { name: 'Go' }).click(),
+  ]);
+  assert.equal(response.status(), 403);
+  await page.goto(url('/console'));
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+});
