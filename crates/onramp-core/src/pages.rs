@@ -12,8 +12,7 @@ use crate::Core;
 use crate::branding::Branding;
 use crate::error::{CoreError, CoreResult};
 
-/// What an invitation's link opens. One is made per page view and matched at once, so the size of the
-/// open variant costs nothing worth a box.
+/// What an invitation's link opens.
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)] // one per page view, moved once: boxing would buy nothing
 pub enum InvitationOpened {
