@@ -10,14 +10,15 @@
 
 use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{BuiltinRole, Id, Permission, Secret, Timestamp};
-use onramp_store::{PasswordReset, StoreError};
+use onramp_search::{Cursor, Query};
+use onramp_store::{Actor, App, AuditEvent, Onboard, PasswordReset, StoreError};
 
 use crate::Core;
 use crate::account::AccountSession;
 use crate::error::{Code, CoreError, CoreResult};
 use crate::invite::new_token;
 use crate::principal::Principal;
-use crate::reset::{RESET_LIFETIME, reset_link};
+use crate::reset::{RESET_LIFETIME, reset_email, reset_link};
 
 /// The roles that open the console; other users (basic users) are refused it.
 pub const CONSOLE_ROLES: [BuiltinRole; 4] =
@@ -46,6 +47,32 @@ pub struct SignInLink {
     pub url: Secret<String>,
     pub expires_at: Timestamp,
 }
+
+/// One page of the console's user list: the users (in the search's order) and where the next page starts.
+#[derive(Clone, Debug)]
+pub struct UserRows {
+    pub users: Vec<User>,
+    pub next: Option<Cursor>,
+}
+
+/// What a user's page shows. The parts the admin's roles may not read are empty, and say so.
+#[derive(Clone, Debug)]
+pub struct UserDetail {
+    pub user: User,
+    pub managers: Vec<User>,
+    pub delegate: Option<User>,
+    /// Apps the user owns, with the role slug of each ownership (None: no `app:read`).
+    pub apps: Option<Vec<(App, String)>>,
+    /// Every onboard of the user, newest first (None: no `onboarding:read`).
+    pub onboards: Option<Vec<Onboard>>,
+    /// The events about the user and by the user, newest first (None: no `audit:read`).
+    pub audit: Option<Vec<AuditEvent>>,
+    /// How many live browser sessions the user has.
+    pub sessions: usize,
+}
+
+/// How many onboards and audit events a user's page shows.
+pub const USER_PAGE_ROWS: u32 = 50;
 
 /// How many users of each status the overview shows, every status listed (0 when none).
 #[derive(Clone, Debug)]
@@ -124,7 +151,7 @@ impl Core {
             expires_at,
             used_at: None,
         };
-        self.write(self.store.create_password_reset(&reset, None)).await?;
+        self.write(self.store.create_password_reset(&reset, None, Some(&Actor::system(user.tenant_id)))).await?;
         Ok(SignInLink { url: Secret::new(reset_link(public_url, &token)), user, expires_at })
     }
 
@@ -138,5 +165,98 @@ impl Core {
             .chain(counted.iter().filter(|(s, _)| !matches!(s, UserStatus::Enabled | UserStatus::Disabled)).copied())
             .collect();
         Ok(UserCounts { by_status })
+    }
+
+    /// One page of the console's user list: the same search as the API's (`Core::search_users`: the
+    /// node's index, its ranking and typo tolerance, `user:read`), with the users it found.
+    pub async fn console_user_rows(
+        &self,
+        caller: &Principal,
+        query: &Query,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> CoreResult<UserRows> {
+        let page = self.search_users(caller, query, after, limit).await?;
+        let ids: Vec<Id> = page.hits.iter().map(|hit| hit.id).collect();
+        let users = self.store.get_users(&caller.tenant_id, &ids).await?;
+        Ok(UserRows { users, next: page.next })
+    }
+
+    /// What a user's page shows (`user:read`; apps, onboards and the audit trail only with `app:read`,
+    /// `onboarding:read` and `audit:read`).
+    pub async fn user_detail(&self, caller: &Principal, id: &Id) -> CoreResult<UserDetail> {
+        let user = self.get_user(caller, id).await?;
+        let tenant = &caller.tenant_id;
+        let managers = self.store.get_users(tenant, &user.manager_ids).await?;
+        let delegate = match &user.delegated_user_id {
+            Some(delegate) => self.store.get_users(tenant, std::slice::from_ref(delegate)).await?.into_iter().next(),
+            None => None,
+        };
+        let may = |permission| caller.require(permission).is_ok();
+        let apps = match may(Permission::AppRead) {
+            true => Some(self.store.apps_owned_by(tenant, id, 200).await?),
+            false => None,
+        };
+        let onboards = match may(Permission::OnboardingRead) {
+            true => Some(self.store.onboard_history_of_user(tenant, id, USER_PAGE_ROWS).await?),
+            false => None,
+        };
+        let audit = match may(Permission::AuditRead) {
+            true => Some(self.store.audit_events_of_user(tenant, id, USER_PAGE_ROWS).await?),
+            false => None,
+        };
+        let now = Timestamp::now();
+        let sessions = self
+            .store
+            .sessions_of(tenant, id)
+            .await?
+            .iter()
+            .filter(|s| s.stage == onramp_store::SessionStage::SignedIn && !crate::account::session_over(s, now))
+            .count();
+        Ok(UserDetail { user, managers, delegate, apps, onboards, audit, sessions })
+    }
+
+    /// Emails the user a password reset link on an admin's behalf (`user:write`, and the rule of user
+    /// changes: only a super-admin acts on a super-admin), audited as `user.password_reset_link`.
+    pub async fn send_password_reset(&self, caller: &Principal, id: &Id) -> CoreResult<()> {
+        let user = self.user_to_act_on(caller, id).await?;
+        let (token, hash) = new_token();
+        let now = Timestamp::now();
+        let reset = PasswordReset {
+            id: Id::new(),
+            tenant_id: user.tenant_id,
+            user_id: user.id,
+            secret_hash: hash,
+            created_at: now,
+            expires_at: Timestamp::from_micros(now.micros() + RESET_LIFETIME.as_micros() as i64),
+            used_at: None,
+        };
+        let branding = self.branding(Some(&user.tenant_id)).await?;
+        let link = reset_link(&self.public_url, &token);
+        let email = reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
+        self.write(self.store.create_password_reset(&reset, Some(&email), Some(&caller.actor()))).await?;
+        Ok(())
+    }
+
+    /// Ends every browser session of the user (`user:write`, and the rule of user changes), audited as
+    /// `user.sign_out_everywhere`; answers how many ended.
+    pub async fn sign_out_user(&self, caller: &Principal, id: &Id) -> CoreResult<u64> {
+        let user = self.user_to_act_on(caller, id).await?;
+        Ok(self.store.delete_sessions_of(&caller.actor(), &user.id, None).await?)
+    }
+
+    /// The live user `id`, if the caller may act on them: `user:write`, and the rule of every user change
+    /// (a super-admin is acted on only by a super-admin).
+    async fn user_to_act_on(&self, caller: &Principal, id: &Id) -> CoreResult<User> {
+        caller.require(Permission::UserWrite)?;
+        let user = self.get_user(caller, id).await?;
+        if user.status == UserStatus::Deleted {
+            return Err(CoreError::not_found(format!("user {id}")));
+        }
+        caller.require_user_change(&user, Some(&user))?;
+        if user.role_ids.contains(&BuiltinRole::SuperAdmin.id()) && !caller.roles.contains(&BuiltinRole::SuperAdmin) {
+            return Err(CoreError::permission_denied("only a super-admin may act on a super-admin's account"));
+        }
+        Ok(user)
     }
 }

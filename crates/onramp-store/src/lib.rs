@@ -245,6 +245,10 @@ pub trait AuditStore: Send + Sync + 'static {
         after: Option<&Id>,
         limit: u32,
     ) -> Result<Vec<AuditEvent>>;
+
+    /// A user's audit trail, newest first: the events about the user and the events the user acted in, up
+    /// to `limit`.
+    async fn audit_events_of_user(&self, tenant_id: &Id, user_id: &Id, limit: u32) -> Result<Vec<AuditEvent>>;
 }
 
 /// Which audit events a listing admits: each field given narrows it (all of them together).
@@ -278,6 +282,10 @@ pub trait AppStore: Send + Sync + 'static {
 
     /// A live app.
     async fn get_app(&self, tenant_id: &Id, id: &Id) -> Result<App>;
+
+    /// The live apps a user owns, each with the role slug it is owned under (an app owned under two slugs
+    /// is listed twice), in app id order, up to `limit`.
+    async fn apps_owned_by(&self, tenant_id: &Id, user_id: &Id, limit: u32) -> Result<Vec<(App, String)>>;
 
     /// Live apps in id order, after `after` if given.
     async fn list_apps(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<App>>;
@@ -609,8 +617,14 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn change_password(&self, actor: &Actor, user_id: &Id, password_hash: &str, keep: &Id) -> Result<()>;
 
     /// Stores a reset link and queues its email (if it has one: a sign-in link made on the command line is
-    /// printed, not emailed), in one transaction.
-    async fn create_password_reset(&self, reset: &PasswordReset, email: Option<&OutboxMessage>) -> Result<()>;
+    /// printed, not emailed), in one transaction; with `made_by` (an admin's or the command line's link, not
+    /// the person's own request) a `user.password_reset_link` audit event in it too.
+    async fn create_password_reset(
+        &self,
+        reset: &PasswordReset,
+        email: Option<&OutboxMessage>,
+        made_by: Option<&Actor>,
+    ) -> Result<()>;
 
     /// The reset link a secret opens, if it can still be used; otherwise [`StoreError::Refused`] saying why
     /// (`Unknown`, `Expired`, `Used`). Reading never consumes it.
@@ -692,6 +706,9 @@ pub trait OnboardingStore: Send + Sync + 'static {
 
     /// The onboards under way (created or in progress) of a user of the tenant.
     async fn onboards_of_user(&self, tenant_id: &Id, user_id: &Id) -> Result<Vec<Onboard>>;
+
+    /// Every onboard of a user, of any status, newest first, up to `limit`.
+    async fn onboard_history_of_user(&self, tenant_id: &Id, user_id: &Id, limit: u32) -> Result<Vec<Onboard>>;
 
     /// An onboard by id alone, whatever its tenant: for the invitee, who names only the onboard.
     async fn find_onboard(&self, id: &Id) -> Result<Onboard>;

@@ -27,6 +27,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (14, "password_resets", include_str!("../migrations/sqlite/0014_password_resets.sql")),
     (15, "totp", include_str!("../migrations/sqlite/0015_totp.sql")),
     (16, "console", include_str!("../migrations/sqlite/0016_console.sql")),
+    (17, "console_users", include_str!("../migrations/sqlite/0017_console_users.sql")),
     (18, "console_indexes", include_str!("../migrations/sqlite/0018_console_indexes.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -46,6 +47,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (14, "password_resets", include_str!("../migrations/postgres/0014_password_resets.sql")),
     (15, "totp", include_str!("../migrations/postgres/0015_totp.sql")),
     (16, "console", include_str!("../migrations/postgres/0016_console.sql")),
+    (17, "console_users", include_str!("../migrations/postgres/0017_console_users.sql")),
     (18, "console_indexes", include_str!("../migrations/postgres/0018_console_indexes.sql")),
 ];
 

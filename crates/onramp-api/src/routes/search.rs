@@ -178,7 +178,7 @@ impl SearchUsersRequest {
 }
 
 /// What the page token's key holds: the rank and id of the last row of the page.
-fn encode_cursor(cursor: &Cursor) -> Vec<u8> {
+pub fn encode_cursor(cursor: &Cursor) -> Vec<u8> {
     let mut key = vec![cursor.rank as u8];
     key.extend_from_slice(cursor.id.as_bytes());
     key

@@ -49,12 +49,13 @@ impl Layout {
     }
 
     /// The page's `Content-Security-Policy`: only onramp's own script, stylesheet and images, the accent's
-    /// `<style>` by its hash, forms posting only to onramp, never framed.
+    /// `<style>` by its hash, the script fetching only from onramp (the console's live search), forms
+    /// posting only to onramp, never framed.
     pub fn content_security_policy(&self) -> String {
         let hash = STANDARD.encode(Sha256::digest(self.accent_style.as_bytes()));
         format!(
             "default-src 'none'; script-src 'self'; style-src 'self' 'sha256-{hash}'; img-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         )
     }
 }

@@ -190,7 +190,12 @@ where
         Ok(())
     }
 
-    async fn create_password_reset(&self, reset: &PasswordReset, email: Option<&OutboxMessage>) -> Result<()> {
+    async fn create_password_reset(
+        &self,
+        reset: &PasswordReset,
+        email: Option<&OutboxMessage>,
+        made_by: Option<&Actor>,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "INSERT INTO password_resets (id, tenant_id, user_id, secret_hash, created_at, expires_at, used_at) \
@@ -206,6 +211,11 @@ where
         .await?;
         if let Some(email) = email {
             outbox::insert::<DB>(&mut tx, email).await?;
+        }
+        if let Some(actor) = made_by {
+            let after = json!({"resetId": reset.id, "emailed": email.is_some()});
+            let change = Change::of("user.password_reset_link", "user", reset.user_id, None, Some(after));
+            audit::record::<DB>(&mut tx, actor, change).await?;
         }
         tx.commit().await?;
         Ok(())

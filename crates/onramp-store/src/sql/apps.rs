@@ -189,6 +189,21 @@ where
         app_from_row(&row)
     }
 
+    async fn apps_owned_by(&self, tenant_id: &Id, user_id: &Id, limit: u32) -> Result<Vec<(App, String)>> {
+        let rows = sqlx::query(
+            "SELECT apps.*, app_owners.role_slug AS owned_as FROM app_owners JOIN apps \
+             ON apps.tenant_id = app_owners.tenant_id AND apps.id = app_owners.app_id \
+             WHERE app_owners.tenant_id = $1 AND app_owners.user_id = $2 AND apps.deleted_at IS NULL \
+             ORDER BY apps.id, app_owners.role_slug LIMIT $3",
+        )
+        .bind(tenant_id.to_string())
+        .bind(user_id.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((app_from_row(row)?, row.text("owned_as")?))).collect()
+    }
+
     async fn list_apps(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<App>> {
         let rows = sqlx::query(
             "SELECT * FROM apps WHERE tenant_id = $1 AND id > $2 AND deleted_at IS NULL ORDER BY id LIMIT $3",

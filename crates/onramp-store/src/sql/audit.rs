@@ -114,4 +114,19 @@ where
         let rows = params.bind(sqlx::query(&sql)).fetch_all(&self.read).await?;
         rows.iter().map(rows::audit_event).collect()
     }
+
+    async fn audit_events_of_user(&self, tenant_id: &Id, user_id: &Id, limit: u32) -> Result<Vec<AuditEvent>> {
+        // Two index walks (migration 0017), merged: the events about the user and those by the user.
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT * FROM audit_events WHERE tenant_id = $1 AND object_id = $2 \
+             UNION SELECT * FROM audit_events WHERE tenant_id = $1 AND actor_user_id = $2) AS trail \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(tenant_id.to_string())
+        .bind(user_id.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(rows::audit_event).collect()
+    }
 }

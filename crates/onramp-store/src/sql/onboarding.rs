@@ -467,6 +467,17 @@ where
         rows.iter().map(onboard_from_row).collect()
     }
 
+    async fn onboard_history_of_user(&self, tenant_id: &Id, user_id: &Id, limit: u32) -> Result<Vec<Onboard>> {
+        let rows =
+            sqlx::query("SELECT * FROM onboards WHERE tenant_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3")
+                .bind(tenant_id.to_string())
+                .bind(user_id.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(onboard_from_row).collect()
+    }
+
     async fn find_onboard(&self, id: &Id) -> Result<Onboard> {
         let row = sqlx::query("SELECT * FROM onboards WHERE id = $1")
             .bind(id.to_string())

@@ -223,3 +223,140 @@ async fn forgery_and_expiry(backend: Backend) {
     browser.get("/console").await.assert_redirect("past its lifetime", "/signin?next=%2Fconsole");
 }
 both_backends!(forgery_and_expiry);
+
+/// The path of the console's page of the user with `email`.
+async fn user_path(server: &TestServer, email: &str) -> String {
+    let id = server.database.query_text(&format!("SELECT id FROM users WHERE email = '{email}'")).await.unwrap();
+    format!("/console/users/{id}")
+}
+
+/// The users list: the API's search (ranking, a typo forgiven), the filters, keyset pages of 25 whose
+/// token continues only its own search, a bad filter named; a read-only admin reads it too.
+async fn users_list(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    // Made first: a user the command line makes reaches the index by its poll (every 500 ms), the API's
+    // users below before their creation answers.
+    let browser = console_admin(&server, "lee@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
+    let token = server.admin_token().await;
+    for n in 0..30 {
+        let body = json!({
+            "email": format!("person{n:02}@example.com"),
+            "displayName": format!("Person {n:02}"),
+            "department": if n % 2 == 0 { "Sales" } else { "Ops" },
+            "jobTitle": "Clerk",
+        });
+        server.create_user(&token, &body).await;
+    }
+    server.create_user(&token, &json!({"email": "margaret@example.com", "displayName": "Margaret Hamilton"})).await;
+
+    let typo = browser.get("/console/users?q=margret").await;
+    assert_eq!(typo.status, 200, "{}", typo.html);
+    assert!(typo.html.contains("Margaret Hamilton"), "a typo is forgiven: {}", typo.html);
+    assert!(!typo.html.contains("Person 01"), "{}", typo.html);
+
+    let sales = browser.get("/console/users?department=Sales&title=Clerk").await;
+    assert_eq!(sales.html.matches("class=\"row\"").count(), 15, "{}", sales.html);
+    assert!(!sales.html.contains("Ops"), "{}", sales.html);
+
+    // 33 users (30, Margaret, the super-admin, Lee): two pages.
+    let first = browser.get("/console/users").await;
+    assert_eq!(first.html.matches("class=\"row\"").count(), 25, "{}", first.html);
+    let mark = "href=\"/console/users?after=";
+    let at = first.html.find(mark).unwrap_or_else(|| panic!("a next page: {}", first.html));
+    let next = first.html[at + 6..].split('"').next().unwrap().replace("&amp;", "&");
+    let second = browser.get(&next).await;
+    assert_eq!(second.status, 200, "{}", second.html);
+    assert_eq!(second.html.matches("class=\"row\"").count(), 8, "{}", second.html);
+    assert!(!second.html.contains("rel=\"next\""), "the last page: {}", second.html);
+    // The token of one search does not continue another.
+    let other = browser.get(&format!("{}&department=Sales", next)).await;
+    assert_eq!(other.status, 400, "{}", other.html);
+    assert!(other.html.contains("is not a page of this search"), "{}", other.html);
+
+    let admins = browser.get("/console/users?role=read-only-admin").await;
+    assert_eq!(admins.html.matches("class=\"row\"").count(), 1, "{}", admins.html);
+    let bad = browser.get("/console/users?status=sleeping").await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert!(bad.html.contains("Invalid status: must be active, enabled, disabled or deleted"), "{}", bad.html);
+    // A read-only admin sees no write controls on a user's page.
+    let page = browser.get(&user_path(&server, "margaret@example.com").await).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Margaret Hamilton") && page.html.contains("Audit trail"), "{}", page.html);
+    assert!(!page.html.contains("/status\"") && !page.html.contains("Delete"), "no write controls: {}", page.html);
+}
+both_backends!(users_list);
+
+/// A user's page and its actions, each through the core with its permission check: disable and enable,
+/// edit (a bad value named on its field), reset email, sign out everywhere, delete after confirmation; a
+/// read-only admin's POST is 403 and changes nothing; an admin may not act on a super-admin; every action
+/// is in the audit trail.
+async fn user_actions(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    local_user(&server, "pat@example.com").await;
+    let pat = Browser::new(&server, "pat");
+    pat.sign_in("pat@example.com", PASSWORD).await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let reader = console_admin(&server, "lee@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
+    let path = user_path(&server, "pat@example.com").await;
+
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("Sign out everywhere (1 session)"), "{}", page.html);
+
+    // The read-only admin's forged-by-hand POST (with their own valid token) is refused by the core.
+    let shown = reader.get(&path).await;
+    let refused = reader.post(&format!("{path}/status"), &[("csrf", &shown.csrf()), ("status", "DISABLED")]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert!(refused.html.contains("requires user:write"), "{}", refused.html);
+    // Without the anti-forgery token: refused before anything.
+    let forged = admin.post(&format!("{path}/status"), &[("status", "DISABLED")]).await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+    assert_eq!(pat.get("/account").await.status, 200, "nothing changed");
+
+    let disabled = admin.submit(&path, &format!("{path}/status"), &[("status", "DISABLED")]).await;
+    disabled.assert_redirect("disabled", &format!("{path}?done=disabled"));
+    assert_eq!(pat.get("/account").await.status, 303, "a disabled user is signed out");
+    admin.submit(&path, &format!("{path}/status"), &[("status", "ENABLED")]).await;
+    assert!(admin.get(&path).await.html.contains(">Enabled</span>"));
+
+    let bad = admin.submit(&format!("{path}/edit"), &format!("{path}/edit"), &[("displayName", "")]).await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert!(bad.html.contains("id=\"displayName-error\""), "the error is on its field: {}", bad.html);
+    let saved = admin
+        .submit(&format!("{path}/edit"), &format!("{path}/edit"), &[("displayName", "Pat Q"), ("jobTitle", "Chef")])
+        .await;
+    saved.assert_redirect("saved", &format!("{path}?done=saved"));
+    assert!(admin.get(&path).await.html.contains("Chef"));
+
+    admin
+        .submit(&path, &format!("{path}/reset-password"), &[])
+        .await
+        .assert_redirect("reset", &format!("{path}?done=reset-sent"));
+    crate::account::reset_token(&server, "pat@example.com", 1).await;
+    pat.sign_in("pat@example.com", PASSWORD).await;
+    admin
+        .submit(&path, &format!("{path}/sign-out"), &[])
+        .await
+        .assert_redirect("out", &format!("{path}?done=signed-out"));
+    pat.get("/account").await.assert_redirect("signed out", "/signin?next=%2Faccount");
+
+    // An admin may not act on the super-admin.
+    let boss = user_path(&server, "admin@example.com").await;
+    let refused = admin.submit(&boss, &format!("{boss}/sign-out"), &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+
+    let confirm = admin.get(&format!("{path}/delete")).await;
+    assert!(confirm.html.contains("Delete Pat Q?"), "{}", confirm.html);
+    admin
+        .submit(&format!("{path}/delete"), &format!("{path}/delete"), &[])
+        .await
+        .assert_redirect("deleted", "/console/users?done=deleted");
+    let gone = admin.get(&path).await;
+    assert!(gone.html.contains(">Deleted</span>") && !gone.html.contains("/status\""), "{}", gone.html);
+
+    let trail = admin.get(&path).await.html;
+    for action in ["user.update", "user.password_reset_link", "user.sign_out_everywhere", "user.delete"] {
+        assert!(trail.contains(&format!("<code>{action}</code>")), "{action} in the trail: {trail}");
+    }
+}
+both_backends!(user_actions);

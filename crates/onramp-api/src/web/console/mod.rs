@@ -32,6 +32,8 @@
 //!    `web-tests/journeys/console*.test.mjs` (axe, screenshots at 1280 and 390 px).
 
 pub mod overview;
+pub mod user;
+pub mod users;
 
 use askama::Template;
 use axum::Router;
@@ -57,7 +59,7 @@ use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(overview::routes())
+    Router::new().merge(overview::routes()).merge(users::routes()).merge(user::routes())
 }
 
 /// One page in the console's navigation.
@@ -70,8 +72,11 @@ pub struct NavEntry {
 
 /// The console's pages, in the navigation's order. Only pages that exist are listed; the others
 /// (Invite, Invitations, Onboards, Flows, Apps, Directories, Audit log, Settings, Access) join as they are
-/// built, in that order.
-pub const NAV: &[NavEntry] = &[NavEntry { label: "Overview", path: "/console", permission: None }];
+/// built, in that order, after Users.
+pub const NAV: &[NavEntry] = &[
+    NavEntry { label: "Overview", path: "/console", permission: None },
+    NavEntry { label: "Users", path: "/console/users", permission: Some(Permission::UserRead) },
+];
 
 /// A signed-in admin on a console page: the principal every use case is called with, the anti-forgery
 /// token of the page's forms, and what the layout shows.
