@@ -16,6 +16,7 @@ pub mod approvals;
 pub mod apps;
 pub mod auth;
 pub mod branding;
+pub mod console;
 pub mod directories;
 pub mod emails;
 pub mod error;

@@ -106,7 +106,7 @@ impl Core {
             let link = reset_link(&self.public_url, &token);
             let email =
                 reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
-            self.write(self.store.create_password_reset(&reset, &email)).await?;
+            self.write(self.store.create_password_reset(&reset, Some(&email))).await?;
         }
         Ok(())
     }

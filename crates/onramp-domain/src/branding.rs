@@ -38,6 +38,8 @@ pub struct TenantSettings {
     pub accent_color: String,
     pub logo: Option<Logo>,
     pub user_editable_fields: Vec<String>,
+    /// Whether the admin console opens only to admins who sign in with a second factor (TOTP).
+    pub console_requires_second_factor: bool,
     /// None until the settings are first written.
     pub updated_at: Option<Timestamp>,
 }
@@ -50,6 +52,7 @@ impl TenantSettings {
             accent_color: String::new(),
             logo: None,
             user_editable_fields: Vec::new(),
+            console_requires_second_factor: false,
             updated_at: None,
         }
     }
@@ -69,6 +72,9 @@ impl TenantSettings {
         if let Some(fields) = &update.user_editable_fields {
             after.user_editable_fields = fields.clone();
         }
+        if let Some(required) = update.console_requires_second_factor {
+            after.console_requires_second_factor = required;
+        }
         after
     }
 
@@ -86,6 +92,7 @@ pub struct TenantSettingsUpdate {
     pub accent_color: Option<String>,
     pub logo: Option<Option<Logo>>,
     pub user_editable_fields: Option<Vec<String>>,
+    pub console_requires_second_factor: Option<bool>,
 }
 
 /// A logo image, its type found from its bytes.

@@ -12,7 +12,7 @@ mod sql;
 pub mod writes;
 
 use async_trait::async_trait;
-use onramp_domain::{Id, Timestamp, user::User};
+use onramp_domain::{Id, Timestamp, user::User, user::UserStatus};
 
 // The records the store reads and writes are domain types; they are re-exported so that users of the
 // store name them from here as well.
@@ -151,6 +151,9 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Live users in id order, after `after` if given.
     async fn list_users(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<User>>;
+
+    /// How many live users the tenant has in each status (statuses without users left out).
+    async fn user_counts_by_status(&self, tenant_id: &Id) -> Result<Vec<(UserStatus, i64)>>;
 
     /// Creates a user with its role grants, managers and directories. A live user with the same email is a
     /// conflict; a manager or delegate that is not a live user of the tenant is invalid.
@@ -580,15 +583,16 @@ pub trait AccountStore: Send + Sync + 'static {
     /// guesses and deletes their other sessions than `keep`, with a `user.password_change` audit event.
     async fn change_password(&self, actor: &Actor, user_id: &Id, password_hash: &str, keep: &Id) -> Result<()>;
 
-    /// Stores a reset link and queues its email, in one transaction.
-    async fn create_password_reset(&self, reset: &PasswordReset, email: &OutboxMessage) -> Result<()>;
+    /// Stores a reset link and queues its email (if it has one: a sign-in link made on the command line is
+    /// printed, not emailed), in one transaction.
+    async fn create_password_reset(&self, reset: &PasswordReset, email: Option<&OutboxMessage>) -> Result<()>;
 
     /// The reset link a secret opens, if it can still be used; otherwise [`StoreError::Refused`] saying why
     /// (`Unknown`, `Expired`, `Used`). Reading never consumes it.
     async fn password_reset_by_secret(&self, secret_hash: &str, now: Timestamp) -> Result<PasswordReset>;
 
     /// Uses a reset link: marks it used (of concurrent uses one wins, the others are `Used`), sets the
-    /// password, clears wrong guesses, deletes every session of the user and cancels the link's unsent
+    /// password (the user's first, for a user who had none), clears wrong guesses, deletes every session of the user and cancels the link's unsent
     /// email, with a `user.password_reset` audit event, in one transaction.
     async fn use_password_reset(&self, secret_hash: &str, password_hash: &str, now: Timestamp)
     -> Result<PasswordReset>;

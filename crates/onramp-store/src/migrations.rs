@@ -26,6 +26,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (13, "sessions", include_str!("../migrations/sqlite/0013_sessions.sql")),
     (14, "password_resets", include_str!("../migrations/sqlite/0014_password_resets.sql")),
     (15, "totp", include_str!("../migrations/sqlite/0015_totp.sql")),
+    (16, "console", include_str!("../migrations/sqlite/0016_console.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -43,6 +44,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (13, "sessions", include_str!("../migrations/postgres/0013_sessions.sql")),
     (14, "password_resets", include_str!("../migrations/postgres/0014_password_resets.sql")),
     (15, "totp", include_str!("../migrations/postgres/0015_totp.sql")),
+    (16, "console", include_str!("../migrations/postgres/0016_console.sql")),
 ];
 
 #[derive(Debug)]

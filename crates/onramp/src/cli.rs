@@ -5,6 +5,8 @@ use std::error::Error;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use onramp_core::Core;
+use onramp_core::console::SignInLink;
 use onramp_domain::{BuiltinRole, Id, Secret};
 use onramp_store::{Actor, Store};
 
@@ -42,6 +44,14 @@ pub enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Make a one-time link (valid one hour) where an admin sets their console password; prints the link.
+    SigninLink {
+        /// The admin's email (a user holding super-admin, admin, read-only-admin or directory-admin).
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        tenant: Option<Id>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -137,6 +147,16 @@ pub fn credential_notice(issued: &IssuedCredential, public_url: &str) -> String 
     )
 }
 
+/// What an operator sees once after a console sign-in link is made: whom it is for, the link, how long.
+pub fn console_link_notice(link: &SignInLink) -> String {
+    format!(
+        "Console sign-in link for {email} (works once, for one hour):\n\n  {url}\n\n\
+         Open it to set a password, then sign in; the console is at /console.\n",
+        email = link.user.email.as_str(),
+        url = server::console_link_url(link),
+    )
+}
+
 async fn tenant_or_default(store: &dyn Store, tenant: Option<Id>) -> Result<Id, Box<dyn Error>> {
     match tenant {
         Some(id) => Ok(store.get_tenant(&id).await.map(|t| t.id).map_err(|_| format!("no tenant {id}"))?),
@@ -167,6 +187,11 @@ pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn 
             crate::import_file::import_file(store.clone(), &Actor::system(tenant), &file, options).await?;
         }
         Command::Migrate => println!("database is migrated ({})", store.backend().name()),
+        Command::SigninLink { email, tenant } => {
+            let tenant = tenant_or_default(store.as_ref(), tenant).await?;
+            let link = Core::offline(store.clone()).console_sign_in_link(&tenant, &email, &public_url).await?;
+            print!("{}", console_link_notice(&link));
+        }
         Command::Tenant(TenantCommand::Create { name, admin_email }) => {
             let (tenant, issued) = admin::new_tenant(&name, &admin_email, &public_host)?;
             store.create_tenant(&tenant).await?;

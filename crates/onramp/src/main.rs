@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use onramp::cli::{Cli, Command, credential_notice, run_admin};
+use onramp::cli::{Cli, Command, console_link_notice, credential_notice, run_admin};
 use onramp::config::{Config, LogFormat, unknown_env_keys};
 use tracing_subscriber::EnvFilter;
 
@@ -68,6 +68,11 @@ async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(issued) = &server.bootstrap {
         println!("onramp: first start: created the default tenant and its super-admin ({}).\n", config.admin_email);
         print!("{}", credential_notice(issued, &server.public_url));
+    }
+    if let Some(link) = &server.console_link {
+        println!();
+        print!("{}", console_link_notice(link));
+        println!("A new link: onramp signin-link --email {}\n", link.user.email.as_str());
     }
     println!("onramp: listening on http://{} ({})", server.addr, server.store.backend().name());
     server.wait().await?;

@@ -11,6 +11,7 @@ use onramp_api::client_addr::TrustedProxies;
 use onramp_api::metrics::{self as api_metrics, Metrics};
 use onramp_api::paging::{self, PageTokens};
 use onramp_api::{AppState, router};
+use onramp_core::console::SignInLink;
 use onramp_core::keys::DEFAULT_ROTATION;
 use onramp_core::search;
 use onramp_core::{Core, CoreConfig};
@@ -45,6 +46,11 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
+/// A console sign-in link as printed: after the password is set, sign-in leads on to the console.
+pub fn console_link_url(link: &SignInLink) -> String {
+    format!("{}?next=%2Fconsole", link.url.expose())
+}
+
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
@@ -52,6 +58,8 @@ pub struct Server {
     pub store: Arc<dyn Store>,
     /// The first credential, present only when this start created the default tenant.
     pub bootstrap: Option<IssuedCredential>,
+    /// With the first credential: the one-time link where the super-admin sets a console password.
+    pub console_link: Option<SignInLink>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -150,6 +158,10 @@ pub async fn start(
     let core_config =
         CoreConfig { public_url: public_url.clone(), limits: config.limits.clone(), key_rotation: DEFAULT_ROTATION };
     let core = Arc::new(Core::start(store.clone(), core_config).await?);
+    let console_link = match &bootstrap {
+        Some(issued) => Some(core.console_sign_in_link(&issued.tenant_id, &config.admin_email, &public_url).await?),
+        None => None,
+    };
     let (keys, search, mail_wake) = (core.keys()?.clone(), core.search()?.clone(), core.mail_wake());
     let state = AppState {
         core,
@@ -204,7 +216,7 @@ pub async fn start(
         let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
         tracing::info!(proxies = %proxies.join(","), "X-Forwarded-For is believed from these proxies");
     }
-    Ok(Server { addr, public_url, store, bootstrap, task })
+    Ok(Server { addr, public_url, store, bootstrap, console_link, task })
 }
 
 #[cfg(test)]

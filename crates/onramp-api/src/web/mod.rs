@@ -12,12 +12,14 @@
 //!   the account page and what signed-in pages share; `signin.rs`: `GET /`, sign-in (and its second step)
 //!   and sign-out; `totp.rs`: setting up and
 //!   turning off two-step sign-in; `reset.rs`: forgotten passwords.
+//! - `console/`: the admin console at `/console` (its module doc says who gets in and how to add a page).
 //!
 //! Pages call the application core, never the store.
 
 pub mod account;
 pub mod approval;
 pub mod assets;
+pub mod console;
 pub mod form;
 pub mod invite;
 pub mod onboarding;
@@ -45,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(reset::routes())
         .merge(approval::routes())
+        .merge(console::routes())
 }
 
 /// A page that only says something: a heading (the title), a notice and what to do next.

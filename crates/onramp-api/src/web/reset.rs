@@ -4,7 +4,7 @@
 //! holds its secret, so its pages are never stored by a cache and send their referrer to no other site.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -15,10 +15,10 @@ use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
-use crate::web::account::{LinkMessagePage, client_info, forged};
+use crate::web::account::{LinkMessagePage, NextQuery, client_info, forged};
 use crate::web::form::{CONFIRM_FIELD, Field, FormErrors, NewPassword, confirmation_matches};
 use crate::web::page::{Layout, Page, render, see_other};
-use crate::web::session;
+use crate::web::session::{self, local_path};
 use crate::web::{MessagePage, branding, refusal_page, with_retry_after};
 
 pub fn routes() -> Router<AppState> {
@@ -158,6 +158,7 @@ async fn reset_form(
     headers: &HeaderMap,
     token: &str,
     tenant: onramp_domain::Id,
+    next: &str,
     errors: FormErrors,
     status: StatusCode,
 ) -> Response {
@@ -171,7 +172,7 @@ async fn reset_form(
         new_password: NewPassword::new(&rule, *PASSWORD_LENGTH.start(), *PASSWORD_LENGTH.end(), &errors),
         errors,
         csrf,
-        action: format!("/reset/{token}"),
+        action: format!("/reset/{token}{}", next_query("?", next)),
     };
     let mut response = render(status, &page);
     if let Some(cookie) = cookie {
@@ -185,10 +186,14 @@ async fn reset_page(
     client: ClientAddr,
     headers: HeaderMap,
     Path(token): Path<String>,
+    Query(query): Query<NextQuery>,
 ) -> Response {
     let client = client_info(client, &headers);
+    let next = local_path(query.next.as_deref()).unwrap_or_default();
     match state.core.open_password_reset(&client, &token).await {
-        Ok(reset) => reset_form(&state, &headers, &token, reset.tenant_id, FormErrors::none(), StatusCode::OK).await,
+        Ok(reset) => {
+            reset_form(&state, &headers, &token, reset.tenant_id, &next, FormErrors::none(), StatusCode::OK).await
+        }
         Err(error) => dead_link(&state, &error).await,
     }
 }
@@ -207,11 +212,13 @@ async fn reset(
     client: ClientAddr,
     headers: HeaderMap,
     Path(token): Path<String>,
+    Query(query): Query<NextQuery>,
     Form(form): Form<ResetForm>,
 ) -> Response {
     if !session::form_is_genuine(&state, &headers, form.csrf.as_deref()) {
         return forged(&state).await;
     }
+    let next = local_path(query.next.as_deref()).unwrap_or_default();
     let client = client_info(client, &headers);
     let reset = match state.core.open_password_reset(&client, &token).await {
         Ok(reset) => reset,
@@ -220,18 +227,28 @@ async fn reset(
     if !confirmation_matches(&form.password, form.password_confirm.as_deref()) {
         let mut errors = FormErrors::none();
         errors.add(CONFIRM_FIELD, "The two passwords are not the same. Type the new password twice.");
-        return reset_form(&state, &headers, &token, reset.tenant_id, errors, StatusCode::BAD_REQUEST).await;
+        return reset_form(&state, &headers, &token, reset.tenant_id, &next, errors, StatusCode::BAD_REQUEST).await;
     }
     match state.core.reset_password(&client, &token, Secret::new(form.password)).await {
         Ok(()) => {
-            let mut response = see_other("/signin?done=reset");
+            let mut response = see_other(&format!("/signin?done=reset{}", next_query("&", &next)));
             response.headers_mut().append(header::SET_COOKIE, session::clear_session_cookie(&state));
             response
         }
         Err(error) if error.code == onramp_core::error::Code::InvalidArgument => {
             let errors = FormErrors::from_core(&error, &[("password", "password", "Password")], "password");
-            reset_form(&state, &headers, &token, reset.tenant_id, errors, StatusCode::BAD_REQUEST).await
+            reset_form(&state, &headers, &token, reset.tenant_id, &next, errors, StatusCode::BAD_REQUEST).await
         }
         Err(error) => dead_link(&state, &error).await,
     }
+}
+
+/// `next` as a query parameter after `separator` (`?next=%2Fconsole`), or nothing when there is none: a
+/// reset link made for the console (`onramp signin-link`) leads to sign-in and on to the console.
+fn next_query(separator: &str, next: &str) -> String {
+    if next.is_empty() {
+        return String::new();
+    }
+    let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("{separator}next={next}")
 }

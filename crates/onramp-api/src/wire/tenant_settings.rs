@@ -4,7 +4,8 @@
 //! Update semantics, as the onboarding settings': an omitted (or `null`) field leaves its setting
 //! unchanged; a present one replaces it. `displayName: ""` and `accentColor: ""` go back to the defaults
 //! (the tenant's name, onramp's accent); `logo: {}` (no `data`, or `""`) removes the logo;
-//! `userEditableFields: []` lets users edit nothing. The logo is base64 (standard alphabet, padded) of a
+//! `userEditableFields: []` lets users edit nothing; `consoleRequiresSecondFactor` (a boolean) keeps the
+//! admin console shut to admins who have not set up two-step sign-in. The logo is base64 (standard alphabet, padded) of a
 //! PNG, JPEG or WebP image of at most 256 KiB, its type checked from its bytes.
 
 use base64::Engine;
@@ -28,6 +29,8 @@ pub struct TenantSettingsBody {
     pub accent_color: String,
     /// The text colour onramp puts on the accent (white, or black where white would read below 4.5:1).
     pub accent_text_color: String,
+    /// Whether the admin console opens only to admins signed in with a second factor.
+    pub console_requires_second_factor: bool,
     pub display_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo: Option<LogoBody>,
@@ -52,6 +55,7 @@ pub fn tenant_settings_json(settings: &TenantSettings) -> TenantSettingsBody {
     TenantSettingsBody {
         accent_color: settings.accent_color.clone(),
         accent_text_color: accent.map(|accent| accent.text.to_string()).unwrap_or_default(),
+        console_requires_second_factor: settings.console_requires_second_factor,
         display_name: settings.display_name.clone(),
         logo: settings.logo.as_ref().map(|logo| LogoBody {
             content_type: logo.image_type.content_type(),
@@ -72,6 +76,7 @@ pub struct TenantSettingsInput {
     accent_color: Option<String>,
     logo: Option<LogoInput>,
     user_editable_fields: Option<Vec<String>>,
+    console_requires_second_factor: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -102,7 +107,13 @@ impl TenantSettingsInput {
             }
             None => None,
         };
-        Ok(TenantSettingsUpdate { display_name, accent_color, logo, user_editable_fields })
+        Ok(TenantSettingsUpdate {
+            display_name,
+            accent_color,
+            logo,
+            user_editable_fields,
+            console_requires_second_factor: self.console_requires_second_factor,
+        })
     }
 }
 

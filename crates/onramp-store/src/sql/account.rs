@@ -190,7 +190,7 @@ where
         Ok(())
     }
 
-    async fn create_password_reset(&self, reset: &PasswordReset, email: &OutboxMessage) -> Result<()> {
+    async fn create_password_reset(&self, reset: &PasswordReset, email: Option<&OutboxMessage>) -> Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "INSERT INTO password_resets (id, tenant_id, user_id, secret_hash, created_at, expires_at, used_at) \
@@ -204,7 +204,9 @@ where
         .bind(reset.expires_at.micros())
         .execute(&mut *tx)
         .await?;
-        outbox::insert::<DB>(&mut tx, email).await?;
+        if let Some(email) = email {
+            outbox::insert::<DB>(&mut tx, email).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -407,7 +409,8 @@ where
     }
 }
 
-/// Replaces a local user's password hash and forgets their wrong guesses.
+/// Sets a local user's password hash (inserting the row of a user who had none: an admin setting their
+/// first password with a sign-in link) and forgets their wrong guesses.
 async fn set_password<DB>(
     conn: &mut DB::Connection,
     tenant_id: &Id,
@@ -423,12 +426,14 @@ where
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
     let result = sqlx::query(
-        "UPDATE user_passwords SET password_hash = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4",
+        "INSERT INTO user_passwords (user_id, tenant_id, password_hash, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at \
+         WHERE user_passwords.tenant_id = excluded.tenant_id",
     )
+    .bind(user_id.to_string())
+    .bind(tenant_id.to_string())
     .bind(password_hash.to_string())
     .bind(now.micros())
-    .bind(tenant_id.to_string())
-    .bind(user_id.to_string())
     .execute(&mut *conn)
     .await?;
     if DB::rows_affected(&result) != 1 {

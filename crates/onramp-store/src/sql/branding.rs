@@ -1,4 +1,4 @@
-//! Tenant settings (display name, accent, logo, user-editable fields): the `BrandingStore`
+//! Tenant settings (display name, accent, logo, user-editable fields, the console's second factor): the `BrandingStore`
 //! implementation, one `tenant_settings` row per tenant.
 //!
 //! A tenant without a row reads the defaults. An update makes sure the row exists (`INSERT ... ON CONFLICT
@@ -28,6 +28,7 @@ fn settings_json(settings: &TenantSettings) -> Value {
             "bytes": logo.bytes.len(),
         })),
         "userEditableFields": settings.user_editable_fields,
+        "consoleRequiresSecondFactor": settings.console_requires_second_factor,
     })
 }
 
@@ -54,6 +55,7 @@ fn settings_from_row(row: &impl RowExt) -> Result<TenantSettings> {
         accent_color: row.text("accent_color")?,
         logo: logo_from_row(row)?,
         user_editable_fields: fields,
+        console_requires_second_factor: row.int("console_second_factor")? != 0,
         updated_at: Some(row.time("updated_at")?),
     })
 }
@@ -110,8 +112,8 @@ where
         let logo = after.logo.as_ref();
         let updated = sqlx::query(
             "UPDATE tenant_settings SET display_name = $1, accent_color = $2, logo_content_type = $3, \
-             logo_sha256 = $4, logo_base64 = $5, user_editable_fields_json = $6, updated_at = $7 \
-             WHERE tenant_id = $8 AND updated_at = $9 RETURNING tenant_id",
+             logo_sha256 = $4, logo_base64 = $5, user_editable_fields_json = $6, updated_at = $7, \
+             console_second_factor = $8 WHERE tenant_id = $9 AND updated_at = $10 RETURNING tenant_id",
         )
         .bind(after.display_name.clone())
         .bind(after.accent_color.clone())
@@ -120,6 +122,7 @@ where
         .bind(logo.map(|logo| STANDARD.encode(&logo.bytes)).unwrap_or_default())
         .bind(serde_json::to_string(&after.user_editable_fields).expect("a list of strings always serialises"))
         .bind(updated_at.micros())
+        .bind(i64::from(after.console_requires_second_factor))
         .bind(tenant_id.to_string())
         .bind(previous)
         .fetch_optional(&mut *tx)

@@ -1,7 +1,7 @@
 //! Users: the `UserStore` implementation.
 
 use async_trait::async_trait;
-use onramp_domain::user::User;
+use onramp_domain::user::{User, UserStatus};
 use onramp_domain::user_change::removes_enabled_super_admin;
 use onramp_domain::{BuiltinRole, Id};
 use serde_json::json;
@@ -186,6 +186,24 @@ where
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(listed_user).collect()
+    }
+
+    async fn user_counts_by_status(&self, tenant_id: &Id) -> Result<Vec<(UserStatus, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS users FROM users WHERE tenant_id = $1 AND status <> 'DELETED' \
+             GROUP BY status ORDER BY status",
+        )
+        .bind(tenant_id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status = row.text("status")?;
+                let status = UserStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("users.status has an unexpected value {status:?}")))?;
+                Ok((status, row.int("users")?))
+            })
+            .collect()
     }
 
     async fn create_user(&self, actor: &Actor, user: &User) -> Result<()> {

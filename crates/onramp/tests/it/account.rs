@@ -443,7 +443,7 @@ async fn reset_requests_are_limited(backend: Backend) {
 both_backends!(reset_requests_are_limited);
 
 /// The key shown on the two-step setup page.
-fn key_of(html: &str) -> String {
+pub fn key_of(html: &str) -> String {
     let mark = "<code class=\"secret-key\">";
     let at = html.find(mark).unwrap_or_else(|| panic!("no key on the page:\n{html}")) + mark.len();
     html[at..html[at..].find('<').unwrap() + at].replace(' ', "")

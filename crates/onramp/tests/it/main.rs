@@ -13,6 +13,7 @@ mod auth_token;
 mod bootstrap;
 mod browser;
 mod connections;
+mod console;
 mod cross_site;
 mod data_files;
 mod directories;

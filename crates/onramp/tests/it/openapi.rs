@@ -183,13 +183,17 @@ async fn openapi_matches_the_conductorone_subset(backend: Backend) {
 both_backends!(openapi_matches_the_conductorone_subset);
 
 /// The routes the router is built with, read from its source (`crates/onramp-api/src/lib.rs`, `routes/`
-/// and `web/`), with each path parameter written `{}`.
+/// and `web/`, with their subfolders), with each path parameter written `{}`.
 fn router_paths() -> BTreeSet<String> {
     let api = Path::new(env!("CARGO_MANIFEST_DIR")).join("../onramp-api/src");
     let mut files: Vec<PathBuf> = vec![api.join("lib.rs")];
-    for folder in ["routes", "web"] {
-        for entry in std::fs::read_dir(api.join(folder)).unwrap_or_else(|error| panic!("{folder}/: {error}")) {
-            files.push(entry.expect("a file").path());
+    // The folders and their subfolders (`web/console/`).
+    let mut folders = vec![api.join("routes"), api.join("web")];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder).unwrap_or_else(|error| panic!("{}: {error}", folder.display()));
+        for entry in entries {
+            let path = entry.expect("a file").path();
+            if path.is_dir() { folders.push(path) } else { files.push(path) }
         }
     }
     let constants = [

@@ -29,7 +29,14 @@ async fn tenant_settings_brand_the_pages(backend: Backend) {
     let defaults = settings(&server, &token).await;
     assert_eq!(
         defaults,
-        json!({"accentColor": "", "accentTextColor": "", "displayName": "", "updatedAt": "", "userEditableFields": []})
+        json!({
+            "accentColor": "",
+            "accentTextColor": "",
+            "consoleRequiresSecondFactor": false,
+            "displayName": "",
+            "updatedAt": "",
+            "userEditableFields": []
+        })
     );
 
     let body = json!({

@@ -192,6 +192,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub store: std::sync::Arc<dyn Store>,
     pub bootstrap: IssuedCredential,
+    /// The first start's console sign-in link for the super-admin, as printed.
+    pub console_link: String,
     pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<Server>,
@@ -246,11 +248,13 @@ impl TestServer {
         adjust(&mut config);
         let (server, shutdown) = launch(&config).await;
         let bootstrap = server.bootstrap.clone().expect("a fresh database is bootstrapped");
+        let console_link = server::console_link_url(server.console_link.as_ref().expect("a first start's link"));
         TestServer {
             base_url: format!("http://{}", server.addr),
             http: reqwest::Client::new(),
             store: server.store.clone(),
             bootstrap,
+            console_link,
             config,
             shutdown: Some(shutdown),
             server: Some(server),

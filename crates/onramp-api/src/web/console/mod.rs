@@ -1,0 +1,256 @@
+//! The admin console at `/console` (issue #14): pages for the people who run the directory, each action
+//! the same use case of the core, with the same permission check, as the API.
+//!
+//! **Who gets in.** An admin signs in at `/signin` as anyone does (password, then the second factor when
+//! they enrolled one), with `next` leading back here; the console has no sessions of its own. On every
+//! request [`Console`] (the extractor every page takes) opens the session (`Core::session`: idle and
+//! absolute limits) and asks the core for the console's principal (`Core::console_access`): the session's
+//! user with their roles read now, the session's id as the credential. Not signed in: to
+//! `/signin?next=<here>`. No admin role: a 403 page. The tenant requires a second factor and the admin has
+//! none: a page that leads to `/account/two-step` and nothing else.
+//!
+//! **Forms.** A POST handler takes [`ConsoleForm<T>`]: it checks the anti-forgery token (`csrf`, from
+//! [`Console::csrf`]) before anything else (403 otherwise), then opens the console as a GET does and
+//! parses `T` from the form. `same_origin` has already refused a cross-site POST. The handler calls the
+//! core's use case with [`Console::principal`]; the core decides. A refusal becomes [`Console::refusal`]
+//! (403 for a read-only admin's write, with the core's words), a success a redirect (post/redirect/get).
+//!
+//! **Write controls.** A page shows a form only when [`Console::may`] says the admin's roles allow the
+//! permission its use case checks, so a read-only admin sees none; the check that counts is still the core's.
+//!
+//! ## How to add a page
+//! 1. Write `console/<page>.rs`: `pub fn routes() -> Router<AppState>` with the page's paths under
+//!    `/console/`; GET handlers take [`Console`], POST handlers [`ConsoleForm<T>`]; each calls the core with
+//!    `console.principal` and renders with `page::render(status, &YourPage { console: console.layout(
+//!    "Title", "/console/<page>"), .. })`.
+//! 2. Write `templates/console/<page>.html`: `{% extends "console/layout.html" %}`, the content in
+//!    `{% block console %}`; the struct has a `console: ConsoleLayout` field and `impl_console_page!(YourPage);`.
+//!    Every form carries `<input type="hidden" name="csrf" value="{{ console.csrf }}">`.
+//! 3. Add `.merge(<page>::routes())` to [`routes`] and the page's entry to [`NAV`] (its label, path and the
+//!    permission that shows it in the navigation).
+//! 4. Test it over HTTP in `crates/onramp/tests/it/console.rs` (both backends) and in the browser in
+//!    `web-tests/journeys/console*.test.mjs` (axe, screenshots at 1280 and 390 px).
+
+pub mod overview;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use onramp_core::Principal;
+use onramp_core::branding::Branding;
+use onramp_core::console::ConsoleAccess;
+use onramp_core::error::CoreError;
+use onramp_domain::Permission;
+use onramp_domain::user::User;
+use serde::de::DeserializeOwned;
+
+use crate::error::status_of;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+use crate::web::account::{CsrfOnly, LinkMessagePage, forged, signed_in, to_sign_in};
+use crate::web::page::{Layout, render};
+use crate::web::{branding, sentence, session};
+
+/// Every route of the console.
+pub fn routes() -> Router<AppState> {
+    Router::new().merge(overview::routes())
+}
+
+/// One page in the console's navigation.
+pub struct NavEntry {
+    pub label: &'static str,
+    pub path: &'static str,
+    /// The permission that shows the entry (None: every admin).
+    pub permission: Option<Permission>,
+}
+
+/// The console's pages, in the navigation's order. Only pages that exist are listed; the issue's others
+/// (Invite, Invitations, Onboards, Flows, Apps, Directories, Audit log, Settings, Access) join as they are
+/// built, in that order.
+pub const NAV: &[NavEntry] = &[NavEntry { label: "Overview", path: "/console", permission: None }];
+
+/// A signed-in admin on a console page: the principal every use case is called with, the anti-forgery
+/// token of the page's forms, and what the layout shows.
+pub struct Console {
+    pub principal: Principal,
+    /// The admin, as read on this request.
+    pub user: User,
+    pub csrf: String,
+    pub branding: Branding,
+}
+
+/// What `console/layout.html` shows around every console page.
+pub struct ConsoleLayout {
+    pub base: Layout,
+    pub nav: Vec<NavLink>,
+    pub admin_name: String,
+    pub admin_email: String,
+    /// The roles of the admin, by their display names.
+    pub roles: String,
+    pub csrf: String,
+}
+
+pub struct NavLink {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub current: bool,
+}
+
+/// Implements [`Page`] for a console page struct with a `console: ConsoleLayout` field.
+#[macro_export]
+macro_rules! impl_console_page {
+    ($page:ty) => {
+        impl $crate::web::page::Page for $page {
+            fn layout(&self) -> &$crate::web::page::Layout {
+                &self.console.base
+            }
+        }
+    };
+}
+
+impl Console {
+    /// Whether the admin's roles allow `permission`: whether the page offers the controls of a use case
+    /// that checks it.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.principal.require(permission).is_ok()
+    }
+
+    /// The layout of a page titled `title` at `path` (the navigation marks it current).
+    pub fn layout(&self, title: impl Into<String>, path: &str) -> ConsoleLayout {
+        let nav = NAV
+            .iter()
+            .filter(|entry| entry.permission.is_none_or(|permission| self.may(permission)))
+            .map(|entry| NavLink { label: entry.label, href: entry.path, current: entry.path == path })
+            .collect();
+        let roles: Vec<&str> = self.principal.roles.iter().map(|role| role.display_name()).collect();
+        ConsoleLayout {
+            base: Layout::new(title, &self.branding),
+            nav,
+            admin_name: self.user.display_name.clone(),
+            admin_email: self.user.email.as_str().to_string(),
+            roles: roles.join(", "),
+            csrf: self.csrf.clone(),
+        }
+    }
+
+    /// The page for a refusal of the core (a read-only admin's write is 403, a missing user 404, a
+    /// concurrent change 409), in the console's layout, with the core's words.
+    pub fn refusal(&self, error: &CoreError) -> Response {
+        let title = match status_of(error.code).as_u16() {
+            403 => "Not allowed",
+            404 => "Not found",
+            409 => "Changed meanwhile",
+            400 => "This cannot be done",
+            _ => "Something went wrong",
+        };
+        let page = ConsoleMessage {
+            console: self.layout(title, ""),
+            kind: "error",
+            text: sentence(&error.message),
+            back: None,
+        };
+        crate::web::with_retry_after(render(status_of(error.code), &page), error)
+    }
+}
+
+/// A console page that only says something, with an optional link back.
+#[derive(Template)]
+#[template(path = "console/message.html")]
+pub struct ConsoleMessage {
+    pub console: ConsoleLayout,
+    pub kind: &'static str,
+    pub text: String,
+    pub back: Option<(String, String)>,
+}
+
+impl_console_page!(ConsoleMessage);
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A GET comes back to itself after signing in; a POST (whose form is gone) to the console's start.
+        let here = match (&parts.method, parts.uri.path_and_query()) {
+            (&Method::GET, Some(path)) => path.as_str().to_string(),
+            _ => "/console".to_string(),
+        };
+        let session = signed_in(state, &parts.headers, &here).await?;
+        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+        let branding = branding(state, Some(&session.user().tenant_id)).await;
+        match state.core.console_access(&session, request_id).await {
+            Ok(ConsoleAccess::Open(principal)) => {
+                let (csrf, _) = session::form_token(state, &parts.headers);
+                Ok(Console { principal, user: session.user().clone(), csrf, branding })
+            }
+            Ok(ConsoleAccess::NeedsSecondFactor) => Err(render(
+                StatusCode::FORBIDDEN,
+                &LinkMessagePage {
+                    layout: Layout::new("Set up two-step sign-in first", &branding),
+                    kind: "info",
+                    text: format!(
+                        "{} asks everyone who uses the console to sign in in two steps: your password and a code \
+                         from an authenticator app.",
+                        branding.name
+                    ),
+                    next: "Once it is set up, come back to the console.".into(),
+                    link: "/account/two-step".into(),
+                    link_text: "Set up two-step sign-in".into(),
+                },
+            )),
+            Err(error) if status_of(error.code) == StatusCode::FORBIDDEN => Err(render(
+                StatusCode::FORBIDDEN,
+                &LinkMessagePage {
+                    layout: Layout::new("The console is for administrators", &branding),
+                    kind: "error",
+                    text: sentence(&error.message),
+                    next: "If you need it, ask an administrator to give you an administrator role.".into(),
+                    link: "/account".into(),
+                    link_text: "Go to your account".into(),
+                },
+            )),
+            Err(error) => Err(crate::web::refusal_page(&error, &branding, "page")),
+        }
+    }
+}
+
+/// A console form's POST: the anti-forgery token checked first, then the console opened, then the form
+/// parsed as `T` (a form that does not parse is 400).
+pub struct ConsoleForm<T> {
+    pub console: Console,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for ConsoleForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(axum::response::IntoResponse::into_response)?;
+        let token: CsrfOnly = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfOnly { csrf: None });
+        if !session::form_is_genuine(state, &parts.headers, token.csrf.as_deref()) {
+            return Err(forged(state).await);
+        }
+        let console = match Console::from_request_parts(&mut parts, state).await {
+            Ok(console) => console,
+            // The session ended while the form was open: sign in again, then start at the console.
+            Err(response) if response.status() == StatusCode::SEE_OTHER => return Err(to_sign_in("/console")),
+            Err(response) => return Err(response),
+        };
+        match serde_urlencoded::from_bytes::<T>(&bytes) {
+            Ok(form) => Ok(ConsoleForm { console, form }),
+            Err(error) => {
+                let refusal = CoreError::new(
+                    onramp_core::error::Code::InvalidArgument,
+                    format!("the form could not be read: {error}"),
+                );
+                Err(console.refusal(&refusal))
+            }
+        }
+    }
+}
