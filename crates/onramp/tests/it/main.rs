@@ -14,6 +14,7 @@ mod bootstrap;
 mod browser;
 mod connections;
 mod console;
+mod console_pages;
 mod cross_site;
 mod data_files;
 mod directories;

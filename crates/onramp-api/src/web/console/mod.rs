@@ -31,6 +31,7 @@
 //! 4. Test it over HTTP in `crates/onramp/tests/it/console.rs` (both backends) and in the browser in
 //!    `web-tests/journeys/console*.test.mjs` (axe, screenshots at 1280 and 390 px).
 
+pub mod directories;
 pub mod overview;
 
 use askama::Template;
@@ -52,12 +53,37 @@ use crate::error::status_of;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::web::account::{CsrfOnly, LinkMessagePage, forged, signed_in, to_sign_in};
+use crate::web::form::FormErrors;
 use crate::web::page::{Layout, render};
 use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(overview::routes())
+    Router::new().merge(overview::routes()).merge(directories::routes())
+}
+
+/// Whether a refusal of the core belongs on the form (a bad value, a conflict, a wrong state): the form
+/// comes back with it; anything else (not allowed, not found) is [`Console::refusal`]'s page.
+pub fn on_the_form(error: &CoreError) -> bool {
+    use onramp_core::error::Code;
+    matches!(error.code, Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted)
+}
+
+/// The errors of a console form refused by the core, as [`FormErrors::from_core`] makes them; a field
+/// named with an index or a path (`selfRegistrationDomains[2]`, `steps[1].text`) is also looked up by its
+/// name alone when the form has no field of the whole name.
+pub fn form_errors(error: &CoreError, fields: &[(&str, &str, &str)], fallback: &str) -> FormErrors {
+    let mut named = CoreError::new(error.code, error.message.clone());
+    named.details = error.details.clone();
+    for detail in &mut named.details {
+        let Some(field) = detail.pointer_mut("/fieldViolations/0/field") else { continue };
+        let Some(name) = field.as_str().map(str::to_string) else { continue };
+        if !fields.iter().any(|(known, ..)| *known == name) {
+            let base = name.split(['[', '.']).next().unwrap_or(&name).to_string();
+            *field = serde_json::Value::String(base);
+        }
+    }
+    FormErrors::from_core(&named, fields, fallback)
 }
 
 /// One page in the console's navigation.
@@ -71,7 +97,10 @@ pub struct NavEntry {
 /// The console's pages, in the navigation's order. Only pages that exist are listed; the others
 /// (Invite, Invitations, Onboards, Flows, Apps, Directories, Audit log, Settings, Access) join as they are
 /// built, in that order.
-pub const NAV: &[NavEntry] = &[NavEntry { label: "Overview", path: "/console", permission: None }];
+pub const NAV: &[NavEntry] = &[
+    NavEntry { label: "Overview", path: "/console", permission: None },
+    NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
+];
 
 /// A signed-in admin on a console page: the principal every use case is called with, the anti-forgery
 /// token of the page's forms, and what the layout shows.

@@ -1,0 +1,110 @@
+//! The console's pages over HTTP (issue #14), on both backends: each page's actions through the same use
+//! case as the API (checked by reading the result back through the API), its form's errors tied to their
+//! fields, and a read-only admin who sees no write controls and whose POST is refused (403) and changes
+//! nothing.
+
+use onramp_domain::BuiltinRole;
+use serde_json::json;
+
+use crate::account::{Answer, Browser};
+use crate::apps::create_app;
+use crate::both_backends;
+use crate::console::console_admin;
+use crate::support::{Backend, TestServer};
+
+/// A page's field with `id` is marked invalid and the error summary links to it.
+fn assert_field_error(answer: &Answer, id: &str, words: &str) {
+    assert!(answer.html.contains(&format!("href=\"#{id}\"")), "the summary links to #{id}: {}", answer.html);
+    let at =
+        answer.html.find(&format!("id=\"{id}-error\"")).unwrap_or_else(|| panic!("no error on {id}: {}", answer.html));
+    assert!(answer.html[at..].contains(words), "{id}'s error says {words:?}: {}", &answer.html[at..]);
+}
+
+/// A read-only admin's browser and the anti-forgery token of a console page.
+async fn read_only(server: &TestServer) -> (Browser, String) {
+    let browser = console_admin(server, "reader@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
+    let csrf = browser.get("/console").await.csrf();
+    (browser, csrf)
+}
+
+/// Directories: create one on an app (the TTL in hours, domains one per line), a bad domain refused on
+/// its field with nothing made, edit it (a TTL out of bounds refused on its field); a read-only admin
+/// sees the list without forms and is refused a POST.
+async fn directories_page(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let app = create_app(&server, &token, "Contractors").await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let page = admin.get("/console/directories").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("There is no directory yet"), "{}", page.html);
+    assert!(page.html.contains(&format!("<option value=\"{app}\">Contractors</option>")), "{}", page.html);
+
+    let fields = |domains: &'static str| {
+        vec![
+            ("appId", app.clone()),
+            ("displayName", "Contractors".to_string()),
+            ("ttlHours", "48".to_string()),
+            ("onboardingFlowId", String::new()),
+            ("allowSelfRegistration", "on".to_string()),
+            ("domains", domains.to_string()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            admin.submit("/console/directories", "/console/directories", &fields).await
+        }
+    };
+    let bad = post(fields("Example.com\nnot a domain")).await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert_field_error(&bad, "domains", "is not a domain name");
+    assert!(bad.html.contains("not a domain</textarea>"), "what was typed comes back: {}", bad.html);
+    let (_, list) = server.get("/api/v1/local-directory-configs", &token).await;
+    assert_eq!(list["list"], json!([]), "nothing made");
+
+    let made = post(fields("Example.com\nexample.org")).await;
+    made.assert_redirect("created", "/console/directories?done=Contractors");
+    let (status, body) = server.get(&format!("/api/v1/local-directory-configs/{app}"), &token).await;
+    assert_eq!(status, 200, "{body}");
+    let config = &body["localDirectoryConfig"];
+    assert_eq!(config["invitationTtl"], "172800s");
+    assert_eq!(config["allowSelfRegistration"], true);
+    assert_eq!(config["selfRegistrationDomains"], json!(["example.com", "example.org"]));
+    let listed = admin.get("/console/directories?done=Contractors").await;
+    assert!(listed.html.contains("The directory Contractors was created."), "{}", listed.html);
+    assert!(listed.html.contains("2 days") && listed.html.contains("example.com, example.org"), "{}", listed.html);
+
+    let edit = format!("/console/directories/{app}");
+    let too_long =
+        admin.submit(&edit, &edit, &[("displayName", "Contractors"), ("ttlHours", "3000"), ("domains", "")]).await;
+    assert_eq!(too_long.status, 400, "{}", too_long.html);
+    assert_field_error(&too_long, "ttlHours", "between 1 hour");
+    let not_a_number = admin.submit(&edit, &edit, &[("displayName", "Contractors"), ("ttlHours", "a week")]).await;
+    assert_eq!(not_a_number.status, 400, "{}", not_a_number.html);
+    assert_field_error(&not_a_number, "ttlHours", "whole number of hours");
+    let saved =
+        admin.submit(&edit, &edit, &[("displayName", "Contract staff"), ("ttlHours", "24"), ("isDefault", "on")]).await;
+    saved.assert_redirect("saved", &format!("{edit}?done=saved"));
+    let (_, body) = server.get(&format!("/api/v1/local-directory-configs/{app}"), &token).await;
+    let config = &body["localDirectoryConfig"];
+    assert_eq!((&config["displayName"], &config["invitationTtl"]), (&json!("Contract staff"), &json!("86400s")));
+    assert_eq!((&config["isDefault"], &config["allowSelfRegistration"]), (&json!(true), &json!(false)));
+
+    let (reader, csrf) = read_only(&server).await;
+    let seen = reader.get("/console/directories").await;
+    assert_eq!(seen.status, 200, "{}", seen.html);
+    assert!(seen.html.contains("Contract staff") && !seen.html.contains("New directory"), "{}", seen.html);
+    let seen = reader.get(&edit).await;
+    assert!(!seen.html.contains("<form method=\"post\" action=\"/console/directories"), "{}", seen.html);
+    let refused = reader.post(&edit, &[("csrf", &csrf), ("displayName", "Mine now"), ("ttlHours", "24")]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let refused = reader
+        .post("/console/directories", &[("csrf", &csrf), ("appId", &app), ("displayName", "X"), ("ttlHours", "24")])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let (_, body) = server.get(&format!("/api/v1/local-directory-configs/{app}"), &token).await;
+    assert_eq!(body["localDirectoryConfig"]["displayName"], "Contract staff", "unchanged");
+}
+both_backends!(directories_page);
