@@ -108,3 +108,148 @@ async fn directories_page(backend: Backend) {
     assert_eq!(body["localDirectoryConfig"]["displayName"], "Contract staff", "unchanged");
 }
 both_backends!(directories_page);
+
+/// A `multipart/form-data` body of text fields and one optional file, as a browser sends a form with a
+/// file input, and its content type.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----onrampconsoleform7d1f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    if let Some((name, file_name, content_type, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Posts a multipart form from `browser` and reads the answer as an `Answer`.
+pub async fn post_multipart(
+    server: &TestServer,
+    browser: &Browser,
+    action: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &str, &[u8])>,
+) -> Answer {
+    let (content_type, body) = multipart(fields, file);
+    let response = browser
+        .http
+        .post(server.url(action))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status().as_u16();
+    let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    Answer { status, location, set_cookies: Vec::new(), retry_after: None, html: response.text().await.unwrap() }
+}
+
+/// Settings: the branding (a bad accent refused on its field, then a name, accent and logo upload saved,
+/// as the API reads them), the console's second-factor requirement, the onboarding settings (an intent
+/// listed twice refused on its field); a read-only admin sees no forms and is refused both POSTs.
+async fn settings_page(backend: Backend) {
+    use base64::Engine;
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let page = admin.get("/console/settings").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let csrf = page.csrf();
+    let png = base64::engine::general_purpose::STANDARD.decode(crate::tenant_settings::PNG_BASE64).unwrap();
+
+    let bad = post_multipart(
+        &server,
+        &admin,
+        "/console/settings/tenant",
+        &[("csrf", &csrf), ("displayName", "Acme Corp"), ("accentColor", "sky blue")],
+        Some(("logo", "logo.png", "image/png", &png)),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert_field_error(&bad, "accentColor", "Accent colour");
+    assert!(bad.html.contains("value=\"sky blue\""), "{}", bad.html);
+    let (_, body) = server.get("/api/v1/settings/tenant", &token).await;
+    assert_eq!(body["displayName"], "", "nothing saved: {body}");
+
+    let forged = post_multipart(&server, &admin, "/console/settings/tenant", &[("displayName", "Evil")], None).await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+
+    let saved = post_multipart(
+        &server,
+        &admin,
+        "/console/settings/tenant",
+        &[("csrf", &csrf), ("displayName", "Acme Corp"), ("accentColor", "#0B5CAD")],
+        Some(("logo", "logo.png", "image/png", &png)),
+    )
+    .await;
+    saved.assert_redirect("saved", "/console/settings?done=tenant");
+    let (_, body) = server.get("/api/v1/settings/tenant", &token).await;
+    assert_eq!((&body["displayName"], &body["accentColor"]), (&json!("Acme Corp"), &json!("#0b5cad")), "{body}");
+    assert_eq!(body["logo"]["contentType"], "image/png", "{body}");
+    assert_eq!(body["consoleRequiresSecondFactor"], false);
+    let shown = admin.get("/console/settings?done=tenant").await;
+    assert!(shown.html.contains("The branding and sign-in settings were saved."), "{}", shown.html);
+    assert!(shown.html.contains(body["logo"]["url"].as_str().unwrap()), "the logo is shown: {}", shown.html);
+
+    let onboarding = |intents: &'static str| {
+        let admin = &admin;
+        async move {
+            admin
+                .submit(
+                    "/console/settings",
+                    "/console/settings/onboarding",
+                    &[
+                        ("status", "ONBOARDING_STATUS_IN_PROGRESS"),
+                        ("goal", "Bring the contractors in"),
+                        ("intents", intents),
+                        ("industry", "Retail"),
+                        ("organizationSize", "50-200"),
+                    ],
+                )
+                .await
+        }
+    };
+    let twice = onboarding("invite contractors\ninvite contractors").await;
+    assert_eq!(twice.status, 400, "{}", twice.html);
+    assert_field_error(&twice, "intents", "listed twice");
+    let saved = onboarding("invite contractors\nrun approvals").await;
+    saved.assert_redirect("onboarding saved", "/console/settings?done=onboarding");
+    let (_, body) = server.get("/api/v1/settings/onboarding", &token).await;
+    assert_eq!(body["status"], "ONBOARDING_STATUS_IN_PROGRESS", "{body}");
+    assert_eq!(body["intents"], json!(["invite contractors", "run approvals"]), "{body}");
+    assert_eq!(body["orgContext"]["industry"], "Retail", "{body}");
+
+    let (reader, csrf) = read_only(&server).await;
+    let seen = reader.get("/console/settings").await;
+    assert_eq!(seen.status, 200, "{}", seen.html);
+    assert!(!seen.html.contains("action=\"/console/settings/"), "no forms: {}", seen.html);
+    assert!(seen.html.contains("Acme Corp") && seen.html.contains("In progress"), "{}", seen.html);
+    let refused = post_multipart(
+        &server,
+        &reader,
+        "/console/settings/tenant",
+        &[("csrf", &csrf), ("displayName", "Mine"), ("consoleRequiresSecondFactor", "on")],
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let refused = reader
+        .post("/console/settings/onboarding", &[("csrf", &csrf), ("status", "ONBOARDING_STATUS_DISMISSED")])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let (_, body) = server.get("/api/v1/settings/tenant", &token).await;
+    assert_eq!((&body["displayName"], &body["consoleRequiresSecondFactor"]), (&json!("Acme Corp"), &json!(false)));
+}
+both_backends!(settings_page);

@@ -33,6 +33,7 @@
 
 pub mod directories;
 pub mod overview;
+pub mod settings;
 
 use askama::Template;
 use axum::Router;
@@ -59,7 +60,7 @@ use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(overview::routes()).merge(directories::routes())
+    Router::new().merge(overview::routes()).merge(directories::routes()).merge(settings::routes())
 }
 
 /// Whether a refusal of the core belongs on the form (a bad value, a conflict, a wrong state): the form
@@ -100,6 +101,7 @@ pub struct NavEntry {
 pub const NAV: &[NavEntry] = &[
     NavEntry { label: "Overview", path: "/console", permission: None },
     NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
+    NavEntry { label: "Settings", path: "/console/settings", permission: Some(Permission::SettingsRead) },
 ];
 
 /// A signed-in admin on a console page: the principal every use case is called with, the anti-forgery
@@ -280,6 +282,87 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for ConsoleForm<T> {
                 );
                 Err(console.refusal(&refusal))
             }
+        }
+    }
+}
+
+/// One part of a `multipart/form-data` console form: a field's text, or a file's bytes and name.
+pub struct Part {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+/// A console form posted as `multipart/form-data` (a file upload): read whole (the body limit holds),
+/// then the anti-forgery token checked first, then the console opened, as [`ConsoleForm`] does.
+pub struct ConsoleMultipart {
+    pub console: Console,
+    pub parts: Vec<Part>,
+}
+
+impl ConsoleMultipart {
+    /// The text of the field `name` (empty when absent).
+    pub fn text(&self, name: &str) -> String {
+        self.parts
+            .iter()
+            .find(|part| part.name == name && part.file_name.is_none())
+            .map(|part| String::from_utf8_lossy(&part.bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The file of the field `name`, when one was chosen.
+    pub fn file(&self, name: &str) -> Option<&Part> {
+        self.parts.iter().find(|part| part.name == name && part.file_name.as_deref().is_some_and(|f| !f.is_empty()))
+    }
+}
+
+impl FromRequest<AppState> for ConsoleMultipart {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let unreadable = |error: String| {
+            render(
+                StatusCode::BAD_REQUEST,
+                &crate::web::MessagePage {
+                    layout: Layout::new("The form could not be read", &Branding::onramp()),
+                    kind: "error",
+                    text: sentence(&error),
+                    next: "Go back and send it again.".into(),
+                },
+            )
+        };
+        let mut multipart =
+            match axum::extract::Multipart::from_request(Request::from_parts(parts.clone(), body), state).await {
+                Ok(multipart) => multipart,
+                Err(error) => return Err(unreadable(error.body_text())),
+            };
+        let mut read = Vec::new();
+        loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) => {
+                    let name = field.name().unwrap_or_default().to_string();
+                    let file_name = field.file_name().map(str::to_string);
+                    let content_type = field.content_type().map(str::to_string);
+                    match field.bytes().await {
+                        Ok(bytes) => read.push(Part { name, file_name, content_type, bytes }),
+                        Err(error) => return Err(unreadable(error.body_text())),
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => return Err(unreadable(error.body_text())),
+            }
+        }
+        let csrf =
+            read.iter().find(|part| part.name == "csrf").map(|part| String::from_utf8_lossy(&part.bytes).into_owned());
+        if !session::form_is_genuine(state, &parts.headers, csrf.as_deref()) {
+            return Err(forged(state).await);
+        }
+        match Console::from_request_parts(&mut parts, state).await {
+            Ok(console) => Ok(ConsoleMultipart { console, parts: read }),
+            Err(response) if response.status() == StatusCode::SEE_OTHER => Err(to_sign_in("/console")),
+            Err(response) => Err(response),
         }
     }
 }
