@@ -253,3 +253,76 @@ async fn settings_page(backend: Backend) {
     assert_eq!((&body["displayName"], &body["consoleRequiresSecondFactor"]), (&json!("Acme Corp"), &json!(false)));
 }
 both_backends!(settings_page);
+
+/// Apps and owners: create an app, add owners by email under `owner` and `technical-owner` (an unknown
+/// email and a bad slug refused on their fields, a second add of the same ownership refused), the v1 and
+/// v2 views name the same `owner`s, remove one; a read-only admin sees no forms and is refused.
+async fn apps_page(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let pat = crate::apps::create_user(&server, "pat@example.com").await;
+    let lee = crate::apps::create_user(&server, "lee@example.com").await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+
+    let empty = admin.submit("/console/apps", "/console/apps", &[("displayName", "  ")]).await;
+    assert_eq!(empty.status, 400, "{}", empty.html);
+    assert_field_error(&empty, "displayName", "Name");
+    let made =
+        admin.submit("/console/apps", "/console/apps", &[("displayName", "Payroll"), ("description", "Pay")]).await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let app_page = made.location.unwrap().split('?').next().unwrap().to_string();
+    let app = app_page.trim_start_matches("/console/apps/").to_string();
+    let (status, body) = server.get(&format!("/api/v1/apps/{app}"), &token).await;
+    assert_eq!((status, &body["app"]["displayName"]), (200, &json!("Payroll")), "{body}");
+
+    let owners = format!("{app_page}/owners");
+    let add = |email: &'static str, slug: &'static str| {
+        let (admin, app_page, owners) = (&admin, &app_page, &owners);
+        async move { admin.submit(app_page, owners, &[("email", email), ("roleSlug", slug)]).await }
+    };
+    let unknown = add("nobody@example.com", "owner").await;
+    assert_eq!(unknown.status, 400, "{}", unknown.html);
+    assert_field_error(&unknown, "email", "no user has the email");
+    let bad_slug = add("pat@example.com", "Tech Owner").await;
+    assert_eq!(bad_slug.status, 400, "{}", bad_slug.html);
+    assert_field_error(&bad_slug, "roleSlug", "Role");
+    add("pat@example.com", "owner").await.assert_redirect("pat", &format!("{app_page}?done=added"));
+    add("lee@example.com", "owner").await.assert_redirect("lee", &format!("{app_page}?done=added"));
+    add("lee@example.com", "technical-owner").await.assert_redirect("lee tech", &format!("{app_page}?done=added"));
+    let again = add("pat@example.com", "owner").await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert_field_error(&again, "email", "already owns");
+
+    let (_, v1) = server.get(&format!("/api/v1/apps/{app}/ownerids"), &token).await;
+    let (_, v2) = server.get(&format!("/api/v2/apps/{app}/owners/users?role_slug=owner"), &token).await;
+    let v2_ids: Vec<&str> = v2["list"].as_array().unwrap().iter().map(|o| o["user"]["id"].as_str().unwrap()).collect();
+    assert_eq!(v1["userIds"], json!([pat, lee]), "{v1}");
+    assert_eq!(v2_ids, vec![pat.as_str(), lee.as_str()], "{v2}");
+    let shown = admin.get(&app_page).await;
+    assert!(shown.html.contains("As <code>owner</code>") && shown.html.contains("As <code>technical-owner</code>"));
+    assert!(shown.html.contains("pat@example.com") && shown.html.contains("lee@example.com"), "{}", shown.html);
+
+    let removed =
+        admin.submit(&app_page, &format!("{owners}/remove"), &[("userId", &pat), ("roleSlug", "owner")]).await;
+    removed.assert_redirect("removed", &format!("{app_page}?done=removed"));
+    let (_, v1) = server.get(&format!("/api/v1/apps/{app}/ownerids"), &token).await;
+    assert_eq!(v1["userIds"], json!([lee]), "{v1}");
+
+    let (reader, csrf) = read_only(&server).await;
+    let seen = reader.get(&app_page).await;
+    assert_eq!(seen.status, 200, "{}", seen.html);
+    assert!(
+        seen.html.contains("lee@example.com") && !seen.html.contains("<form method=\"post\" action=\"/console/apps")
+    );
+    assert!(!reader.get("/console/apps").await.html.contains("New app"));
+    let refused = reader.post(&owners, &[("csrf", &csrf), ("email", "pat@example.com"), ("roleSlug", "owner")]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let refused =
+        reader.post(&format!("{owners}/remove"), &[("csrf", &csrf), ("userId", &lee), ("roleSlug", "owner")]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let refused = reader.post("/console/apps", &[("csrf", &csrf), ("displayName", "Mine")]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let (_, v1) = server.get(&format!("/api/v1/apps/{app}/ownerids"), &token).await;
+    assert_eq!(v1["userIds"], json!([lee]), "unchanged: {v1}");
+}
+both_backends!(apps_page);

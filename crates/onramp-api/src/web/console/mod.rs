@@ -31,6 +31,7 @@
 //! 4. Test it over HTTP in `crates/onramp/tests/it/console.rs` (both backends) and in the browser in
 //!    `web-tests/journeys/console*.test.mjs` (axe, screenshots at 1280 and 390 px).
 
+pub mod apps;
 pub mod directories;
 pub mod overview;
 pub mod settings;
@@ -60,7 +61,7 @@ use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(overview::routes()).merge(directories::routes()).merge(settings::routes())
+    Router::new().merge(overview::routes()).merge(apps::routes()).merge(directories::routes()).merge(settings::routes())
 }
 
 /// Whether a refusal of the core belongs on the form (a bad value, a conflict, a wrong state): the form
@@ -100,6 +101,7 @@ pub struct NavEntry {
 /// built, in that order.
 pub const NAV: &[NavEntry] = &[
     NavEntry { label: "Overview", path: "/console", permission: None },
+    NavEntry { label: "Apps", path: "/console/apps", permission: Some(Permission::AppRead) },
     NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
     NavEntry { label: "Settings", path: "/console/settings", permission: Some(Permission::SettingsRead) },
 ];
