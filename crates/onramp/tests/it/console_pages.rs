@@ -326,3 +326,95 @@ async fn apps_page(backend: Backend) {
     assert_eq!(v1["userIds"], json!([lee]), "unchanged: {v1}");
 }
 both_backends!(apps_page);
+
+/// How many invitations have this email.
+async fn invitations_to(server: &TestServer, email: &str) -> String {
+    let sql = format!("SELECT CAST(COUNT(*) AS TEXT) FROM invitations WHERE email = '{email}'");
+    server.database.query_text(&sql).await.unwrap()
+}
+
+/// Invite: one person (a bad email and a role the admin may not grant refused on their fields, nothing
+/// made; then invited with a role), many from a CSV file (each row its own use-case call: two invited, one
+/// refused with its reason in its row); a read-only admin sees no form and both POSTs are refused.
+async fn invite_page(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let directory = crate::directories::create_directory(&server, &token, "Staff", json!({"isDefault": true})).await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let page = admin.get("/console/invite").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains(&format!("<option value=\"{directory}\" selected>Staff</option>")), "{}", page.html);
+    assert!(!page.html.contains("value=\"super-admin\""), "a role the admin may not grant is not offered");
+
+    let one = |email: &'static str, role: &'static str| {
+        let (admin, directory) = (&admin, &directory);
+        async move {
+            let fields = [
+                ("email", email),
+                ("displayName", "Robin Park"),
+                ("directory", directory),
+                ("roles", role),
+                ("flow", ""),
+            ];
+            admin.submit("/console/invite", "/console/invite", &fields).await
+        }
+    };
+    let bad = one("robin@", "basic-user").await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert_field_error(&bad, "email", "Email");
+    assert!(bad.html.contains("value=\"Robin Park\""), "{}", bad.html);
+    let too_high = one("robin@example.com", "super-admin").await;
+    assert_eq!(too_high.status, 403, "{}", too_high.html);
+    assert_eq!(invitations_to(&server, "robin@example.com").await, "0");
+    let invited = one("robin@example.com", "basic-user").await;
+    assert_eq!(invited.status, 200, "{}", invited.html);
+    assert!(invited.html.contains("Robin Park was invited"), "{}", invited.html);
+    assert_eq!(invitations_to(&server, "robin@example.com").await, "1");
+
+    let csrf = page.csrf();
+    let file = b"email,name,roles\nsam@example.com,Sam Lee,basic-user\nnot-an-email,Nobody\nkai@example.com,Kai Moss,basic-user;read-only-admin\n";
+    let directory_field = directory.clone();
+    let results = crate::console_pages::post_multipart(
+        &server,
+        &admin,
+        "/console/invite/csv",
+        &[("csrf", &csrf), ("csvDirectory", &directory_field)],
+        Some(("file", "people.csv", "text/csv", file)),
+    )
+    .await;
+    assert_eq!(results.status, 200, "{}", results.html);
+    assert!(results.html.contains("2 of 3 invited."), "{}", results.html);
+    let refused_row = results.html.find("not-an-email").unwrap();
+    assert!(results.html[refused_row..].contains("Refused"), "{}", results.html);
+    assert!(results.html[refused_row..].contains("email"), "the reason names the field: {}", results.html);
+    assert_eq!(invitations_to(&server, "sam@example.com").await, "1");
+    assert_eq!(invitations_to(&server, "kai@example.com").await, "1");
+    let no_file =
+        post_multipart(&server, &admin, "/console/invite/csv", &[("csrf", &csrf), ("csvDirectory", &directory)], None)
+            .await;
+    assert_eq!(no_file.status, 400, "{}", no_file.html);
+    assert_field_error(&no_file, "file", "choose a CSV file");
+
+    let (reader, csrf) = read_only(&server).await;
+    let seen = reader.get("/console/invite").await;
+    assert_eq!(seen.status, 200, "{}", seen.html);
+    assert!(!seen.html.contains("action=\"/console/invite"), "no forms: {}", seen.html);
+    let refused = reader
+        .post(
+            "/console/invite",
+            &[("csrf", &csrf), ("email", "eve@example.com"), ("displayName", "Eve"), ("directory", &directory)],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    let refused = post_multipart(
+        &server,
+        &reader,
+        "/console/invite/csv",
+        &[("csrf", &csrf), ("csvDirectory", &directory)],
+        Some(("file", "people.csv", "text/csv", b"eve@example.com,Eve\n")),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert_eq!(invitations_to(&server, "eve@example.com").await, "0");
+}
+both_backends!(invite_page);

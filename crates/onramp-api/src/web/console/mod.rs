@@ -33,6 +33,7 @@
 
 pub mod apps;
 pub mod directories;
+pub mod invite;
 pub mod overview;
 pub mod settings;
 
@@ -61,7 +62,12 @@ use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(overview::routes()).merge(apps::routes()).merge(directories::routes()).merge(settings::routes())
+    Router::new()
+        .merge(overview::routes())
+        .merge(invite::routes())
+        .merge(apps::routes())
+        .merge(directories::routes())
+        .merge(settings::routes())
 }
 
 /// Whether a refusal of the core belongs on the form (a bad value, a conflict, a wrong state): the form
@@ -101,6 +107,7 @@ pub struct NavEntry {
 /// built, in that order.
 pub const NAV: &[NavEntry] = &[
     NavEntry { label: "Overview", path: "/console", permission: None },
+    NavEntry { label: "Invite", path: "/console/invite", permission: Some(Permission::InvitationRead) },
     NavEntry { label: "Apps", path: "/console/apps", permission: Some(Permission::AppRead) },
     NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
     NavEntry { label: "Settings", path: "/console/settings", permission: Some(Permission::SettingsRead) },
