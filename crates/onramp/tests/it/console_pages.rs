@@ -418,3 +418,104 @@ async fn invite_page(backend: Backend) {
     assert_eq!(invitations_to(&server, "eve@example.com").await, "0");
 }
 both_backends!(invite_page);
+
+/// The text of the element with `id` in a page (its first child text).
+fn text_of(html: &str, id: &str) -> String {
+    let at = html.find(&format!("id=\"{id}\">")).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let rest = &html[at + id.len() + 6..];
+    rest[..rest.find('<').unwrap()].to_string()
+}
+
+/// Access: a super-admin makes a client credential (a bad name refused on its field; the secret shown once
+/// on the answer, no redirect, and it gets a token), an API key (it opens `/onboards`), and revokes both
+/// (the token endpoint and `/onboards` refuse them after); an admin without `credential:manage` is
+/// refused the page and its POSTs.
+async fn access_page(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let root = console_admin(&server, "root@example.com", &[BuiltinRole::SuperAdmin]).await;
+    let page = root.get("/console/access").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let bad = root
+        .submit(
+            "/console/access",
+            "/console/access/credentials",
+            &[("displayName", "CI Deploy"), ("roles", "super-admin")],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert_field_error(&bad, "credentialName", "lowercase letters");
+    let made = root
+        .submit(
+            "/console/access",
+            "/console/access/credentials",
+            &[("displayName", "ci-deploy"), ("roles", "super-admin")],
+        )
+        .await;
+    assert_eq!((made.status, made.location.as_deref()), (200, None), "shown on the answer: {}", made.html);
+    assert!(made.html.contains("shown only on this page, once"), "{}", made.html);
+    let secret = text_of(&made.html, "new-secret");
+    let client_id = made
+        .html
+        .split("Client id: <code class=\"secret-once\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = server.token_for(&client_id, &secret).await;
+    let (status, _) = server.get("/api/v1/users", &token).await;
+    assert_eq!(status, 200, "the credential reads users");
+    let stored = server
+        .database
+        .query_text("SELECT public_key FROM credentials WHERE display_name = 'ci-deploy'")
+        .await
+        .unwrap();
+    assert!(!stored.contains(&secret), "only the public key is kept");
+    let again = root.get("/console/access").await;
+    assert!(again.html.contains(&client_id) && !again.html.contains(&secret), "listed, the secret never again");
+
+    let key = root
+        .submit("/console/access", "/console/access/keys", &[("displayName", "Intake form"), ("roles", "super-admin")])
+        .await;
+    assert_eq!(key.status, 200, "{}", key.html);
+    let api_key = text_of(&key.html, "new-secret");
+    let basic = |key: &str| server.http.get(server.url("/onboards")).basic_auth("API", Some(key.to_string())).send();
+    assert_eq!(basic(&api_key).await.unwrap().status().as_u16(), 200, "the key opens /onboards");
+    let stored =
+        server.database.query_text("SELECT key_hash FROM api_keys WHERE display_name = 'Intake form'").await.unwrap();
+    assert_ne!(stored, api_key, "only the hash is kept");
+
+    let credential_id =
+        server.database.query_text("SELECT id FROM credentials WHERE display_name = 'ci-deploy'").await.unwrap();
+    let key_id =
+        server.database.query_text("SELECT id FROM api_keys WHERE display_name = 'Intake form'").await.unwrap();
+    root.submit("/console/access", &format!("/console/access/credentials/{credential_id}/revoke"), &[])
+        .await
+        .assert_redirect("credential revoked", "/console/access?done=credential");
+    root.submit("/console/access", &format!("/console/access/keys/{key_id}/revoke"), &[])
+        .await
+        .assert_redirect("key revoked", "/console/access?done=key");
+    let form =
+        [("grant_type", "client_credentials"), ("client_id", client_id.as_str()), ("client_secret", secret.as_str())];
+    let (status, _) = server.token_request(&form).await;
+    assert_eq!(status, 401, "a revoked credential gets no token");
+    assert_eq!(basic(&api_key).await.unwrap().status().as_u16(), 401, "a revoked key opens nothing");
+
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let csrf = admin.get("/console").await.csrf();
+    assert!(!admin.get("/console").await.html.contains("href=\"/console/access\""), "not in the navigation");
+    assert_eq!(admin.get("/console/access").await.status, 403);
+    let refused =
+        admin.post("/console/access/keys", &[("csrf", &csrf), ("displayName", "Mine"), ("roles", "admin")]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert_eq!(
+        server
+            .database
+            .query_text("SELECT CAST(COUNT(*) AS TEXT) FROM api_keys WHERE display_name = 'Mine'")
+            .await
+            .as_deref(),
+        Some("0")
+    );
+}
+both_backends!(access_page);

@@ -31,6 +31,7 @@
 //! 4. Test it over HTTP in `crates/onramp/tests/it/console.rs` (both backends) and in the browser in
 //!    `web-tests/journeys/console*.test.mjs` (axe, screenshots at 1280 and 390 px).
 
+pub mod access;
 pub mod apps;
 pub mod directories;
 pub mod invite;
@@ -68,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .merge(apps::routes())
         .merge(directories::routes())
         .merge(settings::routes())
+        .merge(access::routes())
 }
 
 /// Whether a refusal of the core belongs on the form (a bad value, a conflict, a wrong state): the form
@@ -111,6 +113,7 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { label: "Apps", path: "/console/apps", permission: Some(Permission::AppRead) },
     NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
     NavEntry { label: "Settings", path: "/console/settings", permission: Some(Permission::SettingsRead) },
+    NavEntry { label: "Access", path: "/console/access", permission: Some(Permission::CredentialManage) },
 ];
 
 /// A signed-in admin on a console page: the principal every use case is called with, the anti-forgery
