@@ -11,6 +11,7 @@
 //! Authorization is checked here, once, for every surface: each use case takes the [`Principal`] the
 //! surface authenticated and checks its permission, `may_grant` and the rule of user changes.
 
+pub mod access;
 pub mod account;
 pub mod approvals;
 pub mod apps;

@@ -78,6 +78,21 @@ impl Core {
         Ok(self.store.list_users(&caller.tenant_id, after, limit).await?)
     }
 
+    /// The live user of the tenant with this email (`user:read`): how a page's user picker finds the
+    /// person typed. An address that is not one is INVALID_ARGUMENT naming `field`; no such user, NOT_FOUND.
+    pub async fn user_by_email(&self, caller: &Principal, field: &str, email: &str) -> CoreResult<User> {
+        caller.require(Permission::UserRead)?;
+        let email =
+            onramp_domain::Email::parse(email.trim()).map_err(|error| CoreError::invalid_field(field, error))?;
+        match self.store.find_user_by_email(&caller.tenant_id, email.as_str()).await {
+            Ok(user) if user.status != onramp_domain::user::UserStatus::Deleted => Ok(user),
+            Ok(_) | Err(onramp_store::StoreError::NotFound) => {
+                Err(CoreError::invalid_field(field, format!("no user has the email {:?}", email.as_str())))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// One page of the tenant's users that match `query`, after `after`, from the node's search index
     /// (`user:read`); a query the index refuses is INVALID_ARGUMENT naming its field.
     pub async fn search_users(

@@ -15,6 +15,7 @@ mod browser;
 mod connections;
 mod console;
 mod console_data;
+mod console_pages;
 mod cross_site;
 mod data_files;
 mod directories;

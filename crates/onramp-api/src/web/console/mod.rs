@@ -31,7 +31,12 @@
 //! 4. Test it over HTTP in `crates/onramp/tests/it/console.rs` (both backends) and in the browser in
 //!    `web-tests/journeys/console*.test.mjs` (axe, screenshots at 1280 and 390 px).
 
+pub mod access;
+pub mod apps;
+pub mod directories;
+pub mod invite;
 pub mod overview;
+pub mod settings;
 pub mod user;
 pub mod users;
 
@@ -54,12 +59,45 @@ use crate::error::status_of;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::web::account::{CsrfOnly, LinkMessagePage, forged, signed_in, to_sign_in};
+use crate::web::form::FormErrors;
 use crate::web::page::{Layout, render};
 use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(overview::routes()).merge(users::routes()).merge(user::routes())
+    Router::new()
+        .merge(overview::routes())
+        .merge(users::routes())
+        .merge(user::routes())
+        .merge(invite::routes())
+        .merge(apps::routes())
+        .merge(directories::routes())
+        .merge(settings::routes())
+        .merge(access::routes())
+}
+
+/// Whether a refusal of the core belongs on the form (a bad value, a conflict, a wrong state): the form
+/// comes back with it; anything else (not allowed, not found) is [`Console::refusal`]'s page.
+pub fn on_the_form(error: &CoreError) -> bool {
+    use onramp_core::error::Code;
+    matches!(error.code, Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted)
+}
+
+/// The errors of a console form refused by the core, as [`FormErrors::from_core`] makes them; a field
+/// named with an index or a path (`selfRegistrationDomains[2]`, `steps[1].text`) is also looked up by its
+/// name alone when the form has no field of the whole name.
+pub fn form_errors(error: &CoreError, fields: &[(&str, &str, &str)], fallback: &str) -> FormErrors {
+    let mut named = CoreError::new(error.code, error.message.clone());
+    named.details = error.details.clone();
+    for detail in &mut named.details {
+        let Some(field) = detail.pointer_mut("/fieldViolations/0/field") else { continue };
+        let Some(name) = field.as_str().map(str::to_string) else { continue };
+        if !fields.iter().any(|(known, ..)| *known == name) {
+            let base = name.split(['[', '.']).next().unwrap_or(&name).to_string();
+            *field = serde_json::Value::String(base);
+        }
+    }
+    FormErrors::from_core(&named, fields, fallback)
 }
 
 /// One page in the console's navigation.
@@ -72,10 +110,15 @@ pub struct NavEntry {
 
 /// The console's pages, in the navigation's order. Only pages that exist are listed; the others
 /// (Invite, Invitations, Onboards, Flows, Apps, Directories, Audit log, Settings, Access) join as they are
-/// built, in that order, after Users.
+/// built, in that order.
 pub const NAV: &[NavEntry] = &[
     NavEntry { label: "Overview", path: "/console", permission: None },
     NavEntry { label: "Users", path: "/console/users", permission: Some(Permission::UserRead) },
+    NavEntry { label: "Invite", path: "/console/invite", permission: Some(Permission::InvitationRead) },
+    NavEntry { label: "Apps", path: "/console/apps", permission: Some(Permission::AppRead) },
+    NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
+    NavEntry { label: "Settings", path: "/console/settings", permission: Some(Permission::SettingsRead) },
+    NavEntry { label: "Access", path: "/console/access", permission: Some(Permission::CredentialManage) },
 ];
 
 /// A signed-in admin on a console page: the principal every use case is called with, the anti-forgery
@@ -270,6 +313,87 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for ConsoleForm<T> {
                 );
                 Err(console.refusal(&refusal))
             }
+        }
+    }
+}
+
+/// One part of a `multipart/form-data` console form: a field's text, or a file's bytes and name.
+pub struct Part {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+/// A console form posted as `multipart/form-data` (a file upload): read whole (the body limit holds),
+/// then the anti-forgery token checked first, then the console opened, as [`ConsoleForm`] does.
+pub struct ConsoleMultipart {
+    pub console: Console,
+    pub parts: Vec<Part>,
+}
+
+impl ConsoleMultipart {
+    /// The text of the field `name` (empty when absent).
+    pub fn text(&self, name: &str) -> String {
+        self.parts
+            .iter()
+            .find(|part| part.name == name && part.file_name.is_none())
+            .map(|part| String::from_utf8_lossy(&part.bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The file of the field `name`, when one was chosen.
+    pub fn file(&self, name: &str) -> Option<&Part> {
+        self.parts.iter().find(|part| part.name == name && part.file_name.as_deref().is_some_and(|f| !f.is_empty()))
+    }
+}
+
+impl FromRequest<AppState> for ConsoleMultipart {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let unreadable = |error: String| {
+            render(
+                StatusCode::BAD_REQUEST,
+                &crate::web::MessagePage {
+                    layout: Layout::new("The form could not be read", &Branding::onramp()),
+                    kind: "error",
+                    text: sentence(&error),
+                    next: "Go back and send it again.".into(),
+                },
+            )
+        };
+        let mut multipart =
+            match axum::extract::Multipart::from_request(Request::from_parts(parts.clone(), body), state).await {
+                Ok(multipart) => multipart,
+                Err(error) => return Err(unreadable(error.body_text())),
+            };
+        let mut read = Vec::new();
+        loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) => {
+                    let name = field.name().unwrap_or_default().to_string();
+                    let file_name = field.file_name().map(str::to_string);
+                    let content_type = field.content_type().map(str::to_string);
+                    match field.bytes().await {
+                        Ok(bytes) => read.push(Part { name, file_name, content_type, bytes }),
+                        Err(error) => return Err(unreadable(error.body_text())),
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => return Err(unreadable(error.body_text())),
+            }
+        }
+        let csrf =
+            read.iter().find(|part| part.name == "csrf").map(|part| String::from_utf8_lossy(&part.bytes).into_owned());
+        if !session::form_is_genuine(state, &parts.headers, csrf.as_deref()) {
+            return Err(forged(state).await);
+        }
+        match Console::from_request_parts(&mut parts, state).await {
+            Ok(console) => Ok(ConsoleMultipart { console, parts: read }),
+            Err(response) if response.status() == StatusCode::SEE_OTHER => Err(to_sign_in("/console")),
+            Err(response) => Err(response),
         }
     }
 }

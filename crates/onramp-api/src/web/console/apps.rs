@@ -1,0 +1,306 @@
+//! The console's Apps and owners: `/console/apps` lists the tenant's apps and creates one (the API's
+//! `AppInput`, `Core::create_app`); `/console/apps/{id}` shows an app's owners by role slug and adds
+//! (`Core::create_app_owner`, v2's create) and removes (`Core::delete_app_owner`) them, all `app:write`.
+//! Owners are v2 ownerships, so the `owner` slug here is exactly v1's owners (see `routes/app_owners.rs`).
+//! The user picker is an email, found by `Core::user_by_email`.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use onramp_core::error::CoreError;
+use onramp_domain::{Id, Permission};
+use onramp_store::RoleSlug;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::status_of;
+use crate::impl_console_page;
+use crate::routes::path_id;
+use crate::state::AppState;
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, on_the_form};
+use crate::web::form::{Field, FormErrors};
+use crate::web::page::{render, see_other};
+use crate::wire::app::AppInput;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/apps", get(list).post(create))
+        .route("/console/apps/{id}", get(show))
+        .route("/console/apps/{id}/owners", post(add_owner))
+        .route("/console/apps/{id}/owners/remove", post(remove_owner))
+}
+
+const PATH: &str = "/console/apps";
+
+struct AppRow {
+    href: String,
+    name: String,
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/apps.html")]
+struct AppsPage {
+    console: ConsoleLayout,
+    apps: Vec<AppRow>,
+    may_write: bool,
+    done: Option<String>,
+    errors: FormErrors,
+    display_name: Field,
+    description: Field,
+}
+
+impl_console_page!(AppsPage);
+
+struct OwnerRow {
+    name: String,
+    email: String,
+    user_id: String,
+    slug: String,
+}
+
+/// The owners under one role slug.
+struct SlugGroup {
+    slug: String,
+    owners: Vec<OwnerRow>,
+}
+
+#[derive(Template)]
+#[template(path = "console/app.html")]
+struct AppPage {
+    console: ConsoleLayout,
+    id: String,
+    name: String,
+    description: String,
+    groups: Vec<SlugGroup>,
+    may_write: bool,
+    done: Option<String>,
+    errors: FormErrors,
+    email: Field,
+    slug: Field,
+}
+
+impl_console_page!(AppPage);
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct NewApp {
+    display_name: String,
+    description: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct NewOwner {
+    email: String,
+    role_slug: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Removal {
+    user_id: String,
+    role_slug: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Done {
+    done: Option<String>,
+}
+
+async fn list_page(
+    state: &AppState,
+    console: &Console,
+    status: StatusCode,
+    form: &NewApp,
+    errors: FormErrors,
+    done: Option<String>,
+) -> Response {
+    let apps = match state.core.list_apps(&console.principal, None, 1000).await {
+        Ok(apps) => apps,
+        Err(error) => return console.refusal(&error),
+    };
+    let page = AppsPage {
+        console: console.layout("Apps and owners", PATH),
+        apps: apps
+            .into_iter()
+            .map(|app| AppRow {
+                href: format!("{PATH}/{}", app.id),
+                name: app.display_name,
+                description: app.description,
+            })
+            .collect(),
+        may_write: console.may(Permission::AppWrite),
+        done,
+        display_name: Field::text("displayName", "Name").value(&form.display_name).required().checked(&errors),
+        description: Field::text("description", "Description").value(&form.description).checked(&errors),
+        errors,
+    };
+    render(status, &page)
+}
+
+async fn list(State(state): State<AppState>, console: Console, Query(done): Query<Done>) -> Response {
+    let done = done.done.map(|name| format!("The app {name} was created."));
+    list_page(&state, &console, StatusCode::OK, &NewApp::default(), FormErrors::none(), done).await
+}
+
+async fn create(State(state): State<AppState>, ConsoleForm { console, form }: ConsoleForm<NewApp>) -> Response {
+    let input: AppInput =
+        serde_json::from_value(json!({"displayName": form.display_name, "description": form.description}))
+            .expect("the form's body is the input's shape");
+    let made = state
+        .core
+        .create_app(&console.principal, |tenant_id, now| Ok((input.into_new_app(tenant_id, now)?, input.owner_ids()?)))
+        .await;
+    match made {
+        Ok(app) => see_other(&format!("{PATH}/{}?done=created", app.id)),
+        Err(error) if on_the_form(&error) => {
+            let fields = [("displayName", "displayName", "Name"), ("description", "description", "Description")];
+            let errors = form_errors(&error, &fields, "displayName");
+            list_page(&state, &console, status_of(error.code), &form, errors, None).await
+        }
+        Err(error) => console.refusal(&error),
+    }
+}
+
+async fn app_page(
+    state: &AppState,
+    console: &Console,
+    id: &Id,
+    status: StatusCode,
+    owner: &NewOwner,
+    errors: FormErrors,
+    done: Option<String>,
+) -> Response {
+    let app = match state.core.get_app(&console.principal, id).await {
+        Ok(app) => app,
+        Err(error) => return console.refusal(&error),
+    };
+    let owners = match state.core.list_app_owners(&console.principal, id, None, None, 1000).await {
+        Ok(owners) => owners,
+        Err(error) => return console.refusal(&error),
+    };
+    let users = match state.core.app_owner_users(&console.principal, &owners).await {
+        Ok(users) => users,
+        Err(error) => return console.refusal(&error),
+    };
+    let mut groups: Vec<SlugGroup> = Vec::new();
+    let mut by_slug: Vec<_> = owners.iter().collect();
+    by_slug.sort_by(|a, b| {
+        (a.role_slug.as_str() != RoleSlug::OWNER, a.role_slug.as_str())
+            .cmp(&(b.role_slug.as_str() != RoleSlug::OWNER, b.role_slug.as_str()))
+    });
+    for ownership in by_slug {
+        // A user deleted since owns nothing: left out, as the API's lists do.
+        let Some(user) = users.iter().find(|user| user.id == ownership.user_id) else { continue };
+        let row = OwnerRow {
+            name: user.display_name.clone(),
+            email: user.email.as_str().to_string(),
+            user_id: user.id.to_string(),
+            slug: ownership.role_slug.as_str().to_string(),
+        };
+        match groups.last_mut() {
+            Some(group) if group.slug == row.slug => group.owners.push(row),
+            _ => groups.push(SlugGroup { slug: row.slug.clone(), owners: vec![row] }),
+        }
+    }
+    let slug = if owner.role_slug.is_empty() { RoleSlug::OWNER } else { owner.role_slug.as_str() };
+    let page = AppPage {
+        console: console.layout(app.display_name.clone(), PATH),
+        id: id.to_string(),
+        name: app.display_name,
+        description: app.description,
+        groups,
+        may_write: console.may(Permission::AppWrite),
+        done,
+        email: Field::text("email", "Email")
+            .of_type("email")
+            .hint("The email of the user who becomes an owner.")
+            .value(&owner.email)
+            .required()
+            .checked(&errors),
+        slug: Field::text("roleSlug", "Role")
+            .hint("owner (the API's v1 owners), or another slug such as technical-owner.")
+            .value(slug)
+            .checked(&errors),
+        errors,
+    };
+    render(status, &page)
+}
+
+fn app_id(console: &Console, raw: &str) -> Result<Id, Response> {
+    path_id("id", raw).map_err(|error| console.refusal(&error.into()))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    console: Console,
+    Path(id): Path<String>,
+    Query(done): Query<Done>,
+) -> Response {
+    let id = match app_id(&console, &id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let done = done.done.map(|done| match done.as_str() {
+        "created" => "The app was created.".to_string(),
+        "removed" => "The owner was removed.".to_string(),
+        _ => "The owner was added.".to_string(),
+    });
+    app_page(&state, &console, &id, StatusCode::OK, &NewOwner::default(), FormErrors::none(), done).await
+}
+
+const OWNER_FIELDS: [(&str, &str, &str); 2] = [("email", "email", "Email"), ("roleSlug", "roleSlug", "Role")];
+
+async fn add_owner(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { console, form }: ConsoleForm<NewOwner>,
+) -> Response {
+    let id = match app_id(&console, &id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let added = async {
+        // Allowed to add owners at all, before finding whom.
+        console.principal.require(Permission::AppWrite)?;
+        let slug =
+            RoleSlug::parse(form.role_slug.trim()).map_err(|error| CoreError::invalid_field("roleSlug", error))?;
+        let user = state.core.user_by_email(&console.principal, "email", &form.email).await?;
+        state.core.create_app_owner(&console.principal, &id, &slug, &user.id).await
+    }
+    .await;
+    match added {
+        Ok(_) => see_other(&format!("{PATH}/{id}?done=added")),
+        Err(error) if on_the_form(&error) => {
+            let errors = form_errors(&error, &OWNER_FIELDS, "email");
+            app_page(&state, &console, &id, status_of(error.code), &form, errors, None).await
+        }
+        Err(error) => console.refusal(&error),
+    }
+}
+
+async fn remove_owner(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { console, form }: ConsoleForm<Removal>,
+) -> Response {
+    let id = match app_id(&console, &id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let removed = async {
+        let slug = RoleSlug::parse(&form.role_slug).map_err(|error| CoreError::invalid_field("roleSlug", error))?;
+        let user_id: Id = form.user_id.parse().map_err(|error| CoreError::invalid_field("userId", error))?;
+        state.core.delete_app_owner(&console.principal, &id, &slug, &user_id).await
+    }
+    .await;
+    match removed {
+        Ok(()) => see_other(&format!("{PATH}/{id}?done=removed")),
+        Err(error) => console.refusal(&error),
+    }
+}
