@@ -17,7 +17,7 @@ use std::pin::Pin;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
-use hyper::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, COOKIE, HOST, HeaderValue};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -77,6 +77,15 @@ impl Connection {
             request = request.header(AUTHORIZATION, authorization.clone());
         }
         request.body(Full::new(body)).expect("a request of a valid path and headers")
+    }
+
+    /// A `GET` of `path` with, if given, a `Cookie` header.
+    pub fn get(&self, path: &str, cookie: Option<&HeaderValue>) -> Request<Full<Bytes>> {
+        let mut request = Request::builder().method(Method::GET).uri(path).header(HOST, self.host.clone());
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie.clone());
+        }
+        request.body(Full::new(Bytes::new())).expect("a request of a valid path and headers")
     }
 
     /// Sends `request` and reads the whole response.

@@ -3,6 +3,7 @@
 //! `onramp-bench` command over these modules.
 
 pub mod accept_memory;
+pub mod console_users;
 pub mod http_client;
 pub mod import;
 pub mod invitations;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use onramp_bench::{accept_memory, import, invitations, search};
+use onramp_bench::{accept_memory, console_users, import, invitations, search};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
@@ -45,6 +45,14 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         connections: usize,
     },
+    /// The admin console's user search as an admin types: GET /console/users for every prefix of sampled
+    /// names (alone and with filters), serially on one connection, on a real server; p50/p99 per keystroke.
+    ConsoleUsers {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Invitations through the real store on SQLite and PostgreSQL: create (each with its email queued),
     /// deliver the outbox with the file transport, accept; and the argon2id hash every acceptance pays.
     Invitations {
@@ -79,6 +87,7 @@ async fn run(command: Command) -> onramp_bench::Result<()> {
         Command::Search { count, seed, postgres_url, seconds, connections } => {
             search::run(search::Options { count, seed, postgres_url, seconds, connections }).await
         }
+        Command::ConsoleUsers { count, seed } => console_users::run(count, seed).await,
         Command::Invitations { count, postgres_url } => invitations::run(count, postgres_url.as_deref()).await,
         Command::AcceptMemory { concurrent, postgres_url, server } => {
             accept_memory::run(concurrent, postgres_url.as_deref(), server.as_deref()).await
