@@ -14,7 +14,6 @@ use crate::error::{CoreError, CoreResult};
 
 /// What an invitation's link opens.
 #[derive(Clone, Debug)]
-#[allow(clippy::large_enum_variant)] // one per page view, moved once: boxing would buy nothing
 pub enum InvitationOpened {
     Open(Box<InvitationPage>),
     Ended(EndedInvitation),
