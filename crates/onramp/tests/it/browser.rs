@@ -31,6 +31,7 @@ async fn fixtures(server: &TestServer) -> Value {
         "expiredInvitation": {"email": EXPIRED_INVITEE, "directoryId": directory, "invitationId": id},
         "expiredResetLink": expired_reset_link(server).await,
         "console": console_fixtures(server).await,
+        "consolePages": console_pages_fixtures(server).await,
     })
 }
 
@@ -96,7 +97,26 @@ async fn expired_reset_link(server: &TestServer) -> String {
     format!("/reset/{token}")
 }
 
-/// Every journey on one server of `backend`.
+/// The console pages journey's admins: a super-admin and a read-only admin, each with a `signin-link` link
+/// that sets their console password.
+async fn console_pages_fixtures(server: &TestServer) -> Value {
+    use onramp_domain::BuiltinRole;
+    let link = |email: &'static str, role: BuiltinRole| async move {
+        server.credential_with_roles(email, &[role]).await;
+        let made = onramp_core::Core::offline(server.store.clone())
+            .console_sign_in_link(&server.bootstrap.tenant_id, email, &server.base_url)
+            .await
+            .expect("a console sign-in link");
+        json!({"email": email, "link": format!("{}?next=%2Fconsole", made.url.expose().trim_start_matches(&server.base_url))})
+    };
+    json!({
+        "superAdmin": link("pia.pages@example.com", BuiltinRole::SuperAdmin).await,
+        "readOnly": link("rex.readonly@example.com", BuiltinRole::ReadOnlyAdmin).await,
+    })
+}
+
+/// Every journey on one server of `backend` (only those whose file name contains `ONRAMP_WEB_JOURNEY`,
+/// when it is set: for working on one journey).
 async fn journeys(backend: Backend) {
     // An account that waits after its wrong passwords waits a minute, so that the journey of the
     // rate-limited sign-in never races the wait. The loopback peer is a trusted proxy, so that the journey
@@ -107,7 +127,11 @@ async fn journeys(backend: Backend) {
     })
     .await;
     let fixtures = fixtures(&server).await;
-    let scripts = test_scripts(&web_tests_dir().join("journeys"));
+    let only = std::env::var("ONRAMP_WEB_JOURNEY").unwrap_or_default();
+    let scripts: Vec<_> = test_scripts(&web_tests_dir().join("journeys"))
+        .into_iter()
+        .filter(|path| path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.contains(&only)))
+        .collect();
     let output = run_scripts(backend, &scripts, &context_for(&server, backend, fixtures)).await;
     // Shown by `cargo test -- --nocapture`, or with the failure of another assertion.
     println!("{output}");

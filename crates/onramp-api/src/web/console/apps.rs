@@ -232,8 +232,8 @@ async fn app_page(
     render(status, &page)
 }
 
-fn app_id(console: &Console, raw: &str) -> Result<Id, Response> {
-    path_id("id", raw).map_err(|error| console.refusal(&error.into()))
+fn app_id(raw: &str) -> Result<Id, CoreError> {
+    path_id("id", raw).map_err(Into::into)
 }
 
 async fn show(
@@ -242,9 +242,9 @@ async fn show(
     Path(id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
-    let id = match app_id(&console, &id) {
+    let id = match app_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(error) => return console.refusal(&error),
     };
     let done = done.done.map(|done| match done.as_str() {
         "created" => "The app was created.".to_string(),
@@ -261,13 +261,11 @@ async fn add_owner(
     Path(id): Path<String>,
     ConsoleForm { console, form }: ConsoleForm<NewOwner>,
 ) -> Response {
-    let id = match app_id(&console, &id) {
+    let id = match app_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(error) => return console.refusal(&error),
     };
     let added = async {
-        // Allowed to add owners at all, before finding whom.
-        console.principal.require(Permission::AppWrite)?;
         let slug =
             RoleSlug::parse(form.role_slug.trim()).map_err(|error| CoreError::invalid_field("roleSlug", error))?;
         let user = state.core.user_by_email(&console.principal, "email", &form.email).await?;
@@ -289,9 +287,9 @@ async fn remove_owner(
     Path(id): Path<String>,
     ConsoleForm { console, form }: ConsoleForm<Removal>,
 ) -> Response {
-    let id = match app_id(&console, &id) {
+    let id = match app_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(error) => return console.refusal(&error),
     };
     let removed = async {
         let slug = RoleSlug::parse(&form.role_slug).map_err(|error| CoreError::invalid_field("roleSlug", error))?;

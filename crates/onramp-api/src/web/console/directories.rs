@@ -127,7 +127,7 @@ fn ttl_words(seconds: i64) -> String {
     match seconds {
         s if s % 86_400 == 0 && s / 86_400 == 1 => "1 day".into(),
         s if s % 86_400 == 0 => format!("{} days", s / 86_400),
-        s if s == 3600 => "1 hour".into(),
+        3600 => "1 hour".into(),
         s => format!("{} hours", hours_of(s)),
     }
 }

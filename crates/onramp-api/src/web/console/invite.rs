@@ -248,10 +248,6 @@ fn rows(bytes: &[u8]) -> Result<Vec<(usize, One)>, String> {
 
 async fn invite_csv(State(state): State<AppState>, form: ConsoleMultipart) -> Response {
     let console = &form.console;
-    // Not allowed to invite: refused before reading the file.
-    if let Err(error) = console.principal.require(Permission::InvitationWrite) {
-        return console.refusal(&error);
-    }
     let directory = form.text("csvDirectory");
     let parsed = match form.file("file") {
         None => Err("choose a CSV file".to_string()),
@@ -269,6 +265,7 @@ async fn invite_csv(State(state): State<AppState>, form: ConsoleMultipart) -> Re
         }
     };
     let mut results = Vec::with_capacity(rows.len());
+    let mut refusals = Vec::new();
     for (line, mut one) in rows {
         one.directory = directory.clone();
         let outcome = invite(&state, console, &one).await;
@@ -276,8 +273,18 @@ async fn invite_csv(State(state): State<AppState>, form: ConsoleMultipart) -> Re
             line,
             email: one.email,
             invited: outcome.is_ok(),
-            reason: outcome.err().map(|error| crate::web::sentence(&error.message)).unwrap_or_default(),
+            reason: outcome.as_ref().err().map(|error| crate::web::sentence(&error.message)).unwrap_or_default(),
         });
+        if let Err(error) = outcome {
+            refusals.push(error);
+        }
+    }
+    // The core refused every row as not allowed (a read-only admin may not invite): the upload is refused.
+    if refusals.len() == results.len()
+        && let Some(error) = refusals.iter().find(|e| e.code == onramp_core::error::Code::PermissionDenied)
+        && refusals.iter().all(|e| e.code == onramp_core::error::Code::PermissionDenied)
+    {
+        return console.refusal(error);
     }
     page(&state, console, StatusCode::OK, &One::default(), FormErrors::none(), None, (None, &directory), Some(results))
         .await

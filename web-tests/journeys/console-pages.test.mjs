@@ -1,0 +1,162 @@
+// The console's pages in the browser (issue #14): a super-admin walks the happy path of each page
+// (Directories, Apps and owners, Invite one person and many from a CSV file, Settings with a logo upload,
+// Access with a secret shown once), and a read-only admin sees them without write controls. Every page:
+// axe, screenshots at 1280 and 390 px, nothing scrolling sideways.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { crc32, deflateSync } from 'node:zlib';
+
+import { checkPage, context, launch, newPage } from '../lib/onramp.mjs';
+
+const PASSWORD = 'copper meadow lantern ninety';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const people = () => context().fixtures.consolePages;
+const url = (path) => `${context().baseUrl}${path}`;
+
+async function signInByLink(page, { email, link }) {
+  await page.goto(url(link));
+  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByLabel('Confirm your password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Save my new password' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+// A 96×32 PNG in one colour with a white band, made here so the journey ships no binary.
+function png([r, g, b]) {
+  const [width, height] = [96, 32];
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = [0];
+    for (let x = 0; x < width; x++) row.push(...(y > 12 && y < 20 ? [255, 255, 255] : [r, g, b]));
+    rows.push(Buffer.from(row));
+  }
+  const chunk = (type, data) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('a super-admin walks every page; a read-only admin sees them without controls', async () => {
+  const page = await newPage(browser);
+  await signInByLink(page, people().superAdmin);
+  const nav = page.getByRole('navigation', { name: 'Console' });
+
+  // Apps and owners: an app, then its owner by email.
+  await nav.getByRole('link', { name: 'Apps' }).click();
+  await page.getByRole('heading', { name: 'Apps and owners' }).waitFor();
+  await page.getByLabel('Name').fill('Field staff');
+  await page.getByLabel('Description').fill('People who work on site');
+  await page.getByRole('button', { name: 'Create the app' }).click();
+  await page.getByText('The app was created.').waitFor();
+  await page.getByLabel('Email').fill('not-a-user@example.com');
+  await page.getByRole('button', { name: 'Add the owner' }).click();
+  await page.getByRole('heading', { name: 'There is a problem' }).waitFor();
+  await checkPage(page, 'app-owner-error');
+  await page.getByLabel('Email').fill(people().superAdmin.email);
+  await page.getByRole('button', { name: 'Add the owner' }).click();
+  await page.getByText('The owner was added.').waitFor();
+  await page.getByRole('cell', { name: people().superAdmin.email }).waitFor();
+  await checkPage(page, 'app');
+
+  // Directories: the app becomes a directory.
+  await nav.getByRole('link', { name: 'Directories' }).click();
+  await page.getByRole('heading', { name: 'Directories' }).waitFor();
+  await page.getByLabel('App').selectOption({ label: 'Field staff' });
+  await page.getByLabel('Name').fill('Field staff');
+  await page.getByLabel(/Invitations stay valid for/).fill('72');
+  await page.getByLabel("The tenant's default directory").check();
+  await page.getByLabel('People may register themselves').check();
+  await page.getByLabel('Allowed email domains').fill('example.com');
+  await checkPage(page, 'directories-form');
+  await page.getByRole('button', { name: 'Create the directory' }).click();
+  await page.getByText('The directory Field staff was created.').waitFor();
+  await checkPage(page, 'directories');
+  await page.getByRole('link', { name: 'Field staff' }).click();
+  await page.getByRole('button', { name: 'Save' }).waitFor();
+  await checkPage(page, 'directory');
+
+  // Invite: one person, then a CSV file with a refused row.
+  await nav.getByRole('link', { name: 'Invite' }).click();
+  await page.getByRole('heading', { name: 'Invite', exact: true }).waitFor();
+  await page.getByLabel('Email').fill('nora.new@example.com');
+  await page.getByLabel('Name', { exact: true }).fill('Nora New');
+  await page.getByLabel('Basic User').check();
+  await page.getByRole('button', { name: 'Send the invitation' }).click();
+  await page.getByText('Nora New was invited').waitFor();
+  await checkPage(page, 'invite');
+  const csv = 'email,name,roles\nomar.one@example.com,Omar One,basic-user\nbroken-address,Nobody\n';
+  await page.locator('#file').setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('button', { name: 'Invite everyone in the file' }).click();
+  await page.getByText('1 of 2 invited.').waitFor();
+  await checkPage(page, 'invite-csv');
+
+  // Settings: branding with a logo, then the onboarding settings.
+  await nav.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  await page.getByLabel('Accent colour').fill('#0B6E4F');
+  await page.locator('#logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png([11, 110, 79]) });
+  await page.getByRole('button', { name: 'Save branding and sign-in' }).click();
+  await page.getByText('The branding and sign-in settings were saved.').waitFor();
+  await page.getByLabel('Industry').fill('Construction');
+  await page.getByRole('button', { name: 'Save onboarding settings' }).click();
+  await page.getByText('The onboarding settings were saved.').waitFor();
+  await checkPage(page, 'settings');
+
+  // Access: a credential, its secret shown once on the answer.
+  await nav.getByRole('link', { name: 'Access' }).click();
+  await page.getByRole('heading', { name: 'Access' }).waitFor();
+  await page.locator('#credentialName').fill('field-sync');
+  await page.locator('#credential-role-0').check();
+  await page.getByRole('button', { name: 'Make the credential' }).click();
+  await page.getByText('shown only on this page, once').waitFor();
+  const secret = await page.locator('#new-secret').textContent();
+  assert.ok(secret.length > 20, secret);
+  assert.ok(!page.url().includes(secret), 'the secret is in no URL');
+  await checkPage(page, 'access-secret');
+  await page.goto(url('/console/access'));
+  assert.equal(await page.locator('#new-secret').count(), 0, 'shown once');
+  await checkPage(page, 'access');
+
+  // A read-only admin: the same pages, no forms.
+  const reader = await newPage(browser);
+  await signInByLink(reader, people().readOnly);
+  for (const [path, name] of [
+    ['/console/directories', 'readonly-directories'],
+    ['/console/apps', 'readonly-apps'],
+    ['/console/settings', 'readonly-settings'],
+    ['/console/invite', 'readonly-invite'],
+  ]) {
+    await reader.goto(url(path));
+    assert.equal(await reader.locator('form[method="post"]:not([action="/signout"])').count(), 0, `${path} has no forms`);
+    await checkPage(reader, name);
+  }
+  assert.equal(await reader.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Access' }).count(), 0);
+});
