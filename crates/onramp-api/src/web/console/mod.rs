@@ -31,7 +31,11 @@
 //! 4. Test it over HTTP in `crates/onramp/tests/it/console.rs` (both backends) and in the browser in
 //!    `web-tests/journeys/console*.test.mjs` (axe, screenshots at 1280 and 390 px).
 
+pub mod audit;
+pub mod invitations;
+pub mod onboards;
 pub mod overview;
+pub mod parts;
 
 use askama::Template;
 use axum::Router;
@@ -57,7 +61,11 @@ use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(overview::routes())
+    Router::new()
+        .merge(overview::routes())
+        .merge(invitations::routes())
+        .merge(onboards::routes())
+        .merge(audit::routes())
 }
 
 /// One page in the console's navigation.
@@ -71,7 +79,12 @@ pub struct NavEntry {
 /// The console's pages, in the navigation's order. Only pages that exist are listed; the others
 /// (Invite, Invitations, Onboards, Flows, Apps, Directories, Audit log, Settings, Access) join as they are
 /// built, in that order.
-pub const NAV: &[NavEntry] = &[NavEntry { label: "Overview", path: "/console", permission: None }];
+pub const NAV: &[NavEntry] = &[
+    NavEntry { label: "Overview", path: "/console", permission: None },
+    NavEntry { label: "Invitations", path: "/console/invitations", permission: Some(Permission::InvitationRead) },
+    NavEntry { label: "Onboards", path: "/console/onboards", permission: Some(Permission::OnboardingRead) },
+    NavEntry { label: "Audit log", path: "/console/audit", permission: Some(Permission::AuditRead) },
+];
 
 /// A signed-in admin on a console page: the principal every use case is called with, the anti-forgery
 /// token of the page's forms, and what the layout shows.
