@@ -14,6 +14,8 @@ mod bootstrap;
 mod browser;
 mod connections;
 mod console;
+mod console_board;
+mod console_data;
 mod cross_site;
 mod data_files;
 mod directories;

@@ -72,7 +72,10 @@ fn time_filter(raw: &Option<String>, field: &str, label: &str, errors: &mut Form
     match Timestamp::parse_rfc3339(&text) {
         Ok(time) => Some(time),
         Err(_) => {
-            errors.add(field, format!("{label}: must be a date such as 2026-01-31, or a time such as 2026-01-31T09:00:00Z"));
+            errors.add(
+                field,
+                format!("{label}: must be a date such as 2026-01-31, or a time such as 2026-01-31T09:00:00Z"),
+            );
             None
         }
     }
@@ -164,9 +167,15 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
     let fields = vec![
         Field::text("actor", "Actor").hint("A user's id").value(raw(&query.actor)).checked(&errors),
         Field::text("action", "Action").hint("Such as user.update").value(raw(&query.action)).checked(&errors),
-        Field::text("object_type", "Object type").hint("Such as user, onboard, invitation").value(raw(&query.object_type)).checked(&errors),
+        Field::text("object_type", "Object type")
+            .hint("Such as user, onboard, invitation")
+            .value(raw(&query.object_type))
+            .checked(&errors),
         Field::text("object_id", "Object id").value(raw(&query.object_id)).checked(&errors),
-        Field::text("since", "From").hint("A date, 2026-01-31, or a time in UTC").value(raw(&query.since)).checked(&errors),
+        Field::text("since", "From")
+            .hint("A date, 2026-01-31, or a time in UTC")
+            .value(raw(&query.since))
+            .checked(&errors),
         Field::text("until", "Until (not included)").hint("A date or a time").value(raw(&query.until)).checked(&errors),
     ];
     let page = AuditPage {

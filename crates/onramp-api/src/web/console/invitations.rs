@@ -134,7 +134,8 @@ async fn list(State(state): State<AppState>, console: Console, Query(query): Que
     let directory_name = |id: &Id| {
         known.iter().find(|d| d.app_id == *id).map_or_else(|| format!("directory {id}"), |d| d.display_name.clone())
     };
-    let mut directories = vec![Choice { value: String::new(), label: "All directories".into(), selected: directory.is_none() }];
+    let mut directories =
+        vec![Choice { value: String::new(), label: "All directories".into(), selected: directory.is_none() }];
     directories.extend(known.iter().map(|d| Choice {
         value: d.app_id.to_string(),
         label: d.display_name.clone(),
@@ -164,7 +165,11 @@ async fn list(State(state): State<AppState>, console: Console, Query(query): Que
         may_write: console.may(Permission::InvitationWrite),
         here: href("/console/invitations", &filters(after)),
         first: after.map(|_| href("/console/invitations", &filters(None))),
-        next: if more { listed.last().map(|last| href("/console/invitations", &filters(Some(last.invitation.id)))) } else { None },
+        next: if more {
+            listed.last().map(|last| href("/console/invitations", &filters(Some(last.invitation.id))))
+        } else {
+            None
+        },
         errors,
     };
     let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };

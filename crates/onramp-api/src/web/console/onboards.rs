@@ -209,7 +209,11 @@ async fn board(State(state): State<AppState>, console: Console, Query(query): Qu
         flows: flow_choices,
         columns,
         first: after.map(|_| href("/console/onboards", &filters(None))),
-        next: if more { views.last().map(|last| href("/console/onboards", &filters(Some(last.onboard.id)))) } else { None },
+        next: if more {
+            views.last().map(|last| href("/console/onboards", &filters(Some(last.onboard.id))))
+        } else {
+            None
+        },
         errors,
     };
     let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
@@ -315,7 +319,8 @@ async fn onboard_page(
     };
     let mut ids = people(&[&view]);
     ids.extend(view.onboard.states.iter().filter_map(|state| state.completed_by));
-    let (flows, names) = match (flow_names(state, &console).await, parts::names(state, &console.principal, &ids).await) {
+    let (flows, names) = match (flow_names(state, &console).await, parts::names(state, &console.principal, &ids).await)
+    {
         (Ok(flows), Ok(names)) => (flows, names),
         (Err(error), _) | (_, Err(error)) => return console.refusal(&error),
     };
@@ -330,10 +335,9 @@ async fn onboard_page(
         .map(|(step, state)| {
             let complete = live
                 && !state.done
-                && onboard.user_id.is_some()
                 && match step.kind {
                     StepKind::VerifyEmail {} => console.may(Permission::OnboardingWrite),
-                    StepKind::CompleteProfile { .. } => console.may(Permission::UserWrite),
+                    StepKind::CompleteProfile { .. } => onboard.user_id.is_some() && console.may(Permission::UserWrite),
                     _ => false,
                 };
             let reason_id = format!("reason-{}", step.key);
@@ -398,7 +402,9 @@ async fn step(
     };
     let (input, done) = match form.decision.as_str() {
         "approve" => (StepInput { approved: Some(true), ..StepInput::default() }, "approved"),
-        "reject" => (StepInput { approved: Some(false), reason: form.reason.clone(), ..StepInput::default() }, "rejected"),
+        "reject" => {
+            (StepInput { approved: Some(false), reason: form.reason.clone(), ..StepInput::default() }, "rejected")
+        }
         "complete" => (StepInput { verified: Some(true), ..StepInput::default() }, "completed"),
         _ => {
             let error = onramp_core::CoreError::invalid_field("decision", "must be approve, reject or complete");

@@ -201,12 +201,16 @@ async fn build(state: &AppState, console: &Console, overview: &Overview) -> onra
                         None => String::new(),
                         Some(turn) => {
                             let step = turn.step_key.as_deref().map_or("accepting the invitation".to_string(), |key| {
-                                format!("step {key:?}")
+                                format!("step \u{201c}{key}\u{201d}")
                             });
                             let on = match (turn.waiting_on, turn.user_id) {
                                 (WaitingOn::Invitee, _) => "the invitee".to_string(),
-                                (WaitingOn::Approver(id), _) => format!("the approver, {}", parts::name_of(&names, &id)),
-                                (WaitingOn::Manager, Some(id)) => format!("the manager, {}", parts::name_of(&names, &id)),
+                                (WaitingOn::Approver(id), _) => {
+                                    format!("the approver, {}", parts::name_of(&names, &id))
+                                }
+                                (WaitingOn::Manager, Some(id)) => {
+                                    format!("the manager, {}", parts::name_of(&names, &id))
+                                }
                                 (WaitingOn::Manager, None) => "a manager (the user has none)".to_string(),
                             };
                             format!("Waiting on {on} at {step}")

@@ -18,7 +18,9 @@ pub fn href(path: &str, pairs: &[(&str, String)]) -> String {
     let query: Vec<String> = pairs
         .iter()
         .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| format!("{name}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()))
+        .map(|(name, value)| {
+            format!("{name}={}", url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>())
+        })
         .collect();
     if query.is_empty() { path.to_string() } else { format!("{path}?{}", query.join("&")) }
 }
