@@ -64,7 +64,7 @@ pub fn invitation_status_label(status: InvitationStatus) -> &'static str {
 pub fn onboard_status_label(status: onramp_domain::onboarding::OnboardStatus) -> &'static str {
     use onramp_domain::onboarding::OnboardStatus;
     match status {
-        OnboardStatus::Created => "Not started",
+        OnboardStatus::Created => "Created",
         OnboardStatus::InProgress => "In progress",
         OnboardStatus::Completed => "Completed",
         OnboardStatus::Failed => "Failed",
