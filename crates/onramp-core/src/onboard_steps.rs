@@ -100,6 +100,27 @@ impl Core {
         apply_step_retrying(self, before, key, actor_user, &by, input).await
     }
 
+    /// The keys of `onboard`'s manager-approval steps, not yet done, that `caller` is the one to decide
+    /// (the approver a step names, or, when it names none, one of the user's managers): which Approve and
+    /// Reject buttons the console shows. Deciding ([`Core::complete_step`]) checks it again.
+    pub async fn approvals_for(&self, caller: &Principal, onboard: &Onboard) -> CoreResult<Vec<String>> {
+        if onboard.tenant_id != caller.tenant_id || onboard.status.is_final() || onboard.user_id.is_none() {
+            return Ok(Vec::new());
+        }
+        let managers = managers_of(self, onboard).await?;
+        Ok(onboard
+            .steps
+            .iter()
+            .zip(&onboard.states)
+            .filter(|(step, state)| {
+                !state.done
+                    && matches!(&step.kind, StepKind::ManagerApproval { approver_user_id }
+                        if may_approve(*approver_user_id, &managers, caller.user_id))
+            })
+            .map(|(step, _)| step.key.clone())
+            .collect())
+    }
+
     /// Completes step `key` of `before` for its own invitee, whom a surface authenticated (the onboarding
     /// page's session).
     pub async fn complete_own_step(&self, before: &Onboard, key: &str, input: &StepInput) -> CoreResult<Onboard> {

@@ -49,6 +49,10 @@ async fn console_fixtures(server: &TestServer) -> Value {
     };
     server.credential_with_roles("rory.readonly@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
     server.credential_with_roles("tess.twostep@example.com", &[BuiltinRole::Admin]).await;
+    // The console board's journey: an admin, and a read-only admin of their own.
+    server.credential_with_roles("bea.board@example.com", &[BuiltinRole::Admin]).await;
+    server.credential_with_roles("rob.readonly@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
+    let bea = server.database.query_text("SELECT id FROM users WHERE email = 'bea.board@example.com'").await;
     crate::account::local_user(server, "basil.basic@example.com").await;
     // Signed in to the console, then past the session's lifetime: the browser is handed its cookie.
     server.credential_with_roles("eve.expired@example.com", &[BuiltinRole::Admin]).await;
@@ -80,6 +84,8 @@ async fn console_fixtures(server: &TestServer) -> Value {
         "superAdmin": {"email": server.config.admin_email, "link": server.console_link.trim_start_matches(&server.base_url)},
         "readOnly": {"email": "rory.readonly@example.com", "link": link("rory.readonly@example.com").await},
         "twoStep": {"email": "tess.twostep@example.com", "link": link("tess.twostep@example.com").await},
+        "board": {"email": "bea.board@example.com", "id": bea, "link": link("bea.board@example.com").await},
+        "boardReadOnly": {"email": "rob.readonly@example.com", "link": link("rob.readonly@example.com").await},
         "basic": {"email": "basil.basic@example.com", "password": crate::invitations::PASSWORD},
         "expired": {"email": "eve.expired@example.com", "password": crate::console::ADMIN_PASSWORD, "cookie": cookie},
     })

@@ -14,6 +14,7 @@ mod bootstrap;
 mod browser;
 mod connections;
 mod console;
+mod console_board;
 mod console_data;
 mod console_pages;
 mod cross_site;

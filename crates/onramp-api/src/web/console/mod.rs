@@ -33,9 +33,13 @@
 
 pub mod access;
 pub mod apps;
+pub mod audit;
 pub mod directories;
+pub mod invitations;
 pub mod invite;
+pub mod onboards;
 pub mod overview;
+pub mod parts;
 pub mod settings;
 pub mod user;
 pub mod users;
@@ -74,6 +78,9 @@ pub fn routes() -> Router<AppState> {
         .merge(directories::routes())
         .merge(settings::routes())
         .merge(access::routes())
+        .merge(invitations::routes())
+        .merge(onboards::routes())
+        .merge(audit::routes())
 }
 
 /// Whether a refusal of the core belongs on the form (a bad value, a conflict, a wrong state): the form
@@ -115,8 +122,11 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { label: "Overview", path: "/console", permission: None },
     NavEntry { label: "Users", path: "/console/users", permission: Some(Permission::UserRead) },
     NavEntry { label: "Invite", path: "/console/invite", permission: Some(Permission::InvitationRead) },
+    NavEntry { label: "Invitations", path: "/console/invitations", permission: Some(Permission::InvitationRead) },
+    NavEntry { label: "Onboards", path: "/console/onboards", permission: Some(Permission::OnboardingRead) },
     NavEntry { label: "Apps", path: "/console/apps", permission: Some(Permission::AppRead) },
     NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
+    NavEntry { label: "Audit log", path: "/console/audit", permission: Some(Permission::AuditRead) },
     NavEntry { label: "Settings", path: "/console/settings", permission: Some(Permission::SettingsRead) },
     NavEntry { label: "Access", path: "/console/access", permission: Some(Permission::CredentialManage) },
 ];
