@@ -17,6 +17,7 @@ mod console;
 mod console_board;
 mod console_data;
 mod console_pages;
+mod console_roles;
 mod cross_site;
 mod data_files;
 mod directories;
