@@ -36,7 +36,7 @@ async function signInByLink(page, { email, link }) {
 }
 
 // The legends of the editor's steps, in order.
-const legends = (page) => page.locator('ol.steps > li legend').allTextContents();
+const legends = (page) => page.locator('ol.steps > li > fieldset > legend').allTextContents();
 
 async function addStep(page, kind) {
   await page.getByLabel('Kind of step').selectOption({ label: kind });

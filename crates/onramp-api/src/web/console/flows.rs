@@ -432,7 +432,6 @@ fn add_error(errors: &mut FormErrors, error: &CoreError) {
 struct FlowRow {
     href: String,
     name: String,
-    description: String,
     builtin: bool,
     steps: String,
     directories: Vec<(String, String)>,
@@ -584,7 +583,6 @@ async fn list(State(state): State<AppState>, console: Console, Query(done): Quer
         .map(|flow| FlowRow {
             href: format!("{PATH}/{}", flow.id),
             name: flow.display_name.clone(),
-            description: flow.description.clone(),
             builtin: flow.builtin,
             steps: steps_in_words(flow),
             directories: directories.as_deref().map(|d| used_by(flow, d)).unwrap_or_default(),
@@ -645,6 +643,7 @@ async fn flow_page(
             let mut terms = Vec::new();
             match &step.kind {
                 StepKind::AcceptTerms { text } => {
+                    let text = text.replace("\r\n", "\n");
                     terms = text.split("\n\n").map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
                 }
                 StepKind::CompleteProfile { required_fields } => {
@@ -1011,7 +1010,24 @@ async fn save(state: &AppState, console: &Console, existing: Option<&Flow>, draf
     if errors.is_empty() || refusal.code != Code::InvalidArgument || violation(&refusal).is_some() {
         add_error(&mut errors, &refusal);
     }
+    errors.list.sort_by_key(|error| form_order(&error.id));
     Err(Refused::Form(status_of(refusal.code), errors))
+}
+
+/// Where an element comes in the form, for the error summary's order: the name, the description, then
+/// each step's fields in their order.
+fn form_order(id: &str) -> (usize, usize) {
+    const SLOTS: [&str; 7] = ["key", "text", "fields", "approver", "roles", "recipient", "message"];
+    match id {
+        "displayName" => (0, 0),
+        "description" => (1, 0),
+        _ => {
+            let rest = id.strip_prefix("step-").unwrap_or(id);
+            let (index, slot) = rest.split_once('-').unwrap_or((rest, ""));
+            let slot = SLOTS.iter().position(|s| slot.starts_with(s)).map_or(0, |p| p + 1);
+            (2 + index.parse::<usize>().unwrap_or(usize::MAX - 2), slot)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1084,5 +1100,12 @@ mod tests {
         assert_eq!(place("steps[0]", "notify.message must not contain").0, "step-0-message");
         assert_eq!(place("steps[32]", "a flow has at most 32 steps").0, "step-32");
         assert_eq!(place("displayName", "must not be empty"), ("displayName".into(), "Name: must not be empty".into()));
+    }
+
+    #[test]
+    fn the_summary_follows_the_form() {
+        let mut ids = vec!["step-10-key", "step-2-approver", "step-2-key", "step-2", "description", "displayName"];
+        ids.sort_by_key(|id| form_order(id));
+        assert_eq!(ids, ["displayName", "description", "step-2", "step-2-key", "step-2-approver", "step-10-key"]);
     }
 }
