@@ -16,6 +16,7 @@ mod connections;
 mod console;
 mod console_board;
 mod console_data;
+mod console_flows;
 mod console_pages;
 mod console_roles;
 mod cross_site;
