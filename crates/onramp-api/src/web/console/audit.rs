@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Timestamp};
-use onramp_store::{AuditEvent, AuditFilter};
+use onramp_store::{AuditEvent, AuditFilter, AuditOrder};
 use serde::Deserialize;
 
 use crate::impl_console_page;
@@ -116,7 +116,7 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
     };
     let after = parts::id_filter(&query.after, "after", "Page", &mut errors);
     let mut events = if errors.is_empty() {
-        match state.core.list_audit_events(&console.principal, &filter, after.as_ref(), PAGE as u32 + 1).await {
+        match state.core.list_audit_events(&console.principal, &filter, AuditOrder::OldestFirst, after.as_ref(), PAGE as u32 + 1).await {
             Ok(events) => events,
             Err(error) if error.code == onramp_core::error::Code::InvalidArgument => {
                 errors = FormErrors::from_core(&error, &[("until", "until", "Until")], "until");
