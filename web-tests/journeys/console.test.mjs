@@ -151,7 +151,7 @@ test('users: search as you type, a user page, disable, edit, delete; the read-on
   await page.waitForURL((address) => address.searchParams.get('q') === typo);
   const found = page.locator('#user-results').getByRole('link', { name: `Grace ${surname}` });
   await found.waitFor();
-  assert.equal(await page.locator('#user-results li.row').count(), 1, 'only Grace matches');
+  assert.equal(await page.locator('#user-results li.item').count(), 1, 'only Grace matches');
   await checkPage(page, 'users-search');
   // Without the script, the form's button gives the same page.
   await page.getByLabel('Department').fill('Research');
