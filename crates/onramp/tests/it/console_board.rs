@@ -358,8 +358,9 @@ async fn onboards_page(backend: Backend) {
 }
 both_backends!(onboards_page);
 
-/// The audit log filters by actor, action, object and time (bad ones: the field's 400), pages by `after`,
-/// and links each event to its object's console page and its actor to their events.
+/// The audit log, newest first (or oldest first, as asked), filters by actor, action, object and time (bad
+/// ones: the field's 400), pages by `after`, and links each event to its object's console page and its actor
+/// to their events.
 async fn audit_page(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
@@ -375,15 +376,23 @@ async fn audit_page(backend: Backend) {
     assert!(page.html.contains("aria-current=\"page\">Audit log</a>"), "{}", page.html);
     assert_eq!(count(&page.html, "class=\"item\" id=\"event-"), 50, "a page of 50");
     assert!(
-        page.html.contains(&format!("href=\"/console/invitations#invitation-{}\"", invitations[0])),
-        "the object's page: {}",
+        page.html.contains(&format!("href=\"/console/invitations#invitation-{}\"", invitations[51])),
+        "the newest first, linking to the object's page: {}",
         page.html
     );
+    assert!(!page.html.contains(&invitations[1]), "the two oldest on the next page: {}", page.html);
+    assert!(page.html.contains("<option value=\"\" selected>Newest first</option>"), "{}", page.html);
     let next = link_to(&page.html, "Next page");
     assert!(next.contains("action=invitation.create") && next.contains("after="), "{next}");
     let second = admin.get(&next).await;
     assert_eq!(count(&second.html, "class=\"item\" id=\"event-"), 2, "{}", second.html);
-    assert!(second.html.contains(&invitations[51]), "{}", second.html);
+    assert!(second.html.contains(&invitations[0]) && second.html.contains(&invitations[1]), "{}", second.html);
+    let oldest = admin.get("/console/audit?action=invitation.create&order=oldest").await;
+    assert_eq!(oldest.status, 200, "{}", oldest.html);
+    assert!(oldest.html.contains(&invitations[0]) && !oldest.html.contains(&invitations[51]), "{}", oldest.html);
+    let rest = admin.get(&link_to(&oldest.html, "Next page")).await;
+    assert!(rest.html.contains(&invitations[51]) && rest.html.contains(&invitations[50]), "{}", rest.html);
+    assert!(rest.html.contains("<option value=\"oldest\" selected>Oldest first</option>"), "{}", rest.html);
     // The token continues only its own filters.
     let page_token = next.rsplit("after=").next().unwrap();
     let elsewhere = admin.get(&format!("/console/audit?action=invitation.revoke&after={page_token}")).await;
@@ -409,6 +418,7 @@ async fn audit_page(backend: Backend) {
         ("actor=bob", "actor"),
         ("since=2026-02-01&until=2026-01-01", "until"),
         ("after=1", "after"),
+        ("order=sideways", "order"),
     ] {
         let refused = admin.get(&format!("/console/audit?{query}")).await;
         assert_eq!(refused.status, 400, "{query}: {}", refused.html);

@@ -1,7 +1,7 @@
 //! The console's Audit log at `/console/audit` (`Core::list_audit_events`, the use case of `GET
 //! /api/v1/audit-events`): filtered by actor (a user id), action, object (type and id) and time (`since`,
-//! `until`: a date, or an RFC 3339 time), oldest first as the log is kept, keyset-paged by `?after=<page
-//! token>` ([`parts::Pages`]).
+//! `until`: a date, or an RFC 3339 time), newest first (`?order=oldest`: as the log is kept), keyset-paged
+//! by `?after=<page token>` ([`parts::Pages`]).
 //! Each event links to its object's console page when there is one (a user, an onboard, an invitation), and
 //! its actor to the events of that actor. A bad filter is that field's error, never a 500.
 
@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::impl_console_page;
 use crate::state::AppState;
+use crate::web::console::invitations::Choice;
 use crate::web::console::parts::{self, href};
 use crate::web::console::{Console, ConsoleLayout};
 use crate::web::form::{Field, FormErrors};
@@ -47,6 +48,7 @@ struct AuditPage {
     console: ConsoleLayout,
     errors: FormErrors,
     fields: Vec<Field>,
+    orders: Vec<Choice>,
     rows: Vec<Row>,
     first: Option<String>,
     next: Option<String>,
@@ -63,6 +65,8 @@ struct AuditQuery {
     object_id: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    /// `oldest` for the log's own order; newest first otherwise.
+    order: Option<String>,
     after: Option<String>,
 }
 
@@ -115,8 +119,18 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
         since: time_filter(&query.since, "since", "From", &mut errors),
         until: time_filter(&query.until, "until", "Until", &mut errors),
     };
+    let order = match parts::given(&query.order) {
+        None | Some("newest") => AuditOrder::NewestFirst,
+        Some("oldest") => AuditOrder::OldestFirst,
+        Some(_) => {
+            errors.add("order", "Order: must be newest first or oldest first");
+            AuditOrder::NewestFirst
+        }
+    };
+    let oldest = order == AuditOrder::OldestFirst;
     let raw = |value: &Option<String>| parts::given(value).unwrap_or_default().to_string();
     let base = vec![
+        ("order", if oldest { "oldest".to_string() } else { String::new() }),
         ("actor", raw(&query.actor)),
         ("action", raw(&query.action)),
         ("object_type", raw(&query.object_type)),
@@ -126,7 +140,7 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
     ];
     let pages = parts::Pages::read(&state, &console, "console.audit", &base, &query.after, &mut errors);
     let mut events = if errors.is_empty() {
-        match state.core.list_audit_events(&console.principal, &filter, AuditOrder::OldestFirst, pages.after.as_ref(), PAGE as u32 + 1).await {
+        match state.core.list_audit_events(&console.principal, &filter, order, pages.after.as_ref(), PAGE as u32 + 1).await {
             Ok(events) => events,
             Err(error) if error.code == onramp_core::error::Code::InvalidArgument => {
                 errors = FormErrors::from_core(&error, &[("until", "until", "Until")], "until");
@@ -176,9 +190,14 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
             .checked(&errors),
         Field::text("until", "Until (not included)").hint("A date or a time").value(raw(&query.until)).checked(&errors),
     ];
+    let orders = vec![
+        Choice { value: String::new(), label: "Newest first".into(), selected: !oldest },
+        Choice { value: "oldest".into(), label: "Oldest first".into(), selected: oldest },
+    ];
     let page = AuditPage {
         console: console.layout("Audit log", "/console/audit"),
         fields,
+        orders,
         rows,
         first: (!pages.is_first()).then(|| href("/console/audit", &filters(""))),
         next: next.map(|token| href("/console/audit", &filters(&token))),
