@@ -841,6 +841,12 @@ pub trait OverviewStore: Send + Sync + 'static {
 
     /// The newest message of kind `invitation` of each of `invitation_ids` that has one.
     async fn invitation_deliveries(&self, tenant_id: &Id, invitation_ids: &[Id]) -> Result<Vec<Delivery>>;
+
+    /// Onboards under way whose turn (`Onboard::turn`) began before `cutoff`, longest waiting first (then
+    /// by id), at most `limit`, and how many there are in all: one indexed query on the turn's start, which
+    /// every write of an onboard stores.
+    async fn waiting_onboards(&self, tenant_id: &Id, cutoff: Timestamp, limit: u32)
+    -> Result<(Vec<ListedOnboard>, i64)>;
 }
 
 /// Undelivered outbox messages (`GaugeStore::outbox_gauges`).

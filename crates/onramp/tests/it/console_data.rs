@@ -276,7 +276,10 @@ async fn overview_counts_and_what_needs_someone(backend: crate::support::Backend
     let shift = 3 * DAY_MICROS;
     let moved = server
         .database
-        .execute(&format!("UPDATE onboards SET created_at = created_at - {shift} WHERE id = '{slow_onboard}'"))
+        .execute(&format!(
+            "UPDATE onboards SET created_at = created_at - {shift}, turn_since = turn_since - {shift} \
+             WHERE id = '{slow_onboard}'"
+        ))
         .await;
     assert_eq!(moved, 1);
     let moved = server
