@@ -114,7 +114,7 @@ fn typed(count: usize, seed: u64) -> Vec<(&'static str, String)> {
 async fn keystrokes(addr: std::net::SocketAddr, cookie: &HeaderValue, count: usize, seed: u64) -> Result<()> {
     let mut conn = Connection::open(addr).await?;
     let probe = conn.send(conn.get("/console/users", Some(cookie))).await?;
-    if probe.status != 200 || !String::from_utf8_lossy(&probe.body).contains("class=\"row\"") {
+    if probe.status != 200 || !String::from_utf8_lossy(&probe.body).contains("class=\"item\"") {
         return Err(format!("the users page answered {}: {}", probe.status, probe.text()).into());
     }
     let paths = typed(count, seed);
