@@ -9,20 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 
 import {
-  PASSWORD,
-  api,
-  checkPage,
-  context,
-  invitationLink,
-  invite,
-  linkIn,
-  makeDirectory,
-  newPage,
-  newestMail,
-  signIn,
-  unique,
-  url,
-  useBrowser,
+  PASSWORD, api, checkPage, context, invitationLink, invite, linkIn, makeDirectory, newPage, newestMail, signIn,
+  unique, url, useBrowser,
 } from '../lib/onramp.mjs';
 import { totp } from '../lib/totp.mjs';
 

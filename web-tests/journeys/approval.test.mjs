@@ -9,21 +9,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  PASSWORD,
-  acceptInvitation,
-  api,
-  checkPage,
-  context,
-  invitationLink,
-  invite,
-  linkIn,
-  makeDirectory,
-  newPage,
-  newestMail,
-  signIn,
-  unique,
-  url,
-  useBrowser,
+  PASSWORD, acceptInvitation, api, checkPage, context, invitationLink, invite, linkIn, makeDirectory, newPage,
+  newestMail, signIn, unique, url, useBrowser,
 } from '../lib/onramp.mjs';
 
 useBrowser();

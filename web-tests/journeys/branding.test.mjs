@@ -7,18 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  api,
-  checkPage,
-  context,
-  invite,
-  linkIn,
-  makeDirectory,
-  newPage,
-  newestMail,
-  png,
-  shot,
-  unique,
-  useBrowser,
+  api, checkPage, context, invite, linkIn, makeDirectory, newPage, newestMail, png, shot, unique, useBrowser,
 } from '../lib/onramp.mjs';
 
 useBrowser();

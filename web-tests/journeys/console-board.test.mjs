@@ -8,19 +8,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
 import {
-  acceptInvitation,
-  api,
-  checkPage,
-  context,
-  invitationLink,
-  invite,
-  makeDirectory,
-  newestMail,
-  newPage,
-  signInByLink,
-  unique,
-  url,
-  useBrowser,
+  acceptInvitation, api, checkPage, context, invitationLink, invite, makeDirectory, newestMail, newPage,
+  signInByLink, unique, url, useBrowser,
 } from '../lib/onramp.mjs';
 
 useBrowser();

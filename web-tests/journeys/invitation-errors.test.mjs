@@ -9,19 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 
 import {
-  PASSWORD,
-  acceptInvitation,
-  api,
-  checkPage,
-  context,
-  invitationLink,
-  invite,
-  makeDirectory,
-  newPage,
-  signIn,
-  unique,
-  url,
-  useBrowser,
+  PASSWORD, acceptInvitation, api, checkPage, context, invitationLink, invite, makeDirectory, newPage, signIn,
+  unique, url, useBrowser,
 } from '../lib/onramp.mjs';
 
 useBrowser();

@@ -9,18 +9,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  PASSWORD,
-  api,
-  checkPage,
-  invitationLink,
-  invite as inviteInto,
-  makeDirectory,
-  newPage,
-  newestMail,
-  signIn,
-  unique,
-  url,
-  useBrowser,
+  PASSWORD, api, checkPage, invitationLink, invite as inviteInto, makeDirectory, newPage, newestMail, signIn, unique,
+  url, useBrowser,
 } from '../lib/onramp.mjs';
 
 useBrowser();
