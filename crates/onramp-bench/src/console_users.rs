@@ -15,8 +15,8 @@ use onramp_domain::Secret;
 use crate::Result;
 use crate::http_client::Connection;
 use crate::scratch::ScratchDir;
-use crate::server_process::SeededServer;
 use crate::search::{Latencies, inputs};
+use crate::server_process::SeededServer;
 use crate::synthetic::DEPARTMENTS;
 
 const PASSWORD: &str = "copper meadow lantern ninety";

@@ -75,7 +75,9 @@ impl SeededServer {
         let tenant_id = tenant.tenant.id;
         let started = Instant::now();
         let core = onramp_core::Core::offline(store.clone());
-        let report = core.import_as_system(&Actor::system(tenant_id), inputs(seed).take(count).map(Ok), Default::default()).await?;
+        let report = core
+            .import_as_system(&Actor::system(tenant_id), inputs(seed).take(count).map(Ok), Default::default())
+            .await?;
         let import = started.elapsed();
         if !report.errors.is_empty() {
             return Err(format!("{} rows failed to import, first: {:?}", report.errors.len(), report.errors[0]).into());

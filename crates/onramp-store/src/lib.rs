@@ -845,8 +845,12 @@ pub trait OverviewStore: Send + Sync + 'static {
     /// Onboards under way whose turn (`Onboard::turn`) began before `cutoff`, longest waiting first (then
     /// by id), at most `limit`, and how many there are in all: one indexed query on the turn's start, which
     /// every write of an onboard stores.
-    async fn waiting_onboards(&self, tenant_id: &Id, cutoff: Timestamp, limit: u32)
-    -> Result<(Vec<ListedOnboard>, i64)>;
+    async fn waiting_onboards(
+        &self,
+        tenant_id: &Id,
+        cutoff: Timestamp,
+        limit: u32,
+    ) -> Result<(Vec<ListedOnboard>, i64)>;
 }
 
 /// Undelivered outbox messages (`GaugeStore::outbox_gauges`).

@@ -181,7 +181,10 @@ where
         let onboards = rows
             .iter()
             .map(|row| {
-                Ok(ListedOnboard { onboard: onboard_from_row(row)?, accepted_at: row.opt_time("invitation_accepted_at")? })
+                Ok(ListedOnboard {
+                    onboard: onboard_from_row(row)?,
+                    accepted_at: row.opt_time("invitation_accepted_at")?,
+                })
             })
             .collect::<Result<_>>()?;
         Ok((onboards, total))

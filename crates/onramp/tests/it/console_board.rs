@@ -266,7 +266,9 @@ async fn onboards_page(backend: Backend) {
     assert!(!filtered.html.contains("href=\"/console/onboards/"), "none completed: {}", filtered.html);
     assert!(!filtered.html.contains("id=\"column-in_progress\""), "{}", filtered.html);
     let bare_id = format!("after={}", onboards[0]);
-    for (query, field) in [("status=done", "status"), ("flow=x", "flow"), (&bare_id[..], "after"), ("after=AAAA", "after")] {
+    for (query, field) in
+        [("status=done", "status"), ("flow=x", "flow"), (&bare_id[..], "after"), ("after=AAAA", "after")]
+    {
         let refused = admin.get(&format!("/console/onboards?{query}")).await;
         assert_eq!(refused.status, 400, "{query}: {}", refused.html);
         assert!(refused.html.contains(&format!("<a href=\"#{field}\">")), "{query}: {}", refused.html);

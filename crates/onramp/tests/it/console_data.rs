@@ -503,7 +503,11 @@ async fn audit_events_newest_first(backend: crate::support::Backend) {
     let page_token = page["nextPageToken"].as_str().unwrap();
     assert!(!page_token.is_empty(), "{page}");
     let other_order = format!("/api/v1/audit-events?pageSize=10&action=user.create&pageToken={page_token}");
-    assert_names_field("a newest-first token in the default order", &server.get(&other_order, &token).await, "pageToken");
+    assert_names_field(
+        "a newest-first token in the default order",
+        &server.get(&other_order, &token).await,
+        "pageToken",
+    );
     let response = server.get("/api/v1/audit-events?orderBy=sideways", &token).await;
     assert_names_field("an unknown order", &response, "orderBy");
 }

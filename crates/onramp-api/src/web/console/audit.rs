@@ -140,7 +140,11 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
     ];
     let pages = parts::Pages::read(&state, &console, "console.audit", &base, &query.after, &mut errors);
     let mut events = if errors.is_empty() {
-        match state.core.list_audit_events(&console.principal, &filter, order, pages.after.as_ref(), PAGE as u32 + 1).await {
+        match state
+            .core
+            .list_audit_events(&console.principal, &filter, order, pages.after.as_ref(), PAGE as u32 + 1)
+            .await
+        {
             Ok(events) => events,
             Err(error) if error.code == onramp_core::error::Code::InvalidArgument => {
                 errors = FormErrors::from_core(&error, &[("until", "until", "Until")], "until");

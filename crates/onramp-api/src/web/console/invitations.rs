@@ -110,7 +110,14 @@ async fn list(State(state): State<AppState>, console: Console, Query(query): Que
     let mut listed = if errors.is_empty() {
         match state
             .core
-            .list_invitations(&console.principal, directory.as_ref(), status, now, pages.after.as_ref(), PAGE as u32 + 1)
+            .list_invitations(
+                &console.principal,
+                directory.as_ref(),
+                status,
+                now,
+                pages.after.as_ref(),
+                PAGE as u32 + 1,
+            )
             .await
         {
             Ok(listed) => listed,
