@@ -5,35 +5,13 @@
 // scrolling sideways.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, checkPage, context, launch, newPage } from '../lib/onramp.mjs';
+import { api, checkPage, context, newPage, signInByLink, url, useBrowser } from '../lib/onramp.mjs';
 
-const PASSWORD = 'copper meadow lantern ninety';
-
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 const people = () => context().fixtures.consoleFlows;
-const url = (path) => `${context().baseUrl}${path}`;
-
-async function signInByLink(page, { email, link }) {
-  await page.goto(url(link));
-  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByLabel('Confirm your password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Save my new password' }).click();
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
 
 // The legends of the editor's steps, in order.
 const legends = (page) => page.locator('ol.steps > li > fieldset > legend').allTextContents();
@@ -45,7 +23,7 @@ async function addStep(page, kind) {
 }
 
 test('an admin makes a flow, sees its errors, reorders and saves it; a read-only admin only reads', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   await signInByLink(page, people().admin);
   const nav = page.getByRole('navigation', { name: 'Console' });
   await nav.getByRole('link', { name: 'Flows' }).click();
@@ -125,7 +103,7 @@ test('an admin makes a flow, sees its errors, reorders and saves it; a read-only
   await checkPage(page, 'flows');
 
   // A read-only admin: the list and the flow, no write controls.
-  const reader = await newPage(browser);
+  const reader = await newPage();
   await signInByLink(reader, people().readOnly);
   for (const [path, name] of [
     ['/console/flows', 'readonly-flows'],
