@@ -486,6 +486,8 @@ async fn user_edit(backend: Backend) {
         let refused =
             other.post(&edit, &[("csrf", &shown.csrf()), ("displayName", "Hijacked"), ("managerIds", "")]).await;
         assert_eq!(refused.status, 403, "{email}: {}", refused.html);
+        let refused = other.post(&edit, &[("csrf", &shown.csrf()), ("managerIds", "nobody@example.com")]).await;
+        assert_eq!(refused.status, 403, "{email}: refused before the input is read: {}", refused.html);
         assert_eq!(read().await, before, "{email}: nothing changed");
     }
 

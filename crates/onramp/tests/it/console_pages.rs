@@ -817,7 +817,11 @@ async fn access_for_another_user(backend: Backend) {
     assert_eq!(me["userId"], json!(pat), "the token acts as Pat: {me}");
     assert_eq!(count("credentials").await, "1");
     let listed = root.get("/console/access").await;
-    assert!(listed.html.contains("pat-sync<br><span class=\"muted\">for Pat Quinn (pat@example.com)</span>"), "whose it is: {}", listed.html);
+    assert!(
+        listed.html.contains("pat-sync<br><span class=\"muted\">for Pat Quinn (pat@example.com)</span>"),
+        "whose it is: {}",
+        listed.html
+    );
 
     let key = post("/console/access/keys", "pat@example.com", "admin").await;
     assert_eq!(key.status, 200, "{}", key.html);

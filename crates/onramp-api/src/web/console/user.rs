@@ -364,6 +364,8 @@ fn lines(text: &str) -> Vec<&str> {
 /// name, and the managers and delegate found by their emails (`Core::user_by_email`, a wrong one named on
 /// its field).
 async fn user_input(state: &AppState, console: &Console, form: &EditForm) -> Result<UserInput, CoreError> {
+    // An admin who may not write users is refused before any email is looked up (the update checks again).
+    console.principal.require(Permission::UserWrite)?;
     let mut body = serde_json::Map::new();
     for (name, value) in &form.texts {
         body.insert(name.clone(), json!(value));
