@@ -174,7 +174,7 @@ test('a super-admin walks every page; a read-only admin sees them without contro
   await page.getByRole('group', { name: 'Roles' }).last().getByLabel('Read-Only Administrator').check();
   await page.getByRole('button', { name: 'Make the key' }).click();
   await page.getByText('shown only on this page, once').waitFor();
-  await page.getByRole('rowheader', { name: new RegExp(`Reader export for .*${people().readOnly.email}`) }).waitFor();
+  await page.getByRole('rowheader', { name: /^Reader export for / }).waitFor();
   await checkPage(page, 'access-key-for-user');
 
   // Directories: one deleted after its confirmation (its app stays).

@@ -174,9 +174,14 @@ async fn page(
     let mut owners: Vec<Id> = credentials.iter().map(|c| c.user_id).chain(keys.iter().map(|k| k.user_id)).collect();
     owners.sort();
     owners.dedup();
-    let names = match parts::names(state, &console.principal, &owners).await {
-        Ok(names) => names,
-        Err(error) => return console.refusal(&error),
+    // Whose each one is, by display name (the table stays narrow), when the admin may read users.
+    let names: std::collections::HashMap<Id, String> = if console.may(onramp_domain::Permission::UserRead) {
+        match state.core.users_by_ids(&console.principal, &owners).await {
+            Ok(users) => users.into_iter().map(|user| (user.id, user.display_name)).collect(),
+            Err(error) => return console.refusal(&error),
+        }
+    } else {
+        std::collections::HashMap::new()
     };
     let owner_hint = "The email of the user it acts as; empty for yourself. It carries only roles they hold.";
     let page = AccessPage {
