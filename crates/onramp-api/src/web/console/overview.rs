@@ -258,7 +258,7 @@ async fn build(state: &AppState, console: &Console, overview: &Overview) -> onra
             .iter()
             .map(|delivery| Email {
                 href: match delivery.kind.as_str() {
-                    "invitation" => Some(invitation_href(&delivery.subject_id)),
+                    "invitation" => Some(invitation_href(state, console, &delivery.subject_id)),
                     "onboard" => Some(format!("/console/onboards/{}", delivery.subject_id)),
                     _ => None,
                 },
@@ -270,35 +270,9 @@ async fn build(state: &AppState, console: &Console, overview: &Overview) -> onra
     Ok((groups, waiting, expiring, emails))
 }
 
-/// The invitations list that shows the invitation `id` first: the list is in id order and `after` starts
-/// it just before `id` (the id one less, as 96-bit numbers), with the invitation's row as its anchor.
-pub fn invitation_href(id: &Id) -> String {
-    let mut bytes = *id.as_bytes();
-    for byte in bytes.iter_mut().rev() {
-        let (less, borrow) = byte.overflowing_sub(1);
-        *byte = less;
-        if !borrow {
-            return format!(
-                "{}#invitation-{id}",
-                href("/console/invitations", &[("after", Id::from_bytes(bytes).to_string())])
-            );
-        }
-    }
-    format!("/console/invitations#invitation-{id}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failed_invitation_email_links_to_the_list_starting_at_it() {
-        let id: Id = "5f0000000000000000000100".parse().unwrap();
-        assert_eq!(
-            invitation_href(&id),
-            "/console/invitations?after=5f00000000000000000000ff#invitation-5f0000000000000000000100"
-        );
-        let zero = Id::from_bytes([0; 12]);
-        assert_eq!(invitation_href(&zero), format!("/console/invitations#invitation-{zero}"));
-    }
+/// The invitations list (unfiltered) starting at the invitation `id`, with its row as the anchor.
+fn invitation_href(state: &AppState, console: &Console, id: &Id) -> String {
+    let filters = [("directory", String::new()), ("status", String::new())];
+    let start = parts::Pages::starting_at(state, console, "console.invitations", &filters, id);
+    format!("{}#invitation-{id}", href("/console/invitations", &[("after", start.unwrap_or_default())]))
 }

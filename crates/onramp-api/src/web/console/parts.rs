@@ -69,12 +69,7 @@ impl<'a> Pages<'a> {
         raw: &Option<String>,
         errors: &mut FormErrors,
     ) -> Self {
-        let tenant = console.principal.tenant_id.to_string();
-        let mut parts = vec![list, tenant.as_str()];
-        for (name, value) in filters {
-            parts.extend([*name, value.as_str()]);
-        }
-        let print = fingerprint(&parts);
+        let print = list_print(console, list, filters);
         let mut token = given(raw).unwrap_or_default().to_string();
         let mut refused = false;
         let after = page_after(&state.page_tokens, Some(&token), &print).unwrap_or_else(|_| {
@@ -84,6 +79,19 @@ impl<'a> Pages<'a> {
             None
         });
         Pages { tokens: &state.page_tokens, print, token, after, refused }
+    }
+
+    /// The token of the page of `list` (with `filters`) whose first row is `id`: a link into a list at
+    /// one row, as the Overview's link to a failed invitation email. None for the list's first id.
+    pub fn starting_at(
+        state: &AppState,
+        console: &Console,
+        list: &str,
+        filters: &[(&str, String)],
+        id: &Id,
+    ) -> Option<String> {
+        let before = preceding(id)?;
+        Some(state.page_tokens.encode(&list_print(console, list, filters), before.to_string().as_bytes()))
     }
 
     /// Whether this is the list's first page (else the page links back to it).
@@ -97,6 +105,30 @@ impl<'a> Pages<'a> {
         let token = next_page_token(self.tokens, &self.print, rows, size, key);
         (!token.is_empty()).then_some(token)
     }
+}
+
+/// What a list's page tokens are bound to: the list, the tenant and its filters as parsed.
+fn list_print(console: &Console, list: &str, filters: &[(&str, String)]) -> [u8; 16] {
+    let tenant = console.principal.tenant_id.to_string();
+    let mut parts = vec![list, tenant.as_str()];
+    for (name, value) in filters {
+        parts.extend([*name, value.as_str()]);
+    }
+    fingerprint(&parts)
+}
+
+/// The id just before `id` as a 96-bit number (what a keyset page starting at `id` comes after); None
+/// for the id of all zeros.
+fn preceding(id: &Id) -> Option<Id> {
+    let mut bytes = *id.as_bytes();
+    for byte in bytes.iter_mut().rev() {
+        let (less, borrow) = byte.overflowing_sub(1);
+        *byte = less;
+        if !borrow {
+            return Some(Id::from_bytes(bytes));
+        }
+    }
+    None
 }
 
 /// An invitation status by the name the page's filter uses.
@@ -198,4 +230,18 @@ pub async fn names(state: &AppState, principal: &Principal, ids: &[Id]) -> CoreR
 /// A person by name when known, else by id.
 pub fn name_of(names: &HashMap<Id, String>, id: &Id) -> String {
     names.get(id).cloned().unwrap_or_else(|| format!("user {id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_preceding_id_borrows_across_bytes() {
+        let id: Id = "5f0000000000000000000100".parse().unwrap();
+        assert_eq!(preceding(&id).unwrap().to_string(), "5f00000000000000000000ff");
+        let id: Id = "5f0000000000000000000001".parse().unwrap();
+        assert_eq!(preceding(&id).unwrap().to_string(), "5f0000000000000000000000");
+        assert_eq!(preceding(&Id::from_bytes([0; 12])), None);
+    }
 }
