@@ -312,6 +312,32 @@ async fn overview_counts_and_what_needs_someone(backend: crate::support::Backend
 }
 both_backends!(overview_counts_and_what_needs_someone);
 
+/// An onboard written before migration 0021 (without `turn_since`) is given its turn's start when the store
+/// opens, the same as a write gives it; the overview then lists it as waiting.
+async fn turn_since_is_filled_in_at_open(backend: crate::support::Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let flow = create_flow_id(&server, &token, "Terms", json!([{"key": "terms", "acceptTerms": {"text": "t"}}])).await;
+    let directory = create_directory(&server, &token, "Older", json!({"onboardingFlowId": flow})).await;
+    invite(&server, &token, &directory, "older@example.com", Value::Null).await;
+    let onboard = onboard_id_of(&accept_mailed(&server, "older@example.com", "Older").await);
+    let turn_since = format!("SELECT CAST(turn_since AS TEXT) FROM onboards WHERE id = '{onboard}'");
+    let written = server.database.query_text(&turn_since).await;
+    assert!(written.is_some(), "the acceptance's write stores when the invitee's turn began");
+    let cleared =
+        server.database.execute(&format!("UPDATE onboards SET turn_since = NULL WHERE id = '{onboard}'")).await;
+    assert_eq!(cleared, 1);
+    let (_, before) = server.get(&format!("{OVERVIEW}?waitingDays=0"), &token).await;
+    assert_eq!(before["waitingOnboards"]["total"], "0", "not found without it: {before}");
+
+    onramp_store::open(&server.config.database_url).await.expect("the store opens");
+    assert_eq!(server.database.query_text(&turn_since).await, written, "filled in at open");
+    let (_, after) = server.get(&format!("{OVERVIEW}?waitingDays=0"), &token).await;
+    assert_eq!(after["waitingOnboards"]["total"], "1", "{after}");
+    assert_eq!(after["waitingOnboards"]["list"][0]["id"], onboard.as_str(), "{after}");
+}
+both_backends!(turn_since_is_filled_in_at_open);
+
 /// The console's invitations: each with its sponsor (else its sender) by name, its age and the delivery of
 /// its newest email; filtered by directory and status, paged by tokens bound to the filters; bad
 /// parameters 400 naming them; a basic user refused.
