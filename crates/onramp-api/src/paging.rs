@@ -7,6 +7,7 @@
 //! never a 500 and never another query's rows. Pages are keyset pages on the sort key: rows inserted while
 //! a client pages never make it repeat or skip a row that was there from the start.
 
+use schemars::JsonSchema;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -24,7 +25,7 @@ pub const SECRET_KEY: &str = "page_token_secret";
 
 /// The paging parameters of every `GET` list (`?page_size=&page_token=`, or by their JSON names), taken
 /// through [`crate::extract::ApiQuery`].
-#[derive(serde::Deserialize, Default, Debug)]
+#[derive(serde::Deserialize, Default, Debug, JsonSchema)]
 #[serde(default)]
 pub struct ListParams {
     pub page_size: Option<i64>,

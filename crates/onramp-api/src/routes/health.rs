@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (the database answers too).
 
+use schemars::JsonSchema;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,13 +9,13 @@ use serde::Serialize;
 use crate::state::AppState;
 
 /// `{ "status": "ok" }` of `/healthz`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct HealthBody {
     status: &'static str,
 }
 
 /// What `/readyz` answers: `ready` or `unavailable`, and which database backend was asked.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct ReadyBody {
     database: &'static str,
     status: &'static str,

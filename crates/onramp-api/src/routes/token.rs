@@ -20,6 +20,7 @@
 //! 401. A 429 has `Retry-After` and the API's error body (`{"code": 8, "message", "details"}`), as OAuth2
 //! defines no error for it.
 
+use schemars::JsonSchema;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -65,14 +66,14 @@ impl OAuthError {
 }
 
 /// An OAuth 2.0 error body (RFC 6749 section 5.2).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct OAuthErrorBody {
     error: &'static str,
     error_description: String,
 }
 
 /// An OAuth 2.0 access token response (RFC 6749 section 5.1).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct TokenBody {
     access_token: String,
     expires_in: i64,
@@ -97,7 +98,7 @@ impl From<StoreError> for OAuthError {
     }
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, JsonSchema)]
 struct TokenRequest {
     grant_type: Option<String>,
     client_id: Option<String>,

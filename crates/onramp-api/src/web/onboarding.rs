@@ -6,6 +6,8 @@
 //! session of another person than the onboard's gets a page saying so. Every step's form carries the
 //! anti-forgery token.
 
+use schemars::JsonSchema;
+use crate::openapi::{ApiRouter, Content, Doc, Security};
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
@@ -28,8 +30,16 @@ use crate::web::page::{Layout, Page, render, see_other};
 use crate::web::session;
 use crate::web::{branding, refusal_page};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/onboarding/{id}", get(show)).route("/onboarding/{id}/steps/{key}", post(submit_step))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get("/onboarding/{id}", show, Doc::page("onramp.pages.Onboarding", "The invitee's onboarding page").html())
+        .post(
+            "/onboarding/{id}/steps/{key}",
+            submit_step,
+            Doc::page("onramp.pages.OnboardingStep", "Submit a step from the onboarding page")
+                .form::<CsrfField>()
+                .html(),
+        )
 }
 
 /// What the page says at the top.
@@ -279,7 +289,7 @@ async fn show(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<
     render(StatusCode::OK, &steps_page(layout, csrf, &onboard, &others, None))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct CsrfField {
     csrf: Option<String>,
 }

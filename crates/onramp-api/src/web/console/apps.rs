@@ -4,6 +4,8 @@
 //! Owners are v2 ownerships, so the `owner` slug here is exactly v1's owners (see `routes/app_owners.rs`).
 //! The user picker is an email, found by `Core::user_by_email`.
 
+use schemars::JsonSchema;
+use crate::openapi::{ApiRouter, Content, Doc, Security};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -25,12 +27,39 @@ use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::app::AppInput;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/apps", get(list).post(create))
-        .route("/console/apps/{id}", get(show))
-        .route("/console/apps/{id}/owners", post(add_owner))
-        .route("/console/apps/{id}/owners/remove", post(remove_owner))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/apps",
+            list,
+            Doc::page("onramp.pages.ConsoleApps", "The console: apps").query::<Done>().html().redirect(),
+        )
+        .post(
+            "/console/apps",
+            create,
+            Doc::page("onramp.pages.ConsoleAppCreate", "Create an app").console_form::<NewApp>().redirect().html(),
+        )
+        .get(
+            "/console/apps/{id}",
+            show,
+            Doc::page("onramp.pages.ConsoleApp", "The console: an app and its owners by role slug")
+                .query::<Done>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/apps/{id}/owners",
+            add_owner,
+            Doc::page("onramp.pages.ConsoleAppOwnerAdd", "Add an owner by email under a role slug")
+                .console_form::<NewOwner>()
+                .redirect()
+                .html(),
+        )
+        .post(
+            "/console/apps/{id}/owners/remove",
+            remove_owner,
+            Doc::page("onramp.pages.ConsoleAppOwnerRemove", "Remove an ownership").console_form::<Removal>().redirect().html(),
+        )
 }
 
 const PATH: &str = "/console/apps";
@@ -85,28 +114,28 @@ struct AppPage {
 
 impl_console_page!(AppPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct NewApp {
     display_name: String,
     description: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct NewOwner {
     email: String,
     role_slug: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct Removal {
     user_id: String,
     role_slug: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct Done {
     done: Option<String>,

@@ -3,6 +3,8 @@
 //! API's own `DirectoryInput` (its parsing and validation) to the same use cases, `Core::create_directory`
 //! and `Core::update_directory`, so a page refuses what the API refuses, with the error on its field.
 
+use schemars::JsonSchema;
+use crate::openapi::{ApiRouter, Content, Doc, Security};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -22,10 +24,40 @@ use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/directories", get(list).post(create))
-        .route("/console/directories/{app_id}", get(edit).post(update))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/directories",
+            list,
+            Doc::page("onramp.pages.ConsoleDirectories", "The console: local directories")
+                .query::<Done>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/directories",
+            create,
+            Doc::page("onramp.pages.ConsoleDirectoryCreate", "Make an app a local directory")
+                .console_form::<Posted>()
+                .redirect()
+                .html(),
+        )
+        .get(
+            "/console/directories/{app_id}",
+            edit,
+            Doc::page("onramp.pages.ConsoleDirectory", "The console: one local directory")
+                .query::<Done>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/directories/{app_id}",
+            update,
+            Doc::page("onramp.pages.ConsoleDirectoryUpdate", "Change a local directory")
+                .console_form::<Posted>()
+                .redirect()
+                .html(),
+        )
 }
 
 const PATH: &str = "/console/directories";
@@ -101,7 +133,7 @@ struct DirectoryPage {
 impl_console_page!(DirectoryPage);
 
 /// What the form posts.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Posted {
     app_id: String,
@@ -113,7 +145,7 @@ pub struct Posted {
     domains: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct Done {
     done: Option<String>,

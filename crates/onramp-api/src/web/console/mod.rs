@@ -44,8 +44,8 @@ pub mod settings;
 pub mod user;
 pub mod users;
 
+use crate::openapi::ApiRouter;
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -68,8 +68,8 @@ use crate::web::page::{Layout, render};
 use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
         .merge(overview::routes())
         .merge(users::routes())
         .merge(user::routes())

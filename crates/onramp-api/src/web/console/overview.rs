@@ -5,6 +5,8 @@
 //! onboard to its board entry, an invitation to the invitations page filtered to its directory). A part the
 //! admin's roles do not read is left out, as the use case leaves it out.
 
+use schemars::JsonSchema;
+use crate::openapi::{ApiRouter, Content, Doc, Security};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -25,8 +27,18 @@ use crate::web::console::{Console, ConsoleLayout};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::render;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/console", get(overview))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().get(
+        "/console",
+        overview,
+        Doc::page(
+            "onramp.pages.ConsoleOverview",
+            "The admin console: the overview (admins only; others 403, no session: to sign-in)",
+        )
+        .query::<OverviewQuery>()
+        .html()
+        .redirect(),
+    )
 }
 
 /// The waiting threshold when the page names none, in days (the API's default too).
@@ -77,7 +89,7 @@ struct OverviewPage {
 
 impl_console_page!(OverviewPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct OverviewQuery {
     days: Option<String>,
