@@ -30,14 +30,14 @@ use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::Response;
 
 use crate::routes::audit::{AuditEventBody, AuditQuery};
-use crate::routes::roles::{RoleBody, RoleResponse};
-use crate::routes::search::SearchUsersRequest;
-use crate::wire::{Empty, ListBody};
 use crate::routes::health::{HealthBody, ReadyBody};
 use crate::routes::introspect::{IntrospectBody, UserIntrospectBody, UserIntrospectRequest};
+use crate::routes::roles::{RoleBody, RoleResponse};
+use crate::routes::search::SearchUsersRequest;
 use crate::routes::users::{ImportBody, ImportRequest, UpdateRequest, UserListBody};
 use crate::wire::user::UserViewResponse;
 use crate::wire::user_input::UserInput;
+use crate::wire::{Empty, ListBody};
 
 use crate::error::{ApiError, Code};
 pub use crate::state::AppState;
@@ -131,7 +131,9 @@ pub fn api() -> ApiRouter {
         .post(
             "/api/v1/search/users",
             routes::search::search_users,
-            Doc::c1("c1.api.user.v1.UserSearch.Search").body::<SearchUsersRequest>().ok::<routes::search::SearchUsersBody>(),
+            Doc::c1("c1.api.user.v1.UserSearch.Search")
+                .body::<SearchUsersRequest>()
+                .ok::<routes::search::SearchUsersBody>(),
         )
         .get(
             "/api/v1/iam/roles",

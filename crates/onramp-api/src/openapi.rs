@@ -779,7 +779,11 @@ mod tests {
                 return;
             }
             if ours.get("format") != theirs.get("format") {
-                self.problems.push(format!("{at}: format {:?}, the subset's {:?}", ours.get("format"), theirs.get("format")));
+                self.problems.push(format!(
+                    "{at}: format {:?}, the subset's {:?}",
+                    ours.get("format"),
+                    theirs.get("format")
+                ));
             }
             if let (Some(Value::Array(ours)), Some(Value::Array(theirs))) = (ours.get("enum"), theirs.get("enum")) {
                 for value in ours.iter().filter(|v| !v.is_null() && !theirs.contains(v)) {
@@ -806,7 +810,8 @@ mod tests {
 
     /// The schema a subset operation gives a JSON request body, or its 200 answer.
     fn subset_schema(operation: &Value, request: bool) -> Option<&Value> {
-        let content = if request { &operation["requestBody"]["content"] } else { &operation["responses"]["200"]["content"] };
+        let content =
+            if request { &operation["requestBody"]["content"] } else { &operation["responses"]["200"]["content"] };
         content.get("application/json").map(|media| &media["schema"])
     }
 

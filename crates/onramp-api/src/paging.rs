@@ -7,10 +7,10 @@
 //! never a 500 and never another query's rows. Pages are keyset pages on the sort key: rows inserted while
 //! a client pages never make it repeat or skip a row that was there from the start.
 
-use schemars::JsonSchema;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use schemars::JsonSchema;
 use sha2::{Digest, Sha256};
 
 use onramp_domain::Id;

@@ -19,14 +19,13 @@
 //! unknown user. Every change writes one audit event per ownership (`app_owner.create`/`app_owner.delete`).
 //! The use cases and their authorization are the core's (`onramp_core::apps`).
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use onramp_domain::Id;
 use onramp_domain::user::User;
 use onramp_store::{AppOwner, RoleSlug};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::Serialize;
 use serde_json::Value;

@@ -1,11 +1,11 @@
 //! The audit log: `GET /api/v1/audit-events`, a tenant's events oldest first, paged, filtered by actor,
 //! action, object and time.
 
-use schemars::JsonSchema;
 use axum::Json;
 use axum::extract::State;
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{AuditEvent, AuditFilter};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -9,13 +9,12 @@
 //!   and the delivery of its email. The ConductorOne search keeps ConductorOne's response form; this list
 //!   is the same core search with what the console shows beside it.
 
+use crate::openapi::{ApiRouter, Doc};
 use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
 use onramp_core::invitations::{InvitationListing, Person};
 use onramp_core::overview::{Bounded, Overview};
 use onramp_domain::onboarding::OnboardStatus;

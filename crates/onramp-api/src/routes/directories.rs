@@ -5,11 +5,10 @@
 //! directory's pending invitations in the same transaction. The use cases and their authorization are the
 //! core's (`onramp_core::directories`).
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

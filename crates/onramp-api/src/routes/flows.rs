@@ -8,14 +8,13 @@
 //! read but not changed; a flow in use cannot be deleted. The use cases, their authorization and the rules
 //! on a flow's roles and approvers are the core's (`onramp_core::flows`).
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use onramp_domain::BuiltinRole;
 use onramp_domain::onboarding::{Flow, FlowStep, validate_steps};
 use onramp_domain::{Id, Timestamp};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

@@ -1,9 +1,9 @@
 //! `/healthz` (the process answers) and `/readyz` (the database answers too).
 
-use schemars::JsonSchema;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::state::AppState;

@@ -1,10 +1,10 @@
 //! `GET /api/v1/auth/introspect` (who the caller is, with roles and permissions) and
 //! `POST /api/v1/users/introspect` (the caller's own user, as a `UserView`).
 
-use schemars::JsonSchema;
 use axum::Json;
 use axum::extract::State;
 use onramp_domain::Id;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

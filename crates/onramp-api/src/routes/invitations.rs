@@ -10,13 +10,12 @@
 //! The use cases, and the rule that the secret leaves onramp only inside its email, are the core's
 //! (`onramp_core::invitations`).
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc, Security};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::{InvitationStatus, LocalDirectory};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::client_addr::ClientAddr;

@@ -14,18 +14,17 @@
 //! acceptance (never a user whose status someone else set) and queues the notify emails, in one
 //! transaction.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc, Security};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use onramp_core::onboards::OnboardView;
 use onramp_domain::Id;
 use onramp_domain::Timestamp;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_store::OnboardFilter;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};

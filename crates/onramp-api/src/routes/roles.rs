@@ -1,11 +1,11 @@
 //! Roles: `GET /api/v1/iam/roles` and `GET /api/v1/iam/roles/{role_id}`: the five built-in roles, with the
 //! permissions each grants. Roles live in code, so these read no database.
 
-use schemars::JsonSchema;
 use axum::Json;
 use axum::extract::{Path, State};
 use onramp_domain::BuiltinRole;
 use onramp_domain::Id;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};

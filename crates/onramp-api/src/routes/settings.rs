@@ -10,11 +10,10 @@
 //! a refused move is 400 FAILED_PRECONDITION naming both states. `onboarding:ensure` is one literal path
 //! segment: axum 0.8 captures only `{name}` segments, so the colon needs no escaping.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 

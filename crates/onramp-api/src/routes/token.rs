@@ -20,13 +20,13 @@
 //! 401. A 429 has `Retry-After` and the API's error body (`{"code": 8, "message", "details"}`), as OAuth2
 //! defines no error for it.
 
-use schemars::JsonSchema;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_store::StoreError;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::client_addr::ClientAddr;

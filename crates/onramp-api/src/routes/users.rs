@@ -1,10 +1,10 @@
 //! Users: get and list (ConductorOne), and onramp's additions in the same style: create, update with a
 //! field mask, delete, and bulk import.
 
-use schemars::JsonSchema;
 use axum::Json;
 use axum::extract::{Path, State};
 use onramp_core::import::ImportOptions;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

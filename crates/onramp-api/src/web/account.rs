@@ -7,19 +7,18 @@
 //! a success with a redirect (post/redirect/get); a refused form comes back with its errors, never with a
 //! password.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use onramp_core::account::{AccountSession, ClientInfo, ProfileEdit};
 use onramp_core::error::{Code, CoreError};
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Secret, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;

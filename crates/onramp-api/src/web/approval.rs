@@ -8,20 +8,19 @@
 //! same-origin` (`page::render`); the form's POST is checked for its origin by `same_origin`, and the
 //! secret in the URL is what authorizes it.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Form, Router};
 use onramp_core::approvals::{ApprovalOpened, ApprovalView};
 use onramp_core::error::{Code, CoreError};
 use onramp_core::onboards::MAX_REASON_CHARS;
 use onramp_domain::Timestamp;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_domain::time_words::TimeInWords;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;

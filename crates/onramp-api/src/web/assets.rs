@@ -3,14 +3,12 @@
 //! and a new build's files are new URLs; and each tenant's logo, from the database, named by its SHA-256
 //! (`/assets/logo-<sha256>.png`). Nothing is fetched from anywhere else.
 
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Content, Doc};
 use std::sync::LazyLock;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use onramp_core::branding::logo_path;
 use sha2::{Digest, Sha256};
 

@@ -5,19 +5,18 @@
 //! form does. The page's URL holds the secret, so it is never stored by a cache and sent with
 //! `Referrer-Policy: same-origin` (`page::render`).
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Form, Router};
 use onramp_core::error::Code;
 use onramp_core::pages::{Ended, EndedInvitation, InvitationOpened, InvitationPage, Person};
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Secret, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;

@@ -6,21 +6,19 @@
 //! session of another person than the onboard's gets a page saying so. Every step's form carries the
 //! anti-forgery token.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::account::AccountSession;
 use onramp_core::error::CoreError;
 use onramp_core::onboard_steps::StepInput;
 use onramp_domain::Id;
 use onramp_domain::onboarding::{OnboardStatus, ProfileField, StepKind};
 use onramp_store::Onboard;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::state::AppState;

@@ -3,16 +3,15 @@
 //! a new password, `POST /reset/{token}` sets it, which signs the person out everywhere. The link's URL
 //! holds its secret, so its pages are never stored by a cache and send their referrer to no other site.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Form, Router};
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::Secret;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;

@@ -2,18 +2,17 @@
 //! second step when two-step sign-in is on) and `/signout`. A sign-in sets a new session cookie (the core
 //! makes a new session and ends the one the browser had); `next` leads back only to a path on this site.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use onramp_core::account::Account;
 use onramp_core::error::Code;
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::Secret;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;

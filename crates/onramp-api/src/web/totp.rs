@@ -3,18 +3,17 @@
 //! turning off are POSTs. The recovery codes are shown once, in the answer to the confirming POST (they
 //! exist nowhere else in plain text), on a page that is not stored by any cache.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use onramp_core::account::AccountSession;
 use onramp_core::totp::TotpSetup;
 use onramp_domain::Secret;
 use qrcodegen::{QrCode, QrCodeEcc};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;

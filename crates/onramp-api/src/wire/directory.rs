@@ -1,9 +1,9 @@
 //! The wire forms of `c1.api.local_directory.v1.LocalDirectoryConfig` and `LocalUserInvitation`, and the
 //! inputs that create and update them. Input is checked field by field; a refusal names the field.
 
-use schemars::JsonSchema;
 use onramp_domain::{BuiltinRole, Email, Id, Timestamp};
 use onramp_store::{Invitation, InvitationStatus, LocalDirectory};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};

@@ -10,8 +10,8 @@ pub mod tenant_settings;
 pub mod user;
 pub mod user_input;
 
-use schemars::JsonSchema;
 use onramp_domain::text::{TextKind, check_text};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -9,12 +9,12 @@
 //! `orgContext` are onramp extensions (the published request lacks them) under the same omit-to-leave
 //! rule: a present list or object replaces the stored one.
 
-use schemars::JsonSchema;
 use onramp_domain::text::TextKind;
 use onramp_store::{
     McpOnboardingStatus, McpTarget, McpTargetKind, McpTargetStatus, OnboardingSettings, OnboardingSettingsUpdate,
     OnboardingStatus, OrgContext,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};

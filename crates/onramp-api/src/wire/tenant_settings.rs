@@ -8,13 +8,13 @@
 //! admin console shut to admins who have not set up two-step sign-in. The logo is base64 (standard alphabet, padded) of a
 //! PNG, JPEG or WebP image of at most 256 KiB, its type checked from its bytes.
 
-use schemars::JsonSchema;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use onramp_core::branding::logo_path;
 use onramp_domain::branding::{
     Accent, Logo, MAX_LOGO_BYTES, MAX_NAME_CHARS, TenantSettings, TenantSettingsUpdate, check_editable_fields,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

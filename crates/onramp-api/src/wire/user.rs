@@ -3,9 +3,9 @@
 //! Fields are declared in the order of their JSON names, so a body's keys come out sorted as they always
 //! have.
 
-use schemars::JsonSchema;
 use onramp_domain::user::{AttributeSource, User};
 use onramp_domain::{Id, Timestamp};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 

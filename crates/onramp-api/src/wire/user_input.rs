@@ -1,10 +1,10 @@
 //! Users as clients send them to onramp's additions (create, update, import): parsed and validated into the
 //! domain `User` at the boundary, with every error naming its field.
 
-use schemars::JsonSchema;
 use onramp_domain::text::TextKind;
 use onramp_domain::user::{AttributeSource, Sources, User, UserOrigin, UserStatus, UserType};
 use onramp_domain::{BuiltinRole, Email, Id, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

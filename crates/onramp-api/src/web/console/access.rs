@@ -3,15 +3,13 @@
 //! secret is shown once, in the answer to the POST that made it (a page, never a redirect, so it is in no
 //! URL; `no-store` as every page); onramp keeps only its public key or hash.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_domain::{BuiltinRole, Id, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::error::status_of;

@@ -4,17 +4,15 @@
 //! Owners are v2 ownerships, so the `owner` slug here is exactly v1's owners (see `routes/app_owners.rs`).
 //! The user picker is an email, found by `Core::user_by_email`.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::error::CoreError;
 use onramp_domain::{Id, Permission};
 use onramp_store::RoleSlug;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -58,7 +56,10 @@ pub fn routes() -> ApiRouter {
         .post(
             "/console/apps/{id}/owners/remove",
             remove_owner,
-            Doc::page("onramp.pages.ConsoleAppOwnerRemove", "Remove an ownership").console_form::<Removal>().redirect().html(),
+            Doc::page("onramp.pages.ConsoleAppOwnerRemove", "Remove an ownership")
+                .console_form::<Removal>()
+                .redirect()
+                .html(),
         )
 }
 

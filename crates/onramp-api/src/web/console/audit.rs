@@ -4,17 +4,15 @@
 //! Each event links to its object's console page when there is one (a user, an onboard, an invitation), and
 //! its actor to the events of that actor. A bad filter is that field's error, never a 500.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{AuditEvent, AuditFilter};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;

@@ -3,17 +3,15 @@
 //! API's own `DirectoryInput` (its parsing and validation) to the same use cases, `Core::create_directory`
 //! and `Core::update_directory`, so a page refuses what the API refuses, with the error on its field.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_domain::onboarding::Flow;
 use onramp_domain::{Id, Permission};
 use onramp_store::LocalDirectory;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;

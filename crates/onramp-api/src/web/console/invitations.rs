@@ -5,18 +5,16 @@
 //! anti-forgery token) to the core's `resend_invitation` / `revoke_invitation`, the API's use cases, and
 //! comes back to the list it was on (post/redirect/get).
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::invitations::InvitationListing;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Permission, Timestamp};
 use onramp_store::InvitationStatus;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;

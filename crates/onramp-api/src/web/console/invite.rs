@@ -5,13 +5,11 @@
 //! `invitation:write`, the roles the caller may grant); a CSV row's refusal is shown in its row of the
 //! result table and does not stop the others.
 
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::error::CoreError;
 use onramp_domain::{BuiltinRole, Id, Permission};
 use serde_json::json;

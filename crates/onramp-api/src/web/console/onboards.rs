@@ -10,16 +10,14 @@
 //! does; an admin with `onboarding:write` fails an onboard with a reason (`Core::set_onboard_status`, as `PUT
 //! /onboards/{id}`). A bad reason comes back as that field's error.
 
+use crate::openapi::{ApiRouter, Doc};
 use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::error::Code;
 use onramp_core::onboard_steps::{StepActor, StepInput};
 use onramp_core::onboards::{MAX_REASON_CHARS, OnboardView, TurnView};

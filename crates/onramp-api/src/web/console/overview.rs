@@ -5,19 +5,17 @@
 //! onboard to its board entry, an invitation to the invitations page filtered to its directory). A part the
 //! admin's roles do not read is left out, as the use case leaves it out.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_core::overview::Overview;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::user::UserStatus;
 use onramp_store::{InvitationStatus, WaitingOn};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;

@@ -5,19 +5,17 @@
 //! and goes to the same use cases (`Core::update_tenant_settings`, `Core::update_onboarding_settings`,
 //! `settings:write`). The MCP targets and the conversation id stay the API's.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use onramp_core::error::CoreError;
 use onramp_domain::Permission;
 use onramp_domain::settings::OnboardingStatus;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

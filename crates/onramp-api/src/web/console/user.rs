@@ -5,19 +5,18 @@
 //! (`Core::send_password_reset`) and sign out every session (`Core::sign_out_user`). The controls show only
 //! with `user:write`; a POST without it is refused by the core (403 page).
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use onramp_core::error::{Code, CoreError};
 use onramp_core::invitations::one_line;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{Id, Permission, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;
@@ -69,7 +68,9 @@ pub fn routes() -> ApiRouter {
         .post(
             "/console/users/{id}/delete",
             delete,
-            Doc::page("onramp.pages.ConsoleUserDelete", "Delete the user (user:write)").console_form::<Nothing>().redirect(),
+            Doc::page("onramp.pages.ConsoleUserDelete", "Delete the user (user:write)")
+                .console_form::<Nothing>()
+                .redirect(),
         )
         .post(
             "/console/users/{id}/reset-password",

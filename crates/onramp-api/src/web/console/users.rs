@@ -4,17 +4,15 @@
 //! The form is a GET form, so it works without JavaScript; onramp's script (`assets/onramp.js`) fetches
 //! the same page as the admin types and puts its results in place.
 
-use schemars::JsonSchema;
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_core::error::CoreError;
 use onramp_domain::BuiltinRole;
 use onramp_domain::user::{User, UserStatus};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;
