@@ -24,7 +24,7 @@ pub mod web;
 pub mod whole_body;
 pub mod wire;
 
-use crate::openapi::{ApiRouter, Content, Doc, Security};
+use crate::openapi::{ApiRouter, Content, Doc};
 use axum::Router;
 use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::Response;

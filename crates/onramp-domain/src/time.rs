@@ -92,6 +92,21 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     }
 }
 
+/// On the wire a timestamp is RFC 3339 text in UTC (protojson's `google.protobuf.Timestamp`).
+impl schemars::JsonSchema for Timestamp {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "format": "date-time" })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,20 +132,5 @@ mod tests {
             let t = Timestamp::from_micros(micros);
             prop_assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Ok(t));
         }
-    }
-}
-
-/// On the wire a timestamp is RFC 3339 text in UTC (protojson's `google.protobuf.Timestamp`).
-impl schemars::JsonSchema for Timestamp {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Timestamp".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string", "format": "date-time" })
     }
 }

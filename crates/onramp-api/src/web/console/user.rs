@@ -10,7 +10,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_core::error::{Code, CoreError};
 use onramp_core::invitations::one_line;
 use onramp_domain::time_words::TimeInWords;
