@@ -6,38 +6,30 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, checkPage, context, invitationLink, launch, linkIn, newPage, newestMail, unique } from '../lib/onramp.mjs';
+import {
+  PASSWORD, api, checkPage, context, invitationLink, invite, linkIn, makeDirectory, newPage, newestMail, signIn,
+  unique, url, useBrowser,
+} from '../lib/onramp.mjs';
 import { totp } from '../lib/totp.mjs';
 
-const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'lantern orchard violet nineteen';
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 let directory;
 
 // A directory without an onboarding flow, made once: its invitees are active as soon as they accept.
 async function directoryId() {
-  if (!directory) {
-    const app = await api().post('/api/v1/apps', { displayName: unique('Accounts') });
-    await api().post('/api/v1/local-directory-configs', { appId: app.app.id, displayName: 'Accounts' });
-    directory = app.app.id;
-  }
+  directory ??= await makeDirectory('Accounts');
   return directory;
 }
 
 // A new person, invited and accepted on the invitation page in `page`: signed in there.
 async function joined(page, name) {
   const email = `${unique(name)}@example.com`;
-  await api().post(`/api/v1/local-directory-configs/${await directoryId()}/invitations`, { email, displayName: name });
+  await invite(await directoryId(), email, name);
   await page.goto(await invitationLink(email));
   await page.getByLabel(/^Password/).fill(PASSWORD);
   await page.getByLabel('Confirm your password').fill(PASSWORD);
@@ -46,21 +38,20 @@ async function joined(page, name) {
   return email;
 }
 
-async function signIn(page, email, password) {
-  await page.goto(`${context().baseUrl}/signin`);
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+// Signs in from the sign-in page.
+async function signInAtSignin(page, email, password) {
+  await page.goto(url('/signin'));
+  await signIn(page, email, password);
 }
 
 async function signOut(page) {
-  await page.goto(`${context().baseUrl}/account`);
+  await page.goto(url('/account'));
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByText('You are signed out.').waitFor();
 }
 
 test('invitation → account → sign out → sign in → change password', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   const email = await joined(page, 'ava');
   await checkPage(page, 'account-created');
   await page.getByRole('link', { name: 'Go to your account' }).click();
@@ -79,14 +70,14 @@ test('invitation → account → sign out → sign in → change password', asyn
   await signOut(page);
   await checkPage(page, 'signed-out');
   // `/` leads to sign-in now.
-  await page.goto(`${context().baseUrl}/`);
+  await page.goto(url('/'));
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await signIn(page, email, 'not the password at all');
+  await signInAtSignin(page, email, 'not the password at all');
   await page.locator('.error-summary').getByText('Wrong email or password').waitFor();
   assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
   assert.equal(await page.getByLabel('Email address').inputValue(), email, 'the email typed is kept');
   await checkPage(page, 'sign-in-refused');
-  await signIn(page, email, PASSWORD);
+  await signInAtSignin(page, email, PASSWORD);
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
 
   // Change the password: a wrong current one first, then a weak new one, then right.
@@ -105,21 +96,21 @@ test('invitation → account → sign out → sign in → change password', asyn
   await page.getByText('Your password is changed.').waitFor();
   await checkPage(page, 'password-changed');
   await signOut(page);
-  await signIn(page, email, NEW_PASSWORD);
+  await signInAtSignin(page, email, NEW_PASSWORD);
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
 });
 
 test('forgot password → email → reset → the old sessions are gone', async () => {
-  const first = await newPage(browser);
+  const first = await newPage();
   const email = await joined(first, 'bo');
-  const second = await newPage(browser);
-  await signIn(second, email, PASSWORD);
+  const second = await newPage();
+  await signInAtSignin(second, email, PASSWORD);
   await second.getByRole('heading', { name: 'Your account' }).waitFor();
   // Both sessions are listed.
   assert.equal(await second.locator('li.session').count(), 2);
 
-  const page = await newPage(browser);
-  await page.goto(`${context().baseUrl}/signin`);
+  const page = await newPage();
+  await page.goto(url('/signin'));
   await page.getByRole('link', { name: 'Forgot your password?' }).click();
   await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
   await checkPage(page, 'forgot');
@@ -145,14 +136,14 @@ test('forgot password → email → reset → the old sessions are gone', async 
 
   // Both earlier sessions are gone.
   for (const old of [first, second]) {
-    await old.goto(`${context().baseUrl}/account`);
+    await old.goto(url('/account'));
     await old.getByRole('heading', { name: 'Sign in' }).waitFor();
   }
-  await signIn(page, email, NEW_PASSWORD);
+  await signInAtSignin(page, email, NEW_PASSWORD);
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
 
   // The link again: used.
-  const used = await newPage(browser);
+  const used = await newPage();
   const response = await used.goto(link);
   assert.equal(response.status(), 409);
   await used.getByText('This reset link has been used already').waitFor();
@@ -160,9 +151,9 @@ test('forgot password → email → reset → the old sessions are gone', async 
 });
 
 test('two-step sign-in with an app, then with a recovery code', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   const email = await joined(page, 'cy');
-  await page.goto(`${context().baseUrl}/account`);
+  await page.goto(url('/account'));
   await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
   await page.getByRole('heading', { name: 'Set up two-step sign-in' }).waitFor();
   assert.equal(await page.locator('svg.qr').count(), 1, 'a QR code');
@@ -184,7 +175,7 @@ test('two-step sign-in with an app, then with a recovery code', async () => {
   // Signing in asks for a code; the next step's code is one the app shows within 30 s (the current one
   // may be the code used to turn it on, which is not accepted twice).
   await signOut(page);
-  await signIn(page, email, PASSWORD);
+  await signInAtSignin(page, email, PASSWORD);
   await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
   await checkPage(page, 'sign-in-code');
   await page.getByLabel('Code').fill('12345');
@@ -197,7 +188,7 @@ test('two-step sign-in with an app, then with a recovery code', async () => {
 
   // A recovery code instead.
   await signOut(page);
-  await signIn(page, email, PASSWORD);
+  await signInAtSignin(page, email, PASSWORD);
   await page.getByLabel('Code').fill(codes[0]);
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
@@ -205,29 +196,29 @@ test('two-step sign-in with an app, then with a recovery code', async () => {
 });
 
 test('reset links that cannot be used, and a sign-in slowed by its limit', async () => {
-  const expired = await newPage(browser);
-  const response = await expired.goto(`${context().baseUrl}${context().fixtures.expiredResetLink}`);
+  const expired = await newPage();
+  const response = await expired.goto(url(context().fixtures.expiredResetLink));
   assert.equal(response.status(), 410);
   await expired.getByText('This reset link has expired').waitFor();
   assert.equal(await expired.locator('form').count(), 0);
   assert.equal(await expired.getByRole('link', { name: 'Ask for a new link' }).getAttribute('href'), '/forgot');
   await checkPage(expired, 'reset-expired');
 
-  const unknown = await newPage(browser);
-  const answer = await unknown.goto(`${context().baseUrl}/reset/${randomBytes(32).toString('base64url')}`);
+  const unknown = await newPage();
+  const answer = await unknown.goto(url(`/reset/${randomBytes(32).toString('base64url')}`));
   assert.equal(answer.status(), 404);
   await unknown.getByText('This reset link is not valid').waitFor();
   await checkPage(unknown, 'reset-unknown');
 
   // Five wrong passwords for one account, then the account waits (a right password too).
-  const page = await newPage(browser);
+  const page = await newPage();
   const email = await joined(page, 'di');
-  const guesser = await newPage(browser);
+  const guesser = await newPage();
   for (let guess = 1; guess <= 5; guess++) {
-    await signIn(guesser, email, `wrong password number ${guess}`);
+    await signInAtSignin(guesser, email, `wrong password number ${guess}`);
     await guesser.locator('.error-summary').waitFor();
   }
-  await signIn(guesser, email, PASSWORD);
+  await signInAtSignin(guesser, email, PASSWORD);
   await guesser.locator('.error-summary').getByText(/Too many wrong passwords for this account; try again in \d+ seconds?/).waitFor();
   await checkPage(guesser, 'sign-in-limited');
 });

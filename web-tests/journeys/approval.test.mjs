@@ -6,59 +6,37 @@
 // screenshots at both widths, nothing scrolling sideways.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, checkPage, context, linkIn, launch, newPage, newestMail, unique } from '../lib/onramp.mjs';
+import {
+  PASSWORD, acceptInvitation, api, checkPage, context, invitationLink, invite, linkIn, makeDirectory, newPage,
+  newestMail, signIn, unique, url, useBrowser,
+} from '../lib/onramp.mjs';
 
-const PASSWORD = 'correct horse battery staple';
-
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 // A flow of terms then an approval by `approverId`, and a directory that uses it.
 async function setUp(approverId) {
-  const admin = api();
-  const flow = await admin.post('/api/v1/onboarding-flows', {
+  const flow = await api().post('/api/v1/onboarding-flows', {
     displayName: unique('Approved onboarding'),
     steps: [
       { key: 'terms', acceptTerms: { text: 'I will keep customer data confidential.' } },
       { key: 'approval', managerApproval: { approverUserId: approverId } },
     ],
   });
-  const app = await admin.post('/api/v1/apps', { displayName: unique('Research') });
-  await admin.post('/api/v1/local-directory-configs', {
-    appId: app.app.id,
-    displayName: 'Research',
-    onboardingFlowId: flow.onboardingFlow.id,
-  });
-  return app.app.id;
+  return makeDirectory('Research', { flowId: flow.onboardingFlow.id });
 }
 
 // An invitee invited into `directoryId` who accepts through the API (the accept form has its own journey)
 // and then opens their onboarding page in a browser, which leads to sign-in and back.
 async function invitee(directoryId, name) {
   const email = `${unique(name.toLowerCase().replace(' ', '.'))}@example.com`;
-  const admin = api();
-  await admin.post(`/api/v1/local-directory-configs/${directoryId}/invitations`, { email, displayName: name });
-  const token = new URL(linkIn(await newestMail(email), '/invite/')).pathname.split('/').pop();
-  const response = await fetch(`${context().baseUrl}/api/v1/local-directory-invitations/accept`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, displayName: name, password: PASSWORD }),
-  });
-  const accepted = await response.json();
-  assert.equal(response.status, 200, JSON.stringify(accepted));
-  const page = await newPage(browser);
+  await invite(directoryId, email, name);
+  const accepted = await acceptInvitation(await invitationLink(email), name);
+  const page = await newPage();
   // The onboarding page leads to sign-in and back.
-  await page.goto(`${context().baseUrl}/onboarding/${accepted.onboardId}`);
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.goto(url(`/onboarding/${accepted.onboardId}`));
+  await signIn(page, email, PASSWORD);
   await page.getByRole('heading', { name: 'Your onboarding' }).waitFor();
   return { email, page, onboardId: accepted.onboardId };
 }
@@ -83,7 +61,7 @@ test('the approver is emailed, approves through the link, and the invitee’s ac
   const mail = await newestMail(grace.email);
   assert.match(mail.subject, /Approve Ada Lovelace joining Research/);
   const link = linkIn(mail, '/approve/');
-  const page = await newPage(browser);
+  const page = await newPage();
   for (let opened = 0; opened < 2; opened++) {
     const response = await page.goto(link);
     assert.equal(response.status(), 200);
@@ -117,7 +95,7 @@ test('the approver rejects with a reason; the invitee is told why', async () => 
   await bob.page.getByText('Waiting for approval by Grace Hopper.').waitFor();
 
   const link = linkIn(await newestMail(grace.email), '/approve/');
-  const page = await newPage(browser);
+  const page = await newPage();
   await page.goto(link);
   await page.getByLabel('Reason (optional)').fill('No headcount this quarter');
   await page.getByRole('button', { name: 'Reject' }).click();
@@ -132,9 +110,7 @@ test('the approver rejects with a reason; the invitee is told why', async () => 
   // the right password is told the account is off; the email says why.
   await bob.page.reload();
   await bob.page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await bob.page.getByLabel('Email address').fill(bob.email);
-  await bob.page.getByLabel('Password').fill(PASSWORD);
-  await bob.page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(bob.page, bob.email, PASSWORD);
   await bob.page.getByText(/your account is turned off/i).first().waitFor();
   await checkPage(bob.page, 'onboarding-rejected-sign-in');
   const told = await newestMail(bob.email, { count: 2 });
@@ -144,8 +120,8 @@ test('the approver rejects with a reason; the invitee is told why', async () => 
 });
 
 test('an approval link that does not exist says so', async () => {
-  const page = await newPage(browser);
-  const response = await page.goto(`${context().baseUrl}/approve/${'A'.repeat(43)}`);
+  const page = await newPage();
+  const response = await page.goto(url(`/approve/${'A'.repeat(43)}`));
   assert.equal(response.status(), 404);
   await page.getByText(/This approval link is not valid/).waitFor();
   await checkPage(page, 'approval-unknown');

@@ -4,70 +4,27 @@
 // email's HTML is shown in the browser too, for its screenshots.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
+import { test } from 'node:test';
 
-import { api, checkPage, context, linkIn, launch, newPage, newestMail, shot, unique } from '../lib/onramp.mjs';
+import {
+  api, checkPage, context, invite, linkIn, makeDirectory, newPage, newestMail, png, shot, unique, useBrowser,
+} from '../lib/onramp.mjs';
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
-
-// A real PNG: a 120×40 banner in `rgb`, with a lighter band, made here so the journey ships no binary.
-function bannerPng([r, g, b]) {
-  const width = 120;
-  const height = 40;
-  const rows = [];
-  for (let y = 0; y < height; y++) {
-    const row = [0];
-    for (let x = 0; x < width; x++) {
-      const band = y > 14 && y < 26 && x > 10 && x < 110;
-      row.push(...(band ? [255, 255, 255] : [r, g, b]));
-    }
-    rows.push(Buffer.from(row));
-  }
-  const chunk = (type, data) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8 bits, truecolour, no interlace
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(Buffer.concat(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
+useBrowser();
 
 test('branding set through the API shows in the invitation email and on the invitation page', async () => {
   const admin = api();
   const settings = await admin.post('/api/v1/settings/tenant', {
     displayName: 'Acme Widgets',
     accentColor: '#0B6E4F',
-    logo: { contentType: 'image/png', data: bannerPng([11, 110, 79]).toString('base64') },
+    logo: { contentType: 'image/png', data: png([11, 110, 79]).toString('base64') },
   });
   assert.equal(settings.accentColor, '#0b6e4f');
   assert.equal(settings.accentTextColor, '#ffffff');
   const logoUrl = settings.logo.url;
 
-  const app = await admin.post('/api/v1/apps', { displayName: unique('Design') });
-  await admin.post('/api/v1/local-directory-configs', { appId: app.app.id, displayName: 'Design' });
   const email = `${unique('grace')}@example.com`;
-  await admin.post(`/api/v1/local-directory-configs/${app.app.id}/invitations`, {
-    email,
-    displayName: 'Grace Hopper',
-  });
+  await invite(await makeDirectory('Design'), email, 'Grace Hopper');
 
   // The email: who invites you to what, in both parts; the HTML in the tenant's look.
   const mail = await newestMail(email);
@@ -82,12 +39,12 @@ test('branding set through the API shows in the invitation email and on the invi
   assert.equal(linkIn({ text: '', html: mail.html }, '/invite/'), link, 'the same link in both parts');
 
   // The email as a reader would see it.
-  const reader = await newPage(browser);
+  const reader = await newPage();
   await reader.setContent(mail.html, { waitUntil: 'load' });
   await shot(reader, 'invitation-email');
 
   // The page: every request stays on onramp; the name, the logo (loaded) and the accent are the tenant's.
-  const page = await newPage(browser);
+  const page = await newPage();
   const elsewhere = [];
   page.on('request', (request) => {
     if (new URL(request.url()).origin !== new URL(context().baseUrl).origin) elsewhere.push(request.url());

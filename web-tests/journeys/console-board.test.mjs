@@ -5,36 +5,16 @@
 // sideways.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 
-import { api, checkPage, context, launch, linkIn, newestMail, newPage, unique } from '../lib/onramp.mjs';
+import {
+  acceptInvitation, api, checkPage, context, invitationLink, invite, makeDirectory, newestMail, newPage,
+  signInByLink, unique, url, useBrowser,
+} from '../lib/onramp.mjs';
 
-const PASSWORD = 'copper meadow lantern ninety';
-const INVITEE_PASSWORD = 'correct horse battery staple';
-
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 const people = () => context().fixtures.console;
-const url = (path) => `${context().baseUrl}${path}`;
-
-async function signInByLink(page, { email, link }) {
-  await page.goto(url(link));
-  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByLabel('Confirm your password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Save my new password' }).click();
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
 
 let directoryId;
 let onboardId;
@@ -43,36 +23,21 @@ let pendingEmail;
 // A flow whose approval names the board's admin, a directory using it, one invitee who accepted (their
 // onboard waits on the admin) and one still pending.
 before(async () => {
-  const admin = api();
-  const flow = await admin.post('/api/v1/onboarding-flows', {
+  const flow = await api().post('/api/v1/onboarding-flows', {
     displayName: unique('Board flow'),
     steps: [{ key: 'approval', managerApproval: { approverUserId: people().board.id } }],
   });
-  const app = await admin.post('/api/v1/apps', { displayName: unique('Board') });
-  await admin.post('/api/v1/local-directory-configs', {
-    appId: app.app.id,
-    displayName: 'Board directory',
-    onboardingFlowId: flow.onboardingFlow.id,
-  });
-  directoryId = app.app.id;
+  directoryId = await makeDirectory('Board directory', { flowId: flow.onboardingFlow.id });
   const accepted = `${unique('ola')}@example.com`;
-  await admin.post(`/api/v1/local-directory-configs/${directoryId}/invitations`, { email: accepted, displayName: 'Ola Nordmann' });
-  const token = new URL(linkIn(await newestMail(accepted), '/invite/')).pathname.split('/').pop();
-  const response = await fetch(url('/api/v1/local-directory-invitations/accept'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, displayName: 'Ola Nordmann', password: INVITEE_PASSWORD }),
-  });
-  const body = await response.json();
-  assert.equal(response.status, 200, JSON.stringify(body));
-  onboardId = body.onboardId;
+  await invite(directoryId, accepted, 'Ola Nordmann');
+  onboardId = (await acceptInvitation(await invitationLink(accepted), 'Ola Nordmann')).onboardId;
   pendingEmail = `${unique('pia')}@example.com`;
-  await admin.post(`/api/v1/local-directory-configs/${directoryId}/invitations`, { email: pendingEmail, displayName: 'Pia Pending' });
+  await invite(directoryId, pendingEmail, 'Pia Pending');
   await newestMail(pendingEmail);
 });
 
 test('an admin walks the overview, invitations, onboards and audit log', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   await signInByLink(page, people().board);
   await page.goto(url('/console?days=0'));
   await page.getByRole('heading', { name: /Onboards waiting more than 0 days/ }).waitFor();
@@ -117,7 +82,7 @@ test('an admin walks the overview, invitations, onboards and audit log', async (
 });
 
 test('a read-only admin sees the pages without write controls', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   await signInByLink(page, people().boardReadOnly);
   await page.goto(url(`/console/invitations?directory=${directoryId}`));
   await page.getByText(`Pia Pending · ${pendingEmail}`).waitFor();

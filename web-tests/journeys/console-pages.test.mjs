@@ -4,68 +4,16 @@
 // axe, screenshots at 1280 and 390 px, nothing scrolling sideways.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
+import { test } from 'node:test';
 
-import { checkPage, context, launch, newPage } from '../lib/onramp.mjs';
+import { checkPage, context, newPage, png, signInByLink, url, useBrowser } from '../lib/onramp.mjs';
 
-const PASSWORD = 'copper meadow lantern ninety';
-
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 const people = () => context().fixtures.consolePages;
-const url = (path) => `${context().baseUrl}${path}`;
-
-async function signInByLink(page, { email, link }) {
-  await page.goto(url(link));
-  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByLabel('Confirm your password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Save my new password' }).click();
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-}
-
-// A 96×32 PNG in one colour with a white band, made here so the journey ships no binary.
-function png([r, g, b]) {
-  const [width, height] = [96, 32];
-  const rows = [];
-  for (let y = 0; y < height; y++) {
-    const row = [0];
-    for (let x = 0; x < width; x++) row.push(...(y > 12 && y < 20 ? [255, 255, 255] : [r, g, b]));
-    rows.push(Buffer.from(row));
-  }
-  const chunk = (type, data) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(Buffer.concat(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 test('a super-admin walks every page; a read-only admin sees them without controls', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   await signInByLink(page, people().superAdmin);
   const nav = page.getByRole('navigation', { name: 'Console' });
 
@@ -146,7 +94,7 @@ test('a super-admin walks every page; a read-only admin sees them without contro
   await checkPage(page, 'access');
 
   // A read-only admin: the same pages, no forms.
-  const reader = await newPage(browser);
+  const reader = await newPage();
   await signInByLink(reader, people().readOnly);
   for (const [path, name] of [
     ['/console/directories', 'readonly-directories'],

@@ -8,43 +8,17 @@
 // screenshots at both widths, nothing scrolling sideways.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, checkPage, context, launch, newPage, unique } from '../lib/onramp.mjs';
+import { api, checkPage, context, newPage, signIn, signInByLink, unique, url, useBrowser } from '../lib/onramp.mjs';
 import { totp } from '../lib/totp.mjs';
 
-const PASSWORD = 'copper meadow lantern ninety';
-
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 const people = () => context().fixtures.console;
-const url = (path) => `${context().baseUrl}${path}`;
-
-// Opens a console sign-in link, sets the password, and signs in on the page the link leads to.
-async function setPasswordAndSignIn(page, { email, link }) {
-  await page.goto(url(link));
-  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
-  await page.getByLabel(/^Password/).fill(PASSWORD);
-  await page.getByLabel('Confirm your password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Save my new password' }).click();
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await signIn(page, email);
-}
-
-async function signIn(page, email, password = PASSWORD) {
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 test('first-start link → password → sign-in → the overview', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   // Not signed in: the console sends to sign-in and back.
   await page.goto(url('/console'));
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -53,8 +27,7 @@ test('first-start link → password → sign-in → the overview', async () => {
   await page.goto(url(people().superAdmin.link));
   await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
   await checkPage(page, 'set-password');
-  await setPasswordAndSignIn(page, people().superAdmin);
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await signInByLink(page, people().superAdmin);
   assert.equal(new URL(page.url()).pathname, '/console');
   const nav = page.getByRole('navigation', { name: 'Console' });
   assert.equal(await nav.getByRole('link', { name: 'Overview' }).getAttribute('aria-current'), 'page');
@@ -69,9 +42,8 @@ test('first-start link → password → sign-in → the overview', async () => {
 });
 
 test('a read-only admin sees the console and no write controls', async () => {
-  const page = await newPage(browser);
-  await setPasswordAndSignIn(page, people().readOnly);
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  const page = await newPage();
+  await signInByLink(page, people().readOnly);
   await page.getByText('Read-Only Administrator', { exact: false }).first().waitFor();
   // The one form that posts is signing out (the overview has a GET form, its waiting threshold).
   assert.deepEqual(await page.locator('main form[method="post"]').count(), 0);
@@ -79,7 +51,7 @@ test('a read-only admin sees the console and no write controls', async () => {
 });
 
 test('a user without an admin role is refused', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   await page.goto(url('/signin?next=%2Fconsole'));
   await signIn(page, people().basic.email, people().basic.password);
   await page.getByRole('heading', { name: 'The console is for administrators' }).waitFor();
@@ -88,9 +60,8 @@ test('a user without an admin role is refused', async () => {
 });
 
 test('the tenant requires a second factor: set it up, then sign in with the code', async () => {
-  const page = await newPage(browser);
-  await setPasswordAndSignIn(page, people().twoStep);
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  const page = await newPage();
+  await signInByLink(page, people().twoStep);
   await api().post('/api/v1/settings/tenant', { consoleRequiresSecondFactor: true });
   try {
     await page.goto(url('/console'));
@@ -121,7 +92,7 @@ test('the tenant requires a second factor: set it up, then sign in with the code
 });
 
 test('an expired session leads to sign-in and back', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   const { email, password, cookie } = people().expired;
   await page.context().addCookies([{ name: 'onramp_session', value: cookie, url: context().baseUrl }]);
   await page.goto(url('/console'));
@@ -132,7 +103,7 @@ test('an expired session leads to sign-in and back', async () => {
 });
 
 test('a form posted from another site is refused', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   const { email, password } = people().expired;
   await page.goto(url('/signin?next=%2Fconsole'));
   await signIn(page, email, password);
@@ -157,7 +128,7 @@ test('a form posted from another site is refused', async () => {
 });
 
 test('users: search as you type, a user page, disable, edit, delete; the read-only admin refused', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   const surname = unique('Hopper').replace(/-/g, '');
   const email = `${surname.toLowerCase()}@example.com`;
   const made = await api().post('/api/v1/users', {
@@ -180,7 +151,7 @@ test('users: search as you type, a user page, disable, edit, delete; the read-on
   await page.waitForURL((address) => address.searchParams.get('q') === typo);
   const found = page.locator('#user-results').getByRole('link', { name: `Grace ${surname}` });
   await found.waitFor();
-  assert.equal(await page.locator('#user-results li.row').count(), 1, 'only Grace matches');
+  assert.equal(await page.locator('#user-results li.item').count(), 1, 'only Grace matches');
   await checkPage(page, 'users-search');
   // Without the script, the form's button gives the same page.
   await page.getByLabel('Department').fill('Research');
@@ -207,7 +178,7 @@ test('users: search as you type, a user page, disable, edit, delete; the read-on
   await page.getByText('Commodore').waitFor();
 
   // The read-only admin: the page without controls, and a POST anyway refused by the core.
-  const reader = await newPage(browser);
+  const reader = await newPage();
   await reader.goto(url(`/console/users/${id}`));
   await signIn(reader, people().readOnly.email);
   await reader.getByRole('heading', { name: `Grace B. ${surname}` }).waitFor();

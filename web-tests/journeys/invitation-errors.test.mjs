@@ -6,41 +6,33 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, checkPage, context, invitationLink, launch, newPage, unique } from '../lib/onramp.mjs';
+import {
+  PASSWORD, acceptInvitation, api, checkPage, context, invitationLink, invite, makeDirectory, newPage, signIn,
+  unique, url, useBrowser,
+} from '../lib/onramp.mjs';
 
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 let directory;
 
 // A directory of this journey's own, made once.
 async function directoryId() {
-  if (!directory) {
-    const app = await api().post('/api/v1/apps', { displayName: unique('Error pages') });
-    await api().post('/api/v1/local-directory-configs', { appId: app.app.id, displayName: 'Error pages' });
-    directory = app.app.id;
-  }
+  directory ??= await makeDirectory('Error pages');
   return directory;
 }
 
 // Invites a new address and returns the invitation and its link.
 async function invited(name) {
   const email = `${unique(name)}@example.com`;
-  const path = `/api/v1/local-directory-configs/${await directoryId()}/invitations`;
-  const { invitation } = await api().post(path, { email, displayName: name });
+  const invitation = await invite(await directoryId(), email, name);
   return { invitation, link: await invitationLink(email) };
 }
 
 // Opens `link` in a fresh page, checks the status and the words, and runs the page checks.
 async function refusal(link, status, words, name) {
-  const page = await newPage(browser);
+  const page = await newPage();
   const response = await page.goto(link);
   assert.equal(response.status(), status, `${link}: status`);
   assert.equal(response.headers()['cache-control'], 'no-store');
@@ -52,7 +44,7 @@ async function refusal(link, status, words, name) {
 test('an expired invitation', async () => {
   const { email } = context().fixtures.expiredInvitation;
   await refusal(await invitationLink(email), 410, /This invitation expired on/, 'expired');
-  const page = await newPage(browser);
+  const page = await newPage();
   await page.goto(await invitationLink(email));
   await page.getByText(/Ask .+ \(.+@.+\) to send you a new one\./).waitFor();
 });
@@ -61,7 +53,7 @@ test('a revoked invitation', async () => {
   const { invitation, link } = await invited('rex');
   await api().post(`/api/v1/local-directory-configs/${await directoryId()}/invitations/${invitation.id}/revoke`);
   await refusal(link, 410, /This invitation was withdrawn on/, 'revoked');
-  const page = await newPage(browser);
+  const page = await newPage();
   await page.goto(link);
   await page.getByText(/invited you: ask them whether you should still join\./).waitFor();
   // The date is a <time> holding the exact instant of the revocation.
@@ -71,29 +63,20 @@ test('a revoked invitation', async () => {
 
 test('a used invitation', async () => {
   const { invitation, link } = await invited('uma');
-  const token = new URL(link).pathname.split('/').pop();
-  const password = 'correct horse battery staple';
-  const accepted = await fetch(`${context().baseUrl}/api/v1/local-directory-invitations/accept`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, displayName: 'Uma', password }),
-  });
-  assert.equal(accepted.status, 200, await accepted.text());
+  await acceptInvitation(link, 'Uma');
   await refusal(link, 409, /has already been accepted, so your account exists/, 'used');
   // The page leads to sign-in, and from there on to the account.
-  const page = await newPage(browser);
+  const page = await newPage();
   await page.goto(link);
   await page.getByRole('link', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Email address').fill(invitation.email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, invitation.email, PASSWORD);
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
 });
 
 test('an unknown link', async () => {
   const token = randomBytes(32).toString('base64url');
-  await refusal(`${context().baseUrl}/invite/${token}`, 404, /not valid: check that it was copied whole/, 'unknown');
+  await refusal(url(`/invite/${token}`), 404, /not valid: check that it was copied whole/, 'unknown');
 });
 
 // Guessing links is limited per address: past the burst of unknown links, the page says to wait (429 with
@@ -101,11 +84,11 @@ test('an unknown link', async () => {
 // the loopback proxy, so this test's guesses come from an address of their own (X-Forwarded-For) and do not
 // slow the other journeys.
 test('too many unknown links from one address', async () => {
-  const page = await newPage(browser);
+  const page = await newPage();
   await page.setExtraHTTPHeaders({ 'x-forwarded-for': '203.0.113.77' });
   let response;
   for (let guess = 0; guess < 30; guess += 1) {
-    response = await page.goto(`${context().baseUrl}/invite/${randomBytes(32).toString('base64url')}`);
+    response = await page.goto(url(`/invite/${randomBytes(32).toString('base64url')}`));
     if (response.status() !== 404) break;
   }
   assert.equal(response.status(), 429, 'the guesses are stopped');

@@ -6,42 +6,27 @@
 // widths, nothing scrolling sideways.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { api, checkPage, context, invitationLink, launch, newPage, newestMail, unique } from '../lib/onramp.mjs';
+import {
+  PASSWORD, api, checkPage, invitationLink, invite as inviteInto, makeDirectory, newPage, newestMail, signIn, unique,
+  url, useBrowser,
+} from '../lib/onramp.mjs';
 
-const PASSWORD = 'correct horse battery staple';
-
-let browser;
-before(async () => {
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-});
+useBrowser();
 
 // What an admin sets up first: a flow with terms and a profile step, a directory that uses it, and an
 // invitation. The invitee's name has a letter outside ASCII, so the email is quoted-printable.
 async function invite(email) {
-  const admin = api();
-  const flow = await admin.post('/api/v1/onboarding-flows', {
+  const flow = await api().post('/api/v1/onboarding-flows', {
     displayName: unique('Engineering onboarding'),
     steps: [
       { key: 'terms', acceptTerms: { text: 'I will keep customer data confidential.\nI will lock my screen.' } },
       { key: 'profile', completeProfile: { requiredFields: ['jobTitle', 'department'] } },
     ],
   });
-  const app = await admin.post('/api/v1/apps', { displayName: unique('Engineering') });
-  await admin.post('/api/v1/local-directory-configs', {
-    appId: app.app.id,
-    displayName: 'Engineering',
-    onboardingFlowId: flow.onboardingFlow.id,
-  });
-  const { invitation } = await admin.post(`/api/v1/local-directory-configs/${app.app.id}/invitations`, {
-    email,
-    displayName: 'Zoë',
-  });
-  return { directoryId: app.app.id, invitation };
+  const directoryId = await makeDirectory('Engineering', { flowId: flow.onboardingFlow.id });
+  return { directoryId, invitation: await inviteInto(directoryId, email, 'Zoë') };
 }
 
 async function invitationStatus(directoryId, id) {
@@ -59,9 +44,9 @@ test('invitation email → accept form → onboarding → done', async () => {
   assert.ok(mail.html?.includes('/invite/'), 'an HTML part with the link beside the text');
   assert.match(mail.text, /Hello Zoë,/, 'the quoted-printable body decodes');
   const link = await invitationLink(email);
-  assert.ok(link.startsWith(`${context().baseUrl}/invite/`), link);
+  assert.ok(link.startsWith(url('/invite/')), link);
 
-  const page = await newPage(browser);
+  const page = await newPage();
   // Opening the link, twice, shows the form and uses nothing up.
   for (let opened = 0; opened < 2; opened++) {
     const response = await page.goto(link);
@@ -171,13 +156,11 @@ test('invitation email → accept form → onboarding → done', async () => {
   assert.equal(user.department, 'Platform');
 
   // The same page in another browser (no session): to sign-in and back, a wrong password first.
-  const elsewhere = await newPage(browser);
+  const elsewhere = await newPage();
   await elsewhere.goto(onboardingUrl);
   await elsewhere.getByRole('heading', { name: 'Sign in' }).waitFor();
   assert.equal(new URL(elsewhere.url()).pathname, '/signin');
-  await elsewhere.getByLabel('Email address').fill(email);
-  await elsewhere.getByLabel('Password').fill('not the password at all');
-  await elsewhere.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(elsewhere, email, 'not the password at all');
   await elsewhere.locator('.error-summary').getByText('Wrong email or password').waitFor();
   assert.equal(await elsewhere.getByLabel('Email address').inputValue(), email, 'the email typed is kept');
   assert.equal(await elsewhere.getByLabel('Password').getAttribute('autocomplete'), 'current-password');
@@ -189,8 +172,8 @@ test('invitation email → accept form → onboarding → done', async () => {
 });
 
 test('an onboarding page that does not exist says so', async () => {
-  const page = await newPage(browser);
-  const response = await page.goto(`${context().baseUrl}/onboarding/000000000000000000000000`);
+  const page = await newPage();
+  const response = await page.goto(url(`/onboarding/000000000000000000000000`));
   assert.equal(response.status(), 404);
   await checkPage(page, 'onboarding-unknown');
 });

@@ -9,21 +9,28 @@
 // `<screenshot folder>/<journey>/<name>-<width>.png`, the journey being the file's name without
 // `.test.mjs`; cargo's test puts them under `target/web-tests/<backend>/`.
 //
-// A journey launches the browser in a `before` hook and closes it in an `after` hook (which runs when a test
-// fails too), opens each page with `newPage`, sets up what it needs with `api()` and reads emails with
-// `newestMail`/`invitationLink`, and calls `checkPage(page, name)` on every page it reaches.
+// A journey calls `useBrowser()` once at its top (Chromium launched before its first test, closed after its
+// last, when a test fails too), opens each page with `newPage()`, sets up what it needs with `api()` (and
+// `makeDirectory`, `invite`, `acceptInvitation`), reads emails with `newestMail`/`invitationLink`, signs in
+// with `signIn`/`signInByLink`, and calls `checkPage(page, name)` on every page it reaches.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
+import { after, before } from 'node:test';
+import { crc32, deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 import { Api } from './api.mjs';
 import { linkIn, waitForMails } from './mail.mjs';
 
 export { linkIn, parseMail, readMails, waitForMails } from './mail.mjs';
+
+// The password of the people the journeys invite, and the one they give the console's admins.
+export const PASSWORD = 'correct horse battery staple';
+export const ADMIN_PASSWORD = 'copper meadow lantern ninety';
 
 export const DESKTOP = Object.freeze({ width: 1280, height: 800 });
 export const PHONE = Object.freeze({ width: 390, height: 844 });
@@ -89,18 +96,124 @@ export async function invitationLink(address, options) {
   return linkIn(await newestMail(address, options), '/invite/');
 }
 
-// Launches Chromium; close it in an `after` hook or a `finally` block.
+// The address of `path` on the server under test: `url('/console')`.
+export function url(path) {
+  return `${context().baseUrl}${path}`;
+}
+
+// An app named `unique(name)` and its local directory named `name` (using the flow `flowId`, when given),
+// made by the admin; returns the directory's id (the app's).
+export async function makeDirectory(name, { flowId } = {}) {
+  const app = await api().post('/api/v1/apps', { displayName: unique(name) });
+  const directory = { appId: app.app.id, displayName: name };
+  if (flowId) directory.onboardingFlowId = flowId;
+  await api().post('/api/v1/local-directory-configs', directory);
+  return app.app.id;
+}
+
+// Invites `email` (named `displayName`) into the directory `directoryId`; returns the invitation.
+export async function invite(directoryId, email, displayName) {
+  const path = `/api/v1/local-directory-configs/${directoryId}/invitations`;
+  const { invitation } = await api().post(path, { email, displayName });
+  return invitation;
+}
+
+// Accepts the invitation of `link` (an `/invite/<token>` address) through the API, as `displayName` with
+// `password`; returns the answer (`onboardId` among it).
+export async function acceptInvitation(link, displayName, password = PASSWORD) {
+  const token = new URL(link).pathname.split('/').pop();
+  const response = await fetch(url('/api/v1/local-directory-invitations/accept'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, displayName, password }),
+  });
+  const body = await response.json();
+  assert.equal(response.status, 200, `accepting the invitation: ${JSON.stringify(body)}`);
+  return body;
+}
+
+// Fills the sign-in form the page shows and submits it.
+export async function signIn(page, email, password = ADMIN_PASSWORD) {
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+// An admin of the fixtures (`{ email, link }`, the link a console sign-in link from `signin-link`) sets
+// their console password at the link, signs in on the page it leads to, and lands on the console's overview.
+export async function signInByLink(page, { email, link }, password = ADMIN_PASSWORD) {
+  await page.goto(url(link));
+  await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+  await page.getByLabel(/^Password/).fill(password);
+  await page.getByLabel('Confirm your password').fill(password);
+  await page.getByRole('button', { name: 'Save my new password' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await signIn(page, email, password);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+}
+
+// A real PNG of `width`×`height` in `[r, g, b]` with a white band across its middle, made here so that no
+// journey ships a binary.
+export function png([r, g, b], { width = 120, height = 40 } = {}) {
+  const band = (x, y) => y > height * 0.375 && y < height * 0.625 && x > width / 12 && x < (width * 11) / 12;
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = [0];
+    for (let x = 0; x < width; x++) row.push(...(band(x, y) ? [255, 255, 255] : [r, g, b]));
+    rows.push(Buffer.from(row));
+  }
+  const chunk = (type, data) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits, truecolour, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+// Launches Chromium; close it in an `after` hook or a `finally` block (`useBrowser` does both).
 export function launch() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS], timeout: 60_000 });
+}
+
+let journeyBrowser;
+
+// The journey's one browser: launched before the file's first test, closed after its last (which runs when
+// a test fails too). `newPage()` opens its pages there.
+export function useBrowser() {
+  before(async () => {
+    journeyBrowser = await launch();
+  });
+  after(async () => {
+    await journeyBrowser?.close();
+    journeyBrowser = undefined;
+  });
+}
+
+function theBrowser() {
+  assert.ok(journeyBrowser, 'no browser: call useBrowser() at the top of the journey');
+  return journeyBrowser;
 }
 
 // Console errors and uncaught exceptions of each page, for `checkPage`.
 const problems = new WeakMap();
 
-// A new page in a fresh browser context (no cookies) at `viewport`, recording what goes wrong in it.
+// A new page in a fresh browser context (no cookies) at `viewport`, recording what goes wrong in it; in the
+// journey's browser (`useBrowser`) unless another is given.
 // A non-2xx status of the page itself is logged by Chromium as a failed resource; that is the page's own
 // answer (an error page is 404 or 410), so it is not counted as a problem.
-export async function newPage(browser, viewport = DESKTOP) {
+export async function newPage(browser = theBrowser(), viewport = DESKTOP) {
   const browserContext = await browser.newContext({ viewport });
   const page = await browserContext.newPage();
   const list = [];

@@ -9,17 +9,14 @@
 use std::time::{Duration, Instant};
 
 use hyper::header::HeaderValue;
-use onramp::config::{Config, LogFormat};
-use onramp::{admin, server};
 use onramp_core::account::ClientInfo;
 use onramp_domain::Secret;
-use onramp_store::Actor;
-use tokio::sync::oneshot;
 
 use crate::Result;
 use crate::http_client::Connection;
 use crate::scratch::ScratchDir;
 use crate::search::{Latencies, inputs};
+use crate::server_process::SeededServer;
 use crate::synthetic::DEPARTMENTS;
 
 const PASSWORD: &str = "copper meadow lantern ninety";
@@ -31,61 +28,25 @@ const MAX_PREFIX: usize = 14;
 pub async fn run(count: usize, seed: u64) -> Result<()> {
     let scratch = ScratchDir::new("onramp-bench-console-users")?;
     let dir = scratch.path().join("server");
-    std::fs::create_dir_all(&dir)?;
     println!("onramp-bench console-users: {count} users (seed {seed}), GET /console/users per keystroke, SQLite");
-    let config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        database_url: format!("sqlite:{}", dir.join("onramp.db").display()),
-        data_dir: dir,
-        public_url: None,
-        log_format: LogFormat::Text,
-        admin_email: "admin@bench.example".into(),
-        smtp_url: None,
-        mail_from: None,
-        connections: Default::default(),
-        trusted_proxies: Vec::new(),
-        metrics_token: None,
-        jobs: Default::default(),
-        limits: Default::default(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-
-    // The users go in before the server starts; the default tenant is made as the first start makes it.
-    let store = server::open_store(&config).await?;
-    let (tenant, _) = admin::new_tenant("default", &config.admin_email, &addr.ip().to_string())?;
-    if !store.bootstrap(&tenant).await? {
-        return Err("the fresh database already has a default tenant".into());
-    }
-    let tenant_id = tenant.tenant.id;
-    let started = Instant::now();
-    let core = onramp_core::Core::offline(store.clone());
-    let actor = Actor::system(tenant_id);
-    let report = core.import_as_system(&actor, inputs(seed).take(count).map(Ok), Default::default()).await?;
-    if !report.errors.is_empty() {
-        return Err(format!("{} rows failed to import, first: {:?}", report.errors.len(), report.errors[0]).into());
-    }
-    println!("import     {count} users in {:.1} s", started.elapsed().as_secs_f64());
+    let seeded = SeededServer::prepare(dir, count, seed).await?;
+    println!("import     {count} users in {:.1} s", seeded.import.as_secs_f64());
 
     // The super-admin's console password, through its sign-in link, and a session, as the pages make them.
-    let link = core.console_sign_in_link(&tenant_id, &config.admin_email, "http://bench").await?;
+    let (tenant_id, admin_email, addr) = (seeded.tenant_id, seeded.config.admin_email.clone(), seeded.addr);
+    let core = onramp_core::Core::offline(seeded.store.clone());
+    let link = core.console_sign_in_link(&tenant_id, &admin_email, "http://bench").await?;
     let token = link.url.expose().rsplit('/').next().unwrap_or_default().to_string();
     let client = ClientInfo::default();
     core.reset_password(&client, &token, Secret::new(PASSWORD.to_string())).await?;
-    let signed_in = core.sign_in(&client, &config.admin_email, Secret::new(PASSWORD.to_string()), None).await?;
+    let signed_in = core.sign_in(&client, &admin_email, Secret::new(PASSWORD.to_string()), None).await?;
     let cookie = HeaderValue::from_str(&format!("onramp_session={}", signed_in.token.expose()))?;
-    drop((core, store));
+    drop(core);
 
-    let (stop, stopped) = oneshot::channel::<()>();
-    let started = Instant::now();
-    let server = server::start(&config, listener, async move {
-        let _ = stopped.await;
-    })
-    .await?;
-    println!("start      {:.1} s (the index built from the database)", started.elapsed().as_secs_f64());
+    let (server, start) = seeded.start().await?;
+    println!("start      {:.1} s (the index built from the database)", start.as_secs_f64());
     let outcome = keystrokes(addr, &cookie, count, seed).await;
-    let _ = stop.send(());
-    server.wait().await?;
+    server.stop().await?;
     outcome
 }
 
@@ -114,7 +75,7 @@ fn typed(count: usize, seed: u64) -> Vec<(&'static str, String)> {
 async fn keystrokes(addr: std::net::SocketAddr, cookie: &HeaderValue, count: usize, seed: u64) -> Result<()> {
     let mut conn = Connection::open(addr).await?;
     let probe = conn.send(conn.get("/console/users", Some(cookie))).await?;
-    if probe.status != 200 || !String::from_utf8_lossy(&probe.body).contains("class=\"row\"") {
+    if probe.status != 200 || !String::from_utf8_lossy(&probe.body).contains("class=\"item\"") {
         return Err(format!("the users page answered {}: {}", probe.status, probe.text()).into());
     }
     let paths = typed(count, seed);

@@ -1,5 +1,8 @@
-//! The real `onramp` binary as a child process, for a benchmark that measures the server as it runs
-//! (`accept-memory`). The binary is the one `--server` names, else `onramp` beside this executable, which is
+//! The server a benchmark measures, started one of two ways: [`SeededServer`], the real server in this
+//! process on a fresh SQLite database holding the synthetic users (`search`'s HTTP phase and
+//! `console-users`), and [`ServerProcess`], the real `onramp` binary as a child process (`accept-memory`).
+//!
+//! The child process runs the binary `--server` names, else `onramp` beside this executable, which is
 //! where cargo puts both. `cargo run -p onramp-bench` does not build `onramp` (nothing in the bench depends
 //! on the binary), so build it first; the bench prints the binary it runs and how long ago it was built.
 //!
@@ -10,12 +13,107 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use onramp::admin::{self, IssuedCredential};
+use onramp::config::{Config, LogFormat};
+use onramp::server::{self, Server};
+use onramp_domain::Id;
+use onramp_store::{Actor, Store};
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
 
+use crate::search::inputs;
 use crate::{Error, Result};
+
+/// A fresh SQLite database in a folder, its default tenant made as the first start makes it (its credential
+/// kept) and the synthetic users imported, before the server starts on it ([`SeededServer::start`]), so
+/// that the server's index is built from the database as at any start.
+pub struct SeededServer {
+    pub config: Config,
+    /// Where the server will listen (127.0.0.1, a port of its own).
+    pub addr: SocketAddr,
+    pub tenant_id: Id,
+    /// The default tenant's first credential (a super-admin's).
+    pub issued: IssuedCredential,
+    /// The database, for what is to be done before the server starts; closed by `start`.
+    pub store: Arc<dyn Store>,
+    /// How long the import took.
+    pub import: Duration,
+    listener: TcpListener,
+}
+
+impl SeededServer {
+    /// The database in `dir` (made if missing) with `count` users of `seed` (`search::inputs`) imported.
+    pub async fn prepare(dir: PathBuf, count: usize, seed: u64) -> Result<SeededServer> {
+        std::fs::create_dir_all(&dir)?;
+        let config = Config {
+            listen: "127.0.0.1:0".parse()?,
+            database_url: format!("sqlite:{}", dir.join("onramp.db").display()),
+            data_dir: dir,
+            public_url: None,
+            log_format: LogFormat::Text,
+            admin_email: "admin@bench.example".into(),
+            smtp_url: None,
+            mail_from: None,
+            connections: Default::default(),
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
+            jobs: Default::default(),
+            limits: Default::default(),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let store = server::open_store(&config).await?;
+        let (tenant, issued) = admin::new_tenant("default", &config.admin_email, &addr.ip().to_string())?;
+        if !store.bootstrap(&tenant).await? {
+            return Err("the fresh database already has a default tenant".into());
+        }
+        let tenant_id = tenant.tenant.id;
+        let started = Instant::now();
+        let core = onramp_core::Core::offline(store.clone());
+        let report = core
+            .import_as_system(&Actor::system(tenant_id), inputs(seed).take(count).map(Ok), Default::default())
+            .await?;
+        let import = started.elapsed();
+        if !report.errors.is_empty() {
+            return Err(format!("{} rows failed to import, first: {:?}", report.errors.len(), report.errors[0]).into());
+        }
+        Ok(SeededServer { config, addr, tenant_id, issued, store, import, listener })
+    }
+
+    /// Closes the database and starts the server on it in this process; returns it and how long it took to
+    /// start (its index built from the database).
+    pub async fn start(self) -> Result<(RunningServer, Duration)> {
+        let SeededServer { config, listener, store, .. } = self;
+        drop(store);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let started = Instant::now();
+        let server = server::start(&config, listener, async move {
+            let _ = stopped.await;
+        })
+        .await?;
+        Ok((RunningServer { stop, server }, started.elapsed()))
+    }
+}
+
+/// A server started by [`SeededServer::start`]; [`RunningServer::stop`] ends it.
+pub struct RunningServer {
+    stop: oneshot::Sender<()>,
+    server: Server,
+}
+
+impl RunningServer {
+    /// Stops the server and waits until its requests are drained.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        self.server.wait().await?;
+        Ok(())
+    }
+}
 
 /// The server binary to run: `explicit`, else `onramp` in this executable's folder.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_domain::user::UserStatus;
 use onramp_domain::{Id, Permission, Timestamp};
-use onramp_store::{Delivery, Invitation, InvitationStatus, OnboardFilter};
+use onramp_store::{Delivery, Invitation, InvitationStatus};
 
 use crate::error::{CoreError, CoreResult};
 use crate::onboards::OnboardView;
@@ -107,33 +107,10 @@ impl Core {
         Ok(overview)
     }
 
-    /// The onboards under way whose turn began before `cutoff`, longest waiting first. A turn never begins
-    /// before its onboard did, so only onboards started before `cutoff` are read, a page at a time.
+    /// The onboards under way whose turn began before `cutoff`, longest waiting first: one indexed query of
+    /// the store, on the turn's start that every write of an onboard stores.
     async fn waiting_onboards(&self, tenant: &Id, cutoff: Timestamp) -> CoreResult<Bounded<OnboardView>> {
-        const PAGE: u32 = 500;
-        let filter = OnboardFilter {
-            statuses: vec![OnboardStatus::Created, OnboardStatus::InProgress],
-            created_before: Some(cutoff),
-            ..OnboardFilter::default()
-        };
-        let mut waiting = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.store.search_onboards(tenant, &filter, after.as_ref(), PAGE).await?;
-            let full = page.len() == PAGE as usize;
-            after = page.last().map(|item| item.onboard.id);
-            waiting.extend(
-                page.into_iter()
-                    .filter(|item| item.onboard.turn(item.accepted_at).is_some_and(|turn| turn.since < cutoff)),
-            );
-            if !full {
-                break;
-            }
-        }
-        let total = i64::try_from(waiting.len()).unwrap_or(i64::MAX);
-        let since = |item: &onramp_store::ListedOnboard| item.onboard.turn(item.accepted_at).map(|turn| turn.since);
-        waiting.sort_by_key(|item| (since(item), item.onboard.id));
-        waiting.truncate(OVERVIEW_ITEMS as usize);
+        let (waiting, total) = self.store.waiting_onboards(tenant, cutoff, OVERVIEW_ITEMS).await?;
         Ok(Bounded { items: self.views(tenant, waiting).await?, total })
     }
 }

@@ -1,9 +1,9 @@
 //! The use cases on roles and the audit log, authorized here for every surface: the five built-in roles
-//! (`role:read`; roles live in code, so these read no database) and the tenant's audit events, oldest first,
-//! filtered by actor, action, object and time (`audit:read`).
+//! (`role:read`; roles live in code, so these read no database) and the tenant's audit events, oldest or
+//! newest first, filtered by actor, action, object and time (`audit:read`).
 
 use onramp_domain::{BuiltinRole, Id, Permission};
-use onramp_store::{AuditEvent, AuditFilter};
+use onramp_store::{AuditEvent, AuditFilter, AuditOrder};
 
 use crate::error::{CoreError, CoreResult};
 use crate::{Core, Principal};
@@ -21,11 +21,13 @@ impl Core {
     }
 
     /// The tenant's audit events that `filter` admits (by actor, action, object and time), in id (time)
-    /// order, after `after`. A time range that ends before it starts is refused, naming `until`.
+    /// order or newest first (`order`), after `after` in that order. A time range that ends before it
+    /// starts is refused, naming `until`.
     pub async fn list_audit_events(
         &self,
         caller: &Principal,
         filter: &AuditFilter,
+        order: AuditOrder,
         after: Option<&Id>,
         limit: u32,
     ) -> CoreResult<Vec<AuditEvent>> {
@@ -35,6 +37,6 @@ impl Core {
         {
             return Err(CoreError::invalid_field("until", "must not be before since"));
         }
-        Ok(self.store.list_audit_events(&caller.tenant_id, filter, after, limit).await?)
+        Ok(self.store.list_audit_events(&caller.tenant_id, filter, order, after, limit).await?)
     }
 }

@@ -237,11 +237,13 @@ pub trait AuthStore: Send + Sync + 'static {
 /// The append-only audit log. Events are written by the mutating methods of the other traits.
 #[async_trait]
 pub trait AuditStore: Send + Sync + 'static {
-    /// A tenant's audit events that `filter` admits, in id (creation) order, after `after` if given.
+    /// A tenant's audit events that `filter` admits, in id (creation) order or its reverse (`order`), after
+    /// `after` in that order if given: keyset pages either way.
     async fn list_audit_events(
         &self,
         tenant_id: &Id,
         filter: &AuditFilter,
+        order: AuditOrder,
         after: Option<&Id>,
         limit: u32,
     ) -> Result<Vec<AuditEvent>>;
@@ -249,6 +251,16 @@ pub trait AuditStore: Send + Sync + 'static {
     /// A user's audit trail, newest first: the events about the user and the events the user acted in, up
     /// to `limit`.
     async fn audit_events_of_user(&self, tenant_id: &Id, user_id: &Id, limit: u32) -> Result<Vec<AuditEvent>>;
+}
+
+/// The order of an audit listing. Ids are time-ordered, so id order is the order the log was written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuditOrder {
+    /// Oldest first, as the log is kept.
+    #[default]
+    OldestFirst,
+    /// Newest first.
+    NewestFirst,
 }
 
 /// Which audit events a listing admits: each field given narrows it (all of them together).
@@ -829,6 +841,16 @@ pub trait OverviewStore: Send + Sync + 'static {
 
     /// The newest message of kind `invitation` of each of `invitation_ids` that has one.
     async fn invitation_deliveries(&self, tenant_id: &Id, invitation_ids: &[Id]) -> Result<Vec<Delivery>>;
+
+    /// Onboards under way whose turn (`Onboard::turn`) began before `cutoff`, longest waiting first (then
+    /// by id), at most `limit`, and how many there are in all: one indexed query on the turn's start, which
+    /// every write of an onboard stores.
+    async fn waiting_onboards(
+        &self,
+        tenant_id: &Id,
+        cutoff: Timestamp,
+        limit: u32,
+    ) -> Result<(Vec<ListedOnboard>, i64)>;
 }
 
 /// Undelivered outbox messages (`GaugeStore::outbox_gauges`).

@@ -29,6 +29,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (16, "console", include_str!("../migrations/sqlite/0016_console.sql")),
     (17, "console_users", include_str!("../migrations/sqlite/0017_console_users.sql")),
     (18, "console_indexes", include_str!("../migrations/sqlite/0018_console_indexes.sql")),
+    (21, "onboard_turn_since", include_str!("../migrations/sqlite/0021_onboard_turn_since.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -49,6 +50,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (16, "console", include_str!("../migrations/postgres/0016_console.sql")),
     (17, "console_users", include_str!("../migrations/postgres/0017_console_users.sql")),
     (18, "console_indexes", include_str!("../migrations/postgres/0018_console_indexes.sql")),
+    (21, "onboard_turn_since", include_str!("../migrations/postgres/0021_onboard_turn_since.sql")),
 ];
 
 #[derive(Debug)]

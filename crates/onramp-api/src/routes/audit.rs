@@ -1,10 +1,10 @@
-//! The audit log: `GET /api/v1/audit-events`, a tenant's events oldest first, paged, filtered by actor,
-//! action, object and time.
+//! The audit log: `GET /api/v1/audit-events`, a tenant's events oldest first (or newest first, with
+//! `orderBy=newest`), paged, filtered by actor, action, object and time.
 
 use axum::Json;
 use axum::extract::State;
 use onramp_domain::{Id, Timestamp};
-use onramp_store::{AuditEvent, AuditFilter};
+use onramp_store::{AuditEvent, AuditFilter, AuditOrder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -47,13 +47,15 @@ fn event_json(event: AuditEvent) -> AuditEventBody {
     }
 }
 
-/// The query of `GET /api/v1/audit-events`: paging, and filters by actor (a user id), action, object (type
-/// and id) and a time range (`since` inclusive, `until` exclusive, RFC 3339).
+/// The query of `GET /api/v1/audit-events`: paging, the order (`orderBy`: `oldest`, the default, or
+/// `newest`), and filters by actor (a user id), action, object (type and id) and a time range (`since`
+/// inclusive, `until` exclusive, RFC 3339).
 #[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 pub struct AuditQuery {
     page_size: Option<i64>,
     page_token: Option<String>,
+    order_by: Option<String>,
     actor_user_id: Option<String>,
     action: Option<String>,
     object_type: Option<String>,
@@ -74,6 +76,23 @@ fn time_filter(field: &str, raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
         Some(raw) => Timestamp::parse_rfc3339(raw)
             .map(Some)
             .map_err(|_| ApiError::invalid_field(field, "must be an RFC 3339 time, such as 2026-01-31T09:00:00Z")),
+    }
+}
+
+/// The order a list asks for by its name (`oldest`, `newest`); absent or empty is the log's own order.
+pub fn audit_order(field: &str, raw: Option<&str>) -> ApiResult<AuditOrder> {
+    match raw.map(str::trim).unwrap_or_default() {
+        "" | "oldest" => Ok(AuditOrder::OldestFirst),
+        "newest" => Ok(AuditOrder::NewestFirst),
+        _ => Err(ApiError::invalid_field(field, "must be oldest or newest")),
+    }
+}
+
+/// An order's name, as [`audit_order`] reads it.
+pub fn audit_order_name(order: AuditOrder) -> &'static str {
+    match order {
+        AuditOrder::OldestFirst => "oldest",
+        AuditOrder::NewestFirst => "newest",
     }
 }
 
@@ -101,11 +120,13 @@ pub async fn list_audit_events(
 ) -> ApiResult<Json<ListBody<AuditEventBody>>> {
     let size = page_size("page_size", query.page_size)?;
     let filter = query.filter()?;
+    let order = audit_order("orderBy", query.order_by.as_deref())?;
     let micros = |time: Option<Timestamp>| time.map(|time| time.micros().to_string()).unwrap_or_default();
     let actor = filter.actor_user_id.map(|id| id.to_string()).unwrap_or_default();
     let fingerprint = fingerprint(&[
         "audit_events.list",
         &caller.tenant_id.to_string(),
+        audit_order_name(order),
         &actor,
         filter.action.as_deref().unwrap_or_default(),
         filter.object_type.as_deref().unwrap_or_default(),
@@ -114,7 +135,7 @@ pub async fn list_audit_events(
         &micros(filter.until),
     ]);
     let after = page_after(&state.page_tokens, query.page_token.as_deref(), &fingerprint)?;
-    let mut events = state.core.list_audit_events(&caller, &filter, after.as_ref(), size as u32 + 1).await?;
+    let mut events = state.core.list_audit_events(&caller, &filter, order, after.as_ref(), size as u32 + 1).await?;
     let next = next_page_token(&state.page_tokens, &fingerprint, &mut events, size, |event| event.id);
     let list = events.into_iter().map(event_json).collect();
     Ok(Json(ListBody { list, next_page_token: next }))

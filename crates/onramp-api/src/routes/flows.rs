@@ -12,7 +12,7 @@ use crate::openapi::{ApiRouter, Doc};
 use axum::Json;
 use axum::extract::{Path, State};
 use onramp_domain::BuiltinRole;
-use onramp_domain::onboarding::{Flow, FlowStep, validate_steps};
+use onramp_domain::onboarding::{Flow, FlowStep, StepKind, validate_steps};
 use onramp_domain::{Id, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -114,80 +114,129 @@ fn flow_response(flow: &Flow) -> Json<FlowResponse> {
     Json(FlowResponse { onboarding_flow: flow_json(flow) })
 }
 
+/// A flow as a request gives it (create, and update under its mask); the console's flow editor builds one too.
 #[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
-struct FlowInput {
-    display_name: Option<String>,
-    description: Option<String>,
+pub(crate) struct FlowInput {
+    pub(crate) display_name: Option<String>,
+    pub(crate) description: Option<String>,
     /// Parsed step by step, so that an error names the step.
-    steps: Option<Vec<Value>>,
+    pub(crate) steps: Option<Vec<Value>>,
 }
 
-const UPDATABLE: [&str; 3] = ["displayName", "description", "steps"];
+pub(crate) const UPDATABLE: [&str; 3] = ["displayName", "description", "steps"];
 
 impl FlowInput {
-    fn paths_set(&self) -> Vec<&'static str> {
+    pub(crate) fn paths_set(&self) -> Vec<&'static str> {
         let set = [self.display_name.is_some(), self.description.is_some(), self.steps.is_some()];
         UPDATABLE.iter().zip(set).filter(|(_, set)| *set).map(|(path, _)| *path).collect()
     }
 
-    fn apply(&self, flow: &mut Flow, paths: &[&'static str]) -> ApiResult<()> {
+    /// Sets the fields of `paths` from this input, refusing the first bad value (naming its field).
+    pub(crate) fn apply(&self, flow: &mut Flow, paths: &[&'static str]) -> ApiResult<()> {
         if paths.contains(&"displayName") {
-            flow.display_name = crate::wire::one_line("displayName", self.display_name.as_deref(), 256)?;
-            if flow.display_name.is_empty() {
-                return Err(ApiError::invalid_field("displayName", "must not be empty"));
-            }
+            flow.display_name = display_name(self.display_name.as_deref())?;
         }
         if paths.contains(&"description") {
-            flow.description = crate::wire::multi_line("description", self.description.as_deref(), 4096)?;
+            flow.description = description(self.description.as_deref())?;
         }
         if paths.contains(&"steps") {
             flow.steps = parse_steps(self.steps.as_deref().unwrap_or_default())?;
         }
         Ok(())
     }
+
+    /// Every bad value of this input, each as the error [`FlowInput::apply`] would give were it the first:
+    /// by the same checks, for a page that shows each problem beside its field. A step is checked against
+    /// the earlier steps' keys, as `validate_steps` checks them.
+    pub(crate) fn problems(&self) -> Vec<ApiError> {
+        let mut problems = Vec::new();
+        problems.extend(display_name(self.display_name.as_deref()).err());
+        problems.extend(description(self.description.as_deref()).err());
+        // The earlier steps with a good key, each as a step whose settings pass, so that a step is checked
+        // against their keys (and their number) alone.
+        let mut earlier: Vec<FlowStep> = Vec::new();
+        for (index, value) in self.steps.as_deref().unwrap_or_default().iter().enumerate() {
+            let step = match parse_step(index, value) {
+                Ok(step) => step,
+                Err(error) => {
+                    problems.push(error);
+                    continue;
+                }
+            };
+            let stand_in = FlowStep { key: step.key.clone(), required: step.required, kind: StepKind::VerifyEmail {} };
+            earlier.push(step);
+            let result = validate_steps(&earlier);
+            earlier.pop();
+            match result {
+                Ok(()) => earlier.push(stand_in),
+                Err(error) => {
+                    if !error.message.starts_with("key ") {
+                        earlier.push(stand_in);
+                    }
+                    problems.push(ApiError::invalid_field(&format!("steps[{index}]"), error.message));
+                }
+            }
+        }
+        problems
+    }
+}
+
+fn display_name(raw: Option<&str>) -> ApiResult<String> {
+    let name = crate::wire::one_line("displayName", raw, 256)?;
+    if name.is_empty() {
+        return Err(ApiError::invalid_field("displayName", "must not be empty"));
+    }
+    Ok(name)
+}
+
+fn description(raw: Option<&str>) -> ApiResult<String> {
+    crate::wire::multi_line("description", raw, 4096)
 }
 
 /// The steps of a request, each parsed and checked; an error names `steps[i]` and what is wrong. Role
 /// references must be built-in roles (by id or name; stored as ids).
 fn parse_steps(raw: &[Value]) -> ApiResult<Vec<FlowStep>> {
-    let mut steps = Vec::with_capacity(raw.len());
-    for (index, value) in raw.iter().enumerate() {
-        let field = format!("steps[{index}]");
-        if !value.is_object() {
-            return Err(ApiError::invalid_field(
-                &field,
-                "must be an object such as {\"key\": \"terms\", \"acceptTerms\": {...}}",
-            ));
-        }
-        let mut value = value.clone();
-        // A step's kind is flattened into it, out of `extract::objects`' reach: its proto names are mapped here.
-        crate::extract::json_names(&mut value, &field)?;
-        if let Some(refs) = value.pointer_mut("/assignRoles/roleIds").and_then(Value::as_array_mut) {
-            for (i, reference) in refs.iter_mut().enumerate() {
-                let role = reference.as_str().and_then(BuiltinRole::from_ref).ok_or_else(|| {
-                    ApiError::invalid_field(&format!("{field}.assignRoles.roleIds[{i}]"), "no such role")
-                })?;
-                *reference = json!(role.id());
-            }
-        }
-        if value.get("required").is_none() {
-            value["required"] = json!(true);
-        }
-        let step: FlowStep = serde_json::from_value(value).map_err(|error| {
-            ApiError::invalid_field(
-                &field,
-                format!(
-                    "{error}; a step is {{\"key\", \"required\", and one of acceptTerms, completeProfile, verifyEmail, \
-                     managerApproval, assignRoles, notify}}"
-                ),
-            )
-        })?;
-        steps.push(step);
-    }
+    let steps = raw.iter().enumerate().map(|(index, value)| parse_step(index, value)).collect::<ApiResult<Vec<_>>>()?;
     validate_steps(&steps)
         .map_err(|error| ApiError::invalid_field(&format!("steps[{}]", error.index), error.message))?;
     Ok(steps)
+}
+
+/// The step at `index` of a request, parsed alone (its settings are checked with the others', by
+/// `validate_steps`).
+fn parse_step(index: usize, value: &Value) -> ApiResult<FlowStep> {
+    let field = format!("steps[{index}]");
+    if !value.is_object() {
+        return Err(ApiError::invalid_field(
+            &field,
+            "must be an object such as {\"key\": \"terms\", \"acceptTerms\": {...}}",
+        ));
+    }
+    let mut value = value.clone();
+    // A step's kind is flattened into it, out of `extract::objects`' reach: its proto names are mapped here.
+    crate::extract::json_names(&mut value, &field)?;
+    if let Some(refs) = value.pointer_mut("/assignRoles/roleIds").and_then(Value::as_array_mut) {
+        for (i, reference) in refs.iter_mut().enumerate() {
+            let role = reference
+                .as_str()
+                .and_then(BuiltinRole::from_ref)
+                .ok_or_else(|| ApiError::invalid_field(&format!("{field}.assignRoles.roleIds[{i}]"), "no such role"))?;
+            *reference = json!(role.id());
+        }
+    }
+    if value.get("required").is_none() {
+        value["required"] = json!(true);
+    }
+    serde_json::from_value(value).map_err(|error| {
+        ApiError::invalid_field(
+            &field,
+            format!(
+                "{error}; a step is {{\"key\", \"required\", and one of acceptTerms, completeProfile, verifyEmail, \
+                 managerApproval, assignRoles, notify}}"
+            ),
+        )
+    })
 }
 
 async fn create(

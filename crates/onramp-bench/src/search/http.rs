@@ -10,16 +10,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
-use onramp::config::{Config, LogFormat};
-use onramp::{admin, server};
-use onramp_store::Actor;
+use onramp::admin;
 use tokio::sync::oneshot;
 
 use super::Options;
-use super::data::inputs;
 use super::figures::{Http, Latencies};
 use super::queries::{FILTERS, Sets};
 use crate::http_client::Connection;
+use crate::server_process::SeededServer;
 use crate::{Error, Result};
 
 const SEARCH: &str = "/api/v1/search/users";
@@ -75,52 +73,11 @@ async fn serve_and_load(
     connections: usize,
     bodies: Vec<(usize, Bytes)>,
 ) -> Result<Http> {
-    std::fs::create_dir_all(&dir)?;
-    let config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        database_url: format!("sqlite:{}", dir.join("onramp.db").display()),
-        data_dir: dir,
-        public_url: None,
-        log_format: LogFormat::Text,
-        admin_email: "admin@bench.example".into(),
-        smtp_url: None,
-        mail_from: None,
-        connections: Default::default(),
-        trusted_proxies: Vec::new(),
-        metrics_token: None,
-        jobs: Default::default(),
-        limits: Default::default(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-
-    // The users go in before the server starts, so that its index is built from the database as at any
-    // start; the default tenant is made here as the first start would make it, keeping its credential.
-    let store = server::open_store(&config).await?;
-    let (tenant, issued) = admin::new_tenant("default", &config.admin_email, &addr.ip().to_string())?;
-    if !store.bootstrap(&tenant).await? {
-        return Err("the fresh database already has a default tenant".into());
-    }
-    let started = Instant::now();
-    let rows = inputs(seed).take(count).map(Ok);
-    let core = onramp_core::Core::offline(store.clone());
-    let report = core.import_as_system(&Actor::system(tenant.tenant.id), rows, Default::default()).await?;
-    let import = started.elapsed();
-    if !report.errors.is_empty() {
-        return Err(format!("{} rows failed to import, first: {:?}", report.errors.len(), report.errors[0]).into());
-    }
-    drop((core, store));
-
-    let (stop, stopped) = oneshot::channel::<()>();
-    let started = Instant::now();
-    let server = server::start(&config, listener, async move {
-        let _ = stopped.await;
-    })
-    .await?;
-    let start = started.elapsed();
+    let seeded = SeededServer::prepare(dir, count, seed).await?;
+    let (addr, issued, import) = (seeded.addr, seeded.issued.clone(), seeded.import);
+    let (server, start) = seeded.start().await?;
     let outcome = drive(addr, &issued, bodies, seconds, connections).await;
-    let _ = stop.send(());
-    server.wait().await?;
+    server.stop().await?;
     let load = outcome?;
     Ok(Http { import, start, ..load })
 }

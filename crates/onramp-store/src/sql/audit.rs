@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::rows;
 use super::{Dialect, Params, SqlStore};
-use crate::{Actor, AuditEvent, AuditFilter, AuditStore, Result};
+use crate::{Actor, AuditEvent, AuditFilter, AuditOrder, AuditStore, Result};
 
 /// What a mutating store method tells the audit log about its change.
 pub(super) struct Change<'a> {
@@ -80,13 +80,19 @@ where
         &self,
         tenant_id: &Id,
         filter: &AuditFilter,
+        order: AuditOrder,
         after: Option<&Id>,
         limit: u32,
     ) -> Result<Vec<AuditEvent>> {
+        // The same index serves both orders (walked backwards for the newest first).
+        let (beyond, direction) = match order {
+            AuditOrder::OldestFirst => (">", "ASC"),
+            AuditOrder::NewestFirst => ("<", "DESC"),
+        };
         let mut params = Params::default();
         let mut conditions = vec![format!("tenant_id = {}", params.text(tenant_id))];
         if let Some(after) = after {
-            conditions.push(format!("id > {}", params.text(after)));
+            conditions.push(format!("id {beyond} {}", params.text(after)));
         }
         if let Some(actor) = &filter.actor_user_id {
             conditions.push(format!("actor_user_id = {}", params.text(actor)));
@@ -107,7 +113,7 @@ where
             conditions.push(format!("created_at < {}", params.int(until.micros())));
         }
         let sql = format!(
-            "SELECT * FROM audit_events WHERE {} ORDER BY id LIMIT {}",
+            "SELECT * FROM audit_events WHERE {} ORDER BY id {direction} LIMIT {}",
             conditions.join(" AND "),
             params.int(i64::from(limit))
         );

@@ -136,6 +136,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
             crate::migrations::migrator(Backend::Postgres).await?.run(&pool).await?;
+            onboarding::fill_turn_since(&pool).await?;
             Ok(Arc::new(SqlStore { read: pool.clone(), write: pool }))
         }
         Backend::Sqlite => {
@@ -157,6 +158,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
             let writer_options = options.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "16384");
             let write = SqlitePoolOptions::new().max_connections(1).connect_with(writer_options).await?;
             crate::migrations::migrator(Backend::Sqlite).await?.run(&write).await?;
+            onboarding::fill_turn_since(&write).await?;
             let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
             Ok(Arc::new(SqlStore { read, write }))
         }

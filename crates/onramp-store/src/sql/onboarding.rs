@@ -12,7 +12,7 @@ use super::rows::RowExt;
 use super::{Dialect, Params, SqlStore, conflict_on, later_than, outbox};
 use crate::{Actor, ListedOnboard, Onboard, OnboardEffects, OnboardFilter, OnboardingStore, Result, StoreError};
 
-const ONBOARD_COLUMNS: &str = "id, tenant_id, invitation_id, directory_app_id, flow_id, user_id, status, \
+pub(super) const ONBOARD_COLUMNS: &str = "id, tenant_id, invitation_id, directory_app_id, flow_id, user_id, status, \
     failure_reason, steps_json, states_json, created_at, updated_at, holds_user_disabled";
 
 fn flow_json(flow: &Flow) -> Value {
@@ -51,7 +51,7 @@ fn flow_from_row(row: &impl RowExt) -> Result<Flow> {
     })
 }
 
-fn onboard_from_row(row: &impl RowExt) -> Result<Onboard> {
+pub(super) fn onboard_from_row(row: &impl RowExt) -> Result<Onboard> {
     let status = row.text("status")?;
     let steps: Vec<FlowStep> =
         serde_json::from_str(&row.text("steps_json")?).map_err(|_| corrupt("onboards.steps_json"))?;
@@ -122,18 +122,72 @@ where
     row.as_ref().map(onboard_from_row).transpose()
 }
 
+/// When the turn of `onboard` began (`Onboard::turn`), its invitation's acceptance read in this transaction
+/// (so an acceptance written before it counts); None once the onboard has ended. Stored as `turn_since` with
+/// every write of the onboard, for the overview's waiting onboards.
+async fn turn_since<DB>(conn: &mut DB::Connection, onboard: &Onboard) -> Result<Option<i64>>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Decode<'q, DB> + Type<DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+{
+    if onboard.status.is_final() {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT accepted_at FROM invitations WHERE id = $1")
+        .bind(onboard.invitation_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let accepted_at = row.as_ref().map(|row| row.opt_time("accepted_at")).transpose()?.flatten();
+    Ok(onboard.turn(accepted_at).map(|turn| turn.since.micros()))
+}
+
+/// Fills in `turn_since` of the live onboards that lack it (written before migration 0021), at open.
+pub(super) async fn fill_turn_since<DB>(pool: &sqlx::Pool<DB>) -> Result<()>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Decode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
+{
+    let mut conn = pool.acquire().await?;
+    let rows = sqlx::query("SELECT * FROM onboards WHERE status IN ('created', 'in_progress') AND turn_since IS NULL")
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &rows {
+        let onboard = onboard_from_row(row)?;
+        let since = turn_since::<DB>(&mut conn, &onboard).await?;
+        sqlx::query("UPDATE onboards SET turn_since = $1 WHERE id = $2")
+            .bind(since)
+            .bind(onboard.id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Inserts an onboard with its audit event.
 pub(super) async fn insert_onboard<DB>(conn: &mut DB::Connection, actor: &Actor, onboard: &Onboard) -> Result<()>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> Option<i64>: Encode<'q, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
 {
-    sqlx::query(&format!("INSERT INTO onboards ({ONBOARD_COLUMNS}) VALUES ({})", super::placeholders(1, 13)))
+    let since = turn_since::<DB>(&mut *conn, onboard).await?;
+    let sql = format!("INSERT INTO onboards ({ONBOARD_COLUMNS}, turn_since) VALUES ({})", super::placeholders(1, 14));
+    sqlx::query(&sql)
         .bind(onboard.id.to_string())
         .bind(onboard.tenant_id.to_string())
         .bind(onboard.invitation_id.to_string())
@@ -147,6 +201,7 @@ where
         .bind(onboard.created_at.micros())
         .bind(onboard.updated_at.micros())
         .bind(i64::from(onboard.holds_user_disabled))
+        .bind(since)
         .execute(&mut *conn)
         .await
         .map_err(conflict_on("onboards_invitation_live"))?;
@@ -166,14 +221,16 @@ where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> Option<i64>: Encode<'q, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
 {
+    let since = turn_since::<DB>(&mut *conn, after).await?;
     let result = sqlx::query(
         "UPDATE onboards SET user_id = $1, status = $2, failure_reason = $3, states_json = $4, updated_at = $5, \
-         holds_user_disabled = $6 WHERE id = $7 AND updated_at = $8 AND holds_user_disabled = $9",
+         holds_user_disabled = $6, turn_since = $10 WHERE id = $7 AND updated_at = $8 AND holds_user_disabled = $9",
     )
     .bind(after.user_id.map(|id| id.to_string()))
     .bind(after.status.as_str().to_string())
@@ -184,6 +241,7 @@ where
     .bind(before.id.to_string())
     .bind(before.updated_at.micros())
     .bind(i64::from(before.holds_user_disabled))
+    .bind(since)
     .execute(&mut *conn)
     .await?;
     if DB::rows_affected(&result) != 1 {

@@ -9,9 +9,13 @@ use onramp_domain::{Id, Timestamp};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::directory::invitation_from_row;
+use super::onboarding::{ONBOARD_COLUMNS, onboard_from_row};
 use super::rows::RowExt;
 use super::{Dialect, SqlStore};
-use crate::{Delivery, DeliveryState, Invitation, InvitationStatus, OverviewStore, Result, StatusCounts, StoreError};
+use crate::{
+    Delivery, DeliveryState, Invitation, InvitationStatus, ListedOnboard, OverviewStore, Result, StatusCounts,
+    StoreError,
+};
 
 /// An undelivered message one of whose attempts failed: another is scheduled.
 const RETRYING: &str = "sent_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL AND last_error <> ''";
@@ -146,6 +150,44 @@ where
         .await?;
         let deliveries = rows.iter().map(delivery_from_row).collect::<Result<_>>()?;
         Ok((deliveries, totals.int("retrying")?, totals.int("failed")?))
+    }
+
+    async fn waiting_onboards(
+        &self,
+        tenant_id: &Id,
+        cutoff: Timestamp,
+        limit: u32,
+    ) -> Result<(Vec<ListedOnboard>, i64)> {
+        // The partial index of migration 0021 (tenant, turn_since, id) over the live onboards.
+        const WHERE: &str = "o.tenant_id = $1 AND o.status IN ('created', 'in_progress') AND o.turn_since < $2";
+        let columns: Vec<String> = ONBOARD_COLUMNS.split(", ").map(|column| format!("o.{column}")).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT {}, i.accepted_at AS invitation_accepted_at FROM onboards o \
+             LEFT JOIN invitations i ON i.id = o.invitation_id AND i.tenant_id = o.tenant_id \
+             WHERE {WHERE} ORDER BY o.turn_since, o.id LIMIT $3",
+            columns.join(", ")
+        ))
+        .bind(tenant_id.to_string())
+        .bind(cutoff.micros())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        let total = sqlx::query(&format!("SELECT COUNT(*) AS n FROM onboards o WHERE {WHERE}"))
+            .bind(tenant_id.to_string())
+            .bind(cutoff.micros())
+            .fetch_one(&self.read)
+            .await?
+            .int("n")?;
+        let onboards = rows
+            .iter()
+            .map(|row| {
+                Ok(ListedOnboard {
+                    onboard: onboard_from_row(row)?,
+                    accepted_at: row.opt_time("invitation_accepted_at")?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok((onboards, total))
     }
 
     async fn invitation_deliveries(&self, tenant_id: &Id, invitation_ids: &[Id]) -> Result<Vec<Delivery>> {

@@ -32,6 +32,7 @@ async fn fixtures(server: &TestServer) -> Value {
         "expiredResetLink": expired_reset_link(server).await,
         "console": console_fixtures(server).await,
         "consolePages": console_pages_fixtures(server).await,
+        "consoleFlows": console_flows_fixtures(server).await,
     })
 }
 
@@ -118,6 +119,24 @@ async fn console_pages_fixtures(server: &TestServer) -> Value {
     json!({
         "superAdmin": link("pia.pages@example.com", BuiltinRole::SuperAdmin).await,
         "readOnly": link("rex.readonly@example.com", BuiltinRole::ReadOnlyAdmin).await,
+    })
+}
+
+/// The console flows journey's admins: an admin who edits flows and a read-only admin, each with a
+/// `signin-link` link that sets their console password.
+async fn console_flows_fixtures(server: &TestServer) -> Value {
+    use onramp_domain::BuiltinRole;
+    let link = |email: &'static str, role: BuiltinRole| async move {
+        server.credential_with_roles(email, &[role]).await;
+        let made = onramp_core::Core::offline(server.store.clone())
+            .console_sign_in_link(&server.bootstrap.tenant_id, email, &server.base_url)
+            .await
+            .expect("a console sign-in link");
+        json!({"email": email, "link": format!("{}?next=%2Fconsole", made.url.expose().trim_start_matches(&server.base_url))})
+    };
+    json!({
+        "admin": link("fay.flows@example.com", BuiltinRole::Admin).await,
+        "readOnly": link("rhys.readonly@example.com", BuiltinRole::ReadOnlyAdmin).await,
     })
 }
 

@@ -255,18 +255,18 @@ async fn users_list(backend: Backend) {
     assert!(!typo.html.contains("Person 01"), "{}", typo.html);
 
     let sales = browser.get("/console/users?department=Sales&title=Clerk").await;
-    assert_eq!(sales.html.matches("class=\"row\"").count(), 15, "{}", sales.html);
+    assert_eq!(sales.html.matches("class=\"item\"").count(), 15, "{}", sales.html);
     assert!(!sales.html.contains("Ops"), "{}", sales.html);
 
     // 33 users (30, Margaret, the super-admin, Lee): two pages.
     let first = browser.get("/console/users").await;
-    assert_eq!(first.html.matches("class=\"row\"").count(), 25, "{}", first.html);
+    assert_eq!(first.html.matches("class=\"item\"").count(), 25, "{}", first.html);
     let mark = "href=\"/console/users?after=";
     let at = first.html.find(mark).unwrap_or_else(|| panic!("a next page: {}", first.html));
     let next = first.html[at + 6..].split('"').next().unwrap().replace("&amp;", "&");
     let second = browser.get(&next).await;
     assert_eq!(second.status, 200, "{}", second.html);
-    assert_eq!(second.html.matches("class=\"row\"").count(), 8, "{}", second.html);
+    assert_eq!(second.html.matches("class=\"item\"").count(), 8, "{}", second.html);
     assert!(!second.html.contains("rel=\"next\""), "the last page: {}", second.html);
     // The token of one search does not continue another.
     let other = browser.get(&format!("{}&department=Sales", next)).await;
@@ -274,7 +274,7 @@ async fn users_list(backend: Backend) {
     assert!(other.html.contains("is not a page of this search"), "{}", other.html);
 
     let admins = browser.get("/console/users?role=read-only-admin").await;
-    assert_eq!(admins.html.matches("class=\"row\"").count(), 1, "{}", admins.html);
+    assert_eq!(admins.html.matches("class=\"item\"").count(), 1, "{}", admins.html);
     let bad = browser.get("/console/users?status=sleeping").await;
     assert_eq!(bad.status, 400, "{}", bad.html);
     assert!(bad.html.contains("Invalid status: must be active, enabled, disabled or deleted"), "{}", bad.html);

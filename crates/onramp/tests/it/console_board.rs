@@ -110,7 +110,8 @@ async fn overview_needs_someone(backend: Backend) {
 both_backends!(overview_needs_someone);
 
 /// The invitations page filters by directory and status (a bad filter is its field's 400), shows sponsor,
-/// age and the email's delivery, pages by `after`; an admin resends and revokes (the core's use cases: a
+/// age and the email's delivery, pages by `after` (a page token of the API's kind: one tampered with, of
+/// another filter, or a bare id is the field's 400); an admin resends and revokes (the core's use cases: a
 /// new email, the status revoked), a read-only admin sees no buttons and their POST is 403 with nothing
 /// changed; a POST without the anti-forgery token is 403.
 async fn invitations_page(backend: Backend) {
@@ -153,11 +154,29 @@ async fn invitations_page(backend: Backend) {
     assert!(guests_page.html.contains("less than a minute") || guests_page.html.contains("minute"), "age in words");
     assert!(guests_page.html.contains("badge--done\">Sent</span>"), "the email went out: {}", guests_page.html);
 
-    for (query, field) in [("status=lost", "status"), ("directory=nope", "directory"), ("after=zz", "after")] {
+    let page_token = next.rsplit("after=").next().unwrap().to_string();
+    let mut tampered = page_token.clone().into_bytes();
+    tampered[4] = if tampered[4] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let other_filter = format!("directory={staff}&after={page_token}");
+    let bare_id = format!("after={}", staff_ids[0]);
+    for (query, field) in [
+        ("status=lost", "status"),
+        ("directory=nope", "directory"),
+        ("after=zz", "after"),
+        (&format!("after={tampered}")[..], "after"),
+        (&other_filter[..], "after"),
+        (&bare_id[..], "after"),
+    ] {
         let refused = admin.get(&format!("/console/invitations?{query}")).await;
         assert_eq!(refused.status, 400, "{query}: {}", refused.html);
         assert!(refused.html.contains(&format!("<a href=\"#{field}\">")), "{query}: {}", refused.html);
+        assert!(!refused.html.contains("class=\"item\" id=\"invitation-"), "{query}: no rows: {}", refused.html);
     }
+    let refused = admin.get(&format!("/console/invitations?after={tampered}")).await;
+    assert!(refused.html.contains("start again from the first page"), "{}", refused.html);
+    assert!(refused.html.contains("id=\"after\""), "the summary's link has a target: {}", refused.html);
+    assert_eq!(link_to(&refused.html, "First page"), "/console/invitations");
 
     // A read-only admin sees the list without buttons; their POST is refused by the core and changes nothing.
     let read_only = console_admin(&server, "ro@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
@@ -246,7 +265,10 @@ async fn onboards_page(backend: Backend) {
     assert_eq!(filtered.status, 200, "{}", filtered.html);
     assert!(!filtered.html.contains("href=\"/console/onboards/"), "none completed: {}", filtered.html);
     assert!(!filtered.html.contains("id=\"column-in_progress\""), "{}", filtered.html);
-    for (query, field) in [("status=done", "status"), ("flow=x", "flow")] {
+    let bare_id = format!("after={}", onboards[0]);
+    for (query, field) in
+        [("status=done", "status"), ("flow=x", "flow"), (&bare_id[..], "after"), ("after=AAAA", "after")]
+    {
         let refused = admin.get(&format!("/console/onboards?{query}")).await;
         assert_eq!(refused.status, 400, "{query}: {}", refused.html);
         assert!(refused.html.contains(&format!("<a href=\"#{field}\">")), "{query}: {}", refused.html);
@@ -338,8 +360,9 @@ async fn onboards_page(backend: Backend) {
 }
 both_backends!(onboards_page);
 
-/// The audit log filters by actor, action, object and time (bad ones: the field's 400), pages by `after`,
-/// and links each event to its object's console page and its actor to their events.
+/// The audit log, newest first (or oldest first, as asked), filters by actor, action, object and time (bad
+/// ones: the field's 400), pages by `after`, and links each event to its object's console page and its actor
+/// to their events.
 async fn audit_page(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = server.admin_token().await;
@@ -355,15 +378,28 @@ async fn audit_page(backend: Backend) {
     assert!(page.html.contains("aria-current=\"page\">Audit log</a>"), "{}", page.html);
     assert_eq!(count(&page.html, "class=\"item\" id=\"event-"), 50, "a page of 50");
     assert!(
-        page.html.contains(&format!("href=\"/console/invitations#invitation-{}\"", invitations[0])),
-        "the object's page: {}",
+        page.html.contains(&format!("href=\"/console/invitations#invitation-{}\"", invitations[51])),
+        "the newest first, linking to the object's page: {}",
         page.html
     );
+    assert!(!page.html.contains(&invitations[1]), "the two oldest on the next page: {}", page.html);
+    assert!(page.html.contains("<option value=\"\" selected>Newest first</option>"), "{}", page.html);
     let next = link_to(&page.html, "Next page");
     assert!(next.contains("action=invitation.create") && next.contains("after="), "{next}");
     let second = admin.get(&next).await;
     assert_eq!(count(&second.html, "class=\"item\" id=\"event-"), 2, "{}", second.html);
-    assert!(second.html.contains(&invitations[51]), "{}", second.html);
+    assert!(second.html.contains(&invitations[0]) && second.html.contains(&invitations[1]), "{}", second.html);
+    let oldest = admin.get("/console/audit?action=invitation.create&order=oldest").await;
+    assert_eq!(oldest.status, 200, "{}", oldest.html);
+    assert!(oldest.html.contains(&invitations[0]) && !oldest.html.contains(&invitations[51]), "{}", oldest.html);
+    let rest = admin.get(&link_to(&oldest.html, "Next page")).await;
+    assert!(rest.html.contains(&invitations[51]) && rest.html.contains(&invitations[50]), "{}", rest.html);
+    assert!(rest.html.contains("<option value=\"oldest\" selected>Oldest first</option>"), "{}", rest.html);
+    // The token continues only its own filters.
+    let page_token = next.rsplit("after=").next().unwrap();
+    let elsewhere = admin.get(&format!("/console/audit?action=invitation.revoke&after={page_token}")).await;
+    assert_eq!(elsewhere.status, 400, "{}", elsewhere.html);
+    assert!(elsewhere.html.contains("<a href=\"#after\">"), "{}", elsewhere.html);
 
     let one = admin.get(&format!("/console/audit?object_type=invitation&object_id={}", invitations[3])).await;
     assert_eq!(count(&one.html, "class=\"item\" id=\"event-"), 1, "{}", one.html);
@@ -384,6 +420,7 @@ async fn audit_page(backend: Backend) {
         ("actor=bob", "actor"),
         ("since=2026-02-01&until=2026-01-01", "until"),
         ("after=1", "after"),
+        ("order=sideways", "order"),
     ] {
         let refused = admin.get(&format!("/console/audit?{query}")).await;
         assert_eq!(refused.status, 400, "{query}: {}", refused.html);

@@ -1,6 +1,7 @@
 //! The console's Audit log at `/console/audit` (`Core::list_audit_events`, the use case of `GET
 //! /api/v1/audit-events`): filtered by actor (a user id), action, object (type and id) and time (`since`,
-//! `until`: a date, or an RFC 3339 time), oldest first as the log is kept, keyset-paged by `?after=<id>`.
+//! `until`: a date, or an RFC 3339 time), newest first (`?order=oldest`: as the log is kept), keyset-paged
+//! by `?after=<page token>` ([`parts::Pages`]).
 //! Each event links to its object's console page when there is one (a user, an onboard, an invitation), and
 //! its actor to the events of that actor. A bad filter is that field's error, never a 500.
 
@@ -11,12 +12,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Timestamp};
-use onramp_store::{AuditEvent, AuditFilter};
+use onramp_store::{AuditEvent, AuditFilter, AuditOrder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;
 use crate::state::AppState;
+use crate::web::console::invitations::Choice;
 use crate::web::console::parts::{self, href};
 use crate::web::console::{Console, ConsoleLayout};
 use crate::web::form::{Field, FormErrors};
@@ -56,6 +58,7 @@ struct AuditPage {
     console: ConsoleLayout,
     errors: FormErrors,
     fields: Vec<Field>,
+    orders: Vec<Choice>,
     rows: Vec<Row>,
     first: Option<String>,
     next: Option<String>,
@@ -72,6 +75,8 @@ struct AuditQuery {
     object_id: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    /// `oldest` for the log's own order; newest first otherwise.
+    order: Option<String>,
     after: Option<String>,
 }
 
@@ -124,9 +129,32 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
         since: time_filter(&query.since, "since", "From", &mut errors),
         until: time_filter(&query.until, "until", "Until", &mut errors),
     };
-    let after = parts::id_filter(&query.after, "after", "Page", &mut errors);
+    let order = match parts::given(&query.order) {
+        None | Some("newest") => AuditOrder::NewestFirst,
+        Some("oldest") => AuditOrder::OldestFirst,
+        Some(_) => {
+            errors.add("order", "Order: must be newest first or oldest first");
+            AuditOrder::NewestFirst
+        }
+    };
+    let oldest = order == AuditOrder::OldestFirst;
+    let raw = |value: &Option<String>| parts::given(value).unwrap_or_default().to_string();
+    let base = vec![
+        ("order", if oldest { "oldest".to_string() } else { String::new() }),
+        ("actor", raw(&query.actor)),
+        ("action", raw(&query.action)),
+        ("object_type", raw(&query.object_type)),
+        ("object_id", raw(&query.object_id)),
+        ("since", raw(&query.since)),
+        ("until", raw(&query.until)),
+    ];
+    let pages = parts::Pages::read(&state, &console, "console.audit", &base, &query.after, &mut errors);
     let mut events = if errors.is_empty() {
-        match state.core.list_audit_events(&console.principal, &filter, after.as_ref(), PAGE as u32 + 1).await {
+        match state
+            .core
+            .list_audit_events(&console.principal, &filter, order, pages.after.as_ref(), PAGE as u32 + 1)
+            .await
+        {
             Ok(events) => events,
             Err(error) if error.code == onramp_core::error::Code::InvalidArgument => {
                 errors = FormErrors::from_core(&error, &[("until", "until", "Until")], "until");
@@ -137,8 +165,7 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
     } else {
         Vec::new()
     };
-    let more = events.len() > PAGE;
-    events.truncate(PAGE);
+    let next = pages.next(&mut events, PAGE, |event| event.id);
     let actors: Vec<Id> = events.iter().filter_map(|event| event.actor_user_id).collect();
     let names = match parts::names(&state, &console.principal, &actors).await {
         Ok(names) => names,
@@ -162,18 +189,7 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
             request_id: event.request_id.clone().unwrap_or_default(),
         })
         .collect();
-    let raw = |value: &Option<String>| parts::given(value).unwrap_or_default().to_string();
-    let filters = |after: Option<Id>| {
-        vec![
-            ("actor", raw(&query.actor)),
-            ("action", raw(&query.action)),
-            ("object_type", raw(&query.object_type)),
-            ("object_id", raw(&query.object_id)),
-            ("since", raw(&query.since)),
-            ("until", raw(&query.until)),
-            ("after", after.map(|id| id.to_string()).unwrap_or_default()),
-        ]
-    };
+    let filters = |token: &str| [base.clone(), vec![("after", token.to_string())]].concat();
     let fields = vec![
         Field::text("actor", "Actor").hint("A user's id").value(raw(&query.actor)).checked(&errors),
         Field::text("action", "Action").hint("Such as user.update").value(raw(&query.action)).checked(&errors),
@@ -188,12 +204,17 @@ async fn audit(State(state): State<AppState>, console: Console, Query(query): Qu
             .checked(&errors),
         Field::text("until", "Until (not included)").hint("A date or a time").value(raw(&query.until)).checked(&errors),
     ];
+    let orders = vec![
+        Choice { value: String::new(), label: "Newest first".into(), selected: !oldest },
+        Choice { value: "oldest".into(), label: "Oldest first".into(), selected: oldest },
+    ];
     let page = AuditPage {
         console: console.layout("Audit log", "/console/audit"),
         fields,
+        orders,
         rows,
-        first: after.map(|_| href("/console/audit", &filters(None))),
-        next: if more { events.last().map(|last| href("/console/audit", &filters(Some(last.id)))) } else { None },
+        first: (!pages.is_first()).then(|| href("/console/audit", &filters(""))),
+        next: next.map(|token| href("/console/audit", &filters(&token))),
         errors,
     };
     let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };

@@ -1,6 +1,7 @@
 //! The console's Invitations at `/console/invitations` (`Core::list_invitations`, the use case of `GET
 //! /api/v1/onramp/invitations`): filtered by directory and status (GET `?directory=&status=`), each with its
-//! sponsor, age in words and the delivery of its email, keyset-paged by `?after=<id>`. A pending invitation
+//! sponsor, age in words and the delivery of its email, keyset-paged by `?after=<page token>`
+//! ([`parts::Pages`]). A pending invitation
 //! has Resend and Revoke buttons when the admin's roles allow `invitation:write`; each POSTs (with the
 //! anti-forgery token) to the core's `resend_invitation` / `revoke_invitation`, the API's use cases, and
 //! comes back to the list it was on (post/redirect/get).
@@ -129,19 +130,24 @@ async fn list(State(state): State<AppState>, console: Console, Query(query): Que
             }
         },
     };
-    let after = parts::id_filter(&query.after, "after", "Page", &mut errors);
-    let filters = |after: Option<Id>| {
-        vec![
-            ("directory", directory.map(|id| id.to_string()).unwrap_or_default()),
-            ("status", status.map(|status| parts::invitation_status_name(status).to_string()).unwrap_or_default()),
-            ("after", after.map(|id| id.to_string()).unwrap_or_default()),
-        ]
-    };
+    let base = vec![
+        ("directory", directory.map(|id| id.to_string()).unwrap_or_default()),
+        ("status", status.map(|status| parts::invitation_status_name(status).to_string()).unwrap_or_default()),
+    ];
+    let pages = parts::Pages::read(&state, &console, "console.invitations", &base, &query.after, &mut errors);
+    let filters = |token: &str| [base.clone(), vec![("after", token.to_string())]].concat();
     let now = Timestamp::now();
     let mut listed = if errors.is_empty() {
         match state
             .core
-            .list_invitations(&console.principal, directory.as_ref(), status, now, after.as_ref(), PAGE as u32 + 1)
+            .list_invitations(
+                &console.principal,
+                directory.as_ref(),
+                status,
+                now,
+                pages.after.as_ref(),
+                PAGE as u32 + 1,
+            )
             .await
         {
             Ok(listed) => listed,
@@ -150,8 +156,7 @@ async fn list(State(state): State<AppState>, console: Console, Query(query): Que
     } else {
         Vec::new()
     };
-    let more = listed.len() > PAGE;
-    listed.truncate(PAGE);
+    let next = pages.next(&mut listed, PAGE, |item| item.invitation.id);
     // The directories by name, for the filter and the rows, when the admin may read them.
     let known = if console.may(Permission::DirectoryRead) {
         match state.core.list_directories(&console.principal, None, 1000).await {
@@ -193,13 +198,9 @@ async fn list(State(state): State<AppState>, console: Console, Query(query): Que
         statuses,
         rows,
         may_write: console.may(Permission::InvitationWrite),
-        here: href("/console/invitations", &filters(after)),
-        first: after.map(|_| href("/console/invitations", &filters(None))),
-        next: if more {
-            listed.last().map(|last| href("/console/invitations", &filters(Some(last.invitation.id))))
-        } else {
-            None
-        },
+        here: href("/console/invitations", &filters(&pages.token)),
+        first: (!pages.is_first()).then(|| href("/console/invitations", &filters(""))),
+        next: next.map(|token| href("/console/invitations", &filters(&token))),
         errors,
     };
     let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };

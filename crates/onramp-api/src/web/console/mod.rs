@@ -35,6 +35,7 @@ pub mod access;
 pub mod apps;
 pub mod audit;
 pub mod directories;
+pub mod flows;
 pub mod invitations;
 pub mod invite;
 pub mod onboards;
@@ -80,6 +81,7 @@ pub fn routes() -> ApiRouter {
         .merge(access::routes())
         .merge(invitations::routes())
         .merge(onboards::routes())
+        .merge(flows::routes())
         .merge(audit::routes())
 }
 
@@ -115,15 +117,15 @@ pub struct NavEntry {
     pub permission: Option<Permission>,
 }
 
-/// The console's pages, in the navigation's order. Only pages that exist are listed; the others
-/// (Invite, Invitations, Onboards, Flows, Apps, Directories, Audit log, Settings, Access) join as they are
-/// built, in that order.
+/// The console's pages, in the navigation's order: the (Overview, Users, Invite, Invitations,
+/// Onboards, Flows, Apps, Directories, Audit log, Settings, Access).
 pub const NAV: &[NavEntry] = &[
     NavEntry { label: "Overview", path: "/console", permission: None },
     NavEntry { label: "Users", path: "/console/users", permission: Some(Permission::UserRead) },
     NavEntry { label: "Invite", path: "/console/invite", permission: Some(Permission::InvitationRead) },
     NavEntry { label: "Invitations", path: "/console/invitations", permission: Some(Permission::InvitationRead) },
     NavEntry { label: "Onboards", path: "/console/onboards", permission: Some(Permission::OnboardingRead) },
+    NavEntry { label: "Flows", path: "/console/flows", permission: Some(Permission::OnboardingRead) },
     NavEntry { label: "Apps", path: "/console/apps", permission: Some(Permission::AppRead) },
     NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
     NavEntry { label: "Audit log", path: "/console/audit", permission: Some(Permission::AuditRead) },

@@ -1,6 +1,7 @@
 //! The console's Onboards: the board at `/console/onboards` (`Core::list_onboards`, the use case of `GET
 //! /onboards`), grouped by status, each onboard with its current step, whom it waits on and since when,
-//! filtered by status and flow (GET `?status=&flow=`) and keyset-paged by `?after=<id>`; and one onboard at
+//! filtered by status and flow (GET `?status=&flow=`) and keyset-paged by `?after=<page token>`
+//! ([`parts::Pages`]); and one onboard at
 //! `/console/onboards/{id}` (`Core::get_onboard`) with its steps.
 //!
 //! From an onboard's page, through the API's use cases: the approver (the one the step names, or one of
@@ -176,18 +177,21 @@ async fn board(State(state): State<AppState>, console: Console, Query(query): Qu
         },
     };
     let flow = parts::id_filter(&query.flow, "flow", "Flow", &mut errors);
-    let after = parts::id_filter(&query.after, "after", "Page", &mut errors);
+    let base = vec![
+        ("status", status.map(|s| s.as_str().to_string()).unwrap_or_default()),
+        ("flow", flow.map(|id| id.to_string()).unwrap_or_default()),
+    ];
+    let pages = parts::Pages::read(&state, &console, "console.onboards", &base, &query.after, &mut errors);
     let filter = OnboardFilter { statuses: status.into_iter().collect(), flow_id: flow, ..OnboardFilter::default() };
     let mut views = if errors.is_empty() {
-        match state.core.list_onboards(&console.principal, &filter, after.as_ref(), PAGE as u32 + 1).await {
+        match state.core.list_onboards(&console.principal, &filter, pages.after.as_ref(), PAGE as u32 + 1).await {
             Ok(views) => views,
             Err(error) => return console.refusal(&error),
         }
     } else {
         Vec::new()
     };
-    let more = views.len() > PAGE;
-    views.truncate(PAGE);
+    let next = pages.next(&mut views, PAGE, |view| view.onboard.id);
     let (flows, names) = match (
         flow_names(&state, &console).await,
         parts::names(&state, &console.principal, &people(&views.iter().collect::<Vec<_>>())).await,
@@ -233,24 +237,14 @@ async fn board(State(state): State<AppState>, console: Console, Query(query): Qu
         label: name.clone(),
         selected: flow == Some(*id),
     }));
-    let filters = |after: Option<Id>| {
-        vec![
-            ("status", status.map(|s| s.as_str().to_string()).unwrap_or_default()),
-            ("flow", flow.map(|id| id.to_string()).unwrap_or_default()),
-            ("after", after.map(|id| id.to_string()).unwrap_or_default()),
-        ]
-    };
+    let filters = |token: &str| [base.clone(), vec![("after", token.to_string())]].concat();
     let page = BoardPage {
         console: console.layout("Onboards", "/console/onboards"),
         statuses,
         flows: flow_choices,
         columns,
-        first: after.map(|_| href("/console/onboards", &filters(None))),
-        next: if more {
-            views.last().map(|last| href("/console/onboards", &filters(Some(last.onboard.id))))
-        } else {
-            None
-        },
+        first: (!pages.is_first()).then(|| href("/console/onboards", &filters(""))),
+        next: next.map(|token| href("/console/onboards", &filters(&token))),
         errors,
     };
     let status = if page.errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };

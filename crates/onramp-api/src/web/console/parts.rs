@@ -1,6 +1,7 @@
 //! What the console's Overview, Invitations, Onboards and Audit log pages share: links built from values
-//! (percent-encoded), the words of statuses and deliveries, people by name, and the reading of a GET
-//! filter's text (a bad one becomes that field's error on the page, never a 500).
+//! (percent-encoded), the words of statuses and deliveries, people by name, the reading of a GET filter's
+//! text (a bad one becomes that field's error on the page, never a 500), and [`Pages`], the keyset paging of
+//! every console list ordered by id, through the API's page tokens (`crate::paging`).
 
 use std::collections::HashMap;
 
@@ -10,7 +11,9 @@ use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Permission, Timestamp};
 use onramp_store::{Delivery, DeliveryState, InvitationStatus};
 
+use crate::paging::{PageTokens, fingerprint, next_page_token, page_after};
 use crate::state::AppState;
+use crate::web::console::Console;
 use crate::web::form::FormErrors;
 
 /// `path?name=value&...`, the values percent-encoded, empty values left out.
@@ -39,6 +42,60 @@ pub fn id_filter(raw: &Option<String>, field: &str, label: &str, errors: &mut Fo
             errors.add(field, format!("{label}: must be an id of 24 hexadecimal characters"));
             None
         }
+    }
+}
+
+/// A console list's keyset pages over ids, by the API's MACed page tokens (`?after=<token>`). A token is
+/// bound to its list, the tenant and the list's filters as parsed: one of another list or filter, or one
+/// tampered with, is the `after` field's error (the page answers 400), never another query's rows.
+pub struct Pages<'a> {
+    tokens: &'a PageTokens,
+    print: [u8; 16],
+    /// The token this page was asked for by (empty on the first page).
+    pub token: String,
+    /// Where this page starts: after this id; None on the first page.
+    pub after: Option<Id>,
+    /// A token was given and refused.
+    refused: bool,
+}
+
+impl<'a> Pages<'a> {
+    /// The page `raw` (the `after` parameter) asks for of the list `list` with `filters`.
+    pub fn read(
+        state: &'a AppState,
+        console: &Console,
+        list: &str,
+        filters: &[(&str, String)],
+        raw: &Option<String>,
+        errors: &mut FormErrors,
+    ) -> Self {
+        let tenant = console.principal.tenant_id.to_string();
+        let mut parts = vec![list, tenant.as_str()];
+        for (name, value) in filters {
+            parts.extend([*name, value.as_str()]);
+        }
+        let print = fingerprint(&parts);
+        let mut token = given(raw).unwrap_or_default().to_string();
+        let mut refused = false;
+        let after = page_after(&state.page_tokens, Some(&token), &print).unwrap_or_else(|_| {
+            errors.add("after", "Page: this is not a page of this list; start again from the first page");
+            token.clear();
+            refused = true;
+            None
+        });
+        Pages { tokens: &state.page_tokens, print, token, after, refused }
+    }
+
+    /// Whether this is the list's first page (else the page links back to it).
+    pub fn is_first(&self) -> bool {
+        self.after.is_none() && !self.refused
+    }
+
+    /// Cuts `rows`, fetched with one row too many, down to `size`; the token of the next page, None on the
+    /// last.
+    pub fn next<T>(&self, rows: &mut Vec<T>, size: usize, key: impl Fn(&T) -> Id) -> Option<String> {
+        let token = next_page_token(self.tokens, &self.print, rows, size, key);
+        (!token.is_empty()).then_some(token)
     }
 }
 
