@@ -19,8 +19,11 @@
 //! permission its use case checks, so a read-only admin sees none; the check that counts is still the core's.
 //!
 //! ## How to add a page
-//! 1. Write `console/<page>.rs`: `pub fn routes() -> Router<AppState>` with the page's paths under
-//!    `/console/`; GET handlers take [`Console`], POST handlers [`ConsoleForm<T>`]; each calls the core with
+//! 1. Write `console/<page>.rs`: `pub fn routes() -> ApiRouter` registering the page's paths under
+//!    `/console/` with their documentation (`.get(path, handler, Doc::page(id, summary).query::<Q>().html()
+//!    .redirect())`, `.post(path, handler, Doc::page(..).console_form::<T>().redirect().html())`, the
+//!    query and form structs deriving `JsonSchema`; see `crate::openapi`); GET handlers take [`Console`],
+//!    POST handlers [`ConsoleForm<T>`]; each calls the core with
 //!    `console.principal` and renders with `page::render(status, &YourPage { console: console.layout(
 //!    "Title", "/console/<page>"), .. })`.
 //! 2. Write `templates/console/<page>.html`: `{% extends "console/base.html" %}`, the content in
