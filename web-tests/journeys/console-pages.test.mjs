@@ -34,6 +34,29 @@ test('a super-admin walks every page; a read-only admin sees them without contro
   await page.getByRole('cell', { name: people().superAdmin.email }).waitFor();
   await checkPage(page, 'app');
 
+  // The app's edit form: a cost that is no number named on its field, then saved.
+  await page.getByRole('link', { name: 'Edit', exact: true }).click();
+  await page.getByRole('heading', { name: 'Edit Field staff' }).waitFor();
+  await page.getByLabel('Monthly cost in US dollars').fill('lots');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'There is a problem' }).waitFor();
+  await checkPage(page, 'app-edit-error');
+  await page.getByLabel('Monthly cost in US dollars').fill('40');
+  await page.getByLabel('Instructions').fill('Ask the site lead.');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('The changes are saved.').waitFor();
+
+  // Another app, deleted after its confirmation.
+  await nav.getByRole('link', { name: 'Apps' }).click();
+  await page.getByLabel('Name').fill('Pop-up stand');
+  await page.getByRole('button', { name: 'Create the app' }).click();
+  await page.getByText('The app was created.').waitFor();
+  await page.getByRole('link', { name: 'Delete', exact: true }).click();
+  await page.getByRole('heading', { name: 'Delete Pop-up stand?' }).waitFor();
+  await checkPage(page, 'app-delete');
+  await page.getByRole('button', { name: 'Delete Pop-up stand' }).click();
+  await page.getByText('The app was deleted').waitFor();
+
   // Directories: the app becomes a directory.
   await nav.getByRole('link', { name: 'Directories' }).click();
   await page.getByRole('heading', { name: 'Directories' }).waitFor();
@@ -70,6 +93,7 @@ test('a super-admin walks every page; a read-only admin sees them without contro
   await nav.getByRole('link', { name: 'Settings' }).click();
   await page.getByRole('heading', { name: 'Settings' }).waitFor();
   await page.getByLabel('Accent colour').fill('#0B6E4F');
+  await page.getByLabel('Job title').check();
   await page.locator('#logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png([11, 110, 79]) });
   await page.getByRole('button', { name: 'Save branding and sign-in' }).click();
   await page.getByText('The branding and sign-in settings were saved.').waitFor();
@@ -92,6 +116,23 @@ test('a super-admin walks every page; a read-only admin sees them without contro
   await page.goto(url('/console/access'));
   assert.equal(await page.locator('#new-secret').count(), 0, 'shown once');
   await checkPage(page, 'access');
+  // An API key for another user, with a role they hold.
+  await page.locator('#keyName').fill('Reader export');
+  await page.locator('#keyOwner').fill(people().readOnly.email);
+  await page.getByRole('group', { name: 'Roles' }).last().getByLabel('Read-Only Administrator').check();
+  await page.getByRole('button', { name: 'Make the key' }).click();
+  await page.getByText('shown only on this page, once').waitFor();
+  await page.getByRole('rowheader', { name: /^Reader export for / }).waitFor();
+  await checkPage(page, 'access-key-for-user');
+
+  // Directories: one deleted after its confirmation (its app stays).
+  await nav.getByRole('link', { name: 'Directories' }).click();
+  await page.getByRole('link', { name: 'Field staff' }).click();
+  await page.getByRole('link', { name: 'Delete the directory' }).click();
+  await page.getByRole('heading', { name: 'Delete Field staff?' }).waitFor();
+  await checkPage(page, 'directory-delete');
+  await page.getByRole('button', { name: 'Delete Field staff' }).click();
+  await page.getByText('The directory was deleted').waitFor();
 
   // A read-only admin: the same pages, no forms.
   const reader = await newPage();

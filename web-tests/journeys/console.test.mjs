@@ -177,6 +177,25 @@ test('users: search as you type, a user page, disable, edit, delete; the read-on
   await page.getByText('The changes are saved.').waitFor();
   await page.getByText('Commodore').waitFor();
 
+  // Emails, roles, managers and delegate on the same form: a wrong delegate named on its field, then saved.
+  const other = `${surname.toLowerCase()}.navy@example.com`;
+  await page.getByRole('link', { name: 'Edit', exact: true }).click();
+  await page.getByLabel('Other emails', { exact: true }).fill(other);
+  await page.getByLabel('Directory Administrator').check();
+  await page.getByLabel('Managers', { exact: true }).fill(people().superAdmin.email);
+  await page.getByLabel('Delegate', { exact: true }).fill('nobody.at.all@example.com');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'There is a problem' }).waitFor();
+  assert.equal(await page.getByLabel('Delegate', { exact: true }).getAttribute('aria-invalid'), 'true');
+  await checkPage(page, 'user-edit-error');
+  await page.getByLabel('Delegate', { exact: true }).fill('');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('The changes are saved.').waitFor();
+  const edited = (await api().get(`/api/v1/users/${id}`)).userView.user;
+  assert.deepEqual(edited.emails, [email, other]);
+  assert.ok(edited.roleIds.includes('000000000000000000000004'), 'directory-admin given');
+  assert.equal(edited.managerIds.length, 1);
+
   // The read-only admin: the page without controls, and a POST anyway refused by the core.
   const reader = await newPage();
   await reader.goto(url(`/console/users/${id}`));

@@ -1,10 +1,12 @@
 //! The use cases on a tenant's programmatic access, for the console's Access page: client credentials and
 //! API keys, listed, created and revoked (`credential:manage`). A new credential or key belongs to the
-//! caller's own user and carries roles the caller holds (a credential never carries a role its user does
-//! not); its secret is returned once, here, and only a public key or a hash is stored.
+//! caller's own user, or to another live user of the tenant the caller names; it carries only roles its
+//! user holds (a credential never carries a role its user does not) and the caller may grant (nobody hands
+//! out more than they hold); its secret is returned once, here, and only a public key or a hash is stored.
 
+use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{BuiltinRole, Id, Permission, Secret, TextKind, Timestamp, check_text};
-use onramp_store::{ApiKey, Credential};
+use onramp_store::{ApiKey, Credential, StoreError};
 
 use crate::auth::{api_key, client_secret};
 use crate::error::{CoreError, CoreResult};
@@ -22,18 +24,41 @@ pub struct NewApiKey {
     pub secret: Secret<String>,
 }
 
-/// The roles a new credential or key may carry: named, and held by the caller.
-fn roles_of(caller: &Principal, roles: &[BuiltinRole]) -> CoreResult<Vec<Id>> {
+/// The roles a new credential or key for `owner` (None: the caller's own user) may carry: named, ones
+/// the caller may grant, and held by its user.
+fn roles_of(caller: &Principal, owner: Option<&User>, roles: &[BuiltinRole]) -> CoreResult<Vec<Id>> {
     if roles.is_empty() {
         return Err(CoreError::invalid_field("roleIds", "name at least one role"));
     }
     let mut ids = Vec::new();
     for role in roles {
-        if !caller.roles.contains(role) {
+        if !caller.may_grant(*role) {
             return Err(CoreError::permission_denied(format!(
-                "a credential carries only roles its user holds, and you do not hold {}",
-                role.display_name()
+                "permission denied: roleIds names the role {}, which has permissions you do not have",
+                role.name()
             )));
+        }
+        match owner {
+            None if !caller.roles.contains(role) => {
+                return Err(CoreError::invalid_field(
+                    "roleIds",
+                    format!(
+                        "a credential carries only roles its user holds, and you do not hold {}",
+                        role.display_name()
+                    ),
+                ));
+            }
+            Some(user) if !user.role_ids.contains(&role.id()) => {
+                return Err(CoreError::invalid_field(
+                    "roleIds",
+                    format!(
+                        "a credential carries only roles its user holds, and {} does not hold {}",
+                        user.email.as_str(),
+                        role.display_name()
+                    ),
+                ));
+            }
+            _ => {}
         }
         if !ids.contains(&role.id()) {
             ids.push(role.id());
@@ -43,6 +68,17 @@ fn roles_of(caller: &Principal, roles: &[BuiltinRole]) -> CoreResult<Vec<Id>> {
 }
 
 impl Core {
+    /// The user a new credential or key is for: None for the caller's own, else the live user `owner` of
+    /// the caller's tenant (`userId` names it when there is none), read within `credential:manage`.
+    async fn access_owner(&self, caller: &Principal, owner: Option<&Id>) -> CoreResult<Option<User>> {
+        let Some(owner) = owner.filter(|owner| **owner != caller.user_id) else { return Ok(None) };
+        match self.store.get_user(&caller.tenant_id, owner).await {
+            Ok(user) if user.status != UserStatus::Deleted => Ok(Some(user)),
+            Ok(_) | Err(StoreError::NotFound) => Err(CoreError::invalid_field("userId", format!("no user {owner}"))),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// The tenant's credentials and API keys, revoked ones included.
     pub async fn list_access(&self, caller: &Principal) -> CoreResult<(Vec<Credential>, Vec<ApiKey>)> {
         caller.require(Permission::CredentialManage)?;
@@ -52,10 +88,11 @@ impl Core {
     }
 
     /// A client credential named `name` (lowercase letters, digits and dashes: it is part of the client
-    /// id) for the caller's user, carrying `roles`.
+    /// id) for the user `owner` (None: the caller's own), carrying `roles`.
     pub async fn create_credential(
         &self,
         caller: &Principal,
+        owner: Option<&Id>,
         name: &str,
         roles: &[BuiltinRole],
     ) -> CoreResult<NewCredential> {
@@ -70,12 +107,13 @@ impl Core {
                 "must be 1 to 64 lowercase letters, digits and dashes",
             ));
         }
-        let role_ids = roles_of(caller, roles)?;
+        let owner = self.access_owner(caller, owner).await?;
+        let role_ids = roles_of(caller, owner.as_ref(), roles)?;
         let (secret, public_key) = client_secret::generate();
         let credential = Credential {
             id: Id::new(),
             tenant_id: caller.tenant_id,
-            user_id: caller.user_id,
+            user_id: owner.map_or(caller.user_id, |owner| owner.id),
             client_id: client_secret::generate_client_id(&self.public_host, name),
             display_name: name.to_string(),
             public_key: client_secret::public_key_b64(&public_key),
@@ -87,20 +125,28 @@ impl Core {
         Ok(NewCredential { credential, client_secret: Secret::new(secret) })
     }
 
-    /// An API key (for `/onboards`' Basic auth) named `name` for the caller's user, carrying `roles`.
-    pub async fn create_api_key(&self, caller: &Principal, name: &str, roles: &[BuiltinRole]) -> CoreResult<NewApiKey> {
+    /// An API key (for `/onboards`' Basic auth) named `name` for the user `owner` (None: the caller's
+    /// own), carrying `roles`.
+    pub async fn create_api_key(
+        &self,
+        caller: &Principal,
+        owner: Option<&Id>,
+        name: &str,
+        roles: &[BuiltinRole],
+    ) -> CoreResult<NewApiKey> {
         caller.require(Permission::CredentialManage)?;
         let name = name.trim();
         if name.is_empty() {
             return Err(CoreError::invalid_field("displayName", "is required"));
         }
         check_text(name, TextKind::OneLine, 256).map_err(|problem| CoreError::invalid_field("displayName", problem))?;
-        let role_ids = roles_of(caller, roles)?;
+        let owner = self.access_owner(caller, owner).await?;
+        let role_ids = roles_of(caller, owner.as_ref(), roles)?;
         let (secret, key_hash) = api_key::generate();
         let key = ApiKey {
             id: Id::new(),
             tenant_id: caller.tenant_id,
-            user_id: caller.user_id,
+            user_id: owner.map_or(caller.user_id, |owner| owner.id),
             display_name: name.to_string(),
             key_hash,
             role_ids,

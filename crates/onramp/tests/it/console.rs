@@ -360,3 +360,146 @@ async fn user_actions(backend: Backend) {
     }
 }
 both_backends!(user_actions);
+
+/// The user's page's edit form, through the API's user update: emails (another added, one made primary,
+/// one removed), roles (checkboxes; a role the admin may not grant is shown but not editable, and a forged
+/// one is the roles field's error), managers and the delegate picked by email; each bad value named on its
+/// field with nothing changed; a read-only admin and a directory-admin are refused (403) with nothing
+/// changed; the audit trail names the admin who acted by display name, linked.
+async fn user_edit(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let pat = server
+        .create_user(
+            &token,
+            &json!({"email": "pat@example.com", "displayName": "Pat Quinn", "roleIds": ["basic-user"]}),
+        )
+        .await;
+    let mo = server.create_user(&token, &json!({"email": "mo@example.com", "displayName": "Mo Boss"})).await;
+    let del = server.create_user(&token, &json!({"email": "del@example.com", "displayName": "Del Egate"})).await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let path = format!("/console/users/{pat}");
+    let edit = format!("{path}/edit");
+    let read = || {
+        let (server, token, pat) = (&server, &token, &pat);
+        async move {
+            let (status, body) = server.get(&format!("/api/v1/users/{pat}"), token).await;
+            assert_eq!(status, 200, "{body}");
+            body["userView"]["user"].clone()
+        }
+    };
+
+    let form = admin.get(&edit).await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert!(form.html.contains("name=\"roleIds\" value=\"basic-user\" checked"), "{}", form.html);
+    assert!(form.html.contains("name=\"roleIds\" value=\"directory-admin\">"), "grantable: {}", form.html);
+    assert!(
+        form.html.contains("id=\"role-0\" disabled> Super Administrator <span class=\"muted\">(you may not grant it)"),
+        "super-admin shown, not editable: {}",
+        form.html
+    );
+
+    let saved = admin
+        .submit(
+            &edit,
+            &edit,
+            &[
+                ("email", "pat@example.com"),
+                ("emails", "pat.q@example.com\nquinn@example.com"),
+                ("roleIds.shown", "1"),
+                ("roleIds", "basic-user"),
+                ("roleIds", "directory-admin"),
+                ("managerIds", "mo@example.com"),
+                ("delegatedUserId", "del@example.com"),
+            ],
+        )
+        .await;
+    saved.assert_redirect("saved", &format!("{path}?done=saved"));
+    let user = read().await;
+    assert_eq!(user["emails"], json!(["pat@example.com", "pat.q@example.com", "quinn@example.com"]), "{user}");
+    assert_eq!(
+        user["roleIds"],
+        json!([BuiltinRole::DirectoryAdmin.id().to_string(), BuiltinRole::BasicUser.id().to_string()]),
+        "in id order: {user}"
+    );
+    assert_eq!((&user["managerIds"], &user["delegatedUserId"]), (&json!([mo]), &json!(del)), "{user}");
+    let page = admin.get(&path).await;
+    assert!(page.html.contains("Mo Boss") && page.html.contains("Del Egate"), "{}", page.html);
+
+    // The other address becomes the primary one, one is removed, the delegate cleared.
+    let primary = admin
+        .submit(&edit, &edit, &[("email", "pat.q@example.com"), ("emails", "pat@example.com"), ("delegatedUserId", "")])
+        .await;
+    primary.assert_redirect("primary", &format!("{path}?done=saved"));
+    let user = read().await;
+    assert_eq!(
+        (&user["email"], &user["emails"]),
+        (&json!("pat.q@example.com"), &json!(["pat.q@example.com", "pat@example.com"]))
+    );
+    assert!(user.get("delegatedUserId").is_none_or(|d| d.is_null() || d == ""), "{user}");
+    assert_eq!(user["managerIds"], json!([mo]), "a field not sent is left as it is: {user}");
+
+    // Bad values: each on its field, nothing changed.
+    let before = read().await;
+    for (fields, id, words) in [
+        (vec![("managerIds", "nobody@example.com")], "managerIds", "no user has the email"),
+        (vec![("managerIds", "mo@example.com\npat.q@example.com")], "managerIds", "refer to itself"),
+        (vec![("delegatedUserId", "not an email")], "delegatedUserId", "Delegate"),
+        (vec![("email", "pat.q@example.com"), ("emails", "not an email")], "emails", "Other emails"),
+        (vec![("email", "")], "email", "Primary email"),
+        (vec![("displayName", " ")], "displayName", "Name"),
+    ] {
+        let refused = admin.submit(&edit, &edit, &fields).await;
+        assert_eq!(refused.status, 400, "{fields:?}: {}", refused.html);
+        assert!(
+            refused.html.contains(&format!("href=\"#{id}\"")),
+            "{fields:?}: the summary links to {id}: {}",
+            refused.html
+        );
+        let at = refused.html.find(&format!("id=\"{id}-error\"")).unwrap_or_else(|| panic!("{id}: {}", refused.html));
+        assert!(refused.html[at..].contains(words), "{id} says {words:?}: {}", &refused.html[at..]);
+        assert!(refused.html.contains("aria-invalid=\"true\""), "{}", refused.html);
+        assert_eq!(read().await, before, "{fields:?}: nothing changed");
+    }
+    // A role the admin may not grant, forged into the form: the roles field's error, nothing changed.
+    let forged = admin
+        .submit(&edit, &edit, &[("roleIds.shown", "1"), ("roleIds", "basic-user"), ("roleIds", "super-admin")])
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.html);
+    assert!(
+        forged.html.contains("<form method=\"post\" action=\"/console/users/"),
+        "the form, not a page: {}",
+        forged.html
+    );
+    let at = forged.html.find("id=\"roles-error\"").unwrap_or_else(|| panic!("{}", forged.html));
+    assert!(forged.html[at..].contains("super-admin"), "{}", &forged.html[at..]);
+    assert_eq!(read().await, before, "nothing changed");
+
+    // A read-only admin and a directory-admin (no user:write) are refused; nothing changes.
+    for (email, role) in
+        [("lee@example.com", BuiltinRole::ReadOnlyAdmin), ("dan@example.com", BuiltinRole::DirectoryAdmin)]
+    {
+        let other = console_admin(&server, email, &[role]).await;
+        let shown = other.get(&path).await;
+        assert!(!shown.html.contains(&format!("href=\"{edit}\"")), "{email}: no Edit: {}", shown.html);
+        assert_eq!(other.get(&edit).await.status, 403, "{email}");
+        let refused =
+            other.post(&edit, &[("csrf", &shown.csrf()), ("displayName", "Hijacked"), ("managerIds", "")]).await;
+        assert_eq!(refused.status, 403, "{email}: {}", refused.html);
+        let refused = other.post(&edit, &[("csrf", &shown.csrf()), ("managerIds", "nobody@example.com")]).await;
+        assert_eq!(refused.status, 403, "{email}: refused before the input is read: {}", refused.html);
+        assert_eq!(read().await, before, "{email}: nothing changed");
+    }
+
+    // The audit trail names the admin who acted, by name, linked to their page.
+    let ada = server.database.query_text("SELECT id FROM users WHERE email = 'ada@example.com'").await.unwrap();
+    let (_, ada_view) = server.get(&format!("/api/v1/users/{ada}"), &token).await;
+    let ada_name = ada_view["userView"]["user"]["displayName"].as_str().unwrap().to_string();
+    let trail = admin.get(&path).await.html;
+    assert!(
+        trail.contains(&format!("<code>user.update</code> by <a href=\"/console/users/{ada}\">{ada_name}</a>")),
+        "{trail}"
+    );
+    assert!(!trail.contains(&format!(">user {ada}<")), "not by id: {trail}");
+}
+both_backends!(user_edit);

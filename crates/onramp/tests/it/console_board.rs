@@ -84,6 +84,19 @@ async fn overview_needs_someone(backend: Backend) {
         "{}",
         page.html
     );
+    // The failed email links to the invitations list that starts at its invitation.
+    let mark = "href=\"/console/invitations?after=";
+    let at = page.html.find(mark).unwrap_or_else(|| panic!("a link to the failed email's invitation: {}", page.html));
+    let failed = page.html[at + 6..].split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&");
+    assert!(failed.ends_with(&format!("#invitation-{}", id_of(&soon))), "{failed}");
+    let listed = admin.get(failed.split('#').next().unwrap()).await;
+    assert_eq!(listed.status, 200, "{}", listed.html);
+    let first = listed.html.find("class=\"item\" id=\"invitation-").expect("an invitation listed");
+    assert!(
+        listed.html[first..].starts_with(&format!("class=\"item\" id=\"invitation-{}\"", id_of(&soon))),
+        "the failed email's invitation comes first: {}",
+        listed.html
+    );
 
     let now_waiting = admin.get("/console?days=0").await;
     assert_eq!(now_waiting.status, 200, "{}", now_waiting.html);

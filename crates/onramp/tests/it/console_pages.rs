@@ -20,6 +20,14 @@ fn assert_field_error(answer: &Answer, id: &str, words: &str) {
     assert!(answer.html[at..].contains(words), "{id}'s error says {words:?}: {}", &answer.html[at..]);
 }
 
+/// The roles fieldset carries the core's refusal of `role`, tied to it, and the summary links to it.
+fn assert_roles_error(answer: &Answer, role: &str) {
+    assert!(answer.html.contains("href=\"#role-0\""), "the summary links to the roles: {}", answer.html);
+    assert!(answer.html.contains("aria-describedby=\"roles-error\""), "{}", answer.html);
+    let at = answer.html.find("id=\"roles-error\"").unwrap_or_else(|| panic!("no roles error: {}", answer.html));
+    assert!(answer.html[at..].contains(&format!("the role {role},")), "names {role}: {}", &answer.html[at..]);
+}
+
 /// A read-only admin's browser and the anti-forgery token of a console page.
 async fn read_only(server: &TestServer) -> (Browser, String) {
     let browser = console_admin(server, "reader@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
@@ -365,6 +373,21 @@ async fn invite_page(backend: Backend) {
     assert!(bad.html.contains("value=\"Robin Park\""), "{}", bad.html);
     let too_high = one("robin@example.com", "super-admin").await;
     assert_eq!(too_high.status, 403, "{}", too_high.html);
+    assert_roles_error(&too_high, "super-admin");
+    assert!(too_high.html.contains("value=\"Robin Park\""), "the form is kept: {}", too_high.html);
+    assert_eq!(invitations_to(&server, "robin@example.com").await, "0");
+    // A directory-admin may invite, but not with a role that holds more than theirs.
+    let dan = console_admin(&server, "dan@example.com", &[BuiltinRole::DirectoryAdmin]).await;
+    let fields = [
+        ("email", "robin@example.com"),
+        ("displayName", "Robin Park"),
+        ("directory", directory.as_str()),
+        ("roles", "admin"),
+        ("flow", ""),
+    ];
+    let refused = dan.submit("/console/invite", "/console/invite", &fields).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert_roles_error(&refused, "admin");
     assert_eq!(invitations_to(&server, "robin@example.com").await, "0");
     let invited = one("robin@example.com", "basic-user").await;
     assert_eq!(invited.status, 200, "{}", invited.html);
@@ -519,3 +542,302 @@ async fn access_page(backend: Backend) {
     );
 }
 both_backends!(access_page);
+
+/// An app's edit form and its deletion after a confirmation, through the API's app update and delete: the
+/// changes read back through the API; a bad value (an empty name, a cost that is no number or negative, a
+/// name with a control character) on its field with nothing changed; an app that backs a directory is
+/// refused in words; a read-only admin and a directory-admin (no app:write) see no controls and are
+/// refused (403) with nothing changed.
+async fn app_edit_and_delete(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let app = create_app(&server, &token, "Payroll").await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let page = format!("/console/apps/{app}");
+    let edit = format!("{page}/edit");
+    let read = || {
+        let (server, token, app) = (&server, &token, &app);
+        async move {
+            let (status, body) = server.get(&format!("/api/v1/apps/{app}"), token).await;
+            assert_eq!(status, 200, "{body}");
+            body["app"].clone()
+        }
+    };
+    let shown = admin.get(&page).await;
+    assert!(
+        shown.html.contains(&format!("href=\"{edit}\"")) && shown.html.contains(&format!("href=\"{page}/delete\""))
+    );
+    let form = admin.get(&edit).await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert!(
+        form.html.contains("id=\"displayName\" name=\"displayName\" type=\"text\" value=\"Payroll\""),
+        "{}",
+        form.html
+    );
+
+    let fields = |name: &'static str, cost: &'static str| {
+        vec![
+            ("displayName", name),
+            ("description", "Pays people.\r\nTwice a month."),
+            ("iconUrl", "https://example.com/payroll.png"),
+            ("monthlyCostUsd", cost),
+            ("instructions", "Ask finance."),
+        ]
+    };
+    let saved = admin.submit(&edit, &edit, &fields("Payroll EU", "120")).await;
+    saved.assert_redirect("saved", &format!("{page}?done=saved"));
+    let app_json = read().await;
+    assert_eq!(app_json["displayName"], json!("Payroll EU"), "{app_json}");
+    assert_eq!(app_json["description"], json!("Pays people.\r\nTwice a month."), "{app_json}");
+    assert_eq!(app_json["iconUrl"], json!("https://example.com/payroll.png"), "{app_json}");
+    assert_eq!(app_json["monthlyCostUsd"], json!(120), "{app_json}");
+    assert_eq!(app_json["instructions"], json!("Ask finance."), "{app_json}");
+    assert!(admin.get(&format!("{page}?done=saved")).await.html.contains("The changes are saved."));
+
+    for (name, cost, id, words) in [
+        ("", "1", "displayName", "Name"),
+        ("Pay\u{7}roll", "1", "displayName", "Name"),
+        ("Payroll", "a lot", "monthlyCostUsd", "must be a whole number"),
+        ("Payroll", "-5", "monthlyCostUsd", "must not be negative"),
+    ] {
+        let refused = admin.submit(&edit, &edit, &fields(name, cost)).await;
+        assert_eq!(refused.status, 400, "{name:?} {cost:?}: {}", refused.html);
+        assert_field_error(&refused, id, words);
+        assert!(refused.html.contains(&format!("value=\"{cost}\"")), "the form keeps what was typed: {}", refused.html);
+        assert_eq!(read().await, app_json, "nothing changed");
+    }
+
+    for (email, role) in
+        [("lee@example.com", BuiltinRole::ReadOnlyAdmin), ("dan@example.com", BuiltinRole::DirectoryAdmin)]
+    {
+        let other = console_admin(&server, email, &[role]).await;
+        let seen = other.get(&page).await;
+        assert_eq!(seen.status, 200, "{email}: {}", seen.html);
+        assert!(!seen.html.contains(&format!("href=\"{edit}\"")) && !seen.html.contains("/delete\""), "{email}");
+        assert_eq!(other.get(&edit).await.status, 403, "{email}");
+        assert_eq!(other.get(&format!("{page}/delete")).await.status, 403, "{email}");
+        let csrf = seen.csrf();
+        let refused = other.post(&edit, &[("csrf", &csrf), ("displayName", "Mine")]).await;
+        assert_eq!(refused.status, 403, "{email}: {}", refused.html);
+        let refused = other.post(&format!("{page}/delete"), &[("csrf", &csrf)]).await;
+        assert_eq!(refused.status, 403, "{email}: {}", refused.html);
+        assert_eq!(read().await, app_json, "{email}: nothing changed");
+    }
+
+    // An app that backs a directory: the core's refusal, in words; then a plain app is deleted.
+    let backing = crate::directories::create_directory(&server, &token, "Staff", serde_json::Value::Null).await;
+    let refused =
+        admin.submit(&format!("/console/apps/{backing}/delete"), &format!("/console/apps/{backing}/delete"), &[]).await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.html.contains("delete the directory configuration first"), "{}", refused.html);
+    assert_eq!(server.get(&format!("/api/v1/apps/{backing}"), &token).await.0, 200);
+
+    let confirm = admin.get(&format!("{page}/delete")).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("Delete Payroll EU?"), "{}", confirm.html);
+    admin
+        .submit(&format!("{page}/delete"), &format!("{page}/delete"), &[])
+        .await
+        .assert_redirect("deleted", "/console/apps?done=deleted");
+    assert_eq!(server.get(&format!("/api/v1/apps/{app}"), &token).await.0, 404);
+    let list = admin.get("/console/apps?done=deleted").await;
+    assert!(list.html.contains("The app was deleted") && !list.html.contains("Payroll EU"), "{}", list.html);
+}
+both_backends!(app_edit_and_delete);
+
+/// A directory's ConductorOne fields (default profile type, organization) on its form, and its deletion
+/// after a confirmation through the API's delete: its pending invitation revoked, its app kept. A
+/// read-only admin sees no Delete and is refused (403) with nothing changed; a directory-admin may delete;
+/// deleting it again is the core's 404 in words.
+async fn directory_delete(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let app = crate::directories::create_directory(&server, &token, "Temps", serde_json::Value::Null).await;
+    let invitation =
+        crate::invitations::invite(&server, &token, &app, "tess@example.com", serde_json::Value::Null).await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let page = format!("/console/directories/{app}");
+    let config = || {
+        let (server, token, app) = (&server, &token, &app);
+        async move { server.get(&format!("/api/v1/local-directory-configs/{app}"), token).await }
+    };
+
+    let fields = |profile: &'static str| {
+        [("displayName", "Temps"), ("ttlHours", "168"), ("defaultProfileTypeId", profile), ("organizationId", "org-7")]
+    };
+    let bad = admin.submit(&page, &page, &fields("profile\u{1}")).await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert_field_error(&bad, "defaultProfileTypeId", "Default profile type");
+    let (_, before) = config().await;
+    assert_eq!(before["localDirectoryConfig"].get("organizationId").and_then(|v| v.as_str()).unwrap_or(""), "");
+    admin.submit(&page, &page, &fields("pt-1")).await.assert_redirect("saved", &format!("{page}?done=saved"));
+    let (_, body) = config().await;
+    let saved = &body["localDirectoryConfig"];
+    assert_eq!((&saved["defaultProfileTypeId"], &saved["organizationId"]), (&json!("pt-1"), &json!("org-7")), "{body}");
+    assert!(admin.get(&page).await.html.contains("value=\"org-7\""));
+
+    let (reader, csrf) = read_only(&server).await;
+    let seen = reader.get(&page).await;
+    assert!(!seen.html.contains("/delete\""), "no Delete: {}", seen.html);
+    assert!(seen.html.contains("org-7"), "the fields are shown: {}", seen.html);
+    assert_eq!(reader.get(&format!("{page}/delete")).await.status, 403);
+    let refused = reader.post(&format!("{page}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert_eq!(config().await.0, 200, "nothing changed");
+
+    assert!(admin.get(&page).await.html.contains(&format!("href=\"{page}/delete\"")));
+    let dan = console_admin(&server, "dan@example.com", &[BuiltinRole::DirectoryAdmin]).await;
+    let confirm = dan.get(&format!("{page}/delete")).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("Delete Temps?") && confirm.html.contains("pending invitations are revoked"));
+    dan.submit(&format!("{page}/delete"), &format!("{page}/delete"), &[])
+        .await
+        .assert_redirect("deleted", "/console/directories?done=deleted");
+    assert_eq!(config().await.0, 404, "the directory is gone");
+    assert_eq!(server.get(&format!("/api/v1/apps/{app}"), &token).await.0, 200, "the app stays");
+    let id = invitation["id"].as_str().unwrap();
+    let status =
+        server.database.query_text(&format!("SELECT status FROM invitations WHERE id = '{id}'")).await.unwrap();
+    assert_eq!(status, "REVOKED");
+    let listed = dan.get("/console/directories?done=deleted").await;
+    assert!(listed.html.contains("The directory was deleted"), "{}", listed.html);
+    let again = dan.post(&format!("{page}/delete"), &[("csrf", &listed.csrf())]).await;
+    assert_eq!(again.status, 404, "{}", again.html);
+    assert!(again.html.contains("not found"), "{}", again.html);
+}
+both_backends!(directory_delete);
+
+/// Settings: the profile fields people may edit on /account (`userEditableFields`) as checkboxes, saved as
+/// the API reads them, all cleared, a field that is not one refused on the fieldset with nothing changed;
+/// a read-only admin sees them in words and is refused (403) with nothing changed.
+async fn settings_user_editable_fields(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let page = admin.get("/console/settings").await;
+    assert!(page.html.contains("name=\"userEditableFields\" value=\"jobTitle\""), "{}", page.html);
+    let csrf = page.csrf();
+    let editable = || {
+        let (server, token) = (&server, &token);
+        async move { server.get("/api/v1/settings/tenant", token).await.1["userEditableFields"].clone() }
+    };
+    let before = editable().await;
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let (server, admin, csrf) = (&server, &admin, csrf.clone());
+        async move {
+            let mut all = vec![("csrf", csrf.as_str()), ("userEditableFields.shown", "1")];
+            all.extend(fields);
+            post_multipart(server, admin, "/console/settings/tenant", &all, None).await
+        }
+    };
+    let refused = post(vec![("userEditableFields", "jobTitle"), ("userEditableFields", "managerIds")]).await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.html.contains("href=\"#editable-0\""), "{}", refused.html);
+    let at = refused.html.find("id=\"editable-error\"").unwrap_or_else(|| panic!("{}", refused.html));
+    assert!(refused.html[at..].contains("managerIds"), "{}", &refused.html[at..]);
+    assert_eq!(editable().await, before, "nothing changed");
+
+    post(vec![("userEditableFields", "jobTitle"), ("userEditableFields", "department")])
+        .await
+        .assert_redirect("saved", "/console/settings?done=tenant");
+    assert_eq!(editable().await, json!(["jobTitle", "department"]));
+    let shown = admin.get("/console/settings").await;
+    assert!(shown.html.contains("name=\"userEditableFields\" value=\"department\" checked"), "{}", shown.html);
+
+    let (reader, csrf) = read_only(&server).await;
+    let seen = reader.get("/console/settings").await;
+    assert!(seen.html.contains("<dd>Job title, Department</dd>"), "{}", seen.html);
+    let refused = post_multipart(
+        &server,
+        &reader,
+        "/console/settings/tenant",
+        &[("csrf", &csrf), ("userEditableFields.shown", "1")],
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert_eq!(editable().await, json!(["jobTitle", "department"]), "nothing changed");
+
+    post(vec![]).await.assert_redirect("cleared", "/console/settings?done=tenant");
+    assert_eq!(editable().await, json!([]), "none left");
+}
+both_backends!(settings_user_editable_fields);
+
+/// Access for another user, picked by email: a credential that acts as them (its token is theirs, with a
+/// role they hold), an API key for them; a role they do not hold and an unknown email refused on their
+/// fields with nothing made; an admin without `credential:manage` refused (403) with nothing made.
+async fn access_for_another_user(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let pat = server
+        .create_user(&token, &json!({"email": "pat@example.com", "displayName": "Pat Quinn", "roleIds": ["admin"]}))
+        .await;
+    let root = console_admin(&server, "root@example.com", &[BuiltinRole::SuperAdmin]).await;
+    let count = |table: &'static str| {
+        let (server, pat) = (&server, &pat);
+        async move {
+            let sql = format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE user_id = '{pat}'");
+            server.database.query_text(&sql).await.unwrap()
+        }
+    };
+    let post = |action: &'static str, owner: &'static str, role: &'static str| {
+        let root = &root;
+        async move {
+            root.submit("/console/access", action, &[("displayName", "pat-sync"), ("owner", owner), ("roles", role)])
+                .await
+        }
+    };
+
+    let not_held = post("/console/access/credentials", "pat@example.com", "super-admin").await;
+    assert_eq!(not_held.status, 400, "{}", not_held.html);
+    assert!(not_held.html.contains("href=\"#credential-role-0\""), "{}", not_held.html);
+    let at = not_held.html.find("id=\"credential-roles-error\"").unwrap_or_else(|| panic!("{}", not_held.html));
+    assert!(not_held.html[at..].contains("pat@example.com does not hold Super Administrator"), "{}", not_held.html);
+    let unknown = post("/console/access/keys", "nobody@example.com", "admin").await;
+    assert_eq!(unknown.status, 400, "{}", unknown.html);
+    assert_field_error(&unknown, "keyOwner", "no user has the email");
+    assert!(unknown.html.contains("value=\"nobody@example.com\""), "{}", unknown.html);
+    assert_eq!((count("credentials").await, count("api_keys").await), ("0".into(), "0".into()), "nothing made");
+
+    let made = post("/console/access/credentials", "pat@example.com", "admin").await;
+    assert_eq!(made.status, 200, "{}", made.html);
+    let secret = text_of(&made.html, "new-secret");
+    let client_id = made
+        .html
+        .split("Client id: <code class=\"secret-once\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let theirs = server.token_for(&client_id, &secret).await;
+    let (status, me) = server.get("/api/v1/auth/introspect", &theirs).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["userId"], json!(pat), "the token acts as Pat: {me}");
+    assert_eq!(count("credentials").await, "1");
+    let listed = root.get("/console/access").await;
+    assert!(
+        listed.html.contains("pat-sync<br><span class=\"muted\">for Pat Quinn</span>"),
+        "whose it is: {}",
+        listed.html
+    );
+
+    let key = post("/console/access/keys", "pat@example.com", "admin").await;
+    assert_eq!(key.status, 200, "{}", key.html);
+    let api_key = text_of(&key.html, "new-secret");
+    let answer = server.http.get(server.url("/onboards")).basic_auth("API", Some(api_key)).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200, "the key opens /onboards");
+    assert_eq!(count("api_keys").await, "1");
+
+    let admin = console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let csrf = admin.get("/console").await.csrf();
+    for action in ["/console/access/credentials", "/console/access/keys"] {
+        let refused = admin
+            .post(action, &[("csrf", &csrf), ("displayName", "mine"), ("owner", "pat@example.com"), ("roles", "admin")])
+            .await;
+        assert_eq!(refused.status, 403, "{action}: {}", refused.html);
+    }
+    assert_eq!((count("credentials").await, count("api_keys").await), ("1".into(), "1".into()), "nothing made");
+}
+both_backends!(access_for_another_user);

@@ -1,13 +1,15 @@
 //! The console's Access at `/console/access`: the tenant's client credentials and API keys, listed,
 //! created and revoked through the core's use cases (`onramp_core::access`, `credential:manage`). A new
 //! secret is shown once, in the answer to the POST that made it (a page, never a redirect, so it is in no
-//! URL; `no-store` as every page); onramp keeps only its public key or hash.
+//! URL; `no-store` as every page); onramp keeps only its public key or hash. A credential or key may be
+//! for another user, picked by email (`Core::user_by_email`): it carries only roles that user holds.
 
 use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use onramp_core::error::CoreError;
 use onramp_domain::{BuiltinRole, Id, Timestamp};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -16,7 +18,7 @@ use crate::error::status_of;
 use crate::impl_console_page;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, on_the_form};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, on_the_form, parts};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 
@@ -75,6 +77,8 @@ struct Row {
     /// The client id of a credential (empty for a key).
     client_id: String,
     roles: String,
+    /// Whose it is, by name.
+    owner: String,
     created: String,
     revoked: Option<String>,
 }
@@ -104,9 +108,13 @@ struct AccessPage {
     done: Option<&'static str>,
     errors: FormErrors,
     credential_name: Field,
+    credential_owner: Field,
     credential_roles: Vec<RoleBox>,
+    credential_roles_error: Option<String>,
     key_name: Field,
+    key_owner: Field,
     key_roles: Vec<RoleBox>,
+    key_roles_error: Option<String>,
 }
 
 impl_console_page!(AccessPage);
@@ -115,6 +123,8 @@ impl_console_page!(AccessPage);
 #[derive(Default)]
 struct Create {
     name: String,
+    /// The email of the user it is for; empty for the admin's own.
+    owner: String,
     roles: Vec<BuiltinRole>,
     role_names: Vec<String>,
 }
@@ -125,6 +135,7 @@ impl Create {
         for (name, value) in pairs {
             match name.as_str() {
                 "displayName" => create.name = value.clone(),
+                "owner" => create.owner = value.clone(),
                 "roles" => {
                     create.role_names.push(value.clone());
                     if let Some(role) = BuiltinRole::from_ref(value) {
@@ -177,12 +188,12 @@ async fn page(
         Ok(lists) => lists,
         Err(error) => return console.refusal(&error),
     };
+    // The roles the admin may grant: a credential for another user carries roles that user holds.
     let boxes = |prefix: &str, form: Form| -> Vec<RoleBox> {
         let typed = refused.as_ref().filter(|(which, _)| *which == form).map(|(_, create)| *create);
-        console
-            .principal
-            .roles
+        BuiltinRole::ALL
             .iter()
+            .filter(|role| console.principal.may_grant(**role))
             .enumerate()
             .map(|(i, role)| RoleBox {
                 id: format!("{prefix}-role-{i}"),
@@ -195,6 +206,22 @@ async fn page(
     let typed_name = |form: Form| {
         refused.as_ref().filter(|(which, _)| *which == form).map(|(_, create)| create.name.clone()).unwrap_or_default()
     };
+    let typed_owner = |form: Form| {
+        refused.as_ref().filter(|(which, _)| *which == form).map(|(_, create)| create.owner.clone()).unwrap_or_default()
+    };
+    let mut owners: Vec<Id> = credentials.iter().map(|c| c.user_id).chain(keys.iter().map(|k| k.user_id)).collect();
+    owners.sort();
+    owners.dedup();
+    // Whose each one is, by display name (the table stays narrow), when the admin may read users.
+    let names: std::collections::HashMap<Id, String> = if console.may(onramp_domain::Permission::UserRead) {
+        match state.core.users_by_ids(&console.principal, &owners).await {
+            Ok(users) => users.into_iter().map(|user| (user.id, user.display_name)).collect(),
+            Err(error) => return console.refusal(&error),
+        }
+    } else {
+        std::collections::HashMap::new()
+    };
+    let owner_hint = "The email of the user it acts as; empty for yourself. It carries only roles they hold.";
     let page = AccessPage {
         console: console.layout("Access", PATH),
         credentials: credentials
@@ -204,6 +231,7 @@ async fn page(
                 name: c.display_name.clone(),
                 client_id: c.client_id.clone(),
                 roles: role_names(&c.role_ids),
+                owner: parts::name_of(&names, &c.user_id),
                 created: day(c.created_at),
                 revoked: c.revoked_at.map(day),
             })
@@ -215,6 +243,7 @@ async fn page(
                 name: k.display_name.clone(),
                 client_id: String::new(),
                 roles: role_names(&k.role_ids),
+                owner: parts::name_of(&names, &k.user_id),
                 created: day(k.created_at),
                 revoked: k.revoked_at.map(day),
             })
@@ -226,13 +255,27 @@ async fn page(
             .hint("Lowercase letters, digits and dashes, such as ci-deploy; it becomes part of the client id.")
             .value(typed_name(Form::Credential))
             .checked(&errors),
+        credential_owner: Field::text("owner", "For the user")
+            .id("credentialOwner")
+            .of_type("email")
+            .hint(owner_hint)
+            .value(typed_owner(Form::Credential))
+            .checked(&errors),
         credential_roles: boxes("credential", Form::Credential),
+        credential_roles_error: errors.message("credential-role-0").map(str::to_string),
         key_name: Field::text("displayName", "Name")
             .id("keyName")
             .hint("What uses it, such as the intake form.")
             .value(typed_name(Form::Key))
             .checked(&errors),
+        key_owner: Field::text("owner", "For the user")
+            .id("keyOwner")
+            .of_type("email")
+            .hint(owner_hint)
+            .value(typed_owner(Form::Key))
+            .checked(&errors),
         key_roles: boxes("key", Form::Key),
+        key_roles_error: errors.message("key-role-0").map(str::to_string),
         errors,
     };
     render(status, &page)
@@ -252,7 +295,13 @@ async fn create_credential(
     ConsoleForm { console, form }: ConsoleForm<Vec<(String, String)>>,
 ) -> Response {
     let create = Create::from_pairs(&form);
-    match state.core.create_credential(&console.principal, &create.name, &create.roles).await {
+    let made = match owner_of(&state, &console, &create).await {
+        Ok(owner) => {
+            state.core.create_credential(&console.principal, owner.as_ref(), &create.name, &create.roles).await
+        }
+        Err(error) => Err(error),
+    };
+    match made {
         Ok(made) => {
             let shown = Shown {
                 what: "client credential",
@@ -263,7 +312,12 @@ async fn create_credential(
             page(&state, &console, StatusCode::OK, None, FormErrors::none(), Some(shown), None).await
         }
         Err(error) if on_the_form(&error) => {
-            let fields = [("displayName", "credentialName", "Name"), ("roleIds", "credential-role-0", "Roles")];
+            let fields = [
+                ("displayName", "credentialName", "Name"),
+                ("owner", "credentialOwner", "For the user"),
+                ("userId", "credentialOwner", "For the user"),
+                ("roleIds", "credential-role-0", "Roles"),
+            ];
             let errors = form_errors(&error, &fields, "credentialName");
             page(&state, &console, status_of(error.code), Some((Form::Credential, &create)), errors, None, None).await
         }
@@ -276,7 +330,11 @@ async fn create_key(
     ConsoleForm { console, form }: ConsoleForm<Vec<(String, String)>>,
 ) -> Response {
     let create = Create::from_pairs(&form);
-    match state.core.create_api_key(&console.principal, &create.name, &create.roles).await {
+    let made = match owner_of(&state, &console, &create).await {
+        Ok(owner) => state.core.create_api_key(&console.principal, owner.as_ref(), &create.name, &create.roles).await,
+        Err(error) => Err(error),
+    };
+    match made {
         Ok(made) => {
             let shown = Shown {
                 what: "API key",
@@ -287,12 +345,28 @@ async fn create_key(
             page(&state, &console, StatusCode::OK, None, FormErrors::none(), Some(shown), None).await
         }
         Err(error) if on_the_form(&error) => {
-            let fields = [("displayName", "keyName", "Name"), ("roleIds", "key-role-0", "Roles")];
+            let fields = [
+                ("displayName", "keyName", "Name"),
+                ("owner", "keyOwner", "For the user"),
+                ("userId", "keyOwner", "For the user"),
+                ("roleIds", "key-role-0", "Roles"),
+            ];
             let errors = form_errors(&error, &fields, "keyName");
             page(&state, &console, status_of(error.code), Some((Form::Key, &create)), errors, None, None).await
         }
         Err(error) => console.refusal(&error),
     }
+}
+
+/// The user a new credential or key is for: None (the admin's own) when no email was given, else the
+/// user with that email (`Core::user_by_email`, a wrong one named on the `owner` field). The check that
+/// counts, `credential:manage`, is the create use case's, which runs first when the email is empty.
+async fn owner_of(state: &AppState, console: &Console, create: &Create) -> Result<Option<Id>, CoreError> {
+    if create.owner.trim().is_empty() {
+        return Ok(None);
+    }
+    console.principal.require(onramp_domain::Permission::CredentialManage)?;
+    Ok(Some(state.core.user_by_email(&console.principal, "owner", &create.owner).await?.id))
 }
 
 async fn revoke_credential(

@@ -61,6 +61,37 @@ pub fn routes() -> ApiRouter {
                 .redirect()
                 .html(),
         )
+        .get(
+            "/console/apps/{id}/edit",
+            edit_page,
+            Doc::page(
+                "onramp.pages.ConsoleAppEditForm",
+                "The form that edits an app (name, description, icon URL, monthly cost, instructions)",
+            )
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/console/apps/{id}/edit",
+            edit,
+            Doc::page("onramp.pages.ConsoleAppEdit", "Edit the app through the API's app update (app:write)")
+                .console_form::<AppEdit>()
+                .redirect(),
+        )
+        .get(
+            "/console/apps/{id}/delete",
+            delete_page,
+            Doc::page("onramp.pages.ConsoleAppDeleteConfirm", "The confirmation before deleting the app")
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/apps/{id}/delete",
+            delete,
+            Doc::page("onramp.pages.ConsoleAppDelete", "Delete the app and its ownerships (app:write)")
+                .console_form::<Nothing>()
+                .redirect(),
+        )
 }
 
 const PATH: &str = "/console/apps";
@@ -174,7 +205,10 @@ async fn list_page(
 }
 
 async fn list(State(state): State<AppState>, console: Console, Query(done): Query<Done>) -> Response {
-    let done = done.done.map(|name| format!("The app {name} was created."));
+    let done = done.done.map(|name| match name.as_str() {
+        "deleted" => "The app was deleted, with every ownership of it.".to_string(),
+        name => format!("The app {name} was created."),
+    });
     list_page(&state, &console, StatusCode::OK, &NewApp::default(), FormErrors::none(), done).await
 }
 
@@ -278,6 +312,7 @@ async fn show(
     };
     let done = done.done.map(|done| match done.as_str() {
         "created" => "The app was created.".to_string(),
+        "saved" => "The changes are saved.".to_string(),
         "removed" => "The owner was removed.".to_string(),
         _ => "The owner was added.".to_string(),
     });
@@ -329,6 +364,211 @@ async fn remove_owner(
     .await;
     match removed {
         Ok(()) => see_other(&format!("{PATH}/{id}?done=removed")),
+        Err(error) => console.refusal(&error),
+    }
+}
+
+/// The app's edit form: the fields of the API's update a person sets (`AppInput`), by their API names.
+const EDIT_FIELDS: [(&str, &str, &str); 5] = [
+    ("displayName", "displayName", "Name"),
+    ("description", "description", "Description"),
+    ("iconUrl", "iconUrl", "Icon URL"),
+    ("monthlyCostUsd", "monthlyCostUsd", "Monthly cost in US dollars"),
+    ("instructions", "instructions", "Instructions"),
+];
+
+#[derive(Deserialize, Default, Clone, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+struct AppEdit {
+    display_name: String,
+    description: String,
+    icon_url: String,
+    monthly_cost_usd: String,
+    instructions: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/app_edit.html")]
+struct AppEditPage {
+    console: ConsoleLayout,
+    errors: FormErrors,
+    id: String,
+    name: String,
+    display_name: Field,
+    description: Field,
+    description_text: String,
+    icon_url: Field,
+    monthly_cost: Field,
+    instructions: Field,
+    instructions_text: String,
+    may_write: bool,
+}
+
+impl_console_page!(AppEditPage);
+
+#[derive(Template)]
+#[template(path = "console/app_delete.html")]
+struct AppDeletePage {
+    console: ConsoleLayout,
+    id: String,
+    name: String,
+    owners: usize,
+}
+
+impl_console_page!(AppDeletePage);
+
+fn refuse_without_write(console: &Console) -> Option<Response> {
+    (!console.may(Permission::AppWrite))
+        .then(|| console.refusal(&CoreError::permission_denied("permission denied: this call requires app:write")))
+}
+
+fn app_edit_form(
+    console: &Console,
+    app: &onramp_store::App,
+    form: &AppEdit,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let page = AppEditPage {
+        console: console.layout(format!("Edit {}", app.display_name), PATH),
+        id: app.id.to_string(),
+        name: app.display_name.clone(),
+        display_name: Field::text("displayName", "Name").value(&form.display_name).required().checked(&errors),
+        description: Field::text("description", "Description").checked(&errors),
+        description_text: form.description.clone(),
+        icon_url: Field::text("iconUrl", "Icon URL")
+            .of_type("url")
+            .hint("An image's address, shown beside the app's name in ConductorOne.")
+            .value(&form.icon_url)
+            .checked(&errors),
+        monthly_cost: Field::text("monthlyCostUsd", "Monthly cost in US dollars")
+            .hint("A whole number; 0 when it costs nothing.")
+            .value(&form.monthly_cost_usd)
+            .checked(&errors),
+        instructions: Field::text("instructions", "Instructions")
+            .hint("What someone asking for access should know.")
+            .checked(&errors),
+        instructions_text: form.instructions.clone(),
+        may_write: true,
+        errors,
+    };
+    let mut page = page;
+    page.monthly_cost.inputmode = Some("numeric");
+    render(status, &page)
+}
+
+async fn edit_page(State(state): State<AppState>, console: Console, Path(id): Path<String>) -> Response {
+    let app = match app_id(&id) {
+        Ok(id) => state.core.get_app(&console.principal, &id).await,
+        Err(error) => Err(error),
+    };
+    let app = match app {
+        Ok(app) => app,
+        Err(error) => return console.refusal(&error),
+    };
+    if let Some(refused) = refuse_without_write(&console) {
+        return refused;
+    }
+    let form = AppEdit {
+        display_name: app.display_name.clone(),
+        description: app.description.clone(),
+        icon_url: app.icon_url.clone(),
+        monthly_cost_usd: app.monthly_cost_usd.to_string(),
+        instructions: app.instructions.clone(),
+    };
+    app_edit_form(&console, &app, &form, FormErrors::none(), StatusCode::OK)
+}
+
+/// The API's update input of the edit form; the cost must be a whole number (empty: 0).
+fn app_input(form: &AppEdit) -> Result<AppInput, CoreError> {
+    let cost = form.monthly_cost_usd.trim();
+    let cost: i64 = if cost.is_empty() {
+        0
+    } else {
+        cost.parse().map_err(|_| CoreError::invalid_field("monthlyCostUsd", "must be a whole number"))?
+    };
+    let body = json!({
+        "displayName": form.display_name,
+        "description": form.description,
+        "iconUrl": form.icon_url.trim(),
+        "monthlyCostUsd": cost,
+        "instructions": form.instructions,
+    });
+    serde_json::from_value(body).map_err(|_| CoreError::invalid_field("monthlyCostUsd", "is too large"))
+}
+
+/// Saves the edit form through the API's `AppInput` and the same use case as `POST /api/v1/apps/{id}`
+/// (`Core::update_app`, `app:write`).
+async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { console, form }: ConsoleForm<AppEdit>,
+) -> Response {
+    let id = match app_id(&id) {
+        Ok(id) => id,
+        Err(error) => return console.refusal(&error),
+    };
+    let updated = match app_input(&form) {
+        Ok(input) => {
+            let paths = input.paths_set();
+            state.core.update_app(&console.principal, &id, |app| Ok(input.apply(app, &paths)?)).await
+        }
+        Err(error) => Err(error),
+    };
+    match updated {
+        Ok(app) => see_other(&format!("{PATH}/{}?done=saved", app.id)),
+        Err(error) if on_the_form(&error) => {
+            let app = match state.core.get_app(&console.principal, &id).await {
+                Ok(app) => app,
+                Err(error) => return console.refusal(&error),
+            };
+            let errors = form_errors(&error, &EDIT_FIELDS, "displayName");
+            app_edit_form(&console, &app, &form, errors, status_of(error.code))
+        }
+        Err(error) => console.refusal(&error),
+    }
+}
+
+async fn delete_page(State(state): State<AppState>, console: Console, Path(id): Path<String>) -> Response {
+    let id = match app_id(&id) {
+        Ok(id) => id,
+        Err(error) => return console.refusal(&error),
+    };
+    let app = match state.core.get_app(&console.principal, &id).await {
+        Ok(app) => app,
+        Err(error) => return console.refusal(&error),
+    };
+    if let Some(refused) = refuse_without_write(&console) {
+        return refused;
+    }
+    let owners = match state.core.list_app_owners(&console.principal, &id, None, None, 1000).await {
+        Ok(owners) => owners.len(),
+        Err(error) => return console.refusal(&error),
+    };
+    let page = AppDeletePage {
+        console: console.layout(format!("Delete {}?", app.display_name), PATH),
+        id: id.to_string(),
+        name: app.display_name,
+        owners,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Nothing {}
+
+/// Deletes the app and its ownerships through `Core::delete_app`, as `DELETE /api/v1/apps/{id}`.
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ConsoleForm { console, .. }: ConsoleForm<Nothing>,
+) -> Response {
+    let deleted = match app_id(&id) {
+        Ok(id) => state.core.delete_app(&console.principal, &id).await,
+        Err(error) => Err(error),
+    };
+    match deleted {
+        Ok(()) => see_other(&format!("{PATH}?done=deleted")),
         Err(error) => console.refusal(&error),
     }
 }

@@ -56,18 +56,40 @@ pub fn routes() -> ApiRouter {
                 .redirect()
                 .html(),
         )
+        .get(
+            "/console/directories/{app_id}/delete",
+            delete_page,
+            Doc::page(
+                "onramp.pages.ConsoleDirectoryDeleteConfirm",
+                "The confirmation before deleting the local directory",
+            )
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/console/directories/{app_id}/delete",
+            delete,
+            Doc::page(
+                "onramp.pages.ConsoleDirectoryDelete",
+                "Delete the local directory, revoking its pending invitations; the app stays (directory:write)",
+            )
+            .console_form::<Nothing>()
+            .redirect(),
+        )
 }
 
 const PATH: &str = "/console/directories";
 
 /// The form's fields by the names the API's errors use: (API field, element id, label).
-const FIELDS: [(&str, &str, &str); 6] = [
+const FIELDS: [(&str, &str, &str); 8] = [
     ("appId", "appId", "App"),
     ("displayName", "displayName", "Name"),
     ("invitationTtl", "ttlHours", "Invitations stay valid for"),
     ("onboardingFlowId", "onboardingFlowId", "Onboarding flow"),
     ("selfRegistrationDomains", "domains", "Allowed email domains"),
     ("isDefault", "isDefault", "Default directory"),
+    ("defaultProfileTypeId", "defaultProfileTypeId", "Default profile type"),
+    ("organizationId", "organizationId", "Organization"),
 ];
 
 /// One row of the list.
@@ -101,6 +123,8 @@ struct DirectoryForm {
     allow_self_registration: bool,
     domains: Field,
     domains_text: String,
+    default_profile_type_id: Field,
+    organization_id: Field,
 }
 
 #[derive(Template)]
@@ -141,6 +165,8 @@ pub struct Posted {
     is_default: Option<String>,
     allow_self_registration: Option<String>,
     domains: String,
+    default_profile_type_id: String,
+    organization_id: String,
 }
 
 #[derive(Deserialize, Default, JsonSchema)]
@@ -182,8 +208,8 @@ impl Posted {
             invitation_ttl: Some(ttl),
             is_default: Some(self.is_default.is_some()),
             onboarding_flow_id: Some(self.onboarding_flow_id.clone()),
-            default_profile_type_id: None,
-            organization_id: None,
+            default_profile_type_id: Some(self.default_profile_type_id.clone()),
+            organization_id: Some(self.organization_id.clone()),
             allow_self_registration: Some(self.allow_self_registration.is_some()),
             self_registration_domains: Some(domains),
         })
@@ -198,6 +224,8 @@ impl Posted {
             is_default: directory.is_default.then(|| "on".into()),
             allow_self_registration: directory.allow_self_registration.then(|| "on".into()),
             domains: directory.self_registration_domains.join("\n"),
+            default_profile_type_id: directory.default_profile_type_id.clone(),
+            organization_id: directory.organization_id.clone(),
         }
     }
 }
@@ -248,6 +276,16 @@ fn form(
             .hint("One per line, such as example.com. Empty allows any domain.")
             .checked(errors),
         domains_text: posted.domains.clone(),
+        default_profile_type_id: Field::text("defaultProfileTypeId", "Default profile type")
+            .hint("The profile type id ConductorOne gives the users it invites; empty for none.")
+            .value(&posted.default_profile_type_id)
+            .length(None, 128)
+            .checked(errors),
+        organization_id: Field::text("organizationId", "Organization")
+            .hint("The organization id the directory belongs to in ConductorOne; empty for none.")
+            .value(&posted.organization_id)
+            .length(None, 128)
+            .checked(errors),
     }
 }
 
@@ -311,7 +349,10 @@ async fn list(
     console: Console,
     axum::extract::Query(done): axum::extract::Query<Done>,
 ) -> Response {
-    let done = done.done.map(|name| format!("The directory {name} was created."));
+    let done = done.done.map(|name| match name.as_str() {
+        "deleted" => "The directory was deleted; its pending invitations were revoked. Its app stays.".to_string(),
+        name => format!("The directory {name} was created."),
+    });
     let posted = Posted { ttl_hours: "168".into(), ..Posted::default() };
     list_page(&state, &console, StatusCode::OK, &posted, FormErrors::none(), done).await
 }
@@ -390,14 +431,64 @@ async fn update(
             return edit_page(&state, &console, &app_id, StatusCode::BAD_REQUEST, Some(&form), errors, false).await;
         }
     };
-    let paths: Vec<&'static str> =
-        DIRECTORY_UPDATABLE.into_iter().filter(|p| !matches!(*p, "defaultProfileTypeId" | "organizationId")).collect();
+    let paths: Vec<&'static str> = DIRECTORY_UPDATABLE.into_iter().collect();
     match state.core.update_directory(&console.principal, &app_id, |d| Ok(input.apply(d, &paths)?)).await {
         Ok(_) => see_other(&format!("{PATH}/{app_id}?done=saved")),
         Err(error) if on_the_form(&error) => {
             let errors = form_errors(&error, &FIELDS, "displayName");
             edit_page(&state, &console, &app_id, crate::error::status_of(error.code), Some(&form), errors, false).await
         }
+        Err(error) => console.refusal(&error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/directory_delete.html")]
+struct DeletePage {
+    console: ConsoleLayout,
+    app_id: String,
+    name: String,
+}
+
+impl_console_page!(DeletePage);
+
+async fn delete_page(State(state): State<AppState>, console: Console, Path(app_id): Path<String>) -> Response {
+    let app_id = match path_id("app_id", &app_id) {
+        Ok(id) => id,
+        Err(error) => return console.refusal(&error.into()),
+    };
+    let directory = match state.core.get_directory(&console.principal, &app_id).await {
+        Ok(directory) => directory,
+        Err(error) => return console.refusal(&error),
+    };
+    if !console.may(Permission::DirectoryWrite) {
+        let error = onramp_core::CoreError::permission_denied("permission denied: this call requires directory:write");
+        return console.refusal(&error);
+    }
+    let page = DeletePage {
+        console: console.layout(format!("Delete {}?", directory.display_name), PATH),
+        app_id: app_id.to_string(),
+        name: directory.display_name,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Nothing {}
+
+/// Deletes the directory through `Core::delete_directory`, as `DELETE /api/v1/local-directory-configs/{id}`:
+/// its pending invitations revoked, its app kept. What the core refuses is its page, in its words.
+async fn delete(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    ConsoleForm { console, .. }: ConsoleForm<Nothing>,
+) -> Response {
+    let app_id = match path_id("app_id", &app_id) {
+        Ok(id) => id,
+        Err(error) => return console.refusal(&error.into()),
+    };
+    match state.core.delete_directory(&console.principal, &app_id).await {
+        Ok(()) => see_other(&format!("{PATH}?done=deleted")),
         Err(error) => console.refusal(&error),
     }
 }

@@ -18,7 +18,9 @@ use crate::error::status_of;
 use crate::impl_console_page;
 use crate::state::AppState;
 use crate::web::console::directories::Choice;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, ConsoleMultipart, form_errors, on_the_form};
+use crate::web::console::{
+    Console, ConsoleForm, ConsoleLayout, ConsoleMultipart, form_errors, grant_refusal, on_the_form,
+};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::render;
 use crate::wire::directory::InvitationInput;
@@ -227,6 +229,13 @@ async fn invite_one(
             );
             page(&state, &console, StatusCode::OK, &One::default(), FormErrors::none(), Some(done), (None, ""), None)
                 .await
+        }
+        // A role the admin may not grant: the roles field's error, the form kept.
+        Err(error) if grant_refusal(&error, "initialRoleIds") => {
+            let mut errors = FormErrors::none();
+            let why = error.message.trim_start_matches("permission denied: ");
+            errors.add("role-0", format!("Roles: {}", crate::web::sentence(why)));
+            page(&state, &console, status_of(error.code), &one, errors, None, (None, ""), None).await
         }
         Err(error) if on_the_form(&error) || error.code == onramp_core::error::Code::NotFound => {
             let errors = form_errors(&error, &FIELDS, "email");

@@ -95,6 +95,15 @@ pub fn on_the_form(error: &CoreError) -> bool {
     matches!(error.code, Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted)
 }
 
+/// Whether the core refused a role the admin may not grant (or take away), given in the input `field`
+/// (`roleIds`, `initialRoleIds`): `Principal::require_grantable` and the rule of user changes name the
+/// field first. That refusal is the roles field's error on its form, not a page: the admin's other roles
+/// still let them use the form.
+pub fn grant_refusal(error: &CoreError, field: &str) -> bool {
+    error.code == onramp_core::error::Code::PermissionDenied
+        && error.message.starts_with(&format!("permission denied: {field} "))
+}
+
 /// The errors of a console form refused by the core, as [`FormErrors::from_core`] makes them; a field
 /// named with an index or a path (`selfRegistrationDomains[2]`, `steps[1].text`) is also looked up by its
 /// name alone when the form has no field of the whole name.

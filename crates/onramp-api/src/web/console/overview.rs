@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use onramp_core::overview::Overview;
+use onramp_domain::Id;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::user::UserStatus;
@@ -267,7 +268,7 @@ async fn build(state: &AppState, console: &Console, overview: &Overview) -> onra
             .iter()
             .map(|delivery| Email {
                 href: match delivery.kind.as_str() {
-                    "invitation" => Some(format!("/console/invitations#invitation-{}", delivery.subject_id)),
+                    "invitation" => Some(invitation_href(&delivery.subject_id)),
                     "onboard" => Some(format!("/console/onboards/{}", delivery.subject_id)),
                     _ => None,
                 },
@@ -277,4 +278,37 @@ async fn build(state: &AppState, console: &Console, overview: &Overview) -> onra
         (items, emails.retrying, emails.failed)
     });
     Ok((groups, waiting, expiring, emails))
+}
+
+/// The invitations list that shows the invitation `id` first: the list is in id order and `after` starts
+/// it just before `id` (the id one less, as 96-bit numbers), with the invitation's row as its anchor.
+pub fn invitation_href(id: &Id) -> String {
+    let mut bytes = *id.as_bytes();
+    for byte in bytes.iter_mut().rev() {
+        let (less, borrow) = byte.overflowing_sub(1);
+        *byte = less;
+        if !borrow {
+            return format!(
+                "{}#invitation-{id}",
+                href("/console/invitations", &[("after", Id::from_bytes(bytes).to_string())])
+            );
+        }
+    }
+    format!("/console/invitations#invitation-{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_invitation_email_links_to_the_list_starting_at_it() {
+        let id: Id = "5f0000000000000000000100".parse().unwrap();
+        assert_eq!(
+            invitation_href(&id),
+            "/console/invitations?after=5f00000000000000000000ff#invitation-5f0000000000000000000100"
+        );
+        let zero = Id::from_bytes([0; 12]);
+        assert_eq!(invitation_href(&zero), format!("/console/invitations#invitation-{zero}"));
+    }
 }

@@ -62,10 +62,11 @@ pub fn routes() -> ApiRouter {
 
 const PATH: &str = "/console/settings";
 
-const FIELDS: [(&str, &str, &str); 7] = [
+const FIELDS: [(&str, &str, &str); 8] = [
     ("displayName", "displayName", "Name shown to people"),
     ("accentColor", "accentColor", "Accent colour"),
     ("logo", "logo", "Logo"),
+    ("userEditableFields", "editable-0", "Fields people edit"),
     ("mcpOnboardingGoal", "goal", "Goal"),
     ("intents", "intents", "Intents"),
     ("orgContext.industry", "industry", "Industry"),
@@ -78,6 +79,27 @@ struct Branding {
     display_name: String,
     accent_color: String,
     requires_second_factor: bool,
+    /// The profile fields people may edit on /account (`userEditableFields`); None: the form had no such
+    /// field (a client of an older page), which leaves them as they are.
+    user_editable_fields: Option<Vec<String>>,
+}
+
+/// A profile field's checkbox in the branding form.
+struct EditableBox {
+    id: String,
+    name: &'static str,
+    label: &'static str,
+    checked: bool,
+}
+
+/// The words of each field of `EDITABLE_FIELDS`.
+fn editable_label(field: &str) -> &'static str {
+    match field {
+        "displayName" => "Name",
+        "jobTitle" => "Job title",
+        "department" => "Department",
+        _ => "Employment type",
+    }
 }
 
 /// The onboarding form's values.
@@ -103,6 +125,10 @@ struct SettingsPage {
     logo: Field,
     logo_url: Option<String>,
     requires_second_factor: bool,
+    editable: Vec<EditableBox>,
+    editable_error: Option<String>,
+    /// The fields people edit, in words, for the read-only view.
+    editable_words: String,
     statuses: Vec<Choice>,
     goal: Field,
     goal_text: String,
@@ -151,7 +177,23 @@ async fn page(
         display_name: tenant.display_name.clone(),
         accent_color: tenant.accent_color.clone(),
         requires_second_factor: tenant.console_requires_second_factor,
+        user_editable_fields: Some(tenant.user_editable_fields.clone()),
     });
+    let editable_now = branding.user_editable_fields.clone().unwrap_or_else(|| tenant.user_editable_fields.clone());
+    let editable: Vec<EditableBox> = onramp_domain::branding::EDITABLE_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, field)| EditableBox {
+            id: format!("editable-{i}"),
+            name: field,
+            label: editable_label(field),
+            checked: editable_now.iter().any(|f| f == field),
+        })
+        .collect();
+    let editable_words = {
+        let words: Vec<&str> = editable.iter().filter(|b| b.checked).map(|b| b.label).collect();
+        if words.is_empty() { "None".to_string() } else { words.join(", ") }
+    };
     let onboarding = onboarding.unwrap_or(Onboarding {
         status: settings.status.wire().to_string(),
         goal: settings.mcp_goal.clone(),
@@ -178,6 +220,9 @@ async fn page(
             .checked(&errors),
         logo_url: tenant.logo.as_ref().map(onramp_core::branding::logo_path),
         requires_second_factor: branding.requires_second_factor,
+        editable,
+        editable_error: errors.message("editable-0").map(str::to_string),
+        editable_words,
         statuses: OnboardingStatus::ALL
             .iter()
             .map(|s| Choice {
@@ -230,12 +275,22 @@ async fn save_tenant(State(state): State<AppState>, form: ConsoleMultipart) -> R
         display_name: form.text("displayName"),
         accent_color: form.text("accentColor").trim().to_string(),
         requires_second_factor: !form.text("consoleRequiresSecondFactor").is_empty(),
+        user_editable_fields: (!form.text("userEditableFields.shown").is_empty()).then(|| {
+            form.parts
+                .iter()
+                .filter(|part| part.name == "userEditableFields" && part.file_name.is_none())
+                .map(|part| String::from_utf8_lossy(&part.bytes).into_owned())
+                .collect()
+        }),
     };
     let mut body = json!({
         "displayName": branding.display_name,
         "accentColor": branding.accent_color,
         "consoleRequiresSecondFactor": branding.requires_second_factor,
     });
+    if let Some(fields) = &branding.user_editable_fields {
+        body["userEditableFields"] = json!(fields);
+    }
     if let Some(file) = form.file("logo") {
         body["logo"] = json!({"contentType": file.content_type, "data": STANDARD.encode(&file.bytes)});
     } else if !form.text("removeLogo").is_empty() {

@@ -1,7 +1,7 @@
 //! A user's page in the console at `/console/users/{id}`: profile, emails, roles, managers and delegate,
 //! apps owned, onboard history and audit trail (`Core::user_detail`), and the actions on the user, each a
 //! use case of the core with its permission check: enable or disable and edit (`Core::update_user`, the
-//! API's), delete after a confirmation page (`Core::delete_user`), email a password reset link
+//! API's, through its `UserInput`: profile, emails, roles, managers and delegate picked by email), delete after a confirmation page (`Core::delete_user`), email a password reset link
 //! (`Core::send_password_reset`) and sign out every session (`Core::sign_out_user`). The controls show only
 //! with `user:write`; a POST without it is refused by the core (403 page).
 
@@ -10,20 +10,24 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use onramp_core::error::{Code, CoreError};
-use onramp_core::invitations::one_line;
+use onramp_core::console::UserDetail;
+use onramp_core::error::CoreError;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::user::{User, UserStatus};
-use onramp_domain::{Id, Permission, Timestamp};
+use onramp_domain::{BuiltinRole, Id, Permission, Timestamp};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
 
+use crate::error::status_of;
 use crate::impl_console_page;
 use crate::state::AppState;
 use crate::web::console::users::{role_names, status_words};
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, grant_refusal, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
+use crate::web::sentence;
+use crate::wire::user_input::UserInput;
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
@@ -210,16 +214,28 @@ async fn user_page(
             })
             .collect()
     });
+    // The other people who acted, by their display names (the page is read with `user:read`).
+    let mut actors: Vec<Id> =
+        detail.audit.iter().flatten().filter_map(|event| event.actor_user_id).filter(|id| *id != user.id).collect();
+    actors.sort();
+    actors.dedup();
+    let actors = match state.core.users_by_ids(&console.principal, &actors).await {
+        Ok(actors) => actors,
+        Err(error) => return console.refusal(&error),
+    };
     let audit = detail.audit.as_ref().map(|events| {
         events
             .iter()
             .map(|event| {
                 let (by, by_text) = match event.actor_user_id {
                     Some(actor) if actor == user.id => (None, "the user".to_string()),
-                    Some(actor) => (
-                        Some(Link { href: format!("/console/users/{actor}"), text: format!("user {actor}") }),
-                        String::new(),
-                    ),
+                    Some(actor) => {
+                        let text = match actors.iter().find(|a| a.id == actor) {
+                            Some(a) => a.display_name.clone(),
+                            None => format!("user {actor}"),
+                        };
+                        (Some(Link { href: format!("/console/users/{actor}"), text }), String::new())
+                    }
                     None => (None, "onramp".to_string()),
                 };
                 EventRow { action: event.action.clone(), at: words(event.created_at), by, by_text }
@@ -296,16 +312,47 @@ struct EditPage {
     id: String,
     name: String,
     fields: Vec<Field>,
+    primary: Field,
+    others: Field,
+    others_text: String,
+    roles: Vec<RoleBox>,
+    roles_error: Option<String>,
+    managers: Field,
+    managers_text: String,
+    delegate: Field,
+    may_write: bool,
 }
 
 impl_console_page!(EditPage);
 
-/// The profile fields the console edits: (form name, label, the user's value).
+/// One built-in role's checkbox: editable only when the admin may grant it (`Principal::may_grant`).
+struct RoleBox {
+    id: String,
+    name: &'static str,
+    label: &'static str,
+    checked: bool,
+    grantable: bool,
+}
+
+/// The profile fields the console edits: (form name, label).
 const EDITABLE: [(&str, &str); 4] = [
     ("displayName", "Name"),
     ("jobTitle", "Job title"),
     ("department", "Department"),
     ("employmentType", "Employment type"),
+];
+
+/// The form's fields by the names the API's errors use: (API field, element id, label).
+const FIELDS: [(&str, &str, &str); 9] = [
+    ("displayName", "displayName", "Name"),
+    ("jobTitle", "jobTitle", "Job title"),
+    ("department", "department", "Department"),
+    ("employmentType", "employmentType", "Employment type"),
+    ("email", "email", "Primary email"),
+    ("emails", "emails", "Other emails"),
+    ("roleIds", "role-0", "Roles"),
+    ("managerIds", "managerIds", "Managers"),
+    ("delegatedUserId", "delegatedUserId", "Delegate"),
 ];
 
 fn value_of<'u>(user: &'u User, name: &str) -> &'u str {
@@ -317,100 +364,213 @@ fn value_of<'u>(user: &'u User, name: &str) -> &'u str {
     }
 }
 
-fn edit_form(console: &Console, user: &User, values: &EditForm, errors: FormErrors, status: StatusCode) -> Response {
+/// What the edit form posted (roles repeat, so it is read as pairs). A field the form did not send is
+/// None and left as it is.
+#[derive(Default, schemars::JsonSchema)]
+struct EditForm {
+    texts: Vec<(String, String)>,
+    email: Option<String>,
+    /// The other emails, one a line.
+    emails: Option<String>,
+    /// The roles checked, by name; None when the form had no roles field (`roleIds.shown` absent).
+    roles: Option<Vec<String>>,
+    /// The managers' emails, one a line.
+    managers: Option<String>,
+    /// The delegate's email; empty: none.
+    delegate: Option<String>,
+}
+
+impl EditForm {
+    fn from_pairs(pairs: &[(String, String)]) -> EditForm {
+        let mut form = EditForm::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "email" => form.email = Some(value.clone()),
+                "emails" => form.emails = Some(value.clone()),
+                "roleIds" => form.roles.get_or_insert_with(Vec::new).push(value.clone()),
+                "roleIds.shown" => {
+                    form.roles.get_or_insert_with(Vec::new);
+                }
+                "managerIds" => form.managers = Some(value.clone()),
+                "delegatedUserId" => form.delegate = Some(value.clone()),
+                other if EDITABLE.iter().any(|(field, _)| *field == other) => {
+                    form.texts.push((other.to_string(), value.clone()))
+                }
+                _ => {}
+            }
+        }
+        form
+    }
+
+    fn text(&self, name: &str) -> Option<&str> {
+        self.texts.iter().find(|(field, _)| field == name).map(|(_, value)| value.as_str())
+    }
+}
+
+/// The lines (or comma-separated parts) of a text area, trimmed, empty ones left out.
+fn lines(text: &str) -> Vec<&str> {
+    text.split(['\n', ',']).map(str::trim).filter(|line| !line.is_empty()).collect()
+}
+
+/// The API's update input the form stands for: its text fields, the primary and other emails, the roles by
+/// name, and the managers and delegate found by their emails (`Core::user_by_email`, a wrong one named on
+/// its field).
+async fn user_input(state: &AppState, console: &Console, form: &EditForm) -> Result<UserInput, CoreError> {
+    // An admin who may not write users is refused before any email is looked up (the update checks again).
+    console.principal.require(Permission::UserWrite)?;
+    let mut body = serde_json::Map::new();
+    for (name, value) in &form.texts {
+        body.insert(name.clone(), json!(value));
+    }
+    if let Some(email) = &form.email {
+        body.insert("email".into(), json!(email.trim()));
+        let mut emails = vec![email.trim()];
+        emails.extend(lines(form.emails.as_deref().unwrap_or_default()));
+        body.insert("emails".into(), json!(emails));
+    }
+    if let Some(roles) = &form.roles {
+        body.insert("roleIds".into(), json!(roles));
+    }
+    if let Some(managers) = &form.managers {
+        let mut ids = Vec::new();
+        for email in lines(managers) {
+            ids.push(state.core.user_by_email(&console.principal, "managerIds", email).await?.id.to_string());
+        }
+        body.insert("managerIds".into(), json!(ids));
+    }
+    if let Some(delegate) = &form.delegate {
+        let id = match delegate.trim() {
+            "" => String::new(),
+            email => state.core.user_by_email(&console.principal, "delegatedUserId", email).await?.id.to_string(),
+        };
+        body.insert("delegatedUserId".into(), json!(id));
+    }
+    Ok(serde_json::from_value(serde_json::Value::Object(body)).expect("the form's body is the input's shape"))
+}
+
+/// The page of the edit form: `user` as stored, `form` what was posted (None: the user's values).
+fn edit_form(
+    console: &Console,
+    detail: &UserDetail,
+    form: Option<&EditForm>,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let user = &detail.user;
     let fields = EDITABLE
         .iter()
         .map(|(name, label)| {
-            let value = values.get(name).unwrap_or_else(|| value_of(user, name));
+            let value = form.and_then(|form| form.text(name)).unwrap_or_else(|| value_of(user, name));
             let field = Field::text(name, label).value(value).length(None, 256);
             let field = if *name == "displayName" { field.required() } else { field };
             field.checked(&errors)
         })
         .collect();
+    let primary = form.and_then(|form| form.email.clone()).unwrap_or_else(|| user.email.as_str().to_string());
+    let others = form.and_then(|form| form.emails.clone()).unwrap_or_else(|| {
+        let others: Vec<&str> = user.emails.iter().map(|e| e.as_str()).filter(|e| *e != user.email.as_str()).collect();
+        others.join("\n")
+    });
+    let held: Vec<&str> = match form.and_then(|form| form.roles.as_ref()) {
+        Some(roles) => roles.iter().map(String::as_str).collect(),
+        None => user.role_ids.iter().filter_map(BuiltinRole::from_id).map(|role| role.name()).collect(),
+    };
+    let roles = BuiltinRole::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, role)| RoleBox {
+            id: format!("role-{i}"),
+            name: role.name(),
+            label: role.display_name(),
+            checked: held.iter().any(|held| BuiltinRole::from_ref(held) == Some(*role)),
+            grantable: console.principal.may_grant(*role),
+        })
+        .collect();
+    let managers = form.and_then(|form| form.managers.clone()).unwrap_or_else(|| {
+        let emails: Vec<&str> = detail.managers.iter().map(|m| m.email.as_str()).collect();
+        emails.join("\n")
+    });
+    let delegate = form
+        .and_then(|form| form.delegate.clone())
+        .unwrap_or_else(|| detail.delegate.as_ref().map(|d| d.email.as_str().to_string()).unwrap_or_default());
     let page = EditPage {
         console: console.layout(format!("Edit {}", user.display_name), "/console/users"),
-        errors,
         id: user.id.to_string(),
         name: user.display_name.clone(),
         fields,
+        primary: Field::text("email", "Primary email")
+            .of_type("email")
+            .hint("Where onramp writes to them, and how they sign in.")
+            .value(primary)
+            .required()
+            .checked(&errors),
+        others: Field::text("emails", "Other emails").hint("One address a line.").checked(&errors),
+        others_text: others,
+        roles,
+        roles_error: errors.message("role-0").map(str::to_string),
+        managers: Field::text("managerIds", "Managers")
+            .hint("Their emails, one a line; the first approves what waits on a manager.")
+            .checked(&errors),
+        managers_text: managers,
+        delegate: Field::text("delegatedUserId", "Delegate")
+            .of_type("email")
+            .hint("The email of who acts for them; empty for nobody.")
+            .value(delegate)
+            .checked(&errors),
+        may_write: true,
+        errors,
     };
     render(status, &page)
 }
 
 async fn edit_page(State(state): State<AppState>, console: Console, Path(id): Path<String>) -> Response {
-    let user = match user_id(&id) {
-        Ok(id) => state.core.get_user(&console.principal, &id).await,
+    let detail = match user_id(&id) {
+        Ok(id) => state.core.user_detail(&console.principal, &id).await,
         Err(error) => Err(error),
     };
-    match user {
-        Ok(user) if console.may(Permission::UserWrite) => {
-            edit_form(&console, &user, &EditForm::default(), FormErrors::none(), StatusCode::OK)
+    match detail {
+        Ok(detail) if console.may(Permission::UserWrite) => {
+            edit_form(&console, &detail, None, FormErrors::none(), StatusCode::OK)
         }
         Ok(_) => console.refusal(&CoreError::permission_denied("permission denied: this call requires user:write")),
         Err(error) => console.refusal(&error),
     }
 }
 
-#[derive(Deserialize, Default, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-struct EditForm {
-    display_name: Option<String>,
-    job_title: Option<String>,
-    department: Option<String>,
-    employment_type: Option<String>,
-}
-
-impl EditForm {
-    fn get(&self, name: &str) -> Option<&str> {
-        match name {
-            "displayName" => self.display_name.as_deref(),
-            "jobTitle" => self.job_title.as_deref(),
-            "department" => self.department.as_deref(),
-            _ => self.employment_type.as_deref(),
-        }
-    }
-
-    /// Sets the fields the form sent on `user`, each checked as the API checks it; the first refusal names
-    /// its field.
-    fn apply(&self, user: &mut User) -> Result<(), CoreError> {
-        for (name, _) in EDITABLE {
-            let Some(value) = self.get(name) else { continue };
-            let value = one_line(name, Some(value), 256)?;
-            if name == "displayName" && value.is_empty() {
-                return Err(CoreError::invalid_field("displayName", "must not be empty"));
-            }
-            let slot = match name {
-                "displayName" => &mut user.display_name,
-                "jobTitle" => &mut user.job_title,
-                "department" => &mut user.department,
-                _ => &mut user.employment_type,
-            };
-            *slot = value;
-        }
-        Ok(())
-    }
-}
-
+/// Saves the edit form through the API's own input (`UserInput`, its parsing and checks) and the same use
+/// case as `POST /api/v1/users/{id}` (`Core::update_user`: `user:write`, the rule of user changes, the
+/// references checked in the write). A bad value is the form again with the error on its field; a role the
+/// admin may not grant or take away is the roles field's error.
 async fn edit(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm { console, form }: ConsoleForm<EditForm>,
+    ConsoleForm { console, form }: ConsoleForm<Vec<(String, String)>>,
 ) -> Response {
     let id = match user_id(&id) {
         Ok(id) => id,
         Err(error) => return console.refusal(&error),
     };
-    match state.core.update_user(&console.principal, &id, |user| form.apply(user)).await {
-        Ok(user) => see_other(&format!("/console/users/{}?done=saved", user.id)),
-        Err(error) if error.code == Code::InvalidArgument => {
-            let user = match state.core.get_user(&console.principal, &id).await {
-                Ok(user) => user,
-                Err(error) => return console.refusal(&error),
-            };
-            let fields: Vec<(&str, &str, &str)> = EDITABLE.iter().map(|(n, l)| (*n, *n, *l)).collect();
-            let errors = FormErrors::from_core(&error, &fields, "displayName");
-            edit_form(&console, &user, &form, errors, StatusCode::BAD_REQUEST)
+    let form = EditForm::from_pairs(&form);
+    let updated = match user_input(&state, &console, &form).await {
+        Ok(input) => {
+            let paths = input.paths_set();
+            state.core.update_user(&console.principal, &id, move |user| Ok(input.apply(user, &paths)?)).await
         }
+        Err(error) => Err(error),
+    };
+    let errors = match updated {
+        Ok(user) => return see_other(&format!("/console/users/{}?done=saved", user.id)),
+        Err(error) if grant_refusal(&error, "roleIds") => {
+            let mut errors = FormErrors::none();
+            errors
+                .add("role-0", format!("Roles: {}", sentence(error.message.trim_start_matches("permission denied: "))));
+            (errors, status_of(error.code))
+        }
+        Err(error) if on_the_form(&error) => (form_errors(&error, &FIELDS, "displayName"), status_of(error.code)),
+        Err(error) => return console.refusal(&error),
+    };
+    match state.core.user_detail(&console.principal, &id).await {
+        Ok(detail) => edit_form(&console, &detail, Some(&form), errors.0, errors.1),
         Err(error) => console.refusal(&error),
     }
 }
