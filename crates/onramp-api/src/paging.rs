@@ -10,6 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use schemars::JsonSchema;
 use sha2::{Digest, Sha256};
 
 use onramp_domain::Id;
@@ -24,7 +25,7 @@ pub const SECRET_KEY: &str = "page_token_secret";
 
 /// The paging parameters of every `GET` list (`?page_size=&page_token=`, or by their JSON names), taken
 /// through [`crate::extract::ApiQuery`].
-#[derive(serde::Deserialize, Default, Debug)]
+#[derive(serde::Deserialize, Default, Debug, JsonSchema)]
 #[serde(default)]
 pub struct ListParams {
     pub page_size: Option<i64>,

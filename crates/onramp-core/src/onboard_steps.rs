@@ -21,7 +21,7 @@ use crate::{Core, Principal};
 
 /// What a request to complete a step carries (each step reads the fields it needs), as the API's JSON body
 /// and the onboarding page's form both name them.
-#[derive(Default, serde::Deserialize)]
+#[derive(Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct StepInput {
     /// acceptTerms

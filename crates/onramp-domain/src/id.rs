@@ -158,6 +158,21 @@ impl<'de> serde::Deserialize<'de> for Id {
     }
 }
 
+/// On the wire an id is its 24 lowercase hex digits.
+impl schemars::JsonSchema for Id {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Id".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "pattern": "^[0-9a-f]{24}$" })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,6 +92,21 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     }
 }
 
+/// On the wire a timestamp is RFC 3339 text in UTC (protojson's `google.protobuf.Timestamp`).
+impl schemars::JsonSchema for Timestamp {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "format": "date-time" })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

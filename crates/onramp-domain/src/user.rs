@@ -50,7 +50,7 @@ wire_enum!(
 
 /// Where one attribute value came from: which app account's profile attribute supplied it, through which
 /// attribute mapping. Lists of sources are ordered by `priority`, lowest first; `sources[0]` is the winner.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeSource {
     #[serde(default)]

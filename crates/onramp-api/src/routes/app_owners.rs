@@ -19,12 +19,13 @@
 //! unknown user. Every change writes one audit event per ownership (`app_owner.create`/`app_owner.delete`).
 //! The use cases and their authorization are the core's (`onramp_core::apps`).
 
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use onramp_domain::Id;
 use onramp_domain::user::User;
 use onramp_store::{AppOwner, RoleSlug};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::Serialize;
 use serde_json::Value;
@@ -42,16 +43,58 @@ use crate::wire::{Empty, ListBody};
 
 /// The v1 and v2 owner routes, merged into the main router. The v2 entitlement-owner operations are not
 /// served.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/apps/{app_id}/owners", get(list_v1).put(set_v1).delete(delete_v1))
-        .route("/api/v1/apps/{app_id}/owners/{user_id}", post(add_v1).delete(remove_v1))
-        .route("/api/v1/apps/{app_id}/ownerids", get(owner_ids))
-        .route("/api/v2/apps/{app_id}/owners", axum::routing::put(set_v2))
-        .route("/api/v2/apps/{app_id}/owners/users", get(search_user_owners))
-        .route(
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/api/v1/apps/{app_id}/owners",
+            list_v1,
+            Doc::c1("c1.api.app.v1.AppOwners.List").ok::<ListBody<UserBody>>(),
+        )
+        .put(
+            "/api/v1/apps/{app_id}/owners",
+            set_v1,
+            Doc::c1("c1.api.app.v1.AppOwners.Set").body::<UserIdsRequest>().ok::<Empty>(),
+        )
+        .delete(
+            "/api/v1/apps/{app_id}/owners",
+            delete_v1,
+            Doc::c1("c1.api.app.v1.AppOwners.Delete").body::<UserIdsRequest>().ok::<Empty>(),
+        )
+        .post("/api/v1/apps/{app_id}/owners/{user_id}", add_v1, Doc::c1("c1.api.app.v1.AppOwners.Add").ok::<Empty>())
+        .delete(
+            "/api/v1/apps/{app_id}/owners/{user_id}",
+            remove_v1,
+            Doc::c1("c1.api.app.v1.AppOwners.Remove").ok::<Empty>(),
+        )
+        .get(
+            "/api/v1/apps/{app_id}/ownerids",
+            owner_ids,
+            Doc::c1("c1.api.app.v1.AppOwners.ListOwnerIDs").ok::<UserIdsBody>(),
+        )
+        .put(
+            "/api/v2/apps/{app_id}/owners",
+            set_v2,
+            Doc::c1("c1.api.app.v2.AppOwners.Set").body::<SetV2Request>().ok::<Empty>(),
+        )
+        .get(
+            "/api/v2/apps/{app_id}/owners/users",
+            search_user_owners,
+            Doc::c1("c1.api.app.v2.AppOwners.SearchUserOwners").ok::<ListBody<AppOwnerUserBody>>(),
+        )
+        .get(
             "/api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}",
-            get(get_user_owner).post(create_user_owner).delete(delete_user_owner),
+            get_user_owner,
+            Doc::c1("c1.api.app.v2.AppOwners.GetUserOwner").ok::<AppOwnerUserResponse>(),
+        )
+        .post(
+            "/api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}",
+            create_user_owner,
+            Doc::c1("c1.api.app.v2.AppOwners.CreateUserOwner").body::<UserRefRequest>().ok::<AppOwnerUserResponse>(),
+        )
+        .delete(
+            "/api/v2/apps/{app_id}/owners/users/{role_slug}/{user_ref_id}",
+            delete_user_owner,
+            Doc::c1("c1.api.app.v2.AppOwners.DeleteUserOwner").body::<UserRefRequest>().ok::<Empty>(),
         )
 }
 
@@ -68,20 +111,20 @@ fn parse_ids(field: &str, raw: &[String]) -> ApiResult<Vec<Id>> {
 }
 
 /// `{ "userIds": [...] }` of `GET /api/v1/apps/{app_id}/ownerids`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdsBody {
     user_ids: Vec<String>,
 }
 
 /// `{ "appOwnerUser": ... }` of the v2 user-owner get and create.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppOwnerUserResponse {
     app_owner_user: AppOwnerUserBody,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct ListParams {
     page_size: Option<i64>,
     page_token: Option<String>,
@@ -141,7 +184,7 @@ pub async fn remove_v1(
     Ok(Json(Empty {}))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UserIdsRequest {
     user_ids: Option<Vec<String>>,
@@ -173,13 +216,13 @@ pub async fn delete_v1(
     Ok(Json(Empty {}))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 pub struct UserRef {
     id: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UserRefRequest {
     user_ref: Option<UserRef>,
@@ -264,7 +307,7 @@ pub async fn search_user_owners(
     Ok(Json(ListBody { list, next_page_token: next }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SetV2Request {
     role_slug: Option<String>,

@@ -6,9 +6,10 @@
 //! Deleted apps vanish from every read; deleting an app removes its owners in the same transaction. The
 //! use cases and their authorization are the core's (`onramp_core::apps`).
 
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,17 +23,28 @@ use crate::wire::app::{AppBody, AppInput, app_json, parse_mask};
 use crate::wire::{Empty, ListBody};
 
 /// `{ "app": ... }` of create, get and update.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppResponse {
     app: AppBody,
 }
 
 /// The app routes, merged into the main router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/apps", get(list_apps).post(create_app))
-        .route("/api/v1/apps/{id}", get(get_app).post(update_app).delete(delete_app))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get("/api/v1/apps", list_apps, Doc::c1("c1.api.app.v1.Apps.List").ok::<ListBody<AppBody>>())
+        .post("/api/v1/apps", create_app, Doc::c1("c1.api.app.v1.Apps.Create").body::<AppInput>().ok::<AppResponse>())
+        .get("/api/v1/apps/{id}", get_app, Doc::c1("c1.api.app.v1.Apps.Get").ok::<AppResponse>())
+        .post(
+            "/api/v1/apps/{id}",
+            update_app,
+            Doc::api("onramp.app.v1.Apps.Update", "App", "Update an app").body::<UpdateRequest>().ok::<AppResponse>(),
+        )
+        .delete(
+            "/api/v1/apps/{id}",
+            delete_app,
+            Doc::api("onramp.app.v1.Apps.Delete", "App", "Delete an app").ok::<Empty>(),
+        )
 }
 
 pub async fn create_app(
@@ -70,7 +82,7 @@ pub async fn get_app(
     Ok(Json(AppResponse { app: app_json(&app) }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UpdateRequest {
     app: Option<AppInput>,

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{AuditEvent, AuditFilter, AuditOrder};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ use crate::state::AppState;
 use crate::wire::{ListBody, one_line};
 
 /// An audit event on the wire; an absent actor, request id or side is `null`.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEventBody {
     action: String,
@@ -49,7 +50,7 @@ fn event_json(event: AuditEvent) -> AuditEventBody {
 /// The query of `GET /api/v1/audit-events`: paging, the order (`orderBy`: `oldest`, the default, or
 /// `newest`), and filters by actor (a user id), action, object (type and id) and a time range (`since`
 /// inclusive, `until` exclusive, RFC 3339).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 pub struct AuditQuery {
     page_size: Option<i64>,

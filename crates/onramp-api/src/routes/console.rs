@@ -9,11 +9,12 @@
 //!   and the delivery of its email. The ConductorOne search keeps ConductorOne's response form; this list
 //!   is the same core search with what the console shows beside it.
 
+use crate::openapi::{ApiRouter, Doc};
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
 use onramp_core::invitations::{InvitationListing, Person};
 use onramp_core::overview::{Bounded, Overview};
 use onramp_domain::onboarding::OnboardStatus;
@@ -31,17 +32,37 @@ use crate::state::AppState;
 use crate::wire::ListBody;
 use crate::wire::directory::{InvitationBody, invitation_json};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/onramp/overview", get(overview))
-        .route("/api/v1/onramp/invitations", get(invitations))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/api/v1/onramp/overview",
+            overview,
+            Doc::api(
+                "onramp.console.v1.ConsoleService.Overview",
+                "Console",
+                "The tenant's overview: counts by status and what needs someone",
+            )
+            .query::<OverviewQuery>()
+            .ok::<OverviewBody>(),
+        )
+        .get(
+            "/api/v1/onramp/invitations",
+            invitations,
+            Doc::api(
+                "onramp.console.v1.ConsoleService.ListInvitations",
+                "Console",
+                "Invitations with sponsor, age and the delivery of their email",
+            )
+            .query::<InvitationsQuery>()
+            .ok::<ListBody<InvitationListingBody>>(),
+        )
 }
 
 /// The waiting threshold when the request names none, in days.
 const DEFAULT_WAITING_DAYS: u32 = 3;
 
 /// An outbox message's delivery on the wire (never its body).
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryBody {
     attempts: String,
@@ -76,7 +97,7 @@ fn delivery_json(delivery: &Delivery) -> DeliveryBody {
 }
 
 /// The first items of a list and how many there are in all.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 pub struct BoundedBody<T> {
     list: Vec<T>,
     total: String,
@@ -86,7 +107,7 @@ fn bounded<T, B>(bounded: &Bounded<T>, json: impl Fn(&T) -> B) -> BoundedBody<B>
     BoundedBody { list: bounded.items.iter().map(json).collect(), total: bounded.total.to_string() }
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 pub struct EmailsBody {
     failed: String,
     list: Vec<DeliveryBody>,
@@ -94,7 +115,7 @@ pub struct EmailsBody {
 }
 
 /// The overview; a part the caller may not read is omitted.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OverviewBody {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -152,7 +173,7 @@ fn overview_json(overview: &Overview) -> OverviewBody {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct OverviewQuery {
     waiting_days: Option<i64>,
@@ -172,7 +193,7 @@ async fn overview(
     Ok(Json(overview_json(&overview)))
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonBody {
     display_name: String,
@@ -185,7 +206,7 @@ fn person_json(person: &Person) -> PersonBody {
 }
 
 /// An invitation as the console lists it.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationListingBody {
     age_seconds: String,
@@ -208,7 +229,7 @@ fn listing_json(listing: &InvitationListing, now: Timestamp) -> InvitationListin
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct InvitationsQuery {
     directory_app_id: Option<String>,

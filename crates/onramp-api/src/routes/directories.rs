@@ -5,9 +5,10 @@
 //! directory's pending invitations in the same transaction. The use cases and their authorization are the
 //! core's (`onramp_core::directories`).
 
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,16 +23,43 @@ use crate::wire::mask::parse_mask;
 use crate::wire::{Empty, ListBody};
 
 /// `{ "localDirectoryConfig": ... }` of create, get and update.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryResponse {
     local_directory_config: DirectoryBody,
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/local-directory-configs", get(list).post(create))
-        .route("/api/v1/local-directory-configs/{app_id}", get(read).post(update).delete(delete))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/api/v1/local-directory-configs",
+            list,
+            Doc::c1("c1.api.local_directory.v1.LocalDirectoryConfigService.List").ok::<ListBody<DirectoryBody>>(),
+        )
+        .post(
+            "/api/v1/local-directory-configs",
+            create,
+            Doc::c1("c1.api.local_directory.v1.LocalDirectoryConfigService.Create")
+                .body::<DirectoryInput>()
+                .ok::<DirectoryResponse>(),
+        )
+        .get(
+            "/api/v1/local-directory-configs/{app_id}",
+            read,
+            Doc::c1("c1.api.local_directory.v1.LocalDirectoryConfigService.Get").ok::<DirectoryResponse>(),
+        )
+        .post(
+            "/api/v1/local-directory-configs/{app_id}",
+            update,
+            Doc::c1("c1.api.local_directory.v1.LocalDirectoryConfigService.Update")
+                .body::<UpdateRequest>()
+                .ok::<DirectoryResponse>(),
+        )
+        .delete(
+            "/api/v1/local-directory-configs/{app_id}",
+            delete,
+            Doc::c1("c1.api.local_directory.v1.LocalDirectoryConfigService.Delete").ok::<Empty>(),
+        )
 }
 
 async fn create(
@@ -67,7 +95,7 @@ async fn read(
     Ok(Json(DirectoryResponse { local_directory_config: directory_json(&directory) }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct UpdateRequest {
     local_directory_config: Option<DirectoryInput>,

@@ -8,12 +8,13 @@
 //! read but not changed; a flow in use cannot be deleted. The use cases, their authorization and the rules
 //! on a flow's roles and approvers are the core's (`onramp_core::flows`).
 
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use onramp_domain::BuiltinRole;
 use onramp_domain::onboarding::{Flow, FlowStep, StepKind, validate_steps};
 use onramp_domain::{Id, Timestamp};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -26,14 +27,57 @@ use crate::state::AppState;
 use crate::wire::mask::parse_mask;
 use crate::wire::{Empty, ListBody};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/onboarding-flows", get(list).post(create))
-        .route("/api/v1/onboarding-flows/{id}", get(read).post(update).delete(delete))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/api/v1/onboarding-flows",
+            list,
+            Doc::api("onramp.onboarding.v1.OnboardingFlowService.List", "OnboardingFlow", "List onboarding flows")
+                .query::<ListParams>()
+                .ok::<ListBody<FlowBody>>(),
+        )
+        .post(
+            "/api/v1/onboarding-flows",
+            create,
+            Doc::api(
+                "onramp.onboarding.v1.OnboardingFlowService.Create",
+                "OnboardingFlow",
+                "Create an onboarding flow",
+            )
+            .body::<FlowInput>()
+            .ok::<FlowResponse>(),
+        )
+        .get(
+            "/api/v1/onboarding-flows/{id}",
+            read,
+            Doc::api("onramp.onboarding.v1.OnboardingFlowService.Get", "OnboardingFlow", "Get an onboarding flow")
+                .ok::<FlowResponse>(),
+        )
+        .post(
+            "/api/v1/onboarding-flows/{id}",
+            update,
+            Doc::api(
+                "onramp.onboarding.v1.OnboardingFlowService.Update",
+                "OnboardingFlow",
+                "Update an onboarding flow",
+            )
+            .body::<UpdateRequest>()
+            .ok::<FlowResponse>(),
+        )
+        .delete(
+            "/api/v1/onboarding-flows/{id}",
+            delete,
+            Doc::api(
+                "onramp.onboarding.v1.OnboardingFlowService.Delete",
+                "OnboardingFlow",
+                "Delete an onboarding flow",
+            )
+            .ok::<Empty>(),
+        )
 }
 
 /// An onboarding flow on the wire, fields in the alphabetical order its bodies have always had.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowBody {
     builtin: bool,
@@ -48,7 +92,7 @@ pub struct FlowBody {
 }
 
 /// `{ "onboardingFlow": ... }` of flow create, get and update.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowResponse {
     onboarding_flow: FlowBody,
@@ -71,7 +115,7 @@ fn flow_response(flow: &Flow) -> Json<FlowResponse> {
 }
 
 /// A flow as a request gives it (create, and update under its mask); the console's flow editor builds one too.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct FlowInput {
     pub(crate) display_name: Option<String>,
@@ -235,7 +279,7 @@ async fn read(
     Ok(flow_response(&flow))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct UpdateRequest {
     onboarding_flow: Option<FlowInput>,

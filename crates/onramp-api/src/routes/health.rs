@@ -3,18 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::state::AppState;
 
 /// `{ "status": "ok" }` of `/healthz`.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct HealthBody {
     status: &'static str,
 }
 
 /// What `/readyz` answers: `ready` or `unavailable`, and which database backend was asked.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct ReadyBody {
     database: &'static str,
     status: &'static str,

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use onramp_domain::Id;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ use crate::wire::mask::ExpandMask;
 
 /// `IntrospectResponse`: the calling credential (`principleId`, spelled as in the spec), its user and
 /// tenant, role ids and permissions; onramp has no feature flags, so `features` is empty.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntrospectBody {
     features: [String; 0],
@@ -28,7 +29,7 @@ pub struct IntrospectBody {
 }
 
 /// `IntrospectUserResponse`: the caller's user view and the objects its expand mask asked for.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIntrospectBody {
     expanded: Vec<Value>,
@@ -47,7 +48,7 @@ pub async fn auth_introspect(State(state): State<AppState>, caller: Principal) -
     }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIntrospectRequest {
     /// Expands the caller's view as a user search does (`role_ids`, `manager_ids`, `delegated_user_id`,

@@ -10,11 +10,12 @@
 //! The use cases, and the rule that the secret leaves onramp only inside its email, are the core's
 //! (`onramp_core::invitations`).
 
+use crate::openapi::{ApiRouter, Doc, Security};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use onramp_domain::{Id, Secret, Timestamp};
 use onramp_store::{InvitationStatus, LocalDirectory};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::client_addr::ClientAddr;
@@ -29,16 +30,67 @@ use crate::wire::enums::{EnumName, InvitationStatusEnum};
 use crate::wire::user::{UserBody, user_json};
 use crate::wire::{Empty, ListBody};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> ApiRouter {
     let base = "/api/v1/local-directory-configs/{app_id}";
-    Router::new()
-        .route(&format!("{base}/invitations"), post(create))
-        .route(&format!("{base}/invitations/{{id}}"), axum::routing::get(read))
-        .route(&format!("{base}/invitations/{{id}}/revoke"), post(revoke))
-        .route(&format!("{base}/invitations/{{id}}/resend"), post(resend))
-        .route(&format!("{base}/self-registrations"), post(self_register))
-        .route("/api/v1/search/local-directory-invitations", post(search))
-        .route("/api/v1/local-directory-invitations/accept", post(accept))
+    ApiRouter::new()
+        .post(
+            &format!("{base}/invitations"),
+            create,
+            Doc::c1("c1.api.local_directory.v1.LocalUserInvitationService.Create")
+                .body::<InvitationInput>()
+                .ok::<InvitationResponse>(),
+        )
+        .get(
+            &format!("{base}/invitations/{{id}}"),
+            read,
+            Doc::c1("c1.api.local_directory.v1.LocalUserInvitationService.Get").ok::<InvitationResponse>(),
+        )
+        .post(
+            &format!("{base}/invitations/{{id}}/revoke"),
+            revoke,
+            Doc::c1("c1.api.local_directory.v1.LocalUserInvitationService.Revoke").ok::<InvitationResponse>(),
+        )
+        .post(
+            &format!("{base}/invitations/{{id}}/resend"),
+            resend,
+            Doc::api(
+                "onramp.local_directory.v1.LocalUserInvitationService.Resend",
+                "LocalUserInvitation",
+                "Resend an invitation with a new link",
+            )
+            .ok::<InvitationResponse>(),
+        )
+        .post(
+            &format!("{base}/self-registrations"),
+            self_register,
+            Doc::api(
+                "onramp.local_directory.v1.LocalUserInvitationService.SelfRegister",
+                "LocalUserInvitation",
+                "Register oneself where the directory allows it",
+            )
+            .security(Security::Public)
+            .body::<SelfRegistrationRequest>()
+            .ok::<Empty>(),
+        )
+        .post(
+            "/api/v1/search/local-directory-invitations",
+            search,
+            Doc::c1("c1.api.local_directory.v1.LocalUserInvitationService.Search")
+                .body::<SearchRequest>()
+                .ok::<ListBody<InvitationBody>>(),
+        )
+        .post(
+            "/api/v1/local-directory-invitations/accept",
+            accept,
+            Doc::api(
+                "onramp.local_directory.v1.LocalUserInvitationService.Accept",
+                "LocalUserInvitation",
+                "Accept an invitation with its link's secret",
+            )
+            .security(Security::Public)
+            .body::<AcceptRequest>()
+            .ok::<AcceptResponse>(),
+        )
 }
 
 async fn create(
@@ -83,11 +135,12 @@ async fn resend(
     Ok(Json(InvitationResponse { invitation: invitation_json(&invitation, Timestamp::now()) }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct SearchRequest {
     directory_app_id: Option<String>,
     status_filter: Option<EnumName<InvitationStatusEnum>>,
+    #[schemars(with = "Option<i32>")]
     page_size: Option<i64>,
     page_token: Option<String>,
 }
@@ -125,14 +178,14 @@ async fn search(
 }
 
 /// `{ "invitation": ... }` of invitation create, get, resend and revoke.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct InvitationResponse {
     invitation: InvitationBody,
 }
 
 /// What accepting an invitation answers: the invitation, the new user, and the onboard started for it,
 /// `onboardId` omitted when none was.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct AcceptResponse {
     invitation: InvitationBody,
@@ -141,7 +194,7 @@ struct AcceptResponse {
     user: UserBody,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct AcceptRequest {
     token: Option<String>,
@@ -168,7 +221,7 @@ async fn accept(
     }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct SelfRegistrationRequest {
     email: Option<String>,

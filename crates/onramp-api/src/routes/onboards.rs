@@ -14,16 +14,17 @@
 //! acceptance (never a user whose status someone else set) and queues the notify emails, in one
 //! transaction.
 
+use crate::openapi::{ApiRouter, Doc, Security};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use onramp_core::onboards::OnboardView;
 use onramp_domain::Id;
 use onramp_domain::Timestamp;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_store::OnboardFilter;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
@@ -32,11 +33,32 @@ use crate::principal::OnboardsCaller;
 use crate::state::AppState;
 use crate::wire::one_line;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/onboards", get(list).post(create))
-        .route("/onboards/{id}", get(read).put(update))
-        .route("/api/v1/onboards/{id}/steps/{key}/complete", post(super::onboard_steps::complete_step))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+"/onboards", list, Doc::api("onramp.onboards.List", "Onboards", "The account's onboards, newest first, filtered and paged")
+.describe("onramp's filters and keyset paging keep the answer a JSON array: each filter given narrows the list; `limit` (1 to 1000, default 1000) caps a page, and when more onboards follow, the `Link` header names the next page (`<.../onboards?...&after=ID>; rel=\"next\"`), `after` being the id of the last onboard of this page. A bad parameter is 400 naming it.")
+.security(Security::BasicOrBearer)
+.query::<ListQuery>()
+.ok::<Vec<OnboardBody>>()
+.header("200", "Link", "`<URL>; rel=\"next\"` when another page follows.")).post(
+"/onboards", create, Doc::api("onramp.onboards.Create", "Onboards", "Start an onboard for an invitation")
+.security(Security::BasicOrBearer)
+.body::<CreateRequest>()
+.json::<OnboardBody>("201", "Created"))
+        .get(
+"/onboards/{id}", read, Doc::api("onramp.onboards.Get", "Onboards", "Get an onboard")
+.security(Security::BasicOrBearer)
+.ok::<OnboardBody>()).put(
+"/onboards/{id}", update, Doc::api("onramp.onboards.Update", "Onboards", "Set an onboard's status")
+.security(Security::BasicOrBearer)
+.body::<UpdateRequest>()
+.ok::<OnboardBody>())
+        .post(
+"/api/v1/onboards/{id}/steps/{key}/complete", super::onboard_steps::complete_step, Doc::api("onramp.onboarding.v1.OnboardService.CompleteStep", "Onboard", "Complete a step of an onboard (staff with a bearer token, or the invitee with HTTP Basic email:password)")
+.security(Security::ApiOrBasic)
+.body::<onramp_core::onboard_steps::StepInput>()
+.ok::<OnboardBody>())
 }
 
 /// The most onboards a page of `GET /onboards` holds, and the size of a page that names no `limit` (the
@@ -50,7 +72,7 @@ pub(crate) use onramp_core::onboards::MAX_REASON_CHARS;
 /// `waiting_on` (`invitee`, `approver` or `manager`), `waiting_on_user_id` (who must act; `null` before
 /// acceptance, or when the user has no manager to approve) and `waiting_since`; all four are `null` once the
 /// onboard has ended.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 pub struct OnboardBody {
     account_id: Id,
     connection_id: Id,
@@ -71,7 +93,7 @@ pub struct OnboardBody {
 
 /// One step of an onboard: the flow's step and how far it is; who completed it and when are `null` until
 /// it is done.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 pub struct OnboardStepBody {
     completed_at: Option<Timestamp>,
     completed_by: Option<Id>,
@@ -123,7 +145,7 @@ pub(crate) fn object_id(field: &str, raw: &str) -> ApiResult<Id> {
     raw.parse().map_err(|_| ApiError::invalid_field(field, "must be 24 hexadecimal characters"))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct CreateRequest {
     invitation_id: Option<String>,
@@ -150,7 +172,7 @@ async fn create(
 
 /// The query of `GET /onboards`: filters, and keyset paging by `limit` and `after` (the id of the last
 /// onboard of the previous page).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct ListQuery {
     status: Option<String>,
@@ -241,7 +263,7 @@ async fn read(
     Ok(Json(onboard_json(&state.core.onboard_view(onboard).await?)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct UpdateRequest {
     status: Option<String>,

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use onramp_domain::BuiltinRole;
 use onramp_domain::Id;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -16,7 +17,7 @@ use crate::wire::ListBody;
 
 /// A built-in role on the wire. Roles live in code: none has service roles, every one is a system builtin
 /// and none is API-only.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleBody {
     display_name: &'static str,
@@ -29,7 +30,7 @@ pub struct RoleBody {
 }
 
 /// `{ "role": ... }` of `GET /api/v1/iam/roles/{role_id}`.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 pub struct RoleResponse {
     role: RoleBody,
 }

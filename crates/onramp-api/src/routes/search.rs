@@ -1,6 +1,7 @@
 //! `POST /api/v1/search/users`: every filter of `SearchUsersRequest`, answered from the node's search index
 //! (`crate::search`), with keyset page tokens over (rank, id) and `expandMask` expansion.
 
+use schemars::JsonSchema;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
 use onramp_domain::{BuiltinRole, Id};
 use onramp_search::{Cursor, Query, Rank};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Code};
@@ -26,7 +27,7 @@ use crate::wire::user::{user_json, user_view};
 use crate::wire::user_input::enum_value;
 use crate::wire::{to_text, to_value};
 
-#[derive(Deserialize, Default, Debug)]
+#[derive(Deserialize, Default, Debug, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SearchUsersRequest {
     query: Option<String>,
@@ -47,11 +48,12 @@ pub struct SearchUsersRequest {
     delegate_status: Option<EnumName<DelegateStatusEnum>>,
     is_delegate: Option<bool>,
     expand_mask: Option<ExpandMask>,
+    #[schemars(with = "Option<i32>")]
     page_size: Option<i64>,
     page_token: Option<String>,
 }
 
-#[derive(Deserialize, Default, Debug)]
+#[derive(Deserialize, Default, Debug, JsonSchema)]
 #[serde(default)]
 struct UserRef {
     id: Option<String>,
@@ -246,6 +248,17 @@ pub async fn search_users(
     body.push_str(&Value::from(expanded).to_string());
     body.push('}');
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The shape of `POST /api/v1/search/users`'s answer (`SearchUsersResponse`), for its documentation: the
+/// handler writes the same fields as text around the views it has already serialized, each a
+/// [`UserViewBody`] with the `*Path` fields of its expansion.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchUsersBody {
+    pub list: Vec<crate::wire::user::UserViewBody>,
+    pub next_page_token: String,
+    pub expanded: Vec<Value>,
 }
 
 /// One user's `UserView` expanded by `paths` (the paths of a `UserExpandMask`), with the objects it points

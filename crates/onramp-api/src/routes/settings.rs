@@ -10,9 +10,10 @@
 //! a refused move is 400 FAILED_PRECONDITION naming both states. `onboarding:ensure` is one literal path
 //! segment: axum 0.8 captures only `{name}` segments, so the colon needs no escaping.
 
+use crate::openapi::{ApiRouter, Doc};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -24,11 +25,46 @@ use crate::wire::settings::{SettingsBody, UpdateInput, settings_json};
 use crate::wire::tenant_settings::{TenantSettingsBody, TenantSettingsInput, tenant_settings_json};
 
 /// The settings and conversation routes, merged into the main router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/settings/onboarding", get(get_onboarding_settings).post(update_onboarding_settings))
-        .route("/api/v1/conversations/onboarding:ensure", post(ensure_onboarding_session))
-        .route("/api/v1/settings/tenant", get(get_tenant_settings).post(update_tenant_settings))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/api/v1/settings/onboarding",
+            get_onboarding_settings,
+            Doc::c1("c1.api.settings.v1.OnboardingSettingsService.Get").ok::<SettingsBody>(),
+        )
+        .post(
+            "/api/v1/settings/onboarding",
+            update_onboarding_settings,
+            Doc::c1("c1.api.settings.v1.OnboardingSettingsService.Update").body::<UpdateInput>().ok::<SettingsBody>(),
+        )
+        .post(
+            "/api/v1/conversations/onboarding:ensure",
+            ensure_onboarding_session,
+            Doc::c1("c1.api.conversations.v1.UIConversationsService.EnsureOnboardingSession")
+                .body::<Value>()
+                .ok::<EnsureSessionBody>(),
+        )
+        .get(
+            "/api/v1/settings/tenant",
+            get_tenant_settings,
+            Doc::api(
+                "onramp.settings.v1.TenantSettingsService.Get",
+                "Tenant Settings",
+                "Get the tenant's settings (needs settings:read)",
+            )
+            .json::<TenantSettingsBody>("200", "The settings"),
+        )
+        .post(
+            "/api/v1/settings/tenant",
+            update_tenant_settings,
+            Doc::api(
+                "onramp.settings.v1.TenantSettingsService.Update",
+                "Tenant Settings",
+                "Update the tenant's settings (needs settings:write)",
+            )
+            .body::<TenantSettingsInput>()
+            .json::<TenantSettingsBody>("200", "The settings"),
+        )
 }
 
 pub async fn get_onboarding_settings(
@@ -51,7 +87,7 @@ pub async fn update_onboarding_settings(
 }
 
 /// `EnsureOnboardingSessionResponse`: the conversation's id, and whether this call created it.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnsureSessionBody {
     conversation_id: String,

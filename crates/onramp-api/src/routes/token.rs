@@ -26,6 +26,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_store::StoreError;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::client_addr::ClientAddr;
@@ -65,14 +66,14 @@ impl OAuthError {
 }
 
 /// An OAuth 2.0 error body (RFC 6749 section 5.2).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct OAuthErrorBody {
     error: &'static str,
     error_description: String,
 }
 
 /// An OAuth 2.0 access token response (RFC 6749 section 5.1).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct TokenBody {
     access_token: String,
     expires_in: i64,
@@ -97,7 +98,7 @@ impl From<StoreError> for OAuthError {
     }
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, JsonSchema)]
 struct TokenRequest {
     grant_type: Option<String>,
     client_id: Option<String>,

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use onramp_core::import::ImportOptions;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -32,7 +33,7 @@ pub async fn get_user(
 
 /// `ListUsers`' answer: a page of user views and `expanded`, which is always empty here (a list expands
 /// nothing).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserListBody {
     expanded: [Value; 0],
@@ -62,7 +63,7 @@ pub async fn create_user(
     Ok(Json(user_view_response(&user)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UpdateRequest {
     user: Option<UserInput>,
@@ -97,7 +98,7 @@ pub async fn delete_user(
 
 /// `{"users": [...], "skipExisting": false}`. With `skipExisting`, a row whose email already belongs to a
 /// live user is counted in `skippedCount` instead of failing, so an interrupted import can be sent again.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ImportRequest {
     users: Vec<Value>,
@@ -105,7 +106,7 @@ pub struct ImportRequest {
 }
 
 /// What an import answers: the rows refused, the counts (64-bit integers, so strings) and the new users' ids.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportBody {
     errors: Vec<ImportErrorBody>,
@@ -115,7 +116,7 @@ pub struct ImportBody {
 }
 
 /// One refused row of an import, fields in the alphabetical order its bodies have always had.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct ImportErrorBody {
     field: String,
     message: String,

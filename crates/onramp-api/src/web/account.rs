@@ -7,17 +7,18 @@
 //! a success with a redirect (post/redirect/get); a refused form comes back with its errors, never with a
 //! password.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use onramp_core::account::{AccountSession, ClientInfo, ProfileEdit};
 use onramp_core::error::{Code, CoreError};
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Secret, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
@@ -27,14 +28,45 @@ use crate::web::page::{Layout, Page, render, see_other};
 use crate::web::session;
 use crate::web::{MessagePage, branding, refusal_page, with_retry_after};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
         .merge(crate::web::signin::routes())
-        .route("/account", get(account_page))
-        .route("/account/profile", post(update_profile))
-        .route("/account/password", post(change_password))
-        .route("/account/sessions/{id}/signout", post(sign_out_session))
-        .route("/account/sessions/signout-all", post(sign_out_everywhere))
+        .get(
+            "/account",
+            account_page,
+            Doc::page("onramp.pages.Account", "The signed-in person's account page")
+                .query::<NextQuery>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/account/profile",
+            update_profile,
+            Doc::page("onramp.pages.AccountProfile", "Save the profile fields the person may edit")
+                .form::<ProfileForm>()
+                .redirect(),
+        )
+        .post(
+            "/account/password",
+            change_password,
+            Doc::page("onramp.pages.AccountPassword", "Change the password with the current one")
+                .form::<PasswordForm>()
+                .redirect(),
+        )
+        .post(
+            "/account/sessions/{id}/signout",
+            sign_out_session,
+            Doc::page("onramp.pages.AccountSignOutSession", "Sign out one of the person's sessions")
+                .form::<CsrfOnly>()
+                .redirect(),
+        )
+        .post(
+            "/account/sessions/signout-all",
+            sign_out_everywhere,
+            Doc::page("onramp.pages.AccountSignOutEverywhere", "Sign out every session of the person")
+                .form::<CsrfOnly>()
+                .redirect(),
+        )
         .merge(crate::web::totp::routes())
 }
 
@@ -101,13 +133,13 @@ pub(crate) fn with_header(mut response: Response, name: header::HeaderName, valu
     response
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 pub(crate) struct NextQuery {
     pub(crate) next: Option<String>,
     pub(crate) done: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub(crate) struct CsrfOnly {
     pub(crate) csrf: Option<String>,
 }
@@ -326,7 +358,7 @@ pub fn refused_status(error: &CoreError) -> StatusCode {
     if error.code == Code::ResourceExhausted { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::BAD_REQUEST }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct ProfileForm {
     csrf: Option<String>,
     #[serde(rename = "displayName")]
@@ -364,7 +396,7 @@ async fn update_profile(State(state): State<AppState>, headers: HeaderMap, Form(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct PasswordForm {
     csrf: Option<String>,
     #[serde(rename = "currentPassword", default)]

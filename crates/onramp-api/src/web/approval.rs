@@ -8,18 +8,19 @@
 //! same-origin` (`page::render`); the form's POST is checked for its origin by `same_origin`, and the
 //! secret in the URL is what authorizes it.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Form, Router};
 use onramp_core::approvals::{ApprovalOpened, ApprovalView};
 use onramp_core::error::{Code, CoreError};
 use onramp_core::onboards::MAX_REASON_CHARS;
 use onramp_domain::Timestamp;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_domain::time_words::TimeInWords;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
@@ -29,8 +30,27 @@ use crate::web::form::{Field, FormErrors};
 use crate::web::page::{Layout, Page, render, see_other};
 use crate::web::{branding, refusal_page};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/approve/{token}", get(show).post(decide))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/approve/{token}",
+            show,
+            Doc::page(
+                "onramp.pages.Approval",
+                "The approver's page for an approval link: whose onboarding waits, into what, with Approve and Reject",
+            )
+            .html(),
+        )
+        .post(
+            "/approve/{token}",
+            decide,
+            Doc::page(
+                "onramp.pages.DecideApproval",
+                "Approve or reject from the approval page; answered by a redirect back to it",
+            )
+            .form::<DecisionForm>()
+            .html(),
+        )
 }
 
 /// What the page shows: the decision's forms, or a message.
@@ -150,7 +170,7 @@ async fn show(State(state): State<AppState>, ClientAddr(client): ClientAddr, Pat
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct DecisionForm {
     #[serde(default)]
     decision: String,

@@ -3,13 +3,12 @@
 //! and a new build's files are new URLs; and each tenant's logo, from the database, named by its SHA-256
 //! (`/assets/logo-<sha256>.png`). Nothing is fetched from anywhere else.
 
+use crate::openapi::{ApiRouter, Content, Doc};
 use std::sync::LazyLock;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use onramp_core::branding::logo_path;
 use sha2::{Digest, Sha256};
 
@@ -44,8 +43,11 @@ pub static SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
     Asset::new("onramp", "js", "text/javascript; charset=utf-8", include_bytes!("../../assets/onramp.js"))
 });
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/assets/{name}", get(asset))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().get(
+"/assets/{name}", asset, Doc::page("onramp.pages.Asset", "One of onramp's own files for its pages: the stylesheet, the script, a tenant's logo")
+.describe("Named by the hash of its content (`onramp-<hash>.css`, `onramp-<hash>.js`, `logo-<hash>.<ext>`), so it is cached for a year; the pages name the current ones.")
+.answer("200", "The file", Content::Files(&["text/css", "text/javascript", "image/png", "image/jpeg", "image/webp"])))
 }
 
 async fn asset(State(state): State<AppState>, Path(name): Path<String>) -> Response {

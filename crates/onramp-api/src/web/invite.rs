@@ -5,17 +5,18 @@
 //! form does. The page's URL holds the secret, so it is never stored by a cache and sent with
 //! `Referrer-Policy: same-origin` (`page::render`).
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Form, Router};
 use onramp_core::error::Code;
 use onramp_core::pages::{Ended, EndedInvitation, InvitationOpened, InvitationPage, Person};
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Secret, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
@@ -26,8 +27,18 @@ use crate::web::page::{Layout, Page, render};
 use crate::web::session;
 use crate::web::{branding, refusal_page};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/invite/{token}", get(show).post(submit))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/invite/{token}",
+            show,
+            Doc::page("onramp.pages.Invite", "The invitee's page for an invitation link").html(),
+        )
+        .post(
+            "/invite/{token}",
+            submit,
+            Doc::page("onramp.pages.AcceptInvite", "Accept the invitation from its page").form::<AcceptForm>().html(),
+        )
 }
 
 /// The accept form.
@@ -178,7 +189,7 @@ async fn used_or_refused(state: &AppState, error: &onramp_core::error::CoreError
     refusal_page(error, &branding(state, None).await, "invitation")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct AcceptForm {
     csrf: Option<String>,
     #[serde(rename = "displayName", default)]

@@ -29,7 +29,7 @@ pub mod session;
 pub mod signin;
 pub mod totp;
 
-use axum::Router;
+use crate::openapi::ApiRouter;
 use axum::http::StatusCode;
 use axum::response::Response;
 use onramp_core::branding::Branding;
@@ -39,8 +39,8 @@ use crate::error::status_of;
 use crate::state::AppState;
 
 /// Every route of the pages and their assets.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
         .merge(assets::routes())
         .merge(invite::routes())
         .merge(onboarding::routes())

@@ -6,19 +6,19 @@
 //! session of another person than the onboard's gets a page saying so. Every step's form carries the
 //! anti-forgery token.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::account::AccountSession;
 use onramp_core::error::CoreError;
 use onramp_core::onboard_steps::StepInput;
 use onramp_domain::Id;
 use onramp_domain::onboarding::{OnboardStatus, ProfileField, StepKind};
 use onramp_store::Onboard;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::state::AppState;
@@ -28,8 +28,16 @@ use crate::web::page::{Layout, Page, render, see_other};
 use crate::web::session;
 use crate::web::{branding, refusal_page};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/onboarding/{id}", get(show)).route("/onboarding/{id}/steps/{key}", post(submit_step))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get("/onboarding/{id}", show, Doc::page("onramp.pages.Onboarding", "The invitee's onboarding page").html())
+        .post(
+            "/onboarding/{id}/steps/{key}",
+            submit_step,
+            Doc::page("onramp.pages.OnboardingStep", "Submit a step from the onboarding page")
+                .form::<CsrfField>()
+                .html(),
+        )
 }
 
 /// What the page says at the top.
@@ -279,7 +287,7 @@ async fn show(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<
     render(StatusCode::OK, &steps_page(layout, csrf, &onboard, &others, None))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct CsrfField {
     csrf: Option<String>,
 }

@@ -3,14 +3,15 @@
 //! a new password, `POST /reset/{token}` sets it, which signs the person out everywhere. The link's URL
 //! holds its secret, so its pages are never stored by a cache and send their referrer to no other site.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Form, Router};
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::Secret;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
@@ -21,11 +22,41 @@ use crate::web::page::{Layout, Page, render, see_other};
 use crate::web::session::{self, local_path};
 use crate::web::{MessagePage, branding, refusal_page, with_retry_after};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/forgot", get(forgot_page).post(forgot))
-        .route("/forgot/sent", get(sent))
-        .route("/reset/{token}", get(reset_page).post(reset))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/forgot",
+            forgot_page,
+            Doc::page("onramp.pages.ForgotPassword", "Ask for a password reset link").html().redirect(),
+        )
+        .post(
+            "/forgot",
+            forgot,
+            Doc::page("onramp.pages.ForgotPasswordSend", "Email a reset link (the same answer for any address)")
+                .form::<ForgotForm>()
+                .redirect(),
+        )
+        .get(
+            "/forgot/sent",
+            sent,
+            Doc::page("onramp.pages.ForgotPasswordSent", "The answer to asking for a reset link").html().redirect(),
+        )
+        .get(
+            "/reset/{token}",
+            reset_page,
+            Doc::page("onramp.pages.ResetPassword", "The page of a password reset link (opening never uses it)")
+                .query::<NextQuery>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/reset/{token}",
+            reset,
+            Doc::page("onramp.pages.ResetPasswordSet", "Set a new password with the link, signing out everywhere")
+                .query::<NextQuery>()
+                .form::<ResetForm>()
+                .redirect(),
+        )
 }
 
 #[derive(Template)]
@@ -75,7 +106,7 @@ async fn forgot_page(State(state): State<AppState>, headers: HeaderMap) -> Respo
     forgot_form(&state, &headers, "", FormErrors::none(), StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct ForgotForm {
     csrf: Option<String>,
     #[serde(default)]
@@ -198,7 +229,7 @@ async fn reset_page(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct ResetForm {
     csrf: Option<String>,
     #[serde(default)]

@@ -2,16 +2,17 @@
 //! second step when two-step sign-in is on) and `/signout`. A sign-in sets a new session cookie (the core
 //! makes a new session and ends the one the browser had); `next` leads back only to a path on this site.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use onramp_core::account::Account;
 use onramp_core::error::Code;
 use onramp_core::password::PASSWORD_LENGTH;
 use onramp_domain::Secret;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
@@ -22,12 +23,45 @@ use crate::web::page::{Layout, Page, render, see_other};
 use crate::web::session::{self, local_path};
 use crate::web::{branding, refusal_page, sentence, with_retry_after};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/signin", get(sign_in_page).post(sign_in))
-        .route("/signin/code", get(code_page).post(submit_code))
-        .route("/signout", post(sign_out))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/",
+            home,
+            Doc::page("onramp.pages.Home", "Where a person goes: their account, their onboarding, or sign-in")
+                .redirect(),
+        )
+        .get(
+            "/signin",
+            sign_in_page,
+            Doc::page("onramp.pages.SignInPage", "The sign-in page").query::<NextQuery>().html().redirect(),
+        )
+        .post(
+            "/signin",
+            sign_in,
+            Doc::page("onramp.pages.SignIn", "Sign in with email and password").form::<SignInForm>().html().redirect(),
+        )
+        .get(
+            "/signin/code",
+            code_page,
+            Doc::page("onramp.pages.SignInCodePage", "The second step of signing in (a TOTP or recovery code)")
+                .query::<NextQuery>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/signin/code",
+            submit_code,
+            Doc::page("onramp.pages.SignInCode", "Give the code of the second step")
+                .form::<CodeForm>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/signout",
+            sign_out,
+            Doc::page("onramp.pages.SignOut", "Sign out this session").form::<CsrfOnly>().redirect(),
+        )
 }
 
 /// `GET /`: the account page when signed in (the onboarding page while onboarding), else sign-in.
@@ -119,7 +153,7 @@ async fn sign_in_page(State(state): State<AppState>, headers: HeaderMap, Query(q
     sign_in_form(&state, &headers, &next, "", FormErrors::none(), notice, StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct SignInForm {
     csrf: Option<String>,
     #[serde(default)]
@@ -223,7 +257,7 @@ async fn code_page(State(state): State<AppState>, headers: HeaderMap, Query(quer
     code_form(&state, &headers, &next, FormErrors::none(), StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct CodeForm {
     csrf: Option<String>,
     #[serde(default)]

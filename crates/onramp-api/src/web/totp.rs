@@ -3,16 +3,17 @@
 //! turning off are POSTs. The recovery codes are shown once, in the answer to the confirming POST (they
 //! exist nowhere else in plain text), on a page that is not stored by any cache.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
+use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use onramp_core::account::AccountSession;
 use onramp_core::totp::TotpSetup;
 use onramp_domain::Secret;
 use qrcodegen::{QrCode, QrCodeEcc};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client_addr::ClientAddr;
@@ -23,12 +24,38 @@ use crate::web::page::{Layout, Page, render, see_other};
 use crate::web::session;
 use crate::web::{branding, refusal_page, with_retry_after};
 
-pub fn routes() -> axum::Router<AppState> {
-    Router::new()
-        .route("/account/two-step", get(setup_page))
-        .route("/account/two-step/start", post(start))
-        .route("/account/two-step/confirm", post(confirm))
-        .route("/account/two-step/off", post(turn_off))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/account/two-step",
+            setup_page,
+            Doc::page("onramp.pages.TwoStepSetup", "The two-step sign-in being set up: QR code, key, first code")
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/account/two-step/start",
+            start,
+            Doc::page("onramp.pages.TwoStepStart", "Start setting up two-step sign-in").form::<CsrfOnly>().redirect(),
+        )
+        .post(
+            "/account/two-step/confirm",
+            confirm,
+            Doc::page(
+                "onramp.pages.TwoStepConfirm",
+                "Turn two-step sign-in on with a first code; shows the recovery codes once",
+            )
+            .form::<ConfirmForm>()
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/account/two-step/off",
+            turn_off,
+            Doc::page("onramp.pages.TwoStepOff", "Turn two-step sign-in off with the password and a code")
+                .form::<OffForm>()
+                .redirect(),
+        )
 }
 
 /// A QR code as the path of an SVG: one `h1v1h-1z` square per dark module, with a quiet zone of 4.
@@ -108,7 +135,7 @@ async fn setup_page(State(state): State<AppState>, headers: HeaderMap) -> Respon
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct CsrfOnly {
     csrf: Option<String>,
 }
@@ -124,7 +151,7 @@ async fn start(State(state): State<AppState>, headers: HeaderMap, Form(form): Fo
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct ConfirmForm {
     csrf: Option<String>,
     #[serde(default)]
@@ -179,7 +206,7 @@ async fn confirm(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct OffForm {
     csrf: Option<String>,
     #[serde(rename = "totpPassword", default)]

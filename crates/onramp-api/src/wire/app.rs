@@ -5,6 +5,7 @@
 //! ignored (as everywhere on this surface), and read-only fields a client echoes back from a read (`id`,
 //! `createdAt`, `userCount`, ...) are ignored too, but naming one in an update mask is refused.
 
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 
 use onramp_domain::text::TextKind;
@@ -22,7 +23,7 @@ use crate::wire::user::{UserBody, user_json};
 /// `c1.api.app.v1.App` in protojson. Scalars are always present, as in the user form; the 64-bit
 /// `userCount` is a string. onramp records no grants, so `userCount` is always "0"; owners are read through
 /// the owner API, so `appOwners` is left out. Fields are in the order of their JSON names.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppBody {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -52,6 +53,7 @@ pub struct AppBody {
     pub strict_access_entitlement_provisioning: bool,
     pub updated_at: Timestamp,
     /// An int64, so a string.
+    #[schemars(extend("format" = "int64"))]
     pub user_count: &'static str,
 }
 
@@ -87,7 +89,7 @@ pub fn app_json(app: &App) -> AppBody {
 }
 
 /// `c1.api.app.v2.AppOwnerUser`: one user ownership with the owning user in full.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppOwnerUserBody {
     pub app_id: Id,
@@ -108,7 +110,7 @@ pub fn app_owner_user_json(owner: &AppOwner, user: &User) -> AppOwnerUserBody {
 
 /// The writable app fields of `CreateAppRequest` and of the `app` of `UpdateAppRequest`, plus the create-only
 /// owner lists. Absent and `null` are both None; the protobuf proto names (snake_case) are accepted too.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AppInput {
     pub display_name: Option<String>,

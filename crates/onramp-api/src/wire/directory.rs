@@ -3,13 +3,14 @@
 
 use onramp_domain::{BuiltinRole, Email, Id, Timestamp};
 use onramp_store::{Invitation, InvitationStatus, LocalDirectory};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire::one_line;
 
 /// `c1.api.local_directory.v1.LocalDirectoryConfig` in protojson, fields in the order of their JSON names.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryBody {
     pub allow_self_registration: bool,
@@ -18,6 +19,7 @@ pub struct DirectoryBody {
     pub default_profile_type_id: String,
     pub display_name: String,
     /// A protobuf Duration (`"604800s"`).
+    #[schemars(extend("format" = "google-duration", "pattern" = crate::openapi::DURATION_PATTERN))]
     pub invitation_ttl: String,
     pub is_default: bool,
     pub onboarding_flow_id: String,
@@ -50,7 +52,7 @@ fn id_or_empty(id: Option<Id>) -> String {
 
 /// `c1.api.local_directory.v1.LocalUserInvitation` in protojson, fields in the order of their JSON names.
 /// `acceptedAt` is present once accepted.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationBody {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,11 +146,12 @@ fn domain(field: &str, raw: &str) -> ApiResult<String> {
 }
 
 /// The fields of `LocalDirectoryConfig` a client writes, in create (`appId` required) and update.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DirectoryInput {
     pub app_id: Option<String>,
     pub display_name: Option<String>,
+    #[schemars(extend("format" = "google-duration", "pattern" = crate::openapi::DURATION_PATTERN))]
     pub invitation_ttl: Option<String>,
     pub is_default: Option<bool>,
     pub onboarding_flow_id: Option<String>,
@@ -253,7 +256,7 @@ impl DirectoryInput {
 }
 
 /// `LocalUserInvitationServiceCreateRequest`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct InvitationInput {
     pub email: Option<String>,

@@ -14,6 +14,22 @@ pub trait ProtoEnum {
     const VALUES: &'static [&'static str];
 }
 
+/// On the wire an enum is its value's name (protojson); a number is read too, but the name is the form
+/// documented.
+impl<E: ProtoEnum> schemars::JsonSchema for EnumName<E> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        E::NAME.into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": E::VALUES })
+    }
+}
+
 /// An enum field's value as its name: given as a string, the string; given as a number, the name of the
 /// value with that number (an unknown number is refused, naming the field).
 pub struct EnumName<E>(String, PhantomData<E>);

@@ -2,6 +2,7 @@
 //! (`"displayName,description"`) or `{"paths": [...]}`, with camelCase or snake_case paths; and the user
 //! expand mask of searches and introspection.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -52,7 +53,7 @@ fn snake_to_camel(path: &str) -> String {
 
 /// A user expand mask, `{"paths": ["role_ids", "manager_ids", "delegated_user_id", "directory_ids"]}` or
 /// `["*"]`; an unknown path is refused naming it.
-#[derive(Deserialize, Default, Debug, Clone)]
+#[derive(Deserialize, Default, Debug, Clone, JsonSchema)]
 #[serde(default)]
 pub struct ExpandMask {
     #[serde(deserialize_with = "expand_paths")]

@@ -11,13 +11,14 @@ pub mod user;
 pub mod user_input;
 
 use onramp_domain::text::{TextKind, check_text};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 
 /// One page of a list response: `{ "list": [...], "nextPageToken": "" }`, the token empty on the last page.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListBody<T> {
     pub list: Vec<T>,
@@ -25,7 +26,7 @@ pub struct ListBody<T> {
 }
 
 /// The empty response body `{}` of operations that answer only with success.
-#[derive(Serialize, Debug, Clone, Copy, Default)]
+#[derive(Serialize, Debug, Clone, Copy, Default, JsonSchema)]
 pub struct Empty {}
 
 /// A wire body as a JSON value, for the one place that adds to bodies after building them (search's

@@ -14,6 +14,7 @@ use onramp_store::{
     McpOnboardingStatus, McpTarget, McpTargetKind, McpTargetStatus, OnboardingSettings, OnboardingSettingsUpdate,
     OnboardingStatus, OrgContext,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
@@ -32,7 +33,7 @@ const MAX_ITEMS: usize = 200;
 /// `GetOnboardingSettingsResponse`: every field present, empty lists and strings included. The update
 /// answers the same form, a superset of `UpdateOnboardingSettingsResponse`. Fields are in the order of
 /// their JSON names.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsBody {
     pub conversation_id: String,
@@ -45,7 +46,7 @@ pub struct SettingsBody {
 }
 
 /// `McpOnboardingTarget`.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetBody {
     pub display_name: String,
@@ -56,7 +57,7 @@ pub struct TargetBody {
 }
 
 /// `OnboardingOrgContext`.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgContextBody {
     pub industry: String,
@@ -90,7 +91,7 @@ pub fn target_json(target: &McpTarget) -> TargetBody {
 
 /// `UpdateOnboardingSettingsRequest`, plus onramp's `intents` and `orgContext`. Proto (snake_case) names
 /// are accepted too.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UpdateInput {
     status: Option<EnumName<OnboardingStatusEnum>>,
@@ -103,13 +104,13 @@ pub struct UpdateInput {
 }
 
 /// `McpOnboardingTargetList`: present means replace, so a missing or `null` list inside it is empty.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct TargetListInput {
     targets: Option<Vec<TargetInput>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct TargetInput {
     kind: Option<EnumName<McpTargetKindEnum>>,
@@ -119,7 +120,7 @@ struct TargetInput {
     status: Option<EnumName<McpTargetStatusEnum>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct OrgContextInput {
     industry: Option<String>,

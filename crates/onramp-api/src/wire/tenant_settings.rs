@@ -14,6 +14,7 @@ use onramp_core::branding::logo_path;
 use onramp_domain::branding::{
     Accent, Logo, MAX_LOGO_BYTES, MAX_NAME_CHARS, TenantSettings, TenantSettingsUpdate, check_editable_fields,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -22,7 +23,7 @@ use crate::wire::one_line;
 
 /// The settings, every field present (`logo` omitted when there is none). Fields in the order of their
 /// JSON names.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSettingsBody {
     /// `#rrggbb`, or empty for onramp's own.
@@ -39,7 +40,7 @@ pub struct TenantSettingsBody {
     pub user_editable_fields: Vec<String>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogoBody {
     pub content_type: &'static str,
@@ -69,7 +70,7 @@ pub fn tenant_settings_json(settings: &TenantSettings) -> TenantSettingsBody {
 }
 
 /// The update's body.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TenantSettingsInput {
     display_name: Option<String>,
@@ -79,7 +80,7 @@ pub struct TenantSettingsInput {
     console_requires_second_factor: Option<bool>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct LogoInput {
     content_type: Option<String>,

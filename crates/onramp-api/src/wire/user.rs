@@ -5,12 +5,13 @@
 
 use onramp_domain::user::{AttributeSource, User};
 use onramp_domain::{Id, Timestamp};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// `c1.api.user.v1.User` in protojson. Empty lists and unset messages are omitted, as protojson does;
 /// strings are always present.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserBody {
     pub created_at: Timestamp,
@@ -69,7 +70,7 @@ pub struct UserBody {
 }
 
 /// `c1.api.user.v1.UserAttributeMappingSource`; `priority` is an int32, so a JSON number.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceBody {
     pub app_id: String,
@@ -133,7 +134,7 @@ pub fn user_json(user: &User) -> UserBody {
 }
 
 /// `c1.api.user.v1.UserView`.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserViewBody {
     pub user: UserBody,
@@ -146,7 +147,7 @@ pub fn user_view(user: &User) -> UserViewBody {
 
 /// A response holding one `UserView` (get, create, update): onramp expands nothing there, so `expanded`
 /// is always empty.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserViewResponse {
     pub expanded: [Value; 0],

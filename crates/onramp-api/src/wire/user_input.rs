@@ -4,6 +4,7 @@
 use onramp_domain::text::TextKind;
 use onramp_domain::user::{AttributeSource, Sources, User, UserOrigin, UserStatus, UserType};
 use onramp_domain::{BuiltinRole, Email, Id, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -17,7 +18,7 @@ const MAX_TEXT: usize = 256;
 
 /// Every writable user field; all optional so the same type serves create (with defaults) and update
 /// (with a mask). snake_case names are accepted beside the camelCase ones.
-#[derive(Deserialize, Default, Debug, Clone)]
+#[derive(Deserialize, Default, Debug, Clone, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UserInput {
     pub email: Option<String>,

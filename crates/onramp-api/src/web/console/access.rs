@@ -4,14 +4,14 @@
 //! URL; `no-store` as every page); onramp keeps only its public key or hash. A credential or key may be
 //! for another user, picked by email (`Core::user_by_email`): it carries only roles that user holds.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::error::CoreError;
 use onramp_domain::{BuiltinRole, Id, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::error::status_of;
@@ -22,13 +22,51 @@ use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, on_t
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/access", get(show))
-        .route("/console/access/credentials", post(create_credential))
-        .route("/console/access/keys", post(create_key))
-        .route("/console/access/credentials/{id}/revoke", post(revoke_credential))
-        .route("/console/access/keys/{id}/revoke", post(revoke_key))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/access",
+            show,
+            Doc::page("onramp.pages.ConsoleAccess", "The console: client credentials and API keys (super-admins)")
+                .query::<Done>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/access/credentials",
+            create_credential,
+            Doc::page(
+                "onramp.pages.ConsoleCredentialCreate",
+                "Make a client credential; its secret is shown once on the answer",
+            )
+            .console_form::<serde_json::Map<String, serde_json::Value>>()
+            .redirect()
+            .html(),
+        )
+        .post(
+            "/console/access/keys",
+            create_key,
+            Doc::page("onramp.pages.ConsoleApiKeyCreate", "Make an API key; the key is shown once on the answer")
+                .console_form::<serde_json::Map<String, serde_json::Value>>()
+                .redirect()
+                .html(),
+        )
+        .post(
+            "/console/access/credentials/{id}/revoke",
+            revoke_credential,
+            Doc::page("onramp.pages.ConsoleCredentialRevoke", "Revoke a client credential")
+                .console_form::<serde_json::Map<String, serde_json::Value>>()
+                .redirect()
+                .html(),
+        )
+        .post(
+            "/console/access/keys/{id}/revoke",
+            revoke_key,
+            Doc::page("onramp.pages.ConsoleApiKeyRevoke", "Revoke an API key")
+                .console_form::<serde_json::Map<String, serde_json::Value>>()
+                .redirect()
+                .html(),
+        )
 }
 
 const PATH: &str = "/console/access";
@@ -111,7 +149,7 @@ impl Create {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct Done {
     done: Option<String>,

@@ -4,15 +4,15 @@
 //! Owners are v2 ownerships, so the `owner` slug here is exactly v1's owners (see `routes/app_owners.rs`).
 //! The user picker is an email, found by `Core::user_by_email`.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::error::CoreError;
 use onramp_domain::{Id, Permission};
 use onramp_store::RoleSlug;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -25,14 +25,73 @@ use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::app::AppInput;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/apps", get(list).post(create))
-        .route("/console/apps/{id}", get(show))
-        .route("/console/apps/{id}/edit", get(edit_page).post(edit))
-        .route("/console/apps/{id}/delete", get(delete_page).post(delete))
-        .route("/console/apps/{id}/owners", post(add_owner))
-        .route("/console/apps/{id}/owners/remove", post(remove_owner))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/apps",
+            list,
+            Doc::page("onramp.pages.ConsoleApps", "The console: apps").query::<Done>().html().redirect(),
+        )
+        .post(
+            "/console/apps",
+            create,
+            Doc::page("onramp.pages.ConsoleAppCreate", "Create an app").console_form::<NewApp>().redirect().html(),
+        )
+        .get(
+            "/console/apps/{id}",
+            show,
+            Doc::page("onramp.pages.ConsoleApp", "The console: an app and its owners by role slug")
+                .query::<Done>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/apps/{id}/owners",
+            add_owner,
+            Doc::page("onramp.pages.ConsoleAppOwnerAdd", "Add an owner by email under a role slug")
+                .console_form::<NewOwner>()
+                .redirect()
+                .html(),
+        )
+        .post(
+            "/console/apps/{id}/owners/remove",
+            remove_owner,
+            Doc::page("onramp.pages.ConsoleAppOwnerRemove", "Remove an ownership")
+                .console_form::<Removal>()
+                .redirect()
+                .html(),
+        )
+        .get(
+            "/console/apps/{id}/edit",
+            edit_page,
+            Doc::page(
+                "onramp.pages.ConsoleAppEditForm",
+                "The form that edits an app (name, description, icon URL, monthly cost, instructions)",
+            )
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/console/apps/{id}/edit",
+            edit,
+            Doc::page("onramp.pages.ConsoleAppEdit", "Edit the app through the API's app update (app:write)")
+                .console_form::<AppEdit>()
+                .redirect(),
+        )
+        .get(
+            "/console/apps/{id}/delete",
+            delete_page,
+            Doc::page("onramp.pages.ConsoleAppDeleteConfirm", "The confirmation before deleting the app")
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/apps/{id}/delete",
+            delete,
+            Doc::page("onramp.pages.ConsoleAppDelete", "Delete the app and its ownerships (app:write)")
+                .console_form::<Nothing>()
+                .redirect(),
+        )
 }
 
 const PATH: &str = "/console/apps";
@@ -87,28 +146,28 @@ struct AppPage {
 
 impl_console_page!(AppPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct NewApp {
     display_name: String,
     description: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct NewOwner {
     email: String,
     role_slug: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct Removal {
     user_id: String,
     role_slug: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct Done {
     done: Option<String>,
@@ -318,7 +377,7 @@ const EDIT_FIELDS: [(&str, &str, &str); 5] = [
     ("instructions", "instructions", "Instructions"),
 ];
 
-#[derive(Deserialize, Default, Clone)]
+#[derive(Deserialize, Default, Clone, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct AppEdit {
     display_name: String,
@@ -495,7 +554,7 @@ async fn delete_page(State(state): State<AppState>, console: Console, Path(id): 
     render(StatusCode::OK, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Nothing {}
 
 /// Deletes the app and its ownerships through `Core::delete_app`, as `DELETE /api/v1/apps/{id}`.

@@ -5,15 +5,15 @@
 //! Each event links to its object's console page when there is one (a user, an onboard, an invitation), and
 //! its actor to the events of that actor. A bad filter is that field's error, never a 500.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Timestamp};
 use onramp_store::{AuditEvent, AuditFilter, AuditOrder};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;
@@ -24,8 +24,18 @@ use crate::web::console::{Console, ConsoleLayout};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::render;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/console/audit", get(audit))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().get(
+        "/console/audit",
+        audit,
+        Doc::page(
+            "onramp.pages.ConsoleAudit",
+            "The console: the audit log, filtered by actor, action, object and time, paged",
+        )
+        .query::<AuditQuery>()
+        .html()
+        .redirect(),
+    )
 }
 
 /// Events on a page.
@@ -56,7 +66,7 @@ struct AuditPage {
 
 impl_console_page!(AuditPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct AuditQuery {
     actor: Option<String>,

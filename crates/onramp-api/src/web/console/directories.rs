@@ -3,15 +3,15 @@
 //! API's own `DirectoryInput` (its parsing and validation) to the same use cases, `Core::create_directory`
 //! and `Core::update_directory`, so a page refuses what the API refuses, with the error on its field.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_domain::onboarding::Flow;
 use onramp_domain::{Id, Permission};
 use onramp_store::LocalDirectory;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;
@@ -22,11 +22,60 @@ use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/directories", get(list).post(create))
-        .route("/console/directories/{app_id}", get(edit).post(update))
-        .route("/console/directories/{app_id}/delete", get(delete_page).post(delete))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/directories",
+            list,
+            Doc::page("onramp.pages.ConsoleDirectories", "The console: local directories")
+                .query::<Done>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/directories",
+            create,
+            Doc::page("onramp.pages.ConsoleDirectoryCreate", "Make an app a local directory")
+                .console_form::<Posted>()
+                .redirect()
+                .html(),
+        )
+        .get(
+            "/console/directories/{app_id}",
+            edit,
+            Doc::page("onramp.pages.ConsoleDirectory", "The console: one local directory")
+                .query::<Done>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/directories/{app_id}",
+            update,
+            Doc::page("onramp.pages.ConsoleDirectoryUpdate", "Change a local directory")
+                .console_form::<Posted>()
+                .redirect()
+                .html(),
+        )
+        .get(
+            "/console/directories/{app_id}/delete",
+            delete_page,
+            Doc::page(
+                "onramp.pages.ConsoleDirectoryDeleteConfirm",
+                "The confirmation before deleting the local directory",
+            )
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/console/directories/{app_id}/delete",
+            delete,
+            Doc::page(
+                "onramp.pages.ConsoleDirectoryDelete",
+                "Delete the local directory, revoking its pending invitations; the app stays (directory:write)",
+            )
+            .console_form::<Nothing>()
+            .redirect(),
+        )
 }
 
 const PATH: &str = "/console/directories";
@@ -106,7 +155,7 @@ struct DirectoryPage {
 impl_console_page!(DirectoryPage);
 
 /// What the form posts.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Posted {
     app_id: String,
@@ -120,7 +169,7 @@ pub struct Posted {
     organization_id: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct Done {
     done: Option<String>,
@@ -424,7 +473,7 @@ async fn delete_page(State(state): State<AppState>, console: Console, Path(app_i
     render(StatusCode::OK, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Nothing {}
 
 /// Deletes the directory through `Core::delete_directory`, as `DELETE /api/v1/local-directory-configs/{id}`:

@@ -17,11 +17,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::error::{Code, CoreError};
 use onramp_domain::onboarding::{Flow, MINIMAL_FLOW_ID, NotifyRecipient, ProfileField, StepKind};
 use onramp_domain::{BuiltinRole, Id, Permission};
@@ -31,6 +29,7 @@ use serde_json::{Value, json};
 
 use crate::error::status_of;
 use crate::impl_console_page;
+use crate::openapi::{ApiRouter, Doc};
 use crate::routes::flows::{FlowInput, UPDATABLE};
 use crate::routes::path_id;
 use crate::state::AppState;
@@ -39,13 +38,39 @@ use crate::web::console::{Console, ConsoleForm, ConsoleLayout, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/flows", get(list))
-        .route("/console/flows/new", get(new_flow).post(post_new))
-        .route("/console/flows/{id}", get(show))
-        .route("/console/flows/{id}/edit", get(edit).post(post_edit))
-        .route("/console/flows/{id}/delete", post(delete))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+"/console/flows", list, Doc::page("onramp.pages.ConsoleFlows", "The console: onboarding flows (the built-in minimal flow first) and the directories that use each")
+.query::<Done>()
+.html()
+.redirect())
+        .get(
+"/console/flows/new", new_flow, Doc::page("onramp.pages.ConsoleFlowNew", "The console: the flow editor for a new flow")
+.html()
+.redirect()).post(
+"/console/flows/new", post_new, Doc::page("onramp.pages.ConsoleFlowCreate", "The new-flow editor's submit: an editing action answers the edited form, save creates the flow. The body also carries each step as steps[<i>].kind, .key, .required, .text, .fields (repeated), .approver (an email; empty for the user's manager), .roles (repeated role names), .recipient and .message.")
+.console_form::<serde_json::Map<String, serde_json::Value>>()
+.redirect()
+.html())
+        .get(
+"/console/flows/{id}", show, Doc::page("onramp.pages.ConsoleFlow", "The console: one onboarding flow and its steps")
+.query::<Done>()
+.html()
+.redirect())
+        .get(
+"/console/flows/{id}/edit", edit, Doc::page("onramp.pages.ConsoleFlowEdit", "The console: the flow editor for a flow")
+.html()
+.redirect()).post(
+"/console/flows/{id}/edit", post_edit, Doc::page("onramp.pages.ConsoleFlowUpdate", "The flow editor's submit: an editing action answers the edited form, save updates the flow. The body also carries each step as steps[<i>].kind, .key, .required, .text, .fields (repeated), .approver (an email; empty for the user's manager), .roles (repeated role names), .recipient and .message.")
+.console_form::<serde_json::Map<String, serde_json::Value>>()
+.redirect()
+.html())
+        .post(
+"/console/flows/{id}/delete", delete, Doc::page("onramp.pages.ConsoleFlowDelete", "Delete a flow (refused while it is in use)")
+.console_form::<serde_json::Map<String, serde_json::Value>>()
+.redirect()
+.html())
 }
 
 const PATH: &str = "/console/flows";
@@ -534,7 +559,7 @@ struct EditPage {
 
 impl_console_page!(EditPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 struct Done {
     done: Option<String>,

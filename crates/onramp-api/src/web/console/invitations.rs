@@ -6,16 +6,16 @@
 //! anti-forgery token) to the core's `resend_invitation` / `revoke_invitation`, the API's use cases, and
 //! comes back to the list it was on (post/redirect/get).
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::invitations::InvitationListing;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::{Id, Permission, Timestamp};
 use onramp_store::InvitationStatus;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;
@@ -25,11 +25,41 @@ use crate::web::console::{Console, ConsoleForm, ConsoleLayout};
 use crate::web::form::FormErrors;
 use crate::web::page::{render, see_other};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/invitations", get(list))
-        .route("/console/invitations/{id}/resend", post(resend))
-        .route("/console/invitations/{id}/revoke", post(revoke))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/invitations",
+            list,
+            Doc::page(
+                "onramp.pages.ConsoleInvitations",
+                "The console: invitations, filtered by directory and status, paged",
+            )
+            .query::<ListQuery>()
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/console/invitations/{id}/resend",
+            resend,
+            Doc::page(
+                "onramp.pages.ConsoleResendInvitation",
+                "The console: resend an invitation (form, anti-forgery token)",
+            )
+            .console_form::<ActionForm>()
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/console/invitations/{id}/revoke",
+            revoke,
+            Doc::page(
+                "onramp.pages.ConsoleRevokeInvitation",
+                "The console: revoke an invitation (form, anti-forgery token)",
+            )
+            .console_form::<ActionForm>()
+            .html()
+            .redirect(),
+        )
 }
 
 /// Invitations on a page.
@@ -74,7 +104,7 @@ struct InvitationsPage {
 
 impl_console_page!(InvitationsPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct ListQuery {
     directory: Option<String>,
@@ -199,7 +229,7 @@ fn row(item: &InvitationListing, now: Timestamp, directory_name: &impl Fn(&Id) -
 }
 
 /// A Resend or Revoke button's form: the invitation's directory, and the list to come back to.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct ActionForm {
     directory: String,
     #[serde(default)]

@@ -5,12 +5,11 @@
 //! `invitation:write`, the roles the caller may grant); a CSV row's refusal is shown in its row of the
 //! result table and does not stop the others.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::error::CoreError;
 use onramp_domain::{BuiltinRole, Id, Permission};
 use serde_json::json;
@@ -26,8 +25,31 @@ use crate::web::form::{Field, FormErrors};
 use crate::web::page::render;
 use crate::wire::directory::InvitationInput;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/console/invite", get(show).post(invite_one)).route("/console/invite/csv", post(invite_csv))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/invite",
+            show,
+            Doc::page("onramp.pages.ConsoleInvite", "The console: invite one person or many from a CSV file")
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/invite",
+            invite_one,
+            Doc::page("onramp.pages.ConsoleInviteOne", "Invite one person (Core::invite)")
+                .console_form::<serde_json::Map<String, serde_json::Value>>()
+                .redirect()
+                .html(),
+        )
+        .post(
+            "/console/invite/csv",
+            invite_csv,
+            Doc::page("onramp.pages.ConsoleInviteCsv", "Invite everyone in a CSV file, each row its own invitation")
+                .multipart::<crate::web::account::CsrfOnly>()
+                .redirect()
+                .html(),
+        )
 }
 
 const PATH: &str = "/console/invite";

@@ -19,8 +19,11 @@
 //! permission its use case checks, so a read-only admin sees none; the check that counts is still the core's.
 //!
 //! ## How to add a page
-//! 1. Write `console/<page>.rs`: `pub fn routes() -> Router<AppState>` with the page's paths under
-//!    `/console/`; GET handlers take [`Console`], POST handlers [`ConsoleForm<T>`]; each calls the core with
+//! 1. Write `console/<page>.rs`: `pub fn routes() -> ApiRouter` registering the page's paths under
+//!    `/console/` with their documentation (`.get(path, handler, Doc::page(id, summary).query::<Q>().html()
+//!    .redirect())`, `.post(path, handler, Doc::page(..).console_form::<T>().redirect().html())`, the
+//!    query and form structs deriving `JsonSchema`; see `crate::openapi`); GET handlers take [`Console`],
+//!    POST handlers [`ConsoleForm<T>`]; each calls the core with
 //!    `console.principal` and renders with `page::render(status, &YourPage { console: console.layout(
 //!    "Title", "/console/<page>"), .. })`.
 //! 2. Write `templates/console/<page>.html`: `{% extends "console/base.html" %}`, the content in
@@ -45,8 +48,8 @@ pub mod settings;
 pub mod user;
 pub mod users;
 
+use crate::openapi::ApiRouter;
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -69,8 +72,8 @@ use crate::web::page::{Layout, render};
 use crate::web::{branding, sentence, session};
 
 /// Every route of the console.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
         .merge(overview::routes())
         .merge(users::routes())
         .merge(user::routes())

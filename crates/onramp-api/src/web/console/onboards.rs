@@ -11,14 +11,14 @@
 //! does; an admin with `onboarding:write` fails an onboard with a reason (`Core::set_onboard_status`, as `PUT
 //! /onboards/{id}`). A bad reason comes back as that field's error.
 
+use crate::openapi::{ApiRouter, Doc};
+use schemars::JsonSchema;
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::error::Code;
 use onramp_core::onboard_steps::{StepActor, StepInput};
 use onramp_core::onboards::{MAX_REASON_CHARS, OnboardView, TurnView};
@@ -36,12 +36,49 @@ use crate::web::console::{Console, ConsoleForm, ConsoleLayout};
 use crate::web::form::FormErrors;
 use crate::web::page::{render, see_other};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/onboards", get(board))
-        .route("/console/onboards/{id}", get(onboard))
-        .route("/console/onboards/{id}/steps/{key}", post(step))
-        .route("/console/onboards/{id}/fail", post(fail))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/onboards",
+            board,
+            Doc::page(
+                "onramp.pages.ConsoleOnboards",
+                "The console: the onboards board, filtered by status and flow, paged",
+            )
+            .query::<BoardQuery>()
+            .html()
+            .redirect(),
+        )
+        .get(
+            "/console/onboards/{id}",
+            onboard,
+            Doc::page("onramp.pages.ConsoleOnboard", "The console: one onboard and its steps")
+                .query::<OnboardQuery>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/onboards/{id}/steps/{key}",
+            step,
+            Doc::page(
+                "onramp.pages.ConsoleOnboardStep",
+                "The console: approve, reject or complete a step (form, anti-forgery token)",
+            )
+            .console_form::<StepForm>()
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/console/onboards/{id}/fail",
+            fail,
+            Doc::page(
+                "onramp.pages.ConsoleFailOnboard",
+                "The console: fail an onboard with a reason (form, anti-forgery token)",
+            )
+            .console_form::<FailForm>()
+            .html()
+            .redirect(),
+        )
 }
 
 /// Onboards on a page of the board.
@@ -79,7 +116,7 @@ struct BoardPage {
 
 impl_console_page!(BoardPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct BoardQuery {
     status: Option<String>,
@@ -266,7 +303,7 @@ fn kind_label(kind: &StepKind) -> &'static str {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct OnboardQuery {
     done: Option<String>,
@@ -378,7 +415,7 @@ async fn onboard_page(
 }
 
 /// A step's form: approve, reject (with a reason) or complete.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct StepForm {
     decision: String,
     #[serde(default)]
@@ -417,7 +454,7 @@ async fn step(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct FailForm {
     #[serde(default)]
     reason: String,

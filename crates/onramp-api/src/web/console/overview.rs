@@ -5,18 +5,18 @@
 //! onboard to its board entry, an invitation to the invitations page filtered to its directory). A part the
 //! admin's roles do not read is left out, as the use case leaves it out.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_core::overview::Overview;
 use onramp_domain::Id;
 use onramp_domain::onboarding::OnboardStatus;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::user::UserStatus;
 use onramp_store::{InvitationStatus, WaitingOn};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;
@@ -26,8 +26,18 @@ use crate::web::console::{Console, ConsoleLayout};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::render;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/console", get(overview))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().get(
+        "/console",
+        overview,
+        Doc::page(
+            "onramp.pages.ConsoleOverview",
+            "The admin console: the overview (admins only; others 403, no session: to sign-in)",
+        )
+        .query::<OverviewQuery>()
+        .html()
+        .redirect(),
+    )
 }
 
 /// The waiting threshold when the page names none, in days (the API's default too).
@@ -78,7 +88,7 @@ struct OverviewPage {
 
 impl_console_page!(OverviewPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct OverviewQuery {
     days: Option<String>,

@@ -5,17 +5,17 @@
 //! and goes to the same use cases (`Core::update_tenant_settings`, `Core::update_onboarding_settings`,
 //! `settings:write`). The MCP targets and the conversation id stay the API's.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use onramp_core::error::CoreError;
 use onramp_domain::Permission;
 use onramp_domain::settings::OnboardingStatus;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,11 +29,35 @@ use crate::web::page::{render, see_other};
 use crate::wire::settings::UpdateInput;
 use crate::wire::tenant_settings::TenantSettingsInput;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/settings", get(show))
-        .route("/console/settings/tenant", post(save_tenant))
-        .route("/console/settings/onboarding", post(save_onboarding))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/settings",
+            show,
+            Doc::page("onramp.pages.ConsoleSettings", "The console: branding, sign-in and onboarding settings")
+                .query::<Done>()
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/settings/tenant",
+            save_tenant,
+            Doc::page(
+                "onramp.pages.ConsoleSettingsTenant",
+                "Save the branding (logo upload) and the second-factor requirement",
+            )
+            .multipart::<crate::web::account::CsrfOnly>()
+            .redirect()
+            .html(),
+        )
+        .post(
+            "/console/settings/onboarding",
+            save_onboarding,
+            Doc::page("onramp.pages.ConsoleSettingsOnboarding", "Save the onboarding settings")
+                .console_form::<Onboarding>()
+                .redirect()
+                .html(),
+        )
 }
 
 const PATH: &str = "/console/settings";
@@ -79,7 +103,7 @@ fn editable_label(field: &str) -> &'static str {
 }
 
 /// The onboarding form's values.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 struct Onboarding {
     status: String,
@@ -117,7 +141,7 @@ struct SettingsPage {
 
 impl_console_page!(SettingsPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(default)]
 struct Done {
     done: Option<String>,

@@ -5,17 +5,17 @@
 //! (`Core::send_password_reset`) and sign out every session (`Core::sign_out_user`). The controls show only
 //! with `user:write`; a POST without it is refused by the core (403 page).
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use onramp_core::console::UserDetail;
 use onramp_core::error::CoreError;
 use onramp_domain::time_words::TimeInWords;
 use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{BuiltinRole, Id, Permission, Timestamp};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,14 +29,66 @@ use crate::web::page::{render, see_other};
 use crate::web::sentence;
 use crate::wire::user_input::UserInput;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console/users/{id}", get(user_page))
-        .route("/console/users/{id}/status", post(set_status))
-        .route("/console/users/{id}/edit", get(edit_page).post(edit))
-        .route("/console/users/{id}/delete", get(delete_page).post(delete))
-        .route("/console/users/{id}/reset-password", post(send_reset))
-        .route("/console/users/{id}/sign-out", post(sign_out))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .get(
+            "/console/users/{id}",
+            user_page,
+            Doc::page(
+                "onramp.pages.ConsoleUser",
+                "The console: a user's page (profile, managers, apps owned, onboards, audit trail, actions)",
+            )
+            .query::<DoneQuery>()
+            .html()
+            .redirect(),
+        )
+        .post(
+            "/console/users/{id}/status",
+            set_status,
+            Doc::page("onramp.pages.ConsoleUserStatus", "Enable or disable the user (user:write)")
+                .console_form::<StatusForm>()
+                .redirect(),
+        )
+        .get(
+            "/console/users/{id}/edit",
+            edit_page,
+            Doc::page("onramp.pages.ConsoleUserEditForm", "The form that edits the user's profile").html().redirect(),
+        )
+        .post(
+            "/console/users/{id}/edit",
+            edit,
+            Doc::page("onramp.pages.ConsoleUserEdit", "Edit the user's profile (user:write)")
+                .console_form::<EditForm>()
+                .redirect(),
+        )
+        .get(
+            "/console/users/{id}/delete",
+            delete_page,
+            Doc::page("onramp.pages.ConsoleUserDeleteConfirm", "The confirmation before deleting the user")
+                .html()
+                .redirect(),
+        )
+        .post(
+            "/console/users/{id}/delete",
+            delete,
+            Doc::page("onramp.pages.ConsoleUserDelete", "Delete the user (user:write)")
+                .console_form::<Nothing>()
+                .redirect(),
+        )
+        .post(
+            "/console/users/{id}/reset-password",
+            send_reset,
+            Doc::page("onramp.pages.ConsoleUserResetEmail", "Email the user a password reset link (user:write)")
+                .console_form::<Nothing>()
+                .redirect(),
+        )
+        .post(
+            "/console/users/{id}/sign-out",
+            sign_out,
+            Doc::page("onramp.pages.ConsoleUserSignOut", "End every session of the user (user:write)")
+                .console_form::<Nothing>()
+                .redirect(),
+        )
 }
 
 /// A path's user id; anything else names no user.
@@ -98,7 +150,7 @@ struct UserPage {
 
 impl_console_page!(UserPage);
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 struct DoneQuery {
     done: Option<String>,
 }
@@ -216,7 +268,7 @@ async fn user_page(
     render(StatusCode::OK, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct StatusForm {
     status: String,
 }
@@ -314,7 +366,7 @@ fn value_of<'u>(user: &'u User, name: &str) -> &'u str {
 
 /// What the edit form posted (roles repeat, so it is read as pairs). A field the form did not send is
 /// None and left as it is.
-#[derive(Default)]
+#[derive(Default, schemars::JsonSchema)]
 struct EditForm {
     texts: Vec<(String, String)>,
     email: Option<String>,
@@ -554,7 +606,7 @@ async fn delete_page(State(state): State<AppState>, console: Console, Path(id): 
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct Nothing {}
 
 async fn delete(

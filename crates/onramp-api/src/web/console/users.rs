@@ -4,15 +4,15 @@
 //! The form is a GET form, so it works without JavaScript; onramp's script (`assets/onramp.js`) fetches
 //! the same page as the admin types and puts its results in place.
 
+use crate::openapi::{ApiRouter, Doc};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use onramp_core::error::CoreError;
 use onramp_domain::BuiltinRole;
 use onramp_domain::user::{User, UserStatus};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::impl_console_page;
@@ -25,12 +25,22 @@ use crate::web::page::render;
 /// Users per page.
 pub const PAGE_SIZE: usize = 25;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/console/users", get(users_page))
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().get(
+        "/console/users",
+        users_page,
+        Doc::page(
+            "onramp.pages.ConsoleUsers",
+            "The console: users, searched as the API searches them, filtered, in keyset pages",
+        )
+        .query::<ListQuery>()
+        .html()
+        .redirect(),
+    )
 }
 
 /// The list's query parameters, as the form names them.
-#[derive(Deserialize, Default, Clone)]
+#[derive(Deserialize, Default, Clone, JsonSchema)]
 pub struct ListQuery {
     #[serde(default)]
     pub q: String,
