@@ -20,7 +20,7 @@ use crate::error::status_of;
 use crate::impl_console_page;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, on_the_form};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, NoFields, form_errors, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::app::AppInput;
@@ -89,7 +89,7 @@ pub fn routes() -> ApiRouter {
             "/console/apps/{id}/delete",
             delete,
             Doc::page("onramp.pages.ConsoleAppDelete", "Delete the app and its ownerships (app:write)")
-                .console_form::<Nothing>()
+                .console_form::<NoFields>()
                 .redirect(),
         )
 }
@@ -554,14 +554,11 @@ async fn delete_page(State(state): State<AppState>, console: Console, Path(id): 
     render(StatusCode::OK, &page)
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Nothing {}
-
 /// Deletes the app and its ownerships through `Core::delete_app`, as `DELETE /api/v1/apps/{id}`.
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm { console, .. }: ConsoleForm<Nothing>,
+    ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
     let deleted = match app_id(&id) {
         Ok(id) => state.core.delete_app(&console.principal, &id).await,

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::impl_console_page;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, on_the_form};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, NoFields, form_errors, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput};
@@ -73,7 +73,7 @@ pub fn routes() -> ApiRouter {
                 "onramp.pages.ConsoleDirectoryDelete",
                 "Delete the local directory, revoking its pending invitations; the app stays (directory:write)",
             )
-            .console_form::<Nothing>()
+            .console_form::<NoFields>()
             .redirect(),
         )
 }
@@ -473,15 +473,12 @@ async fn delete_page(State(state): State<AppState>, console: Console, Path(app_i
     render(StatusCode::OK, &page)
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Nothing {}
-
 /// Deletes the directory through `Core::delete_directory`, as `DELETE /api/v1/local-directory-configs/{id}`:
 /// its pending invitations revoked, its app kept. What the core refuses is its page, in its words.
 async fn delete(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
-    ConsoleForm { console, .. }: ConsoleForm<Nothing>,
+    ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
     let app_id = match path_id("app_id", &app_id) {
         Ok(id) => id,

@@ -121,6 +121,10 @@ pub fn form_errors(error: &CoreError, fields: &[(&str, &str, &str)], fallback: &
     FormErrors::from_core(&named, fields, fallback)
 }
 
+/// The form of an action whose only field is the anti-forgery token (a delete, a sign-out, a reset email).
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct NoFields {}
+
 /// One page in the console's navigation.
 pub struct NavEntry {
     pub label: &'static str,

@@ -23,7 +23,7 @@ use crate::error::status_of;
 use crate::impl_console_page;
 use crate::state::AppState;
 use crate::web::console::users::{role_names, status_words};
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, grant_refusal, on_the_form};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, NoFields, form_errors, grant_refusal, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::web::sentence;
@@ -72,21 +72,21 @@ pub fn routes() -> ApiRouter {
             "/console/users/{id}/delete",
             delete,
             Doc::page("onramp.pages.ConsoleUserDelete", "Delete the user (user:write)")
-                .console_form::<Nothing>()
+                .console_form::<NoFields>()
                 .redirect(),
         )
         .post(
             "/console/users/{id}/reset-password",
             send_reset,
             Doc::page("onramp.pages.ConsoleUserResetEmail", "Email the user a password reset link (user:write)")
-                .console_form::<Nothing>()
+                .console_form::<NoFields>()
                 .redirect(),
         )
         .post(
             "/console/users/{id}/sign-out",
             sign_out,
             Doc::page("onramp.pages.ConsoleUserSignOut", "End every session of the user (user:write)")
-                .console_form::<Nothing>()
+                .console_form::<NoFields>()
                 .redirect(),
         )
 }
@@ -606,13 +606,10 @@ async fn delete_page(State(state): State<AppState>, console: Console, Path(id): 
     }
 }
 
-#[derive(Deserialize, JsonSchema)]
-struct Nothing {}
-
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm { console, .. }: ConsoleForm<Nothing>,
+    ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
     let deleted = match user_id(&id) {
         Ok(id) => state.core.delete_user(&console.principal, &id).await,
@@ -627,7 +624,7 @@ async fn delete(
 async fn send_reset(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm { console, .. }: ConsoleForm<Nothing>,
+    ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
     let sent = match user_id(&id) {
         Ok(id) => state.core.send_password_reset(&console.principal, &id).await.map(|()| id),
@@ -642,7 +639,7 @@ async fn send_reset(
 async fn sign_out(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ConsoleForm { console, .. }: ConsoleForm<Nothing>,
+    ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
     let ended = match user_id(&id) {
         Ok(id) => state.core.sign_out_user(&console.principal, &id).await.map(|_| id),
