@@ -1,6 +1,6 @@
 //! What a directory-admin sees and may do in the console (issue #14: "a directory-admin sees what their role
 //! allows"), on both backends. The role reads users, apps, directories, invitations and onboards, and
-//! writes directories, invitations and onboards; it neither writes users nor apps, nor reads the audit log,
+//! writes directories, invitations and onboards (and so flows); it neither writes users nor apps, nor reads the audit log,
 //! the settings or the access page. The console offers exactly the controls of the use cases the core
 //! lets it call, and what it posts anyway is refused 403 with nothing changed.
 
@@ -34,7 +34,7 @@ async fn directory_admin(backend: Backend) {
     assert_eq!(overview.status, 200, "{}", overview.html);
     assert_eq!(
         navigation(&overview.html),
-        ["Overview", "Users", "Invite", "Invitations", "Onboards", "Apps", "Directories"],
+        ["Overview", "Users", "Invite", "Invitations", "Onboards", "Flows", "Apps", "Directories"],
         "the navigation offers what the role reads"
     );
     for path in ["/console/audit", "/console/settings", "/console/access"] {
