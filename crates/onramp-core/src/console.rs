@@ -11,14 +11,13 @@
 use onramp_domain::user::{User, UserStatus};
 use onramp_domain::{BuiltinRole, Id, Permission, Secret, Timestamp};
 use onramp_search::{Cursor, Query};
-use onramp_store::{Actor, App, AuditEvent, Onboard, PasswordReset, StoreError};
+use onramp_store::{Actor, App, AuditEvent, Onboard, StoreError};
 
 use crate::Core;
 use crate::account::AccountSession;
 use crate::error::{Code, CoreError, CoreResult};
-use crate::invite::new_token;
 use crate::principal::Principal;
-use crate::reset::{RESET_LIFETIME, reset_email, reset_link};
+use crate::reset::{new_reset, reset_link};
 
 /// The roles that open the console; other users (basic users) are refused it.
 pub const CONSOLE_ROLES: [BuiltinRole; 4] =
@@ -139,18 +138,8 @@ impl Core {
                 format!("{email} is {}; turn the account on first", user.status.as_str().to_ascii_lowercase()),
             ));
         }
-        let (token, hash) = new_token();
-        let now = Timestamp::now();
-        let expires_at = Timestamp::from_micros(now.micros() + RESET_LIFETIME.as_micros() as i64);
-        let reset = PasswordReset {
-            id: Id::new(),
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            secret_hash: hash,
-            created_at: now,
-            expires_at,
-            used_at: None,
-        };
+        let (reset, token) = new_reset(&user);
+        let expires_at = reset.expires_at;
         self.write(self.store.create_password_reset(&reset, None, Some(&Actor::system(user.tenant_id)))).await?;
         Ok(SignInLink { url: Secret::new(reset_link(public_url, &token)), user, expires_at })
     }
@@ -220,22 +209,7 @@ impl Core {
     /// changes: only a super-admin acts on a super-admin), audited as `user.password_reset_link`.
     pub async fn send_password_reset(&self, caller: &Principal, id: &Id) -> CoreResult<()> {
         let user = self.user_to_act_on(caller, id).await?;
-        let (token, hash) = new_token();
-        let now = Timestamp::now();
-        let reset = PasswordReset {
-            id: Id::new(),
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            secret_hash: hash,
-            created_at: now,
-            expires_at: Timestamp::from_micros(now.micros() + RESET_LIFETIME.as_micros() as i64),
-            used_at: None,
-        };
-        let branding = self.branding(Some(&user.tenant_id)).await?;
-        let link = reset_link(&self.public_url, &token);
-        let email = reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
-        self.write(self.store.create_password_reset(&reset, Some(&email), Some(&caller.actor()))).await?;
-        Ok(())
+        self.email_password_reset(&user, Some(&caller.actor())).await
     }
 
     /// Ends every browser session of the user (`user:write`, and the rule of user changes), audited as

@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
+use onramp_domain::user::User;
 use onramp_domain::{Id, Secret, Timestamp};
-use onramp_store::{OutboxMessage, PasswordReset, SecretRefusal, StoreError};
+use onramp_store::{Actor, OutboxMessage, PasswordReset, SecretRefusal, StoreError};
 
 use crate::Core;
 use crate::account::ClientInfo;
@@ -43,6 +44,23 @@ pub fn reset_refused(refusal: SecretRefusal) -> CoreError {
 }
 
 /// The path of a reset link, under the public URL.
+/// A new reset link of `user`, open for [`RESET_LIFETIME`]: its record (the secret only hashed) and the
+/// token the link carries.
+pub(crate) fn new_reset(user: &User) -> (PasswordReset, Secret<String>) {
+    let (token, hash) = new_token();
+    let now = Timestamp::now();
+    let reset = PasswordReset {
+        id: Id::new(),
+        tenant_id: user.tenant_id,
+        user_id: user.id,
+        secret_hash: hash,
+        created_at: now,
+        expires_at: Timestamp::from_micros(now.micros() + RESET_LIFETIME.as_micros() as i64),
+        used_at: None,
+    };
+    (reset, token)
+}
+
 pub fn reset_link(public_url: &str, token: &Secret<String>) -> String {
     format!("{}/reset/{}", public_url.trim_end_matches('/'), token.expose())
 }
@@ -91,23 +109,19 @@ impl Core {
             if self.limits.resets_per_account.take(&user.id).is_err() {
                 continue;
             }
-            let (token, hash) = new_token();
-            let now = Timestamp::now();
-            let reset = PasswordReset {
-                id: Id::new(),
-                tenant_id: user.tenant_id,
-                user_id: user.id,
-                secret_hash: hash,
-                created_at: now,
-                expires_at: Timestamp::from_micros(now.micros() + RESET_LIFETIME.as_micros() as i64),
-                used_at: None,
-            };
-            let branding = self.branding(Some(&user.tenant_id)).await?;
-            let link = reset_link(&self.public_url, &token);
-            let email =
-                reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
-            self.write(self.store.create_password_reset(&reset, Some(&email), None)).await?;
+            self.email_password_reset(&user, None).await?;
         }
+        Ok(())
+    }
+
+    /// Makes a reset link for `user` and emails it to them, in one write audited as `actor`'s (None: the
+    /// user's own request, from the forgot-password page).
+    pub(crate) async fn email_password_reset(&self, user: &User, actor: Option<&Actor>) -> CoreResult<()> {
+        let (reset, token) = new_reset(user);
+        let branding = self.branding(Some(&user.tenant_id)).await?;
+        let link = reset_link(&self.public_url, &token);
+        let email = reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
+        self.write(self.store.create_password_reset(&reset, Some(&email), actor)).await?;
         Ok(())
     }
 

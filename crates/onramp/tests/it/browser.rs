@@ -36,18 +36,28 @@ async fn fixtures(server: &TestServer) -> Value {
     })
 }
 
+/// The path of a `signin-link` link for `email` (an admin), which sets their console password and then
+/// leads to the console.
+async fn console_link(server: &TestServer, email: &str) -> String {
+    let made = onramp_core::Core::offline(server.store.clone())
+        .console_sign_in_link(&server.bootstrap.tenant_id, email, &server.base_url)
+        .await
+        .expect("a console sign-in link");
+    format!("{}?next=%2Fconsole", made.url.expose().trim_start_matches(&server.base_url))
+}
+
+/// A journey's admin: a user with `role` and the link that sets their console password.
+async fn console_admin(server: &TestServer, email: &str, role: onramp_domain::BuiltinRole) -> Value {
+    server.credential_with_roles(email, &[role]).await;
+    json!({"email": email, "link": console_link(server, email).await})
+}
+
 /// The console journey's people: the first start's link (for the bootstrap super-admin), `signin-link`
 /// links for a read-only admin and an admin, a user without an admin role, and a console session that has
 /// expired (its cookie's value).
 async fn console_fixtures(server: &TestServer) -> Value {
     use onramp_domain::BuiltinRole;
-    let link = |email: &'static str| async move {
-        let made = onramp_core::Core::offline(server.store.clone())
-            .console_sign_in_link(&server.bootstrap.tenant_id, email, &server.base_url)
-            .await
-            .expect("a console sign-in link");
-        format!("{}?next=%2Fconsole", made.url.expose().trim_start_matches(&server.base_url))
-    };
+    let link = |email: &'static str| console_link(server, email);
     server.credential_with_roles("rory.readonly@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
     server.credential_with_roles("tess.twostep@example.com", &[BuiltinRole::Admin]).await;
     // The console board's journey: an admin, and a read-only admin of their own.
@@ -108,17 +118,9 @@ async fn expired_reset_link(server: &TestServer) -> String {
 /// that sets their console password.
 async fn console_pages_fixtures(server: &TestServer) -> Value {
     use onramp_domain::BuiltinRole;
-    let link = |email: &'static str, role: BuiltinRole| async move {
-        server.credential_with_roles(email, &[role]).await;
-        let made = onramp_core::Core::offline(server.store.clone())
-            .console_sign_in_link(&server.bootstrap.tenant_id, email, &server.base_url)
-            .await
-            .expect("a console sign-in link");
-        json!({"email": email, "link": format!("{}?next=%2Fconsole", made.url.expose().trim_start_matches(&server.base_url))})
-    };
     json!({
-        "superAdmin": link("pia.pages@example.com", BuiltinRole::SuperAdmin).await,
-        "readOnly": link("rex.readonly@example.com", BuiltinRole::ReadOnlyAdmin).await,
+        "superAdmin": console_admin(server, "pia.pages@example.com", BuiltinRole::SuperAdmin).await,
+        "readOnly": console_admin(server, "rex.readonly@example.com", BuiltinRole::ReadOnlyAdmin).await,
     })
 }
 
@@ -126,17 +128,9 @@ async fn console_pages_fixtures(server: &TestServer) -> Value {
 /// `signin-link` link that sets their console password.
 async fn console_flows_fixtures(server: &TestServer) -> Value {
     use onramp_domain::BuiltinRole;
-    let link = |email: &'static str, role: BuiltinRole| async move {
-        server.credential_with_roles(email, &[role]).await;
-        let made = onramp_core::Core::offline(server.store.clone())
-            .console_sign_in_link(&server.bootstrap.tenant_id, email, &server.base_url)
-            .await
-            .expect("a console sign-in link");
-        json!({"email": email, "link": format!("{}?next=%2Fconsole", made.url.expose().trim_start_matches(&server.base_url))})
-    };
     json!({
-        "admin": link("fay.flows@example.com", BuiltinRole::Admin).await,
-        "readOnly": link("rhys.readonly@example.com", BuiltinRole::ReadOnlyAdmin).await,
+        "admin": console_admin(server, "fay.flows@example.com", BuiltinRole::Admin).await,
+        "readOnly": console_admin(server, "rhys.readonly@example.com", BuiltinRole::ReadOnlyAdmin).await,
     })
 }
 
