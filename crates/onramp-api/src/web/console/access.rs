@@ -11,14 +11,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use onramp_core::error::CoreError;
 use onramp_domain::{BuiltinRole, Id, Timestamp};
-use schemars::JsonSchema;
-use serde::Deserialize;
 
 use crate::error::status_of;
 use crate::impl_console_page;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, form_errors, on_the_form, parts};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, Done, form_errors, on_the_form, parts};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 
@@ -147,12 +145,6 @@ impl Create {
         }
         create
     }
-}
-
-#[derive(Deserialize, Default, JsonSchema)]
-#[serde(default)]
-struct Done {
-    done: Option<String>,
 }
 
 fn role_names(ids: &[Id]) -> String {

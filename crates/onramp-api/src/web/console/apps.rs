@@ -20,7 +20,7 @@ use crate::error::status_of;
 use crate::impl_console_page;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, NoFields, form_errors, on_the_form};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, Done, NoFields, form_errors, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::app::AppInput;
@@ -165,12 +165,6 @@ struct NewOwner {
 struct Removal {
     user_id: String,
     role_slug: String,
-}
-
-#[derive(Deserialize, Default, JsonSchema)]
-#[serde(default)]
-struct Done {
-    done: Option<String>,
 }
 
 async fn list_page(

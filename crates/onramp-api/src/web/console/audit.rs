@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::impl_console_page;
 use crate::state::AppState;
-use crate::web::console::invitations::Choice;
+use crate::web::console::directories::Choice;
 use crate::web::console::parts::{self, href};
 use crate::web::console::{Console, ConsoleLayout};
 use crate::web::form::{Field, FormErrors};

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::impl_console_page;
 use crate::routes::path_id;
 use crate::state::AppState;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, NoFields, form_errors, on_the_form};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, Done, NoFields, form_errors, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::directory::{DIRECTORY_UPDATABLE, DirectoryInput};
@@ -167,12 +167,6 @@ pub struct Posted {
     domains: String,
     default_profile_type_id: String,
     organization_id: String,
-}
-
-#[derive(Deserialize, Default, JsonSchema)]
-#[serde(default)]
-struct Done {
-    done: Option<String>,
 }
 
 fn hours_of(seconds: i64) -> String {

@@ -24,7 +24,6 @@ use onramp_core::error::{Code, CoreError};
 use onramp_domain::onboarding::{Flow, MINIMAL_FLOW_ID, NotifyRecipient, ProfileField, StepKind};
 use onramp_domain::{BuiltinRole, Id, Permission};
 use onramp_store::LocalDirectory;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::status_of;
@@ -34,7 +33,7 @@ use crate::routes::flows::{FlowInput, UPDATABLE};
 use crate::routes::path_id;
 use crate::state::AppState;
 use crate::web::console::directories::Choice;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, on_the_form};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, Done, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 
@@ -558,12 +557,6 @@ struct EditPage {
 }
 
 impl_console_page!(EditPage);
-
-#[derive(Deserialize, Default, schemars::JsonSchema)]
-#[serde(default)]
-struct Done {
-    done: Option<String>,
-}
 
 fn flow_id(raw: &str) -> Result<Id, CoreError> {
     path_id("id", raw).map_err(Into::into)

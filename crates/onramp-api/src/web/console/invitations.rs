@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::impl_console_page;
 use crate::state::AppState;
+use crate::web::console::directories::Choice;
 use crate::web::console::parts::{self, DeliveryWords, href};
 use crate::web::console::{Console, ConsoleForm, ConsoleLayout};
 use crate::web::form::FormErrors;
@@ -64,12 +65,6 @@ pub fn routes() -> ApiRouter {
 
 /// Invitations on a page.
 pub const PAGE: usize = 25;
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
 
 pub struct Row {
     pub id: Id,

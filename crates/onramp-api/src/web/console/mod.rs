@@ -121,6 +121,13 @@ pub fn form_errors(error: &CoreError, fields: &[(&str, &str, &str)], fallback: &
     FormErrors::from_core(&named, fields, fallback)
 }
 
+/// The query of a page a form's action redirects to: `?done=<what was done>`, which the page says in words.
+#[derive(serde::Deserialize, Default, schemars::JsonSchema)]
+#[serde(default)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
 /// The form of an action whose only field is the anti-forgery token (a delete, a sign-out, a reset email).
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 pub struct NoFields {}

@@ -30,9 +30,9 @@ use serde::Deserialize;
 
 use crate::impl_console_page;
 use crate::state::AppState;
-use crate::web::console::invitations::Choice;
+use crate::web::console::directories::Choice;
 use crate::web::console::parts::{self, href};
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, Done};
 use crate::web::form::FormErrors;
 use crate::web::page::{render, see_other};
 
@@ -53,7 +53,7 @@ pub fn routes() -> ApiRouter {
             "/console/onboards/{id}",
             onboard,
             Doc::page("onramp.pages.ConsoleOnboard", "The console: one onboard and its steps")
-                .query::<OnboardQuery>()
+                .query::<Done>()
                 .html()
                 .redirect(),
         )
@@ -303,17 +303,11 @@ fn kind_label(kind: &StepKind) -> &'static str {
     }
 }
 
-#[derive(Deserialize, Default, JsonSchema)]
-#[serde(default)]
-struct OnboardQuery {
-    done: Option<String>,
-}
-
 async fn onboard(
     State(state): State<AppState>,
     console: Console,
     Path(id): Path<String>,
-    Query(query): Query<OnboardQuery>,
+    Query(query): Query<Done>,
 ) -> Response {
     let notice = match query.done.as_deref() {
         Some("approved") => Some("Approved."),

@@ -23,7 +23,7 @@ use crate::error::status_of;
 use crate::impl_console_page;
 use crate::state::AppState;
 use crate::web::console::directories::Choice;
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, ConsoleMultipart, form_errors, on_the_form};
+use crate::web::console::{Console, ConsoleForm, ConsoleLayout, ConsoleMultipart, Done, form_errors, on_the_form};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::wire::settings::UpdateInput;
@@ -140,12 +140,6 @@ struct SettingsPage {
 }
 
 impl_console_page!(SettingsPage);
-
-#[derive(Deserialize, Default, JsonSchema)]
-#[serde(default)]
-struct Done {
-    done: Option<String>,
-}
 
 fn status_label(status: OnboardingStatus) -> &'static str {
     match status {

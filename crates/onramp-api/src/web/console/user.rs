@@ -23,7 +23,9 @@ use crate::error::status_of;
 use crate::impl_console_page;
 use crate::state::AppState;
 use crate::web::console::users::{role_names, status_words};
-use crate::web::console::{Console, ConsoleForm, ConsoleLayout, NoFields, form_errors, grant_refusal, on_the_form};
+use crate::web::console::{
+    Console, ConsoleForm, ConsoleLayout, Done, NoFields, form_errors, grant_refusal, on_the_form,
+};
 use crate::web::form::{Field, FormErrors};
 use crate::web::page::{render, see_other};
 use crate::web::sentence;
@@ -38,7 +40,7 @@ pub fn routes() -> ApiRouter {
                 "onramp.pages.ConsoleUser",
                 "The console: a user's page (profile, managers, apps owned, onboards, audit trail, actions)",
             )
-            .query::<DoneQuery>()
+            .query::<Done>()
             .html()
             .redirect(),
         )
@@ -150,16 +152,11 @@ struct UserPage {
 
 impl_console_page!(UserPage);
 
-#[derive(Deserialize, Default, JsonSchema)]
-struct DoneQuery {
-    done: Option<String>,
-}
-
 async fn user_page(
     State(state): State<AppState>,
     console: Console,
     Path(id): Path<String>,
-    Query(query): Query<DoneQuery>,
+    Query(query): Query<Done>,
 ) -> Response {
     let detail = match user_id(&id) {
         Ok(id) => state.core.user_detail(&console.principal, &id).await,
