@@ -18,6 +18,7 @@
 //! (`END`) is never text, as normalised text has no control characters.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io;
 use std::mem::size_of;
 use std::ops::RangeInclusive;
 
@@ -25,6 +26,7 @@ use roaring::RoaringBitmap;
 
 use crate::expr::Node;
 use crate::normalize::is_word_char;
+use crate::snapshot::{In, Out, invalid};
 use crate::tables::{GramHasherBuilder, bitmap_heap};
 
 type Code = u16;
@@ -278,6 +280,80 @@ impl Grams {
             + self.codes.others.capacity() * 8
             + self.scratch.capacity() * 4;
         (table, self.postings.values().map(|p| bitmap_heap(&p.bitmap)).sum())
+    }
+}
+
+impl Grams {
+    /// Writes the postings (in key order, each with its pending users) and the character codes.
+    pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
+        let mut others: Vec<(char, u16)> = self.codes.others.iter().map(|(c, code)| (*c, *code)).collect();
+        others.sort_unstable();
+        out.len(others.len())?;
+        for (c, code) in others {
+            out.u32(c as u32)?;
+            out.u16(code)?;
+        }
+        out.u32(self.compacted_at)?;
+        out.len(self.keys.len())?;
+        for key in &self.keys {
+            let posting = &self.postings[key];
+            out.u64(*key)?;
+            out.u8(posting.len)?;
+            for &doc in posting.pending() {
+                out.u32(doc)?;
+            }
+            out.u16(posting.block)?;
+            out.u16(posting.in_block)?;
+            out.bitmap(&posting.bitmap)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn read_snapshot(input: &mut In<'_>) -> io::Result<Grams> {
+        let mut codes = CharCodes::default();
+        let n = input.len(6)?;
+        codes.others.reserve(n);
+        for _ in 0..n {
+            let c = char::from_u32(input.u32()?).ok_or_else(|| invalid("a character code that is no character"))?;
+            codes.others.insert(c, input.u16()?);
+        }
+        let compacted_at = input.u32()?;
+        // A key, its pending count, block, in-block count and an empty bitmap take at least 8 + 1 + 4 + 16.
+        let n = input.len(29)?;
+        let mut postings = HashMap::with_capacity_and_hasher(n, GramHasherBuilder::default());
+        let mut keys = Vec::with_capacity(n);
+        for _ in 0..n {
+            let key = input.u64()?;
+            let len = input.u8()?;
+            if len as usize > PENDING {
+                return Err(invalid("a gram with too many pending users"));
+            }
+            let mut pending = [0u32; PENDING];
+            for slot in &mut pending[..len as usize] {
+                *slot = input.u32()?;
+            }
+            let (block, in_block) = (input.u16()?, input.u16()?);
+            let bitmap = input.bitmap()?;
+            if keys.last().is_some_and(|&last| last >= key) {
+                return Err(invalid("gram keys out of order"));
+            }
+            keys.push(key);
+            postings.insert(key, GramPosting { bitmap, pending, len, block, in_block });
+        }
+        Ok(Grams { postings, keys: keys.into_iter().collect(), codes, scratch: Vec::new(), compacted_at })
+    }
+
+    /// Whether two gram tables hold the same postings and codes.
+    #[cfg(test)]
+    pub(crate) fn same_as(&self, other: &Grams) -> bool {
+        self.keys == other.keys
+            && self.codes.others == other.codes.others
+            && self.compacted_at == other.compacted_at
+            && self.postings.iter().all(|(key, p)| {
+                other.postings.get(key).is_some_and(|q| {
+                    p.bitmap == q.bitmap && p.pending() == q.pending() && (p.block, p.in_block) == (q.block, q.in_block)
+                })
+            })
     }
 }
 

@@ -39,9 +39,9 @@ const NONE: u32 = u32::MAX;
 
 /// A range of the text arena.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Span {
-    start: u32,
-    len: u32,
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
 }
 
 impl Span {
@@ -55,17 +55,17 @@ impl Span {
 pub(crate) struct Doc {
     pub id: Id,
     /// Normalised display name, emails and usernames (see `text::fields`).
-    text: Span,
+    pub(crate) text: Span,
     /// Where `[roles count, managers count, sources count, role keys.., manager keys.., source app keys..]`
     /// starts in `lists`, or `NONE` when all three are empty.
-    lists: u32,
-    department: u32,
-    job_title: u32,
+    pub(crate) lists: u32,
+    pub(crate) department: u32,
+    pub(crate) job_title: u32,
     /// Key in `delegates`, or `NONE`.
-    delegate: u32,
-    status: u8,
-    user_type: u8,
-    origin: u8,
+    pub(crate) delegate: u32,
+    pub(crate) status: u8,
+    pub(crate) user_type: u8,
+    pub(crate) origin: u8,
 }
 
 /// A user's new values, normalised and with filter values numbered.
@@ -91,12 +91,12 @@ pub struct Index {
     pub(crate) late_order: BTreeMap<(u32, Id), u32>,
     /// Late doc numbers by the block of their successor in the chain (see `walk.rs`).
     pub(crate) late_by_block: Vec<RoaringBitmap>,
-    text: String,
-    text_garbage: usize,
-    lists: Vec<u32>,
-    lists_garbage: usize,
+    pub(crate) text: String,
+    pub(crate) text_garbage: usize,
+    pub(crate) lists: Vec<u32>,
+    pub(crate) lists_garbage: usize,
     pub(crate) grams: Grams,
-    words: WordTable,
+    pub(crate) words: WordTable,
     pub(crate) statuses: Vec<RoaringBitmap>,
     pub(crate) types: Vec<RoaringBitmap>,
     pub(crate) origins: Vec<RoaringBitmap>,
@@ -111,11 +111,11 @@ pub struct Index {
     pub(crate) job_titles: Facet<String>,
     pub(crate) has_delegate: RoaringBitmap,
     pub(crate) is_delegate: RoaringBitmap,
-    scratch_grams: Vec<u64>,
-    scratch_old_grams: Vec<u64>,
-    scratch_field: String,
+    pub(crate) scratch_grams: Vec<u64>,
+    pub(crate) scratch_old_grams: Vec<u64>,
+    pub(crate) scratch_field: String,
     /// The buffer a user's new text is prepared in, kept between upserts.
-    scratch_text: String,
+    pub(crate) scratch_text: String,
 }
 
 impl Default for Index {

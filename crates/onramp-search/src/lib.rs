@@ -51,6 +51,7 @@ mod filters;
 mod grams;
 mod index;
 mod normalize;
+mod snapshot;
 mod tables;
 #[cfg(test)]
 mod tests;
@@ -59,6 +60,7 @@ mod walk;
 
 pub use index::Index;
 pub use normalize::normalize;
+pub use snapshot::LAYOUT as SNAPSHOT_LAYOUT;
 
 use onramp_domain::Id;
 use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};

@@ -8,9 +8,12 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::io;
 use std::mem::size_of;
 
 use roaring::RoaringBitmap;
+
+use crate::snapshot::{In, Out, invalid};
 
 /// An estimate of the heap one bitmap holds: its container list and each container's store, with the
 /// allocator's per-allocation overhead.
@@ -412,6 +415,186 @@ impl Facet<String> {
             Some(&key) => key,
             None => self.intern(scratch.clone()),
         }
+    }
+}
+
+impl WordTable {
+    /// Writes the arena, the bitmaps and the alphabet; the slots are rebuilt on reading, since the hasher
+    /// is seeded per process.
+    pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
+        out.len(self.slots.len())?;
+        out.len(self.words)?;
+        out.blob(&self.arena)?;
+        out.bitmaps(&self.bitmaps)?;
+        out.u32s(&self.free_bitmaps)?;
+        out.bytes(&self.ascii.to_le_bytes())?;
+        let others: Vec<u32> = self.other_chars.iter().map(|&c| c as u32).collect();
+        out.u32s(&others)?;
+        out.len(self.max_chars)
+    }
+
+    pub(crate) fn read_snapshot(input: &mut In<'_>) -> io::Result<WordTable> {
+        let size = input.usize()?;
+        let words = input.usize()?;
+        // The table is at most three quarters full, and its size a power of two no smaller than the default.
+        if !size.is_power_of_two() || size < 1024 || words.saturating_mul(4) > size.saturating_mul(3) {
+            return Err(invalid("a word table of impossible size"));
+        }
+        let arena = input.blob()?;
+        if size > arena.len().saturating_mul(4).max(1024) {
+            return Err(invalid("a word table larger than its words"));
+        }
+        let bitmaps = input.bitmaps()?;
+        let free_bitmaps = input.u32s()?;
+        let ascii = u128::from_le_bytes(input.array()?);
+        let other_chars = input
+            .u32s()?
+            .into_iter()
+            .map(|c| char::from_u32(c).ok_or_else(|| invalid("a word character that is no character")))
+            .collect::<io::Result<_>>()?;
+        let max_chars = input.usize()?;
+        let mut table = WordTable {
+            slots: vec![0; size],
+            tags: vec![0; size],
+            words: 0,
+            arena,
+            bitmaps,
+            free_bitmaps,
+            hasher: RandomState::new(),
+            ascii,
+            other_chars,
+            max_chars,
+        };
+        // Every entry of the arena is a word of the table, in the order they were added.
+        let mask = size - 1;
+        let mut at = 0usize;
+        while at < table.arena.len() {
+            let (bytes, posting) = table.checked_entry(at)?;
+            if std::str::from_utf8(bytes).is_err() {
+                return Err(invalid("a word that is not UTF-8"));
+            }
+            let hash = table.hash(bytes);
+            let mut pos = hash as usize & mask;
+            while table.tags[pos] != 0 {
+                pos = (pos + 1) & mask;
+            }
+            table.slots[pos] = at as u32;
+            table.tags[pos] = Self::tag(hash);
+            table.words += 1;
+            if table.words > words {
+                return Err(invalid("more words than announced"));
+            }
+            let value = table.posting_at(posting);
+            if value != EMPTY && value & MANY != 0 && (value & !MANY) as usize >= table.bitmaps.len() {
+                return Err(invalid("a word posting naming no bitmap"));
+            }
+            at = posting + 4;
+        }
+        if table.words != words {
+            return Err(invalid("fewer words than announced"));
+        }
+        Ok(table)
+    }
+
+    /// [`WordTable::entry`], failing rather than panicking on an arena this table did not write.
+    fn checked_entry(&self, at: usize) -> io::Result<(&[u8], usize)> {
+        let mut pos = at;
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let &byte = self.arena.get(pos).ok_or_else(|| invalid("a word cut short"))?;
+            pos += 1;
+            if shift > 35 {
+                return Err(invalid("a word length too long"));
+            }
+            len |= usize::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        if u32::try_from(at).is_err() || pos.saturating_add(len).saturating_add(4) > self.arena.len() {
+            return Err(invalid("a word cut short"));
+        }
+        Ok((&self.arena[pos..pos + len], pos + len))
+    }
+
+    /// Whether two tables hold the same words with the same postings.
+    #[cfg(test)]
+    pub(crate) fn same_as(&self, other: &WordTable) -> bool {
+        self.words == other.words
+            && self.slots.len() == other.slots.len()
+            && self.arena == other.arena
+            && self.bitmaps == other.bitmaps
+            && self.free_bitmaps == other.free_bitmaps
+            && self.alphabet() == other.alphabet()
+            && self.max_chars == other.max_chars
+    }
+}
+
+/// How a facet's values are written.
+pub(crate) trait FacetValue: Sized {
+    fn write(&self, out: &mut Out<'_>) -> io::Result<()>;
+    fn read(input: &mut In<'_>) -> io::Result<Self>;
+    /// The fewest bytes a written value takes.
+    const MIN_BYTES: u64;
+}
+
+impl FacetValue for onramp_domain::Id {
+    fn write(&self, out: &mut Out<'_>) -> io::Result<()> {
+        out.id(self)
+    }
+    fn read(input: &mut In<'_>) -> io::Result<Self> {
+        input.id()
+    }
+    const MIN_BYTES: u64 = 12;
+}
+
+impl FacetValue for String {
+    fn write(&self, out: &mut Out<'_>) -> io::Result<()> {
+        out.blob(self.as_bytes())
+    }
+    fn read(input: &mut In<'_>) -> io::Result<Self> {
+        input.string()
+    }
+    const MIN_BYTES: u64 = 8;
+}
+
+impl<K: Hash + Eq + Clone + FacetValue> Facet<K> {
+    /// Writes the values in key order and their postings; the value → key map is rebuilt on reading.
+    pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
+        out.len(self.values.len())?;
+        for value in &self.values {
+            value.write(out)?;
+        }
+        out.bitmaps(&self.postings)
+    }
+
+    pub(crate) fn read_snapshot(input: &mut In<'_>) -> io::Result<Facet<K>> {
+        let n = input.len(K::MIN_BYTES)?;
+        let values: Vec<K> = (0..n).map(|_| K::read(input)).collect::<io::Result<_>>()?;
+        let postings = input.bitmaps()?;
+        if postings.len() != values.len() {
+            return Err(invalid("a facet with as many postings as values"));
+        }
+        let mut keys = HashMap::with_capacity(values.len());
+        for (key, value) in values.iter().enumerate() {
+            if keys.insert(value.clone(), key as u32).is_some() {
+                return Err(invalid("a facet value twice"));
+            }
+        }
+        Ok(Facet { keys, values, postings })
+    }
+
+    /// How many values the facet has numbered.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether two facets hold the same values, numbered the same, with the same postings.
+    #[cfg(test)]
+    pub(crate) fn same_as(&self, other: &Facet<K>) -> bool {
+        self.values == other.values && self.postings == other.postings && self.keys == other.keys
     }
 }
 

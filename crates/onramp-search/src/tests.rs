@@ -859,3 +859,92 @@ proptest! {
         }
     }
 }
+
+/// The index written to a snapshot and read back.
+fn round_trip(index: &Index) -> Index {
+    let mut bytes = Vec::new();
+    index.write_snapshot(&mut bytes).unwrap();
+    let (read, used) = Index::read_snapshot(&mut bytes.as_slice(), bytes.len() as u64 + 7).unwrap();
+    assert_eq!(used, bytes.len() as u64, "the reader takes exactly what the writer wrote");
+    read
+}
+
+/// Every result of `query` in pages of `limit`, or the error.
+fn paged(index: &Index, query: &Query, limit: usize) -> Result<Vec<Hit>, String> {
+    let mut got = Vec::new();
+    let mut after = None;
+    loop {
+        let page = index.search(query, after, limit).map_err(|e| e.field)?;
+        got.extend(page.hits);
+        match page.next {
+            None => return Ok(got),
+            Some(cursor) => after = Some(cursor),
+        }
+    }
+}
+
+#[test]
+fn snapshot_of_an_empty_index_and_of_a_renamed_one() {
+    let empty = Index::new();
+    assert!(round_trip(&empty).same_as(&empty));
+    let mut index = people();
+    let renamed = round_trip(&index);
+    index.upsert(entry(2, "Grace Murray", "grace@example.com"));
+    let mut read = round_trip(&index);
+    assert!(read.same_as(&index));
+    assert!(!renamed.same_as(&index), "the comparison sees a rename");
+    assert_eq!(ranked(&read, "murray"), ranked(&index, "murray"));
+    read.upsert(entry(9, "Ada Byron", "byron@example.com"));
+    index.upsert(entry(9, "Ada Byron", "byron@example.com"));
+    assert!(read.same_as(&index));
+    assert_eq!(ranked(&read, "ada"), ranked(&index, "ada"));
+    assert!(ranked(&read, "ada").contains(&(Rank::Exact, 9)));
+}
+
+#[test]
+fn a_snapshot_cut_short_or_with_a_bad_count_is_refused() {
+    let index = filtered();
+    let mut bytes = Vec::new();
+    index.write_snapshot(&mut bytes).unwrap();
+    for cut in [0, 1, 8, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        assert!(Index::read_snapshot(&mut &bytes[..cut], cut as u64).is_err(), "cut at {cut}");
+        assert!(Index::read_snapshot(&mut bytes.as_slice(), cut as u64).is_err(), "limited to {cut}");
+    }
+    // An absurd number of users is refused before anything is allocated for them.
+    let mut huge = bytes.clone();
+    huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(Index::read_snapshot(&mut huge.as_slice(), huge.len() as u64).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A snapshot read back is the same index: equal parts, the oracle's answers, and the same answers after
+    /// further upserts (renames and new users) to both.
+    #[test]
+    fn snapshot_round_trip_equals_the_index(
+        entries in prop::collection::vec(arb_entry(), 0..40),
+        later in prop::collection::vec(arb_entry(), 0..10),
+        queries in prop::collection::vec((arb_query(), 1usize..6), 1..5),
+    ) {
+        let index = index_of(entries.iter().cloned());
+        let mut read = round_trip(&index);
+        prop_assert!(read.same_as(&index));
+        for (query, limit) in &queries {
+            let expected = oracle(&entries, query).map_err(|()| "query".to_string());
+            prop_assert_eq!(paged(&read, query, *limit), expected, "query {:?}", query);
+        }
+        let mut index = index;
+        let mut all = entries.clone();
+        for e in later {
+            index.upsert(e.clone());
+            read.upsert(e.clone());
+            all.push(e);
+        }
+        prop_assert!(read.same_as(&index));
+        for (query, limit) in &queries {
+            let expected = oracle(&all, query).map_err(|()| "query".to_string());
+            prop_assert_eq!(paged(&read, query, *limit), expected, "after upserts, query {:?}", query);
+        }
+    }
+}
