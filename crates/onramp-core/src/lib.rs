@@ -65,6 +65,8 @@ pub struct CoreConfig {
     pub limits: LimitSettings,
     /// How long a signing key signs before the next one takes over.
     pub key_rotation: Duration,
+    /// Where the search index snapshot is read at start and written (see `search`); None: never.
+    pub search_snapshot: Option<std::path::PathBuf>,
 }
 
 /// The application: the store, the node's search index, the signing keys, the limits on guessing and the
@@ -89,7 +91,7 @@ impl Core {
     /// search index from the database.
     pub async fn start(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self, StoreError> {
         let keys = Arc::new(KeyManager::start(store.clone(), config.key_rotation).await?);
-        let search = SearchIndex::load(store.clone()).await?;
+        let search = SearchIndex::load(store.clone(), config.search_snapshot).await?;
         Ok(Core {
             store,
             search: Some(search),

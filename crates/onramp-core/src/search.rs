@@ -7,18 +7,26 @@
 //! mutex around read-and-apply), so a newer version of a user is never overwritten by an older one. If a
 //! catch-up fails, the next search catches up first, or fails with 503 rather than answer from a stale index.
 //!
+//! Restart: with a snapshot path, the index is read at start from the snapshot file (`snapshot.rs`) and
+//! caught up from the feed position it reflects; [`SearchIndex::write_snapshot`] writes it (the server calls
+//! it after start-up, every few minutes when the feed has moved, and at shutdown). A snapshot that cannot be
+//! used is ignored with a warning and the index is rebuilt from the whole feed.
+//!
 //! Beside the index, a bounded cache holds the serialized `UserView` of users that searches returned, so a
 //! page of results costs no database read. It is exactly as fresh as the index: each catch-up drops the views
 //! of the users it applies, and a view read from the database is cached only if no catch-up ran meanwhile.
 
+pub mod snapshot;
+
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use onramp_domain::Id;
 use onramp_search::{Cursor, Entry, Index, Page, Query, QueryError};
-use onramp_store::{FeedPosition, Store, StoreError};
+use onramp_store::{FeedEntry, FeedPosition, Store, StoreError};
 
 /// How often the background task reads the change feed; other nodes' writes show within this.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -30,14 +38,47 @@ const VIEW_CACHE_CAPACITY: usize = 50_000;
 pub struct SearchIndex {
     store: Arc<dyn Store>,
     tenants: RwLock<HashMap<Id, Arc<RwLock<Index>>>>,
-    /// The last feed position applied. Holding it is what makes catch-ups serial.
-    applied: tokio::sync::Mutex<FeedPosition>,
+    /// The last feed position applied. Holding it is what makes catch-ups serial, and keeps the indexes and
+    /// the position together while a snapshot is written.
+    applied: Arc<tokio::sync::Mutex<FeedPosition>>,
+    /// Where snapshots are read and written (None: never), this database's identity, and the position of the
+    /// last snapshot read or written (held while one is written, so writes are serial).
+    snapshot: Option<SnapshotFile>,
+    /// How this node's index started.
+    start: SnapshotStart,
     /// Set when a catch-up failed, so that the next search retries it before answering.
     stale: AtomicBool,
     views: ViewCache,
     /// The position reached by the last catch-up that read the feed to its end, and when that catch-up
     /// began: every write committed before then is applied. Read by `/metrics` without waiting on `applied`.
     caught_up: Mutex<(FeedPosition, Option<Instant>)>,
+}
+
+struct SnapshotFile {
+    path: PathBuf,
+    database_id: String,
+    written: Arc<tokio::sync::Mutex<Option<FeedPosition>>>,
+}
+
+/// How the index of a node started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotStart {
+    /// No snapshot path: built from the feed.
+    Off,
+    /// No snapshot file yet: built from the feed.
+    Missing,
+    /// Read from a snapshot at `position` (then caught up from there), with `users` in it.
+    Loaded { position: FeedPosition, users: usize },
+    /// A snapshot was there but not used (and the index built from the feed).
+    Ignored(snapshot::Ignored),
+}
+
+/// A snapshot written: where the feed was, its size, and how long the indexes were held for it.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotWritten {
+    pub position: FeedPosition,
+    pub bytes: u64,
+    pub took: Duration,
 }
 
 /// Serialized `UserView`s by user id (see the module doc).
@@ -88,20 +129,105 @@ impl ViewCache {
 }
 
 impl SearchIndex {
-    /// Builds the index from every user in the database.
-    pub async fn load(store: Arc<dyn Store>) -> Result<Arc<Self>, StoreError> {
+    /// Builds the index from every user in the database, or (with a snapshot path) from the snapshot there
+    /// and the users written since.
+    pub async fn load(store: Arc<dyn Store>, snapshot_path: Option<PathBuf>) -> Result<Arc<Self>, StoreError> {
+        let started = Instant::now();
+        let mut tenants = HashMap::new();
+        let mut applied = FeedPosition::START;
+        let (snapshot, start) = match snapshot_path {
+            None => (None, SnapshotStart::Off),
+            Some(path) => {
+                let database_id = store.deployment_value(snapshot::DATABASE_ID_KEY, &Id::new().to_string()).await?;
+                let head = store.feed_head().await?;
+                let (read_path, read_id) = (path.clone(), database_id.clone());
+                let read = tokio::task::spawn_blocking(move || snapshot::read(&read_path, &read_id, head))
+                    .await
+                    .map_err(|join| StoreError::Corrupt(format!("snapshot read failed: {join}")))?;
+                let start = match read {
+                    Ok(None) => SnapshotStart::Missing,
+                    Ok(Some(loaded)) => {
+                        applied = loaded.position;
+                        let users = loaded.tenants.iter().map(|(_, index)| index.len()).sum();
+                        for (tenant_id, index) in loaded.tenants {
+                            tenants.insert(tenant_id, Arc::new(RwLock::new(index)));
+                        }
+                        tracing::info!(
+                            path = %path.display(),
+                            users,
+                            feed_seq = applied.seq,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "search index read from its snapshot"
+                        );
+                        SnapshotStart::Loaded { position: applied, users }
+                    }
+                    Err(ignored) => {
+                        tracing::warn!(path = %path.display(), %ignored, "search index snapshot ignored; rebuilding the index from the change feed");
+                        SnapshotStart::Ignored(ignored)
+                    }
+                };
+                let written = matches!(start, SnapshotStart::Loaded { .. }).then_some(applied);
+                let file = SnapshotFile { path, database_id, written: Arc::new(tokio::sync::Mutex::new(written)) };
+                (Some(file), start)
+            }
+        };
         let index = Arc::new(SearchIndex {
             store,
-            tenants: RwLock::default(),
-            applied: tokio::sync::Mutex::new(FeedPosition::START),
+            tenants: RwLock::new(tenants),
+            applied: Arc::new(tokio::sync::Mutex::new(applied)),
+            snapshot,
+            start,
             stale: AtomicBool::new(false),
             views: ViewCache::default(),
             caught_up: Mutex::new((FeedPosition::START, None)),
         });
-        let started = Instant::now();
         let users = index.catch_up().await?;
         tracing::info!(users, elapsed_ms = started.elapsed().as_millis() as u64, "search index loaded");
         Ok(index)
+    }
+
+    /// How this node's index started.
+    pub fn snapshot_start(&self) -> &SnapshotStart {
+        &self.start
+    }
+
+    /// Writes a snapshot of every tenant's index, unless there is no snapshot path or the last snapshot read
+    /// or written is at the position applied now (`Ok(None)`). Catch-ups wait while the indexes are written
+    /// out (searches do not); the file is then flushed to disk and put in place atomically.
+    pub async fn write_snapshot(&self) -> Result<Option<SnapshotWritten>, std::io::Error> {
+        let Some(file) = &self.snapshot else { return Ok(None) };
+        let written = file.written.clone().lock_owned().await;
+        let applied = self.applied.clone().lock_owned().await;
+        if *written == Some(*applied) {
+            return Ok(None);
+        }
+        let tenants: Vec<(Id, Arc<RwLock<Index>>)> = {
+            let tenants = self.tenants.read().unwrap_or_else(|p| p.into_inner());
+            let mut list: Vec<_> = tenants.iter().map(|(id, index)| (*id, index.clone())).collect();
+            list.sort_by_key(|(id, _)| *id);
+            list
+        };
+        let (path, database_id) = (file.path.clone(), file.database_id.clone());
+        let started = Instant::now();
+        // Both guards go with the work, so that a caller that stops waiting cannot let a catch-up or another
+        // write in before it is done.
+        let outcome = tokio::task::spawn_blocking(move || {
+            let (mut written, applied) = (written, applied);
+            let position = *applied;
+            let bytes = snapshot::write(&path, &database_id, position, &tenants)?;
+            *written = Some(position);
+            drop(applied);
+            Ok::<_, std::io::Error>(SnapshotWritten { position, bytes, took: started.elapsed() })
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        tracing::info!(
+            bytes = outcome.bytes,
+            feed_seq = outcome.position.seq,
+            elapsed_ms = outcome.took.as_millis() as u64,
+            "search index snapshot written"
+        );
+        Ok(Some(outcome))
     }
 
     /// Applies every user written since the last catch-up; returns how many were applied. While one batch
@@ -110,24 +236,24 @@ impl SearchIndex {
         let mut position = self.applied.lock().await;
         let began = Instant::now();
         let mut applied = 0;
-        let mut batch = self.store.users_changed_after(*position, FEED_BATCH).await;
+        let mut batch = self.store.index_entries_changed_after(*position, FEED_BATCH).await;
         loop {
-            let users = match batch {
-                Ok(users) => users,
+            let entries = match batch {
+                Ok(entries) => entries,
                 Err(error) => {
                     self.stale.store(true, Ordering::Release);
                     return Err(error);
                 }
             };
-            let Some((last, _)) = users.last() else { break };
-            let full = users.len() == FEED_BATCH as usize;
+            let Some(last) = entries.last().map(|e| e.position) else { break };
+            let full = entries.len() == FEED_BATCH as usize;
             let next = full.then(|| {
-                let (store, after) = (self.store.clone(), *last);
-                tokio::spawn(async move { store.users_changed_after(after, FEED_BATCH).await })
+                let store = self.store.clone();
+                tokio::spawn(async move { store.index_entries_changed_after(last, FEED_BATCH).await })
             });
-            *position = *last;
-            applied += users.len();
-            self.apply(users.into_iter().map(|(_, user)| user));
+            *position = last;
+            applied += entries.len();
+            self.apply(entries);
             let Some(next) = next else { break };
             batch = next.await.map_err(|join| StoreError::Corrupt(format!("feed read failed: {join}")))?;
         }
@@ -144,10 +270,10 @@ impl SearchIndex {
         }
     }
 
-    fn apply(&self, users: impl Iterator<Item = onramp_domain::user::User>) {
+    fn apply(&self, entries: Vec<FeedEntry>) {
         let mut by_tenant: HashMap<Id, Vec<Entry>> = HashMap::new();
-        for user in users {
-            by_tenant.entry(user.tenant_id).or_default().push(Entry::from(&user));
+        for FeedEntry { tenant_id, entry, .. } in entries {
+            by_tenant.entry(tenant_id).or_default().push(entry);
         }
         // Views are dropped after the index has the new versions: a search between the two may show a
         // cached older view of a user the index already matches anew, never the reverse for longer.

@@ -198,6 +198,21 @@ pub trait UserStore: Send + Sync + 'static {
     /// The change feed, across tenants: up to `limit` users written after `after`, in feed order, each with
     /// its position. Reading on from the last position returned never misses a committed write.
     async fn users_changed_after(&self, after: FeedPosition, limit: u32) -> Result<Vec<(FeedPosition, User)>>;
+
+    /// The same feed as [`UserStore::users_changed_after`], read as the search index needs it: of each user
+    /// only what `onramp_search::Entry` holds (equal to `Entry::from(&user)`), with its tenant.
+    async fn index_entries_changed_after(&self, after: FeedPosition, limit: u32) -> Result<Vec<FeedEntry>>;
+
+    /// The last change-feed number taken (0 before the first write): no users row has a greater one.
+    async fn feed_head(&self) -> Result<i64>;
+}
+
+/// One user of the change feed as the search index reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedEntry {
+    pub position: FeedPosition,
+    pub tenant_id: Id,
+    pub entry: onramp_search::Entry,
 }
 
 /// Client credentials, assertion nonces, API keys and access-token signing keys.

@@ -190,6 +190,9 @@ pub struct JobTimings {
     pub mail_poll: Duration,
     /// How often pending invitations past their expiry are marked EXPIRED.
     pub invitation_sweep: Duration,
+    /// How often the search index snapshot is written when the change feed has moved (and once after
+    /// start-up, and at shutdown).
+    pub search_snapshot: Duration,
 }
 
 impl Default for JobTimings {
@@ -198,6 +201,7 @@ impl Default for JobTimings {
             mail_retry_base: Duration::from_secs(10),
             mail_poll: Duration::from_secs(5),
             invitation_sweep: Duration::from_secs(60),
+            search_snapshot: Duration::from_secs(300),
         }
     }
 }

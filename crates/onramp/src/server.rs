@@ -60,6 +60,8 @@ pub struct Server {
     pub bootstrap: Option<IssuedCredential>,
     /// With the first credential: the one-time link where the super-admin sets a console password.
     pub console_link: Option<SignInLink>,
+    /// The node's search index (how it started: `snapshot_start`).
+    pub search: Arc<search::SearchIndex>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -123,6 +125,14 @@ pub fn unreachable_public_url(public_host: &str, listening: SocketAddr) -> Optio
     })
 }
 
+/// Where a node keeps the snapshot of its search index: in its data folder, whatever the database.
+pub fn search_snapshot_path(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join(SEARCH_SNAPSHOT_FILE)
+}
+
+/// The file name of the search index snapshot in the data folder.
+pub const SEARCH_SNAPSHOT_FILE: &str = "search-index.snapshot";
+
 /// Starts serving on `listener` until `shutdown` resolves.
 pub async fn start(
     config: &Config,
@@ -155,14 +165,19 @@ pub async fn start(
     let stored_secret = store.deployment_value(paging::SECRET_KEY, &PageTokens::generate_secret()).await?;
     let page_tokens = PageTokens::from_stored(&stored_secret)
         .ok_or_else(|| StoreError::Corrupt("the stored page-token secret is malformed".into()))?;
-    let core_config =
-        CoreConfig { public_url: public_url.clone(), limits: config.limits.clone(), key_rotation: DEFAULT_ROTATION };
+    let core_config = CoreConfig {
+        public_url: public_url.clone(),
+        limits: config.limits.clone(),
+        key_rotation: DEFAULT_ROTATION,
+        search_snapshot: Some(search_snapshot_path(config)),
+    };
     let core = Arc::new(Core::start(store.clone(), core_config).await?);
     let console_link = match &bootstrap {
         Some(issued) => Some(core.console_sign_in_link(&issued.tenant_id, &config.admin_email, &public_url).await?),
         None => None,
     };
     let (keys, search, mail_wake) = (core.keys()?.clone(), core.search()?.clone(), core.mail_wake());
+    let (snapshot_search, final_search, server_search) = (search.clone(), search.clone(), search.clone());
     let state = AppState {
         core,
         public_origin: public_origin.into(),
@@ -200,6 +215,17 @@ pub async fn start(
                 }
             }
         });
+        // The index's snapshot: once the start-up catch-up is done, then whenever the feed has moved.
+        let snapshotter = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(jobs.search_snapshot);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                if let Err(error) = snapshot_search.write_snapshot().await {
+                    tracing::warn!(%error, "writing the search index snapshot failed");
+                }
+            }
+        });
         let upkeep = metrics.map(|metrics| tokio::spawn(api_metrics::keep_up(metrics)));
         let served = crate::listen::serve(listener, app, connections, shutdown).await;
         if let Some(upkeep) = upkeep {
@@ -207,8 +233,16 @@ pub async fn start(
         }
         refresher.abort();
         poller.abort();
+        snapshotter.abort();
         mailer.abort();
         sweeper.abort();
+        // A last snapshot, so that the next start catches up only what other nodes write meanwhile.
+        if let Err(error) = final_search.catch_up().await {
+            tracing::warn!(%error, "search index catch-up before the last snapshot failed");
+        }
+        if let Err(error) = final_search.write_snapshot().await {
+            tracing::warn!(%error, "writing the search index snapshot at shutdown failed");
+        }
         served
     });
     tracing::info!(%addr, backend = store.backend().name(), "onramp listening");
@@ -216,7 +250,7 @@ pub async fn start(
         let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
         tracing::info!(proxies = %proxies.join(","), "X-Forwarded-For is believed from these proxies");
     }
-    Ok(Server { addr, public_url, store, bootstrap, console_link, task })
+    Ok(Server { addr, public_url, store, bootstrap, console_link, search: server_search, task })
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod http;
 mod in_process;
 mod postgres;
 mod queries;
+mod restart;
 mod sql;
 mod sqlite;
 
@@ -82,6 +83,8 @@ pub async fn run(options: Options) -> Result<()> {
         println!("\n== PostgreSQL pg_trgm: skipped (no --postgres-url / ONRAMP_BENCH_POSTGRES_URL) ==");
     }
     drop(users);
+
+    restart::restart(options.count, options.seed, scratch.path().join("restart")).await?;
 
     let bodies = interleave(&sets);
     let http = http(&options, scratch.path().join("server"), bodies).await;

@@ -1,14 +1,15 @@
 //! The SQL behind users: inserting a user with its relations, reading users with theirs in one query, and
 //! checking manager and delegate references inside the writing transaction.
 
-use onramp_domain::user::User;
+use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
 use onramp_domain::{Id, Timestamp};
+use onramp_search::Entry;
 use serde_json::json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::rows::{self, RowExt, UserRelations};
 use super::{Dialect, conflict_on, placeholders};
-use crate::{Result, StoreError};
+use crate::{FeedEntry, FeedPosition, Result, StoreError};
 
 /// The columns of `users` in the order `bind_user` binds them.
 pub(super) const USER_COLUMNS: &str = "id, tenant_id, email, display_name, status, directory_status, user_type, \
@@ -258,6 +259,118 @@ pub(super) fn listed_user(row: &impl RowExt) -> Result<User> {
         directory_ids: list("directory_list")?,
     };
     rows::user(row, relations)
+}
+
+/// A SELECT of what the search index keeps of `users` rows (see [`index_entry`]), with the row's feed position
+/// and tenant, and the relations as comma lists. Callers append the rest.
+pub(super) fn select_index_entries<DB: Dialect>() -> String {
+    let list = |table: &str, column: &str, order: &str| {
+        format!(
+            "(SELECT {}({column}, ',' ORDER BY {order}) FROM {table} WHERE {table}.user_id = users.id)",
+            DB::STRING_AGG
+        )
+    };
+    format!(
+        "SELECT id, change_seq, tenant_id, email, display_name, status, user_type, origin, department, job_title, \
+         delegated_user_id, emails_json, usernames_json, sources_json, {} AS role_list, {} AS manager_list, \
+         {} AS directory_list FROM users",
+        list("role_grants", "role_id", "role_id"),
+        list("user_managers", "manager_id", "position"),
+        list("user_directories", "directory_id", "directory_id"),
+    )
+}
+
+/// The app ids of a user's attribute sources, in the order `Entry::from` takes them: the only part of
+/// `sources_json` the index keeps.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct SourceApps {
+    department_sources: Vec<SourceApp>,
+    directory_status_sources: Vec<SourceApp>,
+    email_sources: Vec<SourceApp>,
+    employee_id_sources: Vec<SourceApp>,
+    employment_status_sources: Vec<SourceApp>,
+    employment_type_sources: Vec<SourceApp>,
+    job_title_sources: Vec<SourceApp>,
+    manager_sources: Vec<SourceApp>,
+    username_sources: Vec<SourceApp>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct SourceApp {
+    app_id: String,
+}
+
+/// An index entry from a row of [`select_index_entries`]: the same as `Entry::from` of the user the row holds,
+/// without decoding the rest of the user.
+pub(super) fn index_entry(row: &impl RowExt) -> Result<FeedEntry> {
+    let corrupt = |column: &str| StoreError::Corrupt(format!("{column} is not valid JSON of its type"));
+    let ids = |column: &str| -> Result<Vec<Id>> {
+        let text = row.opt_text(column)?.unwrap_or_default();
+        text.split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| id.parse().map_err(|_| StoreError::Corrupt(format!("{column} holds {id:?}"))))
+            .collect()
+    };
+    let id = row.id("id")?;
+    let mut emails = vec![row.text("email")?];
+    for email in serde_json::from_str::<Vec<String>>(&row.text("emails_json")?).map_err(|_| corrupt("emails_json"))? {
+        // Stored emails are already in their parsed (lowercase) form.
+        if !emails.contains(&email) {
+            emails.push(email);
+        }
+    }
+    let sources_json = row.text("sources_json")?;
+    let sources: SourceApps = if sources_json == "{}" {
+        SourceApps::default()
+    } else {
+        serde_json::from_str(&sources_json).map_err(|_| corrupt("sources_json"))?
+    };
+    let mut source_app_ids: Vec<Id> = Vec::new();
+    let attribute_apps = [
+        sources.department_sources,
+        sources.directory_status_sources,
+        sources.email_sources,
+        sources.employee_id_sources,
+        sources.employment_status_sources,
+        sources.employment_type_sources,
+        sources.job_title_sources,
+        sources.manager_sources,
+        sources.username_sources,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|source| source.app_id.parse::<Id>().ok());
+    for app in ids("directory_list")?.into_iter().chain(attribute_apps) {
+        if !source_app_ids.contains(&app) {
+            source_app_ids.push(app);
+        }
+    }
+    let (status, user_type, origin) = (row.text("status")?, row.text("user_type")?, row.text("origin")?);
+    Ok(FeedEntry {
+        position: FeedPosition { seq: row.int("change_seq")?, id },
+        tenant_id: row.id("tenant_id")?,
+        entry: Entry {
+            id,
+            display_name: row.text("display_name")?,
+            emails,
+            usernames: serde_json::from_str(&row.text("usernames_json")?).map_err(|_| corrupt("usernames_json"))?,
+            status: UserStatus::parse(&status).ok_or_else(|| wire_error("status", &status))?,
+            user_type: UserType::parse(&user_type).ok_or_else(|| wire_error("user_type", &user_type))?,
+            origin: UserOrigin::parse(&origin).ok_or_else(|| wire_error("origin", &origin))?,
+            role_ids: ids("role_list")?,
+            manager_ids: ids("manager_list")?,
+            delegated_user_id: row.opt_id("delegated_user_id")?,
+            source_app_ids,
+            department: row.text("department")?,
+            job_title: row.text("job_title")?,
+        },
+    })
+}
+
+fn wire_error(column: &str, text: &str) -> StoreError {
+    StoreError::Corrupt(format!("{column} holds {text:?}"))
 }
 
 /// The ids of many users, for audit events that cover a batch.

@@ -16,7 +16,7 @@ use super::user_sql::{
 use super::{Dialect, SqlStore, onboarding};
 use std::collections::{HashMap, HashSet};
 
-use crate::{Actor, FeedPosition, ImportedRow, Result, StoreError, UserStore};
+use crate::{Actor, FeedEntry, FeedPosition, ImportedRow, Result, StoreError, UserStore};
 
 /// Rows per bulk INSERT: 500 × 22 parameters stays under SQLite's limit of 32,766.
 const IMPORT_ROWS_PER_STATEMENT: usize = 500;
@@ -322,6 +322,25 @@ where
                 Ok((FeedPosition { seq: super::rows::RowExt::int(row, "change_seq")?, id: user.id }, user))
             })
             .collect()
+    }
+
+    async fn index_entries_changed_after(&self, after: FeedPosition, limit: u32) -> Result<Vec<FeedEntry>> {
+        let sql = format!(
+            "{} WHERE (change_seq, id) > ($1, $2) ORDER BY change_seq, id LIMIT $3",
+            user_sql::select_index_entries::<DB>()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after.seq)
+            .bind(after.id.to_string())
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(user_sql::index_entry).collect()
+    }
+
+    async fn feed_head(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT seq FROM change_feed WHERE id = 1").fetch_one(&self.read).await?;
+        row.int("seq")
     }
 
     async fn import_users(&self, actor: &Actor, users: &[User]) -> Result<Vec<ImportedRow>> {

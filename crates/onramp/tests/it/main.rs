@@ -39,6 +39,7 @@ mod python_sdk;
 mod rbac;
 mod request_bodies;
 mod search;
+mod search_snapshot;
 mod snapshots;
 mod super_admins;
 mod surfaces;

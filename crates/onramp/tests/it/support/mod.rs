@@ -219,6 +219,7 @@ pub fn test_config(database: &TestDatabase) -> Config {
             mail_retry_base: Duration::from_millis(200),
             mail_poll: Duration::from_millis(500),
             invitation_sweep: Duration::from_millis(300),
+            ..JobTimings::default()
         },
         limits: Default::default(),
     }
@@ -270,6 +271,22 @@ impl TestServer {
         if let Some(server) = self.server.take() {
             server.wait().await.expect("server stops cleanly");
         }
+    }
+
+    /// Stops the server and starts it again on the same configuration and database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (server, shutdown) = launch(&self.config).await;
+        assert!(server.bootstrap.is_none(), "a restart finds the database bootstrapped");
+        self.base_url = format!("http://{}", server.addr);
+        self.store = server.store.clone();
+        self.shutdown = Some(shutdown);
+        self.server = Some(server);
+    }
+
+    /// How the running server's search index started.
+    pub fn search_start(&self) -> onramp_core::search::SnapshotStart {
+        self.server.as_ref().expect("a running server").search.snapshot_start().clone()
     }
 
     pub fn url(&self, path: &str) -> String {
