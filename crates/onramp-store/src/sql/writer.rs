@@ -96,7 +96,11 @@ where
     /// Makes the writes durable; returns only once they are on disk (or with the error that kept them off).
     pub async fn commit(self) -> Result<()> {
         match self.0 {
-            Inner::Tx(tx) => Ok(tx.commit().await?),
+            Inner::Tx(tx) => {
+                tx.commit().await?;
+                crate::writes::committed();
+                Ok(())
+            }
             Inner::Turn(turn) => {
                 let done = tokio::spawn(turn.release()).await.map_err(abandoned)??;
                 wait(done).await
@@ -215,6 +219,7 @@ where
         }
         match (&mut *batch.conn).execute("COMMIT").await {
             Ok(_) => {
+                crate::writes::committed();
                 let batch = guard.take().expect("checked above");
                 batch.done.send_replace(Some(Ok(())));
             }
@@ -253,11 +258,11 @@ where
     async fn release(mut self) -> Result<watch::Receiver<Option<Outcome>>> {
         let mut guard = self.guard.take().expect("a turn is released once");
         let batch = guard.as_mut().expect("a turn holds an open batch");
-        if self.savepoint {
-            if let Err(error) = (&mut *batch.conn).execute("RELEASE onramp_write").await {
-                end_failed(&mut guard, error.to_string().into()).await;
-                return Err(error.into());
-            }
+        if self.savepoint
+            && let Err(error) = (&mut *batch.conn).execute("RELEASE onramp_write").await
+        {
+            end_failed(&mut guard, error.to_string().into()).await;
+            return Err(error.into());
         }
         batch.members += 1;
         let done = batch.done.subscribe();
