@@ -15,6 +15,42 @@ pub struct ImportFigures {
     pub users: usize,
     pub seconds: f64,
     pub bytes: i64,
+    /// Users per second of each million imported, in order (the last may be a part of a million).
+    pub per_million: Vec<f64>,
+}
+
+/// The rows imported per `import_as_system` call, and the span of each per-million rate.
+const MILLION: usize = 1_000_000;
+
+/// Users per second the import must sustain, by backend (issue #15).
+const SQLITE_TARGET: f64 = 75_000.0;
+const POSTGRES_TARGET: f64 = 50_000.0;
+/// The last million's rate, as a share of the first's, below which the import is not sustained.
+const SUSTAINED: f64 = 0.8;
+
+impl ImportFigures {
+    pub fn rate(&self) -> f64 {
+        self.users as f64 / self.seconds
+    }
+
+    /// The PASS/FAIL line of this backend's target: the rate over the whole import and, on SQLite when
+    /// more than a million users were imported, the last million's rate against the first's.
+    pub fn verdict(&self) -> String {
+        let (target, label) = match self.backend {
+            "sqlite" => (SQLITE_TARGET, "≥ 75,000 users/s imported on SQLite, the last million ≥ 80 % of the first"),
+            _ => (POSTGRES_TARGET, "≥ 50,000 users/s imported on PostgreSQL"),
+        };
+        let mut pass = self.rate() >= target;
+        let mut detail = format!("{:.0} users/s", self.rate());
+        if self.backend == "sqlite" && self.per_million.len() > 1 {
+            // A part of a million at the end is too short to judge by; the last whole million is.
+            let whole = self.users / MILLION;
+            let (first, last) = (self.per_million[0], self.per_million[whole.max(1) - 1]);
+            pass &= last >= SUSTAINED * first;
+            detail.push_str(&format!(", last million {:.0} % of the first", 100.0 * last / first));
+        }
+        format!("{} {label}: {detail}", if pass { "PASS" } else { "FAIL" })
+    }
 }
 
 impl std::fmt::Display for ImportFigures {
@@ -28,7 +64,12 @@ impl std::fmt::Display for ImportFigures {
             self.users as f64 / self.seconds,
             self.bytes as f64 / (1024.0 * 1024.0),
             self.bytes as f64 / self.users.max(1) as f64
-        )
+        )?;
+        if self.per_million.len() > 1 {
+            let rates: Vec<String> = self.per_million.iter().map(|rate| format!("{rate:.0}")).collect();
+            write!(f, "\n{:<9} users/s per million: {}", self.backend, rates.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -38,15 +79,28 @@ pub async fn import(url: &str, count: usize, seed: u64) -> Result<ImportFigures>
     let (tenant, _) = admin::new_tenant("bench", "bench@bench.example", "127.0.0.1")?;
     store.create_tenant(&tenant).await?;
     let actor = Actor::system(tenant.tenant.id);
+    let core = onramp_core::Core::offline(store.clone());
+    let mut users = Users::new(seed).take(count);
+    let (mut imported, mut per_million) = (0, Vec::new());
     let started = Instant::now();
-    let rows = Users::new(seed).take(count).map(Ok);
-    let report = onramp_core::Core::offline(store.clone()).import_as_system(&actor, rows, Default::default()).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    if !report.errors.is_empty() {
-        return Err(format!("{} rows failed, first: {:?}", report.errors.len(), report.errors[0]).into());
+    // A million rows per import call, each timed, so that a slowdown as the database grows shows.
+    while imported < count {
+        let part = MILLION.min(count - imported);
+        let part_started = Instant::now();
+        let rows = users.by_ref().take(part).map(Ok);
+        let report = core.import_as_system(&actor, rows, Default::default()).await?;
+        if !report.errors.is_empty() {
+            return Err(format!("{} rows failed, first: {:?}", report.errors.len(), report.errors[0]).into());
+        }
+        imported += report.imported_count();
+        per_million.push(report.imported_count() as f64 / part_started.elapsed().as_secs_f64());
+        if report.imported_count() < part {
+            return Err(format!("{} of {part} rows imported", report.imported_count()).into());
+        }
     }
+    let seconds = started.elapsed().as_secs_f64();
     let bytes = store.storage_bytes().await?;
-    Ok(ImportFigures { backend: store.backend().name(), users: report.imported_count(), seconds, bytes })
+    Ok(ImportFigures { backend: store.backend().name(), users: imported, seconds, bytes, per_million })
 }
 
 /// Runs the import benchmark on SQLite (in a temporary folder) and, given a server URL, on a PostgreSQL
@@ -55,12 +109,21 @@ pub async fn run(count: usize, seed: u64, postgres: Option<&str>) -> Result<()> 
     let dir = ScratchDir::new("onramp-bench-import")?;
     let sqlite = import(&format!("sqlite:{}", dir.path().join("bench.db").display()), count, seed).await;
     drop(dir);
-    println!("{}", sqlite?);
+    let sqlite = sqlite?;
+    println!("{sqlite}");
+    let mut verdicts = vec![sqlite.verdict()];
     if let Some(server) = postgres {
         let database = ScratchDatabase::create(server, "onramp_bench").await?;
         let figures = import(&database.url(), count, seed).await;
         database.remove().await?;
-        println!("{}", figures?);
+        let figures = figures?;
+        println!("{figures}");
+        verdicts.push(figures.verdict());
+    } else {
+        verdicts.push("---- ≥ 50,000 users/s imported on PostgreSQL: not run (no --postgres-url)".into());
+    }
+    for verdict in verdicts {
+        println!("{verdict}");
     }
     Ok(())
 }

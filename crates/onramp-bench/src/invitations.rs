@@ -3,8 +3,14 @@
 //! file transport, and accepting invitations (the user, its password and the status in one transaction) —
 //! beside the argon2id hash that every acceptance pays before its transaction.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::header::HeaderValue;
 
 use onramp::admin;
 use onramp::mail::Mailer;
@@ -15,8 +21,12 @@ use onramp_core::password::hash_password;
 use onramp_domain::{Secret, Timestamp};
 use onramp_store::{Actor, App, LocalDirectory, Store};
 
+use tokio::sync::oneshot;
+
 use crate::Result;
+use crate::http_client::Connection;
 use crate::scratch::{ScratchDatabase, ScratchDir};
+use crate::server_process::{SeededServer, bearer};
 
 /// Concurrent tasks creating and accepting, as concurrent requests would.
 const TASKS: usize = 8;
@@ -119,7 +129,7 @@ async fn run_on(url: &str, count: usize, mail_dir: &std::path::Path) -> Result<F
 
 /// Runs the benchmark on SQLite in a temporary folder and, given a server URL, on a PostgreSQL database
 /// created for the run and dropped after it.
-pub async fn run(count: usize, postgres: Option<&str>) -> Result<()> {
+pub async fn run(count: usize, postgres: Option<&str>, connections: usize) -> Result<()> {
     let mut hashing = Vec::new();
     for _ in 0..20 {
         let started = Instant::now();
@@ -137,6 +147,12 @@ pub async fn run(count: usize, postgres: Option<&str>) -> Result<()> {
         results.push(run_on(&database.url(), count, &dir.path().join("mail-pg")).await);
         database.remove().await?;
     }
+    let http_dir = dir.path().join("http");
+    let (done, http) = oneshot::channel();
+    std::thread::Builder::new().name("bench-server".into()).spawn(move || {
+        let _ = done.send(http_phase(http_dir, count, connections));
+    })?;
+    let http = http.await.map_err(|_| "the HTTP benchmark thread panicked")?;
     drop(dir);
     for result in results {
         let figures = result?;
@@ -146,5 +162,122 @@ pub async fn run(count: usize, postgres: Option<&str>) -> Result<()> {
             figures.backend, figures.created_per_second, figures.delivered_per_second, figures.accepted_per_second
         );
     }
+    let http = http?;
+    let rate = http.created as f64 / http.seconds;
+    println!(
+        "sqlite    {} invitations over HTTP: create {rate:>7.0}/s ({connections} keep-alive connections, each answer \
+         after its commit; p50 {:.1} ms, p99 {:.1} ms); {} COMMITs in all (the mail worker's included), {:.1} creates per COMMIT",
+        http.created,
+        http.p50_ms,
+        http.p99_ms,
+        http.commits,
+        http.created as f64 / http.commits.max(1) as f64
+    );
+    let verdict = if rate >= HTTP_TARGET { "PASS" } else { "FAIL" };
+    println!("{verdict} ≥ 2,000 invitation creates/s on SQLite over HTTP: {rate:.0}/s");
     Ok(())
+}
+
+/// The invitation creates per second over HTTP that SQLite must reach (issue #15).
+const HTTP_TARGET: f64 = 2_000.0;
+
+/// What the HTTP phase measured.
+struct HttpFigures {
+    created: usize,
+    /// COMMITs the server made during the load (the group commit's batches).
+    commits: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `POST /api/v1/local-directory-configs/{app}/invitations` on the real server (SQLite, in this process on a
+/// runtime of its own) from `connections` keep-alive connections, `count` creates in all; every answer must
+/// be a 200, which the server sends only once the invitation and its email are committed.
+fn http_phase(dir: PathBuf, count: usize, connections: usize) -> Result<HttpFigures> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("bench-server-rt").build()?;
+    let outcome = runtime.block_on(async move {
+        let seeded = SeededServer::prepare(dir, 0, 42).await?;
+        let (addr, issued, tenant_id) = (seeded.addr, seeded.issued.clone(), seeded.tenant_id);
+        let actor = Actor::system(tenant_id);
+        let now = Timestamp::now();
+        let app = App::new(tenant_id, "Staff", now);
+        seeded.store.create_app(&actor, &app, &[]).await?;
+        let directory = LocalDirectory { is_default: true, ..LocalDirectory::new(app.id, tenant_id, "Staff", now) };
+        seeded.store.create_local_directory(&actor, &directory).await?;
+        let (server, _) = seeded.start().await?;
+        let commits_before = onramp_store::writes::commits();
+        let outcome = async {
+            let authorization = bearer(addr, &issued).await?;
+            let path = format!("/api/v1/local-directory-configs/{}/invitations", app.id);
+            // The load generator on a thread and runtime of its own, as a separate client would be.
+            let (done, outcome) = oneshot::channel();
+            std::thread::Builder::new().name("bench-load".into()).spawn(move || {
+                let outcome = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(crate::Error::from)
+                    .and_then(|runtime| runtime.block_on(http_load(addr, authorization, path, count, connections)));
+                let _ = done.send(outcome);
+            })?;
+            outcome.await.map_err(|_| "the load generator thread panicked")?
+        }
+        .await
+        .map(|figures: HttpFigures| HttpFigures {
+            commits: onramp_store::writes::commits() - commits_before,
+            ..figures
+        });
+        server.stop().await?;
+        outcome
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    outcome
+}
+
+async fn http_load(
+    addr: SocketAddr,
+    authorization: HeaderValue,
+    path: String,
+    count: usize,
+    connections: usize,
+) -> Result<HttpFigures> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let (authorization, path) = (Arc::new(authorization), Arc::new(path));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections.max(1) {
+        let (next, authorization, path) = (next.clone(), authorization.clone(), path.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Connection::open(addr).await?;
+            let mut latencies = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count {
+                    return Ok::<_, crate::Error>(latencies);
+                }
+                let body = serde_json::json!({"email": format!("http{n}@bench.example"), "displayName": format!("Invitee {n}")});
+                let request = conn.post(&path, "application/json", Some(&authorization), Bytes::from(body.to_string()));
+                let sent = Instant::now();
+                let response = conn.send(request).await?;
+                if response.status != 200 {
+                    return Err(format!("invitation create answered {}: {}", response.status, response.text()).into());
+                }
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+        }));
+    }
+    let mut latencies = Vec::with_capacity(count);
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies.get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)));
+    Ok(HttpFigures {
+        created: latencies.len(),
+        commits: 0,
+        seconds,
+        p50_ms: at(0.5).copied().unwrap_or(0.0),
+        p99_ms: at(0.99).copied().unwrap_or(0.0),
+    })
 }

@@ -55,11 +55,15 @@ enum Command {
     },
     /// Invitations through the real store on SQLite and PostgreSQL: create (each with its email queued),
     /// deliver the outbox with the file transport, accept; and the argon2id hash every acceptance pays.
+    /// Then `count` creates over HTTP on the real server (SQLite), PASS/FAIL against 2,000/s.
     Invitations {
         #[arg(long, default_value_t = 5_000)]
         count: usize,
         #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
         postgres_url: Option<String>,
+        /// Concurrent keep-alive HTTP connections creating invitations.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
     },
     /// The server's peak memory under concurrent invitation acceptances: `onramp serve` in a child process,
     /// its resident memory when idle and its peak during the burst; fails over a rise of 150 MiB.
@@ -88,7 +92,9 @@ async fn run(command: Command) -> onramp_bench::Result<()> {
             search::run(search::Options { count, seed, postgres_url, seconds, connections }).await
         }
         Command::ConsoleUsers { count, seed } => console_users::run(count, seed).await,
-        Command::Invitations { count, postgres_url } => invitations::run(count, postgres_url.as_deref()).await,
+        Command::Invitations { count, postgres_url, connections } => {
+            invitations::run(count, postgres_url.as_deref(), connections).await
+        }
         Command::AcceptMemory { concurrent, postgres_url, server } => {
             accept_memory::run(concurrent, postgres_url.as_deref(), server.as_deref()).await
         }

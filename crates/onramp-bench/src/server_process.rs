@@ -16,6 +16,8 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use hyper::header::HeaderValue;
 use onramp::admin::{self, IssuedCredential};
 use onramp::config::{Config, LogFormat};
 use onramp::server::{self, Server};
@@ -26,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
+use crate::http_client::Connection;
 use crate::search::inputs;
 use crate::{Error, Result};
 
@@ -113,6 +116,24 @@ impl RunningServer {
         self.server.wait().await?;
         Ok(())
     }
+}
+
+/// A bearer token for `issued` (client credentials at `/auth/v1/token`), as an `Authorization` value.
+pub async fn bearer(addr: SocketAddr, issued: &IssuedCredential) -> Result<HeaderValue> {
+    let mut conn = Connection::open(addr).await?;
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_id", issued.client_id.as_str()),
+        ("client_secret", issued.client_secret.expose().as_str()),
+    ])?;
+    let request = conn.post("/auth/v1/token", "application/x-www-form-urlencoded", None, Bytes::from(form));
+    let response = conn.send(request).await?;
+    if response.status != 200 {
+        return Err(format!("token request answered {}: {}", response.status, response.text()).into());
+    }
+    let token: serde_json::Value = serde_json::from_slice(&response.body)?;
+    let token = token["access_token"].as_str().ok_or("the token response has no access_token")?;
+    Ok(HeaderValue::from_str(&format!("Bearer {token}"))?)
 }
 
 /// The server binary to run: `explicit`, else `onramp` in this executable's folder.

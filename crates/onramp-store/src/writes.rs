@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static USERS: AtomicU64 = AtomicU64::new(0);
 static OUTBOX: AtomicU64 = AtomicU64::new(0);
+static COMMITS: AtomicU64 = AtomicU64::new(0);
 
 /// The two counters at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,4 +32,14 @@ pub(crate) fn users() {
 
 pub(crate) fn outbox() {
     OUTBOX.fetch_add(1, Ordering::AcqRel);
+}
+
+/// How many COMMITs this process's writes have made: one per write on PostgreSQL, one per batch of the
+/// group commit on SQLite (so, beside the count of writes, the number of writes each fsync made durable).
+pub fn commits() -> u64 {
+    COMMITS.load(Ordering::Acquire)
+}
+
+pub(crate) fn committed() {
+    COMMITS.fetch_add(1, Ordering::AcqRel);
 }

@@ -90,21 +90,8 @@ async fn drive(
     seconds: u64,
     connections: usize,
 ) -> Result<Http> {
+    let authorization = crate::server_process::bearer(addr, issued).await?;
     let mut conn = Connection::open(addr).await?;
-    let form = serde_urlencoded::to_string([
-        ("grant_type", "client_credentials"),
-        ("client_id", issued.client_id.as_str()),
-        ("client_secret", issued.client_secret.expose().as_str()),
-    ])?;
-    let request = conn.post("/auth/v1/token", "application/x-www-form-urlencoded", None, Bytes::from(form));
-    let response = conn.send(request).await?;
-    if response.status != 200 {
-        return Err(format!("token request answered {}: {}", response.status, response.text()).into());
-    }
-    let token: serde_json::Value = serde_json::from_slice(&response.body)?;
-    let token = token["access_token"].as_str().ok_or("the token response has no access_token")?;
-    let authorization = HeaderValue::from_str(&format!("Bearer {token}"))?;
-
     let probe = bodies.iter().find(|(s, _)| *s == FILTERS).ok_or("no filter-only query")?;
     let response = conn.send(conn.post(SEARCH, JSON, Some(&authorization), probe.1.clone())).await?;
     if response.status != 200 {

@@ -105,7 +105,7 @@ where
         )
         .bind(tenant_id.to_string())
         .bind(user_id.to_string())
-        .fetch_optional(&self.write)
+        .fetch_optional(&self.read)
         .await?;
         match row {
             Some(row) => Ok(Some(self.get_onboard(tenant_id, &row.id("id")?).await?)),
@@ -126,28 +126,32 @@ where
     async fn session_by_hash(&self, token_hash: &str) -> Result<Session> {
         let row = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1")
             .bind(token_hash.to_string())
-            .fetch_optional(&self.write)
+            .fetch_optional(&self.read)
             .await?
             .ok_or(StoreError::NotFound)?;
         session_from_row(&row)
     }
 
     async fn touch_session(&self, id: &Id, at: Timestamp) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
             .bind(at.micros())
             .bind(id.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn delete_session(&self, tenant_id: &Id, user_id: &Id, id: &Id) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
         let result = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND id = $3")
             .bind(tenant_id.to_string())
             .bind(user_id.to_string())
             .bind(id.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(DB::rows_affected(&result) > 0)
     }
 
@@ -170,7 +174,7 @@ where
         let rows = sqlx::query("SELECT * FROM sessions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC")
             .bind(tenant_id.to_string())
             .bind(user_id.to_string())
-            .fetch_all(&self.write)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(session_from_row).collect()
     }
@@ -224,7 +228,7 @@ where
     async fn password_reset_by_secret(&self, secret_hash: &str, now: Timestamp) -> Result<PasswordReset> {
         let row = sqlx::query("SELECT * FROM password_resets WHERE secret_hash = $1")
             .bind(secret_hash.to_string())
-            .fetch_optional(&self.write)
+            .fetch_optional(&self.read)
             .await?
             .ok_or(StoreError::Refused(SecretRefusal::Unknown))?;
         let reset = reset_from_row(&row)?;
@@ -277,13 +281,14 @@ where
         let row = sqlx::query("SELECT * FROM user_totp WHERE tenant_id = $1 AND user_id = $2")
             .bind(tenant_id.to_string())
             .bind(user_id.to_string())
-            .fetch_optional(&self.write)
+            .fetch_optional(&self.read)
             .await?
             .ok_or(StoreError::NotFound)?;
         totp_from_row(&row)
     }
 
     async fn begin_totp(&self, totp: &Totp) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         let result = sqlx::query(
             "INSERT INTO user_totp (user_id, tenant_id, secret, created_at, confirmed_at, last_step, failures, \
              last_failure_at) VALUES ($1, $2, $3, $4, NULL, 0, 0, NULL) \
@@ -295,8 +300,9 @@ where
         .bind(totp.tenant_id.to_string())
         .bind(totp.secret.expose().clone())
         .bind(totp.created_at.micros())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         if DB::rows_affected(&result) == 0 {
             return Err(StoreError::WrongState("two-step sign-in is on already".into()));
         }
@@ -340,6 +346,7 @@ where
     }
 
     async fn use_totp_step(&self, tenant_id: &Id, user_id: &Id, step: i64) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
         let result = sqlx::query(
             "UPDATE user_totp SET last_step = $1, failures = 0, last_failure_at = NULL \
              WHERE tenant_id = $2 AND user_id = $3 AND confirmed_at IS NOT NULL AND last_step < $1",
@@ -347,12 +354,14 @@ where
         .bind(step)
         .bind(tenant_id.to_string())
         .bind(user_id.to_string())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(DB::rows_affected(&result) == 1)
     }
 
     async fn count_totp_guess(&self, tenant_id: &Id, user_id: &Id, seen: u32, at: Timestamp) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
         let result = sqlx::query(
             "UPDATE user_totp SET failures = failures + 1, last_failure_at = $1 \
              WHERE tenant_id = $2 AND user_id = $3 AND failures = $4",
@@ -361,8 +370,9 @@ where
         .bind(tenant_id.to_string())
         .bind(user_id.to_string())
         .bind(i64::from(seen))
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(DB::rows_affected(&result) == 1)
     }
 
@@ -398,7 +408,7 @@ where
         )
         .bind(tenant_id.to_string())
         .bind(user_id.to_string())
-        .fetch_one(&self.write)
+        .fetch_one(&self.read)
         .await?;
         let count = row.int("n")?;
         u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("recovery code count {count}")))

@@ -68,7 +68,7 @@ where
             max: pool.options().get_max_connections(),
         };
         match DB::BACKEND {
-            super::Backend::Sqlite => vec![gauge("read", &self.read), gauge("write", &self.write)],
+            super::Backend::Sqlite => vec![gauge("read", &self.read), gauge("write", self.write.pool())],
             // One pool serves reads and writes.
             super::Backend::Postgres => vec![gauge("main", &self.read)],
         }

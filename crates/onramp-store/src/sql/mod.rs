@@ -6,7 +6,9 @@
 //! file holding its trait implementation.
 //!
 //! SQLite runs with one writer connection (WAL, `synchronous=FULL`, foreign keys on, a busy timeout) and a
-//! pool of read-only connections; PostgreSQL uses one pool for both.
+//! pool of read-only connections; PostgreSQL uses one pool for both. Every write goes through
+//! [`writer::Writer`]: `self.write.begin()`, the writes on the `Write` it returns, `commit()`; on SQLite
+//! concurrent requests' writes are committed together (group commit, see `writer.rs`).
 
 mod account;
 mod app_owners;
@@ -25,6 +27,7 @@ mod settings;
 mod tenants;
 mod user_sql;
 mod users;
+mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -122,11 +125,11 @@ impl Dialect for Postgres {
     }
 }
 
-/// The store on one SQL database. Reads go to `read`, transactions to `write`; on PostgreSQL they are the
-/// same pool.
+/// The store on one SQL database. Reads go to `read`, every write to `write` ([`writer::Writer`]: a
+/// transaction each on PostgreSQL, whose pool is also `read`; group commit on SQLite's one writer).
 pub struct SqlStore<DB: Database> {
     read: Pool<DB>,
-    write: Pool<DB>,
+    write: writer::Writer<DB>,
 }
 
 /// Opens the database a URL names, applies pending migrations, and returns the store.
@@ -137,7 +140,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
             crate::migrations::migrator(Backend::Postgres).await?.run(&pool).await?;
             onboarding::fill_turn_since(&pool).await?;
-            Ok(Arc::new(SqlStore { read: pool.clone(), write: pool }))
+            Ok(Arc::new(SqlStore { read: pool.clone(), write: writer::Writer::each(pool) }))
         }
         Backend::Sqlite => {
             let options = SqliteConnectOptions::from_str(url)?
@@ -160,7 +163,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
             crate::migrations::migrator(Backend::Sqlite).await?.run(&write).await?;
             onboarding::fill_turn_since(&write).await?;
             let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-            Ok(Arc::new(SqlStore { read, write }))
+            Ok(Arc::new(SqlStore { read, write: writer::Writer::group(write) }))
         }
     }
 }

@@ -106,11 +106,13 @@ where
     }
 
     async fn outbox_sent(&self, id: &Id, now: Timestamp) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE outbox SET sent_at = $1, body = '', html_body = '', last_error = '' WHERE id = $2")
             .bind(now.micros())
             .bind(id.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -126,7 +128,9 @@ where
             .bind(error)
             .bind(Timestamp::now().micros()),
         };
-        query.bind(id.to_string()).execute(&self.write).await?;
+        let mut tx = self.write.begin().await?;
+        query.bind(id.to_string()).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 

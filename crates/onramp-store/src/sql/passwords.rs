@@ -45,6 +45,7 @@ where
     }
 
     async fn count_password_guess(&self, tenant_id: &Id, user_id: &Id, seen: u32, at: Timestamp) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
         let counted = sqlx::query(
             "INSERT INTO password_failures (user_id, tenant_id, failures, last_failure_at) VALUES ($1, $2, 1, $3) \
              ON CONFLICT (user_id) DO UPDATE SET failures = password_failures.failures + 1, \
@@ -56,17 +57,20 @@ where
         .bind(tenant_id.to_string())
         .bind(at.micros())
         .bind(i64::from(seen))
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(counted.is_some())
     }
 
     async fn clear_password_failures(&self, tenant_id: &Id, user_id: &Id) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM password_failures WHERE tenant_id = $1 AND user_id = $2")
             .bind(tenant_id.to_string())
             .bind(user_id.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ mod data_files;
 mod directories;
 mod errors;
 mod flows;
+mod group_commit;
 mod imports;
 mod invitations;
 mod mail;

@@ -118,6 +118,12 @@ impl Serve {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Kills the process outright (SIGKILL, as `kill -9` does: no shutdown of any kind) and waits until it
+    /// is gone.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL the server");
+    }
+
     /// Sends SIGTERM and waits for the process to exit, returning its exit status.
     pub async fn terminate(mut self) -> ExitStatus {
         let pid = self.child.id().expect("the server is still running before SIGTERM");
