@@ -183,9 +183,9 @@ pub(super) fn tantivy_alternative(users: &[User], sets: &Sets, dir: &Path) -> Re
     let after = resident_bytes();
     let disk_bytes = directory_bytes(dir)?;
     println!(
-        "\ntantivy {}: {} users indexed in {:.2} s (commit and merge to one segment included); index directory \
+        "\n{}: {} users indexed in {:.2} s (commit and merge to one segment included); index directory \
          {:.1} MiB on disk ({:.0} bytes/user); resident {}",
-        env!("CARGO_PKG_VERSION"),
+        tantivy::version_string(),
         users.len(),
         build.as_secs_f64(),
         mib(disk_bytes as f64),
