@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::Options;
-use super::queries::{COMBINED, SET_SIZE, Sets};
+use super::library::TantivyFigures;
+use super::queries::{SET_SIZE, Sets, TYPO};
 
 /// Latency percentiles of one query set.
 #[derive(Clone, Copy, Debug, Default)]
@@ -77,6 +78,12 @@ pub(super) struct Alternative {
     pub(super) name: &'static str,
     /// Set name, latencies, and (hits, tried) recall for typo sets.
     pub(super) rows: Vec<Row>,
+    /// Time to load and index the users, where measured.
+    pub(super) build: Option<Duration>,
+    /// Size on disk (the database file), where measured.
+    pub(super) disk_bytes: Option<u64>,
+    /// Time from opening the database again to its first answer, where measured.
+    pub(super) restart: Option<Duration>,
 }
 
 /// What the HTTP phase measured.
@@ -90,6 +97,18 @@ pub(super) struct Http {
     pub(super) first_error: Option<String>,
     pub(super) all: Latencies,
     pub(super) per_set: Vec<Latencies>,
+    /// `GET /healthz` under the same load right after: (requests, elapsed, non-200 or failed).
+    pub(super) trivial: Option<(usize, Duration, usize)>,
+}
+
+impl Http {
+    pub(super) fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub(super) fn trivial_rate(&self) -> Option<f64> {
+        self.trivial.map(|(requests, elapsed, _)| requests as f64 / elapsed.as_secs_f64())
+    }
 }
 
 pub(super) fn print_alternative(alternative: &Alternative, onramp: &InProcess) {
@@ -138,6 +157,13 @@ pub(super) fn print_http(http: &Http, options: &Options, sets: &Sets) {
         http.failures
     );
     println!("latency    p50 {}, p99 {}, max {}", ms(http.all.p50), ms(http.all.p99), ms(http.all.max));
+    if let (Some((requests, elapsed, bad)), Some(rate)) = (http.trivial, http.trivial_rate()) {
+        println!(
+            "GET /healthz (a trivial JSON route, same connections, right after): {requests} in {:.2} s = {rate:.0}/s; \
+             non-200 or failed: {bad}",
+            elapsed.as_secs_f64()
+        );
+    }
     for (s, l) in http.per_set.iter().enumerate() {
         println!("  {:<15} n {:>7}  p50 {:>10}  p99 {:>10}", sets.sets[s].0, l.n, ms(l.p50), ms(l.p99));
     }
@@ -146,56 +172,135 @@ pub(super) fn print_http(http: &Http, options: &Options, sets: &Sets) {
     }
 }
 
-pub(super) fn summary(in_process: &InProcess, http: Option<&Http>) {
-    let verdict = |pass: bool| if pass { "PASS" } else { "MISS" };
-    println!("\n== summary: the issue's targets ==");
-    let p99 = in_process.latencies[COMBINED].p99;
+/// onramp's index, tantivy and FTS5 side by side: build, memory, disk, restart, p50/p99 per class, recall.
+pub(super) fn side_by_side(onramp: &InProcess, tantivy: Option<&TantivyFigures>, sqlite: Option<&Alternative>) {
+    println!("\n== side by side: onramp-search, tantivy, SQLite FTS5 (same users, same queries) ==");
+    let opt_ms = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.1} s", d.as_secs_f64()));
+    let opt_mib = |b: Option<u64>| b.map_or("-".to_string(), |b| format!("{:.1} MiB", mib(b as f64)));
+    let restart = |d: Option<Duration>| d.map_or("-".to_string(), ms);
+    let recall = |r: Option<(usize, usize)>| {
+        r.map_or("-".to_string(), |(found, tried)| format!("{:.2} %", 100.0 * found as f64 / tried.max(1) as f64))
+    };
     println!(
-        "{:<40} {:>14}   target <= 1 ms          {}",
-        "in-process p99, query+filters",
-        ms(p99),
-        verdict(p99 <= Duration::from_millis(1))
+        "{:<22} {:>8} {:>13} {:>11} {:>13} {:>10}",
+        "engine", "build", "resident +", "on disk", "restart", "typo recall"
     );
-    let (found, tried) = in_process.recall;
-    let recall = 100.0 * found as f64 / tried.max(1) as f64;
-    println!("{:<40} {:>12.2} %   target >= 99 %          {}", "one-typo recall", recall, verdict(recall >= 99.0));
-    match http {
-        Some(http) => {
-            let rate = http.requests as f64 / http.elapsed.as_secs_f64();
-            println!(
-                "{:<40} {:>12.0}/s   target >= 10,000/s      {}",
-                "HTTP searches/s",
-                rate,
-                verdict(rate >= 10_000.0 && http.non_ok == 0 && http.failures == 0)
-            );
-            println!(
-                "{:<40} {:>14}   target 0                {}",
-                "HTTP non-200 / failed requests",
-                format!("{} / {}", http.non_ok, http.failures),
-                verdict(http.non_ok == 0 && http.failures == 0)
-            );
-        }
-        None => println!("{:<40} {:>14}   target >= 10,000/s      MISS", "HTTP searches/s", "failed"),
+    let onramp_restart = "snapshot row".to_string();
+    println!(
+        "{:<22} {:>8} {:>13} {:>11} {:>13} {:>10}",
+        "onramp-search",
+        opt_ms(Some(onramp.build)),
+        opt_mib(onramp.resident_growth),
+        "- (memory)",
+        onramp_restart,
+        recall(Some(onramp.recall))
+    );
+    if let Some(t) = tantivy {
+        println!(
+            "{:<22} {:>8} {:>13} {:>11} {:>13} {:>10}",
+            "tantivy",
+            opt_ms(Some(t.build)),
+            opt_mib(t.resident_growth),
+            opt_mib(Some(t.disk_bytes)),
+            restart(Some(t.restart)),
+            recall(Some(t.recall))
+        );
     }
-    match in_process.resident_growth {
-        Some(bytes) => {
-            let mib = mib(bytes as f64);
-            println!(
-                "{:<40} {:>10.1} MiB   target <= 300 MiB       {}",
+    if let Some(a) = sqlite {
+        println!(
+            "{:<22} {:>8} {:>13} {:>11} {:>13} {:>10}",
+            "SQLite FTS5",
+            opt_ms(a.build),
+            "-",
+            opt_mib(a.disk_bytes),
+            restart(a.restart),
+            recall(a.rows.get(TYPO).and_then(|row| row.2))
+        );
+    }
+    println!("p50 / p99 per class:");
+    println!("{:<22} {:>21} {:>21} {:>21} {:>21}", "engine", "substring", "one-typo", "filter-only", "text+filters");
+    let cells =
+        |l: [Latencies; 4]| -> Vec<String> { l.iter().map(|l| format!("{} / {}", ms(l.p50), ms(l.p99))).collect() };
+    let line = |name: &str, l: [Latencies; 4]| {
+        let c = cells(l);
+        println!("{name:<22} {:>21} {:>21} {:>21} {:>21}", c[0], c[1], c[2], c[3]);
+    };
+    line("onramp-search", onramp.latencies);
+    if let Some(t) = tantivy {
+        line("tantivy", std::array::from_fn(|s| t.latencies(s)));
+    }
+    if let Some(a) = sqlite {
+        line("SQLite FTS5", std::array::from_fn(|s| a.rows.get(s).map(|row| row.1).unwrap_or_default()));
+    }
+}
+
+/// The rows of issue #15's target table that belong to search, each with its figure and PASS or FAIL.
+pub(super) fn summary(in_process: &InProcess, tantivy: Option<&TantivyFigures>, http: Option<&Http>) {
+    let verdict = |pass: bool| if pass { "PASS" } else { "FAIL" };
+    let row = |what: &str, figure: String, target: &str, verdict: &str| {
+        println!("{what:<46} {figure:>16}   {target:<48} {verdict}");
+    };
+    println!("\n== summary: the targets of issue #15 that belong to search ==");
+    // Index resident memory: at most 3 GiB, and at most 1.5 times tantivy's index *on disk* (its directory's
+    // size after the merge to one segment), on the same users in the same run.
+    let gib3 = 3.0 * 1024.0 * 1024.0 * 1024.0;
+    match (in_process.resident_growth, tantivy) {
+        (Some(bytes), Some(t)) => {
+            let bound = 1.5 * t.disk_bytes as f64;
+            row(
                 "index resident memory",
-                mib,
-                verdict(mib <= 300.0)
-            )
+                format!("{:.1} MiB", mib(bytes as f64)),
+                &format!("<= 3 GiB and <= 1.5 x tantivy on disk ({:.1} MiB)", mib(bound)),
+                verdict(bytes as f64 <= gib3 && bytes as f64 <= bound),
+            );
         }
-        None => println!(
-            "{:<40} {:>14}   target <= 300 MiB       MISS (heap_bytes {:.1} MiB)",
+        (Some(bytes), None) => row(
             "index resident memory",
-            "unknown",
-            mib(in_process.heap_bytes as f64)
+            format!("{:.1} MiB", mib(bytes as f64)),
+            "<= 3 GiB and <= 1.5 x tantivy on disk (no tantivy)",
+            "FAIL",
+        ),
+        (None, _) => row(
+            "index resident memory",
+            format!("unknown (heap {:.1} MiB)", mib(in_process.heap_bytes as f64)),
+            "<= 3 GiB and <= 1.5 x tantivy on disk",
+            "FAIL",
         ),
     }
     let build = in_process.build.as_secs_f64();
-    println!("{:<40} {:>12.2} s   target <= 10 s          {}", "index build", build, verdict(build <= 10.0));
+    row("index build from scratch", format!("{build:.2} s"), "<= 60 s", verdict(build <= 60.0));
+    // The restart row (a node back to serving search) is measured by the snapshot benchmark, not here.
+    row("restart of a node to serving search", "not here".into(), "<= 10 s at 10M, <= 1 s at 1M", "(snapshot bench)");
+    for (s, name) in ["substring", "one-typo", "filter-only", "text+filters"].iter().enumerate() {
+        let p99 = in_process.latencies[s].p99;
+        row(&format!("in-process p99, {name}"), ms(p99), "<= 2 ms", verdict(p99 <= Duration::from_millis(2)));
+    }
+    let (found, tried) = in_process.recall;
+    let recall = 100.0 * found as f64 / tried.max(1) as f64;
+    row("one-typo recall", format!("{recall:.2} %"), ">= 99 %", verdict(recall >= 99.0));
+    match http {
+        Some(http) => {
+            let clean = http.non_ok == 0 && http.failures == 0;
+            let rate = http.rate();
+            row(
+                "POST /api/v1/search/users over HTTP",
+                format!("{rate:.0}/s"),
+                ">= 10,000 searches/s, none failed",
+                verdict(rate >= 10_000.0 && clean),
+            );
+            match (http.trivial_rate(), http.trivial) {
+                (Some(trivial), Some((_, _, bad))) => row(
+                    "  ... as a share of GET /healthz",
+                    format!("{:.1} %", 100.0 * rate / trivial),
+                    &format!(">= 30 % of {trivial:.0}/s (same run)"),
+                    verdict(rate >= 0.3 * trivial && bad == 0 && clean),
+                ),
+                _ => row("  ... as a share of GET /healthz", "not measured".into(), ">= 30 %", "FAIL"),
+            }
+            row("HTTP non-200 / failed requests", format!("{} / {}", http.non_ok, http.failures), "0", verdict(clean));
+        }
+        None => row("POST /api/v1/search/users over HTTP", "failed".into(), ">= 10,000 searches/s", "FAIL"),
+    }
 }
 
 #[cfg(test)]

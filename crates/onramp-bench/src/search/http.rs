@@ -1,7 +1,8 @@
 //! The HTTP phase of `onramp-bench search`: the users imported into a fresh SQLite database, the real server
 //! started on it in this process (its own runtime, its index loaded at start as at any start), and
 //! `POST /api/v1/search/users` sent with the queries of every set, in turn, over `--connections` keep-alive
-//! connections for `--seconds` from a load generator on a thread and runtime of its own.
+//! connections for `--seconds` from a load generator on a thread and runtime of its own; then, for scale,
+//! `GET /healthz` (a trivial JSON route) the same way for the same time, on the same server in the same run.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -105,14 +106,41 @@ async fn drive(
 
     let (done, outcome) = oneshot::channel();
     std::thread::Builder::new().name("bench-load".into()).spawn(move || {
-        let outcome = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::from)
-            .map(|runtime| runtime.block_on(load(addr, authorization, Arc::new(bodies), seconds, connections)));
+        let outcome =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::from).map(|runtime| {
+                runtime.block_on(async {
+                    let search = Load::Search { authorization, bodies: Arc::new(bodies) };
+                    let searched = load(addr, search, seconds, connections).await;
+                    let trivial = load(addr, Load::Healthz, seconds, connections).await;
+                    let bad = trivial.non_ok + trivial.failures;
+                    Http { trivial: Some((trivial.requests, trivial.elapsed, bad)), ..searched }
+                })
+            });
         let _ = done.send(outcome);
     })?;
     outcome.await.map_err(|_| "the load generator thread panicked")?
+}
+
+/// What the load generator sends.
+#[derive(Clone)]
+enum Load {
+    /// `POST /api/v1/search/users` with the bodies of every set in turn.
+    Search { authorization: HeaderValue, bodies: Arc<Vec<(usize, Bytes)>> },
+    /// `GET /healthz`, counted as set 0.
+    Healthz,
+}
+
+impl Load {
+    /// The `n`th request on `conn` and the set it belongs to.
+    fn request(&self, conn: &Connection, n: usize) -> (usize, hyper::Request<http_body_util::Full<Bytes>>) {
+        match self {
+            Load::Search { authorization, bodies } => {
+                let (set, body) = &bodies[n % bodies.len()];
+                (*set, conn.post(SEARCH, JSON, Some(authorization), body.clone()))
+            }
+            Load::Healthz => (0, conn.get("/healthz", None)),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -124,21 +152,11 @@ struct ConnectionFigures {
     first_error: Option<String>,
 }
 
-async fn load(
-    addr: SocketAddr,
-    authorization: HeaderValue,
-    bodies: Arc<Vec<(usize, Bytes)>>,
-    seconds: u64,
-    connections: usize,
-) -> Http {
+async fn load(addr: SocketAddr, what: Load, seconds: u64, connections: usize) -> Http {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..connections.max(1))
-        .map(|c| {
-            let (authorization, bodies) = (authorization.clone(), bodies.clone());
-            tokio::spawn(connection(addr, authorization, bodies, c * 7919, deadline))
-        })
-        .collect();
+    let tasks: Vec<_> =
+        (0..connections.max(1)).map(|c| tokio::spawn(connection(addr, what.clone(), c * 7919, deadline))).collect();
     let mut latencies = Vec::new();
     let (mut non_ok, mut failures, mut first_error) = (0, 0, None);
     for task in tasks {
@@ -170,17 +188,12 @@ async fn load(
         first_error,
         all: Latencies::of(latencies.iter().map(|(_, n)| *n).collect()),
         per_set: per_set.into_iter().map(Latencies::of).collect(),
+        trivial: None,
     }
 }
 
 /// One keep-alive connection sending requests back to back until the deadline.
-async fn connection(
-    addr: SocketAddr,
-    authorization: HeaderValue,
-    bodies: Arc<Vec<(usize, Bytes)>>,
-    first: usize,
-    deadline: Instant,
-) -> ConnectionFigures {
+async fn connection(addr: SocketAddr, what: Load, first: usize, deadline: Instant) -> ConnectionFigures {
     let mut figures = ConnectionFigures::default();
     let mut conn: Option<Connection> = None;
     let mut next = first;
@@ -197,13 +210,12 @@ async fn connection(
                 }
             },
         };
-        let (set, body) = &bodies[next % bodies.len()];
+        let (set, request) = what.request(current, next);
         next += 1;
-        let request = current.post(SEARCH, JSON, Some(&authorization), body.clone());
         let started = Instant::now();
         match current.send(request).await {
             Ok(response) => {
-                figures.latencies.push((*set, started.elapsed().as_nanos() as u64));
+                figures.latencies.push((set, started.elapsed().as_nanos() as u64));
                 if response.status != 200 {
                     figures.non_ok += 1;
                     figures.first_error.get_or_insert_with(|| format!("HTTP {}: {}", response.status, response.text()));

@@ -8,7 +8,9 @@
 //! (`sqlite.rs`, `postgres.rs`, with the SQL in `sql.rs`) are given the text already lowercased and without
 //! accents (and the queries the same way), so that they are asked for what onramp matches; what they cannot
 //! do (typos, for FTS5) shows up as recall, not as an error. `in_process.rs` times the index itself,
-//! `http.rs` the server under load, and `figures.rs` prints it all.
+//! `http.rs` the server under load (and `GET /healthz`, a trivial route, under the same load for
+//! comparison), and `figures.rs` prints it all, ending with the rows of issue #15's target table that
+//! belong to search, each PASS or FAIL.
 //!
 //! The run leaves nothing behind: temporary files are removed, the PostgreSQL database made for the run is
 //! dropped (also on error and on Ctrl-C), and the HTTP server and load generator end with it.
@@ -17,6 +19,7 @@ mod data;
 mod figures;
 mod http;
 mod in_process;
+mod library;
 mod postgres;
 mod queries;
 mod restart;
@@ -36,9 +39,10 @@ use crate::Result;
 use crate::scratch::{ScratchDatabase, ScratchDir};
 use crate::synthetic::{DEPARTMENTS, JOB_TITLES};
 use data::ROLE_SHARES;
-use figures::{print_alternative, print_http, summary};
+use figures::{print_alternative, print_http, side_by_side, summary};
 use http::{http, interleave};
 use in_process::in_process;
+use library::tantivy_alternative;
 use postgres::postgres_alternative;
 use sqlite::sqlite_alternative;
 
@@ -74,6 +78,19 @@ pub async fn run(options: Options) -> Result<()> {
     let in_process = in_process(&users, &sets);
     let sqlite = sqlite_alternative(&users, &sets, &scratch.path().join("fts5.db")).await?;
     print_alternative(&sqlite, &in_process);
+    // The library alternative; its index directory is removed with the scratch folder.
+    let tantivy = tantivy_alternative(&users, &sets, &scratch.path().join("tantivy"));
+    let tantivy = match tantivy {
+        Ok(figures) => {
+            print_alternative(&figures.alternative(), &in_process);
+            Some(figures)
+        }
+        Err(error) => {
+            println!("\n== tantivy: failed: {error} ==");
+            None
+        }
+    };
+    let _ = std::fs::remove_dir_all(scratch.path().join("tantivy"));
     if let Some(server) = &options.postgres_url {
         let database = ScratchDatabase::create(server, "onramp_bench_search").await?;
         let postgres = postgres_alternative(&database.url(), &users, &sets).await;
@@ -83,6 +100,7 @@ pub async fn run(options: Options) -> Result<()> {
         println!("\n== PostgreSQL pg_trgm: skipped (no --postgres-url / ONRAMP_BENCH_POSTGRES_URL) ==");
     }
     drop(users);
+    side_by_side(&in_process, tantivy.as_ref(), Some(&sqlite));
 
     restart::restart(options.count, options.seed, scratch.path().join("restart")).await?;
 
@@ -92,7 +110,7 @@ pub async fn run(options: Options) -> Result<()> {
         Ok(http) => print_http(http, &options, &sets),
         Err(error) => println!("\n== HTTP: failed: {error} =="),
     }
-    summary(&in_process, http.as_ref().ok());
+    summary(&in_process, tantivy.as_ref(), http.as_ref().ok());
     Ok(())
 }
 
@@ -103,7 +121,12 @@ fn describe_data(users: &[User], took: Duration) {
         .map(|(role, _)| format!("{} {:.1} %", role.name(), share(&|u: &User| u.role_ids.contains(&role.id()))))
         .collect();
     println!("\n== data ==");
-    println!("users      {} generated and validated in {:.2} s", users.len(), took.as_secs_f64());
+    println!(
+        "users      {} generated and validated in {:.2} s; this process's VmRSS now {}",
+        users.len(),
+        took.as_secs_f64(),
+        figures::resident_bytes().map_or("unknown".to_string(), |b| format!("{:.1} MiB", figures::mib(b as f64)))
+    );
     println!("roles      {}", roles.join(", "));
     println!(
         "filters    disabled {:.1} %, service {:.1} %, agent {:.1} %, origin directory {:.1} %; {} departments, {} job titles",

@@ -136,5 +136,11 @@ pub(super) async fn postgres_alternative(url: &str, users: &[User], sets: &Sets)
         rows.push((row_name.to_string(), latencies, recall));
     }
     conn.close().await?;
-    Ok(Alternative { name: "PostgreSQL pg_trgm (GIN on the lowercased text, LIMIT 10)", rows })
+    Ok(Alternative {
+        name: "PostgreSQL pg_trgm (GIN on the lowercased text, LIMIT 10)",
+        rows,
+        build: None,
+        disk_bytes: None,
+        restart: None,
+    })
 }
