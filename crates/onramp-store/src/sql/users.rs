@@ -137,7 +137,7 @@ where
             .bind(before.updated_at.micros())
             .fetch_optional(&mut *conn)
             .await
-            .map_err(super::conflict_on("users_email_live"))?;
+            .map_err(super::user_sql::user_conflict)?;
         if updated.is_none() {
             return Err(StoreError::Conflict { constraint: "users_concurrent_update" });
         }
@@ -172,6 +172,11 @@ where
     async fn find_user_by_email(&self, tenant_id: &Id, email: &str) -> Result<User> {
         let sql = "tenant_id = $1 AND email = $2 AND status <> 'DELETED'";
         self.one_user(sql, [tenant_id.to_string(), email.to_ascii_lowercase()]).await
+    }
+
+    async fn find_user_by_external_id(&self, tenant_id: &Id, external_id: &str) -> Result<User> {
+        let sql = "tenant_id = $1 AND external_id = $2 AND status <> 'DELETED'";
+        self.one_user(sql, [tenant_id.to_string(), external_id.to_string()]).await
     }
 
     async fn list_users(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<User>> {
