@@ -91,4 +91,57 @@ impl Core {
             Err(other) => Err(other.into()),
         }
     }
+
+    /// The live users of the caller's tenant whose first username is `user_name`, without case
+    /// (`user:read`): SCIM's `userName`.
+    pub async fn users_by_user_name(&self, caller: &Principal, user_name: &str) -> CoreResult<Vec<User>> {
+        caller.require(Permission::UserRead)?;
+        Ok(self.store.find_users_by_user_name(&caller.tenant_id, user_name).await?)
+    }
+
+    /// Changes the live users `ids` of the caller's tenant by `change`, all in one transaction, each under
+    /// the rule of every user change (`user:write`, roles added or removed grantable by the caller, only a
+    /// super-admin changes a super-admin). An id that names no live user is INVALID_ARGUMENT naming
+    /// `field`; a concurrent change of any of them is ABORTED and nothing is written. Answers the users as
+    /// written, those `change` left as they were included.
+    pub async fn update_users(
+        &self,
+        caller: &Principal,
+        field: &str,
+        ids: &[Id],
+        change: impl Fn(&mut User),
+    ) -> CoreResult<Vec<User>> {
+        caller.require(Permission::UserWrite)?;
+        let found = self.store.get_users(&caller.tenant_id, ids).await?;
+        let mut changes = Vec::new();
+        let mut unchanged = Vec::new();
+        for id in ids {
+            let before = found
+                .iter()
+                .find(|user| user.id == *id && user.deleted_at.is_none())
+                .ok_or_else(|| CoreError::invalid_field(field, format!("no user has the id {id}")))?;
+            let mut after = before.clone();
+            change(&mut after);
+            if after == *before {
+                unchanged.push(after);
+                continue;
+            }
+            caller.require_user_change(before, Some(&after))?;
+            changes.push((before.clone(), after));
+        }
+        if changes.is_empty() {
+            return Ok(unchanged);
+        }
+        let mut written = self.write(self.store.update_users(&caller.actor(), &changes)).await.map_err(|error| {
+            match error {
+                StoreError::Conflict { constraint: "users_concurrent_update" } => CoreError::new(
+                    crate::Code::Aborted,
+                    "a user changed while this request ran; read it again and retry",
+                ),
+                other => other.into(),
+            }
+        })?;
+        written.extend(unchanged);
+        Ok(written)
+    }
 }

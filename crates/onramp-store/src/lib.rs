@@ -156,6 +156,10 @@ pub trait UserStore: Send + Sync + 'static {
     /// The live (not deleted) user with this external id (SCIM `externalId`).
     async fn find_user_by_external_id(&self, tenant_id: &Id, external_id: &str) -> Result<User>;
 
+    /// The live users whose first username is `user_name`, compared without case (SCIM `userName`), in id
+    /// order; at most 100.
+    async fn find_users_by_user_name(&self, tenant_id: &Id, user_name: &str) -> Result<Vec<User>>;
+
     /// Live users in id order, after `after` if given.
     async fn list_users(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<User>>;
 
@@ -182,6 +186,10 @@ pub trait UserStore: Send + Sync + 'static {
         after: &User,
         effects: &OnboardEffects,
     ) -> Result<User>;
+
+    /// [`UserStore::update_user`] for several users in one transaction: all are written or none (a SCIM
+    /// group's members gaining or losing its role).
+    async fn update_users(&self, actor: &Actor, changes: &[(User, User)]) -> Result<Vec<User>>;
 
     /// Marks the live user `before` DELETED (freeing its email for reuse), if it is still `before` (by
     /// `updated_at`), else a conflict on `users_concurrent_update`; an unknown or already deleted user is not

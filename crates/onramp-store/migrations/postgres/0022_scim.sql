@@ -1,4 +1,4 @@
--- SCIM 2.0 provisioning (issue #16). Same text on both backends.
+-- SCIM 2.0 provisioning (issue #16). Same text on both backends but for the one backfill below.
 --
 -- A provisioning connection: one identity provider pushing users and groups into one tenant, acting with
 -- one role. Its bearer token (256 random bits) is shown once; only its SHA-256 is kept. `last_used_at` is
@@ -21,3 +21,14 @@ CREATE INDEX scim_tokens_tenant_id ON scim_tokens (tenant_id, id);
 ALTER TABLE users ADD COLUMN external_id TEXT;
 CREATE UNIQUE INDEX users_external_id_live ON users (tenant_id, external_id)
     WHERE external_id IS NOT NULL AND status <> 'DELETED';
+
+-- The user's first username, lowercased (SCIM `userName`), so that an IdP's `userName eq` filter, which
+-- Okta and Entra ID send before every create, is an index lookup. Written by the store from `usernames`
+-- with every write of a user; filled in here for the users written before. Unique among the live users of
+-- a directory origin (those an IdP provisions, where SCIM requires a unique userName); the API has always
+-- let other users share a username. (The backfill's JSON expression is the one line that differs by backend.)
+ALTER TABLE users ADD COLUMN user_name TEXT;
+UPDATE users SET user_name = lower(usernames_json::jsonb ->> 0);
+CREATE INDEX users_tenant_user_name ON users (tenant_id, user_name) WHERE status <> 'DELETED';
+CREATE UNIQUE INDEX users_user_name_directory ON users (tenant_id, user_name)
+    WHERE origin = 'USER_ORIGIN_DIRECTORY' AND status <> 'DELETED' AND user_name IS NOT NULL;
