@@ -19,6 +19,7 @@ pub mod principal;
 pub mod request_id;
 pub mod routes;
 pub mod same_origin;
+pub mod scim;
 pub mod state;
 pub mod web;
 pub mod whole_body;
