@@ -165,6 +165,7 @@ pub fn api() -> ApiRouter {
         .merge(routes::flows::routes())
         .merge(routes::onboards::routes())
         .merge(routes::console::routes())
+        .merge(routes::scim::routes())
         .merge(web::routes())
 }
 
