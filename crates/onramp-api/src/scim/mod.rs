@@ -11,6 +11,10 @@
 pub mod attributes;
 pub mod error;
 pub mod filter;
+pub mod patch;
+mod patch_targets;
 
 #[cfg(test)]
 mod filter_tests;
+#[cfg(test)]
+mod patch_tests;
