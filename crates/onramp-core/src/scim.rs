@@ -132,15 +132,14 @@ impl Core {
         if changes.is_empty() {
             return Ok(unchanged);
         }
-        let mut written = self.write(self.store.update_users(&caller.actor(), &changes)).await.map_err(|error| {
-            match error {
+        let mut written =
+            self.write(self.store.update_users(&caller.actor(), &changes)).await.map_err(|error| match error {
                 StoreError::Conflict { constraint: "users_concurrent_update" } => CoreError::new(
                     crate::Code::Aborted,
                     "a user changed while this request ran; read it again and retry",
                 ),
                 other => other.into(),
-            }
-        })?;
+            })?;
         written.extend(unchanged);
         Ok(written)
     }

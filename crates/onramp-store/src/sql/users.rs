@@ -184,11 +184,8 @@ where
             "{} WHERE tenant_id = $1 AND user_name = $2 AND status <> 'DELETED' ORDER BY id LIMIT 100",
             select_users::<DB>()
         );
-        let rows = sqlx::query(&sql)
-            .bind(tenant_id.to_string())
-            .bind(user_name.to_lowercase())
-            .fetch_all(&self.read)
-            .await?;
+        let rows =
+            sqlx::query(&sql).bind(tenant_id.to_string()).bind(user_name.to_lowercase()).fetch_all(&self.read).await?;
         rows.iter().map(listed_user).collect()
     }
 

@@ -38,6 +38,7 @@ mod public_url;
 mod python_sdk;
 mod rbac;
 mod request_bodies;
+mod scim;
 mod search;
 mod snapshots;
 mod super_admins;

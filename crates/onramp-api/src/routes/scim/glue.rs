@@ -31,7 +31,8 @@ impl Projection {
             .filter(|(key, _)| {
                 let key = key.to_ascii_lowercase();
                 always.contains(&key.as_str())
-                    || ((self.attributes.is_empty() || self.attributes.iter().any(|a| a == &key || a.starts_with(&format!("{key}."))))
+                    || ((self.attributes.is_empty()
+                        || self.attributes.iter().any(|a| a == &key || a.starts_with(&format!("{key}."))))
                         && !self.excluded.contains(&key))
             })
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -50,7 +51,9 @@ impl Paging {
         let number = |text: Option<&str>, name: &str, default: i64| -> ScimResult<i64> {
             match text {
                 None => Ok(default),
-                Some(text) => text.trim().parse().map_err(|_| ScimError::invalid_value(format!("{name} must be an integer"))),
+                Some(text) => {
+                    text.trim().parse().map_err(|_| ScimError::invalid_value(format!("{name} must be an integer")))
+                }
             }
         };
         let start = number(start_index, "startIndex", 1)?.max(1) as usize;

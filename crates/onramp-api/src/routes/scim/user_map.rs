@@ -75,10 +75,8 @@ pub fn user_resource(user: &User, base: &str) -> Value {
         enterprise.insert("department".into(), json!(user.department));
     }
     if let Some(manager) = user.manager_ids.first() {
-        enterprise.insert(
-            "manager".into(),
-            json!({"value": manager.to_string(), "$ref": format!("{base}/Users/{manager}")}),
-        );
+        enterprise
+            .insert("manager".into(), json!({"value": manager.to_string(), "$ref": format!("{base}/Users/{manager}")}));
     }
     if !enterprise.is_empty() {
         resource["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
@@ -139,8 +137,8 @@ impl UserFields {
                 return Err(ScimError::invalid_value(format!("schemas must include {USER_SCHEMA}")));
             }
         }
-        let user_name = text(object, "userName", "userName")?
-            .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
+        let user_name =
+            text(object, "userName", "userName")?.ok_or_else(|| ScimError::invalid_value("userName is required"))?;
         let external_id = text(object, "externalId", "externalId")?;
         let name = match get(object, "name") {
             None => None,
@@ -160,7 +158,8 @@ impl UserFields {
             }
             Some(_) => return Err(ScimError::invalid_value("name must be an object")),
         };
-        let part = |key: &str| name.as_ref().and_then(|n| n.as_object()).and_then(|n| get(n, key)).and_then(Value::as_str);
+        let part =
+            |key: &str| name.as_ref().and_then(|n| n.as_object()).and_then(|n| get(n, key)).and_then(Value::as_str);
         let from_parts = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
         let display_name = text(object, "displayName", "displayName")?
             .or_else(|| part("formatted").map(str::to_string))
@@ -191,9 +190,10 @@ impl UserFields {
                 },
                 // Entra ID sends the manager's id as a plain string in PATCH values.
                 Some(Value::String(id)) if id.is_empty() => None,
-                Some(Value::String(id)) => Some(id.parse::<Id>().map_err(|_| {
-                    ScimError::invalid_value(format!("manager {id:?} is not the id of a user"))
-                })?),
+                Some(Value::String(id)) => Some(
+                    id.parse::<Id>()
+                        .map_err(|_| ScimError::invalid_value(format!("manager {id:?} is not the id of a user")))?,
+                ),
                 Some(_) => return Err(ScimError::invalid_value("manager must be an object with a value")),
             };
         }

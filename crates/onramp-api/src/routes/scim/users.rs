@@ -60,14 +60,11 @@ async fn live_user(state: &AppState, caller: &ScimCaller, raw_id: &str) -> ScimR
     Ok(user)
 }
 
-pub async fn create_user(
-    State(state): State<AppState>,
-    caller: ScimCaller,
-    body: Bytes,
-) -> ScimResult<ScimResponse> {
+pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, body: Bytes) -> ScimResult<ScimResponse> {
     let fields = UserFields::parse(&json_body(&body)?)?;
     let connection = caller.0.credential_id;
-    let user = state.core.create_user(&caller.0, |tenant_id, now| Ok(fields.new_user(tenant_id, now, &connection))).await?;
+    let user =
+        state.core.create_user(&caller.0, |tenant_id, now| Ok(fields.new_user(tenant_id, now, &connection))).await?;
     Ok(ScimResponse::created(user_resource(&user, &base_url(&state))))
 }
 
@@ -79,10 +76,7 @@ pub async fn get_user(
 ) -> ScimResult<ScimResponse> {
     let user = live_user(&state, &caller, &id).await?;
     let resource = user_resource(&user, &base_url(&state));
-    let projection = super::glue::Projection::parse(
-        query.attributes.as_deref(),
-        query.excluded_attributes.as_deref(),
-    )?;
+    let projection = super::glue::Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
     Ok(ScimResponse::ok(projection.apply(&resource, &USER_RESOURCE)))
 }
 
@@ -162,7 +156,9 @@ pub async fn delete_user(
 /// The `attr eq "value"` an index can answer, on its own or as one side of an `and`.
 fn lookup(filter: &Filter) -> Option<(&'static str, &str)> {
     if let Some((path, value)) = filter.equality() {
-        let is_email = path.is("emails") || (path.name.eq_ignore_ascii_case("emails") && path.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("value")));
+        let is_email = path.is("emails")
+            || (path.name.eq_ignore_ascii_case("emails")
+                && path.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("value")));
         return if path.is("userName") {
             Some(("userName", value))
         } else if path.is("externalId") {
@@ -196,8 +192,7 @@ pub async fn list_users(
 ) -> ScimResult<ScimResponse> {
     let filter = query.filter.as_deref().map(|text| Filter::parse_for(text, &USER_RESOURCE)).transpose()?;
     let page = super::glue::Paging::parse(query.start_index.as_deref(), query.count.as_deref())?;
-    let projection =
-        super::glue::Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    let projection = super::glue::Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
     let base = base_url(&state);
     let matches = |user: &User| -> Option<Value> {
         let resource = user_resource(user, &base);
