@@ -7,6 +7,7 @@
 //! is the core's `Principal` for the connection's tenant and role, so authorization stays in the core.
 
 pub mod glue;
+pub mod groups;
 pub mod user_map;
 pub mod users;
 
@@ -82,6 +83,54 @@ pub fn routes() -> ApiRouter {
             Doc::scim("onramp.scim.Users.Patch", "Change a user by PATCH operations")
                 .scim_body::<ScimObject>()
                 .scim_answer::<ScimObject>("200", "The User as changed"),
+        )
+        .get(
+            "/scim/v2/Groups",
+            groups::list_groups,
+            Doc::scim("onramp.scim.Groups.List", "List groups (onramp's roles), with a SCIM filter")
+                .query::<users::ListQuery>()
+                .scim_answer::<ScimObject>("200", "A ListResponse of Group resources"),
+        )
+        .post(
+            "/scim/v2/Groups",
+            groups::create_group,
+            Doc::scim(
+                "onramp.scim.Groups.Create",
+                "Bind a group to the role its displayName names, granting its members",
+            )
+            .scim_body::<ScimObject>()
+            .scim_answer::<ScimObject>("201", "The Group"),
+        )
+        .get(
+            "/scim/v2/Groups/{id}",
+            groups::get_group,
+            Doc::scim("onramp.scim.Groups.Get", "A group (a role) and its members")
+                .query::<users::ProjectionQuery>()
+                .scim_answer::<ScimObject>("200", "The Group"),
+        )
+        .put(
+            "/scim/v2/Groups/{id}",
+            groups::replace_group,
+            Doc::scim("onramp.scim.Groups.Replace", "Replace a group's members")
+                .scim_body::<ScimObject>()
+                .scim_answer::<ScimObject>("200", "The Group"),
+        )
+        .operation(
+            axum::http::Method::PATCH,
+            "/scim/v2/Groups/{id}",
+            groups::patch_group,
+            Doc::scim("onramp.scim.Groups.Patch", "Add, remove or replace a group's members")
+                .scim_body::<ScimObject>()
+                .scim_answer::<ScimObject>("200", "The Group"),
+        )
+        .delete(
+            "/scim/v2/Groups/{id}",
+            groups::delete_group,
+            Doc::scim("onramp.scim.Groups.Delete", "Take the group's role from every member").answer(
+                "204",
+                "Done",
+                crate::openapi::Content::Nothing,
+            ),
         )
         .delete(
             "/scim/v2/Users/{id}",
