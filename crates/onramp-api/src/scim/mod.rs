@@ -13,6 +13,7 @@ pub mod error;
 pub mod filter;
 pub mod patch;
 mod patch_targets;
+pub mod projection;
 
 #[cfg(test)]
 mod filter_tests;
