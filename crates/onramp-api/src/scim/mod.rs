@@ -14,6 +14,7 @@ pub mod filter;
 pub mod patch;
 mod patch_targets;
 pub mod projection;
+pub mod schemas;
 
 #[cfg(test)]
 mod filter_tests;
