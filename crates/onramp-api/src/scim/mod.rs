@@ -11,6 +11,7 @@
 pub mod attributes;
 pub mod error;
 pub mod filter;
+pub mod list;
 pub mod patch;
 mod patch_targets;
 pub mod projection;
