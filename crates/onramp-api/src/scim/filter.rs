@@ -351,10 +351,26 @@ impl Parser {
                 return Err(format!("a value filter applies to an attribute, not the sub-attribute \"{word}\""));
             }
             self.next += 1;
-            let inner = self.or(true)?;
+            let mut inner = self.or(true)?;
             self.expect(Token::CloseBracket, "\"]\"")?;
+            // `emails[type eq "work"].value eq "x"`, as Entra ID matches users, is
+            // `emails[type eq "work" and value eq "x"]`.
+            if let Some((_, Token::Word(sub))) = self.peek().cloned()
+                && let Some(sub) = sub.strip_prefix('.')
+            {
+                self.next += 1;
+                let sub = sub.to_string();
+                check_name(&sub, &format!("{word}[...].{sub}"))?;
+                let condition = self.condition(AttrPath::simple(&sub), &format!("{word}[...].{sub}"))?;
+                inner = Filter::And(Box::new(inner), Box::new(condition));
+            }
             return Ok(Filter::ValuePath { path, filter: Box::new(inner) });
         }
+        self.condition(path, &word)
+    }
+
+    /// The operator and value after an attribute path (`word` as written, for the messages).
+    fn condition(&mut self, path: AttrPath, word: &str) -> Result<Filter, String> {
         let operator = match self.peek() {
             Some((_, Token::Word(operator))) => operator.clone(),
             other => return Err(format!("expected an operator after \"{word}\", found {}", describe(other))),
