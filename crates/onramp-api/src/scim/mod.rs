@@ -11,6 +11,7 @@
 pub mod attributes;
 pub mod error;
 pub mod filter;
+mod filter_parse;
 pub mod list;
 pub mod patch;
 mod patch_targets;
