@@ -182,10 +182,16 @@ impl From<onramp_core::CoreError> for ScimError {
     }
 }
 
+/// A SCIM body with its status, as `application/scim+json`.
+pub fn scim_json(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    response
+}
+
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body())).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+        let mut response = scim_json(self.status, &self.body());
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

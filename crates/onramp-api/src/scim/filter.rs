@@ -16,9 +16,6 @@ use std::cmp::Ordering;
 use super::attributes::{Attribute, AttributeType, ResourceSchema};
 use super::error::ScimError;
 
-/// The deepest nesting of parentheses, `not` and value filters a filter may have.
-const MAX_DEPTH: usize = 32;
-
 /// An attribute path: an optional schema URN, an attribute name and an optional sub-attribute name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttrPath {
@@ -166,226 +163,12 @@ impl std::fmt::Display for Filter {
 }
 
 /// ATTRNAME = ALPHA *("-" / "_" / DIGIT / ALPHA), and `$ref`.
-fn check_name(name: &str, whole: &str) -> Result<(), String> {
+pub(super) fn check_name(name: &str, whole: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let valid = name == "$ref"
         || (chars.next().is_some_and(|first| first.is_ascii_alphabetic())
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     if valid { Ok(()) } else { Err(format!("\"{whole}\" is not an attribute path")) }
-}
-
-impl CompareOp {
-    fn parse(word: &str) -> Option<CompareOp> {
-        let op = match word.to_ascii_lowercase().as_str() {
-            "eq" => CompareOp::Eq,
-            "ne" => CompareOp::Ne,
-            "co" => CompareOp::Co,
-            "sw" => CompareOp::Sw,
-            "ew" => CompareOp::Ew,
-            "gt" => CompareOp::Gt,
-            "ge" => CompareOp::Ge,
-            "lt" => CompareOp::Lt,
-            "le" => CompareOp::Le,
-            _ => return None,
-        };
-        Some(op)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Token {
-    Open,
-    Close,
-    OpenBracket,
-    CloseBracket,
-    Word(String),
-    Text(String),
-}
-
-fn describe(token: Option<&(usize, Token)>) -> String {
-    match token {
-        None => "the end".to_string(),
-        Some((_, Token::Open)) => "\"(\"".to_string(),
-        Some((_, Token::Close)) => "\")\"".to_string(),
-        Some((_, Token::OpenBracket)) => "\"[\"".to_string(),
-        Some((_, Token::CloseBracket)) => "\"]\"".to_string(),
-        Some((_, Token::Word(word))) => format!("\"{word}\""),
-        Some((_, Token::Text(text))) => format!("the string {}", Value::from(text.as_str())),
-    }
-}
-
-fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, String> {
-    let mut tokens = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
-        let token = match c {
-            c if c.is_whitespace() => continue,
-            '(' => Token::Open,
-            ')' => Token::Close,
-            '[' => Token::OpenBracket,
-            ']' => Token::CloseBracket,
-            '"' => {
-                let mut end = None;
-                while let Some((index, c)) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' => {
-                            end = Some(index);
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-                let end = end.ok_or_else(|| format!("the string at position {start} has no closing quote"))?;
-                let decoded: String = serde_json::from_str(&text[start..=end])
-                    .map_err(|_| format!("the string at position {start} is not a valid JSON string"))?;
-                Token::Text(decoded)
-            }
-            _ => {
-                let mut end = start + c.len_utf8();
-                while let Some(&(index, c)) = chars.peek() {
-                    if c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | '"') {
-                        break;
-                    }
-                    end = index + c.len_utf8();
-                    chars.next();
-                }
-                Token::Word(text[start..end].to_string())
-            }
-        };
-        tokens.push((start, token));
-    }
-    Ok(tokens)
-}
-
-struct Parser {
-    tokens: Vec<(usize, Token)>,
-    next: usize,
-    depth: usize,
-}
-
-impl Parser {
-    fn peek(&self) -> Option<&(usize, Token)> {
-        self.tokens.get(self.next)
-    }
-
-    fn peek_keyword(&self, keyword: &str) -> bool {
-        matches!(self.peek(), Some((_, Token::Word(word))) if word.eq_ignore_ascii_case(keyword))
-    }
-
-    fn expect(&mut self, expected: Token, what: &str) -> Result<(), String> {
-        match self.peek() {
-            Some((_, token)) if *token == expected => {
-                self.next += 1;
-                Ok(())
-            }
-            other => Err(format!("expected {what}, found {}", describe(other))),
-        }
-    }
-
-    fn operator_follows(&self) -> bool {
-        match self.tokens.get(self.next + 1) {
-            Some((_, Token::Word(word))) => word.eq_ignore_ascii_case("pr") || CompareOp::parse(word).is_some(),
-            Some((_, Token::OpenBracket)) => true,
-            _ => false,
-        }
-    }
-
-    fn deeper(&mut self) -> Result<(), String> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH { Err(format!("nested deeper than {MAX_DEPTH} levels")) } else { Ok(()) }
-    }
-
-    fn or(&mut self, in_brackets: bool) -> Result<Filter, String> {
-        let mut left = self.and(in_brackets)?;
-        while self.peek_keyword("or") {
-            self.next += 1;
-            let right = self.and(in_brackets)?;
-            left = Filter::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn and(&mut self, in_brackets: bool) -> Result<Filter, String> {
-        let mut left = self.unary(in_brackets)?;
-        while self.peek_keyword("and") {
-            self.next += 1;
-            let right = self.unary(in_brackets)?;
-            left = Filter::And(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn unary(&mut self, in_brackets: bool) -> Result<Filter, String> {
-        self.deeper()?;
-        let filter = match self.peek() {
-            Some((_, Token::Open)) => {
-                self.next += 1;
-                let inner = self.or(in_brackets)?;
-                self.expect(Token::Close, "\")\"")?;
-                inner
-            }
-            // `not` before an operator or "[" is an attribute named "not".
-            Some((_, Token::Word(word))) if word.eq_ignore_ascii_case("not") && !self.operator_follows() => {
-                self.next += 1;
-                Filter::Not(Box::new(self.unary(in_brackets)?))
-            }
-            Some((_, Token::Word(_))) => self.attribute_expression(in_brackets)?,
-            other => return Err(format!("expected an attribute path, \"(\" or \"not\", found {}", describe(other))),
-        };
-        self.depth -= 1;
-        Ok(filter)
-    }
-
-    fn attribute_expression(&mut self, in_brackets: bool) -> Result<Filter, String> {
-        let Some((_, Token::Word(word))) = self.peek().cloned() else { unreachable!("checked by unary") };
-        self.next += 1;
-        let path = AttrPath::parse(&word)?;
-        if let Some((_, Token::OpenBracket)) = self.peek() {
-            if in_brackets {
-                return Err(format!("a value filter cannot be nested inside another, at \"{word}[\""));
-            }
-            if path.sub.is_some() {
-                return Err(format!("a value filter applies to an attribute, not the sub-attribute \"{word}\""));
-            }
-            self.next += 1;
-            let inner = self.or(true)?;
-            self.expect(Token::CloseBracket, "\"]\"")?;
-            return Ok(Filter::ValuePath { path, filter: Box::new(inner) });
-        }
-        let operator = match self.peek() {
-            Some((_, Token::Word(operator))) => operator.clone(),
-            other => return Err(format!("expected an operator after \"{word}\", found {}", describe(other))),
-        };
-        self.next += 1;
-        if operator.eq_ignore_ascii_case("pr") {
-            return Ok(Filter::Present(path));
-        }
-        let op = CompareOp::parse(&operator)
-            .ok_or_else(|| format!("\"{operator}\" is not an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"))?;
-        let value = match self.peek() {
-            Some((_, Token::Text(text))) => Literal::String(text.clone()),
-            Some((_, Token::Word(word))) => literal_word(word).ok_or_else(|| {
-                format!("\"{word}\" is not a value: quote a string, or give true, false, null or a number")
-            })?,
-            other => {
-                return Err(format!("expected a value after \"{word} {operator}\", found {}", describe(other)));
-            }
-        };
-        self.next += 1;
-        Ok(Filter::Compare { path, op, value })
-    }
-}
-
-fn literal_word(word: &str) -> Option<Literal> {
-    match word.to_ascii_lowercase().as_str() {
-        "true" => Some(Literal::Bool(true)),
-        "false" => Some(Literal::Bool(false)),
-        "null" => Some(Literal::Null),
-        _ => serde_json::from_str::<Number>(word).ok().map(Literal::Number),
-    }
 }
 
 impl Filter {
@@ -396,19 +179,7 @@ impl Filter {
 
     /// Parses the filter of a value path (`emails[...]`), whose paths are sub-attributes.
     pub(crate) fn parse_inner(text: &str, in_brackets: bool) -> Result<Filter, String> {
-        let tokens = tokenize(text)?;
-        if tokens.is_empty() {
-            return Err("it is empty".to_string());
-        }
-        let mut parser = Parser { tokens, next: 0, depth: 0 };
-        let filter = parser.or(in_brackets)?;
-        match parser.peek() {
-            None => Ok(filter),
-            Some((position, _)) => {
-                let found = describe(parser.peek());
-                Err(format!("unexpected {found} at position {position}; join expressions with \"and\" or \"or\""))
-            }
-        }
+        super::filter_parse::parse(text, in_brackets)
     }
 
     /// Parses a filter and checks it against the resource type: comparing a boolean or binary attribute
@@ -463,24 +234,16 @@ impl Filter {
             Filter::And(left, right) => left.eval(container, scope) && right.eval(container, scope),
             Filter::Or(left, right) => left.eval(container, scope) || right.eval(container, scope),
             Filter::Not(inner) => !inner.eval(container, scope),
-            Filter::Present(path) if path.sub.is_none() => scope.raw(container, path).iter().any(present),
-            Filter::Present(path) => scope.values(container, path).0.iter().any(present),
+            Filter::Present(path) if path.sub.is_none() => scope.raw(container, path).into_iter().any(present),
+            Filter::Present(path) => scope.values(container, path).0.into_iter().any(present),
             Filter::Compare { path, op: CompareOp::Ne, value } => {
-                let eq = Filter::Compare { path: path.clone(), op: CompareOp::Eq, value: value.clone() };
-                !eq.eval(container, scope)
+                !compare_any(container, scope, path, CompareOp::Eq, value)
             }
-            Filter::Compare { path, op, value: Literal::Null } => {
-                let (values, _) = scope.values(container, path);
-                *op == CompareOp::Eq && values.iter().all(|value| value.is_null())
-            }
-            Filter::Compare { path, op, value } => {
-                let (values, definition) = scope.values(container, path);
-                values.iter().any(|candidate| compare(candidate, *op, value, definition))
-            }
+            Filter::Compare { path, op, value } => compare_any(container, scope, path, *op, value),
             Filter::ValuePath { path, filter } => {
                 let definition = scope.definition(path);
                 let inner = Scope::Element(definition);
-                scope.raw(container, path).iter().any(|element| filter.eval(element, &inner))
+                scope.raw(container, path).into_iter().any(|element| filter.eval(element, &inner))
             }
         }
     }
@@ -496,10 +259,19 @@ fn field<'v>(object: &'v Value, name: &str) -> Option<&'v Value> {
     object.as_object()?.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value)
 }
 
-fn flatten(value: &Value, out: &mut Vec<Value>) {
+fn flatten<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
     match value {
         Value::Array(items) => items.iter().for_each(|item| flatten(item, out)),
-        other => out.push(other.clone()),
+        other => out.push(other),
+    }
+}
+
+/// Whether any value at the path compares true; `eq null` is true when there is no value.
+fn compare_any(container: &Value, scope: &Scope, path: &AttrPath, op: CompareOp, literal: &Literal) -> bool {
+    let (values, definition) = scope.values(container, path);
+    match literal {
+        Literal::Null => op == CompareOp::Eq && values.iter().all(|value| value.is_null()),
+        _ => values.iter().any(|candidate| compare(candidate, op, literal, definition)),
     }
 }
 
@@ -516,7 +288,7 @@ impl Scope<'_> {
     }
 
     /// The attribute's value itself (before the sub-attribute), as a list of its values.
-    fn raw(&self, container: &Value, path: &AttrPath) -> Vec<Value> {
+    fn raw<'v>(&self, container: &'v Value, path: &AttrPath) -> Vec<&'v Value> {
         let holder = match (self, &path.urn) {
             (Scope::Resource(schema), Some(urn)) if !schema.core.id.eq_ignore_ascii_case(urn) => field(container, urn),
             _ => Some(container),
@@ -530,19 +302,19 @@ impl Scope<'_> {
 
     /// The values a path names, flattened, and the definition they follow. A complex value compared whole
     /// (`emails co "@x"`) stands for its `value` sub-attribute.
-    fn values(&self, container: &Value, path: &AttrPath) -> (Vec<Value>, Option<&'static Attribute>) {
+    fn values<'v>(&self, container: &'v Value, path: &AttrPath) -> (Vec<&'v Value>, Option<&'static Attribute>) {
         let mut definition = self.definition(path);
         let mut values = self.raw(container, path);
         if let Some(sub) = &path.sub {
             let mut out = Vec::new();
-            for value in &values {
+            for value in values {
                 if let Some(inner) = field(value, sub) {
                     flatten(inner, &mut out);
                 }
             }
             values = out;
-        } else if values.iter().any(Value::is_object) {
-            values = values.iter().filter_map(|value| field(value, "value").cloned()).collect();
+        } else if values.iter().any(|value| value.is_object()) {
+            values = values.into_iter().filter_map(|value| field(value, "value")).collect();
             definition = definition.and_then(|attribute| attribute.sub_attribute("value"));
         }
         (values, definition)

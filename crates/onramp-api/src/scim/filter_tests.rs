@@ -200,6 +200,21 @@ fn multi_valued_attributes_match_when_any_value_does() {
 }
 
 #[test]
+fn entra_matches_by_a_sub_attribute_after_a_value_filter() {
+    // Entra ID's matching attribute `emails[type eq "work"].value`, as a filter.
+    assert!(matches(r#"emails[type eq "work"].value eq "bjensen@example.com""#));
+    assert!(!matches(r#"emails[type eq "home"].value eq "bjensen@example.com""#));
+    assert!(matches(r#"emails[type eq "home"].value ew "jensen.org" and userName pr"#));
+    assert!(matches(r#"emails[type eq "work"].primary pr"#));
+    assert_eq!(
+        Filter::parse(r#"emails[type eq "work"].value eq "x""#).unwrap(),
+        Filter::parse(r#"emails[type eq "work" and value eq "x"]"#).unwrap()
+    );
+    assert!(detail(r#"emails[type eq "work"].value"#).contains("expected an operator after \"emails[...].value\""));
+    assert!(detail(r#"emails[type eq "work"].1x eq "a""#).contains("not an attribute path"));
+}
+
+#[test]
 fn booleans_numbers_and_null() {
     assert!(matches("active eq true"));
     assert!(!matches("active eq false"));

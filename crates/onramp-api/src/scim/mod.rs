@@ -11,8 +11,12 @@
 pub mod attributes;
 pub mod error;
 pub mod filter;
+mod filter_parse;
+pub mod list;
 pub mod patch;
 mod patch_targets;
+pub mod projection;
+pub mod schemas;
 
 #[cfg(test)]
 mod filter_tests;

@@ -161,6 +161,11 @@ fn group_membership_as_okta_and_entra_send_it() {
     assert_eq!(missing["members"], group()["members"]);
     let renamed = patch(&group(), json!([{"op": "Replace", "path": "displayName", "value": "Guides"}]));
     assert_eq!(renamed["displayName"], "Guides");
+    // Okta renames a group with its id in a path-less value.
+    let okta_rename = patch(&group(), json!([{"op": "replace", "value": {"id": "e9e30dba", "displayName": "Guides"}}]));
+    assert_eq!(okta_rename["displayName"], "Guides");
+    let (kind, _) = failure(&group(), json!([{"op": "replace", "value": {"id": "other", "displayName": "Guides"}}]));
+    assert_eq!(kind, ScimType::Mutability);
 }
 
 #[test]
