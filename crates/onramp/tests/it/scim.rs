@@ -315,3 +315,83 @@ pub fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+async fn discovery_and_bulk(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = scim_token(&server, BuiltinRole::Admin).await;
+    // Discovery answers without a token.
+    let config = scim(&server, "", "GET", "/scim/v2/ServiceProviderConfig", None, &[]).await;
+    assert_eq!(config.status, 200, "{}", config.body);
+    assert_eq!(config.body["patch"]["supported"], true);
+    assert_eq!(config.body["bulk"]["maxOperations"], 1000);
+    assert_eq!(config.body["filter"]["maxResults"], 1000);
+    let types = scim(&server, "", "GET", "/scim/v2/ResourceTypes", None, &[]).await;
+    assert_eq!(types.body["totalResults"], 2, "{}", types.body);
+    assert_eq!(scim(&server, "", "GET", "/scim/v2/ResourceTypes/User", None, &[]).await.body["endpoint"], "/Users");
+    let schemas = scim(&server, "", "GET", "/scim/v2/Schemas", None, &[]).await;
+    assert_eq!(schemas.body["totalResults"], 3, "{}", schemas.body);
+    let user = scim(&server, "", "GET", &format!("/scim/v2/Schemas/{USER_SCHEMA}"), None, &[]).await;
+    assert_eq!(user.body["id"], USER_SCHEMA);
+    assert_scim_error(
+        "unknown schema",
+        &scim(&server, "", "GET", "/scim/v2/Schemas/urn:x", None, &[]).await,
+        404,
+        None,
+    );
+
+    // Bulk: a user made, then referenced by bulkId from a group; a failing operation; failOnErrors.
+    let request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "failOnErrors": 2,
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "qwerty", "data": {"schemas": [USER_SCHEMA], "userName": "alice@example.com"}},
+            {"method": "POST", "path": "/Users", "bulkId": "dup", "data": {"schemas": [USER_SCHEMA], "userName": "alice@example.com"}},
+            {"method": "PATCH", "path": "/Groups/000000000000000000000003", "data": {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": "bulkId:qwerty"}]}]}},
+            {"method": "PATCH", "path": "/Users/bulkId:qwerty", "data": {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]}},
+            {"method": "DELETE", "path": "/Users/bulkId:nothing"},
+            {"method": "DELETE", "path": "/Users/bulkId:qwerty"},
+        ],
+    });
+    let answer = scim(&server, &token, "POST", "/scim/v2/Bulk", Some(&request), &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let operations = answer.body["Operations"].as_array().expect("operations");
+    let statuses: Vec<&str> = operations.iter().map(|o| o["status"].as_str().unwrap_or_default()).collect();
+    assert_eq!(statuses, ["201", "409", "200", "200", "400"], "stops after the second error: {}", answer.body);
+    assert_eq!(operations[0]["bulkId"], "qwerty");
+    assert!(operations[0]["location"].as_str().is_some_and(|l| l.contains("/scim/v2/Users/")));
+    assert_eq!(operations[1]["response"]["scimType"], "uniqueness");
+    let alice = scim(
+        &server,
+        &token,
+        "GET",
+        &format!("/scim/v2/Users?filter={}", urlencode("userName eq \"alice@example.com\"")),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(alice.body["Resources"][0]["active"], false, "{}", alice.body);
+    // Too many operations, or too large a body: 413, nothing runs.
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": {"userName": format!("u{i}@example.com")}}))
+        .collect();
+    let too_many = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": many});
+    assert_scim_error(
+        "too many",
+        &scim(&server, &token, "POST", "/scim/v2/Bulk", Some(&too_many), &[]).await,
+        413,
+        None,
+    );
+    let none = scim(
+        &server,
+        &token,
+        "GET",
+        &format!("/scim/v2/Users?filter={}", urlencode("userName eq \"u0@example.com\"")),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(none.body["totalResults"], 0);
+    let big = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [], "pad": "x".repeat(1024 * 1024)});
+    assert_scim_error("too large", &scim(&server, &token, "POST", "/scim/v2/Bulk", Some(&big), &[]).await, 413, None);
+}
+both_backends!(discovery_and_bulk);

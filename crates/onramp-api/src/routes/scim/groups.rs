@@ -24,6 +24,9 @@ use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_co
 use crate::scim::attributes::{GROUP_RESOURCE, GROUP_SCHEMA};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::Filter;
+use crate::scim::list::{ListResponse, Page};
+use crate::scim::patch::PatchRequest;
+use crate::scim::projection::Projection;
 use crate::state::AppState;
 
 /// How many members the search index answers at a time.
@@ -169,8 +172,9 @@ pub async fn list_groups(
     Query(query): Query<ListQuery>,
 ) -> ScimResult<ScimResponse> {
     let filter = query.filter.as_deref().map(|text| Filter::parse_for(text, &GROUP_RESOURCE)).transpose()?;
-    let page = super::glue::Paging::parse(query.start_index.as_deref(), query.count.as_deref())?;
-    let projection = super::glue::Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    let page = Page::parse(query.start_index.as_deref(), query.count.as_deref(), super::MAX_RESULTS)?;
+    let projection =
+        Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &GROUP_RESOURCE)?;
     let base = base_url(&state);
     let mut total = 0;
     let mut resources = Vec::new();
@@ -178,13 +182,13 @@ pub async fn list_groups(
         let members = members_of(&state, &caller, role).await?;
         let resource = group_resource(role, &members, &base);
         if filter.as_ref().is_none_or(|filter| filter.matches(&resource, &GROUP_RESOURCE)) {
-            if page.includes(total) {
+            if (page.offset()..page.offset().saturating_add(page.count)).contains(&total) {
                 resources.push(projection.apply(&resource, &GROUP_RESOURCE));
             }
             total += 1;
         }
     }
-    Ok(ScimResponse::ok(page.response(total, resources)))
+    Ok(ScimResponse::ok(ListResponse::new(total, page, resources).body()))
 }
 
 pub async fn get_group(
@@ -195,7 +199,8 @@ pub async fn get_group(
 ) -> ScimResult<ScimResponse> {
     let role = role_of(&id)?;
     let members = members_of(&state, &caller, role).await?;
-    let projection = super::glue::Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    let projection =
+        Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &GROUP_RESOURCE)?;
     Ok(ScimResponse::ok(projection.apply(&group_resource(role, &members, &base_url(&state)), &GROUP_RESOURCE)))
 }
 
@@ -241,7 +246,8 @@ pub async fn patch_group(
     without_null_member_keys(&mut body);
     let current = members_of(&state, &caller, role).await?;
     check_if_match(&headers, &version_of(&current))?;
-    let patched = super::glue::patched(&group_resource(role, &current, &base_url(&state)), &body, &GROUP_RESOURCE)?;
+    let patched = PatchRequest::parse(&body, &GROUP_RESOURCE)?
+        .apply(&group_resource(role, &current, &base_url(&state)), &GROUP_RESOURCE)?;
     check_display_name(&patched, role)?;
     let wanted = member_ids(&patched)?;
     Ok(ScimResponse::ok(set_members(&state, &caller, role, &current, &wanted).await?))

@@ -6,7 +6,8 @@
 //! A connection authenticates with `Authorization: Bearer <token>` (`onramp scim-token create`); its caller
 //! is the core's `Principal` for the connection's tenant and role, so authorization stays in the core.
 
-pub mod glue;
+pub mod bulk;
+pub mod discovery;
 pub mod groups;
 pub mod user_map;
 pub mod users;
@@ -47,7 +48,33 @@ pub type ScimObject = Map<String, Value>;
 
 /// Every `/scim/v2` route with its documentation.
 pub fn routes() -> ApiRouter {
+    let discovery = |operation_id, summary| {
+        Doc::scim(operation_id, summary)
+            .security(crate::openapi::Security::Public)
+            .scim_answer::<ScimObject>("200", "The discovery document")
+    };
     ApiRouter::new()
+        .get(
+            "/scim/v2/ServiceProviderConfig",
+            discovery::service_provider_config,
+            discovery("onramp.scim.ServiceProviderConfig", "What the service provider supports"),
+        )
+        .get(
+            "/scim/v2/ResourceTypes",
+            discovery::resource_types,
+            discovery("onramp.scim.ResourceTypes.List", "The resource types (User, Group)"),
+        )
+        .get(
+            "/scim/v2/ResourceTypes/{id}",
+            discovery::resource_type,
+            discovery("onramp.scim.ResourceTypes.Get", "One resource type by name"),
+        )
+        .get("/scim/v2/Schemas", discovery::all_schemas, discovery("onramp.scim.Schemas.List", "The schemas"))
+        .get(
+            "/scim/v2/Schemas/{id}",
+            discovery::one_schema,
+            discovery("onramp.scim.Schemas.Get", "One schema by its URN"),
+        )
         .get(
             "/scim/v2/Users",
             users::list_users,
@@ -83,6 +110,17 @@ pub fn routes() -> ApiRouter {
             Doc::scim("onramp.scim.Users.Patch", "Change a user by PATCH operations")
                 .scim_body::<ScimObject>()
                 .scim_answer::<ScimObject>("200", "The User as changed"),
+        )
+        .post(
+            "/scim/v2/Bulk",
+            bulk::bulk,
+            Doc::scim(
+                "onramp.scim.Bulk",
+                "Run many Users and Groups operations, each on its own, with bulkId references",
+            )
+            .scim_body::<ScimObject>()
+            .scim_answer::<ScimObject>("200", "A BulkResponse: each operation's status")
+            .scim_answer::<ScimErrorBody>("413", "Over maxPayloadSize or maxOperations"),
         )
         .get(
             "/scim/v2/Groups",
@@ -169,6 +207,15 @@ impl FromRequestParts<AppState> for ScimCaller {
         }
     }
 }
+
+/// The most resources one list answers (`filter.maxResults`).
+pub const MAX_RESULTS: usize = 1000;
+
+/// The most operations one `/Bulk` request carries (`bulk.maxOperations`).
+pub const BULK_MAX_OPERATIONS: usize = 1000;
+
+/// The longest `/Bulk` request body, in bytes (`bulk.maxPayloadSize`).
+pub const BULK_MAX_PAYLOAD: usize = 1024 * 1024;
 
 /// The base URL of the SCIM surface, for `meta.location`.
 pub fn base_url(state: &AppState) -> String {

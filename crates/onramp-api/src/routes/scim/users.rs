@@ -19,6 +19,9 @@ use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_co
 use crate::scim::attributes::USER_RESOURCE;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::Filter;
+use crate::scim::list::{ListResponse, Page};
+use crate::scim::patch::PatchRequest;
+use crate::scim::projection::Projection;
 use crate::state::AppState;
 
 /// How many users the store reads at a time when a filter is evaluated on every user.
@@ -76,7 +79,8 @@ pub async fn get_user(
 ) -> ScimResult<ScimResponse> {
     let user = live_user(&state, &caller, &id).await?;
     let resource = user_resource(&user, &base_url(&state));
-    let projection = super::glue::Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    let projection =
+        Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &USER_RESOURCE)?;
     Ok(ScimResponse::ok(projection.apply(&resource, &USER_RESOURCE)))
 }
 
@@ -135,7 +139,8 @@ pub async fn patch_user(
     let body = json_body(&body)?;
     let base = base_url(&state);
     replace(&state, &caller, &headers, &id, |before| {
-        let resource = super::glue::patched(&user_resource(before, &base), &body, &USER_RESOURCE)?;
+        let resource =
+            PatchRequest::parse(&body, &USER_RESOURCE)?.apply(&user_resource(before, &base), &USER_RESOURCE)?;
         UserFields::parse(&resource)
     })
     .await
@@ -191,8 +196,9 @@ pub async fn list_users(
     Query(query): Query<ListQuery>,
 ) -> ScimResult<ScimResponse> {
     let filter = query.filter.as_deref().map(|text| Filter::parse_for(text, &USER_RESOURCE)).transpose()?;
-    let page = super::glue::Paging::parse(query.start_index.as_deref(), query.count.as_deref())?;
-    let projection = super::glue::Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref())?;
+    let page = Page::parse(query.start_index.as_deref(), query.count.as_deref(), super::MAX_RESULTS)?;
+    let projection =
+        Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &USER_RESOURCE)?;
     let base = base_url(&state);
     let matches = |user: &User| -> Option<Value> {
         let resource = user_resource(user, &base);
@@ -201,7 +207,7 @@ pub async fn list_users(
     let mut total = 0usize;
     let mut resources = Vec::new();
     let mut keep = |resource: Value| {
-        if page.includes(total) {
+        if (page.offset()..page.offset().saturating_add(page.count)).contains(&total) {
             resources.push(projection.apply(&resource, &USER_RESOURCE));
         }
         total += 1;
@@ -227,5 +233,5 @@ pub async fn list_users(
             }
         }
     }
-    Ok(ScimResponse::ok(page.response(total, resources)))
+    Ok(ScimResponse::ok(ListResponse::new(total, page, resources).body()))
 }
