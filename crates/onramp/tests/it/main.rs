@@ -39,6 +39,7 @@ mod python_sdk;
 mod rbac;
 mod request_bodies;
 mod scim;
+mod scim_conformance;
 mod scim_idps;
 mod search;
 mod snapshots;

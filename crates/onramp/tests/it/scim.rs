@@ -185,6 +185,7 @@ async fn users_are_created_read_found_replaced_patched_and_deleted(backend: Back
         "userName eq \"barbara.jensen@example.com\"",
         "externalId eq \"00u1esetp8jZWzsPm0h7\"",
         "emails eq \"barbara.jensen@example.com\"",
+        "emails eq \"bjensen@example.com\"",
         "emails.value eq \"barbara.jensen@example.com\" and active eq true",
         "displayName co \"Jensen\"",
         "name.familyName sw \"Jen\" or userName eq \"nobody\"",

@@ -212,8 +212,17 @@ pub async fn list_users(
         }
         total += 1;
     };
-    if let Some((attribute, value)) = filter.as_ref().and_then(lookup) {
-        for user in looked_up(&state, &caller, attribute, value).await? {
+    // The email index holds primary emails only: `emails eq` a secondary address finds nobody there and
+    // is answered by the scan.
+    let found = match filter.as_ref().and_then(lookup) {
+        Some((attribute, value)) => {
+            let users = looked_up(&state, &caller, attribute, value).await?;
+            (attribute != "emails" || !users.is_empty()).then_some(users)
+        }
+        None => None,
+    };
+    if let Some(users) = found {
+        for user in users {
             if let Some(resource) = matches(&user) {
                 keep(resource);
             }
