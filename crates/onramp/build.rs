@@ -8,6 +8,7 @@
 //!   official ConductorOne SDK;
 //! - `onramp_test_smtp`: it imports aiosmtpd, the SMTP server of the mail tests;
 //! - `onramp_test_schemathesis`: it imports schemathesis, which checks the server against `/openapi.json`;
+//! - `onramp_test_scim2_tester`: it imports scim2_tester and httpx2, the SCIM conformance suite;
 //! - `onramp_test_browser`: the browser journeys can run: `node` (20 or later) is on the PATH, Debian's
 //!   Chromium is at `/usr/bin/chromium`, and `web-tests/node_modules` holds playwright-core and axe-core
 //!   (`npm ci` in `web-tests`).
@@ -27,6 +28,7 @@ fn main() {
         "onramp_test_python_sdk",
         "onramp_test_smtp",
         "onramp_test_schemathesis",
+        "onramp_test_scim2_tester",
         "onramp_test_browser",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
@@ -47,6 +49,11 @@ fn main() {
     require("onramp_test_python_sdk", imports(&python, "conductorone_sdk", "conductorone-sdk==0.17.2"));
     require("onramp_test_smtp", imports(&python, "aiosmtpd", "aiosmtpd==1.4.6"));
     require("onramp_test_schemathesis", imports(&python, "schemathesis", "schemathesis==4.32.5"));
+    require(
+        "onramp_test_scim2_tester",
+        imports(&python, "scim2_tester", "scim2-tester==0.5.2")
+            .and_then(|()| imports(&python, "httpx2", "'scim2-client[httpx2]==0.13.2'")),
+    );
     require("onramp_test_browser", browser());
 }
 

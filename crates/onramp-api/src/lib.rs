@@ -19,6 +19,7 @@ pub mod principal;
 pub mod request_id;
 pub mod routes;
 pub mod same_origin;
+pub mod scim;
 pub mod state;
 pub mod web;
 pub mod whole_body;
@@ -164,6 +165,7 @@ pub fn api() -> ApiRouter {
         .merge(routes::flows::routes())
         .merge(routes::onboards::routes())
         .merge(routes::console::routes())
+        .merge(routes::scim::routes())
         .merge(web::routes())
 }
 
@@ -192,8 +194,13 @@ async fn nosniff(mut response: Response) -> Response {
     response
 }
 
-async fn not_found(uri: Uri) -> ApiError {
-    ApiError::new(Code::NotFound, format!("no route for {}", uri.path()))
+/// No route: the SCIM error body under `/scim/` (identity providers read only that), the API's elsewhere.
+async fn not_found(uri: Uri) -> Response {
+    let message = format!("no route for {}", uri.path());
+    if uri.path().starts_with("/scim/") {
+        return axum::response::IntoResponse::into_response(crate::scim::error::ScimError::not_found(message));
+    }
+    axum::response::IntoResponse::into_response(ApiError::new(Code::NotFound, message))
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> (axum::http::StatusCode, ApiError) {

@@ -112,6 +112,8 @@ pub enum Content {
     Text,
     /// A file of one of these media types.
     Files(&'static [&'static str]),
+    /// `application/scim+json` (RFC 7644 §3.1), the schema of a type.
+    Scim(SchemaOf),
     /// No body.
     Nothing,
 }
@@ -139,6 +141,8 @@ pub enum Security {
     ApiOrBasic,
     /// `/metrics`: the metrics token.
     MetricsToken,
+    /// `/scim/v2`: a SCIM provisioning connection's bearer token.
+    ScimToken,
 }
 
 /// The documentation of one operation, given where its route is registered.
@@ -204,6 +208,27 @@ impl Doc {
     /// An operations route (health, metrics, the document).
     pub fn ops(operation_id: &'static str, summary: &'static str) -> Doc {
         Doc::new(operation_id, "Operations", summary, Security::Public)
+    }
+
+    /// A SCIM operation (`/scim/v2`): a connection's bearer token; bodies and errors are
+    /// `application/scim+json`, an error the SCIM error body.
+    pub fn scim(operation_id: &'static str, summary: &'static str) -> Doc {
+        Doc::new(operation_id, "SCIM", summary, Security::ScimToken).answer(
+            "default",
+            "SCIM error (RFC 7644 §3.12)",
+            Content::Scim(schema_of::<crate::routes::scim::ScimErrorBody>),
+        )
+    }
+
+    /// A SCIM request body of type `T`.
+    pub fn scim_body<T: JsonSchema>(mut self) -> Doc {
+        self.request = Some(Content::Scim(schema_of::<T>));
+        self
+    }
+
+    /// `status` with `T` as `application/scim+json`.
+    pub fn scim_answer<T: JsonSchema>(self, status: &'static str, description: &'static str) -> Doc {
+        self.answer(status, description, Content::Scim(schema_of::<T>))
     }
 
     /// Any other operation, with no default answer.
@@ -501,6 +526,7 @@ fn content(content: Content, generator: &mut SchemaGenerator) -> Option<Value> {
         Content::SubsetForm(name) => {
             ("application/x-www-form-urlencoded", json!({ "$ref": format!("{SCHEMAS}{name}") }))
         }
+        Content::Scim(of) => ("application/scim+json", of(generator).to_value()),
         Content::Html => ("text/html", json!({ "type": "string" })),
         Content::Text => ("text/plain", json!({ "type": "string" })),
         Content::Files(types) => {
@@ -520,6 +546,7 @@ fn security(security: Security) -> Option<Value> {
         Security::BasicOrBearer => Some(json!([{ "basicAuth": [] }, { "bearerAuth": [] }])),
         Security::ApiOrBasic => Some(json!([{ "bearerAuth": [] }, { "oauth": [] }, { "basicAuth": [] }])),
         Security::MetricsToken => Some(json!([{ "metricsToken": [] }])),
+        Security::ScimToken => Some(json!([{ "scimToken": [] }])),
     }
 }
 
@@ -658,6 +685,10 @@ pub fn document(operations: &[Operation]) -> Value {
     security_schemes.insert(
         "metricsToken".into(),
         json!({ "type": "http", "scheme": "bearer", "description": "The token given to the node with --metrics-token." }),
+    );
+    security_schemes.insert(
+        "scimToken".into(),
+        json!({ "type": "http", "scheme": "bearer", "description": "A SCIM provisioning connection's token (`onramp scim-token create`)." }),
     );
     json!({
         "openapi": "3.1.0",

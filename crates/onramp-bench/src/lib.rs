@@ -7,6 +7,7 @@ pub mod console_users;
 pub mod http_client;
 pub mod import;
 pub mod invitations;
+pub mod scim;
 pub mod scratch;
 pub mod search;
 pub mod server_process;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use onramp_bench::{accept_memory, console_users, import, invitations, search};
+use onramp_bench::{accept_memory, console_users, import, invitations, scim, search};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
@@ -65,6 +65,15 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         connections: usize,
     },
+    /// An identity provider's push: users created by POST /scim/v2/Users, one request each, over
+    /// keep-alive connections to a real server on SQLite; users per second, PASS at 1,000 or more.
+    Scim {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// Concurrent keep-alive HTTP connections (an IdP pushes several requests at a time).
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+    },
     /// The server's peak memory under concurrent invitation acceptances: `onramp serve` in a child process,
     /// its resident memory when idle and its peak during the burst; fails over a rise of 150 MiB.
     AcceptMemory {
@@ -95,6 +104,7 @@ async fn run(command: Command) -> onramp_bench::Result<()> {
         Command::Invitations { count, postgres_url, connections } => {
             invitations::run(count, postgres_url.as_deref(), connections).await
         }
+        Command::Scim { count, connections } => scim::run(count, connections).await,
         Command::AcceptMemory { concurrent, postgres_url, server } => {
             accept_memory::run(concurrent, postgres_url.as_deref(), server.as_deref()).await
         }

@@ -149,6 +149,8 @@ impl From<StoreError> for CoreError {
 fn conflict_message(constraint: &str) -> &'static str {
     match constraint {
         "users_email_live" => "a user with this email already exists",
+        "users_external_id_live" => "a user with this externalId already exists",
+        "users_user_name_directory" => "a directory user with this userName already exists",
         "credentials_client_id" => "a credential with this client id already exists",
         "invitations_pending_email" => "a pending invitation for this email already exists in this directory",
         "local_directories_pkey" => "this app is a local directory already",

@@ -37,6 +37,7 @@ pub mod password;
 pub mod principal;
 pub mod reset;
 pub mod roles;
+pub mod scim;
 pub mod search;
 pub mod settings;
 pub mod sign_in;

@@ -101,6 +101,21 @@ pub struct ApiKeyGrant {
     pub user: User,
 }
 
+/// A SCIM provisioning connection: an identity provider's bearer token into one tenant, acting with one
+/// built-in role. Only the token's SHA-256 is kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScimToken {
+    pub id: Id,
+    pub tenant_id: Id,
+    pub name: String,
+    pub role_id: Id,
+    /// SHA-256 (lowercase hex) of the token.
+    pub token_hash: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
 /// An access-token signing key. Deployment-wide: every node signs with the newest and verifies with all.
 #[derive(Clone, PartialEq)]
 pub struct SigningKey {

@@ -137,6 +137,9 @@ pub struct User {
     /// Free-form profile attributes (a protobuf `Struct`).
     pub profile: serde_json::Map<String, serde_json::Value>,
     pub sources: Sources,
+    /// The id a provisioning identity provider gives this user (SCIM `externalId`); unique in the tenant
+    /// among users that are not deleted.
+    pub external_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
@@ -167,6 +170,7 @@ impl User {
             employee_ids: Vec::new(),
             profile: serde_json::Map::new(),
             sources: Sources::default(),
+            external_id: None,
             created_at: now,
             updated_at: now,
             deleted_at: None,

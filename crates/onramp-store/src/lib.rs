@@ -92,6 +92,7 @@ pub trait Store:
     + AccountStore
     + GaugeStore
     + OverviewStore
+    + ScimStore
 {
 }
 
@@ -109,7 +110,8 @@ impl<
         + PasswordStore
         + AccountStore
         + GaugeStore
-        + OverviewStore,
+        + OverviewStore
+        + ScimStore,
 > Store for T
 {
 }
@@ -151,6 +153,13 @@ pub trait UserStore: Send + Sync + 'static {
     /// The live (not deleted) user with this email.
     async fn find_user_by_email(&self, tenant_id: &Id, email: &str) -> Result<User>;
 
+    /// The live (not deleted) user with this external id (SCIM `externalId`).
+    async fn find_user_by_external_id(&self, tenant_id: &Id, external_id: &str) -> Result<User>;
+
+    /// The live users whose first username is `user_name`, compared without case (SCIM `userName`), in id
+    /// order; at most 100.
+    async fn find_users_by_user_name(&self, tenant_id: &Id, user_name: &str) -> Result<Vec<User>>;
+
     /// Live users in id order, after `after` if given.
     async fn list_users(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<User>>;
 
@@ -177,6 +186,10 @@ pub trait UserStore: Send + Sync + 'static {
         after: &User,
         effects: &OnboardEffects,
     ) -> Result<User>;
+
+    /// [`UserStore::update_user`] for several users in one transaction: all are written or none (a SCIM
+    /// group's members gaining or losing its role).
+    async fn update_users(&self, actor: &Actor, changes: &[(User, User)]) -> Result<Vec<User>>;
 
     /// Marks the live user `before` DELETED (freeing its email for reuse), if it is still `before` (by
     /// `updated_at`), else a conflict on `users_concurrent_update`; an unknown or already deleted user is not
@@ -247,6 +260,24 @@ pub trait AuthStore: Send + Sync + 'static {
 
     /// Adds a signing key; another key of the same generation is a conflict (another node rotated first).
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<()>;
+}
+
+/// SCIM provisioning connections and their bearer tokens.
+#[async_trait]
+pub trait ScimStore: Send + Sync + 'static {
+    async fn create_scim_token(&self, actor: &Actor, token: &ScimToken) -> Result<()>;
+
+    async fn list_scim_tokens(&self, tenant_id: &Id) -> Result<Vec<ScimToken>>;
+
+    /// Revokes a token; revoking a revoked token changes nothing and succeeds.
+    async fn revoke_scim_token(&self, actor: &Actor, id: &Id) -> Result<()>;
+
+    /// The live (unrevoked) token with this hash, across tenants.
+    async fn scim_token_by_hash(&self, token_hash: &str) -> Result<ScimToken>;
+
+    /// Records that the token was used at `now`, unless it was recorded after `since` already (one write a
+    /// minute for a busy connection, not one per request).
+    async fn touch_scim_token(&self, id: &Id, now: Timestamp, since: Timestamp) -> Result<()>;
 }
 
 /// The append-only audit log. Events are written by the mutating methods of the other traits.

@@ -38,6 +38,9 @@ pub enum Command {
     /// Manage API keys for the /onboards surface (HTTP Basic API:<key>).
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Manage SCIM 2.0 provisioning connections (bearer tokens for /scim/v2).
+    #[command(subcommand)]
+    ScimToken(ScimTokenCommand),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -123,6 +126,32 @@ pub enum ApiKeyCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum ScimTokenCommand {
+    /// Create a provisioning connection for an identity provider; prints its bearer token once.
+    Create {
+        /// The one role the connection acts with (admin or directory-admin to provision users).
+        #[arg(long)]
+        role: String,
+        /// What the connection is for (e.g. okta, entra).
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        tenant: Option<Id>,
+    },
+    /// List a tenant's provisioning connections.
+    List {
+        #[arg(long)]
+        tenant: Option<Id>,
+    },
+    /// Revoke a provisioning connection by id; its token stops working at once.
+    Revoke {
+        id: Id,
+        #[arg(long)]
+        tenant: Option<Id>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum TenantCommand {
     /// Create a tenant with a super-admin; prints its first credential once.
     Create {
@@ -144,6 +173,18 @@ pub fn credential_notice(issued: &IssuedCredential, public_url: &str) -> String 
          --data-urlencode 'client_id={client_id}' \\\n    --data-urlencode 'client_secret={secret}'\n",
         tenant = issued.tenant_id,
         client_id = issued.client_id,
+    )
+}
+
+/// What an operator sees once after a SCIM connection is made: the token and how to configure an IdP.
+pub fn scim_token_notice(id: &Id, role: BuiltinRole, token: &Secret<String>, public_url: &str) -> String {
+    format!(
+        "Created SCIM connection {id} acting as {role}.\n\n  token: {token}\n\n\
+         The token is shown only this once; onramp keeps only its hash.\n\
+         In the identity provider: SCIM base URL {public_url}/scim/v2, \
+         authentication HTTP header Authorization: Bearer <token>.\n",
+        role = role.name(),
+        token = token.expose(),
     )
 }
 
@@ -235,6 +276,32 @@ pub async fn run_admin(command: Command, config: &Config) -> Result<(), Box<dyn 
                 let roles = role_names(&k.role_ids);
                 println!("{:<24}  {:<20}  {state:<10}  {roles:<30}  {}", k.id, k.display_name, k.created_at);
             }
+        }
+        Command::ScimToken(ScimTokenCommand::Create { role, name, tenant }) => {
+            let tenant = tenant_or_default(store.as_ref(), tenant).await?;
+            let role = *admin::parse_roles(&[role])?.first().expect("one role asked, one parsed");
+            let (record, token) = Core::offline(store.clone()).create_scim_token_as_system(tenant, &name, role).await?;
+            print!("{}", scim_token_notice(&record.id, role, &token, &public_url));
+        }
+        Command::ScimToken(ScimTokenCommand::List { tenant }) => {
+            let tenant = tenant_or_default(store.as_ref(), tenant).await?;
+            println!("{:<24}  {:<20}  {:<10}  {:<16}  {:<28}  LAST USED", "ID", "NAME", "STATE", "ROLE", "CREATED");
+            for t in store.list_scim_tokens(&tenant).await? {
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                let role = role_names(&[t.role_id]);
+                let used = t.last_used_at.map_or("never".to_string(), |at| at.to_string());
+                println!(
+                    "{:<24}  {:<20}  {state:<10}  {role:<16}  {:<28}  {used}",
+                    t.id,
+                    t.name,
+                    t.created_at.to_string()
+                );
+            }
+        }
+        Command::ScimToken(ScimTokenCommand::Revoke { id, tenant }) => {
+            let tenant = tenant_or_default(store.as_ref(), tenant).await?;
+            store.revoke_scim_token(&Actor::system(tenant), &id).await?;
+            println!("Revoked SCIM connection {id}.");
         }
         Command::ApiKey(ApiKeyCommand::Revoke { id, tenant }) => {
             let tenant = tenant_or_default(store.as_ref(), tenant).await?;

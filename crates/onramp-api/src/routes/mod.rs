@@ -13,6 +13,7 @@ pub mod onboard_steps;
 pub mod onboards;
 pub mod openapi;
 pub mod roles;
+pub mod scim;
 pub mod search;
 pub mod settings;
 pub mod token;

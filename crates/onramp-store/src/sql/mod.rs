@@ -23,6 +23,7 @@ mod outbox;
 mod overview;
 mod passwords;
 mod rows;
+mod scim;
 mod settings;
 mod tenants;
 mod user_sql;

@@ -120,6 +120,7 @@ pub(super) fn user(row: &impl RowExt, relations: UserRelations) -> Result<User, 
         employee_ids: json_column(row, "employee_ids_json")?,
         profile: json_column(row, "profile_json")?,
         sources: json_column(row, "sources_json")?,
+        external_id: row.opt_text("external_id")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
         deleted_at: row.opt_time("deleted_at")?,
@@ -149,6 +150,19 @@ pub(super) fn api_key(row: &impl RowExt) -> Result<ApiKey, StoreError> {
         key_hash: row.text("key_hash")?,
         role_ids: row.id_list("role_ids")?,
         created_at: row.time("created_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+    })
+}
+
+pub(super) fn scim_token(row: &impl RowExt) -> Result<ScimToken, StoreError> {
+    Ok(ScimToken {
+        id: row.id("id")?,
+        tenant_id: row.id("tenant_id")?,
+        name: row.text("name")?,
+        role_id: row.id("role_id")?,
+        token_hash: row.text("token_hash")?,
+        created_at: row.time("created_at")?,
+        last_used_at: row.opt_time("last_used_at")?,
         revoked_at: row.opt_time("revoked_at")?,
     })
 }

@@ -14,8 +14,8 @@ use crate::{FeedEntry, FeedPosition, Result, StoreError};
 /// The columns of `users` in the order `bind_user` binds them.
 pub(super) const USER_COLUMNS: &str = "id, tenant_id, email, display_name, status, directory_status, user_type, \
     origin, department, job_title, employment_status, employment_type, delegated_user_id, emails_json, \
-    usernames_json, employee_ids_json, profile_json, sources_json, created_at, updated_at, deleted_at, change_seq";
-pub(super) const USER_COLUMN_COUNT: usize = 22;
+    usernames_json, employee_ids_json, profile_json, sources_json, created_at, updated_at, deleted_at, change_seq, external_id, user_name";
+pub(super) const USER_COLUMN_COUNT: usize = 24;
 
 /// The audit form of a user: its attributes, never a secret.
 pub(super) fn user_json(user: &User) -> serde_json::Value {
@@ -35,6 +35,7 @@ pub(super) fn user_json(user: &User) -> serde_json::Value {
         "jobTitle": user.job_title,
         "employmentStatus": user.employment_status,
         "employmentType": user.employment_type,
+        "externalId": user.external_id,
     })
 }
 
@@ -92,6 +93,8 @@ where
         .bind(user.updated_at.micros())
         .bind(user.deleted_at.map(Timestamp::micros))
         .bind(change_seq)
+        .bind(user.external_id.clone())
+        .bind(user.usernames.first().map(|name| name.to_lowercase()))
 }
 
 /// Takes the change-feed number of the calling transaction: every users row it writes carries it. The
@@ -111,6 +114,22 @@ where
     row.int("seq")
 }
 
+/// A unique index of `users` broken by a write: the external id's (SCIM `externalId`), the directory
+/// username's (SCIM `userName`) or the email's.
+pub(super) fn user_conflict(error: sqlx::Error) -> StoreError {
+    let broken = |index: &str, column: &str| {
+        error.as_database_error().is_some_and(|db| db.constraint() == Some(index) || db.message().contains(column))
+    };
+    let constraint = if broken("users_external_id_live", "users.external_id") {
+        "users_external_id_live"
+    } else if broken("users_user_name_directory", "users.user_name") {
+        "users_user_name_directory"
+    } else {
+        "users_email_live"
+    };
+    conflict_on(constraint)(error)
+}
+
 /// Inserts a user and its relations on the given connection (inside the caller's transaction).
 pub(super) async fn insert_user<DB>(conn: &mut DB::Connection, user: &User) -> Result<()>
 where
@@ -126,10 +145,7 @@ where
 {
     let change_seq = next_change_seq::<DB>(conn).await?;
     let sql = format!("INSERT INTO users ({USER_COLUMNS}) VALUES ({})", placeholders(1, USER_COLUMN_COUNT));
-    bind_user::<DB>(sqlx::query(&sql), user, change_seq)
-        .execute(&mut *conn)
-        .await
-        .map_err(conflict_on("users_email_live"))?;
+    bind_user::<DB>(sqlx::query(&sql), user, change_seq).execute(&mut *conn).await.map_err(user_conflict)?;
     replace_relations::<DB>(conn, user).await
 }
 

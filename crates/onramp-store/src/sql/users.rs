@@ -137,7 +137,7 @@ where
             .bind(before.updated_at.micros())
             .fetch_optional(&mut *conn)
             .await
-            .map_err(super::conflict_on("users_email_live"))?;
+            .map_err(super::user_sql::user_conflict)?;
         if updated.is_none() {
             return Err(StoreError::Conflict { constraint: "users_concurrent_update" });
         }
@@ -172,6 +172,21 @@ where
     async fn find_user_by_email(&self, tenant_id: &Id, email: &str) -> Result<User> {
         let sql = "tenant_id = $1 AND email = $2 AND status <> 'DELETED'";
         self.one_user(sql, [tenant_id.to_string(), email.to_ascii_lowercase()]).await
+    }
+
+    async fn find_user_by_external_id(&self, tenant_id: &Id, external_id: &str) -> Result<User> {
+        let sql = "tenant_id = $1 AND external_id = $2 AND status <> 'DELETED'";
+        self.one_user(sql, [tenant_id.to_string(), external_id.to_string()]).await
+    }
+
+    async fn find_users_by_user_name(&self, tenant_id: &Id, user_name: &str) -> Result<Vec<User>> {
+        let sql = format!(
+            "{} WHERE tenant_id = $1 AND user_name = $2 AND status <> 'DELETED' ORDER BY id LIMIT 100",
+            select_users::<DB>()
+        );
+        let rows =
+            sqlx::query(&sql).bind(tenant_id.to_string()).bind(user_name.to_lowercase()).fetch_all(&self.read).await?;
+        rows.iter().map(listed_user).collect()
     }
 
     async fn list_users(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<User>> {
@@ -235,6 +250,16 @@ where
         onboarding::write_effects::<DB>(&mut tx, effects, after.updated_at).await?;
         tx.commit().await?;
         Ok(after)
+    }
+
+    async fn update_users(&self, actor: &Actor, changes: &[(User, User)]) -> Result<Vec<User>> {
+        let mut tx = self.write.begin().await?;
+        let mut updated = Vec::with_capacity(changes.len());
+        for (before, after) in changes {
+            updated.push(Self::update_in(&mut tx, actor, before, after).await?);
+        }
+        tx.commit().await?;
+        Ok(updated)
     }
 
     async fn delete_user(&self, actor: &Actor, before: &User) -> Result<User> {

@@ -1,0 +1,246 @@
+//! `/scim/v2/Users`: create, get, replace, patch, delete and list with a filter, over the core's user
+//! use cases (so a provisioned user is in the search index at once, and every write is audited and one
+//! transaction).
+//!
+//! A list's `userName eq`, `externalId eq` and `emails eq` (alone, or as one side of an `and`) are index
+//! lookups; any other filter is evaluated on the users in id order, a page of the store at a time.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use onramp_domain::user::User;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::user_map::{UserFields, user_resource, version_of};
+use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_content, resource_id};
+use crate::scim::attributes::USER_RESOURCE;
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::filter::Filter;
+use crate::scim::list::{ListResponse, Page};
+use crate::scim::patch::PatchRequest;
+use crate::scim::projection::Projection;
+use crate::state::AppState;
+
+/// How many users the store reads at a time when a filter is evaluated on every user.
+const SCAN_PAGE: u32 = 1000;
+
+/// The query of a list (RFC 7644 §3.4.2): every parameter as text, parsed by the SCIM parts.
+#[derive(Deserialize, Default, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ListQuery {
+    /// A SCIM filter (`userName eq "bjensen"`).
+    pub filter: Option<String>,
+    /// 1-based index of the first result.
+    pub start_index: Option<String>,
+    /// Most results on the page.
+    pub count: Option<String>,
+    /// Attributes to return (comma-separated).
+    pub attributes: Option<String>,
+    /// Attributes to leave out (comma-separated).
+    pub excluded_attributes: Option<String>,
+    /// Accepted and ignored: results are in id (creation) order.
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+}
+
+/// `attributes`/`excludedAttributes` of a single-resource request.
+#[derive(Deserialize, Default, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProjectionQuery {
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+async fn live_user(state: &AppState, caller: &ScimCaller, raw_id: &str) -> ScimResult<User> {
+    let id = resource_id("User", raw_id)?;
+    let user = state.core.get_user(&caller.0, &id).await?;
+    if user.deleted_at.is_some() {
+        return Err(ScimError::not_found(format!("User {raw_id} not found")));
+    }
+    Ok(user)
+}
+
+pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, body: Bytes) -> ScimResult<ScimResponse> {
+    let fields = UserFields::parse(&json_body(&body)?)?;
+    let connection = caller.0.credential_id;
+    let user =
+        state.core.create_user(&caller.0, |tenant_id, now| Ok(fields.new_user(tenant_id, now, &connection))).await?;
+    Ok(ScimResponse::created(user_resource(&user, &base_url(&state))))
+}
+
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    Query(query): Query<ProjectionQuery>,
+) -> ScimResult<ScimResponse> {
+    let user = live_user(&state, &caller, &id).await?;
+    let resource = user_resource(&user, &base_url(&state));
+    let projection =
+        Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &USER_RESOURCE)?;
+    Ok(ScimResponse::ok(projection.apply(&resource, &USER_RESOURCE)))
+}
+
+/// Replaces the user `id` with `fields`, if `If-Match` (when sent) names its version.
+async fn replace(
+    state: &AppState,
+    caller: &ScimCaller,
+    headers: &HeaderMap,
+    id: &str,
+    fields: impl FnOnce(&User) -> ScimResult<UserFields>,
+) -> ScimResult<ScimResponse> {
+    let before = live_user(state, caller, id).await?;
+    check_if_match(headers, &version_of(&before))?;
+    let fields = fields(&before)?;
+    let connection = caller.0.credential_id;
+    let expected = before.updated_at;
+    let updated = state
+        .core
+        .update_user(&caller.0, &before.id, |user| {
+            // The core read the user again: a write in between is the ETag's mismatch.
+            if user.updated_at != expected {
+                return Err(onramp_core::CoreError::new(onramp_core::Code::Aborted, "precondition"));
+            }
+            fields.apply(user, &connection);
+            Ok(())
+        })
+        .await
+        .map_err(|error| {
+            if error.code == onramp_core::Code::Aborted && headers.contains_key(axum::http::header::IF_MATCH) {
+                ScimError::precondition_failed("the user changed since the version If-Match names")
+            } else {
+                ScimError::from(error)
+            }
+        })?;
+    Ok(ScimResponse::ok(user_resource(&updated, &base_url(state))))
+}
+
+pub async fn replace_user(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<ScimResponse> {
+    let body = json_body(&body)?;
+    replace(&state, &caller, &headers, &id, |_| UserFields::parse(&body)).await
+}
+
+pub async fn patch_user(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<ScimResponse> {
+    let body = json_body(&body)?;
+    let base = base_url(&state);
+    replace(&state, &caller, &headers, &id, |before| {
+        let resource =
+            PatchRequest::parse(&body, &USER_RESOURCE)?.apply(&user_resource(before, &base), &USER_RESOURCE)?;
+        UserFields::parse(&resource)
+    })
+    .await
+}
+
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
+    let user = live_user(&state, &caller, &id).await?;
+    check_if_match(&headers, &version_of(&user))?;
+    state.core.delete_user(&caller.0, &user.id).await?;
+    Ok(no_content())
+}
+
+/// The `attr eq "value"` an index can answer, on its own or as one side of an `and`.
+fn lookup(filter: &Filter) -> Option<(&'static str, &str)> {
+    if let Some((path, value)) = filter.equality() {
+        let is_email = path.is("emails")
+            || (path.name.eq_ignore_ascii_case("emails")
+                && path.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("value")));
+        return if path.is("userName") {
+            Some(("userName", value))
+        } else if path.is("externalId") {
+            Some(("externalId", value))
+        } else if is_email {
+            Some(("emails", value))
+        } else {
+            None
+        };
+    }
+    match filter {
+        Filter::And(left, right) => lookup(left).or_else(|| lookup(right)),
+        _ => None,
+    }
+}
+
+/// The users an index finds for `attribute eq value` (the filter is still applied to them after).
+async fn looked_up(state: &AppState, caller: &ScimCaller, attribute: &str, value: &str) -> ScimResult<Vec<User>> {
+    let core = &state.core;
+    Ok(match attribute {
+        "userName" => core.users_by_user_name(&caller.0, value).await?,
+        "externalId" => core.user_by_external_id(&caller.0, value).await?.into_iter().collect(),
+        _ => core.user_by_primary_email(&caller.0, value).await?.into_iter().collect(),
+    })
+}
+
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: ScimCaller,
+    Query(query): Query<ListQuery>,
+) -> ScimResult<ScimResponse> {
+    let filter = query.filter.as_deref().map(|text| Filter::parse_for(text, &USER_RESOURCE)).transpose()?;
+    let page = Page::parse(query.start_index.as_deref(), query.count.as_deref(), super::MAX_RESULTS)?;
+    let projection =
+        Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &USER_RESOURCE)?;
+    let base = base_url(&state);
+    let matches = |user: &User| -> Option<Value> {
+        let resource = user_resource(user, &base);
+        filter.as_ref().is_none_or(|filter| filter.matches(&resource, &USER_RESOURCE)).then_some(resource)
+    };
+    let mut total = 0usize;
+    let mut resources = Vec::new();
+    let mut keep = |resource: Value| {
+        if (page.offset()..page.offset().saturating_add(page.count)).contains(&total) {
+            resources.push(projection.apply(&resource, &USER_RESOURCE));
+        }
+        total += 1;
+    };
+    // The email index holds primary emails only: `emails eq` a secondary address finds nobody there and
+    // is answered by the scan.
+    let found = match filter.as_ref().and_then(lookup) {
+        Some((attribute, value)) => {
+            let users = looked_up(&state, &caller, attribute, value).await?;
+            (attribute != "emails" || !users.is_empty()).then_some(users)
+        }
+        None => None,
+    };
+    if let Some(users) = found {
+        for user in users {
+            if let Some(resource) = matches(&user) {
+                keep(resource);
+            }
+        }
+    } else {
+        let mut after = None;
+        loop {
+            let users = state.core.list_users(&caller.0, after.as_ref(), SCAN_PAGE).await?;
+            for user in &users {
+                if let Some(resource) = matches(user) {
+                    keep(resource);
+                }
+            }
+            match users.last() {
+                Some(last) if users.len() == SCAN_PAGE as usize => after = Some(last.id),
+                _ => break,
+            }
+        }
+    }
+    Ok(ScimResponse::ok(ListResponse::new(total, page, resources).body()))
+}

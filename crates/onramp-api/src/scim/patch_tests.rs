@@ -1,0 +1,293 @@
+//! PATCH's tests: the RFC's examples, the requests Okta and Entra ID send, paths, errors and atomicity.
+
+use super::attributes::{ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, USER_RESOURCE, USER_SCHEMA};
+use super::error::ScimType;
+use super::patch::{PATCH_OP_SCHEMA, PatchOp, PatchPath, PatchRequest};
+use serde_json::{Value, json};
+
+fn user() -> Value {
+    json!({
+        "schemas": [USER_SCHEMA],
+        "id": "2819c223",
+        "userName": "bjensen",
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "active": true,
+        "emails": [
+            {"value": "bjensen@example.com", "type": "work", "primary": true},
+            {"value": "babs@jensen.org", "type": "home"}
+        ],
+        "meta": {"resourceType": "User", "lastModified": "2011-05-13T04:42:34Z"}
+    })
+}
+
+fn group() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "id": "e9e30dba",
+        "displayName": "Tour Guides",
+        "members": [{"value": "2819c223", "display": "Babs"}, {"value": "902c246b", "display": "Mandy"}]
+    })
+}
+
+fn request(operations: Value) -> Value {
+    json!({"schemas": [PATCH_OP_SCHEMA], "Operations": operations})
+}
+
+fn patch_user(operations: Value) -> Value {
+    patch(&user(), operations)
+}
+
+fn patch(resource: &Value, operations: Value) -> Value {
+    let schema = if resource.get("userName").is_some() { &USER_RESOURCE } else { &GROUP_RESOURCE };
+    let parsed = PatchRequest::parse(&request(operations.clone()), schema)
+        .unwrap_or_else(|error| panic!("{operations}: {error}"));
+    parsed.apply(resource, schema).unwrap_or_else(|error| panic!("{operations}: {error}"))
+}
+
+fn failure(resource: &Value, operations: Value) -> (ScimType, String) {
+    let schema = if resource.get("userName").is_some() { &USER_RESOURCE } else { &GROUP_RESOURCE };
+    let error = PatchRequest::parse(&request(operations), schema)
+        .and_then(|parsed| parsed.apply(resource, schema))
+        .expect_err("the patch should fail");
+    assert_eq!(error.status.as_u16(), 400);
+    (error.scim_type.expect("a 400 has a scimType"), error.detail)
+}
+
+#[test]
+fn op_names_in_any_case() {
+    for op in ["replace", "Replace", "REPLACE"] {
+        let patched = patch_user(json!([{"op": op, "path": "displayName", "value": "Babs"}]));
+        assert_eq!(patched["displayName"], "Babs");
+    }
+    let added = patch_user(json!([{"op": "Add", "path": "nickName", "value": "Babs"}]));
+    assert_eq!(added["nickName"], "Babs");
+    let removed = patch_user(json!([{"op": "Remove", "path": "name.familyName"}]));
+    assert_eq!(removed["name"], json!({"givenName": "Barbara"}));
+    let parsed = PatchRequest::parse(&request(json!([{"op": "rEmOvE", "path": "title"}])), &USER_RESOURCE).unwrap();
+    assert_eq!(parsed.operations[0].op, PatchOp::Remove);
+}
+
+#[test]
+fn entra_deactivates_with_a_string_boolean_and_no_path() {
+    // Entra ID before its 2020 fix: "False" as a string, in a path-less replace.
+    let patched = patch_user(json!([{"op": "Replace", "value": {"active": "False"}}]));
+    assert_eq!(patched["active"], false);
+    let patched = patch_user(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    assert_eq!(patched["active"], false);
+    let patched = patch(&patched, json!([{"op": "replace", "path": "active", "value": "True"}]));
+    assert_eq!(patched["active"], true);
+    // Okta: a real boolean, no path.
+    assert_eq!(patch_user(json!([{"op": "replace", "value": {"active": false}}]))["active"], false);
+    let (kind, detail) = failure(&user(), json!([{"op": "replace", "path": "active", "value": "nope"}]));
+    assert_eq!(kind, ScimType::InvalidValue);
+    assert!(detail.contains("active"), "{detail}");
+}
+
+#[test]
+fn path_less_keys_may_be_dotted_or_urn_qualified() {
+    let patched = patch_user(json!([{"op": "replace", "value": {
+        "name.givenName": "Babs",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Tours",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": {"value": "26118915"},
+        "urn:ietf:params:scim:schemas:core:2.0:User:title": "Guide",
+    }}]));
+    assert_eq!(patched["name"], json!({"givenName": "Babs", "familyName": "Jensen"}));
+    assert_eq!(patched["title"], "Guide");
+    assert_eq!(patched[ENTERPRISE_USER_SCHEMA], json!({"department": "Tours", "manager": {"value": "26118915"}}));
+    assert_eq!(patched["schemas"], json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
+    // The extension's URN as a key, its attributes inside.
+    let patched = patch_user(json!([{"op": "add", "value": {ENTERPRISE_USER_SCHEMA: {"employeeNumber": "701984"}}}]));
+    assert_eq!(patched[ENTERPRISE_USER_SCHEMA]["employeeNumber"], "701984");
+}
+
+#[test]
+fn entra_sets_the_manager_by_its_id_alone() {
+    let path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
+    let patched = patch_user(json!([{"op": "Add", "path": path, "value": "26118915"}]));
+    assert_eq!(patched[ENTERPRISE_USER_SCHEMA]["manager"], json!({"value": "26118915"}));
+    let cleared = patch(&patched, json!([{"op": "Remove", "path": path}]));
+    assert!(cleared.get(ENTERPRISE_USER_SCHEMA).is_none(), "an empty extension is removed");
+    assert_eq!(cleared["schemas"], json!([USER_SCHEMA]));
+}
+
+#[test]
+fn value_filters_select_what_to_change() {
+    let patched = patch_user(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@x.com"}]));
+    assert_eq!(patched["emails"][0], json!({"value": "b@x.com", "type": "work", "primary": true}));
+    assert_eq!(patched["emails"][1]["value"], "babs@jensen.org");
+    let removed = patch_user(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]));
+    assert_eq!(removed["emails"].as_array().unwrap().len(), 1);
+    let removed_sub = patch_user(json!([{"op": "remove", "path": "emails[type eq \"work\"].primary"}]));
+    assert!(removed_sub["emails"][0].get("primary").is_none());
+    let replaced = patch_user(
+        json!([{"op": "replace", "path": "emails[value co \"jensen.org\"]", "value": {"value": "c@x.com", "type": "other"}}]),
+    );
+    assert_eq!(replaced["emails"][1], json!({"value": "c@x.com", "type": "other"}));
+}
+
+#[test]
+fn entra_writes_a_work_email_the_user_does_not_have_yet() {
+    let mut without = user();
+    without["emails"] = json!([{"value": "babs@jensen.org", "type": "home"}]);
+    let patched = patch(&without, json!([{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "b@x.com"}]));
+    assert_eq!(patched["emails"][1], json!({"type": "work", "value": "b@x.com"}));
+    let (kind, _) =
+        failure(&without, json!([{"op": "replace", "path": "emails[value co \"@x\"].type", "value": "work"}]));
+    assert_eq!(kind, ScimType::NoTarget, "a filter that does not say what to make has no target");
+}
+
+#[test]
+fn group_membership_as_okta_and_entra_send_it() {
+    // Okta and Entra add members with a list.
+    let added = patch(&group(), json!([{"op": "add", "path": "members", "value": [{"value": "11111111"}]}]));
+    assert_eq!(added["members"].as_array().unwrap().len(), 3);
+    // Adding a member already there changes nothing.
+    let again = patch(&added, json!([{"op": "Add", "path": "members", "value": [{"value": "11111111"}]}]));
+    assert_eq!(again["members"], added["members"]);
+    // Okta removes with a filter.
+    let okta = patch(&group(), json!([{"op": "remove", "path": "members[value eq \"2819c223\"]"}]));
+    assert_eq!(okta["members"], json!([{"value": "902c246b", "display": "Mandy"}]));
+    // Entra removes with a list as the value.
+    let entra = patch(&group(), json!([{"op": "Remove", "path": "members", "value": [{"value": "902c246b"}]}]));
+    assert_eq!(entra["members"], json!([{"value": "2819c223", "display": "Babs"}]));
+    // Removing every member leaves the attribute unassigned.
+    let none = patch(&group(), json!([{"op": "remove", "path": "members"}]));
+    assert!(none.get("members").is_none());
+    // Replacing the list.
+    let replaced = patch(&group(), json!([{"op": "replace", "path": "members", "value": [{"value": "33"}]}]));
+    assert_eq!(replaced["members"], json!([{"value": "33"}]));
+    // A removal that matches nothing is not an error (an IdP retrying).
+    let missing = patch(&group(), json!([{"op": "remove", "path": "members[value eq \"nobody\"]"}]));
+    assert_eq!(missing["members"], group()["members"]);
+    let renamed = patch(&group(), json!([{"op": "Replace", "path": "displayName", "value": "Guides"}]));
+    assert_eq!(renamed["displayName"], "Guides");
+    // Okta renames a group with its id in a path-less value.
+    let okta_rename = patch(&group(), json!([{"op": "replace", "value": {"id": "e9e30dba", "displayName": "Guides"}}]));
+    assert_eq!(okta_rename["displayName"], "Guides");
+    let (kind, _) = failure(&group(), json!([{"op": "replace", "value": {"id": "other", "displayName": "Guides"}}]));
+    assert_eq!(kind, ScimType::Mutability);
+}
+
+#[test]
+fn add_merges_complex_values_and_appends_to_lists() {
+    let patched = patch_user(json!([{"op": "add", "path": "name", "value": {"middleName": "J"}}]));
+    assert_eq!(patched["name"], json!({"givenName": "Barbara", "familyName": "Jensen", "middleName": "J"}));
+    let patched = patch_user(
+        json!([{"op": "add", "path": "emails", "value": [{"value": "new@x.com", "type": "other", "primary": true}]}]),
+    );
+    let emails = patched["emails"].as_array().unwrap();
+    assert_eq!(emails.len(), 3);
+    assert_eq!(emails[0]["primary"], false, "only one value keeps primary");
+    assert_eq!(emails[2]["primary"], true);
+    // A single value for a list is a list of one.
+    let single =
+        patch_user(json!([{"op": "add", "path": "phoneNumbers", "value": {"value": "+1 555", "type": "work"}}]));
+    assert_eq!(single["phoneNumbers"], json!([{"value": "+1 555", "type": "work"}]));
+    let replaced = patch_user(json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.com"}]}]));
+    assert_eq!(replaced["emails"], json!([{"value": "only@x.com"}]));
+}
+
+#[test]
+fn null_and_remove_unassign() {
+    assert!(
+        patch_user(json!([{"op": "replace", "path": "name.familyName", "value": null}]))["name"]
+            .get("familyName")
+            .is_none()
+    );
+    let patched = patch_user(json!([{"op": "remove", "path": "name"}]));
+    assert!(patched.get("name").is_none());
+    let patched = patch_user(json!([{"op": "remove", "path": "title"}]));
+    assert_eq!(patched, user(), "removing what is not there changes nothing");
+    let gone =
+        patch_user(json!([{"op": "remove", "path": "name.givenName"}, {"op": "remove", "path": "name.familyName"}]));
+    assert!(gone.get("name").is_none(), "a complex value with nothing left is unassigned");
+}
+
+#[test]
+fn read_only_and_immutable_attributes_refuse_changes() {
+    for operations in [
+        json!([{"op": "replace", "path": "id", "value": "other"}]),
+        json!([{"op": "replace", "value": {"id": "other"}}]),
+        json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]),
+        json!([{"op": "replace", "path": "meta.lastModified", "value": "2020-01-01T00:00:00Z"}]),
+        json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName", "value": "X"}]),
+    ] {
+        let (kind, detail) = failure(&user(), operations.clone());
+        assert_eq!(kind, ScimType::Mutability, "{operations}");
+        assert!(detail.contains("read-only"), "{detail}");
+    }
+    // A resource sent back whole repeats its id: not a change.
+    let same = patch_user(json!([{"op": "replace", "value": {"id": "2819c223", "title": "Guide"}}]));
+    assert_eq!(same["title"], "Guide");
+    let (kind, _) = failure(&user(), json!([{"op": "remove", "path": "userName"}]));
+    assert_eq!(kind, ScimType::InvalidValue, "userName is required");
+}
+
+#[test]
+fn bad_paths_and_bodies() {
+    let path_error = |path: &str| {
+        let error = PatchPath::parse(path, &USER_RESOURCE).expect_err(path);
+        assert_eq!(error.scim_type, Some(ScimType::InvalidPath), "{path}");
+        error.detail
+    };
+    assert!(path_error("nonsense").contains("no such attribute"));
+    assert!(path_error("name.nickname").contains("no sub-attribute"));
+    assert!(path_error("emails[type eq \"work\"").contains("no \"]\""));
+    assert!(path_error("emails[type eq]").contains("expected a value"));
+    assert!(path_error("emails[type eq \"work\"]value").contains("unexpected"));
+    assert!(path_error("name[givenName pr]").contains("multi-valued"));
+    assert!(path_error("urn:example:other:1.0:User:title").contains("no schema"));
+    assert!(path_error("1x").contains("not an attribute path"));
+    assert_eq!(
+        PatchPath::parse("URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER", &USER_RESOURCE).unwrap(),
+        PatchPath::Extension(ENTERPRISE_USER_SCHEMA)
+    );
+    let body_error = |body: Value| PatchRequest::parse(&body, &USER_RESOURCE).expect_err(&body.to_string()).scim_type;
+    assert_eq!(body_error(json!([])), Some(ScimType::InvalidSyntax));
+    assert_eq!(
+        body_error(json!({"Operations": [{"op": "add", "path": "title", "value": "x"}]})),
+        Some(ScimType::InvalidSyntax)
+    );
+    assert_eq!(body_error(request(json!([]))), Some(ScimType::InvalidSyntax));
+    assert_eq!(body_error(request(json!([{"op": "move", "path": "title"}]))), Some(ScimType::InvalidSyntax));
+    assert_eq!(body_error(request(json!([{"op": "remove"}]))), Some(ScimType::NoTarget));
+    assert_eq!(body_error(request(json!([{"op": "add", "path": "title"}]))), Some(ScimType::InvalidValue));
+    assert_eq!(body_error(request(json!([{"op": "replace", "value": "x"}]))), Some(ScimType::InvalidValue));
+    assert_eq!(body_error(request(json!([{"op": "add", "path": 3, "value": "x"}]))), Some(ScimType::InvalidPath));
+    let (kind, detail) = failure(&user(), json!([{"op": "replace", "path": "title", "value": 3}]));
+    assert_eq!(kind, ScimType::InvalidValue);
+    assert!(detail.contains("title must be a string"), "{detail}");
+    let (kind, detail) =
+        failure(&user(), json!([{"op": "add", "path": "emails", "value": [{"primary": "sometimes"}]}]));
+    assert_eq!(kind, ScimType::InvalidValue);
+    assert!(detail.contains("emails.primary"), "{detail}");
+}
+
+#[test]
+fn operations_apply_in_order_and_all_or_none() {
+    let patched = patch_user(json!([
+        {"op": "add", "path": "title", "value": "Guide"},
+        {"op": "replace", "path": "title", "value": "Head Guide"},
+        {"op": "add", "path": "nickName", "value": "Babs"},
+    ]));
+    assert_eq!((patched["title"].as_str(), patched["nickName"].as_str()), (Some("Head Guide"), Some("Babs")));
+    let original = user();
+    let parsed = PatchRequest::parse(
+        &request(
+            json!([{"op": "add", "path": "title", "value": "Guide"}, {"op": "replace", "path": "id", "value": "x"}]),
+        ),
+        &USER_RESOURCE,
+    )
+    .unwrap();
+    assert!(parsed.apply(&original, &USER_RESOURCE).is_err());
+    assert!(original.get("title").is_none(), "the resource given is never changed");
+}
+
+#[test]
+fn attribute_names_ignore_case_and_keep_the_existing_key() {
+    let patched = patch_user(json!([{"op": "replace", "path": "NAME.GIVENNAME", "value": "Babs"}]));
+    assert_eq!(patched["name"]["givenName"], "Babs");
+    assert!(patched["name"].get("GIVENNAME").is_none());
+    let patched = patch_user(json!([{"op": "replace", "path": "DisplayName", "value": "Babs"}]));
+    assert_eq!(patched["displayName"], "Babs", "a new key takes the defined spelling");
+}
