@@ -291,3 +291,92 @@ fn attribute_names_ignore_case_and_keep_the_existing_key() {
     let patched = patch_user(json!([{"op": "replace", "path": "DisplayName", "value": "Babs"}]));
     assert_eq!(patched["displayName"], "Babs", "a new key takes the defined spelling");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn path() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("title".to_string()),
+            Just("name.givenName".to_string()),
+            Just("emails".to_string()),
+            Just("emails[type eq \"work\"].value".to_string()),
+            Just("emails[type eq \"home\"]".to_string()),
+            Just("emails[value co \"x\"].primary".to_string()),
+            Just("active".to_string()),
+            Just(ENTERPRISE_USER_SCHEMA.to_string()),
+            Just(format!("{ENTERPRISE_USER_SCHEMA}:manager")),
+            Just(format!("{ENTERPRISE_USER_SCHEMA}:department")),
+            Just("id".to_string()),
+            "[a-zA-Z.\\[\\]\" :]{0,24}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(Value::from),
+            prop_oneof![Just("True".to_string()), Just("work".to_string()), "[a-z@.]{0,8}"].prop_map(Value::from),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("value".to_string()),
+                        Just("type".to_string()),
+                        Just("primary".to_string()),
+                        Just("givenName".to_string())
+                    ],
+                    inner,
+                    0..3
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn operation() -> impl Strategy<Value = Value> {
+        (prop_oneof![Just("add"), Just("Replace"), Just("remove")], prop::option::of(path()), prop::option::of(value()))
+            .prop_map(|(op, path, value)| {
+                let mut operation = json!({"op": op});
+                if let Some(path) = path {
+                    operation["path"] = Value::from(path);
+                }
+                if let Some(value) = value {
+                    operation["value"] = value;
+                }
+                operation
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_path_text_parses_or_is_invalid_path(text in any::<String>()) {
+            if let Err(error) = PatchPath::parse(&text, &USER_RESOURCE) {
+                prop_assert_eq!(error.scim_type, Some(ScimType::InvalidPath));
+            }
+        }
+
+        /// Whatever the operations, applying them answers a 400 or a resource that still has its id and
+        /// userName, lists its extension in `schemas` exactly when it has one, and leaves no empty value.
+        #[test]
+        fn any_operations_keep_the_resource_whole(operations in prop::collection::vec(operation(), 1..4)) {
+            let Ok(parsed) = PatchRequest::parse(&request(Value::Array(operations)), &USER_RESOURCE) else { return Ok(()) };
+            match parsed.apply(&user(), &USER_RESOURCE) {
+                Err(error) => prop_assert_eq!(error.status.as_u16(), 400),
+                Ok(patched) => {
+                    prop_assert_eq!(&patched["id"], &user()["id"]);
+                    prop_assert_eq!(&patched["userName"], &user()["userName"]);
+                    let listed = patched["schemas"].as_array().unwrap().iter().any(|urn| urn == ENTERPRISE_USER_SCHEMA);
+                    prop_assert_eq!(listed, patched.get(ENTERPRISE_USER_SCHEMA).is_some());
+                    for (key, value) in patched.as_object().unwrap() {
+                        prop_assert!(!value.is_null(), "{} is null", key);
+                    }
+                }
+            }
+        }
+    }
+}
