@@ -168,6 +168,34 @@ fn group_membership_as_okta_and_entra_send_it() {
     assert_eq!(kind, ScimType::Mutability);
 }
 
+/// The requests of Entra ID's SCIM tutorial ("Develop and plan provisioning for a SCIM endpoint"), in order.
+#[test]
+fn entra_tutorial_sequence() {
+    let mut user = user();
+    for operations in [
+        json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updated@example.com"},
+               {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"}]),
+        json!([{"op": "Replace", "path": "userName", "value": "5b50642d@testuser.com"}]),
+        json!([{"op": "Replace", "path": "active", "value": false}]),
+    ] {
+        user = patch(&user, operations);
+    }
+    assert_eq!(user["emails"][0]["value"], "updated@example.com");
+    assert_eq!(user["name"]["familyName"], "updatedFamilyName");
+    assert_eq!(user["userName"], "5b50642d@testuser.com");
+    assert_eq!(user["active"], false);
+
+    let mut group =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "Group1"});
+    group = patch(&group, json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": "f648f8d5"}]}]));
+    assert_eq!(group["members"], json!([{"value": "f648f8d5"}]), "a null $ref is unassigned");
+    group = patch(&group, json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": "a2e2f7c3"}]}]));
+    group = patch(&group, json!([{"op": "Remove", "path": "members", "value": [{"$ref": null, "value": "f648f8d5"}]}]));
+    assert_eq!(group["members"], json!([{"value": "a2e2f7c3"}]));
+    group = patch(&group, json!([{"op": "Replace", "path": "displayName", "value": "1879db59"}]));
+    assert_eq!(group["displayName"], "1879db59");
+}
+
 #[test]
 fn add_merges_complex_values_and_appends_to_lists() {
     let patched = patch_user(json!([{"op": "add", "path": "name", "value": {"middleName": "J"}}]));
