@@ -196,6 +196,40 @@ fn entra_tutorial_sequence() {
     assert_eq!(group["displayName"], "1879db59");
 }
 
+/// Okta's SCIM 2.0 requests for users and groups (its "SCIM 2.0 protocol" reference): deactivate and
+/// reactivate without a path, members added with a list and removed by a filter, a rename with the id.
+#[test]
+fn okta_sequence() {
+    let deactivated = patch_user(json!([{"op": "replace", "value": {"active": false}}]));
+    assert_eq!(deactivated["active"], false);
+    assert_eq!(patch(&deactivated, json!([{"op": "replace", "value": {"active": true}}]))["active"], true);
+    let mut group = group();
+    group = patch(
+        &group,
+        json!([{"op": "add", "path": "members", "value": [{"value": "23a35c27", "display": "dade@example.com"}]}]),
+    );
+    assert_eq!(group["members"].as_array().unwrap().len(), 3);
+    group = patch(&group, json!([{"op": "remove", "path": "members[value eq \"23a35c27\"]"}]));
+    assert_eq!(
+        group["members"],
+        json!([{"value": "2819c223", "display": "Babs"}, {"value": "902c246b", "display": "Mandy"}])
+    );
+    group = patch(&group, json!([{"op": "replace", "value": {"id": "e9e30dba", "displayName": "Test SCIMv2"}}]));
+    assert_eq!(group["displayName"], "Test SCIMv2");
+}
+
+#[test]
+fn path_less_keys_may_carry_a_value_filter() {
+    // Entra ID before its 2020 fix sends filtered paths as the keys of a path-less value.
+    let patched = patch_user(json!([{"op": "Replace", "value": {
+        "emails[type eq \"work\"].value": "new@example.com",
+        "name.familyName": "Jensen-Smith",
+    }}]));
+    assert_eq!(patched["emails"][0]["value"], "new@example.com");
+    assert_eq!(patched["emails"][1]["value"], "babs@jensen.org");
+    assert_eq!(patched["name"]["familyName"], "Jensen-Smith");
+}
+
 #[test]
 fn add_merges_complex_values_and_appends_to_lists() {
     let patched = patch_user(json!([{"op": "add", "path": "name", "value": {"middleName": "J"}}]));
