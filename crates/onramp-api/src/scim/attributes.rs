@@ -128,39 +128,39 @@ impl Attribute {
         }
     }
 
-    const fn multi(self) -> Self {
+    pub(super) const fn multi(self) -> Self {
         Attribute { multi_valued: true, ..self }
     }
 
-    const fn required(self) -> Self {
+    pub(super) const fn required(self) -> Self {
         Attribute { required: true, ..self }
     }
 
-    const fn case_exact(self) -> Self {
+    pub(super) const fn case_exact(self) -> Self {
         Attribute { case_exact: true, ..self }
     }
 
-    const fn mutability(self, mutability: Mutability) -> Self {
+    pub(super) const fn mutability(self, mutability: Mutability) -> Self {
         Attribute { mutability, ..self }
     }
 
-    const fn returned(self, returned: Returned) -> Self {
+    pub(super) const fn returned(self, returned: Returned) -> Self {
         Attribute { returned, ..self }
     }
 
-    const fn uniqueness(self, uniqueness: Uniqueness) -> Self {
+    pub(super) const fn uniqueness(self, uniqueness: Uniqueness) -> Self {
         Attribute { uniqueness, ..self }
     }
 
-    const fn canonical(self, canonical_values: &'static [&'static str]) -> Self {
+    pub(super) const fn canonical(self, canonical_values: &'static [&'static str]) -> Self {
         Attribute { canonical_values, ..self }
     }
 
-    const fn references(self, reference_types: &'static [&'static str]) -> Self {
+    pub(super) const fn references(self, reference_types: &'static [&'static str]) -> Self {
         Attribute { reference_types, ..self }
     }
 
-    const fn subs(self, sub_attributes: &'static [Attribute]) -> Self {
+    pub(super) const fn subs(self, sub_attributes: &'static [Attribute]) -> Self {
         Attribute { sub_attributes, ..self }
     }
 

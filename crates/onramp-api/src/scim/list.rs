@@ -1,6 +1,6 @@
-//! The list answer (RFC 7644 §3.4.2): the `ListResponse` body, and `startIndex`/`count` paging
-//! (§3.4.2.4): 1-based, a `startIndex` below 1 is 1, a negative `count` is 0, and a `count` over the
-//! server's `maxResults` is `maxResults`.
+//! The list answer (RFC 7644 §3.4.2): the `ListResponse` body, `startIndex`/`count` paging (§3.4.2.4):
+//! 1-based, a `startIndex` below 1 is 1, a negative `count` is 0, and a `count` over the server's
+//! `maxResults` is `maxResults`; and the body of `POST /.search` (§3.4.3).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -38,15 +38,17 @@ fn integer(text: &str, parameter: &str) -> ScimResult<i64> {
 impl Page {
     /// The page from the query's `startIndex` and `count`; without `count`, `max_results`.
     pub fn parse(start_index: Option<&str>, count: Option<&str>, max_results: usize) -> ScimResult<Page> {
-        let start_index = match start_index {
-            None => 1,
-            Some(text) => usize::try_from(integer(text, "startIndex")?.max(1)).unwrap_or(usize::MAX),
-        };
-        let count = match count {
-            None => max_results,
-            Some(text) => usize::try_from(integer(text, "count")?.max(0)).unwrap_or(usize::MAX).min(max_results),
-        };
-        Ok(Page { start_index, count })
+        let start_index = start_index.map(|text| integer(text, "startIndex")).transpose()?;
+        let count = count.map(|text| integer(text, "count")).transpose()?;
+        Ok(Page::clamped(start_index, count, max_results))
+    }
+
+    /// The page from numbers as given, clamped as the RFC says.
+    pub fn clamped(start_index: Option<i64>, count: Option<i64>, max_results: usize) -> Page {
+        let start_index = start_index.map_or(1, |start| usize::try_from(start.max(1)).unwrap_or(usize::MAX));
+        let count =
+            count.map_or(max_results, |count| usize::try_from(count.max(0)).unwrap_or(usize::MAX).min(max_results));
+        Page { start_index, count }
     }
 
     /// How many results come before the page.
@@ -59,6 +61,70 @@ impl Page {
         let start = self.offset().min(all.len());
         let end = start.saturating_add(self.count).min(all.len());
         &all[start..end]
+    }
+}
+
+pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// The body of `POST /.search` (RFC 7644 §3.4.3): the query parameters of a list, as JSON. `attributes`
+/// and `excludedAttributes` are kept as the comma lists the query string would carry, for
+/// [`super::projection::Projection::parse`]; `sortBy` and `sortOrder` are read and ignored, as sorting is
+/// not offered (`sort.supported` false).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub filter: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+    pub page: Page,
+}
+
+impl SearchRequest {
+    pub fn parse(body: &Value, max_results: usize) -> ScimResult<SearchRequest> {
+        let body = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
+        let get = |name: &str| body.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value);
+        let listed = get("schemas").and_then(Value::as_array).is_some_and(|schemas| {
+            schemas.iter().any(|urn| urn.as_str().is_some_and(|urn| urn.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA)))
+        });
+        if !listed {
+            return Err(ScimError::invalid_syntax(format!("schemas must list {SEARCH_REQUEST_SCHEMA}")));
+        }
+        let filter = match get("filter") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(filter)) => Some(filter.clone()),
+            Some(_) => return Err(ScimError::invalid_filter("filter must be a string")),
+        };
+        let names = |name: &str| -> ScimResult<Option<String>> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Array(items)) => {
+                    let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                    let names = names
+                        .ok_or_else(|| ScimError::invalid_value(format!("{name} must be a list of attribute names")))?;
+                    Ok(Some(names.join(",")))
+                }
+                Some(Value::String(list)) => Ok(Some(list.clone())),
+                Some(_) => Err(ScimError::invalid_value(format!("{name} must be a list of attribute names"))),
+            }
+        };
+        let number = |name: &str| -> ScimResult<Option<i64>> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(number)) => match (number.as_i64(), number.as_u64()) {
+                    (Some(value), _) => Ok(Some(value)),
+                    (None, Some(_)) => Ok(Some(i64::MAX)),
+                    _ => Err(ScimError::invalid_value(format!("{name} must be an integer"))),
+                },
+                Some(Value::String(text)) => integer(text, name).map(Some),
+                Some(_) => Err(ScimError::invalid_value(format!("{name} must be an integer"))),
+            }
+        };
+        let page = Page::clamped(number("startIndex")?, number("count")?, max_results);
+        Ok(SearchRequest {
+            filter,
+            attributes: names("attributes")?,
+            excluded_attributes: names("excludedAttributes")?,
+            page,
+        })
     }
 }
 
@@ -141,6 +207,45 @@ mod tests {
         assert_eq!(none.body()["totalResults"], 5, "count=0 asks for the total alone");
         let response = none.into_response();
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/scim+json");
+    }
+
+    #[test]
+    fn a_search_request_is_the_query_as_json() {
+        let body = json!({
+            "schemas": [SEARCH_REQUEST_SCHEMA],
+            "attributes": ["displayName", "userName"],
+            "excludedAttributes": null,
+            "filter": "displayName sw \"smith\"",
+            "startIndex": 0,
+            "count": 1000,
+            "sortBy": "userName",
+        });
+        let request = SearchRequest::parse(&body, 100).unwrap();
+        assert_eq!(
+            request,
+            SearchRequest {
+                filter: Some("displayName sw \"smith\"".to_string()),
+                attributes: Some("displayName,userName".to_string()),
+                excluded_attributes: None,
+                page: Page { start_index: 1, count: 100 },
+            }
+        );
+        let bare = SearchRequest::parse(&json!({"schemas": [SEARCH_REQUEST_SCHEMA]}), 10).unwrap();
+        assert_eq!((bare.filter, bare.page), (None, Page { start_index: 1, count: 10 }));
+        let error = |body: Value| SearchRequest::parse(&body, 10).unwrap_err();
+        assert_eq!(error(json!({"filter": "a pr"})).scim_type, Some(crate::scim::error::ScimType::InvalidSyntax));
+        assert_eq!(
+            error(json!({"schemas": [SEARCH_REQUEST_SCHEMA], "filter": 3})).scim_type,
+            Some(crate::scim::error::ScimType::InvalidFilter)
+        );
+        assert!(error(json!({"schemas": [SEARCH_REQUEST_SCHEMA], "attributes": [1]})).detail.contains("attributes"));
+        assert!(error(json!({"schemas": [SEARCH_REQUEST_SCHEMA], "count": 1.5})).detail.contains("count"));
+        let huge = SearchRequest::parse(
+            &json!({"schemas": [SEARCH_REQUEST_SCHEMA], "startIndex": 18446744073709551615u64}),
+            10,
+        )
+        .unwrap();
+        assert_eq!(huge.page.start_index, i64::MAX as usize);
     }
 
     proptest! {

@@ -9,6 +9,7 @@
 //! - [`error`]: the error body and the error type of the routes.
 
 pub mod attributes;
+pub mod discovery_schemas;
 pub mod error;
 pub mod filter;
 mod filter_parse;

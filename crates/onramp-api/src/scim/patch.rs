@@ -343,7 +343,8 @@ fn coerce_one(attribute: &Attribute, value: &Value, name: &str) -> ScimResult<Va
         }
         (AttributeType::Complex, Value::Object(fields)) => {
             let mut out = Map::new();
-            for (key, inner) in fields {
+            // A null sub-attribute is unassigned (RFC 7643 §2.5): Entra ID sends `"$ref": null` with members.
+            for (key, inner) in fields.iter().filter(|(_, inner)| !inner.is_null()) {
                 let coerced = match attribute.sub_attribute(key) {
                     Some(sub) => coerce_one(sub, inner, &format!("{name}.{}", sub.name))?,
                     None => inner.clone(),

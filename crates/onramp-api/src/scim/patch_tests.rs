@@ -168,6 +168,68 @@ fn group_membership_as_okta_and_entra_send_it() {
     assert_eq!(kind, ScimType::Mutability);
 }
 
+/// The requests of Entra ID's SCIM tutorial ("Develop and plan provisioning for a SCIM endpoint"), in order.
+#[test]
+fn entra_tutorial_sequence() {
+    let mut user = user();
+    for operations in [
+        json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updated@example.com"},
+               {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"}]),
+        json!([{"op": "Replace", "path": "userName", "value": "5b50642d@testuser.com"}]),
+        json!([{"op": "Replace", "path": "active", "value": false}]),
+    ] {
+        user = patch(&user, operations);
+    }
+    assert_eq!(user["emails"][0]["value"], "updated@example.com");
+    assert_eq!(user["name"]["familyName"], "updatedFamilyName");
+    assert_eq!(user["userName"], "5b50642d@testuser.com");
+    assert_eq!(user["active"], false);
+
+    let mut group =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1", "displayName": "Group1"});
+    group = patch(&group, json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": "f648f8d5"}]}]));
+    assert_eq!(group["members"], json!([{"value": "f648f8d5"}]), "a null $ref is unassigned");
+    group = patch(&group, json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": "a2e2f7c3"}]}]));
+    group = patch(&group, json!([{"op": "Remove", "path": "members", "value": [{"$ref": null, "value": "f648f8d5"}]}]));
+    assert_eq!(group["members"], json!([{"value": "a2e2f7c3"}]));
+    group = patch(&group, json!([{"op": "Replace", "path": "displayName", "value": "1879db59"}]));
+    assert_eq!(group["displayName"], "1879db59");
+}
+
+/// Okta's SCIM 2.0 requests for users and groups (its "SCIM 2.0 protocol" reference): deactivate and
+/// reactivate without a path, members added with a list and removed by a filter, a rename with the id.
+#[test]
+fn okta_sequence() {
+    let deactivated = patch_user(json!([{"op": "replace", "value": {"active": false}}]));
+    assert_eq!(deactivated["active"], false);
+    assert_eq!(patch(&deactivated, json!([{"op": "replace", "value": {"active": true}}]))["active"], true);
+    let mut group = group();
+    group = patch(
+        &group,
+        json!([{"op": "add", "path": "members", "value": [{"value": "23a35c27", "display": "dade@example.com"}]}]),
+    );
+    assert_eq!(group["members"].as_array().unwrap().len(), 3);
+    group = patch(&group, json!([{"op": "remove", "path": "members[value eq \"23a35c27\"]"}]));
+    assert_eq!(
+        group["members"],
+        json!([{"value": "2819c223", "display": "Babs"}, {"value": "902c246b", "display": "Mandy"}])
+    );
+    group = patch(&group, json!([{"op": "replace", "value": {"id": "e9e30dba", "displayName": "Test SCIMv2"}}]));
+    assert_eq!(group["displayName"], "Test SCIMv2");
+}
+
+#[test]
+fn path_less_keys_may_carry_a_value_filter() {
+    // Entra ID before its 2020 fix sends filtered paths as the keys of a path-less value.
+    let patched = patch_user(json!([{"op": "Replace", "value": {
+        "emails[type eq \"work\"].value": "new@example.com",
+        "name.familyName": "Jensen-Smith",
+    }}]));
+    assert_eq!(patched["emails"][0]["value"], "new@example.com");
+    assert_eq!(patched["emails"][1]["value"], "babs@jensen.org");
+    assert_eq!(patched["name"]["familyName"], "Jensen-Smith");
+}
+
 #[test]
 fn add_merges_complex_values_and_appends_to_lists() {
     let patched = patch_user(json!([{"op": "add", "path": "name", "value": {"middleName": "J"}}]));
@@ -290,4 +352,93 @@ fn attribute_names_ignore_case_and_keep_the_existing_key() {
     assert!(patched["name"].get("GIVENNAME").is_none());
     let patched = patch_user(json!([{"op": "replace", "path": "DisplayName", "value": "Babs"}]));
     assert_eq!(patched["displayName"], "Babs", "a new key takes the defined spelling");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn path() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("title".to_string()),
+            Just("name.givenName".to_string()),
+            Just("emails".to_string()),
+            Just("emails[type eq \"work\"].value".to_string()),
+            Just("emails[type eq \"home\"]".to_string()),
+            Just("emails[value co \"x\"].primary".to_string()),
+            Just("active".to_string()),
+            Just(ENTERPRISE_USER_SCHEMA.to_string()),
+            Just(format!("{ENTERPRISE_USER_SCHEMA}:manager")),
+            Just(format!("{ENTERPRISE_USER_SCHEMA}:department")),
+            Just("id".to_string()),
+            "[a-zA-Z.\\[\\]\" :]{0,24}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(Value::from),
+            prop_oneof![Just("True".to_string()), Just("work".to_string()), "[a-z@.]{0,8}"].prop_map(Value::from),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("value".to_string()),
+                        Just("type".to_string()),
+                        Just("primary".to_string()),
+                        Just("givenName".to_string())
+                    ],
+                    inner,
+                    0..3
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn operation() -> impl Strategy<Value = Value> {
+        (prop_oneof![Just("add"), Just("Replace"), Just("remove")], prop::option::of(path()), prop::option::of(value()))
+            .prop_map(|(op, path, value)| {
+                let mut operation = json!({"op": op});
+                if let Some(path) = path {
+                    operation["path"] = Value::from(path);
+                }
+                if let Some(value) = value {
+                    operation["value"] = value;
+                }
+                operation
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_path_text_parses_or_is_invalid_path(text in any::<String>()) {
+            if let Err(error) = PatchPath::parse(&text, &USER_RESOURCE) {
+                prop_assert_eq!(error.scim_type, Some(ScimType::InvalidPath));
+            }
+        }
+
+        /// Whatever the operations, applying them answers a 400 or a resource that still has its id and
+        /// userName, lists its extension in `schemas` exactly when it has one, and leaves no empty value.
+        #[test]
+        fn any_operations_keep_the_resource_whole(operations in prop::collection::vec(operation(), 1..4)) {
+            let Ok(parsed) = PatchRequest::parse(&request(Value::Array(operations)), &USER_RESOURCE) else { return Ok(()) };
+            match parsed.apply(&user(), &USER_RESOURCE) {
+                Err(error) => prop_assert_eq!(error.status.as_u16(), 400),
+                Ok(patched) => {
+                    prop_assert_eq!(&patched["id"], &user()["id"]);
+                    prop_assert_eq!(&patched["userName"], &user()["userName"]);
+                    let listed = patched["schemas"].as_array().unwrap().iter().any(|urn| urn == ENTERPRISE_USER_SCHEMA);
+                    prop_assert_eq!(listed, patched.get(ENTERPRISE_USER_SCHEMA).is_some());
+                    for (key, value) in patched.as_object().unwrap() {
+                        prop_assert!(!value.is_null(), "{} is null", key);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attribute, AttributeType, RESOURCE_TYPES, ResourceSchema, SCHEMAS, Schema};
+use super::discovery_schemas::DISCOVERY_SCHEMAS;
 
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
@@ -129,14 +130,19 @@ pub fn schema(schema: &Schema, base_url: &str) -> Value {
     })
 }
 
-/// Every `Schema`, in order.
+/// Every `Schema`: the resources' (User, EnterpriseUser, Group), then the discovery documents'
+/// (ServiceProviderConfig, ResourceType, Schema; RFC 7643 §8.7.2).
 pub fn schemas(base_url: &str) -> Vec<Value> {
-    SCHEMAS.iter().map(|one| schema(one, base_url)).collect()
+    all().map(|one| schema(one, base_url)).collect()
+}
+
+fn all() -> impl Iterator<Item = &'static Schema> {
+    SCHEMAS.iter().chain(DISCOVERY_SCHEMAS.iter()).copied()
 }
 
 /// The schema of that URN, compared without case.
 pub fn find_schema(id: &str) -> Option<&'static Schema> {
-    SCHEMAS.iter().copied().find(|schema| schema.id.eq_ignore_ascii_case(id))
+    all().find(|schema| schema.id.eq_ignore_ascii_case(id))
 }
 
 #[cfg(test)]
@@ -191,9 +197,17 @@ mod tests {
     #[test]
     fn schemas_carry_every_characteristic() {
         let all = schemas(BASE);
+        let names: Vec<&str> = all.iter().map(|one| one["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["User", "EnterpriseUser", "Group", "ServiceProviderConfig", "ResourceType", "Schema"]);
         assert_eq!(
-            all.iter().map(|one| one["id"].as_str().unwrap()).collect::<Vec<_>>(),
+            all[..3].iter().map(|one| one["id"].as_str().unwrap()).collect::<Vec<_>>(),
             [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA]
+        );
+        let attributes = find(&all[5]["attributes"], "attributes");
+        let nested = find(&attributes["subAttributes"], "subAttributes");
+        assert_eq!(
+            find(&nested["subAttributes"], "mutability")["canonicalValues"],
+            json!(["readOnly", "readWrite", "immutable", "writeOnly"])
         );
         let user = &all[0];
         assert_eq!(user["name"], "User");
@@ -223,6 +237,9 @@ mod tests {
         let members = find(&all[2]["attributes"], "members");
         assert_eq!(find(&members["subAttributes"], "value")["mutability"], "immutable");
         assert_eq!(find_schema(&GROUP_SCHEMA.to_lowercase()).unwrap().name, "Group");
+        assert_eq!(find_schema(SCHEMA_SCHEMA).unwrap().name, "Schema");
+        assert_eq!(find_schema(SERVICE_PROVIDER_CONFIG_SCHEMA).unwrap().name, "ServiceProviderConfig");
+        assert!(find_schema("urn:example:nothing").is_none());
     }
 
     #[test]
