@@ -8,6 +8,7 @@
 //!   official ConductorOne SDK;
 //! - `onramp_test_smtp`: it imports aiosmtpd, the SMTP server of the mail tests;
 //! - `onramp_test_schemathesis`: it imports schemathesis, which checks the server against `/openapi.json`;
+//! - `onramp_test_webhooks`: it imports standardwebhooks, which the webhook tests' receiver verifies with;
 //! - `onramp_test_browser`: the browser journeys can run: `node` (20 or later) is on the PATH, Debian's
 //!   Chromium is at `/usr/bin/chromium`, and `web-tests/node_modules` holds playwright-core and axe-core
 //!   (`npm ci` in `web-tests`).
@@ -19,7 +20,7 @@ use std::process::Command;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    for variable in ["ONRAMP_TEST_POSTGRES_URL", "ONRAMP_TEST_PYTHON", "CI"] {
+    for variable in ["ONRAMP_TEST_POSTGRES_URL", "ONRAMP_TEST_PYTHON", "PYTHONPATH", "CI"] {
         println!("cargo::rerun-if-env-changed={variable}");
     }
     for cfg in [
@@ -28,6 +29,7 @@ fn main() {
         "onramp_test_smtp",
         "onramp_test_schemathesis",
         "onramp_test_browser",
+        "onramp_test_webhooks",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
@@ -48,6 +50,7 @@ fn main() {
     require("onramp_test_smtp", imports(&python, "aiosmtpd", "aiosmtpd==1.4.6"));
     require("onramp_test_schemathesis", imports(&python, "schemathesis", "schemathesis==4.32.5"));
     require("onramp_test_browser", browser());
+    require("onramp_test_webhooks", imports(&python, "standardwebhooks", "standardwebhooks==1.3.0"));
 }
 
 /// Debian's Chromium, which the journeys drive (a test tool's own browser download does not work here).

@@ -164,6 +164,7 @@ pub fn api() -> ApiRouter {
         .merge(routes::flows::routes())
         .merge(routes::onboards::routes())
         .merge(routes::console::routes())
+        .merge(routes::webhooks::routes())
         .merge(web::routes())
 }
 

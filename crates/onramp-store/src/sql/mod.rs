@@ -25,6 +25,7 @@ mod settings;
 mod tenants;
 mod user_sql;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

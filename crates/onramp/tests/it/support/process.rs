@@ -118,6 +118,12 @@ impl Serve {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Kills the process with SIGKILL (no chance to finish anything) and waits until it is gone.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("SIGKILL onramp");
+        let _ = timeout(PROCESS_TIMEOUT, self.child.wait()).await.expect("onramp gone after SIGKILL");
+    }
+
     /// Sends SIGTERM and waits for the process to exit, returning its exit status.
     pub async fn terminate(mut self) -> ExitStatus {
         let pid = self.child.id().expect("the server is still running before SIGTERM");
