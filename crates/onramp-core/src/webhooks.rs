@@ -26,6 +26,8 @@ use crate::{Core, Principal};
 
 /// The longest URL a subscription may have.
 pub const MAX_URL_CHARS: usize = 2000;
+/// The longest a host name may take to resolve.
+pub const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The longest description.
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 
@@ -116,8 +118,9 @@ pub async fn resolve_allowed(url: &url::Url, allow_private: bool) -> Result<Vec<
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addresses: Vec<SocketAddr> = match bare.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((bare, port))
+        Err(_) => tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((bare, port)))
             .await
+            .map_err(|_| format!("its host {host} did not resolve within {RESOLVE_TIMEOUT:?}"))?
             .map_err(|_| format!("its host {host} does not resolve"))?
             .collect(),
     };
