@@ -390,3 +390,82 @@ async fn private_addresses_are_refused(backend: Backend) {
     assert_eq!(left.as_deref(), Some("0"));
 }
 both_backends!(private_addresses_are_refused);
+
+/// The console's Webhooks pages: an admin subscribes a URL (the secret shown once on the answer, in no
+/// URL), a bad URL comes back on its field with the values kept, a read-only admin sees but cannot write,
+/// and the webhook's page shows its deliveries with Redeliver, Turn off and Delete doing what the API does.
+async fn console_webhook_pages(backend: Backend) {
+    let server = allowing_private(backend).await;
+    let token = server.admin_token().await;
+    let admin = crate::console::console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let page = admin.get("/console/webhooks").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("There is no webhook yet"), "{}", page.html);
+    let csrf = page.csrf();
+
+    let refused = admin
+        .post(
+            "/console/webhooks",
+            &[("csrf", &csrf), ("url", "ftp://nowhere"), ("description", "kept"), ("eventTypes", "user.created")],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    assert!(refused.html.contains("must be an http or https URL") && refused.html.contains("aria-invalid=\"true\""));
+    assert!(refused.html.contains("value=\"kept\"") && refused.html.contains("value=\"user.created\" checked"));
+
+    let url = "http://127.0.0.1:9/console-hook";
+    let made = admin
+        .post(
+            "/console/webhooks",
+            &[("csrf", &csrf), ("url", url), ("eventTypes", "user.created"), ("eventTypes", "user.deleted")],
+        )
+        .await;
+    assert_eq!(made.status, 200, "the secret is on the answer, not behind a redirect: {}", made.html);
+    assert!(made.html.contains("whsec_") && made.html.contains("shown only on this page"), "{}", made.html);
+    let (_, list) = server.get(WEBHOOKS, &token).await;
+    let webhook = &list["list"][0];
+    assert_eq!(webhook["eventTypes"], json!(["user.created", "user.deleted"]), "{list}");
+    let id = id_of(webhook);
+    assert!(!admin.get("/console/webhooks").await.html.contains("whsec_"), "shown once");
+
+    server.create_user(&token, &json!({"email": "x@example.com", "displayName": "X"})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let delivery = loop {
+        let list = deliveries(&server, &token, &id).await;
+        if list.first().is_some_and(|d| d["attempts"].as_i64() > Some(0) && d["lastError"] != "") {
+            break list[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no attempt: {list:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let page = admin.get(&format!("/console/webhooks/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("user.created") && page.html.contains("retrying"), "{}", page.html);
+    let redeliver = format!("/console/webhooks/{id}/deliveries/{}/redeliver", id_of(&delivery));
+    admin
+        .post(&redeliver, &[("csrf", &csrf)])
+        .await
+        .assert_redirect("redeliver", &format!("/console/webhooks/{id}?done=redelivered"));
+    assert_eq!(deliveries(&server, &token, &id).await.len(), 2, "queued again");
+    admin
+        .post(&format!("/console/webhooks/{id}/enabled"), &[("csrf", &csrf)])
+        .await
+        .assert_redirect("turn off", &format!("/console/webhooks/{id}?done=disabled"));
+    let (_, read) = server.get(&format!("{WEBHOOKS}/{id}"), &token).await;
+    assert_eq!(read["webhook"]["enabled"], false, "{read}");
+
+    let reader = crate::console::console_admin(&server, "ro@example.com", &[BuiltinRole::ReadOnlyAdmin]).await;
+    let page = reader.get(&format!("/console/webhooks/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(!page.html.contains("/redeliver\"") && !page.html.contains("New webhook"), "{}", page.html);
+    let refused =
+        reader.post(&format!("/console/webhooks/{id}/delete"), &[("csrf", &reader.get("/console").await.csrf())]).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+
+    admin
+        .post(&format!("/console/webhooks/{id}/delete"), &[("csrf", &csrf)])
+        .await
+        .assert_redirect("delete", "/console/webhooks?done=deleted");
+    assert_api_error("deleted", &server.get(&format!("{WEBHOOKS}/{id}"), &token).await, 404, 5);
+}
+both_backends!(console_webhook_pages);
