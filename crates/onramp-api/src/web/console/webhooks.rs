@@ -302,8 +302,8 @@ async fn webhook_page(
     render(StatusCode::OK, &page)
 }
 
-fn parse_id(console: &Console, raw: &str, name: &str) -> Result<Id, Response> {
-    path_id(name, raw).map_err(|error| console.refusal(&error.into()))
+fn parse_id(raw: &str, name: &str) -> Result<Id, onramp_core::CoreError> {
+    path_id(name, raw).map_err(Into::into)
 }
 
 async fn show(
@@ -312,9 +312,9 @@ async fn show(
     Path(id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
-    let id = match parse_id(&console, &id, "id") {
+    let id = match parse_id(&id, "id") {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(error) => return console.refusal(&error),
     };
     let done = done.done.map(|what| match what.as_str() {
         "redelivered" => "The event is queued again, after everything before it.".to_string(),
@@ -330,9 +330,9 @@ async fn rotate(
     Path(id): Path<String>,
     ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
-    let id = match parse_id(&console, &id, "id") {
+    let id = match parse_id(&id, "id") {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(error) => return console.refusal(&error),
     };
     match state.core.rotate_webhook_secret(&console.principal, &id).await {
         Ok(WithSecret { subscription, secret }) => {
@@ -348,9 +348,9 @@ async fn toggle(
     Path(id): Path<String>,
     ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
-    let id = match parse_id(&console, &id, "id") {
+    let id = match parse_id(&id, "id") {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(error) => return console.refusal(&error),
     };
     let current = match state.core.get_webhook(&console.principal, &id).await {
         Ok(subscription) => subscription,
@@ -368,9 +368,9 @@ async fn delete(
     Path(id): Path<String>,
     ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
-    let id = match parse_id(&console, &id, "id") {
+    let id = match parse_id(&id, "id") {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(error) => return console.refusal(&error),
     };
     match state.core.delete_webhook(&console.principal, &id).await {
         Ok(()) => see_other(&format!("{PATH}?done=deleted")),
@@ -383,9 +383,9 @@ async fn redeliver(
     Path((id, delivery_id)): Path<(String, String)>,
     ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
-    let (id, delivery_id) = match (parse_id(&console, &id, "id"), parse_id(&console, &delivery_id, "delivery_id")) {
+    let (id, delivery_id) = match (parse_id(&id, "id"), parse_id(&delivery_id, "delivery_id")) {
         (Ok(id), Ok(delivery_id)) => (id, delivery_id),
-        (Err(response), _) | (_, Err(response)) => return response,
+        (Err(error), _) | (_, Err(error)) => return console.refusal(&error),
     };
     match state.core.redeliver_webhook(&console.principal, &id, &delivery_id).await {
         Ok(_) => see_other(&format!("{PATH}/{id}?done=redelivered")),
