@@ -9,6 +9,7 @@
 //! - `onramp_test_smtp`: it imports aiosmtpd, the SMTP server of the mail tests;
 //! - `onramp_test_schemathesis`: it imports schemathesis, which checks the server against `/openapi.json`;
 //! - `onramp_test_scim2_tester`: it imports scim2_tester and httpx2, the SCIM conformance suite;
+//! - `onramp_test_webhooks`: it imports standardwebhooks, which the webhook tests' receiver verifies with;
 //! - `onramp_test_browser`: the browser journeys can run: `node` (20 or later) is on the PATH, Debian's
 //!   Chromium is at `/usr/bin/chromium`, and `web-tests/node_modules` holds playwright-core and axe-core
 //!   (`npm ci` in `web-tests`).
@@ -20,7 +21,7 @@ use std::process::Command;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    for variable in ["ONRAMP_TEST_POSTGRES_URL", "ONRAMP_TEST_PYTHON", "CI"] {
+    for variable in ["ONRAMP_TEST_POSTGRES_URL", "ONRAMP_TEST_PYTHON", "PYTHONPATH", "CI"] {
         println!("cargo::rerun-if-env-changed={variable}");
     }
     for cfg in [
@@ -30,6 +31,7 @@ fn main() {
         "onramp_test_schemathesis",
         "onramp_test_scim2_tester",
         "onramp_test_browser",
+        "onramp_test_webhooks",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
@@ -55,6 +57,7 @@ fn main() {
             .and_then(|()| imports(&python, "httpx2", "'scim2-client[httpx2]==0.13.2'")),
     );
     require("onramp_test_browser", browser());
+    require("onramp_test_webhooks", imports(&python, "standardwebhooks", "standardwebhooks==1.3.0"));
 }
 
 /// Debian's Chromium, which the journeys drive (a test tool's own browser download does not work here).

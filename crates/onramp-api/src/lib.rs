@@ -166,6 +166,7 @@ pub fn api() -> ApiRouter {
         .merge(routes::onboards::routes())
         .merge(routes::console::routes())
         .merge(routes::scim::routes())
+        .merge(routes::webhooks::routes())
         .merge(web::routes())
 }
 

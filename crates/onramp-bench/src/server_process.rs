@@ -65,6 +65,7 @@ impl SeededServer {
             connections: Default::default(),
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            webhooks: Default::default(),
             jobs: Default::default(),
             limits: Default::default(),
         };

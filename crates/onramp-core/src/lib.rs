@@ -6,7 +6,8 @@
 //!   counters of what transactions touched (`onramp_store::writes`) before and after: when users were
 //!   written, the node's search index catches up before the use case returns, so the next search on this
 //!   node finds them.
-//! - **Mail goes out now.** When a write queued an outbox message, the delivery worker is woken at commit.
+//! - **Mail and webhooks go out now.** When a write queued an outbox message or a webhook delivery, its
+//!   delivery worker is woken at commit.
 //!
 //! Authorization is checked here, once, for every surface: each use case takes the [`Principal`] the
 //! surface authenticated and checks its permission, `may_grant` and the rule of user changes.
@@ -44,6 +45,7 @@ pub mod sign_in;
 pub mod tokens;
 pub mod totp;
 pub mod users;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +59,7 @@ use crate::keys::KeyManager;
 use crate::limits::{LimitSettings, Limits};
 pub use crate::principal::Principal;
 use crate::search::SearchIndex;
+use crate::webhooks::WebhookSettings;
 
 /// What a serving core is configured with.
 pub struct CoreConfig {
@@ -68,6 +71,8 @@ pub struct CoreConfig {
     pub key_rotation: Duration,
     /// Where the search index snapshot is read at start and written (see `search`); None: never.
     pub search_snapshot: Option<std::path::PathBuf>,
+    /// The webhook key and where webhooks may go.
+    pub webhooks: WebhookSettings,
 }
 
 /// The application: the store, the node's search index, the signing keys, the limits on guessing and the
@@ -85,6 +90,9 @@ pub struct Core {
     /// Woken after a transaction that queued a message in the outbox, so that the delivery worker sends it
     /// now rather than at its next poll.
     mail_wake: Arc<Notify>,
+    /// Woken after a transaction that queued a webhook delivery, likewise for the webhook worker.
+    webhook_wake: Arc<Notify>,
+    webhooks: WebhookSettings,
 }
 
 impl Core {
@@ -101,6 +109,8 @@ impl Core {
             public_host: crate::auth::host_of(&config.public_url).into(),
             public_url: config.public_url.into(),
             mail_wake: Arc::new(Notify::new()),
+            webhook_wake: Arc::new(Notify::new()),
+            webhooks: config.webhooks,
         })
     }
 
@@ -114,6 +124,8 @@ impl Core {
             public_url: "".into(),
             public_host: "".into(),
             mail_wake: Arc::new(Notify::new()),
+            webhook_wake: Arc::new(Notify::new()),
+            webhooks: WebhookSettings { key: None, allow_private_addresses: false },
         }
     }
 
@@ -141,6 +153,11 @@ impl Core {
         self.mail_wake.clone()
     }
 
+    /// What the webhook delivery worker waits on besides its poll.
+    pub fn webhook_wake(&self) -> Arc<Notify> {
+        self.webhook_wake.clone()
+    }
+
     /// Runs one store write and acts on what it touched, whether it succeeded or not (an import's earlier
     /// batches stay written when a later one fails): catches the search index up when users were written,
     /// wakes the mail worker when a message was queued. Every write of every use case goes through here.
@@ -153,6 +170,9 @@ impl Core {
         }
         if after.outbox != before.outbox {
             self.mail_wake.notify_one();
+        }
+        if after.webhooks != before.webhooks {
+            self.webhook_wake.notify_one();
         }
         result
     }

@@ -18,6 +18,7 @@ pub mod time;
 pub mod time_words;
 pub mod user;
 pub mod user_change;
+pub mod webhook;
 
 pub use email::Email;
 pub use id::{Id, IdParseError};

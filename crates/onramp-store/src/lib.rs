@@ -22,6 +22,7 @@ pub use onramp_domain::branding::{ImageType, Logo, TenantSettings, TenantSetting
 pub use onramp_domain::directory::*;
 pub use onramp_domain::records::*;
 pub use onramp_domain::settings::*;
+pub use onramp_domain::webhook::{Subscription, WebhookDelivery, WebhookState};
 pub use sql::{Backend, open};
 
 /// The small error type of the storage layer.
@@ -93,6 +94,7 @@ pub trait Store:
     + GaugeStore
     + OverviewStore
     + ScimStore
+    + WebhookStore
 {
 }
 
@@ -112,6 +114,7 @@ impl<
         + GaugeStore
         + OverviewStore
         + ScimStore,
+        + WebhookStore,
 > Store for T
 {
 }
@@ -944,4 +947,70 @@ pub trait GaugeStore: Send + Sync + 'static {
 
     /// The node's connection pools.
     fn pool_gauges(&self) -> Vec<PoolGauge>;
+}
+
+/// Webhook subscriptions and their deliveries (the webhook outbox). Deliveries are queued by the writes
+/// that raise events, inside their transactions, never through this trait.
+///
+/// Errors: a subscription or delivery that is not the tenant's is [`StoreError::NotFound`].
+#[async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
+    async fn create_webhook(&self, actor: &Actor, subscription: &Subscription) -> Result<()>;
+
+    /// The tenant's subscriptions in id order, after `after`.
+    async fn list_webhooks(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<Subscription>>;
+
+    async fn get_webhook(&self, tenant_id: &Id, id: &Id) -> Result<Subscription>;
+
+    /// Writes `after` over `before` if the stored subscription is still `before` (by `updated_at`);
+    /// `Conflict` otherwise.
+    async fn update_webhook(&self, actor: &Actor, before: &Subscription, after: &Subscription) -> Result<()>;
+
+    /// Deletes a subscription and its deliveries, pending or not.
+    async fn delete_webhook(&self, actor: &Actor, tenant_id: &Id, id: &Id) -> Result<()>;
+
+    /// A subscription's deliveries, newest first (by their order), those before `before_seq`.
+    async fn list_webhook_deliveries(
+        &self,
+        tenant_id: &Id,
+        subscription_id: &Id,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>>;
+
+    /// Queues a delivery's event again, at the end of its subscription's queue, with the same `webhook-id`.
+    async fn redeliver_webhook(
+        &self,
+        actor: &Actor,
+        tenant_id: &Id,
+        subscription_id: &Id,
+        delivery_id: &Id,
+    ) -> Result<WebhookDelivery>;
+
+    /// Claims up to `limit` deliveries that are due and first in their subscription's queue: counts an
+    /// attempt on each and moves `next_attempt_at` to `now + lease`, so a worker that dies mid-send leaves
+    /// it to be tried again after the lease (and the deliveries after it waiting). `FOR UPDATE SKIP
+    /// LOCKED` on PostgreSQL.
+    async fn claim_webhooks(
+        &self,
+        now: Timestamp,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>>;
+
+    /// Marks a delivery made, with the receiver's status.
+    async fn webhook_delivered(&self, id: &Id, status: i64, now: Timestamp) -> Result<()>;
+
+    /// Records a failed attempt: tried again at `retry_at`, or dead-lettered when it is None.
+    async fn webhook_failed(
+        &self,
+        id: &Id,
+        status: Option<i64>,
+        error: &str,
+        now: Timestamp,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()>;
+
+    /// The earliest `next_attempt_at` of the deliveries that are first in their queue, if any.
+    async fn webhook_next_due(&self) -> Result<Option<Timestamp>>;
 }

@@ -31,6 +31,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (18, "console_indexes", include_str!("../migrations/sqlite/0018_console_indexes.sql")),
     (21, "onboard_turn_since", include_str!("../migrations/sqlite/0021_onboard_turn_since.sql")),
     (22, "scim", include_str!("../migrations/sqlite/0022_scim.sql")),
+    (23, "webhooks", include_str!("../migrations/sqlite/0023_webhooks.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -53,6 +54,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (18, "console_indexes", include_str!("../migrations/postgres/0018_console_indexes.sql")),
     (21, "onboard_turn_since", include_str!("../migrations/postgres/0021_onboard_turn_since.sql")),
     (22, "scim", include_str!("../migrations/postgres/0022_scim.sql")),
+    (23, "webhooks", include_str!("../migrations/postgres/0023_webhooks.sql")),
 ];
 
 #[derive(Debug)]

@@ -39,8 +39,16 @@ pub const KNOWN_ENV: &[&str] = &[
     "ONRAMP_MAX_CONNECTIONS",
     "ONRAMP_TRUSTED_PROXIES",
     "ONRAMP_METRICS_TOKEN",
+    "ONRAMP_WEBHOOKS_KEY",
+    "ONRAMP_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES",
+    "ONRAMP_WEBHOOKS_DEAD_AFTER",
     "ONRAMP_TEST_POSTGRES_URL",
 ];
+
+/// The shortest webhook key accepted (`openssl rand -hex 32` gives 64 characters).
+pub const MIN_WEBHOOKS_KEY_CHARS: usize = 32;
+/// Seconds a webhook delivery keeps being retried before it is dead-lettered: three days.
+pub const DEFAULT_WEBHOOKS_DEAD_AFTER_SECS: u64 = 3 * 24 * 3600;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -97,6 +105,20 @@ pub struct Settings {
     #[arg(long, env = "ONRAMP_METRICS_TOKEN", global = true, hide_env_values = true, value_parser = secret_arg)]
     #[serde(default, deserialize_with = "secret_field")]
     pub metrics_token: Option<Secret<String>>,
+    /// The key every webhook signing secret is derived from (at least 32 characters). Default: a key
+    /// generated into DATA_DIR/webhooks.key on first start. Every node of one PostgreSQL deployment must
+    /// have the same key.
+    #[arg(long, env = "ONRAMP_WEBHOOKS_KEY", global = true, hide_env_values = true, value_parser = secret_arg)]
+    #[serde(default, deserialize_with = "secret_field")]
+    pub webhooks_key: Option<Secret<String>>,
+    /// Let webhooks go to loopback, link-local and private addresses (a private deployment, tests).
+    /// Default: false; such URLs are refused.
+    #[arg(long, env = "ONRAMP_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", global = true)]
+    pub webhooks_allow_private_addresses: Option<bool>,
+    /// Seconds a failing webhook delivery is retried before it is dead-lettered and its subscription's
+    /// next deliveries go ahead. Default: 259200 (three days).
+    #[arg(long, env = "ONRAMP_WEBHOOKS_DEAD_AFTER", global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhooks_dead_after: Option<u64>,
 }
 
 /// A list of CIDR ranges in the file: `trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]`.
@@ -131,6 +153,11 @@ impl Settings {
             max_connections: self.max_connections.or(lower.max_connections),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
             metrics_token: self.metrics_token.or(lower.metrics_token),
+            webhooks_key: self.webhooks_key.or(lower.webhooks_key),
+            webhooks_allow_private_addresses: self
+                .webhooks_allow_private_addresses
+                .or(lower.webhooks_allow_private_addresses),
+            webhooks_dead_after: self.webhooks_dead_after.or(lower.webhooks_dead_after),
         }
     }
 }
@@ -157,6 +184,8 @@ pub struct Config {
     pub metrics_token: Option<Secret<String>>,
     /// Background job timings; not settings, but tests shorten them.
     pub jobs: JobTimings,
+    /// Webhook delivery: the key, where webhooks may go, retries.
+    pub webhooks: WebhookConfig,
     /// The numbers of the limits on guessing; not settings, but tests change them.
     pub limits: LimitSettings,
 }
@@ -206,6 +235,29 @@ impl Default for JobTimings {
     }
 }
 
+/// How webhooks are signed and delivered.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// None: the key file in the data folder, made on first start.
+    pub key: Option<Secret<String>>,
+    pub allow_private_addresses: bool,
+    /// Retry delays (not settings, but tests shorten them) and the dead-letter bound (a setting).
+    pub retry: onramp_domain::webhook::RetryPolicy,
+    /// The longest one attempt may take, connecting included.
+    pub timeout: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            key: None,
+            allow_private_addresses: false,
+            retry: onramp_domain::webhook::RetryPolicy::default(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -216,6 +268,8 @@ pub enum ConfigError {
     Zero { setting: &'static str },
     #[error("metrics_token (ONRAMP_METRICS_TOKEN) must be at least {MIN_METRICS_TOKEN_CHARS} characters")]
     ShortMetricsToken,
+    #[error("webhooks_key (ONRAMP_WEBHOOKS_KEY) must be at least {MIN_WEBHOOKS_KEY_CHARS} characters")]
+    ShortWebhooksKey,
 }
 
 impl Config {
@@ -241,6 +295,14 @@ impl Config {
         if metrics_token.as_ref().is_some_and(|token| token.expose().chars().count() < MIN_METRICS_TOKEN_CHARS) {
             return Err(ConfigError::ShortMetricsToken);
         }
+        let webhooks_key = merged.webhooks_key.filter(|key| !key.expose().is_empty());
+        if webhooks_key.as_ref().is_some_and(|key| key.expose().chars().count() < MIN_WEBHOOKS_KEY_CHARS) {
+            return Err(ConfigError::ShortWebhooksKey);
+        }
+        let webhooks_dead_after = merged.webhooks_dead_after.unwrap_or(DEFAULT_WEBHOOKS_DEAD_AFTER_SECS);
+        if webhooks_dead_after == 0 {
+            return Err(ConfigError::Zero { setting: "webhooks_dead_after" });
+        }
         let data_dir = merged.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let database_url =
             merged.database_url.unwrap_or_else(|| format!("sqlite:{}", data_dir.join("onramp.db").display()));
@@ -260,6 +322,15 @@ impl Config {
             trusted_proxies: merged.trusted_proxies.unwrap_or_default(),
             metrics_token,
             jobs: JobTimings::default(),
+            webhooks: WebhookConfig {
+                key: webhooks_key,
+                allow_private_addresses: merged.webhooks_allow_private_addresses.unwrap_or(false),
+                retry: onramp_domain::webhook::RetryPolicy {
+                    dead_after: Duration::from_secs(webhooks_dead_after),
+                    ..Default::default()
+                },
+                ..WebhookConfig::default()
+            },
             limits: LimitSettings::default(),
         })
     }

@@ -10,3 +10,4 @@ pub mod listen;
 pub mod mail;
 pub mod server;
 pub mod sweep;
+pub mod webhooks;

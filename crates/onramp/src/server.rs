@@ -14,6 +14,7 @@ use onramp_api::{AppState, router};
 use onramp_core::console::SignInLink;
 use onramp_core::keys::DEFAULT_ROTATION;
 use onramp_core::search;
+use onramp_core::webhooks::WebhookSettings;
 use onramp_core::{Core, CoreConfig};
 use onramp_store::{Backend, Store, StoreError};
 use tokio::net::TcpListener;
@@ -24,6 +25,7 @@ use crate::config::Config;
 use crate::data_files;
 use crate::mail::{self, MailConfigError, Mailer};
 use crate::sweep;
+use crate::webhooks;
 
 /// How often a node reloads signing keys (and rotates them when due).
 const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
@@ -153,6 +155,7 @@ pub async fn start(
     data_files::create_private_dir(&config.data_dir)
         .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
     let store = open_store(config).await?;
+    let webhook_key = webhooks::load_key(config)?;
     data_files::warn_if_loose(&data_files::private_paths(&config.data_dir, sqlite_path(config)?));
 
     let bootstrap = if store.default_tenant().await?.is_none() {
@@ -170,6 +173,10 @@ pub async fn start(
         limits: config.limits.clone(),
         key_rotation: DEFAULT_ROTATION,
         search_snapshot: Some(search_snapshot_path(config)),
+        webhooks: WebhookSettings {
+            key: Some(webhook_key.clone()),
+            allow_private_addresses: config.webhooks.allow_private_addresses,
+        },
     };
     let core = Arc::new(Core::start(store.clone(), core_config).await?);
     let console_link = match &bootstrap {
@@ -178,6 +185,7 @@ pub async fn start(
     };
     let (keys, search, mail_wake) = (core.keys()?.clone(), core.search()?.clone(), core.mail_wake());
     let (snapshot_search, final_search, server_search) = (search.clone(), search.clone(), search.clone());
+    let webhook_wake = core.webhook_wake();
     let state = AppState {
         core,
         public_origin: public_origin.into(),
@@ -189,10 +197,18 @@ pub async fn start(
     let sweep_core = state.core.clone();
     let app = router(state);
     let jobs = config.jobs.clone();
+    let webhook_config = config.webhooks.clone();
     let connections = config.connections;
     let job_store = store.clone();
     let task = tokio::spawn(async move {
         let mailer = tokio::spawn(mail::deliver_outbox(job_store.clone(), mailer, mail_wake, jobs.clone()));
+        let webhook_worker = tokio::spawn(webhooks::deliver_webhooks(
+            job_store.clone(),
+            webhook_key,
+            webhook_wake,
+            webhook_config,
+            jobs.clone(),
+        ));
         let sweeper = tokio::spawn(sweep::sweep_invitations(sweep_core, jobs.invitation_sweep));
         let refresher = tokio::spawn(async move {
             let mut interval = tokio::time::interval(KEY_REFRESH_INTERVAL);
@@ -235,6 +251,7 @@ pub async fn start(
         poller.abort();
         snapshotter.abort();
         mailer.abort();
+        webhook_worker.abort();
         sweeper.abort();
         // A last snapshot, so that the next start catches up only what other nodes write meanwhile.
         if let Err(error) = final_search.catch_up().await {

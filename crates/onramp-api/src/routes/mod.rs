@@ -18,6 +18,7 @@ pub mod search;
 pub mod settings;
 pub mod token;
 pub mod users;
+pub mod webhooks;
 
 use onramp_domain::Id;
 

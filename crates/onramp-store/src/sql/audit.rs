@@ -32,17 +32,28 @@ impl Change<'static> {
     }
 }
 
-/// Appends one event on the given connection, normally the change's own transaction.
+/// Appends one event on the given connection, normally the change's own transaction, and queues the
+/// webhooks the change raises (`webhooks::raise`) on the same connection: every audited change is the one
+/// place its events come from.
 pub(super) async fn record<DB>(conn: &mut DB::Connection, actor: &Actor, change: Change<'_>) -> Result<()>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> Option<i64>: Encode<'q, DB>,
+    for<'a> &'a str: ColumnIndex<DB::Row>,
 {
+    super::webhooks::raise::<DB>(
+        &mut *conn,
+        &actor.tenant_id,
+        change.action,
+        change.before.as_ref(),
+        change.after.as_ref(),
+    )
+    .await?;
     sqlx::query(
         "INSERT INTO audit_events (id, tenant_id, actor_user_id, actor_credential_id, action, object_type, \
          object_id, before_json, after_json, request_id, created_at) \

@@ -29,6 +29,7 @@ mod tenants;
 mod user_sql;
 mod users;
 mod writer;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

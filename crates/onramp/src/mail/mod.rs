@@ -323,6 +323,7 @@ mod tests {
             trusted_proxies: Vec::new(),
             metrics_token: None,
             jobs: JobTimings::default(),
+            webhooks: Default::default(),
             limits: Default::default(),
         }
     }

@@ -52,4 +52,5 @@ mod text_fields;
 mod users;
 mod users_admin;
 mod web_pages;
+mod webhooks;
 mod wire;

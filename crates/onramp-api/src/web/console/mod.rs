@@ -47,6 +47,7 @@ pub mod parts;
 pub mod settings;
 pub mod user;
 pub mod users;
+pub mod webhooks;
 
 use crate::openapi::ApiRouter;
 use askama::Template;
@@ -86,6 +87,7 @@ pub fn routes() -> ApiRouter {
         .merge(onboards::routes())
         .merge(flows::routes())
         .merge(audit::routes())
+        .merge(webhooks::routes())
 }
 
 /// Whether a refusal of the core belongs on the form (a bad value, a conflict, a wrong state): the form
@@ -153,6 +155,7 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { label: "Directories", path: "/console/directories", permission: Some(Permission::DirectoryRead) },
     NavEntry { label: "Audit log", path: "/console/audit", permission: Some(Permission::AuditRead) },
     NavEntry { label: "Settings", path: "/console/settings", permission: Some(Permission::SettingsRead) },
+    NavEntry { label: "Webhooks", path: "/console/webhooks", permission: Some(Permission::SettingsRead) },
     NavEntry { label: "Access", path: "/console/access", permission: Some(Permission::CredentialManage) },
 ];
 

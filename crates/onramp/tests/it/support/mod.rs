@@ -16,6 +16,7 @@ pub mod mail;
 pub mod process;
 pub mod smtp;
 pub mod web;
+pub mod webhook_receiver;
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -23,8 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onramp::admin::{self, IssuedCredential};
-use onramp::config::{Config, ConnectionLimits, JobTimings, LogFormat};
+use onramp::config::{Config, ConnectionLimits, JobTimings, LogFormat, WebhookConfig};
 use onramp::server::{self, Server};
+use onramp_domain::webhook::RetryPolicy;
 use onramp_domain::{BuiltinRole, Id};
 use onramp_store::Store;
 use serde_json::Value;
@@ -63,6 +65,12 @@ macro_rules! both_backends {
             #[cfg_attr(not(onramp_test_smtp), ignore = "no aiosmtpd in ONRAMP_TEST_PYTHON: SMTP delivery untested")],
             #[cfg_attr(not(all(onramp_test_postgres, onramp_test_smtp)),
                 ignore = "needs ONRAMP_TEST_POSTGRES_URL and aiosmtpd in ONRAMP_TEST_PYTHON")]);
+    };
+    ($name:ident, needs webhooks) => {
+        $crate::both_backends!(@tests $name,
+            #[cfg_attr(not(onramp_test_webhooks), ignore = "no standardwebhooks in ONRAMP_TEST_PYTHON: webhook delivery untested")],
+            #[cfg_attr(not(all(onramp_test_postgres, onramp_test_webhooks)),
+                ignore = "needs ONRAMP_TEST_POSTGRES_URL and standardwebhooks in ONRAMP_TEST_PYTHON")]);
     };
     ($name:ident, needs browser) => {
         $crate::both_backends!(@tests $name,
@@ -222,6 +230,16 @@ pub fn test_config(database: &TestDatabase) -> Config {
             ..JobTimings::default()
         },
         limits: Default::default(),
+        // Quick retries; private addresses stay refused unless a test allows them for its receiver.
+        webhooks: WebhookConfig {
+            retry: RetryPolicy {
+                base: Duration::from_millis(200),
+                max_delay: Duration::from_secs(2),
+                dead_after: Duration::from_secs(3600),
+            },
+            timeout: Duration::from_secs(5),
+            ..WebhookConfig::default()
+        },
     }
 }
 

@@ -118,10 +118,10 @@ impl Serve {
         self.stderr.lock().unwrap().clone()
     }
 
-    /// Kills the process outright (SIGKILL, as `kill -9` does: no shutdown of any kind) and waits until it
-    /// is gone.
+    /// Kills the process with SIGKILL (no chance to finish anything) and waits until it is gone.
     pub async fn kill(mut self) {
-        self.child.kill().await.expect("SIGKILL the server");
+        self.child.start_kill().expect("SIGKILL onramp");
+        let _ = timeout(PROCESS_TIMEOUT, self.child.wait()).await.expect("onramp gone after SIGKILL");
     }
 
     /// Sends SIGTERM and waits for the process to exit, returning its exit status.
