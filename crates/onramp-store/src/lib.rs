@@ -113,7 +113,7 @@ impl<
         + AccountStore
         + GaugeStore
         + OverviewStore
-        + ScimStore,
+        + ScimStore
         + WebhookStore,
 > Store for T
 {

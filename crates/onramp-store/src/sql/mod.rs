@@ -28,8 +28,8 @@ mod settings;
 mod tenants;
 mod user_sql;
 mod users;
-mod writer;
 mod webhooks;
+mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;

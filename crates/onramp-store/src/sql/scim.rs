@@ -112,14 +112,16 @@ where
     }
 
     async fn touch_scim_token(&self, id: &Id, now: Timestamp, since: Timestamp) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         sqlx::query(
             "UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
         )
         .bind(now.micros())
         .bind(id.to_string())
         .bind(since.micros())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

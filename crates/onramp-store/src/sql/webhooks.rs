@@ -369,6 +369,7 @@ where
     }
 
     async fn webhook_delivered(&self, id: &Id, status: i64, now: Timestamp) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET delivered_at = $1, last_attempt_at = $1, last_status = $2, last_error = '' \
              WHERE id = $3",
@@ -376,8 +377,9 @@ where
         .bind(now.micros())
         .bind(status)
         .bind(id.to_string())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -400,14 +402,16 @@ where
                  failed_at = $4 WHERE id = $5"
             }
         };
+        let mut tx = self.write.begin().await?;
         sqlx::query(sql)
             .bind(now.micros())
             .bind(status)
             .bind(error)
             .bind(retry_at.unwrap_or(now).micros())
             .bind(id.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

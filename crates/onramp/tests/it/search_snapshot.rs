@@ -144,7 +144,8 @@ async fn unusable_snapshots_are_ignored_and_the_index_rebuilt(backend: Backend) 
     }
     let mut layout = good.clone();
     layout[8..12].copy_from_slice(&999u32.to_le_bytes());
-    let cases: Vec<(&str, Vec<u8>, fn(&Ignored) -> bool)> = vec![
+    type Case = (&'static str, Vec<u8>, fn(&Ignored) -> bool);
+    let cases: Vec<Case> = vec![
         ("bytes flipped", flipped, |i| matches!(i, Ignored::Corrupt(_))),
         ("cut short", good[..good.len() * 2 / 3].to_vec(), |i| matches!(i, Ignored::Corrupt(_))),
         ("no checksum", good[..good.len() - 32].to_vec(), |i| matches!(i, Ignored::Corrupt(_))),
