@@ -330,7 +330,9 @@ async fn discovery_and_bulk(backend: Backend) {
     assert_eq!(types.body["totalResults"], 2, "{}", types.body);
     assert_eq!(scim(&server, "", "GET", "/scim/v2/ResourceTypes/User", None, &[]).await.body["endpoint"], "/Users");
     let schemas = scim(&server, "", "GET", "/scim/v2/Schemas", None, &[]).await;
-    assert_eq!(schemas.body["totalResults"], 3, "{}", schemas.body);
+    // User, EnterpriseUser, Group, and the schemas of ServiceProviderConfig, ResourceType and Schema
+    // (RFC 7643 §8.7.2).
+    assert_eq!(schemas.body["totalResults"], 6, "{}", schemas.body);
     let user = scim(&server, "", "GET", &format!("/scim/v2/Schemas/{USER_SCHEMA}"), None, &[]).await;
     assert_eq!(user.body["id"], USER_SCHEMA);
     assert_scim_error(
