@@ -19,12 +19,10 @@ use onramp_domain::{BuiltinRole, Id};
 use onramp_search::Query as SearchQuery;
 use serde_json::{Value, json};
 
-use super::users::{ListQuery, ProjectionQuery};
+use super::users::{ListQuery, Listing, ProjectionQuery};
 use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_content};
 use crate::scim::attributes::{GROUP_RESOURCE, GROUP_SCHEMA};
 use crate::scim::error::{ScimError, ScimResult};
-use crate::scim::filter::Filter;
-use crate::scim::list::{ListResponse, Page};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::state::AppState;
@@ -171,24 +169,13 @@ pub async fn list_groups(
     caller: ScimCaller,
     Query(query): Query<ListQuery>,
 ) -> ScimResult<ScimResponse> {
-    let filter = query.filter.as_deref().map(|text| Filter::parse_for(text, &GROUP_RESOURCE)).transpose()?;
-    let page = Page::parse(query.start_index.as_deref(), query.count.as_deref(), super::MAX_RESULTS)?;
-    let projection =
-        Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &GROUP_RESOURCE)?;
+    let mut listing = Listing::parse(&query, &GROUP_RESOURCE)?;
     let base = base_url(&state);
-    let mut total = 0;
-    let mut resources = Vec::new();
     for role in BuiltinRole::ALL {
         let members = members_of(&state, &caller, role).await?;
-        let resource = group_resource(role, &members, &base);
-        if filter.as_ref().is_none_or(|filter| filter.matches(&resource, &GROUP_RESOURCE)) {
-            if (page.offset()..page.offset().saturating_add(page.count)).contains(&total) {
-                resources.push(projection.apply(&resource, &GROUP_RESOURCE));
-            }
-            total += 1;
-        }
+        listing.offer(&group_resource(role, &members, &base));
     }
-    Ok(ScimResponse::ok(ListResponse::new(total, page, resources).body()))
+    Ok(listing.response())
 }
 
 pub async fn get_group(

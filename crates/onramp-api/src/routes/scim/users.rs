@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::user_map::{UserFields, user_resource, version_of};
 use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_content, resource_id};
-use crate::scim::attributes::USER_RESOURCE;
+use crate::scim::attributes::{ResourceSchema, USER_RESOURCE};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::Filter;
 use crate::scim::list::{ListResponse, Page};
@@ -44,6 +44,50 @@ pub struct ListQuery {
     /// Accepted and ignored: results are in id (creation) order.
     pub sort_by: Option<String>,
     pub sort_order: Option<String>,
+}
+
+/// A list being answered: its query parsed for one resource type, then every resource offered to it in
+/// order; it counts the ones the filter matches and keeps, projected, those on the requested page.
+pub struct Listing {
+    schema: &'static ResourceSchema,
+    filter: Option<Filter>,
+    page: Page,
+    projection: Projection,
+    total: usize,
+    resources: Vec<Value>,
+}
+
+impl Listing {
+    pub fn parse(query: &ListQuery, schema: &'static ResourceSchema) -> ScimResult<Listing> {
+        Ok(Listing {
+            schema,
+            filter: query.filter.as_deref().map(|text| Filter::parse_for(text, schema)).transpose()?,
+            page: Page::parse(query.start_index.as_deref(), query.count.as_deref(), super::MAX_RESULTS)?,
+            projection: Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), schema)?,
+            total: 0,
+            resources: Vec::new(),
+        })
+    }
+
+    pub fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// Counts `resource` if the filter matches it, and keeps it if it falls on the page.
+    pub fn offer(&mut self, resource: &Value) {
+        if self.filter.as_ref().is_some_and(|filter| !filter.matches(resource, self.schema)) {
+            return;
+        }
+        let offset = self.page.offset();
+        if (offset..offset.saturating_add(self.page.count)).contains(&self.total) {
+            self.resources.push(self.projection.apply(resource, self.schema));
+        }
+        self.total += 1;
+    }
+
+    pub fn response(self) -> ScimResponse {
+        ScimResponse::ok(ListResponse::new(self.total, self.page, self.resources).body())
+    }
 }
 
 /// `attributes`/`excludedAttributes` of a single-resource request.
@@ -195,26 +239,11 @@ pub async fn list_users(
     caller: ScimCaller,
     Query(query): Query<ListQuery>,
 ) -> ScimResult<ScimResponse> {
-    let filter = query.filter.as_deref().map(|text| Filter::parse_for(text, &USER_RESOURCE)).transpose()?;
-    let page = Page::parse(query.start_index.as_deref(), query.count.as_deref(), super::MAX_RESULTS)?;
-    let projection =
-        Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &USER_RESOURCE)?;
+    let mut listing = Listing::parse(&query, &USER_RESOURCE)?;
     let base = base_url(&state);
-    let matches = |user: &User| -> Option<Value> {
-        let resource = user_resource(user, &base);
-        filter.as_ref().is_none_or(|filter| filter.matches(&resource, &USER_RESOURCE)).then_some(resource)
-    };
-    let mut total = 0usize;
-    let mut resources = Vec::new();
-    let mut keep = |resource: Value| {
-        if (page.offset()..page.offset().saturating_add(page.count)).contains(&total) {
-            resources.push(projection.apply(&resource, &USER_RESOURCE));
-        }
-        total += 1;
-    };
     // The email index holds primary emails only: `emails eq` a secondary address finds nobody there and
     // is answered by the scan.
-    let found = match filter.as_ref().and_then(lookup) {
+    let found = match listing.filter().and_then(lookup) {
         Some((attribute, value)) => {
             let users = looked_up(&state, &caller, attribute, value).await?;
             (attribute != "emails" || !users.is_empty()).then_some(users)
@@ -222,19 +251,15 @@ pub async fn list_users(
         None => None,
     };
     if let Some(users) = found {
-        for user in users {
-            if let Some(resource) = matches(&user) {
-                keep(resource);
-            }
+        for user in &users {
+            listing.offer(&user_resource(user, &base));
         }
     } else {
         let mut after = None;
         loop {
             let users = state.core.list_users(&caller.0, after.as_ref(), SCAN_PAGE).await?;
             for user in &users {
-                if let Some(resource) = matches(user) {
-                    keep(resource);
-                }
+                listing.offer(&user_resource(user, &base));
             }
             match users.last() {
                 Some(last) if users.len() == SCAN_PAGE as usize => after = Some(last.id),
@@ -242,5 +267,5 @@ pub async fn list_users(
             }
         }
     }
-    Ok(ScimResponse::ok(ListResponse::new(total, page, resources).body()))
+    Ok(listing.response())
 }
