@@ -33,6 +33,41 @@ fn api_key_json(key: &ApiKey) -> serde_json::Value {
     })
 }
 
+/// Revokes the tenant's secret-bearing row `id` of `table` (credentials, API keys, SCIM tokens): the row as
+/// revoked now, None when it was revoked already (revoking twice is fine), NotFound when the tenant has no
+/// such row.
+pub(super) async fn revoke_row<DB>(
+    conn: &mut DB::Connection,
+    table: &'static str,
+    tenant_id: &Id,
+    id: &Id,
+) -> Result<Option<DB::Row>>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let revoked = sqlx::query(&format!(
+        "UPDATE {table} SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL RETURNING *"
+    ))
+    .bind(Timestamp::now().micros())
+    .bind(tenant_id.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if revoked.is_some() {
+        return Ok(revoked);
+    }
+    let exists = sqlx::query(&format!("SELECT id FROM {table} WHERE tenant_id = $1 AND id = $2"))
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_some() { Ok(None) } else { Err(StoreError::NotFound) }
+}
+
 pub(super) async fn insert_credential<DB>(conn: &mut DB::Connection, credential: &Credential) -> Result<()>
 where
     DB: Dialect,
@@ -99,23 +134,8 @@ where
 
     async fn revoke_credential(&self, actor: &Actor, id: &Id) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let revoked = sqlx::query(
-            "UPDATE credentials SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL \
-             RETURNING *",
-        )
-        .bind(Timestamp::now().micros())
-        .bind(actor.tenant_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = revoked else {
-            // Nothing changed: either it was revoked already (fine) or it is not this tenant's (not found).
-            let exists = sqlx::query("SELECT id FROM credentials WHERE tenant_id = $1 AND id = $2")
-                .bind(actor.tenant_id.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-            return if exists.is_some() { Ok(()) } else { Err(StoreError::NotFound) };
+        let Some(row) = revoke_row::<DB>(&mut tx, "credentials", &actor.tenant_id, id).await? else {
+            return Ok(());
         };
         let after = rows::credential(&row)?;
         let change = Change {
@@ -197,21 +217,8 @@ where
 
     async fn revoke_api_key(&self, actor: &Actor, id: &Id) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let revoked = sqlx::query(
-            "UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL RETURNING *",
-        )
-        .bind(Timestamp::now().micros())
-        .bind(actor.tenant_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = revoked else {
-            let exists = sqlx::query("SELECT id FROM api_keys WHERE tenant_id = $1 AND id = $2")
-                .bind(actor.tenant_id.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-            return if exists.is_some() { Ok(()) } else { Err(StoreError::NotFound) };
+        let Some(row) = revoke_row::<DB>(&mut tx, "api_keys", &actor.tenant_id, id).await? else {
+            return Ok(());
         };
         let after = rows::api_key(&row)?;
         let change = Change {

@@ -71,23 +71,8 @@ where
 
     async fn revoke_scim_token(&self, actor: &Actor, id: &Id) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let revoked = sqlx::query(
-            "UPDATE scim_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL \
-             RETURNING *",
-        )
-        .bind(Timestamp::now().micros())
-        .bind(actor.tenant_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = revoked else {
-            // Nothing changed: either it was revoked already (fine) or it is not this tenant's (not found).
-            let exists = sqlx::query("SELECT id FROM scim_tokens WHERE tenant_id = $1 AND id = $2")
-                .bind(actor.tenant_id.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-            return if exists.is_some() { Ok(()) } else { Err(StoreError::NotFound) };
+        let Some(row) = super::auth::revoke_row::<DB>(&mut tx, "scim_tokens", &actor.tenant_id, id).await? else {
+            return Ok(());
         };
         let after = rows::scim_token(&row)?;
         let change = Change {
