@@ -235,7 +235,13 @@ pub(super) fn side_by_side(onramp: &InProcess, tantivy: Option<&TantivyFigures>,
 }
 
 /// The rows of issue #15's target table that belong to search, each with its figure and PASS or FAIL.
-pub(super) fn summary(in_process: &InProcess, tantivy: Option<&TantivyFigures>, http: Option<&Http>) {
+pub(super) fn summary(
+    count: usize,
+    in_process: &InProcess,
+    restart: Option<Duration>,
+    tantivy: Option<&TantivyFigures>,
+    http: Option<&Http>,
+) {
     let verdict = |pass: bool| if pass { "PASS" } else { "FAIL" };
     let row = |what: &str, figure: String, target: &str, verdict: &str| {
         println!("{what:<46} {figure:>16}   {target:<48} {verdict}");
@@ -269,8 +275,17 @@ pub(super) fn summary(in_process: &InProcess, tantivy: Option<&TantivyFigures>, 
     }
     let build = in_process.build.as_secs_f64();
     row("index build from scratch", format!("{build:.2} s"), "<= 60 s", verdict(build <= 60.0));
-    // The restart row (a node back to serving search) is measured by the snapshot benchmark, not here.
-    row("restart of a node to serving search", "not here".into(), "<= 10 s at 10M, <= 1 s at 1M", "(snapshot bench)");
+    // A node back to serving search: its index started from its snapshot, caught up from the change feed,
+    // and the first search answered (the restart phase). The issue sets 10 s at 10M users and 1 s at 1M.
+    let (limit, target) = if count >= 10_000_000 {
+        (Duration::from_secs(10), "<= 10 s at 10M")
+    } else {
+        (Duration::from_secs(1), "<= 1 s at 1M")
+    };
+    match restart {
+        Some(took) => row("restart of a node to serving search", ms(took), target, verdict(took <= limit)),
+        None => row("restart of a node to serving search", "failed".into(), target, "FAIL"),
+    }
     for (s, name) in ["substring", "one-typo", "filter-only", "text+filters"].iter().enumerate() {
         let p99 = in_process.latencies[s].p99;
         row(&format!("in-process p99, {name}"), ms(p99), "<= 2 ms", verdict(p99 <= Duration::from_millis(2)));

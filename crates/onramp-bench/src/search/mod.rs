@@ -102,7 +102,10 @@ pub async fn run(options: Options) -> Result<()> {
     drop(users);
     side_by_side(&in_process, tantivy.as_ref(), Some(&sqlite));
 
-    restart::restart(options.count, options.seed, scratch.path().join("restart")).await?;
+    let restart = restart::restart(options.count, options.seed, scratch.path().join("restart")).await;
+    if let Err(error) = &restart {
+        println!("\n== restart: failed: {error} ==");
+    }
 
     let bodies = interleave(&sets);
     let http = http(&options, scratch.path().join("server"), bodies).await;
@@ -110,7 +113,7 @@ pub async fn run(options: Options) -> Result<()> {
         Ok(http) => print_http(http, &options, &sets),
         Err(error) => println!("\n== HTTP: failed: {error} =="),
     }
-    summary(&in_process, tantivy.as_ref(), http.as_ref().ok());
+    summary(options.count, &in_process, restart.ok(), tantivy.as_ref(), http.as_ref().ok());
     Ok(())
 }
 
