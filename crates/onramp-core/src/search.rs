@@ -138,6 +138,15 @@ impl SearchIndex {
         let (snapshot, start) = match snapshot_path {
             None => (None, SnapshotStart::Off),
             Some(path) => {
+                let leftovers = path.clone();
+                match tokio::task::spawn_blocking(move || snapshot::remove_leftovers(&leftovers)).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(removed)) => {
+                        tracing::info!(removed, "removed temporary snapshot files left by a stopped write")
+                    }
+                    Ok(Err(error)) => tracing::warn!(%error, "could not remove temporary snapshot files"),
+                    Err(join) => tracing::warn!(%join, "could not remove temporary snapshot files"),
+                }
                 let database_id = store.deployment_value(snapshot::DATABASE_ID_KEY, &Id::new().to_string()).await?;
                 let head = store.feed_head().await?;
                 let (read_path, read_id) = (path.clone(), database_id.clone());
@@ -193,7 +202,7 @@ impl SearchIndex {
 
     /// Writes a snapshot of every tenant's index, unless there is no snapshot path or the last snapshot read
     /// or written is at the position applied now (`Ok(None)`). Catch-ups wait while the indexes are written
-    /// out (searches do not); the file is then flushed to disk and put in place atomically.
+    /// into the file (searches do not), not while it is then flushed to disk and put in place atomically.
     pub async fn write_snapshot(&self) -> Result<Option<SnapshotWritten>, std::io::Error> {
         let Some(file) = &self.snapshot else { return Ok(None) };
         let written = file.written.clone().lock_owned().await;
@@ -214,9 +223,9 @@ impl SearchIndex {
         let outcome = tokio::task::spawn_blocking(move || {
             let (mut written, applied) = (written, applied);
             let position = *applied;
-            let bytes = snapshot::write(&path, &database_id, position, &tenants)?;
+            // Catch-ups may go on once the indexes are in the file; the flush to disk does not need them.
+            let bytes = snapshot::write(&path, &database_id, position, &tenants, move || drop(applied))?;
             *written = Some(position);
-            drop(applied);
             Ok::<_, std::io::Error>(SnapshotWritten { position, bytes, took: started.elapsed() })
         })
         .await

@@ -11,7 +11,8 @@
 //! - SHA-256 of every byte before it.
 //!
 //! The file is written to a temporary file beside it, flushed to disk, and renamed over the old one, so a
-//! crash leaves the old snapshot or the new one, never half of one. A snapshot is used only if all of this
+//! crash leaves the old snapshot or the new one, never half of one (and a temporary file, removed at the
+//! next start). A snapshot is used only if all of this
 //! holds; otherwise it is ignored (and the index rebuilt from the feed): the layouts and version are this
 //! build's, the checksum matches, the database identity is this database's, and the position is not ahead
 //! of the feed's last number.
@@ -94,26 +95,57 @@ fn put_text(w: &mut dyn Write, text: &str) -> io::Result<()> {
 }
 
 /// Writes the snapshot of `tenants` at `position` to `path`, atomically; returns its size in bytes. The
-/// caller holds what keeps the indexes and the position together (see `SearchIndex::write_snapshot`).
+/// caller holds what keeps the indexes and the position together (see `SearchIndex::write_snapshot`) until
+/// `written` is called: by then every byte is in the file, and what is left (the flush to disk and the
+/// rename) needs neither.
 pub fn write(
     path: &Path,
     database_id: &str,
     position: FeedPosition,
     tenants: &[(Id, Arc<RwLock<Index>>)],
+    written: impl FnOnce(),
 ) -> io::Result<u64> {
     let temporary = temporary_path(path);
-    let outcome = write_to(&temporary, database_id, position, tenants).and_then(|size| {
+    let outcome = write_to(&temporary, database_id, position, tenants).and_then(|file| {
+        written();
+        file.sync_all()?;
         std::fs::rename(&temporary, path)?;
         // The rename is durable once the folder is.
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             File::open(folder)?.sync_all()?;
         }
-        Ok(size)
+        file.metadata().map(|m| m.len())
     });
     if outcome.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
     outcome
+}
+
+/// Removes the temporary files a writer stopped mid-write (a crash, a kill) left beside `path`. Only one
+/// node uses a data folder, and this runs before it writes a snapshot, so none of them is being written.
+pub fn remove_leftovers(path: &Path) -> io::Result<usize> {
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Ok(0);
+    };
+    let folder = if folder.as_os_str().is_empty() { Path::new(".") } else { folder };
+    let prefix = format!("{name}.");
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else { continue };
+        if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Creates a new file only its owner can read: the snapshot holds names and emails.
@@ -137,7 +169,7 @@ fn write_to(
     database_id: &str,
     position: FeedPosition,
     tenants: &[(Id, Arc<RwLock<Index>>)],
-) -> io::Result<u64> {
+) -> io::Result<File> {
     let file = create_private(temporary)?;
     let mut w = BufWriter::with_capacity(BUFFER, Hashing { inner: file, hasher: Sha256::new() });
     w.write_all(MAGIC)?;
@@ -155,8 +187,7 @@ fn write_to(
     }
     let Hashing { inner: mut file, hasher } = w.into_inner().map_err(|e| e.into_error())?;
     file.write_all(&hasher.finalize())?;
-    file.sync_all()?;
-    file.metadata().map(|m| m.len())
+    Ok(file)
 }
 
 /// Reads the snapshot at `path`; `feed_head` is this database's last feed number. `Ok(None)`: there is no

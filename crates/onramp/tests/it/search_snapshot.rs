@@ -102,10 +102,15 @@ async fn restart_serves_search_from_the_snapshot_and_the_writes_after_it(backend
     let after = answers(&server).await;
     assert_ne!(after, before);
 
-    // Back to the older snapshot: the restart reads it and catches up every write made after it.
+    // Back to the older snapshot: the restart reads it and catches up every write made after it. Beside
+    // it, the temporary file of a write a crash stopped half-way, which the start removes.
     server.stop().await;
     std::fs::write(snapshot_path(&server), &old_snapshot).expect("put the old snapshot back");
+    let mut leftover = snapshot_path(&server).into_os_string();
+    leftover.push(".0123456789abcdef01234567.tmp");
+    std::fs::write(&leftover, &old_snapshot[..old_snapshot.len() / 2]).expect("plant a half-written snapshot");
     server.restart().await;
+    assert!(!std::path::Path::new(&leftover).exists(), "the half-written snapshot is still there");
     assert_eq!(server.search_start(), SnapshotStart::Loaded { position, users: 6 });
     assert_eq!(answers(&server).await, after, "the snapshot and the writes after it");
     server.stop().await;
