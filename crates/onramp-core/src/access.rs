@@ -53,7 +53,7 @@ fn roles_of(caller: &Principal, owner: Option<&User>, roles: &[BuiltinRole]) -> 
                     "roleIds",
                     format!(
                         "a credential carries only roles its user holds, and {} does not hold {}",
-                        user.email.as_str(),
+                        user.email.as_ref().map_or(user.display_name.as_str(), |email| email.as_str()),
                         role.display_name()
                     ),
                 ));

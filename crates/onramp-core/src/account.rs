@@ -297,7 +297,7 @@ impl Core {
     ) -> CoreResult<()> {
         let user = &session.user;
         self.current_password_right(client, user, current).await?;
-        let hash = new_password_hash(new, &[user.email.as_str(), &user.display_name]).await?;
+        let hash = new_password_hash(new, &[user.email_str(), &user.display_name]).await?;
         self.store.change_password(&session.actor(), &user.id, &hash, &session.session.id).await?;
         Ok(())
     }

@@ -112,7 +112,7 @@ pub(crate) async fn due_effects(
                 let invitation = core.store.find_invitation(&after.tenant_id, &after.invitation_id).await?;
                 if let Some(sponsor) = sponsor_of(core, &invitation).await? {
                     let look = Look { branding: &branding, public_url: core.public_url() };
-                    effects.emails.push(no_approver_email(after, user, &sponsor, &into, &look));
+                    effects.emails.extend(no_approver_email(after, user, &sponsor, &into, &look));
                 }
             }
         }
@@ -147,7 +147,7 @@ fn request(
     };
     let url = approval_link(core.public_url(), &token);
     let look = Look { branding, public_url: core.public_url() };
-    effects.emails.push(approval_request_email(&link, user, approver, into, &url, &look));
+    effects.emails.extend(approval_request_email(&link, user, approver, into, &url, &look));
     effects.approval_links.push(link);
 }
 
@@ -198,7 +198,7 @@ pub(crate) async fn failure_notices(
     let look = Look { branding: &branding, public_url: core.public_url() };
     let mut emails = vec![onboard_failed_invitee_email(&notice, &look)];
     if let Some(sponsor) = sponsor_of(core, invitation).await? {
-        emails.push(onboard_failed_sponsor_email(&notice, &sponsor, &look));
+        emails.extend(onboard_failed_sponsor_email(&notice, &sponsor, &look));
     }
     Ok(emails)
 }

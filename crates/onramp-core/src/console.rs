@@ -206,9 +206,13 @@ impl Core {
     }
 
     /// Emails the user a password reset link on an admin's behalf (`user:write`, and the rule of user
-    /// changes: only a super-admin acts on a super-admin), audited as `user.password_reset_link`.
+    /// changes: only a super-admin acts on a super-admin), audited as `user.password_reset_link`. A user
+    /// without an email cannot be sent one: 400 naming `email`.
     pub async fn send_password_reset(&self, caller: &Principal, id: &Id) -> CoreResult<()> {
         let user = self.user_to_act_on(caller, id).await?;
+        if user.email.is_none() {
+            return Err(CoreError::invalid_field("email", "the user has no email, so no reset link can be sent"));
+        }
         self.email_password_reset(&user, Some(&caller.actor())).await
     }
 

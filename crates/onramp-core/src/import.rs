@@ -127,12 +127,12 @@ pub(crate) async fn import_users<R: ImportRow>(
         for ((user, row), outcome) in rows_of() {
             let ImportedRow::EmailTaken { holder } = outcome else { continue };
             if holder.is_some_and(|holder| report.made(holder)) {
-                let message = format!("{} is the email of an earlier row", user.email);
+                let message = format!("{} is the email of an earlier row", user.email_str());
                 report.errors.push(RowError { row: *row, field: "email".into(), message });
             } else if options.skip_existing {
                 report.skipped += 1;
             } else {
-                let message = format!("a user with email {} already exists", user.email);
+                let message = format!("a user with email {} already exists", user.email_str());
                 report.errors.push(RowError { row: *row, field: "email".into(), message });
             }
         }

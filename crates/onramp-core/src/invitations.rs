@@ -47,6 +47,7 @@ pub fn invitation_error(id: &Id) -> impl FnOnce(StoreError) -> CoreError + '_ {
 pub struct Person {
     pub id: Id,
     pub display_name: String,
+    /// '' for a user without an email.
     pub email: String,
 }
 
@@ -136,11 +137,7 @@ impl Core {
         let users = self.store.get_users(tenant, &people).await?;
         let person = |id: Option<Id>| {
             let user = users.iter().find(|user| Some(user.id) == id)?;
-            Some(Person {
-                id: user.id,
-                display_name: user.display_name.clone(),
-                email: user.email.as_str().to_string(),
-            })
+            Some(Person { id: user.id, display_name: user.display_name.clone(), email: user.email_str().to_string() })
         };
         let ids: Vec<Id> = invitations.iter().map(|invitation| invitation.id).collect();
         let mut deliveries = self.store.invitation_deliveries(tenant, &ids).await?;

@@ -26,7 +26,8 @@ pub struct Look<'a> {
 }
 
 /// The request to `approver` to approve `invitee`'s onboarding into `into` (the directory's name), with
-/// the link that decides it.
+/// the link that decides it. None for an approver without an email (a user provisioned without one):
+/// the link is still made, and nothing is mailed.
 pub fn approval_request_email(
     link: &ApprovalLink,
     invitee: &User,
@@ -34,7 +35,8 @@ pub fn approval_request_email(
     into: &str,
     url: &str,
     look: &Look,
-) -> OutboxMessage {
+) -> Option<OutboxMessage> {
+    let recipient = approver.email.as_ref()?.as_str();
     let expires = TimeInWords::new(link.expires_at, Timestamp::now());
     let content = EmailContent {
         subject: format!("Approve {} joining {into}", invitee.display_name),
@@ -43,7 +45,7 @@ pub fn approval_request_email(
             format!(
                 "{} ({}) is onboarding into {into} at {} and is waiting for your approval.",
                 invitee.display_name,
-                invitee.email.as_str(),
+                invitee.email_str(),
                 look.branding.name
             ),
             format!("Until you decide, {}'s account stays inactive.", invitee.display_name),
@@ -51,18 +53,20 @@ pub fn approval_request_email(
         action: Some(Action { label: "Approve or reject".to_string(), url: url.to_string() }),
         after: vec![format!("The link works once and expires {} ({}).", expires.phrase(), expires.exact)],
     };
-    let envelope = Envelope {
-        tenant_id: link.tenant_id,
-        kind: "approval",
-        subject_id: link.id,
-        recipient: approver.email.as_str(),
-    };
-    emails::render(&envelope, look.branding, look.public_url, &content)
+    let envelope = Envelope { tenant_id: link.tenant_id, kind: "approval", subject_id: link.id, recipient };
+    Some(emails::render(&envelope, look.branding, look.public_url, &content))
 }
 
 /// The notice to `sponsor` that `invitee`'s onboarding waits on an approval nobody can give: the step names
-/// no approver and the user has no manager.
-pub fn no_approver_email(onboard: &Onboard, invitee: &User, sponsor: &User, into: &str, look: &Look) -> OutboxMessage {
+/// no approver and the user has no manager. None for a sponsor without an email.
+pub fn no_approver_email(
+    onboard: &Onboard,
+    invitee: &User,
+    sponsor: &User,
+    into: &str,
+    look: &Look,
+) -> Option<OutboxMessage> {
+    let recipient = sponsor.email.as_ref()?.as_str();
     let content = EmailContent {
         subject: format!("{}'s onboarding needs an approver", invitee.display_name),
         greeting: format!("Hello {},", sponsor.display_name),
@@ -71,20 +75,15 @@ pub fn no_approver_email(onboard: &Onboard, invitee: &User, sponsor: &User, into
                 "{name} ({email}) is onboarding into {into} and waits for a manager's approval, but nobody can give \
                  it: the step names no approver and {name} has no manager in onramp.",
                 name = invitee.display_name,
-                email = invitee.email.as_str(),
+                email = invitee.email_str(),
             ),
             format!("Set {}'s manager in onramp: the manager is then emailed a link to approve.", invitee.display_name),
         ],
         action: None,
         after: Vec::new(),
     };
-    let envelope = Envelope {
-        tenant_id: onboard.tenant_id,
-        kind: "onboard",
-        subject_id: onboard.id,
-        recipient: sponsor.email.as_str(),
-    };
-    emails::render(&envelope, look.branding, look.public_url, &content)
+    let envelope = Envelope { tenant_id: onboard.tenant_id, kind: "onboard", subject_id: onboard.id, recipient };
+    Some(emails::render(&envelope, look.branding, look.public_url, &content))
 }
 
 /// What the notices of a failed onboarding say: whose onboarding, into what, and why. `subject_id` is the
@@ -122,8 +121,9 @@ pub fn onboard_failed_invitee_email(notice: &FailureNotice<'_>, look: &Look) -> 
     emails::render(&envelope, look.branding, look.public_url, &content)
 }
 
-/// The failure notice for the sponsor (`to`).
-pub fn onboard_failed_sponsor_email(notice: &FailureNotice<'_>, to: &User, look: &Look) -> OutboxMessage {
+/// The failure notice for the sponsor (`to`); None for a sponsor without an email.
+pub fn onboard_failed_sponsor_email(notice: &FailureNotice<'_>, to: &User, look: &Look) -> Option<OutboxMessage> {
+    let recipient = to.email.as_ref()?.as_str();
     let content = EmailContent {
         subject: format!("{}'s onboarding into {} has stopped", notice.invitee_name, notice.into),
         greeting: format!("Hello {},", to.display_name),
@@ -137,11 +137,6 @@ pub fn onboard_failed_sponsor_email(notice: &FailureNotice<'_>, to: &User, look:
         action: None,
         after: Vec::new(),
     };
-    let envelope = Envelope {
-        tenant_id: notice.tenant_id,
-        kind: "onboard",
-        subject_id: notice.subject_id,
-        recipient: to.email.as_str(),
-    };
-    emails::render(&envelope, look.branding, look.public_url, &content)
+    let envelope = Envelope { tenant_id: notice.tenant_id, kind: "onboard", subject_id: notice.subject_id, recipient };
+    Some(emails::render(&envelope, look.branding, look.public_url, &content))
 }

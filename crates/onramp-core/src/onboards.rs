@@ -285,11 +285,14 @@ async fn completion(
                 // A flow may notify a sponsor or manager the invitee does not have; then nobody is written to.
                 let Some(to) = to else { continue };
                 let Ok(recipient) = core.store.get_user(&onboard.tenant_id, &to).await else { continue };
+                // Nor to one deleted, or without an email (provisioned without one).
                 if recipient.status == UserStatus::Deleted {
                     continue;
                 }
+                let Some(address) = recipient.email.clone() else { continue };
                 let branding = core.branding(Some(&onboard.tenant_id)).await?;
-                emails.push(notify_email(onboard, &changed, &recipient, message, &branding, core.public_url()));
+                let to = (&recipient, address.as_str());
+                emails.push(notify_email(onboard, &changed, to, message, &branding, core.public_url()));
             }
             _ => {}
         }
@@ -307,7 +310,7 @@ async fn completion(
 fn notify_email(
     onboard: &Onboard,
     user: &User,
-    recipient: &User,
+    (recipient, address): (&User, &str),
     message: &str,
     branding: &crate::branding::Branding,
     public_url: &str,
@@ -315,7 +318,7 @@ fn notify_email(
     let mut paragraphs = vec![format!(
         "{} ({}) has finished onboarding at {} and their account is now active.",
         user.display_name,
-        user.email.as_str(),
+        user.email_str(),
         branding.name
     )];
     // The flow's message, a line to a paragraph, so that its line breaks survive in HTML too.
@@ -331,7 +334,7 @@ fn notify_email(
         tenant_id: onboard.tenant_id,
         kind: "onboard",
         subject_id: onboard.id,
-        recipient: recipient.email.as_str(),
+        recipient: address,
     };
     crate::emails::render(&envelope, branding, public_url, &content)
 }

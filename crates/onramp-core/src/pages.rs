@@ -41,6 +41,7 @@ pub struct EndedInvitation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
     pub name: String,
+    /// '' for a user without an email.
     pub email: String,
 }
 
@@ -88,7 +89,7 @@ impl Core {
     /// A user by id as a page names them; None when there is no such user (any more).
     pub async fn person(&self, tenant: &Id, id: &Id) -> Option<Person> {
         let user = self.store.get_user(tenant, id).await.ok()?;
-        Some(Person { name: user.display_name, email: user.email.as_str().to_string() })
+        Some(Person { email: user.email_str().to_string(), name: user.display_name })
     }
 
     /// The onboard a page's path names.

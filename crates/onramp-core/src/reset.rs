@@ -120,7 +120,10 @@ impl Core {
         let (reset, token) = new_reset(user);
         let branding = self.branding(Some(&user.tenant_id)).await?;
         let link = reset_link(&self.public_url, &token);
-        let email = reset_email(&reset, user.email.as_str(), &user.display_name, &link, &branding, &self.public_url);
+        let Some(address) = &user.email else {
+            return Err(CoreError::invalid_field("email", "the user has no email, so no reset link can be sent"));
+        };
+        let email = reset_email(&reset, address.as_str(), &user.display_name, &link, &branding, &self.public_url);
         self.write(self.store.create_password_reset(&reset, Some(&email), actor)).await?;
         Ok(())
     }
@@ -151,7 +154,7 @@ impl Core {
     pub async fn reset_password(&self, client: &ClientInfo, token: &str, password: Secret<String>) -> CoreResult<()> {
         let reset = self.open_password_reset(client, token).await?;
         let user = self.store.get_user(&reset.tenant_id, &reset.user_id).await?;
-        let hash = new_password_hash(password, &[user.email.as_str(), &user.display_name]).await?;
+        let hash = new_password_hash(password, &[user.email_str(), &user.display_name]).await?;
         match self.write(self.store.use_password_reset(&token_hash(token), &hash, Timestamp::now())).await {
             Ok(_) => Ok(()),
             Err(StoreError::Refused(refusal)) => Err(reset_refused(refusal)),

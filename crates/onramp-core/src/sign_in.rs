@@ -46,7 +46,7 @@ impl Core {
         let refused = || CoreError::unauthenticated("wrong email or password");
         let user_id = onboard.user_id.ok_or_else(refused)?;
         let user = self.store.get_user(&onboard.tenant_id, &user_id).await.map_err(|_| refused())?;
-        if !user.email.as_str().eq_ignore_ascii_case(email.trim()) {
+        if !user.email.as_ref().is_some_and(|own| own.as_str().eq_ignore_ascii_case(email.trim())) {
             return Err(refused());
         }
         if self.check_password(&onboard.tenant_id, &user_id, password).await? { Ok(user) } else { Err(refused()) }

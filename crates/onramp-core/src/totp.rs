@@ -92,6 +92,11 @@ fn new_recovery_code() -> String {
     text.as_bytes().chunks(4).map(|chunk| String::from_utf8_lossy(chunk).into_owned()).collect::<Vec<_>>().join("-")
 }
 
+/// The account an authenticator app lists the code under: the email, else (a user without one) the name.
+fn account_label(user: &onramp_domain::user::User) -> &str {
+    user.email.as_ref().map_or(user.display_name.as_str(), |email| email.as_str())
+}
+
 fn setup_of(totp: &Totp, issuer: &str, account: &str) -> TotpSetup {
     let secret = totp.secret.expose();
     let encode =
@@ -127,14 +132,14 @@ impl Core {
             StoreError::WrongState(message) => CoreError::new(Code::FailedPrecondition, message),
             other => other.into(),
         })?;
-        Ok(setup_of(&totp, &self.issuer(), user.email.as_str()))
+        Ok(setup_of(&totp, &self.issuer(), account_label(user)))
     }
 
     /// The enrolment under way (not yet confirmed), if any.
     pub async fn totp_setup(&self, session: &AccountSession) -> CoreResult<Option<TotpSetup>> {
         let user = session.user();
         match self.store.totp_of(&user.tenant_id, &user.id).await {
-            Ok(totp) if totp.confirmed_at.is_none() => Ok(Some(setup_of(&totp, &self.issuer(), user.email.as_str()))),
+            Ok(totp) if totp.confirmed_at.is_none() => Ok(Some(setup_of(&totp, &self.issuer(), account_label(user)))),
             Ok(_) | Err(StoreError::NotFound) => Ok(None),
             Err(error) => Err(error.into()),
         }

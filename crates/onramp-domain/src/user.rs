@@ -115,9 +115,12 @@ impl Sources {
 pub struct User {
     pub id: Id,
     pub tenant_id: Id,
-    /// The primary email; unique in the tenant among users that are not deleted.
-    pub email: Email,
-    /// Every email of the user, the primary first.
+    /// The primary email, always the first of `emails`; unique in the tenant among users that are not
+    /// deleted. `None` for a user with no email at all (SCIM makes `emails` optional: a service account, or
+    /// a person an HR system provisions before they have an address); such a user cannot sign in by email
+    /// or be mailed.
+    pub email: Option<Email>,
+    /// Every email of the user, the primary first; empty exactly when `email` is `None`.
     pub emails: Vec<Email>,
     pub display_name: String,
     pub status: UserStatus,
@@ -146,12 +149,18 @@ pub struct User {
 }
 
 impl User {
-    /// A new enabled human user with nothing but an email and a display name.
-    pub fn new(tenant_id: Id, email: Email, display_name: impl Into<String>, now: Timestamp) -> Self {
+    /// A new enabled human user with nothing but an email (or none) and a display name.
+    pub fn new(
+        tenant_id: Id,
+        email: impl Into<Option<Email>>,
+        display_name: impl Into<String>,
+        now: Timestamp,
+    ) -> Self {
+        let email = email.into();
         User {
             id: Id::new(),
             tenant_id,
-            emails: vec![email.clone()],
+            emails: email.iter().cloned().collect(),
             email,
             display_name: display_name.into(),
             status: UserStatus::Enabled,
@@ -175,6 +184,18 @@ impl User {
             updated_at: now,
             deleted_at: None,
         }
+    }
+
+    /// The primary email as text, `""` for a user without one (the ConductorOne wire form of an absent
+    /// string, and the store's).
+    pub fn email_str(&self) -> &str {
+        self.email.as_ref().map_or("", Email::as_str)
+    }
+
+    /// Makes `emails` the user's emails, the first the primary (none: the user has no email).
+    pub fn set_emails(&mut self, emails: Vec<Email>) {
+        self.email = emails.first().cloned();
+        self.emails = emails;
     }
 }
 

@@ -70,7 +70,7 @@ use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
 pub struct Entry {
     pub id: Id,
     pub display_name: String,
-    /// Every email, the primary first.
+    /// Every email, the primary first; none for a user without an email.
     pub emails: Vec<String>,
     pub usernames: Vec<String>,
     pub status: UserStatus,
@@ -87,7 +87,8 @@ pub struct Entry {
 
 impl From<&User> for Entry {
     fn from(user: &User) -> Self {
-        let mut emails = vec![user.email.as_str().to_string()];
+        // The primary leads `emails` (none for a user without an email).
+        let mut emails: Vec<String> = user.email.iter().map(|email| email.as_str().to_string()).collect();
         for email in &user.emails {
             if !emails.iter().any(|e| e == email.as_str()) {
                 emails.push(email.as_str().to_string());

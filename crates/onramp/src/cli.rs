@@ -193,7 +193,7 @@ pub fn console_link_notice(link: &SignInLink) -> String {
     format!(
         "Console sign-in link for {email} (works once, for one hour):\n\n  {url}\n\n\
          Open it to set a password, then sign in; the console is at /console.\n",
-        email = link.user.email.as_str(),
+        email = link.user.email_str(),
         url = server::console_link_url(link),
     )
 }

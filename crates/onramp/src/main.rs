@@ -72,7 +72,7 @@ async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(link) = &server.console_link {
         println!();
         print!("{}", console_link_notice(link));
-        println!("A new link: onramp signin-link --email {}\n", link.user.email.as_str());
+        println!("A new link: onramp signin-link --email {}\n", link.user.email_str());
     }
     println!("onramp: listening on http://{} ({})", server.addr, server.store.backend().name());
     server.wait().await?;

@@ -289,7 +289,7 @@ pub async fn account_response(
         notice,
         csrf,
         name: user.display_name.clone(),
-        email: user.email.as_str().to_string(),
+        email: user.email_str().to_string(),
         onboarding: account.onboard.as_ref().map(|onboard| format!("/onboarding/{}", onboard.id)),
         profile,
         current_password: Field::text("currentPassword", "Current password")

@@ -151,7 +151,7 @@ async fn page_of(state: &AppState, opened: &ApprovalOpened, errors: FormErrors, 
         errors,
         approver: view.approver.display_name.clone(),
         invitee: view.invitee.display_name.clone(),
-        invitee_email: view.invitee.email.as_str().to_string(),
+        invitee_email: view.invitee.email_str().to_string(),
         into: view.into.clone(),
         state: shown,
     };

@@ -265,7 +265,10 @@ async fn invitee(state: &AppState, headers: &HeaderMap, onboard: &Onboard) -> Re
     let page = LinkMessagePage {
         layout: layout(state, onboard, "This onboarding is someone else's").await,
         kind: "error",
-        text: format!("You are signed in as {}, and this onboarding belongs to another account.", session.user().email),
+        text: format!(
+            "You are signed in as {}, and this onboarding belongs to another account.",
+            session.user().email_str()
+        ),
         next: "Sign out from your account page, then sign in with the account this onboarding is for.".into(),
         link: "/account".into(),
         link_text: "Go to your account".into(),

@@ -107,7 +107,8 @@ pub fn user_json(user: &User) -> UserBody {
         directory_status: user.directory_status.as_str(),
         directory_status_sources: sources(&s.directory_status_sources),
         display_name: user.display_name.clone(),
-        email: user.email.as_str().to_string(),
+        // '' for a user without an email, as the wire writes every unset string.
+        email: user.email_str().to_string(),
         email_sources: sources(&s.email_sources),
         emails: user.emails.iter().map(|email| email.as_str().to_string()).collect(),
         employee_id_sources: sources(&s.employee_id_sources),

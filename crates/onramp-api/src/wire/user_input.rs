@@ -198,7 +198,7 @@ impl UserInput {
     pub fn apply(self, user: &mut User, paths: &[&str]) -> Result<(), ApiError> {
         for path in paths {
             match *path {
-                "email" => user.email = email("email", self.email.as_deref().unwrap_or(""))?,
+                "email" => user.email = Some(email("email", self.email.as_deref().unwrap_or(""))?),
                 "emails" => {
                     let list = self.emails.clone().unwrap_or_default();
                     user.emails = list
@@ -278,9 +278,15 @@ impl UserInput {
                 sources_path => apply_sources(&mut user.sources, &self, sources_path)?,
             }
         }
-        // The primary email always leads the list of emails.
-        user.emails.retain(|e| *e != user.email);
-        user.emails.insert(0, user.email.clone());
+        // The primary email always leads the list of emails; a user without one (provisioned by SCIM without
+        // an email) given emails takes the first as its primary.
+        match user.email.clone() {
+            Some(primary) => {
+                user.emails.retain(|e| *e != primary);
+                user.emails.insert(0, primary);
+            }
+            None => user.email = user.emails.first().cloned(),
+        }
         user.sources.normalize();
         Ok(())
     }
@@ -402,8 +408,8 @@ mod tests {
         let tenant = Id::new();
         let input: UserInput = serde_json::from_value(json!({"email": "Ada@Example.com", "displayName": "Ada", "roleIds": ["admin"], "jobTitleSources": [{"value": "b", "priority": 2}, {"value": "a", "priority": 1}]})).unwrap();
         let user = input.into_new_user(tenant, now).unwrap();
-        assert_eq!(user.email.as_str(), "ada@example.com");
-        assert_eq!(user.emails, vec![user.email.clone()]);
+        assert_eq!(user.email_str(), "ada@example.com");
+        assert_eq!(user.emails, vec![user.email.clone().unwrap()]);
         assert_eq!(user.role_ids, vec![BuiltinRole::Admin.id()]);
         assert_eq!(user.sources.job_title_sources[0].value, "a");
         let input: UserInput = serde_json::from_value(json!({"email": "b@example.com", "displayName": " Bo ", "profile": {"address": "1 Main St\r\nSpringfield"}})).unwrap();

@@ -116,7 +116,7 @@ fn filters(rng: &mut Rng) -> Search {
 fn substring(users: &[User], rng: &mut Rng) -> String {
     loop {
         let user = &users[below(rng, users.len())];
-        let field = if rng.unit() < 0.7 { user.display_name.as_str() } else { user.email.as_str() };
+        let field = if rng.unit() < 0.7 { user.display_name.as_str() } else { user.email_str() };
         let chars: Vec<char> = field.chars().collect();
         let len = (3 + below(rng, 4)).min(chars.len());
         if len < 3 {

@@ -101,7 +101,8 @@ pub(super) fn user(row: &impl RowExt, relations: UserRelations) -> Result<User, 
     Ok(User {
         id: row.id("id")?,
         tenant_id: row.id("tenant_id")?,
-        email: email(&row.text("email")?)?,
+        // '' in the column: a user without an email.
+        email: Some(row.text("email")?).filter(|text| !text.is_empty()).map(|text| email(&text)).transpose()?,
         emails: emails.iter().map(|e| email(e)).collect::<Result<_, _>>()?,
         display_name: row.text("display_name")?,
         status: wire(UserStatus::parse(&status), "status", &status)?,

@@ -21,7 +21,7 @@ pub(super) const USER_COLUMN_COUNT: usize = 24;
 pub(super) fn user_json(user: &User) -> serde_json::Value {
     json!({
         "id": user.id,
-        "email": user.email.as_str(),
+        "email": user.email.as_ref().map(|email| email.as_str()),
         "displayName": user.display_name,
         "status": user.status.as_str(),
         "directoryStatus": user.directory_status.as_str(),
@@ -73,7 +73,8 @@ where
     query
         .bind(user.id.to_string())
         .bind(user.tenant_id.to_string())
-        .bind(user.email.as_str().to_string())
+        // '' for a user without an email: the column is NOT NULL, and the unique index skips ''.
+        .bind(user.email_str().to_string())
         .bind(user.display_name.clone())
         .bind(user.status.as_str().to_string())
         .bind(user.directory_status.as_str().to_string())
@@ -330,7 +331,8 @@ pub(super) fn index_entry(row: &impl RowExt) -> Result<FeedEntry> {
             .collect()
     };
     let id = row.id("id")?;
-    let mut emails = vec![row.text("email")?];
+    // '' in `email`: a user without one, whose `emails_json` is empty too.
+    let mut emails: Vec<String> = Some(row.text("email")?).filter(|email| !email.is_empty()).into_iter().collect();
     for email in serde_json::from_str::<Vec<String>>(&row.text("emails_json")?).map_err(|_| corrupt("emails_json"))? {
         // Stored emails are already in their parsed (lowercase) form.
         if !emails.contains(&email) {

@@ -72,7 +72,7 @@ where
             return Err(StoreError::WrongState(format!(
                 "{} is the last enabled super-admin of the tenant: it cannot be demoted, disabled or deleted \
                  until another super-admin is enabled",
-                before.email.as_str()
+                before.email.as_ref().map_or(before.display_name.as_str(), |email| email.as_str())
             )));
         }
         Ok(())
@@ -99,14 +99,14 @@ where
         let tenant_id = chunk.first().map(|user| user.tenant_id.to_string()).unwrap_or_default();
         let query = taken
             .iter()
-            .fold(sqlx::query(&sql).bind(tenant_id), |query, (_, user)| query.bind(user.email.as_str().to_string()));
+            .fold(sqlx::query(&sql).bind(tenant_id), |query, (_, user)| query.bind(user.email_str().to_string()));
         let holders: HashMap<String, Id> = query
             .fetch_all(&mut *conn)
             .await?
             .iter()
             .map(|row| Ok((row.text("email")?, row.id("id")?)))
             .collect::<Result<_>>()?;
-        Ok(taken.into_iter().map(|(offset, user)| (offset, holders.get(user.email.as_str()).copied())).collect())
+        Ok(taken.into_iter().map(|(offset, user)| (offset, holders.get(user.email_str()).copied())).collect())
     }
 
     /// Replaces `before` with `after` inside the caller's transaction: what `update_user` does, for other
@@ -170,6 +170,10 @@ where
     }
 
     async fn find_user_by_email(&self, tenant_id: &Id, email: &str) -> Result<User> {
+        // A user without an email has '' in the column: no email finds it.
+        if email.trim().is_empty() {
+            return Err(StoreError::NotFound);
+        }
         let sql = "tenant_id = $1 AND email = $2 AND status <> 'DELETED'";
         self.one_user(sql, [tenant_id.to_string(), email.to_ascii_lowercase()]).await
     }

@@ -51,6 +51,7 @@ mod tenant_settings;
 mod text_fields;
 mod users;
 mod users_admin;
+mod users_without_email;
 mod web_pages;
 mod webhooks;
 mod wire;

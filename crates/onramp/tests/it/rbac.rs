@@ -117,7 +117,7 @@ async fn api_keys_are_stored_hashed_and_revocable(backend: Backend) {
     assert_ne!(stored[0].key_hash, key, "the key itself is never stored");
     assert_eq!(stored[0].key_hash, onramp_core::auth::api_key::hash(&key));
     let grant = server.store.api_key_by_hash(&stored[0].key_hash).await.unwrap();
-    assert_eq!(grant.user.email.as_str(), "intake@example.com");
+    assert_eq!(grant.user.email_str(), "intake@example.com");
 
     server.store.revoke_api_key(&Actor::system(tenant), &id).await.unwrap();
     assert!(matches!(server.store.api_key_by_hash(&stored[0].key_hash).await, Err(onramp_store::StoreError::NotFound)));

@@ -227,7 +227,7 @@ async fn the_lean_feed_read_holds_what_the_index_takes_of_each_user(backend: Bac
     for ((position, user), lean) in users.iter().zip(&entries) {
         assert_eq!(lean.position, *position);
         assert_eq!(lean.tenant_id, user.tenant_id);
-        assert_eq!(lean.entry, Entry::from(user), "{}", user.email.as_str());
+        assert_eq!(lean.entry, Entry::from(user), "{}", user.email_str());
     }
     let sourced = entries.iter().find(|e| e.entry.display_name == "Sourced").expect("the sourced user");
     assert_eq!(sourced.entry.source_app_ids.len(), 2, "the app and the other id, each once");

@@ -7,7 +7,7 @@
 //! | `userName` | the first of `usernames` (found by an index, without case) |
 //! | `name` | the profile's `name` object, as sent |
 //! | `displayName` | `displayName` (else `name.formatted`, else given and family name, else `userName`) |
-//! | `emails` | `emails`, the primary first; the primary is the user's email |
+//! | `emails` | `emails`, the primary first; the primary is the user's email; none (omitted): a user without one |
 //! | `title` | `jobTitle` |
 //! | `active` | `status` ENABLED (true) or DISABLED (false) |
 //! | enterprise `employeeNumber` | the first of `employeeIds` |
@@ -36,7 +36,13 @@ pub fn version_of(user: &User) -> String {
 
 /// The SCIM User of `user`; `base` is the public URL of `/scim/v2`.
 pub fn user_resource(user: &User, base: &str) -> Value {
-    let user_name = user.usernames.first().cloned().unwrap_or_else(|| user.email.as_str().to_string());
+    // A user made elsewhere may have no username: its email stands in, else (no email either) its id.
+    let user_name = user
+        .usernames
+        .first()
+        .cloned()
+        .or_else(|| user.email.as_ref().map(|email| email.as_str().to_string()))
+        .unwrap_or_else(|| user.id.to_string());
     let emails: Vec<Value> = user
         .emails
         .iter()
@@ -49,7 +55,6 @@ pub fn user_resource(user: &User, base: &str) -> Value {
         "userName": user_name,
         "displayName": user.display_name,
         "active": user.status == UserStatus::Enabled,
-        "emails": emails,
         "meta": {
             "resourceType": "User",
             "created": user.created_at.to_rfc3339(),
@@ -58,6 +63,10 @@ pub fn user_resource(user: &User, base: &str) -> Value {
             "version": version_of(user),
         },
     });
+    // No emails: the attribute is unassigned, so left out (RFC 7643 §2.5), not an empty list.
+    if !emails.is_empty() {
+        resource["emails"] = json!(emails);
+    }
     if let Some(external_id) = &user.external_id {
         resource["externalId"] = json!(external_id);
     }
@@ -128,7 +137,7 @@ pub fn boolean(value: &Value, field: &str) -> ScimResult<bool> {
 
 impl UserFields {
     /// Reads a User body (POST, PUT, or a resource after a PATCH). `userName` is required; the user's email
-    /// is the primary email, else the first, else `userName` when it is an address.
+    /// is the primary email, else the first; no emails, no email (RFC 7643 makes `emails` optional).
     pub fn parse(body: &Value) -> ScimResult<UserFields> {
         let object = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
         if let Some(schemas) = get(object, "schemas") {
@@ -165,7 +174,7 @@ impl UserFields {
             .or_else(|| part("formatted").map(str::to_string))
             .or_else(|| Some(from_parts).filter(|joined| !joined.trim().is_empty()))
             .unwrap_or_else(|| user_name.clone());
-        let emails = emails(object, &user_name)?;
+        let emails = emails(object)?;
         let title = text(object, "title", "title")?.unwrap_or_default();
         let active = match get(object, "active") {
             None => true,
@@ -213,7 +222,7 @@ impl UserFields {
 
     /// A new user of `tenant_id` with these attributes, made through connection `connection`.
     pub fn new_user(self, tenant_id: Id, now: Timestamp, connection: &Id) -> User {
-        let email = self.emails[0].clone();
+        let email = self.emails.first().cloned();
         let mut user = User::new(tenant_id, email, self.display_name.clone(), now);
         user.origin = UserOrigin::Directory;
         self.apply(&mut user, connection);
@@ -232,8 +241,7 @@ impl UserFields {
             value: value.to_string(),
             priority: 0,
         };
-        user.email = self.emails[0].clone();
-        user.emails = self.emails;
+        user.set_emails(self.emails);
         user.display_name = self.display_name;
         user.usernames = vec![self.user_name.clone()];
         user.external_id = self.external_id;
@@ -250,7 +258,7 @@ impl UserFields {
         user.manager_ids = self.manager.into_iter().collect();
         let sources = &mut user.sources;
         sources.username_sources = vec![source("userName", &self.user_name)];
-        sources.email_sources = vec![source("emails", user.email.as_str())];
+        sources.email_sources = user.email.iter().map(|email| source("emails", email.as_str())).collect();
         sources.directory_status_sources = vec![source("active", &self.active.to_string())];
         sources.job_title_sources =
             if user.job_title.is_empty() { vec![] } else { vec![source("title", &user.job_title)] };
@@ -263,8 +271,8 @@ impl UserFields {
     }
 }
 
-/// The emails of a body, the primary first, without repeats; at least one.
-fn emails(object: &Map<String, Value>, user_name: &str) -> ScimResult<Vec<Email>> {
+/// The emails of a body, the primary first, without repeats; none when it gives none.
+fn emails(object: &Map<String, Value>) -> ScimResult<Vec<Email>> {
     let mut listed: Vec<(bool, Email)> = Vec::new();
     match get(object, "emails") {
         None => {}
@@ -295,16 +303,6 @@ fn emails(object: &Map<String, Value>, user_name: &str) -> ScimResult<Vec<Email>
     for (_, email) in listed {
         if !emails.contains(&email) {
             emails.push(email);
-        }
-    }
-    if emails.is_empty() {
-        match Email::parse(user_name) {
-            Ok(email) => emails.push(email),
-            Err(_) => {
-                return Err(ScimError::invalid_value(
-                    "emails: onramp needs an email for every user; give emails, or a userName that is an email",
-                ));
-            }
         }
     }
     Ok(emails)

@@ -257,7 +257,7 @@ async fn app_page(
         let Some(user) = users.iter().find(|user| user.id == ownership.user_id) else { continue };
         let row = OwnerRow {
             name: user.display_name.clone(),
-            email: user.email.as_str().to_string(),
+            email: user.email_str().to_string(),
             user_id: user.id.to_string(),
             slug: ownership.role_slug.as_str().to_string(),
         };

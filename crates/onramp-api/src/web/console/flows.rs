@@ -630,7 +630,11 @@ async fn approver_emails(state: &AppState, console: &Console, flow: &Flow) -> Ha
         return HashMap::new();
     }
     let users = state.core.users_by_ids(&console.principal, &ids).await.unwrap_or_default();
-    users.into_iter().map(|user| (user.id, user.email.as_str().to_string())).collect()
+    // A user without an email is named by id, which the flow form takes back as well.
+    users
+        .into_iter()
+        .map(|user| (user.id, user.email.as_ref().map_or_else(|| user.id.to_string(), |e| e.as_str().into())))
+        .collect()
 }
 
 async fn flow_page(

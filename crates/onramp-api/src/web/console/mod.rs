@@ -217,7 +217,7 @@ impl Console {
             base: Layout::new(title, &self.branding),
             nav,
             admin_name: self.user.display_name.clone(),
-            admin_email: self.user.email.as_str().to_string(),
+            admin_email: self.user.email_str().to_string(),
             roles: roles.join(", "),
             csrf: self.csrf.clone(),
         }

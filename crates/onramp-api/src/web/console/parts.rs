@@ -224,7 +224,11 @@ pub async fn names(state: &AppState, principal: &Principal, ids: &[Id]) -> CoreR
     ids.sort();
     ids.dedup();
     let users = state.core.users_by_ids(principal, &ids).await?;
-    Ok(users.into_iter().map(|user| (user.id, format!("{} ({})", user.display_name, user.email.as_str()))).collect())
+    let name = |user: &onramp_domain::user::User| match &user.email {
+        Some(email) => format!("{} ({})", user.display_name, email.as_str()),
+        None => format!("{} (no email)", user.display_name),
+    };
+    Ok(users.iter().map(|user| (user.id, name(user))).collect())
 }
 
 /// A person by name when known, else by id.

@@ -107,7 +107,10 @@ pub struct Link {
 fn person(user: &User) -> Link {
     Link {
         href: format!("/console/users/{}", user.id),
-        text: format!("{} ({})", user.display_name, user.email.as_str()),
+        text: match &user.email {
+            Some(email) => format!("{} ({})", user.display_name, email.as_str()),
+            None => format!("{} (no email)", user.display_name),
+        },
     }
 }
 
@@ -244,7 +247,7 @@ async fn user_page(
         notice,
         id: user.id.to_string(),
         name: user.display_name.clone(),
-        email: user.email.as_str().to_string(),
+        email: user.email_str().to_string(),
         status,
         badge,
         facts: facts.into_iter().filter(|(_, value)| !value.is_empty()).collect(),
@@ -404,6 +407,21 @@ impl EditForm {
     }
 }
 
+/// How the edit form names a manager or delegate: the email, else (a user without one) the user id, which
+/// the form takes back as well.
+fn reference(user: &User) -> String {
+    user.email.as_ref().map_or_else(|| user.id.to_string(), |email| email.as_str().to_string())
+}
+
+/// The user a line of the managers or delegate field names: an id as is (the update checks it names a live
+/// user of the tenant), else found by email.
+async fn named_user(state: &AppState, console: &Console, field: &str, text: &str) -> Result<String, CoreError> {
+    match text.parse::<Id>() {
+        Ok(id) => Ok(id.to_string()),
+        Err(_) => Ok(state.core.user_by_email(&console.principal, field, text).await?.id.to_string()),
+    }
+}
+
 /// The lines (or comma-separated parts) of a text area, trimmed, empty ones left out.
 fn lines(text: &str) -> Vec<&str> {
     text.split(['\n', ',']).map(str::trim).filter(|line| !line.is_empty()).collect()
@@ -420,8 +438,13 @@ async fn user_input(state: &AppState, console: &Console, form: &EditForm) -> Res
         body.insert(name.clone(), json!(value));
     }
     if let Some(email) = &form.email {
-        body.insert("email".into(), json!(email.trim()));
-        let mut emails = vec![email.trim()];
+        // No primary: the other emails alone (the first becomes the primary; none, the user keeps none).
+        // That a user with an email keeps one is checked by `edit`, which sees the stored user.
+        let mut emails: Vec<&str> = Vec::new();
+        if !email.trim().is_empty() {
+            body.insert("email".into(), json!(email.trim()));
+            emails.push(email.trim());
+        }
         emails.extend(lines(form.emails.as_deref().unwrap_or_default()));
         body.insert("emails".into(), json!(emails));
     }
@@ -430,15 +453,15 @@ async fn user_input(state: &AppState, console: &Console, form: &EditForm) -> Res
     }
     if let Some(managers) = &form.managers {
         let mut ids = Vec::new();
-        for email in lines(managers) {
-            ids.push(state.core.user_by_email(&console.principal, "managerIds", email).await?.id.to_string());
+        for line in lines(managers) {
+            ids.push(named_user(state, console, "managerIds", line).await?);
         }
         body.insert("managerIds".into(), json!(ids));
     }
     if let Some(delegate) = &form.delegate {
         let id = match delegate.trim() {
             "" => String::new(),
-            email => state.core.user_by_email(&console.principal, "delegatedUserId", email).await?.id.to_string(),
+            line => named_user(state, console, "delegatedUserId", line).await?,
         };
         body.insert("delegatedUserId".into(), json!(id));
     }
@@ -463,9 +486,9 @@ fn edit_form(
             field.checked(&errors)
         })
         .collect();
-    let primary = form.and_then(|form| form.email.clone()).unwrap_or_else(|| user.email.as_str().to_string());
+    let primary = form.and_then(|form| form.email.clone()).unwrap_or_else(|| user.email_str().to_string());
     let others = form.and_then(|form| form.emails.clone()).unwrap_or_else(|| {
-        let others: Vec<&str> = user.emails.iter().map(|e| e.as_str()).filter(|e| *e != user.email.as_str()).collect();
+        let others: Vec<&str> = user.emails.iter().map(|e| e.as_str()).filter(|e| *e != user.email_str()).collect();
         others.join("\n")
     });
     let held: Vec<&str> = match form.and_then(|form| form.roles.as_ref()) {
@@ -484,34 +507,36 @@ fn edit_form(
         })
         .collect();
     let managers = form.and_then(|form| form.managers.clone()).unwrap_or_else(|| {
-        let emails: Vec<&str> = detail.managers.iter().map(|m| m.email.as_str()).collect();
+        let emails: Vec<String> = detail.managers.iter().map(reference).collect();
         emails.join("\n")
     });
     let delegate = form
         .and_then(|form| form.delegate.clone())
-        .unwrap_or_else(|| detail.delegate.as_ref().map(|d| d.email.as_str().to_string()).unwrap_or_default());
+        .unwrap_or_else(|| detail.delegate.as_ref().map(reference).unwrap_or_default());
     let page = EditPage {
         console: console.layout(format!("Edit {}", user.display_name), "/console/users"),
         id: user.id.to_string(),
         name: user.display_name.clone(),
         fields,
-        primary: Field::text("email", "Primary email")
-            .of_type("email")
-            .hint("Where onramp writes to them, and how they sign in.")
-            .value(primary)
-            .required()
-            .checked(&errors),
+        primary: {
+            let field = Field::text("email", "Primary email").of_type("email").value(primary);
+            // A user provisioned without an email may stay without one.
+            match user.email {
+                Some(_) => field.hint("Where onramp writes to them, and how they sign in.").required(),
+                None => field.hint("Where onramp writes to them, and how they sign in; empty: they have none."),
+            }
+            .checked(&errors)
+        },
         others: Field::text("emails", "Other emails").hint("One address a line.").checked(&errors),
         others_text: others,
         roles,
         roles_error: errors.message("role-0").map(str::to_string),
         managers: Field::text("managerIds", "Managers")
-            .hint("Their emails, one a line; the first approves what waits on a manager.")
+            .hint("Their emails (or user ids), one a line; the first approves what waits on a manager.")
             .checked(&errors),
         managers_text: managers,
         delegate: Field::text("delegatedUserId", "Delegate")
-            .of_type("email")
-            .hint("The email of who acts for them; empty for nobody.")
+            .hint("The email (or user id) of who acts for them; empty for nobody.")
             .value(delegate)
             .checked(&errors),
         may_write: true,
@@ -551,7 +576,16 @@ async fn edit(
     let updated = match user_input(&state, &console, &form).await {
         Ok(input) => {
             let paths = input.paths_set();
-            state.core.update_user(&console.principal, &id, move |user| Ok(input.apply(user, &paths)?)).await
+            let clears_primary = form.email.as_deref().is_some_and(|email| email.trim().is_empty());
+            state
+                .core
+                .update_user(&console.principal, &id, move |user| {
+                    if clears_primary && user.email.is_some() {
+                        return Err(CoreError::invalid_field("email", "must not be empty: the user has an email"));
+                    }
+                    Ok(input.apply(user, &paths)?)
+                })
+                .await
         }
         Err(error) => Err(error),
     };
@@ -594,7 +628,7 @@ async fn delete_page(State(state): State<AppState>, console: Console, Path(id): 
                 console: console.layout(format!("Delete {}?", user.display_name), "/console/users"),
                 id: user.id.to_string(),
                 name: user.display_name.clone(),
-                email: user.email.as_str().to_string(),
+                email: user.email_str().to_string(),
             };
             render(StatusCode::OK, &page)
         }

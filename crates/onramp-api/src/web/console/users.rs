@@ -145,7 +145,7 @@ fn row(user: &User) -> Row {
     Row {
         href: format!("/console/users/{}", user.id),
         name: user.display_name.clone(),
-        email: user.email.as_str().to_string(),
+        email: user.email_str().to_string(),
         status,
         status_badge,
         details: details.join(" · "),
