@@ -32,6 +32,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (21, "onboard_turn_since", include_str!("../migrations/sqlite/0021_onboard_turn_since.sql")),
     (22, "scim", include_str!("../migrations/sqlite/0022_scim.sql")),
     (23, "webhooks", include_str!("../migrations/sqlite/0023_webhooks.sql")),
+    (25, "scim_groups", include_str!("../migrations/sqlite/0025_scim_groups.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -55,6 +56,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (21, "onboard_turn_since", include_str!("../migrations/postgres/0021_onboard_turn_since.sql")),
     (22, "scim", include_str!("../migrations/postgres/0022_scim.sql")),
     (23, "webhooks", include_str!("../migrations/postgres/0023_webhooks.sql")),
+    (25, "scim_groups", include_str!("../migrations/postgres/0025_scim_groups.sql")),
 ];
 
 #[derive(Debug)]
