@@ -29,7 +29,8 @@ fn checked(mut group: Group) -> CoreResult<Group> {
     if group.display_name.is_empty() {
         return Err(CoreError::invalid_field("displayName", "must not be empty"));
     }
-    if let Some(role) = BuiltinRole::ALL.into_iter().find(|role| role.name().eq_ignore_ascii_case(&group.display_name)) {
+    if let Some(role) = BuiltinRole::ALL.into_iter().find(|role| role.name().eq_ignore_ascii_case(&group.display_name))
+    {
         return Err(CoreError::new(
             Code::AlreadyExists,
             format!("displayName {:?} is the name of the built-in role's group", role.name()),
@@ -84,7 +85,8 @@ impl Core {
     /// changed it since `before` was read (ABORTED otherwise). Answers it as written.
     pub async fn update_group(&self, caller: &Principal, before: &Group, after: Group) -> CoreResult<Group> {
         caller.require(Permission::UserWrite)?;
-        let after = checked(Group { id: before.id, tenant_id: before.tenant_id, created_at: before.created_at, ..after })?;
+        let after =
+            checked(Group { id: before.id, tenant_id: before.tenant_id, created_at: before.created_at, ..after })?;
         self.write(self.store.update_group(&caller.actor(), before, &after)).await.map_err(group_error(&before.id))
     }
 

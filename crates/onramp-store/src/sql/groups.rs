@@ -268,8 +268,9 @@ where
                  WHERE g.tenant_id = {} AND m.user_id IN ({in_list}) ORDER BY m.user_id, g.name_key, g.id",
                 DB::param(1)
             );
-            let query =
-                chunk.iter().fold(sqlx::query(&sql).bind(tenant_id.to_string()), |query, id| query.bind(id.to_string()));
+            let query = chunk
+                .iter()
+                .fold(sqlx::query(&sql).bind(tenant_id.to_string()), |query, id| query.bind(id.to_string()));
             for row in query.fetch_all(&self.read).await? {
                 memberships.push(Membership {
                     user_id: row.id("user_id")?,

@@ -15,7 +15,8 @@ const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// A user made by SCIM; its id.
 async fn scim_user(server: &TestServer, token: &str, user_name: &str) -> String {
-    let body = json!({"schemas": [USER_SCHEMA], "userName": user_name, "emails": [{"value": user_name, "primary": true}]});
+    let body =
+        json!({"schemas": [USER_SCHEMA], "userName": user_name, "emails": [{"value": user_name, "primary": true}]});
     let created = scim(server, token, "POST", "/scim/v2/Users", Some(&body), &[]).await;
     assert_eq!(created.status, 201, "{}", created.body);
     created.body["id"].as_str().expect("an id").to_string()
@@ -90,7 +91,8 @@ async fn groups_are_created_renamed_filled_and_deleted(backend: Backend) {
     assert_eq!(removed.status, 200, "{}", removed.body);
     assert_eq!(member_values(&removed.body), vec![bob.clone()]);
     let stale = created.body["meta"]["version"].as_str().expect("a version").to_string();
-    let rename = json!({"schemas": [PATCH_OP], "Operations": [{"op": "REPLACE", "path": "displayName", "value": "Platform"}]});
+    let rename =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "REPLACE", "path": "displayName", "value": "Platform"}]});
     let refused = scim(&server, &token, "PATCH", &path, Some(&rename), &[("if-match", &stale)]).await;
     assert_scim_error("a stale If-Match", &refused, 412, None);
     let current = removed.body["meta"]["version"].as_str().expect("a version").to_string();
@@ -98,7 +100,8 @@ async fn groups_are_created_renamed_filled_and_deleted(backend: Backend) {
     assert_eq!(renamed.status, 200, "{}", renamed.body);
     assert_eq!(renamed.body["displayName"], "Platform");
     assert_eq!(member_values(&renamed.body), vec![bob.clone()]);
-    let replace = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "members", "value": [{"value": ada}]}]});
+    let replace =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "members", "value": [{"value": ada}]}]});
     let replaced = scim(&server, &token, "PATCH", &path, Some(&replace), &[]).await;
     assert_eq!(member_values(&replaced.body), vec![ada.clone()], "{}", replaced.body);
     // A rename to a role's name is refused.
@@ -120,7 +123,8 @@ async fn groups_are_created_renamed_filled_and_deleted(backend: Backend) {
     assert_eq!(unchanged.body, put.body, "a refused write changes nothing");
 
     // A user's groups: its role-groups and the tenant's groups it is in.
-    let grant = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": ada}]}]});
+    let grant =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": ada}]}]});
     let role_path = format!("/scim/v2/Groups/{}", BuiltinRole::ReadOnlyAdmin.id());
     assert_eq!(scim(&server, &token, "PATCH", &role_path, Some(&grant), &[]).await.status, 200);
     let user = scim(&server, &token, "GET", &format!("/scim/v2/Users/{ada}"), None, &[]).await;
@@ -168,7 +172,10 @@ async fn groups_are_created_renamed_filled_and_deleted(backend: Backend) {
     assert_scim_error("deleted", &scim(&server, &token, "GET", &path, None, &[]).await, 404, None);
     assert_scim_error("deleted twice", &scim(&server, &token, "DELETE", &path, None, &[]).await, 404, None);
     let user = scim(&server, &token, "GET", &format!("/scim/v2/Users/{ada}"), None, &[]).await;
-    assert_eq!(user.body["groups"], json!([{"value": BuiltinRole::ReadOnlyAdmin.id().to_string(), "display": "read-only-admin", "type": "direct", "$ref": server.url(&format!("/scim/v2/Groups/{}", BuiltinRole::ReadOnlyAdmin.id()))}]));
+    assert_eq!(
+        user.body["groups"],
+        json!([{"value": BuiltinRole::ReadOnlyAdmin.id().to_string(), "display": "read-only-admin", "type": "direct", "$ref": server.url(&format!("/scim/v2/Groups/{}", BuiltinRole::ReadOnlyAdmin.id()))}])
+    );
     // The name is free again.
     let again = json!({"schemas": [GROUP_SCHEMA], "displayName": "Platform Engineering"});
     assert_eq!(scim(&server, &token, "POST", "/scim/v2/Groups", Some(&again), &[]).await.status, 201);
@@ -219,15 +226,26 @@ async fn groups_are_found_by_filters_and_paged(backend: Backend) {
     assert_eq!(names, ["Support", "Marketing"], "{}", later.body);
 
     // Paging over the five role-groups and the three groups, with attributes.
-    let page = scim(&server, &token, "GET", "/scim/v2/Groups?startIndex=5&count=2&attributes=displayName", None, &[])
-        .await;
+    let page =
+        scim(&server, &token, "GET", "/scim/v2/Groups?startIndex=5&count=2&attributes=displayName", None, &[]).await;
     assert_eq!(page.body["totalResults"], 8, "{}", page.body);
     assert_eq!(page.body["startIndex"], 5);
     assert_eq!(page.body["itemsPerPage"], 2);
     let resources = page.body["Resources"].as_array().unwrap();
     assert_eq!((&resources[1]["id"], &resources[1]["displayName"]), (&json!(ids[0]), &json!("Sales")), "{}", page.body);
     assert!(resources.iter().all(|group| group.get("members").is_none()), "{}", page.body);
-    let excluded = scim(&server, &token, "GET", &format!("/scim/v2/Groups/{}?excludedAttributes=members", ids[2]), None, &[]).await;
+    // The same query as a SearchRequest in a POST to /Groups/.search; searching every type at once is 501.
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "externalId sw \"e-\"", "attributes": ["displayName"], "startIndex": 2, "count": 5});
+    let searched = scim(&server, &token, "POST", "/scim/v2/Groups/.search", Some(&search), &[]).await;
+    assert_eq!(searched.status, 200, "{}", searched.body);
+    assert_eq!((searched.body["totalResults"].clone(), searched.body["startIndex"].clone()), (json!(3), json!(2)));
+    assert_eq!(searched.body["Resources"][0]["displayName"], "Support", "{}", searched.body);
+    assert!(searched.body["Resources"][0].get("members").is_none(), "{}", searched.body);
+    let all = scim(&server, &token, "POST", "/scim/v2/.search", Some(&search), &[]).await;
+    assert_scim_error("POST /.search", &all, 501, None);
+    let excluded =
+        scim(&server, &token, "GET", &format!("/scim/v2/Groups/{}?excludedAttributes=members", ids[2]), None, &[])
+            .await;
     assert!(excluded.body.get("members").is_none() && excluded.body["displayName"] == "Marketing", "{}", excluded.body);
 }
 both_backends!(groups_are_found_by_filters_and_paged);

@@ -112,17 +112,12 @@ fn group_version(group: &Group) -> String {
     format!("W/\"{}\"", group.updated_at.micros())
 }
 
-fn member_values<'a>(members: impl IntoIterator<Item = (&'a Id, &'a str)>, base: &str) -> Vec<Value> {
+/// A group's `members`: `value`, `$ref` and `type`, the sub-attributes of RFC 7643 §8.7.1 (a `display`
+/// that a client sends is not kept).
+fn member_values<'a>(members: impl IntoIterator<Item = &'a Id>, base: &str) -> Vec<Value> {
     members
         .into_iter()
-        .map(|(id, display)| {
-            json!({
-                "value": id.to_string(),
-                "display": display,
-                "type": "User",
-                "$ref": format!("{base}/Users/{id}"),
-            })
-        })
+        .map(|id| json!({"value": id.to_string(), "type": "User", "$ref": format!("{base}/Users/{id}")}))
         .collect()
 }
 
@@ -131,7 +126,7 @@ fn role_resource(role: BuiltinRole, members: &[User], base: &str) -> Value {
         "schemas": [GROUP_SCHEMA],
         "id": role.id().to_string(),
         "displayName": role.name(),
-        "members": member_values(members.iter().map(|user| (&user.id, user.display_name.as_str())), base),
+        "members": member_values(members.iter().map(|user| &user.id), base),
         "meta": {
             "resourceType": "Group",
             "location": format!("{base}/Groups/{}", role.id()),
@@ -140,14 +135,13 @@ fn role_resource(role: BuiltinRole, members: &[User], base: &str) -> Value {
     })
 }
 
-/// The SCIM Group of one of the tenant's groups; `names` has its members' display names.
-fn group_resource(group: &Group, names: &HashMap<Id, String>, base: &str) -> Value {
-    let members = group.member_ids.iter().map(|id| (id, names.get(id).map(String::as_str).unwrap_or_default()));
+/// The SCIM Group of one of the tenant's groups.
+fn group_resource(group: &Group, base: &str) -> Value {
     let mut resource = json!({
         "schemas": [GROUP_SCHEMA],
         "id": group.id.to_string(),
         "displayName": group.display_name,
-        "members": member_values(members, base),
+        "members": member_values(&group.member_ids, base),
         "meta": {
             "resourceType": "Group",
             "created": group.created_at.to_rfc3339(),
@@ -162,18 +156,6 @@ fn group_resource(group: &Group, names: &HashMap<Id, String>, base: &str) -> Val
     resource
 }
 
-/// The display names of the members of `groups`.
-async fn member_names(state: &AppState, caller: &ScimCaller, groups: &[Group]) -> ScimResult<HashMap<Id, String>> {
-    let ids: BTreeSet<Id> = groups.iter().flat_map(|group| group.member_ids.iter().copied()).collect();
-    let ids: Vec<Id> = ids.into_iter().collect();
-    Ok(users_by_ids(state, caller, &ids).await?.into_iter().map(|user| (user.id, user.display_name)).collect())
-}
-
-async fn one_group_resource(state: &AppState, caller: &ScimCaller, group: &Group) -> ScimResult<Value> {
-    let names = member_names(state, caller, std::slice::from_ref(group)).await?;
-    Ok(group_resource(group, &names, &base_url(state)))
-}
-
 /// The groups of each of `users`, as their SCIM `groups`: the role-groups of the roles each holds, then
 /// the tenant's groups it belongs to, by name.
 pub async fn groups_of_users(
@@ -182,9 +164,7 @@ pub async fn groups_of_users(
     users: &[User],
 ) -> ScimResult<HashMap<Id, Vec<Value>>> {
     let base = base_url(state);
-    let reference = |id: &Id, display: &str| {
-        json!({"value": id.to_string(), "display": display, "type": "direct", "$ref": format!("{base}/Groups/{id}")})
-    };
+    let reference = |id: &Id, display: &str| json!({"value": id.to_string(), "display": display, "type": "direct", "$ref": format!("{base}/Groups/{id}")});
     let mut groups: HashMap<Id, Vec<Value>> = users
         .iter()
         .map(|user| {
@@ -298,8 +278,7 @@ async fn change_group(
     let mut attempts = 0;
     loop {
         check_if_match(headers, &group_version(&before))?;
-        let names = member_names(state, caller, std::slice::from_ref(&before)).await?;
-        let changed = change(&group_resource(&before, &names, &base))?;
+        let changed = change(&group_resource(&before, &base))?;
         let after = Group {
             display_name: display_name(&changed)?.to_string(),
             external_id: external_id(&changed)?,
@@ -307,7 +286,7 @@ async fn change_group(
             ..before.clone()
         };
         match state.core.update_group(&caller.0, &before, after).await {
-            Ok(group) => return Ok(ScimResponse::ok(one_group_resource(state, caller, &group).await?)),
+            Ok(group) => return Ok(ScimResponse::ok(group_resource(&group, &base_url(state)))),
             Err(error) if error.code == Code::Aborted && headers.contains_key(IF_MATCH) => {
                 return Err(ScimError::precondition_failed("the group changed since the version If-Match names"));
             }
@@ -337,9 +316,8 @@ pub async fn list_groups(
     let mut after = None;
     loop {
         let groups = state.core.list_groups(&caller.0, after.as_ref(), STORE_PAGE as u32).await?;
-        let names = member_names(&state, &caller, &groups).await?;
         for group in &groups {
-            listing.offer(&group_resource(group, &names, &base));
+            listing.offer(&group_resource(group, &base));
         }
         match groups.last() {
             Some(last) if groups.len() == STORE_PAGE => after = Some(last.id),
@@ -347,6 +325,11 @@ pub async fn list_groups(
         }
     }
     Ok(listing.response())
+}
+
+/// `POST /Groups/.search`: a list of groups, its query in the body.
+pub async fn search_groups(state: State<AppState>, caller: ScimCaller, body: Bytes) -> ScimResult<ScimResponse> {
+    list_groups(state, caller, Query(ListQuery::of_search(&body)?)).await
 }
 
 pub async fn get_group(
@@ -359,7 +342,7 @@ pub async fn get_group(
         Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &GROUP_RESOURCE)?;
     let resource = match target(&state, &caller, &id).await? {
         Target::Role(role) => role_resource(role, &members_of(&state, &caller, role).await?, &base_url(&state)),
-        Target::Group(group) => one_group_resource(&state, &caller, &group).await?,
+        Target::Group(group) => group_resource(&group, &base_url(&state)),
     };
     Ok(ScimResponse::ok(projection.apply(&resource, &GROUP_RESOURCE)))
 }
@@ -370,7 +353,7 @@ pub async fn create_group(State(state): State<AppState>, caller: ScimCaller, bod
     let Some(role) = role_named(name) else {
         let members = member_ids(&body)?.into_iter().collect();
         let group = state.core.create_group(&caller.0, name, external_id(&body)?, members).await?;
-        return Ok(ScimResponse::created(one_group_resource(&state, &caller, &group).await?));
+        return Ok(ScimResponse::created(group_resource(&group, &base_url(&state))));
     };
     let current = members_of(&state, &caller, role).await?;
     let mut wanted: BTreeSet<Id> = current.iter().map(|user| user.id).collect();

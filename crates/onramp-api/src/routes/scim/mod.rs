@@ -83,6 +83,27 @@ pub fn routes() -> ApiRouter {
                 .scim_answer::<ScimObject>("200", "A ListResponse of User resources"),
         )
         .post(
+            "/scim/v2/Users/.search",
+            users::search_users,
+            Doc::scim("onramp.scim.Users.Search", "List users, the query (a SearchRequest) in the body")
+                .scim_body::<ScimObject>()
+                .scim_answer::<ScimObject>("200", "A ListResponse of User resources"),
+        )
+        .post(
+            "/scim/v2/Groups/.search",
+            groups::search_groups,
+            Doc::scim("onramp.scim.Groups.Search", "List groups, the query (a SearchRequest) in the body")
+                .scim_body::<ScimObject>()
+                .scim_answer::<ScimObject>("200", "A ListResponse of Group resources"),
+        )
+        .post(
+            "/scim/v2/.search",
+            users::search_all,
+            Doc::scim("onramp.scim.Search", "Search several resource types at once: not supported")
+                .scim_body::<ScimObject>()
+                .scim_answer::<ScimErrorBody>("501", "Not supported: search /Users/.search or /Groups/.search"),
+        )
+        .post(
             "/scim/v2/Users",
             users::create_user,
             Doc::scim("onramp.scim.Users.Create", "Create a user")
@@ -125,9 +146,12 @@ pub fn routes() -> ApiRouter {
         .get(
             "/scim/v2/Groups",
             groups::list_groups,
-            Doc::scim("onramp.scim.Groups.List", "List groups (the roles' groups, then the tenant's), with a SCIM filter")
-                .query::<users::ListQuery>()
-                .scim_answer::<ScimObject>("200", "A ListResponse of Group resources"),
+            Doc::scim(
+                "onramp.scim.Groups.List",
+                "List groups (the roles' groups, then the tenant's), with a SCIM filter",
+            )
+            .query::<users::ListQuery>()
+            .scim_answer::<ScimObject>("200", "A ListResponse of Group resources"),
         )
         .post(
             "/scim/v2/Groups",
@@ -149,9 +173,12 @@ pub fn routes() -> ApiRouter {
         .put(
             "/scim/v2/Groups/{id}",
             groups::replace_group,
-            Doc::scim("onramp.scim.Groups.Replace", "Replace a group's name, externalId and members (a role's group: its members)")
-                .scim_body::<ScimObject>()
-                .scim_answer::<ScimObject>("200", "The Group"),
+            Doc::scim(
+                "onramp.scim.Groups.Replace",
+                "Replace a group's name, externalId and members (a role's group: its members)",
+            )
+            .scim_body::<ScimObject>()
+            .scim_answer::<ScimObject>("200", "The Group"),
         )
         .operation(
             axum::http::Method::PATCH,
@@ -164,11 +191,8 @@ pub fn routes() -> ApiRouter {
         .delete(
             "/scim/v2/Groups/{id}",
             groups::delete_group,
-            Doc::scim("onramp.scim.Groups.Delete", "Delete a group; a role's group: take the role from every member").answer(
-                "204",
-                "Done",
-                crate::openapi::Content::Nothing,
-            ),
+            Doc::scim("onramp.scim.Groups.Delete", "Delete a group; a role's group: take the role from every member")
+                .answer("204", "Done", crate::openapi::Content::Nothing),
         )
         .delete(
             "/scim/v2/Users/{id}",

@@ -19,7 +19,7 @@ use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_co
 use crate::scim::attributes::{ResourceSchema, USER_RESOURCE};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::Filter;
-use crate::scim::list::{ListResponse, Page};
+use crate::scim::list::{ListResponse, Page, SearchRequest};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::state::AppState;
@@ -88,6 +88,34 @@ impl Listing {
     pub fn response(self) -> ScimResponse {
         ScimResponse::ok(ListResponse::new(self.total, self.page, self.resources).body())
     }
+}
+
+impl ListQuery {
+    /// The query of a `POST .../.search` (RFC 7644 §3.4.3), whose body carries the list's parameters.
+    pub fn of_search(body: &Bytes) -> ScimResult<ListQuery> {
+        let request = SearchRequest::parse(&json_body(body)?, super::MAX_RESULTS)?;
+        Ok(ListQuery {
+            filter: request.filter,
+            start_index: Some(request.page.start_index.to_string()),
+            count: Some(request.page.count.to_string()),
+            attributes: request.attributes,
+            excluded_attributes: request.excluded_attributes,
+            ..ListQuery::default()
+        })
+    }
+}
+
+/// `POST /Users/.search`: a list of users, its query in the body.
+pub async fn search_users(state: State<AppState>, caller: ScimCaller, body: Bytes) -> ScimResult<ScimResponse> {
+    list_users(state, caller, Query(ListQuery::of_search(&body)?)).await
+}
+
+/// `POST /.search` at the root, which would search Users and Groups at once: not offered (501), as RFC
+/// 7644 §3.4.3 allows; `/Users/.search` and `/Groups/.search` are.
+pub async fn search_all(_caller: ScimCaller) -> ScimResult<ScimResponse> {
+    Err(ScimError::not_implemented(
+        "searching several resource types at once is not supported: POST /Users/.search or /Groups/.search",
+    ))
 }
 
 /// `attributes`/`excludedAttributes` of a single-resource request.
