@@ -23,6 +23,7 @@ pub mod directories;
 pub mod emails;
 pub mod error;
 pub mod flows;
+pub mod groups;
 pub mod import;
 pub mod invitations;
 pub mod invite;

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod branding;
 pub mod directory;
 pub mod email;
+pub mod group;
 pub mod id;
 pub mod onboarding;
 pub mod records;

@@ -20,6 +20,7 @@ pub use onramp_domain::account::*;
 pub use onramp_domain::apps::*;
 pub use onramp_domain::branding::{ImageType, Logo, TenantSettings, TenantSettingsUpdate};
 pub use onramp_domain::directory::*;
+pub use onramp_domain::group::{Group, Membership};
 pub use onramp_domain::records::*;
 pub use onramp_domain::settings::*;
 pub use onramp_domain::webhook::{Subscription, WebhookDelivery, WebhookState};
@@ -94,6 +95,7 @@ pub trait Store:
     + GaugeStore
     + OverviewStore
     + ScimStore
+    + GroupStore
     + WebhookStore
 {
 }
@@ -114,6 +116,7 @@ impl<
         + GaugeStore
         + OverviewStore
         + ScimStore
+        + GroupStore
         + WebhookStore,
 > Store for T
 {
@@ -281,6 +284,34 @@ pub trait ScimStore: Send + Sync + 'static {
     /// Records that the token was used at `now`, unless it was recorded after `since` already (one write a
     /// minute for a busy connection, not one per request).
     async fn touch_scim_token(&self, id: &Id, now: Timestamp, since: Timestamp) -> Result<()>;
+}
+
+/// A tenant's groups (those SCIM pushes beside the built-in roles) and their members.
+///
+/// Errors: a group that is not the tenant's is [`StoreError::NotFound`]; a name or `externalId` another
+/// group of the tenant has is `Conflict` (`scim_groups_name`, `scim_groups_external_id`); a member that is
+/// no live user of the tenant is `Invalid` naming `members`.
+#[async_trait]
+pub trait GroupStore: Send + Sync + 'static {
+    /// Makes `group` with its members; answers it as written (members in id order).
+    async fn create_group(&self, actor: &Actor, group: &Group) -> Result<Group>;
+
+    /// A group with its live members, in id order.
+    async fn get_group(&self, tenant_id: &Id, id: &Id) -> Result<Group>;
+
+    /// The tenant's groups in id order, after `after`, with their live members.
+    async fn list_groups(&self, tenant_id: &Id, after: Option<&Id>, limit: u32) -> Result<Vec<Group>>;
+
+    /// Writes `after` (name, `externalId`, members) over `before` if the stored group is still `before`
+    /// (by `updated_at`; `Conflict` `scim_groups_concurrent_update` otherwise); answers it as written, with
+    /// a later `updated_at`.
+    async fn update_group(&self, actor: &Actor, before: &Group, after: &Group) -> Result<Group>;
+
+    /// Deletes a group and its memberships, if it is still `before` (as `update_group`).
+    async fn delete_group(&self, actor: &Actor, before: &Group) -> Result<()>;
+
+    /// The groups the users `user_ids` of the tenant belong to, by user, each user's by name.
+    async fn memberships_of(&self, tenant_id: &Id, user_ids: &[Id]) -> Result<Vec<Membership>>;
 }
 
 /// The append-only audit log. Events are written by the mutating methods of the other traits.

@@ -33,6 +33,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (22, "scim", include_str!("../migrations/sqlite/0022_scim.sql")),
     (23, "webhooks", include_str!("../migrations/sqlite/0023_webhooks.sql")),
     (24, "users_without_email", include_str!("../migrations/sqlite/0024_users_without_email.sql")),
+    (25, "scim_groups", include_str!("../migrations/sqlite/0025_scim_groups.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -57,6 +58,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (22, "scim", include_str!("../migrations/postgres/0022_scim.sql")),
     (23, "webhooks", include_str!("../migrations/postgres/0023_webhooks.sql")),
     (24, "users_without_email", include_str!("../migrations/postgres/0024_users_without_email.sql")),
+    (25, "scim_groups", include_str!("../migrations/postgres/0025_scim_groups.sql")),
 ];
 
 #[derive(Debug)]

@@ -364,7 +364,10 @@ const MEMBERS: &[Attribute] = &[
 ];
 
 const GROUP_ATTRIBUTES: &[Attribute] = &[
-    Attribute::new("displayName", Text, "The name of the group, suitable for display."),
+    // REQUIRED by RFC 7643 §4.2 (its §8.7.1 listing says otherwise, an erratum); onramp names groups by it.
+    Attribute::new("displayName", Text, "The name of the group, suitable for display; required, unique.")
+        .required()
+        .uniqueness(Uniqueness::Server),
     Attribute::new("members", Complex, "The members of the group.").multi().subs(MEMBERS),
 ];
 

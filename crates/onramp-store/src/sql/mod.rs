@@ -18,6 +18,7 @@ mod auth;
 mod branding;
 mod directory;
 mod gauges;
+mod groups;
 mod onboarding;
 mod outbox;
 mod overview;

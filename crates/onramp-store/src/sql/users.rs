@@ -297,6 +297,7 @@ where
         // The write deleted `before` itself (same `updated_at`), so this judges the user as it really was.
         Self::keep_a_super_admin(&mut tx, before, None).await?;
         onboarding::release_user::<DB>(&mut tx, &actor.tenant_id, &id).await?;
+        super::groups::leave_all::<DB>(&mut tx, &id, now).await?;
         let after = User {
             status: onramp_domain::user::UserStatus::Deleted,
             deleted_at: Some(now),

@@ -41,6 +41,7 @@ mod rbac;
 mod request_bodies;
 mod scim;
 mod scim_conformance;
+mod scim_groups;
 mod scim_idps;
 mod search;
 mod search_snapshot;

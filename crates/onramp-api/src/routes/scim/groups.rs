@@ -1,26 +1,35 @@
-//! `/scim/v2/Groups`: onramp's built-in roles as SCIM groups, and a group's members as the users that hold
-//! the role (see ARCHITECTURE.md for why roles rather than directories).
+//! `/scim/v2/Groups`: onramp's built-in roles as SCIM groups, and beside them the tenant's own groups,
+//! which an identity provider makes, renames, fills and deletes (see ARCHITECTURE.md for why both).
 //!
-//! The groups are the five roles, so they are not made or unmade: a POST names a role by its name (or id)
-//! and binds the IdP's group to it (201 with the role, its members granted), a DELETE takes the role from
-//! every member (204; the role stays), and `displayName` cannot change (`mutability`). Membership changes
-//! (PATCH add/remove/replace of `members`, or PUT) are one transaction for all the users they touch, each
-//! under the core's rule of user changes (a connection grants only roles within its own).
+//! The five role-groups have the roles' fixed ids and names, and their members are the users that hold the
+//! role; they are not made or unmade: a POST whose `displayName` is a role's name (or id) binds the IdP's
+//! group to the role (201 with the role, its members granted), a DELETE takes the role from every member
+//! (204; the role stays), and their `displayName` cannot change (`mutability`). A POST with any other
+//! name makes a group of the tenant's (201), whose name and `externalId` are unique in the tenant (409
+//! `uniqueness`), which PUT and PATCH rename and re-member, and DELETE deletes with its memberships.
+//! Membership changes (PATCH add/remove/replace of `members`, or PUT) are one transaction for all the
+//! users they touch; a role-group's are each under the core's rule of user changes (a connection grants
+//! only roles within its own).
+//!
+//! A user's `groups` (readOnly) lists its role-groups and its groups, by [`groups_of_users`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::http::header::IF_MATCH;
 use axum::response::Response;
+use onramp_core::Code;
+use onramp_domain::group::Group;
 use onramp_domain::user::User;
 use onramp_domain::{BuiltinRole, Id};
 use onramp_search::Query as SearchQuery;
 use serde_json::{Value, json};
 
 use super::users::{ListQuery, Listing, ProjectionQuery};
-use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_content};
+use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_content, resource_id};
 use crate::scim::attributes::{GROUP_RESOURCE, GROUP_SCHEMA};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::patch::PatchRequest;
@@ -30,25 +39,36 @@ use crate::state::AppState;
 /// How many members the search index answers at a time.
 const MEMBER_PAGE: usize = 1000;
 
-fn role_of(raw: &str) -> ScimResult<BuiltinRole> {
-    raw.parse::<Id>()
-        .ok()
-        .and_then(|id| BuiltinRole::from_id(&id))
-        .ok_or_else(|| ScimError::not_found(format!("Group {raw} not found")))
+/// How many groups, or users, are read from the store at a time.
+const STORE_PAGE: usize = 500;
+
+/// How many times a change without `If-Match` is tried again when another request changed the group
+/// between its read and its write.
+const RETRIES: usize = 3;
+
+/// The group a path names: a role's, or one of the tenant's.
+enum Target {
+    Role(BuiltinRole),
+    Group(Group),
 }
 
-/// The role a group's `displayName` (or id) names, without case.
-fn role_named(name: &str) -> ScimResult<BuiltinRole> {
+async fn target(state: &AppState, caller: &ScimCaller, raw: &str) -> ScimResult<Target> {
+    let id = resource_id("Group", raw)?;
+    if let Some(role) = BuiltinRole::from_id(&id) {
+        return Ok(Target::Role(role));
+    }
+    match state.core.group(&caller.0, &id).await {
+        Ok(group) => Ok(Target::Group(group)),
+        Err(error) if error.code == Code::NotFound => Err(ScimError::not_found(format!("Group {raw} not found"))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The role a group's `displayName` (or id) names, without case, if any.
+fn role_named(name: &str) -> Option<BuiltinRole> {
     BuiltinRole::ALL
         .into_iter()
         .find(|role| role.name().eq_ignore_ascii_case(name.trim()) || role.id().to_string() == name.trim())
-        .ok_or_else(|| {
-            let names: Vec<&str> = BuiltinRole::ALL.iter().map(|role| role.name()).collect();
-            ScimError::invalid_value(format!(
-                "displayName {name:?} names no group: onramp's groups are its roles ({})",
-                names.join(", ")
-            ))
-        })
 }
 
 /// The live users that hold `role`, in id order.
@@ -65,12 +85,21 @@ async fn members_of(state: &AppState, caller: &ScimCaller, role: BuiltinRole) ->
         }
     }
     ids.sort();
-    let users = state.core.users_by_ids(&caller.0, &ids).await?;
+    let users = users_by_ids(state, caller, &ids).await?;
     Ok(users.into_iter().filter(|user| user.deleted_at.is_none() && user.role_ids.contains(&role.id())).collect())
 }
 
-/// A group's version: a digest of its members, so that a membership change is a new ETag.
-fn version_of(members: &[User]) -> String {
+/// The users `ids`, a store page at a time.
+async fn users_by_ids(state: &AppState, caller: &ScimCaller, ids: &[Id]) -> ScimResult<Vec<User>> {
+    let mut users = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(STORE_PAGE) {
+        users.extend(state.core.users_by_ids(&caller.0, chunk).await?);
+    }
+    Ok(users)
+}
+
+/// A role-group's version: a digest of its members, so that a membership change is a new ETag.
+fn role_version(members: &[User]) -> String {
     let mut hasher = DefaultHasher::new();
     for member in members {
         member.id.to_string().hash(&mut hasher);
@@ -78,29 +107,82 @@ fn version_of(members: &[User]) -> String {
     format!("W/\"{:016x}\"", hasher.finish())
 }
 
-fn group_resource(role: BuiltinRole, members: &[User], base: &str) -> Value {
-    let listed: Vec<Value> = members
-        .iter()
-        .map(|user| {
-            json!({
-                "value": user.id.to_string(),
-                "display": user.display_name,
-                "type": "User",
-                "$ref": format!("{base}/Users/{}", user.id),
-            })
-        })
-        .collect();
+/// A group's version: its `updatedAt`, which every change of the group (and of its members) moves on.
+fn group_version(group: &Group) -> String {
+    format!("W/\"{}\"", group.updated_at.micros())
+}
+
+/// A group's `members`: `value`, `$ref` and `type`, the sub-attributes of RFC 7643 §8.7.1 (a `display`
+/// that a client sends is not kept).
+fn member_values<'a>(members: impl IntoIterator<Item = &'a Id>, base: &str) -> Vec<Value> {
+    members
+        .into_iter()
+        .map(|id| json!({"value": id.to_string(), "type": "User", "$ref": format!("{base}/Users/{id}")}))
+        .collect()
+}
+
+fn role_resource(role: BuiltinRole, members: &[User], base: &str) -> Value {
     json!({
         "schemas": [GROUP_SCHEMA],
         "id": role.id().to_string(),
         "displayName": role.name(),
-        "members": listed,
+        "members": member_values(members.iter().map(|user| &user.id), base),
         "meta": {
             "resourceType": "Group",
             "location": format!("{base}/Groups/{}", role.id()),
-            "version": version_of(members),
+            "version": role_version(members),
         },
     })
+}
+
+/// The SCIM Group of one of the tenant's groups.
+fn group_resource(group: &Group, base: &str) -> Value {
+    let mut resource = json!({
+        "schemas": [GROUP_SCHEMA],
+        "id": group.id.to_string(),
+        "displayName": group.display_name,
+        "members": member_values(&group.member_ids, base),
+        "meta": {
+            "resourceType": "Group",
+            "created": group.created_at.to_rfc3339(),
+            "lastModified": group.updated_at.to_rfc3339(),
+            "location": format!("{base}/Groups/{}", group.id),
+            "version": group_version(group),
+        },
+    });
+    if let Some(external_id) = &group.external_id {
+        resource["externalId"] = json!(external_id);
+    }
+    resource
+}
+
+/// The groups of each of `users`, as their SCIM `groups`: the role-groups of the roles each holds, then
+/// the tenant's groups it belongs to, by name.
+pub async fn groups_of_users(
+    state: &AppState,
+    caller: &ScimCaller,
+    users: &[User],
+) -> ScimResult<HashMap<Id, Vec<Value>>> {
+    let base = base_url(state);
+    let reference = |id: &Id, display: &str| json!({"value": id.to_string(), "display": display, "type": "direct", "$ref": format!("{base}/Groups/{id}")});
+    let mut groups: HashMap<Id, Vec<Value>> = users
+        .iter()
+        .map(|user| {
+            let roles = BuiltinRole::ALL
+                .into_iter()
+                .filter(|role| user.role_ids.contains(&role.id()))
+                .map(|role| reference(&role.id(), role.name()))
+                .collect();
+            (user.id, roles)
+        })
+        .collect();
+    let ids: Vec<Id> = users.iter().map(|user| user.id).collect();
+    for membership in state.core.memberships_of(&caller.0, &ids).await? {
+        if let Some(listed) = groups.get_mut(&membership.user_id) {
+            listed.push(reference(&membership.group_id, &membership.display_name));
+        }
+    }
+    Ok(groups)
 }
 
 /// The user ids of a group resource's `members`.
@@ -124,8 +206,26 @@ fn member_ids(resource: &Value) -> ScimResult<BTreeSet<Id>> {
         .collect()
 }
 
-/// The group's `displayName` must stay its role's name.
-fn check_display_name(resource: &Value, role: BuiltinRole) -> ScimResult<()> {
+/// A group resource's `displayName`, which a group must have.
+fn display_name(resource: &Value) -> ScimResult<&str> {
+    match resource.get("displayName") {
+        Some(Value::String(name)) => Ok(name),
+        None | Some(Value::Null) => Err(ScimError::invalid_value("displayName is required")),
+        Some(_) => Err(ScimError::invalid_value("displayName must be a string")),
+    }
+}
+
+/// A group resource's `externalId`, if it has one.
+fn external_id(resource: &Value) -> ScimResult<Option<String>> {
+    match resource.get("externalId") {
+        Some(Value::String(external_id)) => Ok(Some(external_id.clone())),
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(ScimError::invalid_value("externalId must be a string")),
+    }
+}
+
+/// A role-group's `displayName` must stay its role's name.
+fn check_role_name(resource: &Value, role: BuiltinRole) -> ScimResult<()> {
     match resource.get("displayName").and_then(Value::as_str) {
         Some(name) if !name.eq_ignore_ascii_case(role.name()) => Err(ScimError::mutability(format!(
             "displayName of the group {} is the role's name and cannot change",
@@ -136,7 +236,7 @@ fn check_display_name(resource: &Value, role: BuiltinRole) -> ScimResult<()> {
 }
 
 /// Makes the members of `role` exactly `wanted`, in one transaction; answers the group.
-async fn set_members(
+async fn set_role_members(
     state: &AppState,
     caller: &ScimCaller,
     role: BuiltinRole,
@@ -161,7 +261,45 @@ async fn set_members(
             .await?;
     }
     let members = members_of(state, caller, role).await?;
-    Ok(group_resource(role, &members, &base_url(state)))
+    Ok(role_resource(role, &members, &base_url(state)))
+}
+
+/// Writes over the group `id` the resource `change` makes of its current one, if `If-Match` (when sent)
+/// names its version. Without `If-Match`, a change that lost a race with another request's is made again
+/// on the group as that one left it.
+async fn change_group(
+    state: &AppState,
+    caller: &ScimCaller,
+    headers: &HeaderMap,
+    mut before: Group,
+    change: impl Fn(&Value) -> ScimResult<Value>,
+) -> ScimResult<ScimResponse> {
+    let base = base_url(state);
+    let mut attempts = 0;
+    loop {
+        check_if_match(headers, &group_version(&before))?;
+        let changed = change(&group_resource(&before, &base))?;
+        let after = Group {
+            display_name: display_name(&changed)?.to_string(),
+            external_id: external_id(&changed)?,
+            member_ids: member_ids(&changed)?.into_iter().collect(),
+            ..before.clone()
+        };
+        match state.core.update_group(&caller.0, &before, after).await {
+            Ok(group) => return Ok(ScimResponse::ok(group_resource(&group, &base_url(state)))),
+            Err(error) if error.code == Code::Aborted && headers.contains_key(IF_MATCH) => {
+                return Err(ScimError::precondition_failed("the group changed since the version If-Match names"));
+            }
+            Err(error) if error.code == Code::Aborted && attempts < RETRIES => {
+                attempts += 1;
+                before = match target(state, caller, &before.id.to_string()).await? {
+                    Target::Group(group) => group,
+                    Target::Role(_) => return Err(ScimError::not_found(format!("Group {} not found", before.id))),
+                };
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
 }
 
 pub async fn list_groups(
@@ -173,9 +311,25 @@ pub async fn list_groups(
     let base = base_url(&state);
     for role in BuiltinRole::ALL {
         let members = members_of(&state, &caller, role).await?;
-        listing.offer(&group_resource(role, &members, &base));
+        listing.offer(&role_resource(role, &members, &base));
+    }
+    let mut after = None;
+    loop {
+        let groups = state.core.list_groups(&caller.0, after.as_ref(), STORE_PAGE as u32).await?;
+        for group in &groups {
+            listing.offer(&group_resource(group, &base));
+        }
+        match groups.last() {
+            Some(last) if groups.len() == STORE_PAGE => after = Some(last.id),
+            _ => break,
+        }
     }
     Ok(listing.response())
+}
+
+/// `POST /Groups/.search`: a list of groups, its query in the body.
+pub async fn search_groups(state: State<AppState>, caller: ScimCaller, body: Bytes) -> ScimResult<ScimResponse> {
+    list_groups(state, caller, Query(ListQuery::of_search(&body)?)).await
 }
 
 pub async fn get_group(
@@ -184,24 +338,27 @@ pub async fn get_group(
     Path(id): Path<String>,
     Query(query): Query<ProjectionQuery>,
 ) -> ScimResult<ScimResponse> {
-    let role = role_of(&id)?;
-    let members = members_of(&state, &caller, role).await?;
     let projection =
         Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &GROUP_RESOURCE)?;
-    Ok(ScimResponse::ok(projection.apply(&group_resource(role, &members, &base_url(&state)), &GROUP_RESOURCE)))
+    let resource = match target(&state, &caller, &id).await? {
+        Target::Role(role) => role_resource(role, &members_of(&state, &caller, role).await?, &base_url(&state)),
+        Target::Group(group) => group_resource(&group, &base_url(&state)),
+    };
+    Ok(ScimResponse::ok(projection.apply(&resource, &GROUP_RESOURCE)))
 }
 
 pub async fn create_group(State(state): State<AppState>, caller: ScimCaller, body: Bytes) -> ScimResult<ScimResponse> {
     let body = json_body(&body)?;
-    let name = body
-        .get("displayName")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
-    let role = role_named(name)?;
+    let name = display_name(&body)?;
+    let Some(role) = role_named(name) else {
+        let members = member_ids(&body)?.into_iter().collect();
+        let group = state.core.create_group(&caller.0, name, external_id(&body)?, members).await?;
+        return Ok(ScimResponse::created(group_resource(&group, &base_url(&state))));
+    };
     let current = members_of(&state, &caller, role).await?;
     let mut wanted: BTreeSet<Id> = current.iter().map(|user| user.id).collect();
     wanted.extend(member_ids(&body)?);
-    let group = set_members(&state, &caller, role, &current, &wanted).await?;
+    let group = set_role_members(&state, &caller, role, &current, &wanted).await?;
     Ok(ScimResponse::created(group))
 }
 
@@ -212,13 +369,17 @@ pub async fn replace_group(
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult<ScimResponse> {
-    let role = role_of(&id)?;
     let body = json_body(&body)?;
-    let current = members_of(&state, &caller, role).await?;
-    check_if_match(&headers, &version_of(&current))?;
-    check_display_name(&body, role)?;
-    let wanted = member_ids(&body)?;
-    Ok(ScimResponse::ok(set_members(&state, &caller, role, &current, &wanted).await?))
+    match target(&state, &caller, &id).await? {
+        Target::Role(role) => {
+            let current = members_of(&state, &caller, role).await?;
+            check_if_match(&headers, &role_version(&current))?;
+            check_role_name(&body, role)?;
+            let wanted = member_ids(&body)?;
+            Ok(ScimResponse::ok(set_role_members(&state, &caller, role, &current, &wanted).await?))
+        }
+        Target::Group(group) => change_group(&state, &caller, &headers, group, |_| Ok(body.clone())).await,
+    }
 }
 
 pub async fn patch_group(
@@ -228,16 +389,22 @@ pub async fn patch_group(
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult<ScimResponse> {
-    let role = role_of(&id)?;
     let mut body = json_body(&body)?;
     without_null_member_keys(&mut body);
-    let current = members_of(&state, &caller, role).await?;
-    check_if_match(&headers, &version_of(&current))?;
-    let patched = PatchRequest::parse(&body, &GROUP_RESOURCE)?
-        .apply(&group_resource(role, &current, &base_url(&state)), &GROUP_RESOURCE)?;
-    check_display_name(&patched, role)?;
-    let wanted = member_ids(&patched)?;
-    Ok(ScimResponse::ok(set_members(&state, &caller, role, &current, &wanted).await?))
+    let patch = PatchRequest::parse(&body, &GROUP_RESOURCE)?;
+    match target(&state, &caller, &id).await? {
+        Target::Role(role) => {
+            let current = members_of(&state, &caller, role).await?;
+            check_if_match(&headers, &role_version(&current))?;
+            let patched = patch.apply(&role_resource(role, &current, &base_url(&state)), &GROUP_RESOURCE)?;
+            check_role_name(&patched, role)?;
+            let wanted = member_ids(&patched)?;
+            Ok(ScimResponse::ok(set_role_members(&state, &caller, role, &current, &wanted).await?))
+        }
+        Target::Group(group) => {
+            change_group(&state, &caller, &headers, group, |current| patch.apply(current, &GROUP_RESOURCE)).await
+        }
+    }
 }
 
 /// Drops the `null` keys of the member objects an operation lists: Entra ID removes members by listing
@@ -263,9 +430,22 @@ pub async fn delete_group(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
-    let role = role_of(&id)?;
-    let current = members_of(&state, &caller, role).await?;
-    check_if_match(&headers, &version_of(&current))?;
-    set_members(&state, &caller, role, &current, &BTreeSet::new()).await?;
+    match target(&state, &caller, &id).await? {
+        Target::Role(role) => {
+            let current = members_of(&state, &caller, role).await?;
+            check_if_match(&headers, &role_version(&current))?;
+            set_role_members(&state, &caller, role, &current, &BTreeSet::new()).await?;
+        }
+        Target::Group(group) => {
+            check_if_match(&headers, &group_version(&group))?;
+            state.core.delete_group(&caller.0, &group).await.map_err(|error| {
+                if error.code == Code::Aborted && headers.contains_key(IF_MATCH) {
+                    ScimError::precondition_failed("the group changed since the version If-Match names")
+                } else {
+                    ScimError::from(error)
+                }
+            })?;
+        }
+    }
     Ok(no_content())
 }

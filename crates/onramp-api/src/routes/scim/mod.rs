@@ -83,6 +83,27 @@ pub fn routes() -> ApiRouter {
                 .scim_answer::<ScimObject>("200", "A ListResponse of User resources"),
         )
         .post(
+            "/scim/v2/Users/.search",
+            users::search_users,
+            Doc::scim("onramp.scim.Users.Search", "List users, the query (a SearchRequest) in the body")
+                .scim_body::<ScimObject>()
+                .scim_answer::<ScimObject>("200", "A ListResponse of User resources"),
+        )
+        .post(
+            "/scim/v2/Groups/.search",
+            groups::search_groups,
+            Doc::scim("onramp.scim.Groups.Search", "List groups, the query (a SearchRequest) in the body")
+                .scim_body::<ScimObject>()
+                .scim_answer::<ScimObject>("200", "A ListResponse of Group resources"),
+        )
+        .post(
+            "/scim/v2/.search",
+            users::search_all,
+            Doc::scim("onramp.scim.Search", "Search several resource types at once: not supported")
+                .scim_body::<ScimObject>()
+                .scim_answer::<ScimErrorBody>("501", "Not supported: search /Users/.search or /Groups/.search"),
+        )
+        .post(
             "/scim/v2/Users",
             users::create_user,
             Doc::scim("onramp.scim.Users.Create", "Create a user")
@@ -125,16 +146,19 @@ pub fn routes() -> ApiRouter {
         .get(
             "/scim/v2/Groups",
             groups::list_groups,
-            Doc::scim("onramp.scim.Groups.List", "List groups (onramp's roles), with a SCIM filter")
-                .query::<users::ListQuery>()
-                .scim_answer::<ScimObject>("200", "A ListResponse of Group resources"),
+            Doc::scim(
+                "onramp.scim.Groups.List",
+                "List groups (the roles' groups, then the tenant's), with a SCIM filter",
+            )
+            .query::<users::ListQuery>()
+            .scim_answer::<ScimObject>("200", "A ListResponse of Group resources"),
         )
         .post(
             "/scim/v2/Groups",
             groups::create_group,
             Doc::scim(
                 "onramp.scim.Groups.Create",
-                "Bind a group to the role its displayName names, granting its members",
+                "Make a group, or bind one to the role its displayName names, granting its members",
             )
             .scim_body::<ScimObject>()
             .scim_answer::<ScimObject>("201", "The Group"),
@@ -142,33 +166,33 @@ pub fn routes() -> ApiRouter {
         .get(
             "/scim/v2/Groups/{id}",
             groups::get_group,
-            Doc::scim("onramp.scim.Groups.Get", "A group (a role) and its members")
+            Doc::scim("onramp.scim.Groups.Get", "A group (a role's or the tenant's) and its members")
                 .query::<users::ProjectionQuery>()
                 .scim_answer::<ScimObject>("200", "The Group"),
         )
         .put(
             "/scim/v2/Groups/{id}",
             groups::replace_group,
-            Doc::scim("onramp.scim.Groups.Replace", "Replace a group's members")
-                .scim_body::<ScimObject>()
-                .scim_answer::<ScimObject>("200", "The Group"),
+            Doc::scim(
+                "onramp.scim.Groups.Replace",
+                "Replace a group's name, externalId and members (a role's group: its members)",
+            )
+            .scim_body::<ScimObject>()
+            .scim_answer::<ScimObject>("200", "The Group"),
         )
         .operation(
             axum::http::Method::PATCH,
             "/scim/v2/Groups/{id}",
             groups::patch_group,
-            Doc::scim("onramp.scim.Groups.Patch", "Add, remove or replace a group's members")
+            Doc::scim("onramp.scim.Groups.Patch", "Add, remove or replace a group's members, name or externalId")
                 .scim_body::<ScimObject>()
                 .scim_answer::<ScimObject>("200", "The Group"),
         )
         .delete(
             "/scim/v2/Groups/{id}",
             groups::delete_group,
-            Doc::scim("onramp.scim.Groups.Delete", "Take the group's role from every member").answer(
-                "204",
-                "Done",
-                crate::openapi::Content::Nothing,
-            ),
+            Doc::scim("onramp.scim.Groups.Delete", "Delete a group; a role's group: take the role from every member")
+                .answer("204", "Done", crate::openapi::Content::Nothing),
         )
         .delete(
             "/scim/v2/Users/{id}",

@@ -19,7 +19,7 @@ use super::{ScimCaller, ScimResponse, base_url, check_if_match, json_body, no_co
 use crate::scim::attributes::{ResourceSchema, USER_RESOURCE};
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::filter::Filter;
-use crate::scim::list::{ListResponse, Page};
+use crate::scim::list::{ListResponse, Page, SearchRequest};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::state::AppState;
@@ -90,12 +90,61 @@ impl Listing {
     }
 }
 
+impl ListQuery {
+    /// The query of a `POST .../.search` (RFC 7644 §3.4.3), whose body carries the list's parameters.
+    pub fn of_search(body: &Bytes) -> ScimResult<ListQuery> {
+        let request = SearchRequest::parse(&json_body(body)?, super::MAX_RESULTS)?;
+        Ok(ListQuery {
+            filter: request.filter,
+            start_index: Some(request.page.start_index.to_string()),
+            count: Some(request.page.count.to_string()),
+            attributes: request.attributes,
+            excluded_attributes: request.excluded_attributes,
+            ..ListQuery::default()
+        })
+    }
+}
+
+/// `POST /Users/.search`: a list of users, its query in the body.
+pub async fn search_users(state: State<AppState>, caller: ScimCaller, body: Bytes) -> ScimResult<ScimResponse> {
+    list_users(state, caller, Query(ListQuery::of_search(&body)?)).await
+}
+
+/// `POST /.search` at the root, which would search Users and Groups at once: not offered (501), as RFC
+/// 7644 §3.4.3 allows; `/Users/.search` and `/Groups/.search` are.
+pub async fn search_all(_caller: ScimCaller) -> ScimResult<ScimResponse> {
+    Err(ScimError::not_implemented(
+        "searching several resource types at once is not supported: POST /Users/.search or /Groups/.search",
+    ))
+}
+
 /// `attributes`/`excludedAttributes` of a single-resource request.
 #[derive(Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProjectionQuery {
     pub attributes: Option<String>,
     pub excluded_attributes: Option<String>,
+}
+
+/// The SCIM Users of `users`, each with its `groups` (its role-groups and the tenant's groups it is in).
+async fn user_resources(state: &AppState, caller: &ScimCaller, users: &[User]) -> ScimResult<Vec<Value>> {
+    let base = base_url(state);
+    let mut groups = super::groups::groups_of_users(state, caller, users).await?;
+    Ok(users
+        .iter()
+        .map(|user| {
+            let mut resource = user_resource(user, &base);
+            if let Some(groups) = groups.remove(&user.id).filter(|groups| !groups.is_empty()) {
+                resource["groups"] = Value::Array(groups);
+            }
+            resource
+        })
+        .collect())
+}
+
+async fn one_user_resource(state: &AppState, caller: &ScimCaller, user: &User) -> ScimResult<Value> {
+    let mut resources = user_resources(state, caller, std::slice::from_ref(user)).await?;
+    Ok(resources.pop().unwrap_or_default())
 }
 
 async fn live_user(state: &AppState, caller: &ScimCaller, raw_id: &str) -> ScimResult<User> {
@@ -112,7 +161,7 @@ pub async fn create_user(State(state): State<AppState>, caller: ScimCaller, body
     let connection = caller.0.credential_id;
     let user =
         state.core.create_user(&caller.0, |tenant_id, now| Ok(fields.new_user(tenant_id, now, &connection))).await?;
-    Ok(ScimResponse::created(user_resource(&user, &base_url(&state))))
+    Ok(ScimResponse::created(one_user_resource(&state, &caller, &user).await?))
 }
 
 pub async fn get_user(
@@ -122,7 +171,7 @@ pub async fn get_user(
     Query(query): Query<ProjectionQuery>,
 ) -> ScimResult<ScimResponse> {
     let user = live_user(&state, &caller, &id).await?;
-    let resource = user_resource(&user, &base_url(&state));
+    let resource = one_user_resource(&state, &caller, &user).await?;
     let projection =
         Projection::parse(query.attributes.as_deref(), query.excluded_attributes.as_deref(), &USER_RESOURCE)?;
     Ok(ScimResponse::ok(projection.apply(&resource, &USER_RESOURCE)))
@@ -159,7 +208,7 @@ async fn replace(
                 ScimError::from(error)
             }
         })?;
-    Ok(ScimResponse::ok(user_resource(&updated, &base_url(state))))
+    Ok(ScimResponse::ok(one_user_resource(state, caller, &updated).await?))
 }
 
 pub async fn replace_user(
@@ -240,7 +289,6 @@ pub async fn list_users(
     Query(query): Query<ListQuery>,
 ) -> ScimResult<ScimResponse> {
     let mut listing = Listing::parse(&query, &USER_RESOURCE)?;
-    let base = base_url(&state);
     // The email index holds primary emails only: `emails eq` a secondary address finds nobody there and
     // is answered by the scan.
     let found = match listing.filter().and_then(lookup) {
@@ -251,15 +299,15 @@ pub async fn list_users(
         None => None,
     };
     if let Some(users) = found {
-        for user in &users {
-            listing.offer(&user_resource(user, &base));
+        for resource in user_resources(&state, &caller, &users).await? {
+            listing.offer(&resource);
         }
     } else {
         let mut after = None;
         loop {
             let users = state.core.list_users(&caller.0, after.as_ref(), SCAN_PAGE).await?;
-            for user in &users {
-                listing.offer(&user_resource(user, &base));
+            for resource in user_resources(&state, &caller, &users).await? {
+                listing.offer(&resource);
             }
             match users.last() {
                 Some(last) if users.len() == SCAN_PAGE as usize => after = Some(last.id),

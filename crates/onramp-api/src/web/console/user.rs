@@ -1,4 +1,4 @@
-//! A user's page in the console at `/console/users/{id}`: profile, emails, roles, managers and delegate,
+//! A user's page in the console at `/console/users/{id}`: profile, emails, roles, groups, managers and delegate,
 //! apps owned, onboard history and audit trail (`Core::user_detail`), and the actions on the user, each a
 //! use case of the core with its permission check: enable or disable and edit (`Core::update_user`, the
 //! API's, through its `UserInput`: profile, emails, roles, managers and delegate picked by email), delete after a confirmation page (`Core::delete_user`), email a password reset link
@@ -181,11 +181,17 @@ async fn user_page(
         _ => None,
     };
     let words = |at: Timestamp| TimeInWords::new(at, now);
+    // The groups an identity provider pushed by SCIM that the user is in (its roles are listed above them).
+    let groups = match state.core.memberships_of(&console.principal, &[user.id]).await {
+        Ok(memberships) => memberships.into_iter().map(|group| group.display_name).collect::<Vec<_>>().join(", "),
+        Err(error) => return console.refusal(&error),
+    };
     let facts = vec![
         ("Job title", user.job_title.clone()),
         ("Department", user.department.clone()),
         ("Employment type", user.employment_type.clone()),
         ("Roles", role_names(user)),
+        ("Groups", groups),
         ("Type", user.user_type.as_str().trim_start_matches("USER_TYPE_").to_ascii_lowercase()),
         ("Created", words(user.created_at).phrase()),
         ("Changed", words(user.updated_at).phrase()),
