@@ -302,10 +302,16 @@ async fn a_failing_delivery_is_dead_lettered_then_redelivered(backend: Backend) 
     let admin = crate::console::console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
     let page = admin.get(&format!("/console/webhooks/{webhook_id}")).await;
     assert_eq!(page.status, 200, "{}", page.html);
-    let row = page.html.split("<tr>").find(|row| row.contains(&id_of(&first))).expect("the delivery's row");
-    for shown in ["failed", &format!("<td>{attempts}</td>"), "<td>500</td>", "HTTP 500: failing on purpose"] {
-        assert!(row.contains(shown), "{shown} in {row}");
+    let item = page.html.split("<li class=\"item\"").find(|item| item.contains(&id_of(&first))).expect("its item");
+    for shown in [
+        ">failed<",
+        &format!("<dt>Attempts</dt><dd>{attempts}</dd>"),
+        "<dt>Last status</dt><dd>500</dd>",
+        "HTTP 500: failing on purpose",
+    ] {
+        assert!(item.contains(shown), "{shown} in {item}");
     }
+    assert!(!item.contains("Next attempt"), "a dead letter is not tried again: {item}");
 
     // Both dead-lettered, the receiver mended: the first, redelivered, arrives once with its webhook-id.
     let deadline = Instant::now() + dead_after + Duration::from_secs(20);

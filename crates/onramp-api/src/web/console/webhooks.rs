@@ -11,8 +11,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use onramp_core::CoreError;
 use onramp_core::webhooks::{WebhookInput, WithSecret};
-use onramp_domain::webhook::{EVENT_TYPES, Subscription};
-use onramp_domain::{Id, Permission};
+use onramp_domain::time_words::TimeInWords;
+use onramp_domain::webhook::{EVENT_TYPES, Subscription, WebhookState};
+use onramp_domain::{Id, Permission, Timestamp};
 
 use crate::error::status_of;
 use crate::impl_console_page;
@@ -134,9 +135,12 @@ struct DeliveryRow {
     state: &'static str,
     badge: &'static str,
     attempts: i64,
+    last_attempt: Option<TimeInWords>,
     last_status: String,
     last_error: String,
-    created: String,
+    /// When it is tried next, while it is pending or retrying.
+    next_attempt: Option<TimeInWords>,
+    created: TimeInWords,
 }
 
 #[derive(Template)]
@@ -267,10 +271,12 @@ async fn webhook_page(
         Ok(deliveries) => deliveries,
         Err(error) => return console.refusal(&error),
     };
+    let now = Timestamp::now();
     let deliveries = deliveries
         .iter()
         .map(|d| {
             let state = d.state();
+            let waiting = matches!(state, WebhookState::Pending | WebhookState::Retrying);
             DeliveryRow {
                 id: d.id.to_string(),
                 event_type: d.event_type.clone(),
@@ -282,9 +288,11 @@ async fn webhook_page(
                     _ => "pending",
                 },
                 attempts: d.attempts,
+                last_attempt: d.last_attempt_at.map(|at| TimeInWords::new(at, now)),
                 last_status: d.last_status.map(|s| s.to_string()).unwrap_or_default(),
                 last_error: d.last_error.clone(),
-                created: d.created_at.to_rfc3339(),
+                next_attempt: waiting.then(|| TimeInWords::new(d.next_attempt_at, now)),
+                created: TimeInWords::new(d.created_at, now),
             }
         })
         .collect();
