@@ -12,6 +12,7 @@ pub mod scratch;
 pub mod search;
 pub mod server_process;
 pub mod synthetic;
+pub mod webhooks;
 
 /// Every benchmark's error: a message for the person running it.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

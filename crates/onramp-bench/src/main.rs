@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use onramp_bench::{accept_memory, console_users, import, invitations, scim, search};
+use onramp_bench::{accept_memory, console_users, import, invitations, scim, search, webhooks};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
@@ -74,6 +74,15 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         connections: usize,
     },
+    /// What raising webhook events costs the writes that raise them: user creates and an import through
+    /// the real store, on SQLite and PostgreSQL, for a tenant without a subscription, with one for other
+    /// events, and with one for `user.created`.
+    Webhooks {
+        #[arg(long, default_value_t = 5_000)]
+        count: usize,
+        #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+    },
     /// The server's peak memory under concurrent invitation acceptances: `onramp serve` in a child process,
     /// its resident memory when idle and its peak during the burst; fails over a rise of 150 MiB.
     AcceptMemory {
@@ -105,6 +114,7 @@ async fn run(command: Command) -> onramp_bench::Result<()> {
             invitations::run(count, postgres_url.as_deref(), connections).await
         }
         Command::Scim { count, connections } => scim::run(count, connections).await,
+        Command::Webhooks { count, postgres_url } => webhooks::run(count, postgres_url.as_deref()).await,
         Command::AcceptMemory { concurrent, postgres_url, server } => {
             accept_memory::run(concurrent, postgres_url.as_deref(), server.as_deref()).await
         }

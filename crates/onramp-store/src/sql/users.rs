@@ -43,8 +43,14 @@ where
     /// Locks the tenant row so that the changes of users in one tenant are serial on PostgreSQL (SQLite has
     /// one writer): manager changes (see `check_references`), the count of enabled super-admins, and whether
     /// an onboard still holds its user.
+    ///
+    /// `FOR NO KEY UPDATE`, not `FOR UPDATE`: these lockers still wait for each other, but not for the `KEY
+    /// SHARE` lock the foreign key of every inserted user row takes on its tenant. With `FOR UPDATE` a user
+    /// update (tenant, then `change_feed`) and a user create (`change_feed`, then the insert's key share on
+    /// the tenant) deadlocked.
     pub(super) async fn lock_tenant(conn: &mut DB::Connection, tenant_id: &Id) -> Result<()> {
-        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{}", DB::FOR_UPDATE))
+        let lock = if DB::FOR_UPDATE.is_empty() { "" } else { " FOR NO KEY UPDATE" };
+        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{lock}"))
             .bind(tenant_id.to_string())
             .fetch_optional(conn)
             .await?;

@@ -3,9 +3,10 @@
 //! Events are raised in one place, [`raise`], which `audit::record` calls for every audited change, inside
 //! the change's transaction: a change is written, audited and its webhooks queued together or not at all.
 //! Raising numbers the delivery in its subscription's order by incrementing `last_seq` on the subscription
-//! row, which on PostgreSQL locks that row until the transaction ends; so a subscription's deliveries are
-//! numbered in the order their transactions commit, and the worker, which only takes the lowest-numbered
-//! pending delivery of each subscription, sends them in that order.
+//! row, which on PostgreSQL is locked (with the tenant's other enabled subscriptions, in id order) until
+//! the transaction ends; so a subscription's deliveries are numbered in the order their transactions
+//! commit, and the worker, which only takes the lowest-numbered pending delivery of each subscription,
+//! sends them in that order.
 
 use async_trait::async_trait;
 use onramp_domain::webhook::{self, Subscription, WebhookDelivery};
@@ -29,6 +30,14 @@ const DELIVERY_COLUMNS: &str = "id, tenant_id, subscription_id, seq, event_id, e
 
 /// Queues the events an audited change raises, one delivery per enabled subscription of the tenant that
 /// asked for the event's type, on the change's own connection.
+///
+/// - A change whose events no subscription wants (most changes, and every change of a tenant without
+///   subscriptions) costs one read of the tenant's subscriptions and writes nothing.
+/// - Otherwise the subscriptions are locked (PostgreSQL) in the order of their ids, all of the tenant's
+///   enabled ones at once, and each wanted one's `last_seq` moves on by the number of events it gets. One
+///   order for every transaction, and all the locks a transaction will need taken by its first raise (a
+///   transaction that records several changes, as accepting an invitation does, asks for none later), is
+///   what keeps two transactions raising for the same subscriptions from deadlocking.
 pub(super) async fn raise<DB>(
     conn: &mut DB::Connection,
     tenant_id: &Id,
@@ -48,33 +57,61 @@ where
     if events.is_empty() {
         return Ok(());
     }
-    let now = Timestamp::now();
-    for (event_type, data) in events {
-        // Taking the next number locks each subscription row (PostgreSQL) until this transaction ends.
-        let subscribers = sqlx::query(
-            "UPDATE webhook_subscriptions SET last_seq = last_seq + 1 \
-             WHERE tenant_id = $1 AND enabled = 1 AND event_types LIKE $2 RETURNING id, last_seq",
-        )
-        .bind(tenant_id.to_string())
-        .bind(format!("%,{event_type},%"))
-        .fetch_all(&mut *conn)
-        .await?;
-        if subscribers.is_empty() {
-            continue;
+    let subscribers = |rows: &[DB::Row]| -> Result<Vec<(Id, Vec<usize>)>> {
+        let mut wanted = Vec::new();
+        for row in rows {
+            let types = row.text("event_types")?;
+            let wants: Vec<usize> = events
+                .iter()
+                .enumerate()
+                .filter(|(_, (event_type, _))| types.contains(&format!(",{event_type},")))
+                .map(|(n, _)| n)
+                .collect();
+            if !wants.is_empty() {
+                wanted.push((row.id("id")?, wants));
+            }
         }
-        let event_id = Id::new();
-        let payload = webhook::payload(event_type, now, &data);
-        for row in &subscribers {
+        Ok(wanted)
+    };
+    let enabled = "SELECT id, event_types FROM webhook_subscriptions WHERE tenant_id = $1 AND enabled = 1 ORDER BY id";
+    let rows = sqlx::query(enabled).bind(tenant_id.to_string()).fetch_all(&mut *conn).await?;
+    let mut wanted = subscribers(&rows)?;
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    if !DB::FOR_UPDATE.is_empty() {
+        // Locked in id order, read again as they are now (a subscription changed since the read above
+        // counts as it is once locked).
+        let rows = sqlx::query(&format!("{enabled}{}", DB::FOR_UPDATE))
+            .bind(tenant_id.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+        wanted = subscribers(&rows)?;
+    }
+    let now = Timestamp::now();
+    let raised: Vec<(Id, String)> =
+        events.iter().map(|(event_type, data)| (Id::new(), webhook::payload(event_type, now, data))).collect();
+    for (subscription_id, wants) in wanted {
+        let count = i64::try_from(wants.len()).unwrap_or(i64::MAX);
+        let row =
+            sqlx::query("UPDATE webhook_subscriptions SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq")
+                .bind(count)
+                .bind(subscription_id.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+        let first_seq = row.int("last_seq")? - count + 1;
+        for (seq, n) in (first_seq..).zip(wants) {
+            let (event_id, payload) = &raised[n];
             crate::writes::webhook();
             insert_delivery::<DB>(
                 &mut *conn,
                 &WebhookDelivery {
                     id: Id::new(),
                     tenant_id: *tenant_id,
-                    subscription_id: row.id("id")?,
-                    seq: row.int("last_seq")?,
-                    event_id,
-                    event_type: event_type.to_string(),
+                    subscription_id,
+                    seq,
+                    event_id: *event_id,
+                    event_type: events[n].0.to_string(),
                     payload: payload.clone(),
                     attempts: 0,
                     next_attempt_at: now,

@@ -33,6 +33,7 @@ async fn fixtures(server: &TestServer) -> Value {
         "console": console_fixtures(server).await,
         "consolePages": console_pages_fixtures(server).await,
         "consoleFlows": console_flows_fixtures(server).await,
+        "consoleWebhooks": console_webhooks_fixtures(server).await,
     })
 }
 
@@ -134,15 +135,27 @@ async fn console_flows_fixtures(server: &TestServer) -> Value {
     })
 }
 
+/// The console webhooks journey's admins: an admin who subscribes and a read-only admin, each with a
+/// `signin-link` link that sets their console password.
+async fn console_webhooks_fixtures(server: &TestServer) -> Value {
+    use onramp_domain::BuiltinRole;
+    json!({
+        "admin": console_admin(server, "wanda.webhooks@example.com", BuiltinRole::Admin).await,
+        "readOnly": console_admin(server, "rudy.readonly@example.com", BuiltinRole::ReadOnlyAdmin).await,
+    })
+}
+
 /// Every journey on one server of `backend` (only those whose file name contains `ONRAMP_WEB_JOURNEY`,
 /// when it is set: for working on one journey).
 async fn journeys(backend: Backend) {
     // An account that waits after its wrong passwords waits a minute, so that the journey of the
     // rate-limited sign-in never races the wait. The loopback peer is a trusted proxy, so that the journey
-    // of too many unknown links guesses from an address of its own (`X-Forwarded-For`).
+    // of too many unknown links guesses from an address of its own (`X-Forwarded-For`). Webhooks may point
+    // at loopback, so that the webhooks journey's deliveries fail on a port nothing listens on.
     let server = TestServer::start_with(backend, |config| {
         config.limits.password_first_delay = std::time::Duration::from_secs(60);
         config.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a CIDR range")];
+        config.webhooks.allow_private_addresses = true;
     })
     .await;
     let fixtures = fixtures(&server).await;

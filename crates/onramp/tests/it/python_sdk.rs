@@ -13,11 +13,8 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::support::python::python;
 use crate::support::{Backend, TestServer};
-
-fn python() -> String {
-    std::env::var("ONRAMP_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into())
-}
 
 async fn python_sdk_reads_users_and_roles(backend: Backend) {
     let python = python();

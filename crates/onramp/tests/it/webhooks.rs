@@ -1,14 +1,16 @@
 //! Webhooks (issue #16) against a real receiver (`support::webhook_receiver`, which verifies every
 //! signature with the `standardwebhooks` library): every event type arrives, signed, in the order of the
 //! subscription's deliveries; a wrong secret is refused by the receiver and retried until the right one
-//! verifies; a receiver down for a minute gets everything once it is back; a `kill -9` of onramp in the
+//! verifies; a receiver down for a minute gets everything once it is back; one that always fails has the
+//! delivery dead-lettered after the bound, then redelivered by hand; a `kill -9` of onramp in the
 //! middle of a delivery loses no event; loopback and private URLs are refused at subscribe time and at
 //! delivery unless the operator allows them; the API's refusals name the field and change nothing.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use onramp_domain::BuiltinRole;
+use onramp_domain::webhook::RetryPolicy;
+use onramp_domain::{BuiltinRole, Timestamp};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -238,6 +240,198 @@ async fn a_receiver_down_for_a_minute_gets_everything_after(backend: Backend) {
     all_delivered(&server, &token, &id_of(&webhook), Duration::from_secs(10)).await;
 }
 both_backends!(a_receiver_down_for_a_minute_gets_everything_after, needs webhooks);
+
+/// A receiver that answers every request 500: the head delivery is retried, each wait longer than the one
+/// before, until it is `dead_after` old (shortened by the setting, as tests shorten the other timings), then
+/// dead-lettered, and the subscription's next delivery goes ahead. The API and the console show it failed with
+/// its attempts, last status and last error; once the receiver works again, a redelivery through the API
+/// arrives, once, with the event's `webhook-id`.
+async fn a_failing_delivery_is_dead_lettered_then_redelivered(backend: Backend) {
+    let (first_wait, longest_wait, dead_after) =
+        (Duration::from_millis(200), Duration::from_millis(1600), Duration::from_secs(5));
+    let server = TestServer::start_with(backend, |config| {
+        config.webhooks.allow_private_addresses = true;
+        config.webhooks.retry = RetryPolicy { base: first_wait, max_delay: longest_wait, dead_after };
+    })
+    .await;
+    let token = server.admin_token().await;
+    let inbox = Inbox::new();
+    inbox.set_failing(Some(500));
+    let receiver = Receiver::start(0, inbox.path()).await;
+    let (webhook, secret) = subscribe(&server, &token, &receiver.url(), &["user.created"]).await;
+    inbox.set_secret(&secret);
+    let webhook_id = id_of(&webhook);
+    server.create_user(&token, &json!({"email": "first@example.com", "displayName": "First"})).await;
+    server.create_user(&token, &json!({"email": "second@example.com", "displayName": "Second"})).await;
+
+    let deadline = Instant::now() + dead_after + Duration::from_secs(20);
+    let (first, second) = loop {
+        let list = deliveries(&server, &token, &webhook_id).await;
+        assert_eq!(list.len(), 2, "{list:#?}");
+        if list[0]["state"] == "failed" && list[1]["attempts"].as_i64() > Some(0) {
+            break (list[0].clone(), list[1].clone());
+        }
+        assert!(list[1]["attempts"] == 0, "the second waits while the first is retrying: {list:#?}");
+        assert!(Instant::now() < deadline, "not dead-lettered: {list:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(first["payload"]["data"]["email"], "first@example.com");
+    assert_eq!(first["lastStatus"], 500, "{first}");
+    assert_eq!(first["lastError"], "HTTP 500: failing on purpose", "{first}");
+    assert!(first.get("nextAttemptAt").is_none() && first.get("deliveredAt").is_none(), "{first}");
+    let attempts = first["attempts"].as_i64().unwrap();
+    assert!(attempts >= 4, "retried before giving up: {first}");
+    let (created, failed) = (timestamp(&first["createdAt"]), timestamp(&first["failedAt"]));
+    let lived = failed - created;
+    assert!(lived <= dead_after.as_secs_f64() + 1.0, "dead-lettered once {dead_after:?} old, not later: {lived}s");
+    let earliest = (dead_after - longest_wait).as_secs_f64() - 0.2;
+    assert!(lived >= earliest, "not before its next wait would end past the bound: {lived}s");
+    // The receiver saw the second delivery's attempts after the first's, each of the first's waits longer
+    // than the one before until the longest.
+    let times = inbox.failures();
+    let gaps: Vec<f64> = times.windows(2).take(attempts as usize - 1).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() >= 3, "{times:?}");
+    assert!(gaps[0] >= first_wait.as_secs_f64() * 0.9, "the first wait: {gaps:?}");
+    assert!(gaps[2] > gaps[0] * 2.0, "growing delays: {gaps:?}");
+    let longest = longest_wait.as_secs_f64();
+    assert!(gaps.iter().all(|gap| *gap < longest + 0.6), "at most the longest wait: {gaps:?}");
+    assert!(gaps.last().is_some_and(|gap| *gap >= longest * 0.9), "up to the longest wait: {gaps:?}");
+    assert_eq!(second["payload"]["data"]["email"], "second@example.com", "the next one went ahead: {second}");
+
+    // The console shows the dead-lettered delivery as the API does.
+    let admin = crate::console::console_admin(&server, "ada@example.com", &[BuiltinRole::Admin]).await;
+    let page = admin.get(&format!("/console/webhooks/{webhook_id}")).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let item = page.html.split("<li class=\"item\"").find(|item| item.contains(&id_of(&first))).expect("its item");
+    for shown in [
+        ">failed<",
+        &format!("<dt>Attempts</dt><dd>{attempts}</dd>"),
+        "<dt>Last status</dt><dd>500</dd>",
+        "HTTP 500: failing on purpose",
+    ] {
+        assert!(item.contains(shown), "{shown} in {item}");
+    }
+    assert!(!item.contains("Next attempt"), "a dead letter is not tried again: {item}");
+
+    // Both dead-lettered, the receiver mended: the first, redelivered, arrives once with its webhook-id.
+    let deadline = Instant::now() + dead_after + Duration::from_secs(20);
+    while deliveries(&server, &token, &webhook_id).await.iter().any(|d| d["state"] != "failed") {
+        assert!(Instant::now() < deadline, "the second was not dead-lettered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    inbox.set_failing(None);
+    let path = format!("{WEBHOOKS}/{webhook_id}/deliveries/{}/redeliver", id_of(&first));
+    let (status, body) = server.post(&path, &token, &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let received = inbox.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(received[0].id, message_id(&first));
+    assert_eq!(received[0].payload["data"]["email"], "first@example.com");
+    let list = all_delivered_or_failed(&server, &token, &webhook_id).await;
+    let copy = list.last().unwrap();
+    assert_eq!((copy["state"].as_str(), copy["attempts"].as_i64()), (Some("delivered"), Some(1)), "{copy}");
+    assert_eq!(list[0]["state"], "failed", "the dead letter stays as it was: {list:#?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(inbox.received().len(), 1, "once");
+    assert_eq!(inbox.rejected(), 0);
+    drop(receiver);
+}
+both_backends!(a_failing_delivery_is_dead_lettered_then_redelivered, needs webhooks);
+
+/// Seconds since the epoch of an RFC 3339 timestamp in an answer.
+fn timestamp(value: &Value) -> f64 {
+    let text = value.as_str().unwrap_or_else(|| panic!("a timestamp: {value}"));
+    Timestamp::parse_rfc3339(text).expect("RFC 3339").micros() as f64 / 1e6
+}
+
+/// The subscription's deliveries once none is pending or retrying, oldest first.
+async fn all_delivered_or_failed(server: &TestServer, token: &str, webhook: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = deliveries(server, token, webhook).await;
+        if list.iter().all(|d| d["state"] == "delivered" || d["state"] == "failed") {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "still being sent: {list:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Many transactions at once raising events for the same subscriptions, which want overlapping sets of
+/// types: on PostgreSQL each locks the subscription rows it numbers its deliveries on, and two that lock
+/// them in different orders deadlock (one of them fails). Locked in id order, every write succeeds, and
+/// each subscription's deliveries are numbered 1, 2, 3... without a gap or a repeat.
+async fn concurrent_raises_do_not_deadlock(backend: Backend) {
+    let server = allowing_private(backend).await;
+    let token = server.admin_token().await;
+    let wants: [&[&str]; 6] = [
+        &["user.created", "user.updated"],
+        &["user.updated"],
+        &["user.created"],
+        &["user.updated", "user.disabled"],
+        &["user.created", "user.disabled"],
+        &["user.created", "user.updated", "user.disabled"],
+    ];
+    let mut webhooks = Vec::new();
+    for types in wants {
+        let (webhook, _) = subscribe(&server, &token, "http://127.0.0.1:9/nobody-listens", types).await;
+        webhooks.push(id_of(&webhook));
+    }
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..8 {
+        let (base_url, token) = (server.base_url.clone(), token.clone());
+        writers.spawn(async move {
+            let http = reqwest::Client::new();
+            let mut failures = Vec::new();
+            for n in 0..12 {
+                let body = json!({"email": format!("w{writer}-{n}@example.com"), "displayName": "Writer"});
+                let (status, created) = post_to(&base_url, "/api/v1/users", &token, &body).await;
+                if status != 200 {
+                    failures.push(format!("create: {status} {created}"));
+                    continue;
+                }
+                let user = created["userView"]["user"]["id"].as_str().unwrap().to_string();
+                let status_value = if n % 2 == 0 { "DISABLED" } else { "ENABLED" };
+                let update = json!({"user": {"displayName": format!("Writer {n}"), "status": status_value},
+                    "updateMask": "displayName,status"});
+                let request = http.post(format!("{base_url}/api/v1/users/{user}")).bearer_auth(&token).json(&update);
+                let (status, body) = crate::support::read(request.send().await.expect("POST")).await;
+                if status != 200 {
+                    failures.push(format!("update: {status} {body}"));
+                }
+            }
+            failures
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(result) = writers.join_next().await {
+        failures.extend(result.expect("a writer"));
+    }
+    assert!(failures.is_empty(), "{} writes failed: {failures:#?}", failures.len());
+    for (webhook, types) in webhooks.iter().zip(wants) {
+        let numbers = server
+            .database
+            .query_text(&format!(
+                "SELECT CAST(COUNT(*) AS TEXT) || ' ' || CAST(COUNT(DISTINCT seq) AS TEXT) || ' ' || \
+                 CAST(MIN(seq) AS TEXT) || ' ' || CAST(MAX(seq) AS TEXT) FROM webhook_deliveries \
+                 WHERE subscription_id = '{webhook}'"
+            ))
+            .await;
+        let expected: usize = types
+            .iter()
+            .map(|t| match *t {
+                "user.created" | "user.updated" => 8 * 12,
+                _ => 8 * 6,
+            })
+            .sum();
+        let want = format!("{expected} {expected} 1 {expected}");
+        assert_eq!(
+            numbers.as_deref(),
+            Some(want.as_str()),
+            "count, distinct, first and last seq of {webhook} ({types:?})"
+        );
+    }
+}
+both_backends!(concurrent_raises_do_not_deadlock);
 
 /// A POST with a bearer token to a server started from the binary.
 async fn post_to(base_url: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {

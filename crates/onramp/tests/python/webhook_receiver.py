@@ -8,7 +8,9 @@ once it accepts connections. The signing secret (`whsec_...`) is read from FOLDE
 the test can write it after creating the subscription. A delivery whose signature verifies is answered 204
 and kept as FOLDER/<n>.json ({"webhookId", "timestamp", "payload"}), n counting from 1, written under a
 temporary name and renamed; one that does not verify is answered 400 and counted in FOLDER/rejected. While
-FOLDER/slow exists every answer waits that many seconds first. The receiver exits when its standard input
+FOLDER/slow exists every answer waits that many seconds first. While FOLDER/fail exists every request is
+answered with the status it holds (say 500), unverified and not kept, and the time it came (Unix seconds) is
+appended to FOLDER/failures. The receiver exits when its standard input
 closes, so it never outlives the test that started it.
 """
 
@@ -37,6 +39,17 @@ def main():
             if os.path.exists(slow):
                 with open(slow) as f:
                     time.sleep(float(f.read().strip() or "0"))
+            fail = os.path.join(folder, "fail")
+            if os.path.exists(fail):
+                with open(fail) as f:
+                    status = int(f.read().strip() or "500")
+                with lock:
+                    with open(os.path.join(folder, "failures"), "a") as f:
+                        f.write("%f\n" % time.time())
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"failing on purpose")
+                return
             with open(os.path.join(folder, "secret")) as f:
                 secret = f.read().strip()
             headers = {k.lower(): v for k, v in self.headers.items()}

@@ -9,9 +9,11 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use onramp_core::CoreError;
 use onramp_core::webhooks::{WebhookInput, WithSecret};
-use onramp_domain::webhook::{EVENT_TYPES, Subscription};
-use onramp_domain::{Id, Permission};
+use onramp_domain::time_words::TimeInWords;
+use onramp_domain::webhook::{EVENT_TYPES, Subscription, WebhookState};
+use onramp_domain::{Id, Permission, Timestamp};
 
 use crate::error::status_of;
 use crate::impl_console_page;
@@ -133,9 +135,12 @@ struct DeliveryRow {
     state: &'static str,
     badge: &'static str,
     attempts: i64,
+    last_attempt: Option<TimeInWords>,
     last_status: String,
     last_error: String,
-    created: String,
+    /// When it is tried next, while it is pending or retrying.
+    next_attempt: Option<TimeInWords>,
+    created: TimeInWords,
 }
 
 #[derive(Template)]
@@ -266,10 +271,12 @@ async fn webhook_page(
         Ok(deliveries) => deliveries,
         Err(error) => return console.refusal(&error),
     };
+    let now = Timestamp::now();
     let deliveries = deliveries
         .iter()
         .map(|d| {
             let state = d.state();
+            let waiting = matches!(state, WebhookState::Pending | WebhookState::Retrying);
             DeliveryRow {
                 id: d.id.to_string(),
                 event_type: d.event_type.clone(),
@@ -281,9 +288,11 @@ async fn webhook_page(
                     _ => "pending",
                 },
                 attempts: d.attempts,
+                last_attempt: d.last_attempt_at.map(|at| TimeInWords::new(at, now)),
                 last_status: d.last_status.map(|s| s.to_string()).unwrap_or_default(),
                 last_error: d.last_error.clone(),
-                created: d.created_at.to_rfc3339(),
+                next_attempt: waiting.then(|| TimeInWords::new(d.next_attempt_at, now)),
+                created: TimeInWords::new(d.created_at, now),
             }
         })
         .collect();
@@ -302,8 +311,20 @@ async fn webhook_page(
     render(StatusCode::OK, &page)
 }
 
-fn parse_id(raw: &str, name: &str) -> Result<Id, onramp_core::CoreError> {
-    path_id(name, raw).map_err(Into::into)
+/// The id in the path named `name`, or the page that refuses it.
+fn path_id_or_refusal(console: &Console, raw: &str, name: &str) -> Result<Id, Response> {
+    path_id(name, raw).map_err(|error| console.refusal(&error.into()))
+}
+
+/// What `action` did, through the core, to the webhook of the path (`raw_id`) with its id; or, for a bad
+/// id or a refusal, the page that shows it.
+async fn on_webhook<T>(
+    console: &Console,
+    raw_id: &str,
+    action: impl AsyncFnOnce(&Id) -> Result<T, CoreError>,
+) -> Result<(Id, T), Response> {
+    let id = path_id_or_refusal(console, raw_id, "id")?;
+    action(&id).await.map(|outcome| (id, outcome)).map_err(|error| console.refusal(&error))
 }
 
 async fn show(
@@ -312,9 +333,9 @@ async fn show(
     Path(id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
-    let id = match parse_id(&id, "id") {
+    let id = match path_id_or_refusal(&console, &id, "id") {
         Ok(id) => id,
-        Err(error) => return console.refusal(&error),
+        Err(refused) => return refused,
     };
     let done = done.done.map(|what| match what.as_str() {
         "redelivered" => "The event is queued again, after everything before it.".to_string(),
@@ -330,16 +351,13 @@ async fn rotate(
     Path(id): Path<String>,
     ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
-    let id = match parse_id(&id, "id") {
-        Ok(id) => id,
-        Err(error) => return console.refusal(&error),
-    };
-    match state.core.rotate_webhook_secret(&console.principal, &id).await {
-        Ok(WithSecret { subscription, secret }) => {
+    let rotate = async |id: &Id| state.core.rotate_webhook_secret(&console.principal, id).await;
+    match on_webhook(&console, &id, rotate).await {
+        Ok((id, WithSecret { subscription, secret })) => {
             let shown = Shown { url: subscription.url, secret };
             webhook_page(&state, &console, &id, None, Some(shown)).await
         }
-        Err(error) => console.refusal(&error),
+        Err(refused) => refused,
     }
 }
 
@@ -348,18 +366,16 @@ async fn toggle(
     Path(id): Path<String>,
     ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
-    let id = match parse_id(&id, "id") {
-        Ok(id) => id,
-        Err(error) => return console.refusal(&error),
+    let toggle = async |id: &Id| {
+        let current = state.core.get_webhook(&console.principal, id).await?;
+        let input = WebhookInput { enabled: Some(!current.enabled), ..WebhookInput::default() };
+        state.core.update_webhook(&console.principal, id, input).await
     };
-    let current = match state.core.get_webhook(&console.principal, &id).await {
-        Ok(subscription) => subscription,
-        Err(error) => return console.refusal(&error),
-    };
-    let input = WebhookInput { enabled: Some(!current.enabled), ..WebhookInput::default() };
-    match state.core.update_webhook(&console.principal, &id, input).await {
-        Ok(after) => see_other(&format!("{PATH}/{id}?done={}", if after.enabled { "enabled" } else { "disabled" })),
-        Err(error) => console.refusal(&error),
+    match on_webhook(&console, &id, toggle).await {
+        Ok((id, after)) => {
+            see_other(&format!("{PATH}/{id}?done={}", if after.enabled { "enabled" } else { "disabled" }))
+        }
+        Err(refused) => refused,
     }
 }
 
@@ -368,13 +384,10 @@ async fn delete(
     Path(id): Path<String>,
     ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
-    let id = match parse_id(&id, "id") {
-        Ok(id) => id,
-        Err(error) => return console.refusal(&error),
-    };
-    match state.core.delete_webhook(&console.principal, &id).await {
-        Ok(()) => see_other(&format!("{PATH}?done=deleted")),
-        Err(error) => console.refusal(&error),
+    let delete = async |id: &Id| state.core.delete_webhook(&console.principal, id).await;
+    match on_webhook(&console, &id, delete).await {
+        Ok(_) => see_other(&format!("{PATH}?done=deleted")),
+        Err(refused) => refused,
     }
 }
 
@@ -383,12 +396,12 @@ async fn redeliver(
     Path((id, delivery_id)): Path<(String, String)>,
     ConsoleForm { console, .. }: ConsoleForm<NoFields>,
 ) -> Response {
-    let (id, delivery_id) = match (parse_id(&id, "id"), parse_id(&delivery_id, "delivery_id")) {
-        (Ok(id), Ok(delivery_id)) => (id, delivery_id),
-        (Err(error), _) | (_, Err(error)) => return console.refusal(&error),
+    let redeliver = async |id: &Id| {
+        let delivery_id = path_id("delivery_id", &delivery_id)?;
+        state.core.redeliver_webhook(&console.principal, id, &delivery_id).await
     };
-    match state.core.redeliver_webhook(&console.principal, &id, &delivery_id).await {
-        Ok(_) => see_other(&format!("{PATH}/{id}?done=redelivered")),
-        Err(error) => console.refusal(&error),
+    match on_webhook(&console, &id, redeliver).await {
+        Ok((id, _)) => see_other(&format!("{PATH}/{id}?done=redelivered")),
+        Err(refused) => refused,
     }
 }

@@ -14,6 +14,7 @@ pub mod c1_client;
 pub mod jws;
 pub mod mail;
 pub mod process;
+pub mod python;
 pub mod smtp;
 pub mod web;
 pub mod webhook_receiver;

@@ -1,30 +1,21 @@
 //! An SMTP server for the mail tests: `tests/python/smtp_sink.py` (aiosmtpd) as a child process that keeps
 //! every message it receives as a file, read back here with the envelope and the parsed message.
 //!
-//! The interpreter is `ONRAMP_TEST_PYTHON` or `python3`, with `aiosmtpd` installed (`.ci/run` installs it);
-//! tests that use the sink are declared `both_backends!(name, needs smtp)`, so that without it they are
-//! ignored, with the reason, rather than run. The child is killed when the sink is dropped, and it exits by
-//! itself when its standard input closes, so no test leaves it behind.
+//! It runs as a [`PythonChild`], whose interpreter needs `aiosmtpd` (`.ci/run` installs it); tests that use
+//! the sink are declared `both_backends!(name, needs smtp)`, so that without it they are ignored, with the
+//! reason, rather than run.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
 
 use super::mail::{self, Mail};
+use super::python::PythonChild;
 
 /// What the sink prints once it accepts connections.
 const READY: &str = "smtp sink listening on 127.0.0.1:";
-/// The longest the sink may take to start.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-pub fn python() -> String {
-    std::env::var("ONRAMP_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into())
-}
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound, read, released), for a server that must be
 /// configured before the sink on that port exists.
@@ -46,47 +37,17 @@ pub struct Received {
 /// The running sink.
 pub struct SmtpSink {
     pub port: u16,
+    /// Before the folder, so that the sink stops before its folder goes.
+    _child: PythonChild,
     folder: TempDir,
-    child: Child,
-    /// Held open: the sink exits when it closes.
-    _stdin: ChildStdin,
 }
 
 impl SmtpSink {
     /// Starts the sink on `port` (0: any free port) and waits until it listens.
     pub async fn start(port: u16) -> SmtpSink {
         let folder = tempfile::tempdir().expect("temporary folder");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/smtp_sink.py");
-        let mut child = Command::new(python())
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(folder.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| panic!("start the SMTP sink with {}: {error}", python()));
-        let stdin = child.stdin.take().expect("the sink's stdin");
-        let mut stdout = BufReader::new(child.stdout.take().expect("the sink's stdout")).lines();
-        let ready = tokio::time::timeout(START_TIMEOUT, async {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                if let Some(port) = line.strip_prefix(READY) {
-                    return port.trim().parse::<u16>().ok();
-                }
-            }
-            None
-        })
-        .await;
-        let Ok(Some(port)) = ready else {
-            let _ = child.start_kill();
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = tokio::time::timeout(Duration::from_secs(5), pipe.read_to_string(&mut stderr)).await;
-            }
-            panic!("the SMTP sink did not start on port {port}: {stderr}");
-        };
-        SmtpSink { port, folder, child, _stdin: stdin }
+        let child = PythonChild::start("smtp_sink.py", port, folder.path(), READY).await;
+        SmtpSink { port: child.port, folder, _child: child }
     }
 
     /// The URL to configure onramp with.
@@ -135,11 +96,5 @@ impl SmtpSink {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
     }
 }

@@ -2,23 +2,18 @@
 //! verifies each delivery's signature with the `standardwebhooks` library and keeps the ones that verify as
 //! files, read back here.
 //!
-//! The interpreter is `ONRAMP_TEST_PYTHON` or `python3`, with `standardwebhooks` installed (`.ci/run`
-//! installs it); tests that use it are declared `both_backends!(name, needs webhooks)`. The child is killed
-//! when the receiver is dropped and exits by itself when its standard input closes. Its folder belongs to
-//! the test, so a receiver stopped and started again on the same port keeps counting in it.
+//! It runs as a [`PythonChild`], whose interpreter needs `standardwebhooks` (`.ci/run` installs it); tests
+//! that use it are declared `both_backends!(name, needs webhooks)`. Its folder belongs to the test, so a
+//! receiver stopped and started again on the same port keeps counting in it.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
 
-use super::smtp::python;
+use super::python::PythonChild;
 
 const READY: &str = "webhook receiver listening on 127.0.0.1:";
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One delivery the receiver verified and kept.
 #[derive(Clone, Debug)]
@@ -38,44 +33,14 @@ impl Received {
 /// The running receiver.
 pub struct Receiver {
     pub port: u16,
-    child: Child,
-    _stdin: ChildStdin,
+    child: PythonChild,
 }
 
 impl Receiver {
     /// Starts the receiver on `port` (0: any free port), keeping what it receives in `folder`.
     pub async fn start(port: u16, folder: &Path) -> Receiver {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/webhook_receiver.py");
-        let mut child = Command::new(python())
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(folder)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| panic!("start the webhook receiver with {}: {error}", python()));
-        let stdin = child.stdin.take().expect("the receiver's stdin");
-        let mut stdout = BufReader::new(child.stdout.take().expect("the receiver's stdout")).lines();
-        let ready = tokio::time::timeout(START_TIMEOUT, async {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                if let Some(port) = line.strip_prefix(READY) {
-                    return port.trim().parse::<u16>().ok();
-                }
-            }
-            None
-        })
-        .await;
-        let Ok(Some(port)) = ready else {
-            let _ = child.start_kill();
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = tokio::time::timeout(Duration::from_secs(5), pipe.read_to_string(&mut stderr)).await;
-            }
-            panic!("the webhook receiver did not start on port {port}: {stderr}");
-        };
-        Receiver { port, child, _stdin: stdin }
+        let child = PythonChild::start("webhook_receiver.py", port, folder, READY).await;
+        Receiver { port: child.port, child }
     }
 
     /// The URL to subscribe.
@@ -84,9 +49,8 @@ impl Receiver {
     }
 
     /// Stops the receiver: its port refuses connections from now on.
-    pub async fn stop(mut self) {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
+    pub async fn stop(self) {
+        self.child.stop().await;
     }
 }
 
@@ -117,6 +81,24 @@ impl Inbox {
         } else {
             let _ = std::fs::remove_file(path);
         }
+    }
+
+    /// Makes every answer `status` with a short body, without looking at the request (None: answer as
+    /// usual again).
+    pub fn set_failing(&self, status: Option<u16>) {
+        let path = self.path().join("fail");
+        match status {
+            Some(status) => std::fs::write(path, status.to_string()).expect("write fail"),
+            None => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    /// When each request answered by [`Inbox::set_failing`] came, in seconds since the epoch, in order.
+    pub fn failures(&self) -> Vec<f64> {
+        let text = std::fs::read_to_string(self.path().join("failures")).unwrap_or_default();
+        text.lines().filter_map(|line| line.trim().parse().ok()).collect()
     }
 
     /// How many deliveries failed verification.
