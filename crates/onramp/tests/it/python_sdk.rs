@@ -44,13 +44,22 @@ async fn python_sdk_reads_users_and_roles(backend: Backend) {
             "managerIds": spec.get("managerIds").cloned().unwrap_or(json!([])),
         }));
     }
+    // And a user an IdP provisioned without an email: the SDK parses its `"email": ""` and absent emails.
+    let scim_token = crate::scim::scim_token(&server, onramp_domain::BuiltinRole::Admin).await;
+    let body = json!({"schemas": [crate::scim::USER_SCHEMA], "userName": "svc-sdk", "displayName": "No Mail"});
+    let created = crate::scim::scim(&server, &scim_token, "POST", "/scim/v2/Users", Some(&body), &[]).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    expected.push(json!({
+        "id": created.body["id"], "email": "", "displayName": "No Mail", "status": "ENABLED",
+        "type": "USER_TYPE_HUMAN", "roleIds": [],
+    }));
     let svc_roles = &expected[1]["roleIds"];
     assert_eq!(svc_roles.as_array().map(Vec::len), Some(2), "the service user has two roles: {svc_roles}");
 
     let expected = Value::Array(expected).to_string();
     let env = [("ONRAMP_ADMIN_EMAIL", "admin@example.com"), ("ONRAMP_EXPECTED_USERS", expected.as_str())];
     let stdout = run_script_ok(&server, &python, "sdk_users_roles.py", &env).await;
-    assert!(stdout.contains("ok: 14 users"), "the script reports its checks: {stdout}");
+    assert!(stdout.contains("ok: 15 users"), "the script reports its checks: {stdout}");
 
     // The script is no rubber stamp: a wrong expectation makes it fail, saying what differed.
     let env = [("ONRAMP_ADMIN_EMAIL", "someone-else@example.com"), ("ONRAMP_EXPECTED_USERS", expected.as_str())];
