@@ -8,11 +8,12 @@
 
 use roaring::{MultiOps, RoaringBitmap};
 
+use crate::sparse::SparseList;
+
 /// A set of users.
 pub(crate) enum Node<'a> {
     Set(&'a RoaringBitmap),
-    /// A bitmap and a few more users.
-    Plus(&'a RoaringBitmap, &'a [u32]),
+    List(&'a SparseList),
     Owned(RoaringBitmap),
     /// In every child.
     And(Vec<Node<'a>>),
@@ -31,7 +32,7 @@ impl<'a> Node<'a> {
     fn estimate(&self) -> u64 {
         match self {
             Node::Set(b) => b.len(),
-            Node::Plus(b, more) => b.len() + more.len() as u64,
+            Node::List(l) => l.len(),
             Node::Owned(b) => b.len(),
             Node::And(children) => children.iter().map(Node::estimate).min().unwrap_or(u64::MAX),
             Node::Or(children) => children.iter().map(Node::estimate).fold(0, u64::saturating_add),
@@ -43,7 +44,7 @@ impl<'a> Node<'a> {
     pub fn is_empty(&self) -> bool {
         match self {
             Node::Set(b) => b.is_empty(),
-            Node::Plus(b, more) => b.is_empty() && more.is_empty(),
+            Node::List(l) => l.is_empty(),
             Node::Owned(b) => b.is_empty(),
             Node::And(children) => children.iter().any(Node::is_empty),
             Node::Or(children) => children.iter().all(Node::is_empty),
@@ -58,11 +59,7 @@ impl<'a> Node<'a> {
         }
         match self {
             Node::Set(b) => within & *b,
-            Node::Plus(b, more) => {
-                let mut out = within & *b;
-                out.extend(more.iter().filter(|d| within.contains(**d)));
-                out
-            }
+            Node::List(l) => l.eval(within),
             Node::Owned(b) => within & b,
             Node::Not(child) => within - &child.eval(within),
             Node::Or(children) => children.iter().map(|c| c.eval(within)).union(),
@@ -87,11 +84,7 @@ impl<'a> Node<'a> {
     pub fn materialize(&self) -> RoaringBitmap {
         match self {
             Node::Set(b) => (*b).clone(),
-            Node::Plus(b, more) => {
-                let mut out = (*b).clone();
-                out.extend(more.iter().copied());
-                out
-            }
+            Node::List(l) => l.to_bitmap(),
             Node::Owned(b) => b.clone(),
             Node::Or(children) => children.iter().map(Node::materialize).union(),
             Node::Not(_) => unreachable!("a complement is only taken within a set"),
@@ -111,7 +104,7 @@ impl<'a> Node<'a> {
     pub fn borrowed(&self) -> Node<'_> {
         match self {
             Node::Set(b) => Node::Set(b),
-            Node::Plus(b, more) => Node::Plus(b, more),
+            Node::List(l) => Node::List(l),
             Node::Owned(b) => Node::Set(b),
             Node::And(c) => Node::And(c.iter().map(Node::borrowed).collect()),
             Node::Or(c) => Node::Or(c.iter().map(Node::borrowed).collect()),
@@ -141,9 +134,13 @@ mod tests {
         assert_eq!(node.materialize(), set(&[2, 70_000]));
         assert!(!node.is_empty());
         assert!(Node::And(vec![Node::Set(&a), Node::empty()]).is_empty());
-        let plus = Node::Plus(&c, &[9, 70_001]);
-        assert_eq!(plus.eval(&set(&[4, 9, 10])), set(&[4, 9]));
-        assert_eq!(plus.materialize(), set(&[4, 9, 70_001]));
-        assert_eq!(plus.estimate(), 3);
+        let mut list = SparseList::default();
+        for doc in [4, 9, 70_001] {
+            list.insert(doc).unwrap();
+        }
+        let list = Node::List(&list);
+        assert_eq!(list.eval(&set(&[4, 9, 10])), set(&[4, 9]));
+        assert_eq!(list.materialize(), set(&[4, 9, 70_001]));
+        assert_eq!(list.estimate(), 3);
     }
 }

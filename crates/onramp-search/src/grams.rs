@@ -27,6 +27,7 @@ use roaring::RoaringBitmap;
 use crate::expr::Node;
 use crate::normalize::is_word_char;
 use crate::snapshot::{In, Out, invalid};
+use crate::sparse::SparseList;
 use crate::tables::{GramHasherBuilder, bitmap_heap};
 
 type Code = u16;
@@ -120,71 +121,58 @@ pub(crate) fn prefix_parts(word: &[Code]) -> Vec<Part> {
     }
 }
 
-/// How many new users a posting holds beside its bitmap before they are moved into it.
-const PENDING: usize = 14;
+/// One gram's users: a sparse list (see `sparse.rs`) while every block of it is sparse, a bitmap once one is
+/// not.
+pub(crate) enum GramPosting {
+    List(SparseList),
+    Bitmap(RoaringBitmap),
+}
 
-/// Roaring keeps a container of up to this many values as a sorted array, and as a bitmap above.
-const ARRAY_LIMIT: u16 = 4096;
-
-/// One gram's users: a bitmap, and the last few users added, kept in the table entry itself.
-///
-/// Most grams are sparse (numbers, rare name pairs), so adding a user to one touches memory no other recent
-/// user touched: the table entry, then the bitmap's container list, then the container's array. Keeping new
-/// users in the entry and moving them fourteen at a time saves most of the last two.
-#[derive(Default)]
-pub(crate) struct GramPosting {
-    bitmap: RoaringBitmap,
-    pending: [u32; PENDING],
-    len: u8,
-    /// The block (container key) of the last user added, and how many were added in it: users come mostly in
-    /// increasing order, and this tells whether the block's container is still an array.
-    block: u16,
-    in_block: u16,
+impl Default for GramPosting {
+    fn default() -> Self {
+        GramPosting::List(SparseList::default())
+    }
 }
 
 impl GramPosting {
-    fn pending(&self) -> &[u32] {
-        &self.pending[..self.len as usize]
-    }
-
     fn add(&mut self, doc: u32) {
-        if self.len as usize == PENDING {
-            self.flush();
-        }
-        self.pending[self.len as usize] = doc;
-        self.len += 1;
-        let block = (doc >> 16) as u16;
-        if block != self.block {
-            self.block = block;
-            self.in_block = 0;
-        }
-        self.in_block = self.in_block.saturating_add(1);
-    }
-
-    fn flush(&mut self) {
-        let pending = &self.pending[..self.len as usize];
-        if self.in_block <= ARRAY_LIMIT {
-            // An array container: appending is constant time where inserting searches the array.
-            for &doc in pending {
-                if !self.bitmap.push(doc) {
-                    self.bitmap.insert(doc);
+        match self {
+            GramPosting::List(list) => {
+                if list.insert(doc).is_err() {
+                    let mut bitmap = list.to_bitmap();
+                    bitmap.insert(doc);
+                    *self = GramPosting::Bitmap(bitmap);
                 }
             }
-        } else {
-            // A bitmap container: roaring's `push` would find its maximum by scanning its words from the
-            // end; `extend` looks the container up once and sets bits.
-            self.bitmap.extend(pending.iter().copied());
+            GramPosting::Bitmap(bitmap) => {
+                bitmap.insert(doc);
+            }
         }
-        self.len = 0;
     }
 
     fn remove(&mut self, doc: u32) {
-        self.flush();
-        self.bitmap.remove(doc);
+        match self {
+            GramPosting::List(list) => list.remove(doc),
+            GramPosting::Bitmap(bitmap) => {
+                bitmap.remove(doc);
+            }
+        }
     }
 
     fn node(&self) -> Node<'_> {
-        if self.len == 0 { Node::Set(&self.bitmap) } else { Node::Plus(&self.bitmap, self.pending()) }
+        match self {
+            GramPosting::List(list) => Node::List(list),
+            GramPosting::Bitmap(bitmap) => Node::Set(bitmap),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            GramPosting::List(list) if list.heap_bytes() == 0 => 0,
+            // With the allocator's overhead.
+            GramPosting::List(list) => list.heap_bytes() + 16,
+            GramPosting::Bitmap(bitmap) => bitmap_heap(bitmap),
+        }
     }
 }
 
@@ -262,16 +250,25 @@ impl Grams {
         Node::And(parts.iter().map(|p| self.part(p)).collect())
     }
 
-    /// Gives array containers back the capacity their growth left unused, once the index has grown by a quarter
-    /// since the last time (so the work stays proportional to the insertions).
+    /// Gives lists and array containers back the capacity their growth left unused, once the index has grown by
+    /// a quarter since the last time (so the work stays proportional to the insertions).
     pub fn maybe_compact(&mut self, users: u32) {
         if users < 1 << 16 || users < self.compacted_at.saturating_add(self.compacted_at / 4) {
             return;
         }
-        for posting in self.postings.values_mut() {
-            posting.bitmap = posting.bitmap.clone();
-        }
+        self.compact();
         self.compacted_at = users;
+    }
+
+    /// Gives lists and array containers back the capacity their growth left unused.
+    pub fn compact(&mut self) {
+        for posting in self.postings.values_mut() {
+            match posting {
+                GramPosting::List(list) => list.shrink_to_fit(),
+                GramPosting::Bitmap(bitmap) => *bitmap = bitmap.clone(),
+            }
+        }
+        self.postings.shrink_to_fit();
     }
 
     pub fn heap_bytes(&self) -> (usize, usize) {
@@ -279,12 +276,12 @@ impl Grams {
             + self.keys.len() * 12
             + self.codes.others.capacity() * 8
             + self.scratch.capacity() * 4;
-        (table, self.postings.values().map(|p| bitmap_heap(&p.bitmap)).sum())
+        (table, self.postings.values().map(GramPosting::heap_bytes).sum())
     }
 }
 
 impl Grams {
-    /// Writes the postings (in key order, each with its pending users) and the character codes.
+    /// Writes the postings (in key order, each a list or a bitmap) and the character codes.
     pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
         let mut others: Vec<(char, u16)> = self.codes.others.iter().map(|(c, code)| (*c, *code)).collect();
         others.sort_unstable();
@@ -298,13 +295,16 @@ impl Grams {
         for key in &self.keys {
             let posting = &self.postings[key];
             out.u64(*key)?;
-            out.u8(posting.len)?;
-            for &doc in posting.pending() {
-                out.u32(doc)?;
+            match posting {
+                GramPosting::List(list) => {
+                    out.u8(0)?;
+                    out.blob(list.bytes())?;
+                }
+                GramPosting::Bitmap(bitmap) => {
+                    out.u8(1)?;
+                    out.bitmap(bitmap)?;
+                }
             }
-            out.u16(posting.block)?;
-            out.u16(posting.in_block)?;
-            out.bitmap(&posting.bitmap)?;
         }
         Ok(())
     }
@@ -318,27 +318,22 @@ impl Grams {
             codes.others.insert(c, input.u16()?);
         }
         let compacted_at = input.u32()?;
-        // A key, its pending count, block, in-block count and an empty bitmap take at least 8 + 1 + 4 + 16.
-        let n = input.len(29)?;
+        // A key, its kind and an empty list take at least 8 + 1 + 8.
+        let n = input.len(17)?;
         let mut postings = HashMap::with_capacity_and_hasher(n, GramHasherBuilder::default());
         let mut keys = Vec::with_capacity(n);
         for _ in 0..n {
             let key = input.u64()?;
-            let len = input.u8()?;
-            if len as usize > PENDING {
-                return Err(invalid("a gram with too many pending users"));
-            }
-            let mut pending = [0u32; PENDING];
-            for slot in &mut pending[..len as usize] {
-                *slot = input.u32()?;
-            }
-            let (block, in_block) = (input.u16()?, input.u16()?);
-            let bitmap = input.bitmap()?;
+            let posting = match input.u8()? {
+                0 => GramPosting::List(SparseList::from_bytes(input.blob()?)?),
+                1 => GramPosting::Bitmap(input.bitmap()?),
+                _ => return Err(invalid("a gram posting of no known kind")),
+            };
             if keys.last().is_some_and(|&last| last >= key) {
                 return Err(invalid("gram keys out of order"));
             }
             keys.push(key);
-            postings.insert(key, GramPosting { bitmap, pending, len, block, in_block });
+            postings.insert(key, posting);
         }
         Ok(Grams { postings, keys: keys.into_iter().collect(), codes, scratch: Vec::new(), compacted_at })
     }
@@ -350,8 +345,10 @@ impl Grams {
             && self.codes.others == other.codes.others
             && self.compacted_at == other.compacted_at
             && self.postings.iter().all(|(key, p)| {
-                other.postings.get(key).is_some_and(|q| {
-                    p.bitmap == q.bitmap && p.pending() == q.pending() && (p.block, p.in_block) == (q.block, q.in_block)
+                other.postings.get(key).is_some_and(|q| match (p, q) {
+                    (GramPosting::List(a), GramPosting::List(b)) => a == b,
+                    (GramPosting::Bitmap(a), GramPosting::Bitmap(b)) => a == b,
+                    _ => false,
                 })
             })
     }

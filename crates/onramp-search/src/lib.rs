@@ -52,6 +52,7 @@ mod grams;
 mod index;
 mod normalize;
 mod snapshot;
+mod sparse;
 mod tables;
 #[cfg(test)]
 mod tests;

@@ -22,7 +22,7 @@ use crate::index::{Doc, Index, Span};
 use crate::tables::{Facet, WordTable};
 
 /// The layout of [`crate::Index::write_snapshot`]'s bytes.
-pub const LAYOUT: u32 = 1;
+pub const LAYOUT: u32 = 2;
 
 /// Writes the parts of a snapshot.
 pub(crate) struct Out<'w> {
