@@ -172,10 +172,10 @@ async fn groups_are_created_renamed_filled_and_deleted(backend: Backend) {
     assert_scim_error("deleted", &scim(&server, &token, "GET", &path, None, &[]).await, 404, None);
     assert_scim_error("deleted twice", &scim(&server, &token, "DELETE", &path, None, &[]).await, 404, None);
     let user = scim(&server, &token, "GET", &format!("/scim/v2/Users/{ada}"), None, &[]).await;
-    assert_eq!(
-        user.body["groups"],
-        json!([{"value": BuiltinRole::ReadOnlyAdmin.id().to_string(), "display": "read-only-admin", "type": "direct", "$ref": server.url(&format!("/scim/v2/Groups/{}", BuiltinRole::ReadOnlyAdmin.id()))}])
-    );
+    let role = BuiltinRole::ReadOnlyAdmin.id().to_string();
+    let location = server.url(&format!("/scim/v2/Groups/{role}"));
+    let only_role = json!([{"value": role, "display": "read-only-admin", "type": "direct", "$ref": location}]);
+    assert_eq!(user.body["groups"], only_role, "{}", user.body);
     // The name is free again.
     let again = json!({"schemas": [GROUP_SCHEMA], "displayName": "Platform Engineering"});
     assert_eq!(scim(&server, &token, "POST", "/scim/v2/Groups", Some(&again), &[]).await.status, 201);

@@ -164,7 +164,10 @@ pub async fn groups_of_users(
     users: &[User],
 ) -> ScimResult<HashMap<Id, Vec<Value>>> {
     let base = base_url(state);
-    let reference = |id: &Id, display: &str| json!({"value": id.to_string(), "display": display, "type": "direct", "$ref": format!("{base}/Groups/{id}")});
+    let reference = |id: &Id, display: &str| {
+        let location = format!("{base}/Groups/{id}");
+        json!({"value": id.to_string(), "display": display, "type": "direct", "$ref": location})
+    };
     let mut groups: HashMap<Id, Vec<Value>> = users
         .iter()
         .map(|user| {
