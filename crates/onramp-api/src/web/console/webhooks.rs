@@ -311,11 +311,6 @@ async fn webhook_page(
     render(StatusCode::OK, &page)
 }
 
-/// The id in the path named `name`, or the page that refuses it.
-fn path_id_or_refusal(console: &Console, raw: &str, name: &str) -> Result<Id, Response> {
-    path_id(name, raw).map_err(|error| console.refusal(&error.into()))
-}
-
 /// What `action` did, through the core, to the webhook of the path (`raw_id`) with its id; or, for a bad
 /// id or a refusal, the page that shows it.
 async fn on_webhook<T>(
@@ -323,7 +318,7 @@ async fn on_webhook<T>(
     raw_id: &str,
     action: impl AsyncFnOnce(&Id) -> Result<T, CoreError>,
 ) -> Result<(Id, T), Response> {
-    let id = path_id_or_refusal(console, raw_id, "id")?;
+    let id = path_id("id", raw_id).map_err(|error| console.refusal(&error.into()))?;
     action(&id).await.map(|outcome| (id, outcome)).map_err(|error| console.refusal(&error))
 }
 
@@ -333,9 +328,9 @@ async fn show(
     Path(id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
-    let id = match path_id_or_refusal(&console, &id, "id") {
+    let id = match path_id("id", &id) {
         Ok(id) => id,
-        Err(refused) => return refused,
+        Err(error) => return console.refusal(&error.into()),
     };
     let done = done.done.map(|what| match what.as_str() {
         "redelivered" => "The event is queued again, after everything before it.".to_string(),
