@@ -34,7 +34,6 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (23, "webhooks", include_str!("../migrations/sqlite/0023_webhooks.sql")),
     (24, "users_without_email", include_str!("../migrations/sqlite/0024_users_without_email.sql")),
     (25, "scim_groups", include_str!("../migrations/sqlite/0025_scim_groups.sql")),
-    (27, "users_duplicate_index", include_str!("../migrations/sqlite/0027_users_duplicate_index.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -60,7 +59,6 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (23, "webhooks", include_str!("../migrations/postgres/0023_webhooks.sql")),
     (24, "users_without_email", include_str!("../migrations/postgres/0024_users_without_email.sql")),
     (25, "scim_groups", include_str!("../migrations/postgres/0025_scim_groups.sql")),
-    (27, "users_duplicate_index", include_str!("../migrations/postgres/0027_users_duplicate_index.sql")),
 ];
 
 #[derive(Debug)]
