@@ -145,7 +145,8 @@ pub struct User {
     pub external_id: Option<String>,
     /// The SCIM User attributes onramp does not map onto its own fields (`nickName`, `phoneNumbers`, the
     /// enterprise `costCenter`, each email's `type` and `display`, ...), kept as the identity provider sent
-    /// them so that SCIM returns what it stored (RFC 7643 §2). Only the SCIM API reads and writes them; the
+    /// them so that SCIM returns what it stored (RFC 7643 §2), and under `$unassigned` the mapped attributes
+    /// (`displayName`, `active`) a SCIM PATCH removed. Only the SCIM API reads and writes them; the
     /// ConductorOne API never shows them.
     pub scim_attributes: serde_json::Map<String, serde_json::Value>,
     pub created_at: Timestamp,

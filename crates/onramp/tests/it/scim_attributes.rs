@@ -205,6 +205,11 @@ async fn phone_numbers_are_patched_with_filters(backend: Backend) {
             "x509Certificates[0].value",
         ),
         (
+            "too many values",
+            json!([{"op": "add", "path": "roles", "value": (0..101).map(|n| json!({"value": format!("r{n}")})).collect::<Vec<_>>()}]),
+            "roles has more than 100 values",
+        ),
+        (
             "a non-canonical email type",
             json!([{"op": "add", "path": "emails", "value": [{"value": "p@example.com", "type": "pager"}]}]),
             "emails[0].type",

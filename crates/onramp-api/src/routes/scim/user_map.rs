@@ -42,6 +42,9 @@ const MAX_TEXT: usize = 256;
 /// The longest string kept in `scim_attributes` (an `x509Certificates` value is a few kilobytes).
 const MAX_KEPT_TEXT: usize = 16 * 1024;
 
+/// The most values a multi-valued attribute kept in `scim_attributes` may have.
+const MAX_KEPT_VALUES: usize = 100;
+
 /// The core User attributes onramp keeps as sent, unmapped.
 const KEPT: &[&str] = &[
     "nickName",
@@ -462,6 +465,9 @@ fn kept_value(attribute: &Attribute, value: &Value, name: &str) -> ScimResult<Op
         return kept_single(attribute, value, name);
     }
     let items = value.as_array().ok_or_else(|| ScimError::invalid_value(format!("{name} must be an array")))?;
+    if items.len() > MAX_KEPT_VALUES {
+        return Err(ScimError::invalid_value(format!("{name} has more than {MAX_KEPT_VALUES} values")));
+    }
     let mut kept = Vec::new();
     for (index, item) in items.iter().enumerate() {
         if let Some(item) = kept_single(attribute, item, &format!("{name}[{index}]"))? {
