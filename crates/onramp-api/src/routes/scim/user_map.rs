@@ -19,11 +19,10 @@
 //! The attributes onramp does not map (`nickName`, `profileUrl`, `userType`, `preferredLanguage`, `locale`,
 //! `timezone`, `phoneNumbers`, `ims`, `photos`, `addresses`, `entitlements`, `roles`, `x509Certificates`,
 //! the enterprise `costCenter`, `organization` and `division`, and each email's `type`, `display` and
-//! `primary`) are
-//! kept in the user's `scim_attributes` so that SCIM returns what it stored (RFC 7643 §2). A PATCH that
-//! removes `displayName` or `active` leaves them unassigned (RFC 7644 §3.5.2.2): onramp keeps a display
-//! name (derived as on create) and the user's status unchanged, records both under `$unassigned`, and
-//! leaves the attribute out while onramp's value is still that one.
+//! `primary`) are kept in the user's `scim_attributes` so that SCIM returns what it stored (RFC 7643 §2).
+//! A PATCH that removes `displayName` or `active` leaves them unassigned (RFC 7644 §3.5.2.2): onramp keeps
+//! a display name (derived as on create) and the user's status unchanged, records both under
+//! `$unassigned`, and leaves the attribute out while onramp's value is still that one.
 //!
 //! Every attribute a SCIM write sets is recorded in the user's `sources` with the connection as its mapping
 //! (`userAttributeMappingId` `scim:<connection id>`), and a user a connection creates has the origin
