@@ -143,6 +143,12 @@ pub struct User {
     /// The id a provisioning identity provider gives this user (SCIM `externalId`); unique in the tenant
     /// among users that are not deleted.
     pub external_id: Option<String>,
+    /// The SCIM User attributes onramp does not map onto its own fields (`nickName`, `phoneNumbers`, the
+    /// enterprise `costCenter`, each email's `type` and `display`, ...), kept as the identity provider sent
+    /// them so that SCIM returns what it stored (RFC 7643 §2), and under `$unassigned` the mapped attributes
+    /// (`displayName`, `active`) a SCIM PATCH removed. Only the SCIM API reads and writes them; the
+    /// ConductorOne API never shows them.
+    pub scim_attributes: serde_json::Map<String, serde_json::Value>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
@@ -180,6 +186,7 @@ impl User {
             profile: serde_json::Map::new(),
             sources: Sources::default(),
             external_id: None,
+            scim_attributes: serde_json::Map::new(),
             created_at: now,
             updated_at: now,
             deleted_at: None,

@@ -34,6 +34,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (23, "webhooks", include_str!("../migrations/sqlite/0023_webhooks.sql")),
     (24, "users_without_email", include_str!("../migrations/sqlite/0024_users_without_email.sql")),
     (25, "scim_groups", include_str!("../migrations/sqlite/0025_scim_groups.sql")),
+    (26, "scim_attributes", include_str!("../migrations/sqlite/0026_scim_attributes.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -59,6 +60,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (23, "webhooks", include_str!("../migrations/postgres/0023_webhooks.sql")),
     (24, "users_without_email", include_str!("../migrations/postgres/0024_users_without_email.sql")),
     (25, "scim_groups", include_str!("../migrations/postgres/0025_scim_groups.sql")),
+    (26, "scim_attributes", include_str!("../migrations/postgres/0026_scim_attributes.sql")),
 ];
 
 #[derive(Debug)]

@@ -271,7 +271,8 @@ fn apply_extension(
             Ok(())
         }
         (_, Some(Value::Object(attributes))) => {
-            for (name, value) in attributes {
+            // A value sent as the extension's whole object may carry its `schemas`: not an attribute.
+            for (name, value) in attributes.iter().filter(|(name, _)| !name.eq_ignore_ascii_case("schemas")) {
                 let path = PatchPath::parse(&format!("{urn}:{name}"), schema)?;
                 apply_path(resource, schema, op, &path, Some(value), true)?;
             }

@@ -14,8 +14,9 @@ use crate::{FeedEntry, FeedPosition, Result, StoreError};
 /// The columns of `users` in the order `bind_user` binds them.
 pub(super) const USER_COLUMNS: &str = "id, tenant_id, email, display_name, status, directory_status, user_type, \
     origin, department, job_title, employment_status, employment_type, delegated_user_id, emails_json, \
-    usernames_json, employee_ids_json, profile_json, sources_json, created_at, updated_at, deleted_at, change_seq, external_id, user_name";
-pub(super) const USER_COLUMN_COUNT: usize = 24;
+    usernames_json, employee_ids_json, profile_json, sources_json, created_at, updated_at, deleted_at, change_seq, external_id, user_name, \
+    scim_attributes_json";
+pub(super) const USER_COLUMN_COUNT: usize = 25;
 
 /// The audit form of a user: its attributes, never a secret.
 pub(super) fn user_json(user: &User) -> serde_json::Value {
@@ -96,6 +97,7 @@ where
         .bind(change_seq)
         .bind(user.external_id.clone())
         .bind(user.usernames.first().map(|name| name.to_lowercase()))
+        .bind(serde_json::Value::Object(user.scim_attributes.clone()).to_string())
 }
 
 /// Takes the change-feed number of the calling transaction: every users row it writes carries it. The

@@ -40,6 +40,7 @@ mod python_sdk;
 mod rbac;
 mod request_bodies;
 mod scim;
+mod scim_attributes;
 mod scim_conformance;
 mod scim_groups;
 mod scim_idps;

@@ -1,8 +1,6 @@
 //! The public SCIM conformance suite, `scim2-tester` (PyPI), against the real server: every check it makes
-//! of `/scim/v2` with a connection's token. The checks that fail today (ERROR or CRITICAL) are listed, with
-//! their causes, in `scim_conformance_known_failures.txt`; any other failing check fails the test, and so
-//! does a listed one that passes. Its report is printed
-//! (`cargo test -p onramp --test it scim_conformance -- --nocapture`).
+//! of `/scim/v2` with a connection's token. Any failing check (ERROR or CRITICAL) fails the test. Its report
+//! is printed (`cargo test -p onramp --test it scim_conformance -- --nocapture`).
 
 use std::process::Command;
 
@@ -15,7 +13,7 @@ fn python() -> String {
     std::env::var("ONRAMP_TEST_PYTHON").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into())
 }
 
-async fn scim2_tester_fails_only_the_known_checks(backend: Backend) {
+async fn scim2_tester_passes_every_check(backend: Backend) {
     let server = TestServer::start(backend).await;
     let token = scim_token(&server, BuiltinRole::Admin).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/scim_conformance.py");
@@ -28,29 +26,15 @@ async fn scim2_tester_fails_only_the_known_checks(backend: Backend) {
     println!("{report}");
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "scim2-tester did not finish: {}", String::from_utf8_lossy(&output.stderr));
-    let failing: std::collections::BTreeSet<String> = report
-        .lines()
-        .filter(|line| line.starts_with("ERROR ") || line.starts_with("CRITICAL "))
-        .map(|line| line.split_whitespace().skip(1).take(2).collect::<Vec<_>>().join(" "))
-        .collect();
-    let known: std::collections::BTreeSet<String> = include_str!("scim_conformance_known_failures.txt")
-        .lines()
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(str::to_string)
-        .collect();
-    let new: Vec<_> = failing.difference(&known).collect();
-    let fixed: Vec<_> = known.difference(&failing).collect();
-    assert!(new.is_empty(), "scim2-tester checks that newly fail: {new:?}\n{report}");
-    assert!(fixed.is_empty(), "scim2-tester checks that now pass: delete them from the known failures: {fixed:?}");
-    // Shown in the summary line cargo prints for a failing run, and by `-- --nocapture`; the README and
-    // .ci/run's closing lines say the count too, so nobody takes this for a clean conformance run.
-    println!("SCIM conformance: {} known failures (scim_conformance_known_failures.txt)", known.len());
+    let failing: Vec<&str> =
+        report.lines().filter(|line| line.starts_with("ERROR ") || line.starts_with("CRITICAL ")).collect();
+    assert!(failing.is_empty(), "scim2-tester checks that fail: {failing:#?}\n{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(onramp_test_scim2_tester), ignore = "no scim2-tester in ONRAMP_TEST_PYTHON: SCIM conformance untested")]
 async fn scim2_tester_on_sqlite() {
-    scim2_tester_fails_only_the_known_checks(Backend::Sqlite).await
+    scim2_tester_passes_every_check(Backend::Sqlite).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,5 +43,5 @@ async fn scim2_tester_on_sqlite() {
     ignore = "needs ONRAMP_TEST_POSTGRES_URL and scim2-tester in ONRAMP_TEST_PYTHON"
 )]
 async fn scim2_tester_on_postgres() {
-    scim2_tester_fails_only_the_known_checks(Backend::Postgres).await
+    scim2_tester_passes_every_check(Backend::Postgres).await
 }

@@ -14,6 +14,15 @@
 //! | enterprise `department` | `department` |
 //! | enterprise `manager.value` | the first manager (an onramp user id) |
 //! | `meta.version` | `W/"<updatedAt in microseconds>"`, the user's version for `If-Match` |
+//! | every other User attribute | `scim_attributes`, as sent (after checking it against the schema) |
+//!
+//! The attributes onramp does not map (`nickName`, `profileUrl`, `userType`, `preferredLanguage`, `locale`,
+//! `timezone`, `phoneNumbers`, `ims`, `photos`, `addresses`, `entitlements`, `roles`, `x509Certificates`,
+//! the enterprise `costCenter`, `organization` and `division`, and each email's `type`, `display` and
+//! `primary`) are kept in the user's `scim_attributes` so that SCIM returns what it stored (RFC 7643 §2).
+//! A PATCH that removes `displayName` or `active` leaves them unassigned (RFC 7644 §3.5.2.2): onramp keeps
+//! a display name (derived as on create) and the user's status unchanged, records both under
+//! `$unassigned`, and leaves the attribute out while onramp's value is still that one.
 //!
 //! Every attribute a SCIM write sets is recorded in the user's `sources` with the connection as its mapping
 //! (`userAttributeMappingId` `scim:<connection id>`), and a user a connection creates has the origin
@@ -23,11 +32,40 @@ use onramp_domain::user::{AttributeSource, User, UserOrigin, UserStatus};
 use onramp_domain::{Email, Id, Timestamp};
 use serde_json::{Map, Value, json};
 
-use crate::scim::attributes::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use crate::scim::attributes::{Attribute, AttributeType, ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, USER, USER_SCHEMA};
 use crate::scim::error::{ScimError, ScimResult};
 
 /// The longest text attribute onramp keeps from SCIM.
 const MAX_TEXT: usize = 256;
+
+/// The longest string kept in `scim_attributes` (an `x509Certificates` value is a few kilobytes).
+const MAX_KEPT_TEXT: usize = 16 * 1024;
+
+/// The most values a multi-valued attribute kept in `scim_attributes` may have.
+const MAX_KEPT_VALUES: usize = 100;
+
+/// The core User attributes onramp keeps as sent, unmapped.
+const KEPT: &[&str] = &[
+    "nickName",
+    "profileUrl",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+];
+
+/// The enterprise extension's attributes onramp keeps as sent, unmapped.
+const KEPT_ENTERPRISE: &[&str] = &["costCenter", "organization", "division"];
+
+/// The key of `scim_attributes` recording mapped attributes a PATCH removed, with onramp's value then.
+const UNASSIGNED: &str = "$unassigned";
 
 /// A user's version, as `meta.version` and the `ETag` header carry it.
 pub fn version_of(user: &User) -> String {
@@ -43,11 +81,28 @@ pub fn user_resource(user: &User, base: &str) -> Value {
         .cloned()
         .or_else(|| user.email.as_ref().map(|email| email.as_str().to_string()))
         .unwrap_or_else(|| user.id.to_string());
+    // Each email's `type`, `display` and `primary` as the identity provider sent them (no type: "work").
+    let details: &[Value] = user.scim_attributes.get("emails").and_then(Value::as_array).map_or(&[], Vec::as_slice);
     let emails: Vec<Value> = user
         .emails
         .iter()
         .enumerate()
-        .map(|(index, email)| json!({"value": email.as_str(), "type": "work", "primary": index == 0}))
+        .map(|(index, email)| {
+            let detail = details.iter().filter_map(Value::as_object).find(|detail| {
+                detail
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .is_some_and(|value| value.eq_ignore_ascii_case(email.as_str()))
+            });
+            // onramp's email is the first; it is primary unless the identity provider said it is not.
+            let primary = index == 0 && detail.is_none_or(|detail| detail.get("primary") != Some(&json!(false)));
+            let kind = detail.and_then(|detail| detail.get("type")).cloned().unwrap_or_else(|| json!("work"));
+            let mut item = json!({"value": email.as_str(), "type": kind, "primary": primary});
+            if let Some(display) = detail.and_then(|detail| detail.get("display")) {
+                item["display"] = display.clone();
+            }
+            item
+        })
         .collect();
     let mut resource = json!({
         "schemas": [USER_SCHEMA],
@@ -87,6 +142,23 @@ pub fn user_resource(user: &User, base: &str) -> Value {
         enterprise
             .insert("manager".into(), json!({"value": manager.to_string(), "$ref": format!("{base}/Users/{manager}")}));
     }
+    for (key, value) in &user.scim_attributes {
+        if key == ENTERPRISE_USER_SCHEMA {
+            enterprise.extend(value.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
+        } else if KEPT.contains(&key.as_str()) {
+            resource[key] = value.clone();
+        }
+    }
+    // A mapped attribute a PATCH removed stays unassigned while onramp's value is the one it got then.
+    if let Some(unassigned) = user.scim_attributes.get(UNASSIGNED).and_then(Value::as_object)
+        && let Some(object) = resource.as_object_mut()
+    {
+        for key in ["displayName", "active"] {
+            if unassigned.get(key).is_some_and(|then| object.get(key) == Some(then)) {
+                object.remove(key);
+            }
+        }
+    }
     if !enterprise.is_empty() {
         resource["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
         resource[ENTERPRISE_USER_SCHEMA] = Value::Object(enterprise);
@@ -101,12 +173,19 @@ pub struct UserFields {
     pub external_id: Option<String>,
     pub name: Option<Value>,
     pub display_name: String,
+    /// Whether the body gave `displayName` (else it is derived).
+    pub display_name_sent: bool,
     pub emails: Vec<Email>,
     pub title: String,
-    pub active: bool,
+    /// `active`; `None` when the body leaves it out.
+    pub active: Option<bool>,
     pub employee_number: Option<String>,
     pub department: String,
     pub manager: Option<Id>,
+    /// The unmapped attributes, checked, for `scim_attributes`.
+    pub kept: Map<String, Value>,
+    /// Read from a resource a PATCH made: an attribute left out was removed, so is unassigned.
+    pub patched: bool,
 }
 
 /// A key of `object` read without case (SCIM attribute names are case-insensitive).
@@ -170,16 +249,27 @@ impl UserFields {
         let part =
             |key: &str| name.as_ref().and_then(|n| n.as_object()).and_then(|n| get(n, key)).and_then(Value::as_str);
         let from_parts = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
-        let display_name = text(object, "displayName", "displayName")?
+        let given_display_name = text(object, "displayName", "displayName")?;
+        let display_name_sent = given_display_name.is_some();
+        let display_name = given_display_name
             .or_else(|| part("formatted").map(str::to_string))
             .or_else(|| Some(from_parts).filter(|joined| !joined.trim().is_empty()))
             .unwrap_or_else(|| user_name.clone());
         let emails = emails(object)?;
         let title = text(object, "title", "title")?.unwrap_or_default();
-        let active = match get(object, "active") {
-            None => true,
-            Some(value) => boolean(value, "active")?,
-        };
+        let active = get(object, "active").map(|value| boolean(value, "active")).transpose()?;
+        let mut kept = Map::new();
+        for name in KEPT {
+            if let Some(attribute) = USER.attribute(name)
+                && let Some(value) = get(object, name)
+                && let Some(value) = kept_value(attribute, value, attribute.name)?
+            {
+                kept.insert(attribute.name.to_string(), value);
+            }
+        }
+        if let Some(details) = email_details(object)? {
+            kept.insert("emails".into(), details);
+        }
         let (mut employee_number, mut department, mut manager) = (None, String::new(), None);
         if let Some(extension) = get(object, ENTERPRISE_USER_SCHEMA) {
             let extension = extension
@@ -187,6 +277,18 @@ impl UserFields {
                 .ok_or_else(|| ScimError::invalid_value(format!("{ENTERPRISE_USER_SCHEMA} must be an object")))?;
             employee_number = text(extension, "employeeNumber", "employeeNumber")?;
             department = text(extension, "department", "department")?.unwrap_or_default();
+            let mut kept_enterprise = Map::new();
+            for name in KEPT_ENTERPRISE {
+                if let Some(attribute) = ENTERPRISE_USER.attribute(name)
+                    && let Some(value) = get(extension, name)
+                    && let Some(value) = kept_value(attribute, value, attribute.name)?
+                {
+                    kept_enterprise.insert(attribute.name.to_string(), value);
+                }
+            }
+            if !kept_enterprise.is_empty() {
+                kept.insert(ENTERPRISE_USER_SCHEMA.into(), Value::Object(kept_enterprise));
+            }
             manager = match get(extension, "manager") {
                 None => None,
                 Some(Value::Object(reference)) => match get(reference, "value") {
@@ -211,13 +313,21 @@ impl UserFields {
             external_id,
             name,
             display_name,
+            display_name_sent,
             emails,
             title,
             active,
             employee_number,
             department,
             manager,
+            kept,
+            patched: false,
         })
+    }
+
+    /// These fields read from the resource a PATCH made: a mapped attribute it lacks was removed.
+    pub fn patched(self) -> UserFields {
+        UserFields { patched: true, ..self }
     }
 
     /// A new user of `tenant_id` with these attributes, made through connection `connection`.
@@ -250,7 +360,27 @@ impl UserFields {
             None => user.profile.remove("name"),
         };
         user.job_title = self.title;
-        let status = if self.active { UserStatus::Enabled } else { UserStatus::Disabled };
+        let mut kept = self.kept;
+        let mut unassigned = Map::new();
+        // `active` left out: true on create and PUT (the RFC lets a PUT assign a default); a PATCH removed
+        // it, so it is unassigned and the user's status stays as it was (never enabled by a removal).
+        let active = match self.active {
+            Some(active) => active,
+            None if self.patched => {
+                let current = user.status == UserStatus::Enabled;
+                unassigned.insert("active".into(), json!(current));
+                current
+            }
+            None => true,
+        };
+        if self.patched && !self.display_name_sent {
+            unassigned.insert("displayName".into(), json!(user.display_name));
+        }
+        if !unassigned.is_empty() {
+            kept.insert(UNASSIGNED.into(), Value::Object(unassigned));
+        }
+        user.scim_attributes = kept;
+        let status = if active { UserStatus::Enabled } else { UserStatus::Disabled };
         user.status = status;
         user.directory_status = status;
         user.employee_ids = self.employee_number.iter().cloned().collect();
@@ -259,7 +389,7 @@ impl UserFields {
         let sources = &mut user.sources;
         sources.username_sources = vec![source("userName", &self.user_name)];
         sources.email_sources = user.email.iter().map(|email| source("emails", email.as_str())).collect();
-        sources.directory_status_sources = vec![source("active", &self.active.to_string())];
+        sources.directory_status_sources = vec![source("active", &active.to_string())];
         sources.job_title_sources =
             if user.job_title.is_empty() { vec![] } else { vec![source("title", &user.job_title)] };
         sources.department_sources =
@@ -306,4 +436,85 @@ fn emails(object: &Map<String, Value>) -> ScimResult<Vec<Email>> {
         }
     }
     Ok(emails)
+}
+
+/// The emails as sent (`value`, `type`, `display`, `primary`), checked against the schema, for their
+/// details; `None` when no email has a value. onramp's own list of emails stays the mapped part.
+fn email_details(object: &Map<String, Value>) -> ScimResult<Option<Value>> {
+    let (Some(attribute), Some(emails)) = (USER.attribute("emails"), get(object, "emails")) else { return Ok(None) };
+    let Some(Value::Array(items)) = kept_value(attribute, emails, "emails")? else { return Ok(None) };
+    let details: Vec<Value> = items
+        .into_iter()
+        .filter_map(|item| match item {
+            Value::Object(item) if item.contains_key("value") => Some(Value::Object(item)),
+            _ => None,
+        })
+        .collect();
+    Ok(Some(Value::Array(details)).filter(|details| details.as_array().is_some_and(|d| !d.is_empty())))
+}
+
+/// A value of an unmapped attribute checked against its definition (RFC 7643 §2.3: its type, its
+/// sub-attributes, its canonical values) and tidied for keeping: sub-attribute names as the schema spells
+/// them, null and empty parts left out; `None` when nothing is left (unassigned, RFC 7643 §2.5).
+fn kept_value(attribute: &Attribute, value: &Value, name: &str) -> ScimResult<Option<Value>> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    if !attribute.multi_valued {
+        return kept_single(attribute, value, name);
+    }
+    let items = value.as_array().ok_or_else(|| ScimError::invalid_value(format!("{name} must be an array")))?;
+    if items.len() > MAX_KEPT_VALUES {
+        return Err(ScimError::invalid_value(format!("{name} has more than {MAX_KEPT_VALUES} values")));
+    }
+    let mut kept = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        if let Some(item) = kept_single(attribute, item, &format!("{name}[{index}]"))? {
+            kept.push(item);
+        }
+    }
+    Ok(Some(Value::Array(kept)).filter(|kept| kept.as_array().is_some_and(|items| !items.is_empty())))
+}
+
+fn kept_single(attribute: &Attribute, value: &Value, name: &str) -> ScimResult<Option<Value>> {
+    let wrong = |expected: &str| ScimError::invalid_value(format!("{name} must be {expected}"));
+    Ok(match (attribute.kind, value) {
+        (_, Value::Null) => None,
+        (AttributeType::Complex, Value::Object(fields)) => {
+            let mut kept = Map::new();
+            for (key, inner) in fields {
+                let sub = attribute.sub_attribute(key).ok_or_else(|| {
+                    ScimError::invalid_value(format!("{name}: {} has no sub-attribute {key:?}", attribute.name))
+                })?;
+                if let Some(inner) = kept_single(sub, inner, &format!("{name}.{}", sub.name))? {
+                    kept.insert(sub.name.to_string(), inner);
+                }
+            }
+            Some(Value::Object(kept)).filter(|kept| kept.as_object().is_some_and(|fields| !fields.is_empty()))
+        }
+        (AttributeType::Complex, _) => return Err(wrong("an object")),
+        (AttributeType::Boolean, value) => Some(Value::Bool(boolean(value, name)?)),
+        (AttributeType::Integer, Value::Number(number)) if number.is_i64() || number.is_u64() => Some(value.clone()),
+        (AttributeType::Integer, _) => return Err(wrong("an integer")),
+        (AttributeType::Decimal, Value::Number(_)) => Some(value.clone()),
+        (AttributeType::Decimal, _) => return Err(wrong("a number")),
+        (_, Value::String(text)) => {
+            if text.len() > MAX_KEPT_TEXT {
+                return Err(ScimError::invalid_value(format!("{name} is longer than {MAX_KEPT_TEXT} bytes")));
+            }
+            if attribute.kind == AttributeType::DateTime && Timestamp::parse_rfc3339(text).is_err() {
+                return Err(wrong("an RFC 3339 date and time"));
+            }
+            let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+            if attribute.kind == AttributeType::Binary && !text.chars().all(base64) {
+                return Err(wrong("base64 (RFC 7643 §2.3.6)"));
+            }
+            let canonical = attribute.canonical_values;
+            if !canonical.is_empty() && !canonical.iter().any(|allowed| allowed.eq_ignore_ascii_case(text)) {
+                return Err(wrong(&format!("one of {}", canonical.join(", "))));
+            }
+            Some(value.clone()).filter(|_| !text.is_empty())
+        }
+        (_, _) => return Err(wrong("a string")),
+    })
 }

@@ -234,7 +234,7 @@ pub async fn patch_user(
     replace(&state, &caller, &headers, &id, |before| {
         let resource =
             PatchRequest::parse(&body, &USER_RESOURCE)?.apply(&user_resource(before, &base), &USER_RESOURCE)?;
-        UserFields::parse(&resource)
+        Ok(UserFields::parse(&resource)?.patched())
     })
     .await
 }
