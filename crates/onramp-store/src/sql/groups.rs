@@ -5,6 +5,8 @@
 //! transaction cannot be a user another is deleting: the member is checked live in the same transaction
 //! that adds it.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use onramp_domain::group::{Group, Membership};
 use onramp_domain::{Id, Timestamp};
@@ -62,6 +64,7 @@ where
     /// Fills in the live members of `groups`, in id order.
     async fn with_members(&self, mut groups: Vec<Group>) -> Result<Vec<Group>> {
         let ids: Vec<Id> = groups.iter().map(|group| group.id).collect();
+        let position: HashMap<Id, usize> = ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
         for chunk in ids.chunks(IN_CHUNK) {
             let in_list = (1..=chunk.len()).map(DB::param).collect::<Vec<_>>().join(", ");
             let sql = format!(
@@ -70,9 +73,8 @@ where
             );
             let query = chunk.iter().fold(sqlx::query(&sql), |query, id| query.bind(id.to_string()));
             for row in query.fetch_all(&self.read).await? {
-                let group_id = row.id("group_id")?;
-                if let Some(group) = groups.iter_mut().find(|group| group.id == group_id) {
-                    group.member_ids.push(row.id("user_id")?);
+                if let Some(at) = position.get(&row.id("group_id")?) {
+                    groups[*at].member_ids.push(row.id("user_id")?);
                 }
             }
         }
@@ -97,6 +99,21 @@ where
             }
         }
         Ok(())
+    }
+
+    /// Why a write of the group `id` as it was read touched no row: it changed since (a conflict), or it is
+    /// gone (not found).
+    async fn missed(conn: &mut DB::Connection, tenant_id: &Id, id: &Id) -> StoreError {
+        let exists = sqlx::query("SELECT id FROM scim_groups WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await;
+        match exists {
+            Ok(Some(_)) => StoreError::Conflict { constraint: "scim_groups_concurrent_update" },
+            Ok(None) => StoreError::NotFound,
+            Err(error) => error.into(),
+        }
     }
 }
 
@@ -205,15 +222,7 @@ where
         .await
         .map_err(group_conflict)?;
         if DB::rows_affected(&updated) != 1 {
-            let exists = sqlx::query("SELECT id FROM scim_groups WHERE tenant_id = $1 AND id = $2")
-                .bind(actor.tenant_id.to_string())
-                .bind(before.id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::Conflict { constraint: "scim_groups_concurrent_update" },
-                None => StoreError::NotFound,
-            });
+            return Err(Self::missed(&mut tx, &actor.tenant_id, &before.id).await);
         }
         // Every row of the group goes, the wanted ones come back: members deleted since `before` was
         // read are not written again, as each is checked live.
@@ -242,15 +251,7 @@ where
             .execute(&mut *tx)
             .await?;
         if DB::rows_affected(&deleted) != 1 {
-            let exists = sqlx::query("SELECT id FROM scim_groups WHERE tenant_id = $1 AND id = $2")
-                .bind(actor.tenant_id.to_string())
-                .bind(before.id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::Conflict { constraint: "scim_groups_concurrent_update" },
-                None => StoreError::NotFound,
-            });
+            return Err(Self::missed(&mut tx, &actor.tenant_id, &before.id).await);
         }
         let change = Change::of("group.delete", "group", before.id, Some(group_json(before)), None);
         audit::record::<DB>(&mut tx, actor, change).await?;
