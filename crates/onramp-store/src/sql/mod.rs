@@ -78,6 +78,9 @@ pub trait Dialect: Database {
     /// Appended to a SELECT that must lock the rows it reads until the transaction ends. SQLite has one
     /// writer, so its write transactions are serial already and it needs (and accepts) no such clause.
     const FOR_UPDATE: &'static str;
+    /// As [`Dialect::FOR_UPDATE`], but without excluding the `KEY SHARE` lock a foreign key takes on the
+    /// row it points at (PostgreSQL's `FOR NO KEY UPDATE`). Empty on SQLite.
+    const FOR_NO_KEY_UPDATE: &'static str;
     /// Appended to the SELECT of a job claim: lock the rows picked, skipping rows another transaction has
     /// locked, so that several nodes never claim the same job. Empty on SQLite (one writer).
     const SKIP_LOCKED: &'static str;
@@ -100,6 +103,7 @@ pub trait Dialect: Database {
 impl Dialect for Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
     const FOR_UPDATE: &'static str = "";
+    const FOR_NO_KEY_UPDATE: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
     const FOR_SHARE: &'static str = "";
     const SIZE_QUERY: &'static str =
@@ -116,6 +120,7 @@ impl Dialect for Sqlite {
 impl Dialect for Postgres {
     const BACKEND: Backend = Backend::Postgres;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const FOR_NO_KEY_UPDATE: &'static str = " FOR NO KEY UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const FOR_SHARE: &'static str = " FOR SHARE";
     const SIZE_QUERY: &'static str = "SELECT pg_database_size(current_database()) AS bytes";

@@ -49,8 +49,7 @@ where
     /// update (tenant, then `change_feed`) and a user create (`change_feed`, then the insert's key share on
     /// the tenant) deadlocked.
     pub(super) async fn lock_tenant(conn: &mut DB::Connection, tenant_id: &Id) -> Result<()> {
-        let lock = if DB::FOR_UPDATE.is_empty() { "" } else { " FOR NO KEY UPDATE" };
-        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{lock}"))
+        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{}", DB::FOR_NO_KEY_UPDATE))
             .bind(tenant_id.to_string())
             .fetch_optional(conn)
             .await?;
