@@ -32,7 +32,9 @@ use onramp_domain::user::{AttributeSource, User, UserOrigin, UserStatus};
 use onramp_domain::{Email, Id, Timestamp};
 use serde_json::{Map, Value, json};
 
-use crate::scim::attributes::{Attribute, AttributeType, ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, USER, USER_SCHEMA};
+use crate::scim::attributes::{
+    Attribute, AttributeType, ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, Schema, USER, USER_SCHEMA,
+};
 use crate::scim::error::{ScimError, ScimResult};
 
 /// The longest text attribute onramp keeps from SCIM.
@@ -189,6 +191,20 @@ pub struct UserFields {
 }
 
 /// A key of `object` read without case (SCIM attribute names are case-insensitive).
+/// The attributes `names` of `schema` that `object` has, checked, as onramp keeps them unmapped.
+fn kept_of(schema: &Schema, names: &[&str], object: &Map<String, Value>) -> ScimResult<Map<String, Value>> {
+    let mut kept = Map::new();
+    for name in names {
+        if let Some(attribute) = schema.attribute(name)
+            && let Some(value) = get(object, name)
+            && let Some(value) = kept_value(attribute, value, attribute.name)?
+        {
+            kept.insert(attribute.name.to_string(), value);
+        }
+    }
+    Ok(kept)
+}
+
 fn get<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     object.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)).map(|(_, value)| value).filter(|v| !v.is_null())
 }
@@ -258,15 +274,7 @@ impl UserFields {
         let emails = emails(object)?;
         let title = text(object, "title", "title")?.unwrap_or_default();
         let active = get(object, "active").map(|value| boolean(value, "active")).transpose()?;
-        let mut kept = Map::new();
-        for name in KEPT {
-            if let Some(attribute) = USER.attribute(name)
-                && let Some(value) = get(object, name)
-                && let Some(value) = kept_value(attribute, value, attribute.name)?
-            {
-                kept.insert(attribute.name.to_string(), value);
-            }
-        }
+        let mut kept = kept_of(&USER, KEPT, object)?;
         if let Some(details) = email_details(object)? {
             kept.insert("emails".into(), details);
         }
@@ -277,15 +285,7 @@ impl UserFields {
                 .ok_or_else(|| ScimError::invalid_value(format!("{ENTERPRISE_USER_SCHEMA} must be an object")))?;
             employee_number = text(extension, "employeeNumber", "employeeNumber")?;
             department = text(extension, "department", "department")?.unwrap_or_default();
-            let mut kept_enterprise = Map::new();
-            for name in KEPT_ENTERPRISE {
-                if let Some(attribute) = ENTERPRISE_USER.attribute(name)
-                    && let Some(value) = get(extension, name)
-                    && let Some(value) = kept_value(attribute, value, attribute.name)?
-                {
-                    kept_enterprise.insert(attribute.name.to_string(), value);
-                }
-            }
+            let kept_enterprise = kept_of(&ENTERPRISE_USER, KEPT_ENTERPRISE, extension)?;
             if !kept_enterprise.is_empty() {
                 kept.insert(ENTERPRISE_USER_SCHEMA.into(), Value::Object(kept_enterprise));
             }
