@@ -45,11 +45,12 @@ pub fn page_size(field: &str, requested: Option<i64>) -> Result<usize, ApiError>
 }
 
 /// The fingerprint of a query: its kind, the tenant, and a canonical description of its filters.
-pub fn fingerprint(parts: &[&str]) -> [u8; FINGERPRINT_LEN] {
+pub fn fingerprint<P: AsRef<[u8]>>(parts: &[P]) -> [u8; FINGERPRINT_LEN] {
     let mut hasher = Sha256::new();
     for part in parts {
+        let part = part.as_ref();
         hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
+        hasher.update(part);
     }
     let digest = hasher.finalize();
     let mut out = [0u8; FINGERPRINT_LEN];

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -44,6 +45,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return Err(ApiError::invalid_field("body", format!("malformed JSON: {error}")));
         }
         return Err(ApiError::invalid_field("body", "must be a JSON object"));
+    }
+    // Without tracking paths first: nearly every body parses, and only an error needs the path, so a body
+    // that fails is parsed again, the same way, keeping the path this time.
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    if let Ok(message) = T::deserialize(objects::Objects::body(&mut deserializer))
+        && deserializer.end().is_ok()
+    {
+        return Ok(message);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let message = serde_path_to_error::deserialize(objects::Objects::body(&mut deserializer)).map_err(|error| {
