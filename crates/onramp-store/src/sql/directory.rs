@@ -162,8 +162,10 @@ where
     /// event.
     async fn clear_default(conn: &mut DB::Connection, actor: &Actor, except: &Id) -> Result<()> {
         // Changes of a tenant's default are serial: a concurrent one commits first and is then seen here,
-        // rather than both missing each other and one failing on the unique index.
-        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{}", DB::FOR_UPDATE))
+        // rather than both missing each other and one failing on the unique index. The lock is the one every
+        // tenant-wide write takes (`lock_tenant`): FOR UPDATE would also hold up, and wait on, every insert of
+        // a row referencing the tenant, whose foreign-key check takes a key share lock on PostgreSQL.
+        sqlx::query(&format!("SELECT id FROM tenants WHERE id = $1{}", DB::FOR_NO_KEY_UPDATE))
             .bind(actor.tenant_id.to_string())
             .fetch_optional(&mut *conn)
             .await?;
