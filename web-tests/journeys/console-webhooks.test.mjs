@@ -1,7 +1,7 @@
 // The console's Webhooks pages in the browser (issue #16): an admin subscribes a URL (a bad one first,
 // refused on its field with the values kept), sees the secret once, opens the webhook to see its deliveries
 // (the receiver refuses connections, so they are retrying with the error), redelivers one, turns the
-// webhook off and deletes it; a read-only admin sees the pages without forms. Every page: axe with no
+// webhook off and deletes it (after a confirmation page); a read-only admin sees the pages without forms. Every page: axe with no
 // violation at all (not only no serious one), screenshots at 1280 and 390 px, nothing scrolling sideways.
 
 import assert from 'node:assert/strict';
@@ -96,6 +96,11 @@ test('an admin subscribes, sees deliveries, redelivers, turns off and deletes; a
   await page.getByRole('button', { name: 'Turn off' }).click();
   await page.getByText('The webhook is off').waitFor();
   await checkClean(page, 'webhook-off');
+  // Delete asks first, saying what goes with the webhook.
+  await page.getByRole('link', { name: 'Delete the webhook' }).click();
+  await page.getByRole('heading', { name: `Delete the webhook to ${HOOK}?` }).waitFor();
+  await page.getByText('with its 2 deliveries on record').waitFor();
+  await checkClean(page, 'webhook-delete');
   await page.getByRole('button', { name: 'Delete the webhook' }).click();
   await page.getByText('The webhook was deleted').waitFor();
   await page.getByText('There is no webhook yet').waitFor();

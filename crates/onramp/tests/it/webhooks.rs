@@ -655,6 +655,19 @@ async fn console_webhook_pages(backend: Backend) {
     let refused =
         reader.post(&format!("/console/webhooks/{id}/delete"), &[("csrf", &reader.get("/console").await.csrf())]).await;
     assert_eq!(refused.status, 403, "{}", refused.html);
+    let refused = reader.get(&format!("/console/webhooks/{id}/delete")).await;
+    assert_eq!(refused.status, 403, "no confirmation for a reader: {}", refused.html);
+
+    // The page's Delete asks first, saying what goes with the webhook; asking deletes nothing.
+    let page = admin.get(&format!("/console/webhooks/{id}")).await;
+    assert!(page.html.contains(&format!("href=\"/console/webhooks/{id}/delete\"")), "{}", page.html);
+    let confirm = admin.get(&format!("/console/webhooks/{id}/delete")).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("with its 2 deliveries on record"), "{}", confirm.html);
+    assert!(confirm.html.contains(&format!("action=\"/console/webhooks/{id}/delete\"")), "{}", confirm.html);
+    assert_eq!(server.get(&format!("{WEBHOOKS}/{id}"), &token).await.0, 200, "still there after asking");
+    let missing = admin.get(&format!("/console/webhooks/{}/delete", onramp_domain::Id::new())).await;
+    assert_eq!(missing.status, 404, "{}", missing.html);
 
     admin
         .post(&format!("/console/webhooks/{id}/delete"), &[("csrf", &csrf)])

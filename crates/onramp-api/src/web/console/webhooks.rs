@@ -73,6 +73,13 @@ pub fn routes() -> ApiRouter {
                 .console_form::<NoFields>()
                 .redirect(),
         )
+        .get(
+            &format!("{PATH}/{{id}}/delete"),
+            delete_page,
+            Doc::page("onramp.pages.ConsoleWebhookDeleteConfirm", "The confirmation before deleting a webhook")
+                .html()
+                .redirect(),
+        )
         .post(
             &format!("{PATH}/{{id}}/delete"),
             delete,
@@ -159,6 +166,21 @@ struct WebhookPage {
 }
 
 impl_console_page!(WebhookPage);
+
+#[derive(Template)]
+#[template(path = "console/webhook_delete.html")]
+struct WebhookDeletePage {
+    console: ConsoleLayout,
+    id: String,
+    url: String,
+    /// How many deliveries go with it, in words ("1 delivery", "more than 100 deliveries").
+    deliveries: String,
+}
+
+/// The most deliveries the confirmation counts.
+const COUNTED_DELIVERIES: usize = 100;
+
+impl_console_page!(WebhookDeletePage);
 
 fn row(subscription: &Subscription) -> Row {
     Row {
@@ -369,6 +391,36 @@ async fn toggle(
     match on_webhook(&console, &id, toggle).await {
         Ok((id, after)) => {
             see_other(&format!("{PATH}/{id}?done={}", if after.enabled { "enabled" } else { "disabled" }))
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// Asks before deleting: a deleted webhook takes its deliveries with it, and turning it off may be what
+/// was meant. Only for a caller who may delete it (`settings:write`).
+async fn delete_page(State(state): State<AppState>, console: Console, Path(id): Path<String>) -> Response {
+    let read = async |id: &Id| {
+        if !console.may(Permission::SettingsWrite) {
+            return Err(CoreError::permission_denied("permission denied: this call requires settings:write"));
+        }
+        let subscription = state.core.get_webhook(&console.principal, id).await?;
+        let limit = COUNTED_DELIVERIES as u32 + 1;
+        let deliveries = state.core.list_webhook_deliveries(&console.principal, id, None, limit).await?;
+        Ok((subscription, deliveries.len()))
+    };
+    match on_webhook(&console, &id, read).await {
+        Ok((id, (subscription, deliveries))) => {
+            let page = WebhookDeletePage {
+                console: console.layout(format!("Delete the webhook to {}?", subscription.url), PATH),
+                id: id.to_string(),
+                url: subscription.url,
+                deliveries: match deliveries {
+                    1 => "1 delivery".to_string(),
+                    n if n > COUNTED_DELIVERIES => format!("more than {COUNTED_DELIVERIES} deliveries"),
+                    n => format!("{n} deliveries"),
+                },
+            };
+            render(StatusCode::OK, &page)
         }
         Err(refused) => refused,
     }
