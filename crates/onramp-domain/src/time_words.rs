@@ -33,7 +33,7 @@ impl TimeInWords {
         let date = if when.year() == this_year { day.clone() } else { format!("{day} {}", when.year()) };
         TimeInWords {
             datetime: at.to_rfc3339(),
-            relative: relative(at.unix_seconds() - now.unix_seconds(), calendar_days(at, now)),
+            relative: relative(at.micros() - now.micros(), calendar_days(at, now)),
             date,
             exact: format!("{day} {} at {:02}:{:02} UTC", when.year(), when.hour(), when.minute()),
         }
@@ -54,20 +54,23 @@ fn calendar_days(at: Timestamp, now: Timestamp) -> i64 {
     i64::from(datetime(at).date().to_julian_day()) - i64::from(datetime(now).date().to_julian_day())
 }
 
-/// Seconds from now (negative: past) as "in 3 hours" or "3 hours ago"; a day or more away, in calendar
-/// days (`days`), so that the count agrees with the date beside it whatever the time of day.
-fn relative(seconds: i64, days: i64) -> String {
-    let span = seconds.unsigned_abs();
+/// Microseconds from now (zero or negative: past) as "in 3 hours" or "3 hours ago"; a day or more away,
+/// in calendar days (`days`), so that the count agrees with the date beside it whatever the time of day.
+/// The direction is taken from the microseconds, not from whole seconds: a moment earlier in the same
+/// second as now is past.
+fn relative(micros: i64, days: i64) -> String {
+    let future = micros > 0;
+    let span = micros.unsigned_abs() / 1_000_000;
     let (count, unit) = match span {
         0..60 => {
-            return if seconds >= 0 { "in less than a minute".into() } else { "less than a minute ago".into() };
+            return if future { "in less than a minute".into() } else { "less than a minute ago".into() };
         }
         60..3_600 => (span / 60, "minute"),
         3_600..86_400 => (span / 3_600, "hour"),
         _ => (days.unsigned_abs().max(1), "day"),
     };
     let plural = if count == 1 { "" } else { "s" };
-    if seconds >= 0 { format!("in {count} {unit}{plural}") } else { format!("{count} {unit}{plural} ago") }
+    if future { format!("in {count} {unit}{plural}") } else { format!("{count} {unit}{plural} ago") }
 }
 
 fn weekday(day: Weekday) -> &'static str {
@@ -119,7 +122,8 @@ mod tests {
     fn units_by_span_and_direction() {
         let now = at("2026-12-03T12:00:00Z");
         let cases = [
-            (0, "in less than a minute"),
+            (0, "less than a minute ago"),
+            (1, "in less than a minute"),
             (59, "in less than a minute"),
             (60, "in 1 minute"),
             (3_599, "in 59 minutes"),
@@ -135,6 +139,19 @@ mod tests {
         for (seconds, want) in cases {
             assert_eq!(TimeInWords::new(now.plus_seconds(seconds), now).relative, want, "{seconds} s");
         }
+    }
+
+    /// A moment of the same second as now, just before it (an attempt made while the page was being read),
+    /// is past, and one just after it is ahead.
+    #[test]
+    fn the_direction_within_a_second() {
+        let now = at("2026-12-03T12:00:00.600Z");
+        let just_before = Timestamp::from_micros(now.micros() - 300_000);
+        assert_eq!(TimeInWords::new(just_before, now).relative, "less than a minute ago");
+        let just_after = Timestamp::from_micros(now.micros() + 300_000);
+        assert_eq!(TimeInWords::new(just_after, now).relative, "in less than a minute");
+        let a_minute_before = Timestamp::from_micros(now.micros() - 60_000_001);
+        assert_eq!(TimeInWords::new(a_minute_before, now).relative, "1 minute ago");
     }
 
     #[test]
