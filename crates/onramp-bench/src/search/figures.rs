@@ -97,7 +97,8 @@ pub(super) struct Http {
     pub(super) first_error: Option<String>,
     pub(super) all: Latencies,
     pub(super) per_set: Vec<Latencies>,
-    /// `GET /healthz` under the same load right after: (requests, elapsed, non-200 or failed).
+    /// `GET /healthz` under the same load, taking turns with search a second at a time: (requests, elapsed,
+    /// non-200 or failed).
     pub(super) trivial: Option<(usize, Duration, usize)>,
 }
 
@@ -159,7 +160,7 @@ pub(super) fn print_http(http: &Http, options: &Options, sets: &Sets) {
     println!("latency    p50 {}, p99 {}, max {}", ms(http.all.p50), ms(http.all.p99), ms(http.all.max));
     if let (Some((requests, elapsed, bad)), Some(rate)) = (http.trivial, http.trivial_rate()) {
         println!(
-            "GET /healthz (a trivial JSON route, same connections, right after): {requests} in {:.2} s = {rate:.0}/s; \
+            "GET /healthz (a trivial JSON route, as many connections, in turns with search): {requests} in {:.2} s = {rate:.0}/s; \
              non-200 or failed: {bad}",
             elapsed.as_secs_f64()
         );

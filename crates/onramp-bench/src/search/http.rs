@@ -1,8 +1,10 @@
 //! The HTTP phase of `onramp-bench search`: the users imported into a fresh SQLite database, the real server
 //! started on it in this process (its own runtime, its index loaded at start as at any start), and
 //! `POST /api/v1/search/users` sent with the queries of every set, in turn, over `--connections` keep-alive
-//! connections for `--seconds` from a load generator on a thread and runtime of its own; then, for scale,
+//! connections for `--seconds` from a load generator on a thread and runtime of its own; and, for scale,
 //! `GET /healthz` (a trivial JSON route) the same way for the same time, on the same server in the same run.
+//! The two take turns a second at a time ([`SLICE`]), so that whatever else the machine does during the run
+//! weighs on both alike, and their ratio holds even on a busy machine.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +25,8 @@ use crate::{Error, Result};
 
 const SEARCH: &str = "/api/v1/search/users";
 const JSON: &str = "application/json";
+/// How long search and `/healthz` each load the server in one turn.
+const SLICE: Duration = Duration::from_secs(1);
 
 /// The bodies of all sets, interleaved (one of each set in turn), with the set each came from.
 pub(super) fn interleave(sets: &Sets) -> Vec<(usize, Bytes)> {
@@ -110,10 +114,15 @@ async fn drive(
             tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::from).map(|runtime| {
                 runtime.block_on(async {
                     let search = Load::Search { authorization, bodies: Arc::new(bodies) };
-                    let searched = load(addr, search, seconds, connections).await;
-                    let trivial = load(addr, Load::Healthz, seconds, connections).await;
-                    let bad = trivial.non_ok + trivial.failures;
-                    Http { trivial: Some((trivial.requests, trivial.elapsed, bad)), ..searched }
+                    let (mut searched, mut trivial) = (Loaded::default(), Loaded::default());
+                    for turn in 0..seconds.max(1) {
+                        // Each turn starts where the last left off in the bodies, so that every query is sent.
+                        let first = searched.requests();
+                        searched.add(load(addr, &search, first, connections).await);
+                        trivial.add(load(addr, &Load::Healthz, turn as usize, connections).await);
+                    }
+                    let bad = trivial.figures.non_ok + trivial.figures.failures;
+                    Http { trivial: Some((trivial.requests(), trivial.elapsed, bad)), ..searched.into_http() }
                 })
             });
         let _ = done.send(outcome);
@@ -152,44 +161,71 @@ struct ConnectionFigures {
     first_error: Option<String>,
 }
 
-async fn load(addr: SocketAddr, what: Load, seconds: u64, connections: usize) -> Http {
+/// The figures of one kind of load over its turns.
+#[derive(Default)]
+struct Loaded {
+    figures: ConnectionFigures,
+    elapsed: Duration,
+}
+
+impl Loaded {
+    fn requests(&self) -> usize {
+        self.figures.latencies.len()
+    }
+
+    fn add(&mut self, (figures, elapsed): (ConnectionFigures, Duration)) {
+        self.figures.latencies.extend(figures.latencies);
+        self.figures.non_ok += figures.non_ok;
+        self.figures.failures += figures.failures;
+        self.figures.first_error = self.figures.first_error.take().or(figures.first_error);
+        self.elapsed += elapsed;
+    }
+
+    fn into_http(self) -> Http {
+        let Loaded { figures, elapsed } = self;
+        let mut per_set: Vec<Vec<u64>> = vec![Vec::new(); 4];
+        for (s, nanos) in &figures.latencies {
+            per_set[*s].push(*nanos);
+        }
+        Http {
+            import: Duration::ZERO,
+            start: Duration::ZERO,
+            elapsed,
+            requests: figures.latencies.len(),
+            non_ok: figures.non_ok,
+            failures: figures.failures,
+            first_error: figures.first_error,
+            all: Latencies::of(figures.latencies.iter().map(|(_, n)| *n).collect()),
+            per_set: per_set.into_iter().map(Latencies::of).collect(),
+            trivial: None,
+        }
+    }
+}
+
+/// One turn of `what` for [`SLICE`] over `connections` connections, the `c`th sending the requests
+/// `first + c * 7919`, `+ 1`, ...; answers what they measured and how long the turn took.
+async fn load(addr: SocketAddr, what: &Load, first: usize, connections: usize) -> (ConnectionFigures, Duration) {
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let tasks: Vec<_> =
-        (0..connections.max(1)).map(|c| tokio::spawn(connection(addr, what.clone(), c * 7919, deadline))).collect();
-    let mut latencies = Vec::new();
-    let (mut non_ok, mut failures, mut first_error) = (0, 0, None);
+    let deadline = started + SLICE;
+    let tasks: Vec<_> = (0..connections.max(1))
+        .map(|c| tokio::spawn(connection(addr, what.clone(), first + c * 7919, deadline)))
+        .collect();
+    let mut figures = ConnectionFigures::default();
     for task in tasks {
         match task.await {
-            Ok(figures) => {
-                latencies.extend(figures.latencies);
-                non_ok += figures.non_ok;
-                failures += figures.failures;
-                first_error = first_error.or(figures.first_error);
+            Ok(done) => {
+                figures.latencies.extend(done.latencies);
+                figures.non_ok += done.non_ok;
+                figures.failures += done.failures;
+                figures.first_error = figures.first_error.or(done.first_error);
             }
             Err(join) => {
-                failures += 1;
-                first_error.get_or_insert(format!("a connection task failed: {join}"));
+                figures.failures += 1;
+                figures.first_error.get_or_insert(format!("a connection task failed: {join}"));
             }
         }
     }
-    let elapsed = started.elapsed();
-    let mut per_set: Vec<Vec<u64>> = vec![Vec::new(); 4];
-    for (s, nanos) in &latencies {
-        per_set[*s].push(*nanos);
-    }
-    Http {
-        import: Duration::ZERO,
-        start: Duration::ZERO,
-        elapsed,
-        requests: latencies.len(),
-        non_ok,
-        failures,
-        first_error,
-        all: Latencies::of(latencies.iter().map(|(_, n)| *n).collect()),
-        per_set: per_set.into_iter().map(Latencies::of).collect(),
-        trivial: None,
-    }
+    (figures, started.elapsed())
 }
 
 /// One keep-alive connection sending requests back to back until the deadline.
