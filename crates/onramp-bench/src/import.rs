@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use onramp::admin;
+use onramp_api::wire::user_input::UserInput;
 use onramp_store::Actor;
 
 use crate::Result;
@@ -73,14 +74,16 @@ impl std::fmt::Display for ImportFigures {
     }
 }
 
-/// Imports `count` users (seed `seed`) into the database at `url`, which must be empty.
-pub async fn import(url: &str, count: usize, seed: u64) -> Result<ImportFigures> {
+/// Imports `count` users (seed `seed`; with `roles`, the search benchmark's users, a quarter of them with a
+/// role) into the database at `url`, which must be empty.
+pub async fn import(url: &str, count: usize, seed: u64, roles: bool) -> Result<ImportFigures> {
     let store = onramp_store::open(url).await?;
     let (tenant, _) = admin::new_tenant("bench", "bench@bench.example", "127.0.0.1")?;
     store.create_tenant(&tenant).await?;
     let actor = Actor::system(tenant.tenant.id);
     let core = onramp_core::Core::offline(store.clone());
-    let mut users = Users::new(seed).take(count);
+    let mut users: Box<dyn Iterator<Item = UserInput> + Send> =
+        if roles { Box::new(crate::search::inputs(seed)) } else { Box::new(Users::new(seed)) };
     let (mut imported, mut per_million) = (0, Vec::new());
     let started = Instant::now();
     // A million rows per import call, each timed, so that a slowdown as the database grows shows.
@@ -105,16 +108,19 @@ pub async fn import(url: &str, count: usize, seed: u64) -> Result<ImportFigures>
 
 /// Runs the import benchmark on SQLite (in a temporary folder) and, given a server URL, on a PostgreSQL
 /// database created for the run and dropped after it.
-pub async fn run(count: usize, seed: u64, postgres: Option<&str>) -> Result<()> {
+pub async fn run(count: usize, seed: u64, postgres: Option<&str>, roles: bool) -> Result<()> {
+    if roles {
+        println!("the search benchmark's users: a quarter with a role, granted in the same transaction");
+    }
     let dir = ScratchDir::new("onramp-bench-import")?;
-    let sqlite = import(&format!("sqlite:{}", dir.path().join("bench.db").display()), count, seed).await;
+    let sqlite = import(&format!("sqlite:{}", dir.path().join("bench.db").display()), count, seed, roles).await;
     drop(dir);
     let sqlite = sqlite?;
     println!("{sqlite}");
     let mut verdicts = vec![sqlite.verdict()];
     if let Some(server) = postgres {
         let database = ScratchDatabase::create(server, "onramp_bench").await?;
-        let figures = import(&database.url(), count, seed).await;
+        let figures = import(&database.url(), count, seed, roles).await;
         database.remove().await?;
         let figures = figures?;
         println!("{figures}");

@@ -26,6 +26,10 @@ enum Command {
         seed: u64,
         #[arg(long, env = "ONRAMP_BENCH_POSTGRES_URL")]
         postgres_url: Option<String>,
+        /// Import the users the search benchmark makes (a quarter with a role, some service accounts and
+        /// directory users), whose role grants are written beside them.
+        #[arg(long)]
+        roles: bool,
     },
     /// Search synthetic users: the in-process index (build time, memory, latency of substring, one-typo,
     /// filter-only and combined queries, typo recall) beside SQLite FTS5 and PostgreSQL pg_trgm on the same
@@ -105,7 +109,9 @@ fn init_logging() {
 
 async fn run(command: Command) -> onramp_bench::Result<()> {
     match command {
-        Command::Import { count, seed, postgres_url } => import::run(count, seed, postgres_url.as_deref()).await,
+        Command::Import { count, seed, postgres_url, roles } => {
+            import::run(count, seed, postgres_url.as_deref(), roles).await
+        }
         Command::Search { count, seed, postgres_url, seconds, connections } => {
             search::run(search::Options { count, seed, postgres_url, seconds, connections }).await
         }

@@ -16,6 +16,7 @@ mod apps;
 mod audit;
 mod auth;
 mod branding;
+mod bulk;
 mod directory;
 mod gauges;
 mod groups;
@@ -98,6 +99,21 @@ pub trait Dialect: Database {
     fn rows_affected(result: &Self::QueryResult) -> u64;
     /// The aggregate that joins strings with a separator, in an `ORDER BY` given inside its parentheses.
     const STRING_AGG: &'static str;
+    /// Users per statement of [`Dialect::insert_users`].
+    const IMPORT_ROWS: usize;
+    /// Inserts new users (an import's), each stamped `change_seq`, in statements of [`Dialect::IMPORT_ROWS`]
+    /// rows that skip a row breaking a unique index (an email a live user has): the count inserted by each
+    /// statement, in order. See `bulk.rs`.
+    fn insert_users<'a>(
+        conn: &'a mut Self::Connection,
+        users: &'a [onramp_domain::user::User],
+        change_seq: i64,
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send + 'a;
+    /// Inserts the grant, manager and directory rows of new users (who have none yet), in bulk.
+    fn insert_relations<'a>(
+        conn: &'a mut Self::Connection,
+        relations: &'a bulk::Relations,
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
 }
 
 impl Dialect for Sqlite {
@@ -115,6 +131,20 @@ impl Dialect for Sqlite {
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
     }
+    const IMPORT_ROWS: usize = bulk::SQLITE_IMPORT_ROWS;
+    fn insert_users<'a>(
+        conn: &'a mut Self::Connection,
+        users: &'a [onramp_domain::user::User],
+        change_seq: i64,
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send + 'a {
+        bulk::sqlite_users(conn, users, change_seq)
+    }
+    fn insert_relations<'a>(
+        conn: &'a mut Self::Connection,
+        relations: &'a bulk::Relations,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        bulk::sqlite_relations(conn, relations)
+    }
 }
 
 impl Dialect for Postgres {
@@ -130,6 +160,20 @@ impl Dialect for Postgres {
     }
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+    const IMPORT_ROWS: usize = bulk::POSTGRES_IMPORT_ROWS;
+    fn insert_users<'a>(
+        conn: &'a mut Self::Connection,
+        users: &'a [onramp_domain::user::User],
+        change_seq: i64,
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send + 'a {
+        bulk::postgres_users(conn, users, change_seq)
+    }
+    fn insert_relations<'a>(
+        conn: &'a mut Self::Connection,
+        relations: &'a bulk::Relations,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
+        bulk::postgres_relations(conn, relations)
     }
 }
 

@@ -41,6 +41,9 @@ pub(super) fn user_json(user: &User) -> serde_json::Value {
 }
 
 fn text_list<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "[]".into();
+    }
     serde_json::to_string(&items.iter().map(|item| item.to_string()).collect::<Vec<_>>())
         .expect("a list of strings always serialises")
 }
@@ -57,6 +60,75 @@ pub(super) fn bulk_insert_sql<DB: Dialect>(rows: usize) -> String {
     format!("INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING", values.join(", "))
 }
 
+/// A user's `users` columns as the values bound for them, in `USER_COLUMNS` order: what [`bind_user`] binds
+/// and what the PostgreSQL import gathers into one array per column (`bulk.rs`).
+pub(super) struct UserRow {
+    pub id: String,
+    pub tenant_id: String,
+    /// '' for a user without an email: the column is NOT NULL, and the unique index skips ''.
+    pub email: String,
+    pub display_name: String,
+    pub status: &'static str,
+    pub directory_status: &'static str,
+    pub user_type: &'static str,
+    pub origin: &'static str,
+    pub department: String,
+    pub job_title: String,
+    pub employment_status: String,
+    pub employment_type: String,
+    pub delegated_user_id: Option<String>,
+    pub emails_json: String,
+    pub usernames_json: String,
+    pub employee_ids_json: String,
+    pub profile_json: String,
+    pub sources_json: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+    pub change_seq: i64,
+    pub external_id: Option<String>,
+    pub user_name: Option<String>,
+    pub scim_attributes_json: String,
+}
+
+impl UserRow {
+    /// `change_seq` is the writing transaction's number from [`next_change_seq`].
+    pub fn of(user: &User, change_seq: i64) -> Self {
+        UserRow {
+            id: user.id.to_string(),
+            tenant_id: user.tenant_id.to_string(),
+            email: user.email_str().to_string(),
+            display_name: user.display_name.clone(),
+            status: user.status.as_str(),
+            directory_status: user.directory_status.as_str(),
+            user_type: user.user_type.as_str(),
+            origin: user.origin.as_str(),
+            department: user.department.clone(),
+            job_title: user.job_title.clone(),
+            employment_status: user.employment_status.clone(),
+            employment_type: user.employment_type.clone(),
+            delegated_user_id: user.delegated_user_id.map(|id| id.to_string()),
+            emails_json: text_list(&user.emails),
+            usernames_json: text_list(&user.usernames),
+            employee_ids_json: text_list(&user.employee_ids),
+            profile_json: json_object(&user.profile),
+            sources_json: serde_json::to_string(&user.sources).expect("sources always serialise"),
+            created_at: user.created_at.micros(),
+            updated_at: user.updated_at.micros(),
+            deleted_at: user.deleted_at.map(Timestamp::micros),
+            change_seq,
+            external_id: user.external_id.clone(),
+            user_name: user.usernames.first().map(|name| name.to_lowercase()),
+            scim_attributes_json: json_object(&user.scim_attributes),
+        }
+    }
+}
+
+/// A JSON object's text, without copying it into a `Value` first.
+fn json_object(map: &serde_json::Map<String, serde_json::Value>) -> String {
+    if map.is_empty() { "{}".into() } else { serde_json::to_string(map).expect("a JSON object always serialises") }
+}
+
 /// Binds a user's `users` columns, in `USER_COLUMNS` order; `change_seq` is the writing transaction's
 /// number from [`next_change_seq`].
 pub(super) fn bind_user<'q, DB>(
@@ -71,33 +143,33 @@ where
     Option<String>: Encode<'q, DB>,
     Option<i64>: Encode<'q, DB>,
 {
+    let row = UserRow::of(user, change_seq);
     query
-        .bind(user.id.to_string())
-        .bind(user.tenant_id.to_string())
-        // '' for a user without an email: the column is NOT NULL, and the unique index skips ''.
-        .bind(user.email_str().to_string())
-        .bind(user.display_name.clone())
-        .bind(user.status.as_str().to_string())
-        .bind(user.directory_status.as_str().to_string())
-        .bind(user.user_type.as_str().to_string())
-        .bind(user.origin.as_str().to_string())
-        .bind(user.department.clone())
-        .bind(user.job_title.clone())
-        .bind(user.employment_status.clone())
-        .bind(user.employment_type.clone())
-        .bind(user.delegated_user_id.map(|id| id.to_string()))
-        .bind(text_list(&user.emails))
-        .bind(text_list(&user.usernames))
-        .bind(text_list(&user.employee_ids))
-        .bind(serde_json::Value::Object(user.profile.clone()).to_string())
-        .bind(serde_json::to_string(&user.sources).expect("sources always serialise"))
-        .bind(user.created_at.micros())
-        .bind(user.updated_at.micros())
-        .bind(user.deleted_at.map(Timestamp::micros))
-        .bind(change_seq)
-        .bind(user.external_id.clone())
-        .bind(user.usernames.first().map(|name| name.to_lowercase()))
-        .bind(serde_json::Value::Object(user.scim_attributes.clone()).to_string())
+        .bind(row.id)
+        .bind(row.tenant_id)
+        .bind(row.email)
+        .bind(row.display_name)
+        .bind(row.status.to_string())
+        .bind(row.directory_status.to_string())
+        .bind(row.user_type.to_string())
+        .bind(row.origin.to_string())
+        .bind(row.department)
+        .bind(row.job_title)
+        .bind(row.employment_status)
+        .bind(row.employment_type)
+        .bind(row.delegated_user_id)
+        .bind(row.emails_json)
+        .bind(row.usernames_json)
+        .bind(row.employee_ids_json)
+        .bind(row.profile_json)
+        .bind(row.sources_json)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .bind(row.deleted_at)
+        .bind(row.change_seq)
+        .bind(row.external_id)
+        .bind(row.user_name)
+        .bind(row.scim_attributes_json)
 }
 
 /// Takes the change-feed number of the calling transaction: every users row it writes carries it. The
@@ -391,9 +463,4 @@ pub(super) fn index_entry(row: &impl RowExt) -> Result<FeedEntry> {
 
 fn wire_error(column: &str, text: &str) -> StoreError {
     StoreError::Corrupt(format!("{column} holds {text:?}"))
-}
-
-/// The ids of many users, for audit events that cover a batch.
-pub(super) fn ids_of(users: &[User]) -> Vec<Id> {
-    users.iter().map(|user| user.id).collect()
 }

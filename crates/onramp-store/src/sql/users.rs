@@ -8,18 +8,16 @@ use serde_json::json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::audit::{self, Change};
+use super::bulk::Relations;
 use super::rows::RowExt;
 use super::user_sql::{
-    self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, bulk_insert_sql, check_references, insert_user, listed_user,
-    next_change_seq, replace_relations, select_users, user_json,
+    self, USER_COLUMN_COUNT, USER_COLUMNS, bind_user, check_references, insert_user, listed_user, next_change_seq,
+    replace_relations, select_users, user_json,
 };
 use super::{Dialect, SqlStore, onboarding};
 use std::collections::{HashMap, HashSet};
 
 use crate::{Actor, FeedEntry, FeedPosition, ImportedRow, Result, StoreError, UserStore};
-
-/// Rows per bulk INSERT: 500 × 22 parameters stays under SQLite's limit of 32,766.
-const IMPORT_ROWS_PER_STATEMENT: usize = 500;
 
 impl<DB> SqlStore<DB>
 where
@@ -382,39 +380,27 @@ where
         let mut outcomes = vec![ImportedRow::Inserted; users.len()];
         let mut tx = self.write.begin().await?;
         let change_seq = next_change_seq::<DB>(&mut tx).await?;
-        for (chunk_index, chunk) in users.chunks(IMPORT_ROWS_PER_STATEMENT).enumerate() {
-            let sql = bulk_insert_sql::<DB>(chunk.len());
-            let mut query = sqlx::query(&sql);
-            for user in chunk {
-                query = bind_user::<DB>(query, user, change_seq);
+        // Rows whose email is taken are skipped. Nearly always none is, and each statement's count says so;
+        // only then are its inserted ids read back (asking for them with RETURNING costs a row per user),
+        // and the holders of the other rows' emails.
+        let counts = DB::insert_users(&mut tx, users, change_seq).await?;
+        for ((chunk_index, chunk), count) in users.chunks(DB::IMPORT_ROWS).enumerate().zip(counts) {
+            if count as usize == chunk.len() {
+                continue;
             }
-            // Rows whose email is taken are skipped. Nearly always none is, and the count says so; only
-            // then are the inserted ids read back (asking for them with RETURNING costs a row per user), and
-            // the holders of the other rows' emails.
-            let count = DB::rows_affected(&query.execute(&mut *tx).await?) as usize;
-            let taken = if count == chunk.len() { Vec::new() } else { Self::taken_rows(&mut tx, chunk).await? };
-            for (offset, holder) in taken {
-                outcomes[chunk_index * IMPORT_ROWS_PER_STATEMENT + offset] = ImportedRow::EmailTaken { holder };
-            }
-            for (offset, user) in chunk.iter().enumerate() {
-                let inserted = outcomes[chunk_index * IMPORT_ROWS_PER_STATEMENT + offset] == ImportedRow::Inserted;
-                if inserted && (!user.role_ids.is_empty() || !user.directory_ids.is_empty()) {
-                    replace_relations::<DB>(&mut tx, user).await?;
-                }
+            for (offset, holder) in Self::taken_rows(&mut tx, chunk).await? {
+                outcomes[chunk_index * DB::IMPORT_ROWS + offset] = ImportedRow::EmailTaken { holder };
             }
         }
-        let created: Vec<User> = users
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, outcome)| **outcome == ImportedRow::Inserted)
-            .map(|(user, _)| user.clone())
-            .collect();
+        let inserted = || users.iter().zip(&outcomes).filter(|(_, outcome)| **outcome == ImportedRow::Inserted);
+        DB::insert_relations(&mut tx, &Relations::of(inserted().map(|(user, _)| user))).await?;
+        let ids: Vec<Id> = inserted().map(|(user, _)| user.id).collect();
         let change = Change {
             action: "user.import",
             object_type: "user",
             object_id: String::new(),
             before: None,
-            after: Some(json!({ "count": created.len(), "userIds": user_sql::ids_of(&created) })),
+            after: Some(json!({ "count": ids.len(), "userIds": ids })),
         };
         audit::record::<DB>(&mut tx, actor, change).await?;
         tx.commit().await?;

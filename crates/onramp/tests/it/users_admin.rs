@@ -213,6 +213,59 @@ async fn import_reports_each_refused_row(backend: Backend) {
 }
 both_backends!(import_reports_each_refused_row);
 
+/// An import larger than one bulk statement on either backend (500 users a statement on SQLite, 5,000 on
+/// PostgreSQL): every statement's rows are written with their role grants, and a row whose email is taken,
+/// in a later statement than the row that took it, fails alone and grants nothing.
+async fn a_large_import_writes_every_statement_with_its_grants(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    let existing = server.create_user(&token, &json!({"email": "taken@example.com", "displayName": "Taken"})).await;
+    let roles_of = |body: &Value| body["userView"]["user"]["roleIds"].clone();
+    let before = roles_of(&server.get(&format!("{USERS}/{existing}"), &token).await.1);
+    let count = 5_200;
+    let rows: Vec<Value> = (0..count)
+        .map(|n| {
+            let email = match n {
+                600 => "TAKEN@example.com".to_string(),
+                5_151 => "big3@example.com".to_string(),
+                n => format!("big{n}@example.com"),
+            };
+            let mut row = json!({"email": email, "displayName": format!("Big {n}")});
+            if n % 3 == 0 {
+                row["roleIds"] = json!(["basic-user"]);
+            }
+            row
+        })
+        .collect();
+    let (status, report) = server.post(&format!("{USERS}/import"), &token, &json!({"users": rows})).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["importedCount"], (count - 2).to_string(), "{}", report["errors"]);
+    let errors: Vec<(u64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, [(600, "email"), (5_151, "email")], "{}", report["errors"]);
+    let ids: Vec<&str> = report["userIds"].as_array().unwrap().iter().map(|id| id.as_str().unwrap()).collect();
+    assert_eq!(ids.len(), count - 2);
+
+    // Ids are in row order without the two failed rows: row n is ids[n] before row 600, ids[n - 1] after.
+    for (row, id) in
+        [(0, ids[0]), (4, ids[4]), (599, ids[599]), (603, ids[602]), (5_100, ids[5_099]), (5_199, ids[5_197])]
+    {
+        let (status, body) = server.get(&format!("{USERS}/{id}"), &token).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["userView"]["user"]["email"], format!("big{row}@example.com"), "{body}");
+        let granted: &[&str] = if row % 3 == 0 { &["000000000000000000000005"] } else { &[] };
+        let roles = roles_of(&body).as_array().cloned().unwrap_or_default();
+        assert_eq!(roles, granted.iter().map(|role| json!(role)).collect::<Vec<_>>(), "row {row}: {body}");
+    }
+    let after = roles_of(&server.get(&format!("{USERS}/{existing}"), &token).await.1);
+    assert_eq!(after, before, "the row that failed on the existing user's email granted it nothing");
+}
+both_backends!(a_large_import_writes_every_statement_with_its_grants);
+
 /// Every audit event of the tenant, oldest first.
 async fn audit_events(server: &TestServer, token: &str) -> Vec<Value> {
     server.all_pages("/api/v1/audit-events", token, 100).await.concat()
