@@ -532,6 +532,123 @@ impl WordTable {
     }
 }
 
+/// The filter values of users, each distinct combination ("profile") kept once and shared by every user
+/// having it: most users share their status, type, origin, department, job title and roles with many others.
+///
+/// A profile is `[status, type, origin, department key, job title key, delegate key or NONE, roles count,
+/// managers count, sources count, role keys.., manager keys.., source app keys..]`. Profiles count their users;
+/// one no user has any more is forgotten and its number reused.
+#[derive(Default)]
+pub(crate) struct Profiles {
+    records: Vec<Box<[u32]>>,
+    keys: HashMap<Box<[u32]>, u32>,
+    users: Vec<u32>,
+    free: Vec<u32>,
+}
+
+/// The fixed fields of a profile before its lists.
+pub(crate) const PROFILE_HEAD: usize = 9;
+
+impl Profiles {
+    pub fn get(&self, key: u32) -> &[u32] {
+        &self.records[key as usize]
+    }
+
+    /// The number of `record`, counting one more user of it.
+    pub fn acquire(&mut self, record: &[u32]) -> u32 {
+        if let Some(&key) = self.keys.get(record) {
+            self.users[key as usize] += 1;
+            return key;
+        }
+        let boxed: Box<[u32]> = record.into();
+        let key = match self.free.pop() {
+            Some(key) => {
+                self.records[key as usize] = boxed.clone();
+                self.users[key as usize] = 1;
+                key
+            }
+            None => {
+                self.records.push(boxed.clone());
+                self.users.push(1);
+                u32::try_from(self.records.len() - 1).expect("fewer than 2^32 profiles")
+            }
+        };
+        self.keys.insert(boxed, key);
+        key
+    }
+
+    /// Counts one user fewer of profile `key`.
+    pub fn release(&mut self, key: u32) {
+        let users = &mut self.users[key as usize];
+        *users -= 1;
+        if *users == 0 {
+            let record = std::mem::take(&mut self.records[key as usize]);
+            self.keys.remove(&record);
+            self.free.push(key);
+        }
+    }
+
+    /// The profiles some user has.
+    pub fn records(&self) -> impl Iterator<Item = &[u32]> {
+        self.records.iter().zip(&self.users).filter(|(_, n)| **n > 0).map(|(r, _)| &r[..])
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        // Each record is held twice (the list and the map's key), each an allocation.
+        let records: usize = self.records.iter().map(|r| r.len() * 4 + 16).sum();
+        self.records.capacity() * size_of::<Box<[u32]>>()
+            + self.keys.capacity() * (size_of::<Box<[u32]>>() + 4 + 1)
+            + 2 * records
+            + self.users.capacity() * 4
+            + self.free.capacity() * 4
+    }
+
+    /// Writes every profile (a forgotten one as empty); the counts and the map are rebuilt on reading.
+    pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
+        out.len(self.records.len())?;
+        for record in &self.records {
+            out.u32s(record)?;
+        }
+        Ok(())
+    }
+
+    /// Reads profiles and counts the users of each from `of_users` (their profile numbers, checked here).
+    /// What the profiles name is for the caller to check (see `records`).
+    pub(crate) fn read_snapshot(input: &mut In<'_>, of_users: impl Iterator<Item = u32>) -> io::Result<Profiles> {
+        let n = input.len(8)?;
+        let records: Vec<Box<[u32]>> = (0..n).map(|_| input.u32s().map(Vec::into_boxed_slice)).collect::<io::Result<_>>()?;
+        let mut users = vec![0u32; records.len()];
+        for key in of_users {
+            let count = users.get_mut(key as usize).ok_or_else(|| invalid("a user naming no profile"))?;
+            *count += 1;
+        }
+        let mut profiles = Profiles { records: Vec::new(), keys: HashMap::new(), users, free: Vec::new() };
+        for (key, record) in records.into_iter().enumerate() {
+            if profiles.users[key] == 0 {
+                profiles.free.push(key as u32);
+                profiles.records.push(Box::default());
+                continue;
+            }
+            let counts = record.get(PROFILE_HEAD - 3..PROFILE_HEAD).ok_or_else(|| invalid("a profile cut short"))?;
+            if record.len() != PROFILE_HEAD + counts.iter().map(|&c| c as usize).sum::<usize>() {
+                return Err(invalid("a profile of the wrong length"));
+            }
+            if profiles.keys.insert(record.clone(), key as u32).is_some() {
+                return Err(invalid("a profile twice"));
+            }
+            profiles.records.push(record);
+        }
+        profiles.free.reverse();
+        Ok(profiles)
+    }
+
+    /// Whether two tables hold the same profiles under the same numbers.
+    #[cfg(test)]
+    pub(crate) fn same_as(&self, other: &Profiles) -> bool {
+        self.records == other.records && self.users == other.users
+    }
+}
+
 /// How a facet's values are written.
 pub(crate) trait FacetValue: Sized {
     fn write(&self, out: &mut Out<'_>) -> io::Result<()>;
