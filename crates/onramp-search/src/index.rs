@@ -26,7 +26,9 @@ use roaring::RoaringBitmap;
 use crate::expr::Node;
 use crate::grams::{Grams, prefix_parts, substring_parts};
 use crate::normalize::{normalize_into, words};
-use crate::tables::{Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, WordTable, bitmap_heap, push_growing};
+use crate::tables::{
+    DocWords, Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, WordTable, bitmap_heap, push_growing,
+};
 use crate::text::{
     EMAIL_SEP, MIN_QUERY_CHARS, QueryWord, TextQuery, USERNAME_SEP, doc_words, emails, fields, for_each_variant,
     has_rank,
@@ -239,6 +241,41 @@ fn domain_char(domains: &mut Vec<String>, domain: &str) -> Option<char> {
     Some(char::from(FIRST_DOMAIN + i as u8))
 }
 
+/// The users' texts, as the word table reads its inline words back.
+pub(crate) struct DocTexts<'a> {
+    pub(crate) docs: &'a [Doc],
+    pub(crate) text: &'a str,
+    pub(crate) domains: &'a [String],
+}
+
+impl DocWords for DocTexts<'_> {
+    fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str)) {
+        let Some(d) = self.docs.get(doc as usize) else { return };
+        let rest = &self.text[d.text as usize..];
+        let raw = &rest[..rest.find(TEXT_END).unwrap_or(rest.len())];
+        // The words of the decoded text: those of the raw text between domain characters, and each domain's
+        // (a domain's character ends a field, and `@` is no word character).
+        let mut left = usize::from(index);
+        let mut from = 0;
+        let bytes = raw.as_bytes();
+        for i in 0..=bytes.len() {
+            let code = bytes.get(i).copied().filter(|&b| is_domain_byte(b));
+            if i < bytes.len() && code.is_none() {
+                continue;
+            }
+            let domain = code.map(|b| self.domains[usize::from(b - FIRST_DOMAIN)].as_str());
+            for word in words(&raw[from..i]).chain(domain.into_iter().flat_map(words)) {
+                if left == 0 {
+                    f(word);
+                    return;
+                }
+                left -= 1;
+            }
+            from = i + 1;
+        }
+    }
+}
+
 /// Whether `b` is a domain's character.
 pub(crate) fn is_domain_byte(b: u8) -> bool {
     (FIRST_DOMAIN..0x20).contains(&b)
@@ -300,6 +337,10 @@ impl Index {
     /// Whether `email` (normalised) is one of a user's emails.
     pub(crate) fn has_email(&self, doc: u32, email: &str, scratch: &mut String) -> bool {
         emails(self.doc_text(doc, scratch)).any(|e| e == email)
+    }
+
+    pub(crate) fn texts(&self) -> DocTexts<'_> {
+        DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains }
     }
 
     pub(crate) fn profile(&self, doc: u32) -> Profile<'_> {
@@ -383,8 +424,9 @@ impl Index {
             self.grams.add(gram, doc);
         }
         // Adding a user's word twice is harmless, and cheaper than sorting them out.
-        for word in fields(&p.text).flat_map(words) {
-            self.words.add(word, doc);
+        let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
+        for (index, word) in fields(&p.text).flat_map(words).enumerate() {
+            self.words.add(word, doc, index, &texts);
         }
         self.set_filters(doc, true);
         self.refresh_is_delegate(id);
@@ -410,15 +452,30 @@ impl Index {
             for &gram in new_grams.iter().filter(|g| old_grams.binary_search(g).is_err()) {
                 self.grams.add(gram, doc);
             }
-            let (old_words, new_words) = (doc_words(&old_text), doc_words(&p.text));
-            for word in old_words.iter().filter(|w| new_words.binary_search(w).is_err()) {
-                self.words.remove(word, doc);
+            // Words: the lost ones out while the old text is in place, the kept inline ones given their new
+            // indexes, then the new text and the new words (see `tables::WordTable`).
+            let old_words = doc_words(&old_text);
+            let mut new_words: Vec<(&str, usize)> =
+                fields(&p.text).flat_map(words).enumerate().map(|(i, w)| (w, i)).collect();
+            new_words.sort_unstable();
+            new_words.dedup_by(|a, b| a.0 == b.0);
+            let is_new = |w: &str| new_words.binary_search_by(|(x, _)| (*x).cmp(w)).is_err();
+            let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
+            for word in old_words.iter().filter(|w| is_new(w)) {
+                self.words.remove(word, doc, &texts);
             }
-            for word in new_words.iter().filter(|w| old_words.binary_search(w).is_err()) {
-                self.words.add(word, doc);
-            }
+            let moves: Vec<(usize, &str, usize)> = new_words
+                .iter()
+                .filter(|(w, _)| old_words.binary_search(w).is_ok())
+                .filter_map(|&(w, i)| self.words.inline_slot(w, doc, &texts).map(|slot| (slot, w, i)))
+                .collect();
+            self.words.set_indexes(&moves);
             self.text_garbage += self.raw_text(doc).len() + 1;
             self.docs[doc as usize].text = push_text(&mut self.text, &mut self.domains, &p.text);
+            let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
+            for &(word, index) in new_words.iter().filter(|(w, _)| old_words.binary_search(w).is_err()) {
+                self.words.add(word, doc, index, &texts);
+            }
         }
         let old_profile = self.docs[doc as usize].profile;
         if self.profiles.get(old_profile) != p.profile.as_slice() {
@@ -576,7 +633,7 @@ impl Index {
             query
                 .words
                 .iter()
-                .map(|word| match self.words.get(&word.text) {
+                .map(|word| match self.words.get(&word.text, &self.texts()) {
                     Posting::Empty => Node::empty(),
                     Posting::One(doc) => Node::Owned(std::iter::once(doc).collect()),
                     Posting::Many(bitmap) => Node::Set(bitmap),
@@ -623,7 +680,8 @@ impl Index {
         let mut singles = Vec::new();
         let mut many: Vec<Node<'_>> = Vec::new();
         if word.len() <= self.words.max_chars() + 1 {
-            for_each_variant(word, alphabet, |variant| match self.words.get(variant) {
+            let texts = self.texts();
+            for_each_variant(word, alphabet, |variant| match self.words.get(variant, &texts) {
                 Posting::Empty => {}
                 Posting::One(doc) => singles.push(doc),
                 Posting::Many(bitmap) => many.push(Node::Set(bitmap)),

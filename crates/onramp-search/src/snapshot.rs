@@ -18,7 +18,7 @@ use onramp_domain::user::{UserOrigin, UserStatus, UserType};
 use roaring::RoaringBitmap;
 
 use crate::grams::Grams;
-use crate::index::{Doc, Index, MAX_DOMAINS, Profile, TEXT_END, is_domain_byte};
+use crate::index::{Doc, DocTexts, Index, MAX_DOMAINS, Profile, TEXT_END, is_domain_byte};
 use crate::tables::{Facet, PROFILE_HEAD, Profiles, WordTable};
 
 /// The layout of [`crate::Index::write_snapshot`]'s bytes.
@@ -197,6 +197,24 @@ impl<'r> In<'r> {
     }
 }
 
+/// Checks that every user's text starts in the arena and ends in it, and names only domains that are there.
+fn check_texts(docs: &[Doc], text: &str, domains: &[String]) -> io::Result<()> {
+    if !text.is_empty() && !text.ends_with(TEXT_END) {
+        return Err(invalid("a text arena cut short"));
+    }
+    let first_unnamed = 3 + domains.len();
+    if text.bytes().any(|b| is_domain_byte(b) && usize::from(b) >= first_unnamed) {
+        return Err(invalid("a text naming a domain that is not there"));
+    }
+    for d in docs {
+        let start = d.text as usize;
+        if start >= text.len() || !text.is_char_boundary(start) {
+            return Err(invalid("a user record naming values that are not there"));
+        }
+    }
+    Ok(())
+}
+
 /// The bytes of one written `Doc`.
 const DOC_BYTES: usize = 12 + 4 * 2;
 
@@ -290,7 +308,8 @@ impl Index {
         // What the profiles name is checked once it is read (`check`).
         let profiles = Profiles::read_snapshot(input, docs.iter().map(|d| d.profile))?;
         let grams = Grams::read_snapshot(input)?;
-        let words = WordTable::read_snapshot(input)?;
+        check_texts(&docs, &text, &domains)?;
+        let words = WordTable::read_snapshot(input, &DocTexts { docs: &docs, text: &text, domains: &domains }, docs.len())?;
         let statuses = input.bitmaps()?;
         let types = input.bitmaps()?;
         let origins = input.bitmaps()?;
@@ -341,20 +360,6 @@ impl Index {
             || self.chain.len() + self.late.len() as usize != docs
         {
             return Err(invalid("id order naming users that are not there"));
-        }
-        // Every user's text ends in the arena, and names only domains that are there.
-        if !self.text.is_empty() && !self.text.ends_with(TEXT_END) {
-            return Err(invalid("a text arena cut short"));
-        }
-        let first_unnamed = 3 + self.domains.len();
-        if self.text.bytes().any(|b| is_domain_byte(b) && usize::from(b) >= first_unnamed) {
-            return Err(invalid("a text naming a domain that is not there"));
-        }
-        for d in &self.docs {
-            let start = d.text as usize;
-            if start >= self.text.len() || !self.text.is_char_boundary(start) {
-                return Err(invalid("a user record naming values that are not there"));
-            }
         }
         for record in self.profiles.records() {
             let p = Profile(record);

@@ -948,3 +948,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_renamed_user_keeps_its_own_words_and_loses_the_old_ones() {
+    // Words of one user are kept by their place in its text; a rename moves them.
+    let mut index = Index::new();
+    let mut ada = entry(1, "Ada Lovelace", "ada.lovelace.1815@example.com");
+    ada.usernames = vec!["alovelace1815".into()];
+    index.upsert(ada.clone());
+    index.upsert(entry(2, "Charles Babbage", "charles@example.org"));
+    assert_eq!(ids_of(&index, &text("alovelace1815")), [1]);
+    ada.display_name = "Augusta Ada King Countess of Lovelace".into();
+    ada.emails = vec!["countess@example.org".into(), "ada.lovelace.1815@example.com".into()];
+    index.upsert(ada.clone());
+    for word in ["alovelace1815", "1815", "countess", "augusta"] {
+        assert_eq!(ids_of(&index, &text(word)), [1], "{word}");
+    }
+    // A typo finds the moved word too, and a second user sharing it makes no difference to the first.
+    assert_eq!(ids_of(&index, &text("alovelace1816")), [1]);
+    let mut other = entry(3, "Someone Else", "s@example.net");
+    other.usernames = vec!["alovelace1815".into()];
+    index.upsert(other);
+    assert_eq!(ids_of(&index, &text("alovelace1815")), [1, 3]);
+    ada.display_name = "Ada".into();
+    ada.emails = vec!["ada@example.com".into()];
+    ada.usernames = Vec::new();
+    index.upsert(ada);
+    assert_eq!(ids_of(&index, &text("alovelace1815")), [3]);
+    assert!(ids_of(&index, &text("countess")).is_empty());
+    // Only as a substring of the other user's username now.
+    assert_eq!(ids_of(&index, &text("1815")), [3]);
+    let mut bytes = Vec::new();
+    index.write_snapshot(&mut bytes).unwrap();
+    let (read, _) = Index::read_snapshot(&mut bytes.as_slice(), bytes.len() as u64).unwrap();
+    assert_eq!(ids_of(&read, &text("alovelace1815")), [3]);
+    assert_eq!(ids_of(&read, &text("ada")), [1]);
+}
