@@ -43,8 +43,15 @@ const NONE: u32 = u32::MAX;
 pub(crate) const TEXT_END: char = '\u{2}';
 /// The first of the characters that stand for `@` and an email domain in the arena (see `push_text`).
 const FIRST_DOMAIN: u8 = 3;
+/// The first of the characters that stand for a copy of earlier bytes of the same text (see `push_text`).
+const FIRST_COPY: u8 = 0x18;
 /// How many domains have a character of their own: the first ones seen (a tenant's users mostly share a few).
-pub(crate) const MAX_DOMAINS: usize = (0x20 - FIRST_DOMAIN) as usize;
+pub(crate) const MAX_DOMAINS: usize = (FIRST_COPY - FIRST_DOMAIN) as usize;
+/// The shortest and longest copy, in bytes.
+const MIN_COPY: usize = 4;
+const MAX_COPY: usize = MIN_COPY + (0x20 - FIRST_COPY) as usize - 1;
+/// How far back a copy may start: its distance `d` is written as the printable byte `0x1f + d`.
+const MAX_DISTANCE: usize = 0x7f - 0x1f;
 
 /// What the index keeps of one user besides its postings: 20 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,36 +203,91 @@ fn set(bitmap: &mut RoaringBitmap, doc: u32, on: bool) {
 }
 
 /// Appends a user's text (normalised, see `text::fields`) to the arena, ended by `TEXT_END`, and returns where
-/// it starts. A field ending in `@` and a domain of `domains` (or one added to it while it has room) keeps the
-/// domain's character instead, `FIRST_DOMAIN + i` for `domains[i]`: normalised text has no control characters,
-/// so the arena decodes exactly (`decode_text`).
+/// it starts. Normalised text has no control characters, so control characters code it (`decode_text` gives it
+/// back exactly):
+/// - a field ending in `@` and a domain of `domains` (or one added to it while it has room) keeps the domain's
+///   character instead, `FIRST_DOMAIN + i` for `domains[i]`;
+/// - 4 to 11 bytes that appeared earlier in the text, from a word's start or a change between letters and
+///   digits to the same at most `MAX_DISTANCE` bytes back, are the character `FIRST_COPY + length - 4` and
+///   the distance as a printable byte (the email repeats the name, the username the email's number).
 fn push_text(arena: &mut String, domains: &mut Vec<String>, text: &str) -> u32 {
     let start = u32::try_from(arena.len()).expect("text arena under 4 GiB");
     if arena.capacity() - arena.len() < text.len() + 1 {
         // Grow by a sixteenth rather than double: the arena is a large part of the index.
         arena.reserve_exact((text.len() + 1).max(arena.len() / 16));
     }
-    let mut rest = text;
-    loop {
-        let end = rest.find([EMAIL_SEP, USERNAME_SEP]).unwrap_or(rest.len());
-        let field = &rest[..end];
-        let coded = field
-            .rfind('@')
-            .filter(|&at| at + 1 < field.len())
-            .and_then(|at| Some((at, domain_char(domains, &field[at + 1..])?)));
-        match coded {
-            Some((at, c)) => {
-                arena.push_str(&field[..at]);
-                arena.push(c);
-            }
-            None => arena.push_str(field),
+    // The coded domains: where their `@` is, where their field ends, and their character.
+    let mut coded: Vec<(usize, usize, char)> = Vec::new();
+    let mut at = 0;
+    for field in text.split([EMAIL_SEP, USERNAME_SEP]) {
+        let end = at + field.len();
+        let domain = field.rfind('@').filter(|&a| a + 1 < field.len());
+        if let Some((a, c)) = domain.and_then(|a| Some((a, domain_char(domains, &field[a + 1..])?))) {
+            coded.push((at + a, end, c));
         }
-        let Some(sep) = rest[end..].chars().next() else { break };
-        arena.push(sep);
-        rest = &rest[end + sep.len_utf8()..];
+        at = end + 1;
+    }
+    let bytes = text.as_bytes();
+    let mut anchors: Vec<usize> = Vec::new();
+    let (mut i, mut next) = (0, 0);
+    while i < bytes.len() {
+        if let Some(&(from, to, c)) = coded.get(next).filter(|d| d.0 == i) {
+            debug_assert!(from == i);
+            arena.push(c);
+            i = to;
+            next += 1;
+            continue;
+        }
+        if is_anchor(bytes, i) {
+            let limit = coded.get(next).map_or(bytes.len(), |d| d.0);
+            if let Some((distance, len)) = best_copy(text, i, limit, &anchors) {
+                anchors.push(i);
+                arena.push(char::from(FIRST_COPY + (len - MIN_COPY) as u8));
+                arena.push(char::from(0x1f + distance as u8));
+                i += len;
+                continue;
+            }
+            anchors.push(i);
+        }
+        let c = text[i..].chars().next().expect("a character at a boundary");
+        arena.push(c);
+        i += c.len_utf8();
     }
     arena.push(TEXT_END);
     start
+}
+
+/// Whether a copy may start at, or be taken from, byte `i`: a letter or digit after a byte of another kind.
+fn is_anchor(bytes: &[u8], i: usize) -> bool {
+    let kind = |b: u8| match b {
+        b'0'..=b'9' => 1,
+        b if b.is_ascii_alphabetic() || b >= 0x80 => 2,
+        _ => 0,
+    };
+    let k = kind(bytes[i]);
+    k != 0 && (i == 0 || kind(bytes[i - 1]) != k)
+}
+
+/// The longest copy (distance, length) for the bytes of `text` from `i` up to `limit`, from an anchor before.
+fn best_copy(text: &str, i: usize, limit: usize, anchors: &[usize]) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut best: Option<(usize, usize)> = None;
+    for &j in anchors.iter().rev() {
+        let distance = i - j;
+        if distance > MAX_DISTANCE {
+            break;
+        }
+        // Never overlapping what it copies, and ending at a character's end.
+        let most = MAX_COPY.min(distance).min(limit - i);
+        let mut len = bytes[j..j + most].iter().zip(&bytes[i..i + most]).take_while(|(a, b)| a == b).count();
+        while len > 0 && !text.is_char_boundary(i + len) {
+            len -= 1;
+        }
+        if len >= MIN_COPY && best.is_none_or(|b| len > b.1) {
+            best = Some((distance, len));
+        }
+    }
+    best
 }
 
 /// The character of `domain`, numbering it if there is room.
@@ -252,46 +314,48 @@ impl DocWords for DocTexts<'_> {
     fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str)) {
         let Some(d) = self.docs.get(doc as usize) else { return };
         let rest = &self.text[d.text as usize..];
-        let raw = &rest[..rest.find(TEXT_END).unwrap_or(rest.len())];
-        // The words of the decoded text: those of the raw text between domain characters, and each domain's
-        // (a domain's character ends a field, and `@` is no word character).
-        let mut left = usize::from(index);
-        let mut from = 0;
-        let bytes = raw.as_bytes();
-        for i in 0..=bytes.len() {
-            let code = bytes.get(i).copied().filter(|&b| is_domain_byte(b));
-            if i < bytes.len() && code.is_none() {
-                continue;
-            }
-            let domain = code.map(|b| self.domains[usize::from(b - FIRST_DOMAIN)].as_str());
-            for word in words(&raw[from..i]).chain(domain.into_iter().flat_map(words)) {
-                if left == 0 {
-                    f(word);
-                    return;
-                }
-                left -= 1;
-            }
-            from = i + 1;
+        let mut text = String::new();
+        decode_text(&rest[..rest.find(TEXT_END).unwrap_or(rest.len())], self.domains, &mut text);
+        if let Some(word) = words(&text).nth(usize::from(index)) {
+            f(word);
         }
     }
 }
 
 /// Whether `b` is a domain's character.
 pub(crate) fn is_domain_byte(b: u8) -> bool {
-    (FIRST_DOMAIN..0x20).contains(&b)
+    (FIRST_DOMAIN..FIRST_COPY).contains(&b)
 }
 
-/// The text `push_text` stored as `raw` (without its `TEXT_END`), into `out`.
+/// The text `push_text` stored as `raw` (without its `TEXT_END`), into `out`. Bytes it did not write give some
+/// text, never a panic.
 pub(crate) fn decode_text(raw: &str, domains: &[String], out: &mut String) {
     out.clear();
-    let mut from = 0;
-    for (i, &b) in raw.as_bytes().iter().enumerate() {
-        if is_domain_byte(b) {
-            out.push_str(&raw[from..i]);
-            out.push('@');
-            out.push_str(&domains[usize::from(b - FIRST_DOMAIN)]);
-            from = i + 1;
+    let bytes = raw.as_bytes();
+    let (mut from, mut i) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(FIRST_DOMAIN..0x20).contains(&b) {
+            i += 1;
+            continue;
         }
+        out.push_str(&raw[from..i]);
+        if b < FIRST_COPY {
+            out.push('@');
+            out.push_str(domains.get(usize::from(b - FIRST_DOMAIN)).map_or("", String::as_str));
+            i += 1;
+        } else {
+            let len = usize::from(b - FIRST_COPY) + MIN_COPY;
+            let distance = bytes.get(i + 1).map_or(0, |&d| usize::from(d.saturating_sub(0x1f)));
+            let at = out.len().saturating_sub(distance);
+            if distance > 0 && at + len <= out.len() && out.is_char_boundary(at) && out.is_char_boundary(at + len) {
+                let mut copy = [0u8; MAX_COPY];
+                copy[..len].copy_from_slice(&out.as_bytes()[at..at + len]);
+                out.push_str(std::str::from_utf8(&copy[..len]).unwrap_or(""));
+            }
+            i += 2;
+        }
+        from = i.min(bytes.len());
     }
     out.push_str(&raw[from..]);
 }
@@ -757,6 +821,9 @@ mod tests {
             "ada lovelace\0ada@example.com\0a@\0@b\u{1}ada@example.com".into(),
             String::new(),
             "x@y@example.com\u{1}x@".into(),
+            "zoë zoëzoë zoëzoëzoëzoë\0zoe.zoe.123456@x.example\u{1}zzoe123456123456\u{1}zoë".into(),
+            "james smith\0james.smith.123456@acme.example\u{1}jsmith123456\u{1}james.smith.123456@acme.example".into(),
+            format!("{}\0{}", "a1".repeat(100), "a1".repeat(100)),
         ];
         // More domains than have characters: the later ones stay as text.
         texts.extend((0..40).map(|i| format!("user {i}\0u{i}@d{i}.example\u{1}u{i}@d{}.example", i % 3)));
