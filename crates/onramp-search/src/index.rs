@@ -26,9 +26,7 @@ use roaring::RoaringBitmap;
 use crate::expr::Node;
 use crate::grams::{Grams, prefix_parts, substring_parts};
 use crate::normalize::{normalize_into, words};
-use crate::tables::{
-    DocWords, Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, WordTable, bitmap_heap, push_growing,
-};
+use crate::tables::{DocWords, Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, WordTable, bitmap_heap, push_growing};
 use crate::text::{
     EMAIL_SEP, MIN_QUERY_CHARS, QueryWord, TextQuery, USERNAME_SEP, doc_words, emails, fields, for_each_variant,
     has_rank,

@@ -19,7 +19,7 @@ use roaring::RoaringBitmap;
 
 use crate::grams::Grams;
 use crate::index::{Doc, DocTexts, Index, MAX_DOMAINS, Profile, TEXT_END, is_domain_byte};
-use crate::tables::{Facet, PROFILE_HEAD, Profiles, WordTable};
+use crate::tables::{Facet, Profiles, WordTable};
 
 /// The layout of [`crate::Index::write_snapshot`]'s bytes.
 pub const LAYOUT: u32 = 3;
@@ -309,7 +309,8 @@ impl Index {
         let profiles = Profiles::read_snapshot(input, docs.iter().map(|d| d.profile))?;
         let grams = Grams::read_snapshot(input)?;
         check_texts(&docs, &text, &domains)?;
-        let words = WordTable::read_snapshot(input, &DocTexts { docs: &docs, text: &text, domains: &domains }, docs.len())?;
+        let words =
+            WordTable::read_snapshot(input, &DocTexts { docs: &docs, text: &text, domains: &domains }, docs.len())?;
         let statuses = input.bitmaps()?;
         let types = input.bitmaps()?;
         let origins = input.bitmaps()?;
@@ -377,7 +378,6 @@ impl Index {
                 return Err(invalid("a user's profile naming values that are not there"));
             }
         }
-        debug_assert!(PROFILE_HEAD == 9);
         Ok(())
     }
 

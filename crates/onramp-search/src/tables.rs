@@ -252,10 +252,8 @@ impl WordTable {
                         return Ok(Found::Arena(posting));
                     }
                 }
-                t if t == inline_tag => {
-                    if is_word_of(docs, self.slots[pos], self.indexes[pos], word) {
-                        return Ok(Found::Inline(pos));
-                    }
+                t if t == inline_tag && is_word_of(docs, self.slots[pos], self.indexes[pos], word) => {
+                    return Ok(Found::Inline(pos));
                 }
                 _ => {}
             }
@@ -390,7 +388,7 @@ impl WordTable {
             Ok(Found::Inline(slot)) => {
                 let other = self.slots[slot];
                 if other != doc {
-                    self.to_arena(slot, word);
+                    self.move_to_arena(slot, word);
                     let (_, pos) = self.entry(self.slots[slot]);
                     self.add_to_posting(pos, doc);
                 }
@@ -420,7 +418,7 @@ impl WordTable {
     }
 
     /// Turns the inline entry at `slot` (whose word is `word`) into an arena entry with the same user.
-    fn to_arena(&mut self, slot: usize, word: &str) {
+    fn move_to_arena(&mut self, slot: usize, word: &str) {
         let doc = self.slots[slot];
         let (at, pos) = self.push_arena_entry(word);
         self.set_posting_at(pos, doc);
@@ -473,7 +471,7 @@ impl WordTable {
         for &(slot, word, index) in moves {
             match u8::try_from(index) {
                 Ok(index) => self.indexes[slot] = index,
-                Err(_) => self.to_arena(slot, word),
+                Err(_) => self.move_to_arena(slot, word),
             }
         }
     }
@@ -502,7 +500,9 @@ impl WordTable {
 
     /// The inline entries, as (user, index), in slot order.
     fn inline_entries(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
-        (0..self.slots.len()).filter(|&p| self.tags[p] & (ARENA | INLINE) == INLINE).map(|p| (self.slots[p], self.indexes[p]))
+        (0..self.slots.len())
+            .filter(|&p| self.tags[p] & (ARENA | INLINE) == INLINE)
+            .map(|p| (self.slots[p], self.indexes[p]))
     }
 }
 
@@ -806,7 +806,8 @@ impl Profiles {
     /// What the profiles name is for the caller to check (see `records`).
     pub(crate) fn read_snapshot(input: &mut In<'_>, of_users: impl Iterator<Item = u32>) -> io::Result<Profiles> {
         let n = input.len(8)?;
-        let records: Vec<Box<[u32]>> = (0..n).map(|_| input.u32s().map(Vec::into_boxed_slice)).collect::<io::Result<_>>()?;
+        let records: Vec<Box<[u32]>> =
+            (0..n).map(|_| input.u32s().map(Vec::into_boxed_slice)).collect::<io::Result<_>>()?;
         let mut users = vec![0u32; records.len()];
         for key in of_users {
             let count = users.get_mut(key as usize).ok_or_else(|| invalid("a user naming no profile"))?;
