@@ -126,13 +126,16 @@ fn is_word_of(docs: &dyn DocWords, doc: u32, index: u8, word: &[u8]) -> bool {
 const TOMBSTONE: u8 = 1;
 const INLINE: u8 = 0x40;
 const ARENA: u8 = 0x80;
+/// The bits of an inline slot's index byte that hold the index (the others hold bits of the hash): a word
+/// past its user's 16th is kept in the arena.
+const INDEX_MASK: u8 = 0x0f;
 
 /// Words → users, with the characters seen in words (the alphabet of one-edit variants).
 ///
 /// Most words belong to one user (the email's number, the username), so such a word is kept "inline": its
 /// slot holds the user's number and the word's index among that user's words, and the word is read back
 /// from the user's text ([`DocWords`]) to be compared; it costs its slot and nothing more. A word of several
-/// users (or past its user's 255th word) is an entry of one byte arena: its length (LEB128), its bytes, and
+/// users (or past its user's 16th word) is an entry of one byte arena: its length (LEB128), its bytes, and
 /// its posting (`u32`, little endian): `EMPTY`, one user's number, or `MANY | i` for `bitmaps[i]`; an inline
 /// word becomes one when a second user adds it. The user whose text changes gives its kept inline words their
 /// new indexes ([`WordTable::inline_slot`], [`WordTable::set_indexes`]) before its text changes, removes the
@@ -212,6 +215,12 @@ impl WordTable {
         (ARENA | (hash as u8 & 0x7f), INLINE | (hash as u8 & 0x3f))
     }
 
+    /// Four more bits of `hash` beside an inline entry's index, so that a probe reads its user's text only for
+    /// one in 1,024 other words.
+    fn check_bits(hash: u64) -> u8 {
+        ((hash >> 6) as u8 & 0x0f) << 4
+    }
+
     /// The bytes of the entry at `at`, and where its posting is.
     fn entry(&self, at: u32) -> (&[u8], usize) {
         let mut pos = at as usize;
@@ -252,7 +261,10 @@ impl WordTable {
                         return Ok(Found::Arena(posting));
                     }
                 }
-                t if t == inline_tag && is_word_of(docs, self.slots[pos], self.indexes[pos], word) => {
+                t if t == inline_tag
+                    && self.indexes[pos] & !INDEX_MASK == Self::check_bits(hash)
+                    && is_word_of(docs, self.slots[pos], self.indexes[pos] & INDEX_MASK, word) =>
+                {
                     return Ok(Found::Inline(pos));
                 }
                 _ => {}
@@ -289,6 +301,7 @@ impl WordTable {
                 let hash = self.hash(self.entry(value).0);
                 self.place(value, true, index, hash);
             } else if tag & INLINE != 0 {
+                let index = index & INDEX_MASK;
                 let mut hash = None;
                 docs.with_word(value, index, &mut |w| hash = Some(self.hasher.hash_one(w.as_bytes())));
                 match hash {
@@ -315,7 +328,7 @@ impl WordTable {
         let (arena_tag, inline_tag) = Self::tags_of(hash);
         self.slots[pos] = value;
         self.tags[pos] = if arena { arena_tag } else { inline_tag };
-        self.indexes[pos] = index;
+        self.indexes[pos] = if arena { 0 } else { Self::check_bits(hash) | index };
     }
 
     /// Appends an arena entry for `word` (with no users); returns where it starts and where its posting is.
@@ -397,13 +410,13 @@ impl WordTable {
                 self.note_chars(word);
                 self.words += 1;
                 let (arena_tag, inline_tag) = Self::tags_of(hash);
-                match u8::try_from(index) {
-                    Ok(index) => {
+                match u8::try_from(index).ok().filter(|&i| i <= INDEX_MASK) {
+                    Some(index) => {
                         self.slots[slot] = doc;
                         self.tags[slot] = inline_tag;
-                        self.indexes[slot] = index;
+                        self.indexes[slot] = Self::check_bits(hash) | index;
                     }
-                    Err(_) => {
+                    None => {
                         let (at, pos) = self.push_arena_entry(word);
                         self.set_posting_at(pos, doc);
                         self.slots[slot] = at;
@@ -465,13 +478,13 @@ impl WordTable {
         }
     }
 
-    /// Gives inline slots (from [`WordTable::inline_slot`]) their words' new indexes; a word past index 255
+    /// Gives inline slots (from [`WordTable::inline_slot`]) their words' new indexes; a word past index 15
     /// moves to the arena. Probes nothing, so it can run while the indexes disagree with the user's text.
     pub fn set_indexes(&mut self, moves: &[(usize, &str, usize)]) {
         for &(slot, word, index) in moves {
-            match u8::try_from(index) {
-                Ok(index) => self.indexes[slot] = index,
-                Err(_) => self.move_to_arena(slot, word),
+            match u8::try_from(index).ok().filter(|&i| i <= INDEX_MASK) {
+                Some(index) => self.indexes[slot] = (self.indexes[slot] & !INDEX_MASK) | index,
+                None => self.move_to_arena(slot, word),
             }
         }
     }
@@ -502,7 +515,7 @@ impl WordTable {
     fn inline_entries(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
         (0..self.slots.len())
             .filter(|&p| self.tags[p] & (ARENA | INLINE) == INLINE)
-            .map(|p| (self.slots[p], self.indexes[p]))
+            .map(|p| (self.slots[p], self.indexes[p] & INDEX_MASK))
     }
 }
 
@@ -980,7 +993,7 @@ mod tests {
         assert!(matches!(t.get("b1", &w), Posting::One(1)));
         w.add(&mut t, "b1", 2);
         assert_eq!(t.get("b1", &w).to_bitmap().iter().collect::<Vec<_>>(), [1, 2]);
-        // A word past index 255 goes to the arena.
+        // A word past index 15 goes to the arena.
         for i in 0..300 {
             w.add(&mut t, &format!("c{i}"), 6001);
         }
