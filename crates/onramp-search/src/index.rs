@@ -318,6 +318,16 @@ impl DocWords for DocTexts<'_> {
             f(word);
         }
     }
+
+    fn for_each_word(&self, doc: u32, f: &mut dyn FnMut(usize, &str)) {
+        let Some(d) = self.docs.get(doc as usize) else { return };
+        let rest = &self.text[d.text as usize..];
+        let mut text = String::new();
+        decode_text(&rest[..rest.find(TEXT_END).unwrap_or(rest.len())], self.domains, &mut text);
+        for (i, word) in words(&text).enumerate() {
+            f(i, word);
+        }
+    }
 }
 
 /// Whether `b` is a domain's character.

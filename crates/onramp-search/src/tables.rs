@@ -112,6 +112,8 @@ pub(crate) trait DocWords {
     /// Calls `f` with the `index`th word of user `doc`'s text (every word counted, repeats included), or does
     /// not call it when there is none.
     fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str));
+    /// Calls `f` with each word of user `doc`'s text and its index.
+    fn for_each_word(&self, doc: u32, f: &mut dyn FnMut(usize, &str));
 }
 
 /// Whether the `index`th word of `doc` is `word`.
@@ -605,7 +607,10 @@ impl WordTable {
         out.len(self.slots.len())?;
         out.len(self.words)?;
         out.blob(&self.arena)?;
-        let (docs, indexes): (Vec<u32>, Vec<u8>) = self.inline_entries().unzip();
+        // By user, so that reading decodes each user's text once.
+        let mut inline: Vec<(u32, u8)> = self.inline_entries().collect();
+        inline.sort_unstable();
+        let (docs, indexes): (Vec<u32>, Vec<u8>) = inline.into_iter().unzip();
         out.u32s(&docs)?;
         out.blob(&indexes)?;
         out.bitmaps(&self.bitmaps)?;
@@ -675,17 +680,32 @@ impl WordTable {
             }
             at = posting + 4;
         }
-        for (doc, index) in inline_docs.into_iter().zip(inline_indexes) {
-            let mut hash = None;
+        // Each run of one user's entries from one reading of its text.
+        let mut hashes: Vec<(u8, u64)> = Vec::new();
+        let mut k = 0;
+        while k < inline_docs.len() {
+            let doc = inline_docs[k];
+            let end = k + inline_docs[k..].iter().take_while(|&&d| d == doc).count();
+            let wanted = &inline_indexes[k..end];
+            hashes.clear();
             if (doc as usize) < users {
-                docs.with_word(doc, index, &mut |w| hash = Some(table.hasher.hash_one(w.as_bytes())));
+                docs.for_each_word(doc, &mut |i, w| {
+                    if let Some(i) = u8::try_from(i).ok().filter(|i| wanted.contains(i)) {
+                        hashes.push((i, table.hasher.hash_one(w.as_bytes())));
+                    }
+                });
             }
-            let hash = hash.ok_or_else(|| invalid("an inline word its user does not have"))?;
-            table.words += 1;
-            if table.words > words {
-                return Err(invalid("more words than announced"));
+            if hashes.len() != wanted.len() || wanted.iter().any(|&i| i > INDEX_MASK) {
+                return Err(invalid("an inline word its user does not have"));
             }
-            table.place(doc, false, index, hash);
+            for &(index, hash) in &hashes {
+                table.words += 1;
+                if table.words > words {
+                    return Err(invalid("more words than announced"));
+                }
+                table.place(doc, false, index, hash);
+            }
+            k = end;
         }
         if table.words != words {
             return Err(invalid("fewer words than announced"));
@@ -933,6 +953,12 @@ mod tests {
         fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str)) {
             if let Some(w) = self.0.get(&doc).and_then(|w| w.get(usize::from(index))) {
                 f(w)
+            }
+        }
+
+        fn for_each_word(&self, doc: u32, f: &mut dyn FnMut(usize, &str)) {
+            for (i, w) in self.0.get(&doc).into_iter().flatten().enumerate() {
+                f(i, w)
             }
         }
     }
