@@ -109,6 +109,7 @@ impl Index {
             let grams = Node::And(substring_parts(&codes).iter().map(|p| self.grams.part(p)).collect());
             set.eval(&grams.materialize())
         };
-        candidates.iter().filter(|&doc| self.doc_emails(doc).any(|e| e == key)).collect()
+        let mut text = String::new();
+        candidates.iter().filter(|&doc| self.has_email(doc, &key, &mut text)).collect()
     }
 }

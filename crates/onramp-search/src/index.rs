@@ -26,7 +26,7 @@ use roaring::RoaringBitmap;
 use crate::expr::Node;
 use crate::grams::{Grams, prefix_parts, substring_parts};
 use crate::normalize::{normalize_into, words};
-use crate::tables::{Facet, MAX_DOC, Posting, WordTable, bitmap_heap, push_growing};
+use crate::tables::{DocWords, Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, WordTable, bitmap_heap, push_growing};
 use crate::text::{
     EMAIL_SEP, MIN_QUERY_CHARS, QueryWord, TextQuery, USERNAME_SEP, doc_words, emails, fields, for_each_variant,
     has_rank,
@@ -37,47 +37,68 @@ use crate::{Cursor, Entry, Hit, Page, Query, QueryError, Rank};
 /// "No value" in `u32` fields.
 const NONE: u32 = u32::MAX;
 
-/// A range of the text arena.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Span {
-    pub(crate) start: u32,
-    pub(crate) len: u32,
-}
+/// Ends each user's text in the arena.
+pub(crate) const TEXT_END: char = '\u{2}';
+/// The first of the characters that stand for `@` and an email domain in the arena (see `push_text`).
+const FIRST_DOMAIN: u8 = 3;
+/// The first of the characters that stand for a copy of earlier bytes of the same text (see `push_text`).
+const FIRST_COPY: u8 = 0x18;
+/// How many domains have a character of their own: the first ones seen (a tenant's users mostly share a few).
+pub(crate) const MAX_DOMAINS: usize = (FIRST_COPY - FIRST_DOMAIN) as usize;
+/// The shortest and longest copy, in bytes.
+const MIN_COPY: usize = 4;
+const MAX_COPY: usize = MIN_COPY + (0x20 - FIRST_COPY) as usize - 1;
+/// How far back a copy may start: its distance `d` is written as the printable byte `0x1f + d`.
+const MAX_DISTANCE: usize = 0x7f - 0x1f;
 
-impl Span {
-    fn range(self) -> std::ops::Range<usize> {
-        self.start as usize..self.start as usize + self.len as usize
-    }
-}
-
-/// What the index keeps of one user besides its postings.
-#[derive(Clone, Copy, Debug)]
+/// What the index keeps of one user besides its postings: 20 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Doc {
     pub id: Id,
-    /// Normalised display name, emails and usernames (see `text::fields`).
-    pub(crate) text: Span,
-    /// Where `[roles count, managers count, sources count, role keys.., manager keys.., source app keys..]`
-    /// starts in `lists`, or `NONE` when all three are empty.
-    pub(crate) lists: u32,
-    pub(crate) department: u32,
-    pub(crate) job_title: u32,
+    /// Where the user's text starts in the arena: normalised display name, emails and usernames (see
+    /// `text::fields`), encoded as `push_text` says, up to `TEXT_END`.
+    pub(crate) text: u32,
+    /// The user's filter values: a key in `profiles` (see `tables::Profiles`).
+    pub(crate) profile: u32,
+}
+
+/// A user's filter values, as a profile record reads them.
+#[derive(Clone, Copy)]
+pub(crate) struct Profile<'a>(pub(crate) &'a [u32]);
+
+impl<'a> Profile<'a> {
+    fn status(self) -> u8 {
+        self.0[0] as u8
+    }
+    fn user_type(self) -> u8 {
+        self.0[1] as u8
+    }
+    fn origin(self) -> u8 {
+        self.0[2] as u8
+    }
+    fn department(self) -> u32 {
+        self.0[3]
+    }
+    fn job_title(self) -> u32 {
+        self.0[4]
+    }
     /// Key in `delegates`, or `NONE`.
-    pub(crate) delegate: u32,
-    pub(crate) status: u8,
-    pub(crate) user_type: u8,
-    pub(crate) origin: u8,
+    pub(crate) fn delegate(self) -> u32 {
+        self.0[5]
+    }
+    /// Role keys, manager keys and source app keys.
+    pub(crate) fn lists(self) -> (&'a [u32], &'a [u32], &'a [u32]) {
+        let keys = &self.0[PROFILE_HEAD..];
+        let (roles, rest) = keys.split_at(self.0[6] as usize);
+        let (managers, sources) = rest.split_at(self.0[7] as usize);
+        (roles, managers, sources)
+    }
 }
 
 /// A user's new values, normalised and with filter values numbered.
 struct Prepared {
     text: String,
-    lists: Vec<u32>,
-    department: u32,
-    job_title: u32,
-    delegate: u32,
-    status: u8,
-    user_type: u8,
-    origin: u8,
+    profile: Vec<u32>,
 }
 
 /// The index of one tenant's users.
@@ -91,10 +112,12 @@ pub struct Index {
     pub(crate) late_order: BTreeMap<(u32, Id), u32>,
     /// Late doc numbers by the block of their successor in the chain (see `walk.rs`).
     pub(crate) late_by_block: Vec<RoaringBitmap>,
+    /// Every user's text, each ended by `TEXT_END` (see `push_text`).
     pub(crate) text: String,
     pub(crate) text_garbage: usize,
-    pub(crate) lists: Vec<u32>,
-    pub(crate) lists_garbage: usize,
+    /// The email domains with a character of their own in `text`, in the order of their characters.
+    pub(crate) domains: Vec<String>,
+    pub(crate) profiles: Profiles,
     pub(crate) grams: Grams,
     pub(crate) words: WordTable,
     pub(crate) statuses: Vec<RoaringBitmap>,
@@ -128,8 +151,8 @@ impl Default for Index {
             late_by_block: Vec::new(),
             text: String::new(),
             text_garbage: 0,
-            lists: Vec::new(),
-            lists_garbage: 0,
+            domains: Vec::new(),
+            profiles: Profiles::default(),
             grams: Grams::default(),
             words: WordTable::default(),
             statuses: vec![RoaringBitmap::new(); UserStatus::ALL.len()],
@@ -177,37 +200,172 @@ fn set(bitmap: &mut RoaringBitmap, doc: u32, on: bool) {
     }
 }
 
-/// Appends a user's lists; `NONE` for none.
-fn push_lists(arena: &mut Vec<u32>, items: &[u32]) -> u32 {
-    if items.is_empty() {
-        return NONE;
+/// Appends a user's text (normalised, see `text::fields`) to the arena, ended by `TEXT_END`, and returns where
+/// it starts. Normalised text has no control characters, so control characters code it (`decode_text` gives it
+/// back exactly):
+/// - a field ending in `@` and a domain of `domains` (or one added to it while it has room) keeps the domain's
+///   character instead, `FIRST_DOMAIN + i` for `domains[i]`;
+/// - 4 to 11 bytes that appeared earlier in the text, from a word's start or a change between letters and
+///   digits to the same at most `MAX_DISTANCE` bytes back, are the character `FIRST_COPY + length - 4` and
+///   the distance as a printable byte (the email repeats the name, the username the email's number).
+fn push_text(arena: &mut String, domains: &mut Vec<String>, text: &str) -> u32 {
+    let start = u32::try_from(arena.len()).expect("text arena under 4 GiB");
+    if arena.capacity() - arena.len() < text.len() + 1 {
+        // Grow by a sixteenth rather than double: the arena is a large part of the index.
+        arena.reserve_exact((text.len() + 1).max(arena.len() / 16));
     }
-    let start = u32::try_from(arena.len()).ok().filter(|&s| s != NONE).expect("list arena under 2^32 entries");
-    if arena.capacity() - arena.len() < items.len() {
-        arena.reserve_exact(items.len().max(arena.len() / 16));
+    // The coded domains: where their `@` is, where their field ends, and their character.
+    let mut coded: Vec<(usize, usize, char)> = Vec::new();
+    let mut at = 0;
+    for field in text.split([EMAIL_SEP, USERNAME_SEP]) {
+        let end = at + field.len();
+        let domain = field.rfind('@').filter(|&a| a + 1 < field.len());
+        if let Some((a, c)) = domain.and_then(|a| Some((a, domain_char(domains, &field[a + 1..])?))) {
+            coded.push((at + a, end, c));
+        }
+        at = end + 1;
     }
-    arena.extend_from_slice(items);
+    let bytes = text.as_bytes();
+    let mut anchors: Vec<usize> = Vec::new();
+    let (mut i, mut next) = (0, 0);
+    while i < bytes.len() {
+        if let Some(&(from, to, c)) = coded.get(next).filter(|d| d.0 == i) {
+            debug_assert!(from == i);
+            arena.push(c);
+            i = to;
+            next += 1;
+            continue;
+        }
+        if is_anchor(bytes, i) {
+            let limit = coded.get(next).map_or(bytes.len(), |d| d.0);
+            if let Some((distance, len)) = best_copy(text, i, limit, &anchors) {
+                anchors.push(i);
+                arena.push(char::from(FIRST_COPY + (len - MIN_COPY) as u8));
+                arena.push(char::from(0x1f + distance as u8));
+                i += len;
+                continue;
+            }
+            anchors.push(i);
+        }
+        let c = text[i..].chars().next().expect("a character at a boundary");
+        arena.push(c);
+        i += c.len_utf8();
+    }
+    arena.push(TEXT_END);
     start
 }
 
-/// The lists starting at `start` (see `Doc::lists`).
-fn lists_at(arena: &[u32], start: u32) -> &[u32] {
-    if start == NONE {
-        return &[];
-    }
-    let header = &arena[start as usize..start as usize + 3];
-    let len = 3 + header.iter().map(|&n| n as usize).sum::<usize>();
-    &arena[start as usize..start as usize + len]
+/// Whether a copy may start at, or be taken from, byte `i`: a letter or digit after a byte of another kind.
+fn is_anchor(bytes: &[u8], i: usize) -> bool {
+    let kind = |b: u8| match b {
+        b'0'..=b'9' => 1,
+        b if b.is_ascii_alphabetic() || b >= 0x80 => 2,
+        _ => 0,
+    };
+    let k = kind(bytes[i]);
+    k != 0 && (i == 0 || kind(bytes[i - 1]) != k)
 }
 
-fn push_text(arena: &mut String, text: &str) -> Span {
-    let start = u32::try_from(arena.len()).expect("text arena under 4 GiB");
-    if arena.capacity() - arena.len() < text.len() {
-        // Grow by a sixteenth rather than double: the arena is a large part of the index.
-        arena.reserve_exact(text.len().max(arena.len() / 16));
+/// The longest copy (distance, length) for the bytes of `text` from `i` up to `limit`, from an anchor before.
+fn best_copy(text: &str, i: usize, limit: usize, anchors: &[usize]) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut best: Option<(usize, usize)> = None;
+    for &j in anchors.iter().rev() {
+        let distance = i - j;
+        if distance > MAX_DISTANCE {
+            break;
+        }
+        // Never overlapping what it copies, and ending at a character's end.
+        let most = MAX_COPY.min(distance).min(limit - i);
+        let mut len = bytes[j..j + most].iter().zip(&bytes[i..i + most]).take_while(|(a, b)| a == b).count();
+        while len > 0 && !text.is_char_boundary(i + len) {
+            len -= 1;
+        }
+        if len >= MIN_COPY && best.is_none_or(|b| len > b.1) {
+            best = Some((distance, len));
+        }
     }
-    arena.push_str(text);
-    Span { start, len: u32::try_from(text.len()).expect("user text under 4 GiB") }
+    best
+}
+
+/// The character of `domain`, numbering it if there is room.
+fn domain_char(domains: &mut Vec<String>, domain: &str) -> Option<char> {
+    let i = match domains.iter().position(|d| d == domain) {
+        Some(i) => i,
+        None if domains.len() < MAX_DOMAINS => {
+            domains.push(domain.to_string());
+            domains.len() - 1
+        }
+        None => return None,
+    };
+    Some(char::from(FIRST_DOMAIN + i as u8))
+}
+
+/// The users' texts, as the word table reads its inline words back.
+pub(crate) struct DocTexts<'a> {
+    pub(crate) docs: &'a [Doc],
+    pub(crate) text: &'a str,
+    pub(crate) domains: &'a [String],
+}
+
+impl DocWords for DocTexts<'_> {
+    fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str)) {
+        let Some(d) = self.docs.get(doc as usize) else { return };
+        let rest = &self.text[d.text as usize..];
+        let mut text = String::new();
+        decode_text(&rest[..rest.find(TEXT_END).unwrap_or(rest.len())], self.domains, &mut text);
+        if let Some(word) = words(&text).nth(usize::from(index)) {
+            f(word);
+        }
+    }
+
+    fn for_each_word(&self, doc: u32, f: &mut dyn FnMut(usize, &str)) {
+        let Some(d) = self.docs.get(doc as usize) else { return };
+        let rest = &self.text[d.text as usize..];
+        let mut text = String::new();
+        decode_text(&rest[..rest.find(TEXT_END).unwrap_or(rest.len())], self.domains, &mut text);
+        for (i, word) in words(&text).enumerate() {
+            f(i, word);
+        }
+    }
+}
+
+/// Whether `b` is a domain's character.
+pub(crate) fn is_domain_byte(b: u8) -> bool {
+    (FIRST_DOMAIN..FIRST_COPY).contains(&b)
+}
+
+/// The text `push_text` stored as `raw` (without its `TEXT_END`), into `out`. Bytes it did not write give some
+/// text, never a panic.
+pub(crate) fn decode_text(raw: &str, domains: &[String], out: &mut String) {
+    out.clear();
+    let bytes = raw.as_bytes();
+    let (mut from, mut i) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(FIRST_DOMAIN..0x20).contains(&b) {
+            i += 1;
+            continue;
+        }
+        out.push_str(&raw[from..i]);
+        if b < FIRST_COPY {
+            out.push('@');
+            out.push_str(domains.get(usize::from(b - FIRST_DOMAIN)).map_or("", String::as_str));
+            i += 1;
+        } else {
+            let len = usize::from(b - FIRST_COPY) + MIN_COPY;
+            let distance = bytes.get(i + 1).map_or(0, |&d| usize::from(d.saturating_sub(0x1f)));
+            let at = out.len().saturating_sub(distance);
+            if distance > 0 && at + len <= out.len() && out.is_char_boundary(at) && out.is_char_boundary(at + len) {
+                let mut copy = [0u8; MAX_COPY];
+                copy[..len].copy_from_slice(&out.as_bytes()[at..at + len]);
+                out.push_str(std::str::from_utf8(&copy[..len]).unwrap_or(""));
+            }
+            i += 2;
+        }
+        from = i.min(bytes.len());
+    }
+    out.push_str(&raw[from..]);
 }
 
 impl Index {
@@ -235,13 +393,30 @@ impl Index {
         self.late_order.get(&(next, id)).copied()
     }
 
-    pub(crate) fn doc_text(&self, doc: u32) -> &str {
-        &self.text[self.docs[doc as usize].text.range()]
+    /// A user's text as the arena holds it (see `push_text`), without its `TEXT_END`.
+    pub(crate) fn raw_text(&self, doc: u32) -> &str {
+        let start = self.docs[doc as usize].text as usize;
+        let rest = &self.text[start..];
+        &rest[..rest.find(TEXT_END).unwrap_or(rest.len())]
     }
 
-    /// The normalised emails of a user.
-    pub(crate) fn doc_emails(&self, doc: u32) -> impl Iterator<Item = &str> {
-        emails(self.doc_text(doc))
+    /// A user's normalised text (see `text::fields`), into `out`; returns it.
+    pub(crate) fn doc_text<'s>(&self, doc: u32, out: &'s mut String) -> &'s str {
+        decode_text(self.raw_text(doc), &self.domains, out);
+        out
+    }
+
+    /// Whether `email` (normalised) is one of a user's emails.
+    pub(crate) fn has_email(&self, doc: u32, email: &str, scratch: &mut String) -> bool {
+        emails(self.doc_text(doc, scratch)).any(|e| e == email)
+    }
+
+    pub(crate) fn texts(&self) -> DocTexts<'_> {
+        DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains }
+    }
+
+    pub(crate) fn profile(&self, doc: u32) -> Profile<'_> {
+        Profile(self.profiles.get(self.docs[doc as usize].profile))
     }
 
     /// Adds the user, or replaces the entry with the same id.
@@ -280,48 +455,30 @@ impl Index {
         let roles = keys(&mut self.roles, &entry.role_ids);
         let managers = keys(&mut self.managers, &entry.manager_ids);
         let sources = keys(&mut self.sources, &entry.source_app_ids);
-        let mut lists = Vec::new();
-        if !(roles.is_empty() && managers.is_empty() && sources.is_empty()) {
-            lists.reserve(3 + roles.len() + managers.len() + sources.len());
-            lists.push(roles.len() as u32);
-            lists.push(managers.len() as u32);
-            lists.push(sources.len() as u32);
-            lists.extend(roles);
-            lists.extend(managers);
-            lists.extend(sources);
-        }
-        let prepared = Prepared {
-            text,
-            lists,
-            department: self.departments.intern_lowercase(&entry.department, &mut field),
-            job_title: self.job_titles.intern_lowercase(&entry.job_title, &mut field),
-            delegate: entry.delegated_user_id.map_or(NONE, |id| self.delegates.intern(id)),
-            status: status_index(entry.status) as u8,
-            user_type: type_index(entry.user_type) as u8,
-            origin: origin_index(entry.origin) as u8,
-        };
+        let mut profile = Vec::with_capacity(PROFILE_HEAD + roles.len() + managers.len() + sources.len());
+        profile.extend([
+            status_index(entry.status) as u32,
+            type_index(entry.user_type) as u32,
+            origin_index(entry.origin) as u32,
+            self.departments.intern_lowercase(&entry.department, &mut field),
+            self.job_titles.intern_lowercase(&entry.job_title, &mut field),
+            entry.delegated_user_id.map_or(NONE, |id| self.delegates.intern(id)),
+            roles.len() as u32,
+            managers.len() as u32,
+            sources.len() as u32,
+        ]);
+        profile.extend(roles);
+        profile.extend(managers);
+        profile.extend(sources);
         self.scratch_field = field;
-        prepared
+        Prepared { text, profile }
     }
 
     fn insert_new(&mut self, id: Id, p: Prepared) {
         let doc = u32::try_from(self.docs.len()).ok().filter(|&d| d <= MAX_DOC).expect("at most 2^31 - 1 users");
-        let text = push_text(&mut self.text, &p.text);
-        let lists = push_lists(&mut self.lists, &p.lists);
-        push_growing(
-            &mut self.docs,
-            Doc {
-                id,
-                text,
-                lists,
-                department: p.department,
-                job_title: p.job_title,
-                delegate: p.delegate,
-                status: p.status,
-                user_type: p.user_type,
-                origin: p.origin,
-            },
-        );
+        let text = push_text(&mut self.text, &mut self.domains, &p.text);
+        let profile = self.profiles.acquire(&p.profile);
+        push_growing(&mut self.docs, Doc { id, text, profile });
         if self.chain.last().is_none_or(|&last| self.docs[last as usize].id < id) {
             push_growing(&mut self.chain, doc);
         } else {
@@ -339,21 +496,23 @@ impl Index {
             self.grams.add(gram, doc);
         }
         // Adding a user's word twice is harmless, and cheaper than sorting them out.
-        for word in fields(&p.text).flat_map(words) {
-            self.words.add(word, doc);
+        let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
+        for (index, word) in fields(&p.text).flat_map(words).enumerate() {
+            self.words.add(word, doc, index, &texts);
         }
         self.set_filters(doc, true);
         self.refresh_is_delegate(id);
-        if p.delegate != NONE {
-            self.refresh_is_delegate(*self.delegates.value(p.delegate));
+        let delegate = Profile(&p.profile).delegate();
+        if delegate != NONE {
+            self.refresh_is_delegate(*self.delegates.value(delegate));
         }
         self.grams.maybe_compact(doc + 1);
         self.scratch_text = p.text;
     }
 
     fn replace(&mut self, doc: u32, p: Prepared) {
-        let old = self.docs[doc as usize];
-        let old_text = self.text[old.text.range()].to_string();
+        let mut old_text = String::new();
+        self.doc_text(doc, &mut old_text);
         if old_text != p.text {
             // Grams and words: take out the old ones the new text lacks, add the new ones the old lacked.
             self.grams.of_fields(fields(&old_text), &mut self.scratch_old_grams);
@@ -365,32 +524,42 @@ impl Index {
             for &gram in new_grams.iter().filter(|g| old_grams.binary_search(g).is_err()) {
                 self.grams.add(gram, doc);
             }
-            let (old_words, new_words) = (doc_words(&old_text), doc_words(&p.text));
-            for word in old_words.iter().filter(|w| new_words.binary_search(w).is_err()) {
-                self.words.remove(word, doc);
+            // Words: the lost ones out while the old text is in place, the kept inline ones given their new
+            // indexes, then the new text and the new words (see `tables::WordTable`).
+            let old_words = doc_words(&old_text);
+            let mut new_words: Vec<(&str, usize)> =
+                fields(&p.text).flat_map(words).enumerate().map(|(i, w)| (w, i)).collect();
+            new_words.sort_unstable();
+            new_words.dedup_by(|a, b| a.0 == b.0);
+            let is_new = |w: &str| new_words.binary_search_by(|(x, _)| (*x).cmp(w)).is_err();
+            let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
+            for word in old_words.iter().filter(|w| is_new(w)) {
+                self.words.remove(word, doc, &texts);
             }
-            for word in new_words.iter().filter(|w| old_words.binary_search(w).is_err()) {
-                self.words.add(word, doc);
+            let moves: Vec<(usize, &str, usize)> = new_words
+                .iter()
+                .filter(|(w, _)| old_words.binary_search(w).is_ok())
+                .filter_map(|&(w, i)| self.words.inline_slot(w, doc, &texts).map(|slot| (slot, w, i)))
+                .collect();
+            self.words.set_indexes(&moves);
+            self.text_garbage += self.raw_text(doc).len() + 1;
+            self.docs[doc as usize].text = push_text(&mut self.text, &mut self.domains, &p.text);
+            let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
+            for &(word, index) in new_words.iter().filter(|(w, _)| old_words.binary_search(w).is_err()) {
+                self.words.add(word, doc, index, &texts);
             }
-            self.text_garbage += old.text.len as usize;
-            self.docs[doc as usize].text = push_text(&mut self.text, &p.text);
         }
-        self.set_filters(doc, false);
-        if lists_at(&self.lists, old.lists) != p.lists.as_slice() {
-            self.lists_garbage += lists_at(&self.lists, old.lists).len();
-            self.docs[doc as usize].lists = push_lists(&mut self.lists, &p.lists);
-        }
-        let d = &mut self.docs[doc as usize];
-        d.department = p.department;
-        d.job_title = p.job_title;
-        d.delegate = p.delegate;
-        d.status = p.status;
-        d.user_type = p.user_type;
-        d.origin = p.origin;
-        self.set_filters(doc, true);
-        for key in [old.delegate, p.delegate] {
-            if key != NONE {
-                self.refresh_is_delegate(*self.delegates.value(key));
+        let old_profile = self.docs[doc as usize].profile;
+        if self.profiles.get(old_profile) != p.profile.as_slice() {
+            let old_delegate = self.profile(doc).delegate();
+            self.set_filters(doc, false);
+            self.docs[doc as usize].profile = self.profiles.acquire(&p.profile);
+            self.profiles.release(old_profile);
+            self.set_filters(doc, true);
+            for key in [old_delegate, Profile(&p.profile).delegate()] {
+                if key != NONE {
+                    self.refresh_is_delegate(*self.delegates.value(key));
+                }
             }
         }
         self.maybe_compact();
@@ -399,31 +568,28 @@ impl Index {
 
     /// Adds the user to (or takes it out of) every filter posting its record names.
     fn set_filters(&mut self, doc: u32, on: bool) {
-        let d = self.docs[doc as usize];
-        set(&mut self.statuses[d.status as usize], doc, on);
-        set(&mut self.types[d.user_type as usize], doc, on);
-        set(&mut self.origins[d.origin as usize], doc, on);
-        if is_live(d.status) {
+        let d = Profile(self.profiles.get(self.docs[doc as usize].profile));
+        set(&mut self.statuses[d.status() as usize], doc, on);
+        set(&mut self.types[d.user_type() as usize], doc, on);
+        set(&mut self.origins[d.origin() as usize], doc, on);
+        if is_live(d.status()) {
             set(&mut self.live, doc, on);
         }
-        toggle_facet(&mut self.departments, d.department, doc, on);
-        toggle_facet(&mut self.job_titles, d.job_title, doc, on);
-        if d.delegate != NONE {
-            toggle_facet(&mut self.delegates, d.delegate, doc, on);
+        toggle_facet(&mut self.departments, d.department(), doc, on);
+        toggle_facet(&mut self.job_titles, d.job_title(), doc, on);
+        if d.delegate() != NONE {
+            toggle_facet(&mut self.delegates, d.delegate(), doc, on);
             set(&mut self.has_delegate, doc, on);
         }
-        if let [n_roles, n_managers, _, keys @ ..] = lists_at(&self.lists, d.lists) {
-            let (roles, rest) = keys.split_at(*n_roles as usize);
-            let (managers, sources) = rest.split_at(*n_managers as usize);
-            for &key in roles {
-                toggle_facet(&mut self.roles, key, doc, on);
-            }
-            for &key in managers {
-                toggle_facet(&mut self.managers, key, doc, on);
-            }
-            for &key in sources {
-                toggle_facet(&mut self.sources, key, doc, on);
-            }
+        let (roles, managers, sources) = d.lists();
+        for &key in roles {
+            toggle_facet(&mut self.roles, key, doc, on);
+        }
+        for &key in managers {
+            toggle_facet(&mut self.managers, key, doc, on);
+        }
+        for &key in sources {
+            toggle_facet(&mut self.sources, key, doc, on);
         }
     }
 
@@ -436,24 +602,19 @@ impl Index {
         set(&mut self.is_delegate, doc, others > 0);
     }
 
-    /// Rewrites an arena once more than half of it is left over from replaced values.
+    /// Rewrites the text arena once more than half of it is left over from replaced values.
     fn maybe_compact(&mut self) {
         const MIN_GARBAGE: usize = 1 << 20;
         if self.text_garbage > MIN_GARBAGE && self.text_garbage * 2 > self.text.len() {
             let mut text = String::with_capacity(self.text.len() - self.text_garbage);
-            for d in &mut self.docs {
-                d.text = push_text(&mut text, &self.text[d.text.range()]);
+            for doc in 0..self.docs.len() as u32 {
+                let start = u32::try_from(text.len()).expect("text arena under 4 GiB");
+                text.push_str(self.raw_text(doc));
+                text.push(TEXT_END);
+                self.docs[doc as usize].text = start;
             }
             self.text = text;
             self.text_garbage = 0;
-        }
-        if self.lists_garbage * 4 > MIN_GARBAGE && self.lists_garbage * 2 > self.lists.len() {
-            let mut lists = Vec::with_capacity(self.lists.len() - self.lists_garbage);
-            for d in &mut self.docs {
-                d.lists = push_lists(&mut lists, lists_at(&self.lists, d.lists));
-            }
-            self.lists = lists;
-            self.lists_garbage = 0;
         }
     }
 
@@ -504,14 +665,14 @@ impl Index {
             if after.is_none_or(|c| c.rank <= Rank::Substring) {
                 let start = after.filter(|c| c.rank == Rank::Substring).map(|c| c.id);
                 let candidates = self.substring_node(query);
-                let mut flags = Vec::new();
+                let (mut flags, mut text) = (Vec::new(), String::new());
                 self.walk(filtered, &candidates, start, Rank::Substring, want, hits, |doc| {
-                    has_rank(self.doc_text(doc), query, Rank::Substring, &mut flags)
+                    has_rank(self.doc_text(doc, &mut text), query, Rank::Substring, &mut flags)
                 });
             }
             return;
         }
-        let mut flags = Vec::new();
+        let (mut flags, mut text) = (Vec::new(), String::new());
         let exact = || self.exact_node(query);
         for level in [Rank::Exact, Rank::Prefix, Rank::Substring, Rank::Typo] {
             if hits.len() >= want {
@@ -533,7 +694,7 @@ impl Index {
             };
             let candidates = Node::And(vec![matching, Node::Not(Box::new(exact()))]);
             self.walk(filtered, &candidates, start, level, want, hits, |doc| {
-                has_rank(self.doc_text(doc), query, level, &mut flags)
+                has_rank(self.doc_text(doc, &mut text), query, level, &mut flags)
             });
         }
     }
@@ -544,7 +705,7 @@ impl Index {
             query
                 .words
                 .iter()
-                .map(|word| match self.words.get(&word.text) {
+                .map(|word| match self.words.get(&word.text, &self.texts()) {
                     Posting::Empty => Node::empty(),
                     Posting::One(doc) => Node::Owned(std::iter::once(doc).collect()),
                     Posting::Many(bitmap) => Node::Set(bitmap),
@@ -591,7 +752,8 @@ impl Index {
         let mut singles = Vec::new();
         let mut many: Vec<Node<'_>> = Vec::new();
         if word.len() <= self.words.max_chars() + 1 {
-            for_each_variant(word, alphabet, |variant| match self.words.get(variant) {
+            let texts = self.texts();
+            for_each_variant(word, alphabet, |variant| match self.words.get(variant, &texts) {
                 Posting::Empty => {}
                 Posting::One(doc) => singles.push(doc),
                 Posting::Many(bitmap) => many.push(Node::Set(bitmap)),
@@ -622,8 +784,8 @@ impl Index {
                     + self.late_order.len() * (4 + size_of::<Id>() + 4) * 3 / 2
                     + self.late_by_block.iter().map(|b| size_of::<RoaringBitmap>() + bitmap_heap(b)).sum::<usize>(),
             ),
-            ("text", self.text.capacity()),
-            ("lists", self.lists.capacity() * 4),
+            ("text", self.text.capacity() + self.domains.iter().map(|d| d.capacity() + 24).sum::<usize>()),
+            ("profiles", self.profiles.heap_bytes()),
             ("gram table", self.grams.heap_bytes().0),
             ("gram postings", self.grams.heap_bytes().1),
             ("words", self.words.heap_bytes()),
@@ -654,4 +816,33 @@ impl Index {
 
 fn toggle_facet<K: std::hash::Hash + Eq + Clone>(facet: &mut Facet<K>, key: u32, doc: u32, on: bool) {
     if on { facet.add(key, doc) } else { facet.remove(key, doc) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_arena_gives_back_every_text_with_domains_coded() {
+        let (mut arena, mut domains) = (String::new(), Vec::new());
+        let mut texts: Vec<String> = vec![
+            "ada lovelace\0ada@example.com\0a@\0@b\u{1}ada@example.com".into(),
+            String::new(),
+            "x@y@example.com\u{1}x@".into(),
+            "zoë zoëzoë zoëzoëzoëzoë\0zoe.zoe.123456@x.example\u{1}zzoe123456123456\u{1}zoë".into(),
+            "james smith\0james.smith.123456@acme.example\u{1}jsmith123456\u{1}james.smith.123456@acme.example".into(),
+            format!("{}\0{}", "a1".repeat(100), "a1".repeat(100)),
+        ];
+        // More domains than have characters: the later ones stay as text.
+        texts.extend((0..40).map(|i| format!("user {i}\0u{i}@d{i}.example\u{1}u{i}@d{}.example", i % 3)));
+        let starts: Vec<u32> = texts.iter().map(|t| push_text(&mut arena, &mut domains, t)).collect();
+        assert_eq!(domains.len(), MAX_DOMAINS);
+        assert!(arena.len() < texts.iter().map(|t| t.len() + 1).sum::<usize>());
+        let mut out = String::new();
+        for (text, start) in texts.iter().zip(starts) {
+            let rest = &arena[start as usize..];
+            decode_text(&rest[..rest.find(TEXT_END).unwrap()], &domains, &mut out);
+            assert_eq!(&out, text);
+        }
+    }
 }

@@ -18,11 +18,11 @@ use onramp_domain::user::{UserOrigin, UserStatus, UserType};
 use roaring::RoaringBitmap;
 
 use crate::grams::Grams;
-use crate::index::{Doc, Index, Span};
-use crate::tables::{Facet, WordTable};
+use crate::index::{Doc, DocTexts, Index, MAX_DOMAINS, Profile, TEXT_END, is_domain_byte};
+use crate::tables::{Facet, Profiles, WordTable};
 
 /// The layout of [`crate::Index::write_snapshot`]'s bytes.
-pub const LAYOUT: u32 = 2;
+pub const LAYOUT: u32 = 3;
 
 /// Writes the parts of a snapshot.
 pub(crate) struct Out<'w> {
@@ -197,8 +197,26 @@ impl<'r> In<'r> {
     }
 }
 
+/// Checks that every user's text starts in the arena and ends in it, and names only domains that are there.
+fn check_texts(docs: &[Doc], text: &str, domains: &[String]) -> io::Result<()> {
+    if !text.is_empty() && !text.ends_with(TEXT_END) {
+        return Err(invalid("a text arena cut short"));
+    }
+    let first_unnamed = 3 + domains.len();
+    if text.bytes().any(|b| is_domain_byte(b) && usize::from(b) >= first_unnamed) {
+        return Err(invalid("a text naming a domain that is not there"));
+    }
+    for d in docs {
+        let start = d.text as usize;
+        if start >= text.len() || !text.is_char_boundary(start) {
+            return Err(invalid("a user record naming values that are not there"));
+        }
+    }
+    Ok(())
+}
+
 /// The bytes of one written `Doc`.
-const DOC_BYTES: usize = 12 + 4 * 6 + 3;
+const DOC_BYTES: usize = 12 + 4 * 2;
 
 impl Index {
     /// Writes the index as built (see the module doc) to `w`.
@@ -210,10 +228,8 @@ impl Index {
             buf.clear();
             for d in chunk {
                 buf.extend_from_slice(d.id.as_bytes());
-                for v in [d.text.start, d.text.len, d.lists, d.department, d.job_title, d.delegate] {
-                    buf.extend_from_slice(&v.to_le_bytes());
-                }
-                buf.extend_from_slice(&[d.status, d.user_type, d.origin]);
+                buf.extend_from_slice(&d.text.to_le_bytes());
+                buf.extend_from_slice(&d.profile.to_le_bytes());
             }
             out.bytes(&buf)?;
         }
@@ -228,8 +244,11 @@ impl Index {
         out.bitmaps(&self.late_by_block)?;
         out.blob(self.text.as_bytes())?;
         out.len(self.text_garbage)?;
-        out.u32s(&self.lists)?;
-        out.len(self.lists_garbage)?;
+        out.len(self.domains.len())?;
+        for domain in &self.domains {
+            out.blob(domain.as_bytes())?;
+        }
+        self.profiles.write_snapshot(&mut out)?;
         self.grams.write_snapshot(&mut out)?;
         self.words.write_snapshot(&mut out)?;
         out.bitmaps(&self.statuses)?;
@@ -265,17 +284,7 @@ impl Index {
             for b in buf[..take * DOC_BYTES].chunks_exact(DOC_BYTES) {
                 let u = |i: usize| u32::from_le_bytes([b[12 + 4 * i], b[13 + 4 * i], b[14 + 4 * i], b[15 + 4 * i]]);
                 let id: [u8; 12] = b[..12].try_into().expect("12 bytes");
-                docs.push(Doc {
-                    id: Id::from_bytes(id),
-                    text: Span { start: u(0), len: u(1) },
-                    lists: u(2),
-                    department: u(3),
-                    job_title: u(4),
-                    delegate: u(5),
-                    status: b[36],
-                    user_type: b[37],
-                    origin: b[38],
-                });
+                docs.push(Doc { id: Id::from_bytes(id), text: u(0), profile: u(1) });
             }
             left -= take;
         }
@@ -291,10 +300,17 @@ impl Index {
         let late_by_block = input.bitmaps()?;
         let text = input.string()?;
         let text_garbage = input.usize()?;
-        let lists = input.u32s()?;
-        let lists_garbage = input.usize()?;
+        let n = input.len(8)?;
+        if n > MAX_DOMAINS {
+            return Err(invalid("more domains than have characters"));
+        }
+        let domains = (0..n).map(|_| input.string()).collect::<io::Result<Vec<_>>>()?;
+        // What the profiles name is checked once it is read (`check`).
+        let profiles = Profiles::read_snapshot(input, docs.iter().map(|d| d.profile))?;
         let grams = Grams::read_snapshot(input)?;
-        let words = WordTable::read_snapshot(input)?;
+        check_texts(&docs, &text, &domains)?;
+        let words =
+            WordTable::read_snapshot(input, &DocTexts { docs: &docs, text: &text, domains: &domains }, docs.len())?;
         let statuses = input.bitmaps()?;
         let types = input.bitmaps()?;
         let origins = input.bitmaps()?;
@@ -307,8 +323,8 @@ impl Index {
             late_by_block,
             text,
             text_garbage,
-            lists,
-            lists_garbage,
+            domains,
+            profiles,
             grams,
             words,
             statuses,
@@ -346,32 +362,20 @@ impl Index {
         {
             return Err(invalid("id order naming users that are not there"));
         }
-        for d in &self.docs {
-            let range = d.text.start as usize..d.text.start as usize + d.text.len as usize;
-            if self.text.get(range).is_none()
-                || (d.lists != u32::MAX && d.lists as usize + 3 > self.lists.len())
-                || d.department as usize >= self.departments.len()
-                || d.job_title as usize >= self.job_titles.len()
-                || (d.delegate != u32::MAX && d.delegate as usize >= self.delegates.len())
-                || d.status as usize >= UserStatus::ALL.len()
-                || d.user_type as usize >= UserType::ALL.len()
-                || d.origin as usize >= UserOrigin::ALL.len()
+        for record in self.profiles.records() {
+            let p = Profile(record);
+            let (roles, managers, sources) = p.lists();
+            if record[0] as usize >= UserStatus::ALL.len()
+                || record[1] as usize >= UserType::ALL.len()
+                || record[2] as usize >= UserOrigin::ALL.len()
+                || record[3] as usize >= self.departments.len()
+                || record[4] as usize >= self.job_titles.len()
+                || (p.delegate() != u32::MAX && p.delegate() as usize >= self.delegates.len())
+                || roles.iter().any(|&k| k as usize >= self.roles.len())
+                || managers.iter().any(|&k| k as usize >= self.managers.len())
+                || sources.iter().any(|&k| k as usize >= self.sources.len())
             {
-                return Err(invalid("a user record naming values that are not there"));
-            }
-            if d.lists != u32::MAX {
-                let at = d.lists as usize;
-                let counts = &self.lists[at..at + 3];
-                let end = at + 3 + counts.iter().map(|&n| n as usize).sum::<usize>();
-                let keys = self.lists.get(at + 3..end).ok_or_else(|| invalid("a user's lists cut short"))?;
-                let (roles, rest) = keys.split_at(counts[0] as usize);
-                let (managers, sources) = rest.split_at(counts[1] as usize);
-                if roles.iter().any(|&k| k as usize >= self.roles.len())
-                    || managers.iter().any(|&k| k as usize >= self.managers.len())
-                    || sources.iter().any(|&k| k as usize >= self.sources.len())
-                {
-                    return Err(invalid("a user's lists naming values that are not there"));
-                }
+                return Err(invalid("a user's profile naming values that are not there"));
             }
         }
         Ok(())
@@ -380,23 +384,15 @@ impl Index {
     /// Whether two indexes hold the same records and postings (the scratch space aside).
     #[cfg(test)]
     pub(crate) fn same_as(&self, other: &Index) -> bool {
-        let docs = |i: &Index| {
-            i.docs
-                .iter()
-                .map(|d| {
-                    (d.id, d.text, d.lists, d.department, d.job_title, d.delegate, d.status, d.user_type, d.origin)
-                })
-                .collect::<Vec<_>>()
-        };
-        docs(self) == docs(other)
+        self.docs == other.docs
             && self.chain == other.chain
             && self.late == other.late
             && self.late_order == other.late_order
             && self.late_by_block == other.late_by_block
             && self.text == other.text
             && self.text_garbage == other.text_garbage
-            && self.lists == other.lists
-            && self.lists_garbage == other.lists_garbage
+            && self.domains == other.domains
+            && self.profiles.same_as(&other.profiles)
             && self.grams.same_as(&other.grams)
             && self.words.same_as(&other.words)
             && self.statuses == other.statuses

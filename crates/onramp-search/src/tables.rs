@@ -107,16 +107,57 @@ const MANY: u32 = 1 << 31;
 /// The largest user number the tables can hold.
 pub(crate) const MAX_DOC: u32 = MANY - 2;
 
+/// The words of users' texts, as the word table reads its single-user entries back (see [`WordTable`]).
+pub(crate) trait DocWords {
+    /// Calls `f` with the `index`th word of user `doc`'s text (every word counted, repeats included), or does
+    /// not call it when there is none.
+    fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str));
+    /// Calls `f` with each word of user `doc`'s text and its index.
+    fn for_each_word(&self, doc: u32, f: &mut dyn FnMut(usize, &str));
+}
+
+/// Whether the `index`th word of `doc` is `word`.
+fn is_word_of(docs: &dyn DocWords, doc: u32, index: u8, word: &[u8]) -> bool {
+    let mut same = false;
+    docs.with_word(doc, index, &mut |w| same = w.as_bytes() == word);
+    same
+}
+
+/// Tags of slots: 0 is empty, `TOMBSTONE` a removed inline entry, `INLINE | 6 bits of the hash` an inline
+/// entry, `ARENA | 7 bits of the hash` an arena entry.
+const TOMBSTONE: u8 = 1;
+const INLINE: u8 = 0x40;
+const ARENA: u8 = 0x80;
+/// The bits of an inline slot's index byte that hold the index (the others hold bits of the hash): a word
+/// past its user's 16th is kept in the arena.
+const INDEX_MASK: u8 = 0x0f;
+
 /// Words → users, with the characters seen in words (the alphabet of one-edit variants).
 ///
-/// Each word is an entry of one byte arena: its length (LEB128), its bytes, and its posting (`u32`, little
-/// endian): `EMPTY`, one user's number, or `MANY | i` for `bitmaps[i]`. The slots of the open-addressing
-/// table (linear probing) hold entry offsets, with a tag byte beside them (7 bits of the hash; 0 when empty)
-/// so that most probes read neither the slot nor the entry.
+/// Most words belong to one user (the email's number, the username), so such a word is kept "inline": its
+/// slot holds the user's number and the word's index among that user's words, and the word is read back
+/// from the user's text ([`DocWords`]) to be compared; it costs its slot and nothing more. A word of several
+/// users (or past its user's 16th word) is an entry of one byte arena: its length (LEB128), its bytes, and
+/// its posting (`u32`, little endian): `EMPTY`, one user's number, or `MANY | i` for `bitmaps[i]`; an inline
+/// word becomes one when a second user adds it. The user whose text changes gives its kept inline words their
+/// new indexes ([`WordTable::inline_slot`], [`WordTable::set_indexes`]) before its text changes, removes the
+/// words it lost before, and adds its new words after.
+///
+/// The slots of the open-addressing table (linear probing) hold entry offsets or user numbers, with a tag byte
+/// beside them so that most probes read neither the slot nor the entry. A removed inline word leaves a
+/// tombstone, dropped when the table is next rebuilt. A word's first slot is the high part of its hash times
+/// the number of slots, which need not be a power of two: the table is rebuilt (a quarter larger unless
+/// tombstones were most of the load) when more than [`MAX_LOAD`] of it is taken, so that its slots stay
+/// between about 64 % and 80 % full rather than between 37 % and 75 % as when doubling.
 pub(crate) struct WordTable {
     slots: Vec<u32>,
     tags: Vec<u8>,
+    /// For an inline slot, its word's index among its user's words.
+    indexes: Vec<u8>,
+    /// Live entries, arena and inline.
     words: usize,
+    /// Tombstones.
+    dead: usize,
     arena: Vec<u8>,
     bitmaps: Vec<RoaringBitmap>,
     free_bitmaps: Vec<u32>,
@@ -131,7 +172,9 @@ impl Default for WordTable {
         WordTable {
             slots: vec![0; 1024],
             tags: vec![0; 1024],
+            indexes: vec![0; 1024],
             words: 0,
+            dead: 0,
             arena: Vec::new(),
             bitmaps: Vec::new(),
             free_bitmaps: Vec::new(),
@@ -143,9 +186,41 @@ impl Default for WordTable {
     }
 }
 
+/// The share of the word table's slots taken beyond which it is rebuilt, as a fraction.
+const MAX_LOAD: (usize, usize) = (4, 5);
+
+/// Where a word was found.
+enum Found {
+    /// Its posting's place in the arena.
+    Arena(usize),
+    /// Its inline slot.
+    Inline(usize),
+}
+
 impl WordTable {
     fn hash(&self, word: &[u8]) -> u64 {
         self.hasher.hash_one(word)
+    }
+
+    /// The first slot to probe for `hash` among `size`.
+    fn home(hash: u64, size: usize) -> usize {
+        ((u128::from(hash) * size as u128) >> 64) as usize
+    }
+
+    /// Whether `taken` slots are too many of `size`.
+    fn overloaded(taken: usize, size: usize) -> bool {
+        taken.saturating_mul(MAX_LOAD.1) > size.saturating_mul(MAX_LOAD.0)
+    }
+
+    /// The tag of an arena entry and of an inline entry of `hash` (low bits: the high ones choose the slot).
+    fn tags_of(hash: u64) -> (u8, u8) {
+        (ARENA | (hash as u8 & 0x7f), INLINE | (hash as u8 & 0x3f))
+    }
+
+    /// Four more bits of `hash` beside an inline entry's index, so that a probe reads its user's text only for
+    /// one in 1,024 other words.
+    fn check_bits(hash: u64) -> u8 {
+        ((hash >> 6) as u8 & 0x0f) << 4
     }
 
     /// The bytes of the entry at `at`, and where its posting is.
@@ -173,60 +248,93 @@ impl WordTable {
         self.arena[pos..pos + 4].copy_from_slice(&value.to_le_bytes());
     }
 
-    /// 7 bits of a hash, with the high bit set: a slot's tag is 0 while it is empty.
-    fn tag(hash: u64) -> u8 {
-        (hash >> 57) as u8 | 0x80
-    }
-
-    /// Where the posting of `word` is, or the empty slot where the word would go. A miss reads only tags.
-    fn find(&self, word: &[u8], hash: u64) -> Result<usize, usize> {
-        let mask = self.slots.len() - 1;
-        let tag = Self::tag(hash);
-        let mut pos = hash as usize & mask;
+    /// Where `word` is, or the empty slot where it would go. A miss reads only tags, but for the rare inline
+    /// entry whose tag matches.
+    fn find(&self, word: &[u8], hash: u64, docs: &dyn DocWords) -> Result<Found, usize> {
+        let size = self.slots.len();
+        let (arena_tag, inline_tag) = Self::tags_of(hash);
+        let mut pos = Self::home(hash, size);
         loop {
             match self.tags[pos] {
                 0 => return Err(pos),
-                t if t == tag => {
+                t if t == arena_tag => {
                     let (bytes, posting) = self.entry(self.slots[pos]);
                     if bytes == word {
-                        return Ok(posting);
+                        return Ok(Found::Arena(posting));
                     }
+                }
+                t if t == inline_tag
+                    && self.indexes[pos] & !INDEX_MASK == Self::check_bits(hash)
+                    && is_word_of(docs, self.slots[pos], self.indexes[pos] & INDEX_MASK, word) =>
+                {
+                    return Ok(Found::Inline(pos));
                 }
                 _ => {}
             }
-            pos = (pos + 1) & mask;
+            pos += 1;
+            if pos == size {
+                pos = 0;
+            }
         }
     }
 
-    pub fn get(&self, word: &str) -> Posting<'_> {
-        match self.find(word.as_bytes(), self.hash(word.as_bytes())) {
-            Ok(pos) => match self.posting_at(pos) {
+    pub fn get(&self, word: &str, docs: &dyn DocWords) -> Posting<'_> {
+        match self.find(word.as_bytes(), self.hash(word.as_bytes()), docs) {
+            Ok(Found::Arena(pos)) => match self.posting_at(pos) {
                 EMPTY => Posting::Empty,
                 p if p & MANY != 0 => Posting::Many(&self.bitmaps[(p & !MANY) as usize]),
                 d => Posting::One(d),
             },
+            Ok(Found::Inline(slot)) => Posting::One(self.slots[slot]),
             Err(_) => Posting::Empty,
         }
     }
 
-    fn grow(&mut self) {
-        let size = self.slots.len() * 2;
+    /// Rebuilds the slots without tombstones, a quarter larger if the live entries alone are too many.
+    fn rebuild(&mut self, docs: &dyn DocWords) {
+        let old = self.slots.len();
+        let size = if Self::overloaded(self.words, old) { old + old / 4 } else { old };
         let old_slots = std::mem::replace(&mut self.slots, vec![0; size]);
         let old_tags = std::mem::replace(&mut self.tags, vec![0; size]);
-        let mask = size - 1;
-        for (at, _) in old_slots.into_iter().zip(old_tags).filter(|(_, tag)| *tag != 0) {
-            let hash = self.hash(self.entry(at).0);
-            let mut pos = hash as usize & mask;
-            while self.tags[pos] != 0 {
-                pos = (pos + 1) & mask;
+        let old_indexes = std::mem::replace(&mut self.indexes, vec![0; size]);
+        self.dead = 0;
+        for ((value, tag), index) in old_slots.into_iter().zip(old_tags).zip(old_indexes) {
+            if tag & ARENA != 0 {
+                let hash = self.hash(self.entry(value).0);
+                self.place(value, true, index, hash);
+            } else if tag & INLINE != 0 {
+                let index = index & INDEX_MASK;
+                let mut hash = None;
+                docs.with_word(value, index, &mut |w| hash = Some(self.hasher.hash_one(w.as_bytes())));
+                match hash {
+                    Some(hash) => self.place(value, false, index, hash),
+                    None => {
+                        debug_assert!(false, "an inline word its user no longer has");
+                        self.words -= 1;
+                    }
+                }
             }
-            self.slots[pos] = at;
-            self.tags[pos] = Self::tag(hash);
         }
     }
 
-    /// Appends a new entry for `word` (with no users) and returns where its posting is.
-    fn push_entry(&mut self, word: &str, slot: usize, hash: u64) -> usize {
+    /// Puts an entry in the first empty slot from its hash's.
+    fn place(&mut self, value: u32, arena: bool, index: u8, hash: u64) {
+        let size = self.slots.len();
+        let mut pos = Self::home(hash, size);
+        while self.tags[pos] != 0 {
+            pos += 1;
+            if pos == size {
+                pos = 0;
+            }
+        }
+        let (arena_tag, inline_tag) = Self::tags_of(hash);
+        self.slots[pos] = value;
+        self.tags[pos] = if arena { arena_tag } else { inline_tag };
+        self.indexes[pos] = if arena { 0 } else { Self::check_bits(hash) | index };
+    }
+
+    /// Appends an arena entry for `word` (with no users); returns where it starts and where its posting is.
+    fn push_arena_entry(&mut self, word: &str) -> (u32, usize) {
         let at = u32::try_from(self.arena.len()).ok().filter(|&at| at != EMPTY).expect("word arena under 4 GiB");
         let needed = word.len() + 9;
         if self.arena.capacity() - self.arena.len() < needed {
@@ -245,9 +353,10 @@ impl WordTable {
         self.arena.extend_from_slice(word.as_bytes());
         let posting = self.arena.len();
         self.arena.extend_from_slice(&EMPTY.to_le_bytes());
-        self.slots[slot] = at;
-        self.tags[slot] = Self::tag(hash);
-        self.words += 1;
+        (at, posting)
+    }
+
+    fn note_chars(&mut self, word: &str) {
         let mut chars = 0;
         for c in word.chars() {
             chars += 1;
@@ -258,22 +367,10 @@ impl WordTable {
             }
         }
         self.max_chars = self.max_chars.max(chars);
-        posting
     }
 
-    pub fn add(&mut self, word: &str, doc: u32) {
-        debug_assert!(doc <= MAX_DOC);
-        let hash = self.hash(word.as_bytes());
-        let pos = match self.find(word.as_bytes(), hash) {
-            Ok(pos) => pos,
-            Err(slot) => {
-                let pos = self.push_entry(word, slot, hash);
-                if self.words * 4 > self.slots.len() * 3 {
-                    self.grow();
-                }
-                pos
-            }
-        };
+    /// Adds user `doc` to the posting at `pos` in the arena.
+    fn add_to_posting(&mut self, pos: usize, doc: u32) {
         match self.posting_at(pos) {
             EMPTY => self.set_posting_at(pos, doc),
             x if x & MANY != 0 => {
@@ -297,23 +394,100 @@ impl WordTable {
         }
     }
 
-    pub fn remove(&mut self, word: &str, doc: u32) {
-        let Ok(pos) = self.find(word.as_bytes(), self.hash(word.as_bytes())) else { return };
-        match self.posting_at(pos) {
-            EMPTY => {}
-            x if x & MANY != 0 => {
-                let i = x & !MANY;
-                let bitmap = &mut self.bitmaps[i as usize];
-                bitmap.remove(doc);
-                if bitmap.len() <= 1 {
-                    let left = bitmap.min().unwrap_or(EMPTY);
-                    self.bitmaps[i as usize] = RoaringBitmap::new();
-                    self.free_bitmaps.push(i);
-                    self.set_posting_at(pos, left);
+    /// Adds `word`, the `index`th word of user `doc`'s current text (see [`DocWords`]).
+    pub fn add(&mut self, word: &str, doc: u32, index: usize, docs: &dyn DocWords) {
+        debug_assert!(doc <= MAX_DOC);
+        let hash = self.hash(word.as_bytes());
+        match self.find(word.as_bytes(), hash, docs) {
+            Ok(Found::Arena(pos)) => self.add_to_posting(pos, doc),
+            Ok(Found::Inline(slot)) => {
+                let other = self.slots[slot];
+                if other != doc {
+                    self.move_to_arena(slot, word);
+                    let (_, pos) = self.entry(self.slots[slot]);
+                    self.add_to_posting(pos, doc);
                 }
             }
-            d if d == doc => self.set_posting_at(pos, EMPTY),
-            _ => {}
+            Err(slot) => {
+                self.note_chars(word);
+                self.words += 1;
+                let (arena_tag, inline_tag) = Self::tags_of(hash);
+                match u8::try_from(index).ok().filter(|&i| i <= INDEX_MASK) {
+                    Some(index) => {
+                        self.slots[slot] = doc;
+                        self.tags[slot] = inline_tag;
+                        self.indexes[slot] = Self::check_bits(hash) | index;
+                    }
+                    None => {
+                        let (at, pos) = self.push_arena_entry(word);
+                        self.set_posting_at(pos, doc);
+                        self.slots[slot] = at;
+                        self.tags[slot] = arena_tag;
+                    }
+                }
+                if Self::overloaded(self.words + self.dead, self.slots.len()) {
+                    self.rebuild(docs);
+                }
+            }
+        }
+    }
+
+    /// Turns the inline entry at `slot` (whose word is `word`) into an arena entry with the same user.
+    fn move_to_arena(&mut self, slot: usize, word: &str) {
+        let doc = self.slots[slot];
+        let (at, pos) = self.push_arena_entry(word);
+        self.set_posting_at(pos, doc);
+        let (arena_tag, _) = Self::tags_of(self.hash(word.as_bytes()));
+        self.slots[slot] = at;
+        self.tags[slot] = arena_tag;
+        self.indexes[slot] = 0;
+    }
+
+    pub fn remove(&mut self, word: &str, doc: u32, docs: &dyn DocWords) {
+        match self.find(word.as_bytes(), self.hash(word.as_bytes()), docs) {
+            Err(_) => {}
+            Ok(Found::Inline(slot)) => {
+                if self.slots[slot] == doc {
+                    self.tags[slot] = TOMBSTONE;
+                    self.words -= 1;
+                    self.dead += 1;
+                }
+            }
+            Ok(Found::Arena(pos)) => match self.posting_at(pos) {
+                EMPTY => {}
+                x if x & MANY != 0 => {
+                    let i = x & !MANY;
+                    let bitmap = &mut self.bitmaps[i as usize];
+                    bitmap.remove(doc);
+                    if bitmap.len() <= 1 {
+                        let left = bitmap.min().unwrap_or(EMPTY);
+                        self.bitmaps[i as usize] = RoaringBitmap::new();
+                        self.free_bitmaps.push(i);
+                        self.set_posting_at(pos, left);
+                    }
+                }
+                d if d == doc => self.set_posting_at(pos, EMPTY),
+                _ => {}
+            },
+        }
+    }
+
+    /// The slot of `word` if it is an inline word of user `doc`.
+    pub fn inline_slot(&self, word: &str, doc: u32, docs: &dyn DocWords) -> Option<usize> {
+        match self.find(word.as_bytes(), self.hash(word.as_bytes()), docs) {
+            Ok(Found::Inline(slot)) if self.slots[slot] == doc => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// Gives inline slots (from [`WordTable::inline_slot`]) their words' new indexes; a word past index 15
+    /// moves to the arena. Probes nothing, so it can run while the indexes disagree with the user's text.
+    pub fn set_indexes(&mut self, moves: &[(usize, &str, usize)]) {
+        for &(slot, word, index) in moves {
+            match u8::try_from(index).ok().filter(|&i| i <= INDEX_MASK) {
+                Some(index) => self.indexes[slot] = (self.indexes[slot] & !INDEX_MASK) | index,
+                None => self.move_to_arena(slot, word),
+            }
         }
     }
 
@@ -331,11 +505,19 @@ impl WordTable {
     pub fn heap_bytes(&self) -> usize {
         self.slots.capacity() * 4
             + self.tags.capacity()
+            + self.indexes.capacity()
             + self.arena.capacity()
             + self.bitmaps.capacity() * size_of::<RoaringBitmap>()
             + self.bitmaps.iter().map(bitmap_heap).sum::<usize>()
             + self.free_bitmaps.capacity() * 4
             + self.other_chars.len() * 8
+    }
+
+    /// The inline entries, as (user, index), in slot order.
+    fn inline_entries(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
+        (0..self.slots.len())
+            .filter(|&p| self.tags[p] & (ARENA | INLINE) == INLINE)
+            .map(|p| (self.slots[p], self.indexes[p] & INDEX_MASK))
     }
 }
 
@@ -419,12 +601,18 @@ impl Facet<String> {
 }
 
 impl WordTable {
-    /// Writes the arena, the bitmaps and the alphabet; the slots are rebuilt on reading, since the hasher
-    /// is seeded per process.
+    /// Writes the arena, the inline entries, the bitmaps and the alphabet; the slots are rebuilt on reading,
+    /// since the hasher is seeded per process (tombstones are left out).
     pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
         out.len(self.slots.len())?;
         out.len(self.words)?;
         out.blob(&self.arena)?;
+        // By user, so that reading decodes each user's text once.
+        let mut inline: Vec<(u32, u8)> = self.inline_entries().collect();
+        inline.sort_unstable();
+        let (docs, indexes): (Vec<u32>, Vec<u8>) = inline.into_iter().unzip();
+        out.u32s(&docs)?;
+        out.blob(&indexes)?;
         out.bitmaps(&self.bitmaps)?;
         out.u32s(&self.free_bitmaps)?;
         out.bytes(&self.ascii.to_le_bytes())?;
@@ -433,15 +621,21 @@ impl WordTable {
         out.len(self.max_chars)
     }
 
-    pub(crate) fn read_snapshot(input: &mut In<'_>) -> io::Result<WordTable> {
+    /// Reads a table; `docs` are the users' texts, already read and checked, and `users` their number.
+    pub(crate) fn read_snapshot(input: &mut In<'_>, docs: &dyn DocWords, users: usize) -> io::Result<WordTable> {
         let size = input.usize()?;
         let words = input.usize()?;
-        // The table is at most three quarters full, and its size a power of two no smaller than the default.
-        if !size.is_power_of_two() || size < 1024 || words.saturating_mul(4) > size.saturating_mul(3) {
+        // The table is at most `MAX_LOAD` full, and no smaller than the default.
+        if size < 1024 || Self::overloaded(words, size) {
             return Err(invalid("a word table of impossible size"));
         }
         let arena = input.blob()?;
-        if size > arena.len().saturating_mul(4).max(1024) {
+        let inline_docs = input.u32s()?;
+        let inline_indexes = input.blob()?;
+        if inline_docs.len() != inline_indexes.len() {
+            return Err(invalid("inline words with as many indexes"));
+        }
+        if size > arena.len().saturating_add(inline_docs.len().saturating_mul(5)).saturating_mul(4).max(1024) {
             return Err(invalid("a word table larger than its words"));
         }
         let bitmaps = input.bitmaps()?;
@@ -456,7 +650,9 @@ impl WordTable {
         let mut table = WordTable {
             slots: vec![0; size],
             tags: vec![0; size],
+            indexes: vec![0; size],
             words: 0,
+            dead: 0,
             arena,
             bitmaps,
             free_bitmaps,
@@ -466,7 +662,6 @@ impl WordTable {
             max_chars,
         };
         // Every entry of the arena is a word of the table, in the order they were added.
-        let mask = size - 1;
         let mut at = 0usize;
         while at < table.arena.len() {
             let (bytes, posting) = table.checked_entry(at)?;
@@ -474,21 +669,43 @@ impl WordTable {
                 return Err(invalid("a word that is not UTF-8"));
             }
             let hash = table.hash(bytes);
-            let mut pos = hash as usize & mask;
-            while table.tags[pos] != 0 {
-                pos = (pos + 1) & mask;
-            }
-            table.slots[pos] = at as u32;
-            table.tags[pos] = Self::tag(hash);
             table.words += 1;
             if table.words > words {
                 return Err(invalid("more words than announced"));
             }
+            table.place(at as u32, true, 0, hash);
             let value = table.posting_at(posting);
             if value != EMPTY && value & MANY != 0 && (value & !MANY) as usize >= table.bitmaps.len() {
                 return Err(invalid("a word posting naming no bitmap"));
             }
             at = posting + 4;
+        }
+        // Each run of one user's entries from one reading of its text.
+        let mut hashes: Vec<(u8, u64)> = Vec::new();
+        let mut k = 0;
+        while k < inline_docs.len() {
+            let doc = inline_docs[k];
+            let end = k + inline_docs[k..].iter().take_while(|&&d| d == doc).count();
+            let wanted = &inline_indexes[k..end];
+            hashes.clear();
+            if (doc as usize) < users {
+                docs.for_each_word(doc, &mut |i, w| {
+                    if let Some(i) = u8::try_from(i).ok().filter(|i| wanted.contains(i)) {
+                        hashes.push((i, table.hasher.hash_one(w.as_bytes())));
+                    }
+                });
+            }
+            if hashes.len() != wanted.len() || wanted.iter().any(|&i| i > INDEX_MASK) {
+                return Err(invalid("an inline word its user does not have"));
+            }
+            for &(index, hash) in &hashes {
+                table.words += 1;
+                if table.words > words {
+                    return Err(invalid("more words than announced"));
+                }
+                table.place(doc, false, index, hash);
+            }
+            k = end;
         }
         if table.words != words {
             return Err(invalid("fewer words than announced"));
@@ -522,13 +739,137 @@ impl WordTable {
     /// Whether two tables hold the same words with the same postings.
     #[cfg(test)]
     pub(crate) fn same_as(&self, other: &WordTable) -> bool {
+        let inline = |t: &WordTable| {
+            let mut v: Vec<(u32, u8)> = t.inline_entries().collect();
+            v.sort_unstable();
+            v
+        };
         self.words == other.words
             && self.slots.len() == other.slots.len()
             && self.arena == other.arena
+            && inline(self) == inline(other)
             && self.bitmaps == other.bitmaps
             && self.free_bitmaps == other.free_bitmaps
             && self.alphabet() == other.alphabet()
             && self.max_chars == other.max_chars
+    }
+}
+
+/// The filter values of users, each distinct combination ("profile") kept once and shared by every user
+/// having it: most users share their status, type, origin, department, job title and roles with many others.
+///
+/// A profile is `[status, type, origin, department key, job title key, delegate key or NONE, roles count,
+/// managers count, sources count, role keys.., manager keys.., source app keys..]`. Profiles count their users;
+/// one no user has any more is forgotten and its number reused.
+#[derive(Default)]
+pub(crate) struct Profiles {
+    records: Vec<Box<[u32]>>,
+    keys: HashMap<Box<[u32]>, u32>,
+    users: Vec<u32>,
+    free: Vec<u32>,
+}
+
+/// The fixed fields of a profile before its lists.
+pub(crate) const PROFILE_HEAD: usize = 9;
+
+impl Profiles {
+    pub fn get(&self, key: u32) -> &[u32] {
+        &self.records[key as usize]
+    }
+
+    /// The number of `record`, counting one more user of it.
+    pub fn acquire(&mut self, record: &[u32]) -> u32 {
+        if let Some(&key) = self.keys.get(record) {
+            self.users[key as usize] += 1;
+            return key;
+        }
+        let boxed: Box<[u32]> = record.into();
+        let key = match self.free.pop() {
+            Some(key) => {
+                self.records[key as usize] = boxed.clone();
+                self.users[key as usize] = 1;
+                key
+            }
+            None => {
+                self.records.push(boxed.clone());
+                self.users.push(1);
+                u32::try_from(self.records.len() - 1).expect("fewer than 2^32 profiles")
+            }
+        };
+        self.keys.insert(boxed, key);
+        key
+    }
+
+    /// Counts one user fewer of profile `key`.
+    pub fn release(&mut self, key: u32) {
+        let users = &mut self.users[key as usize];
+        *users -= 1;
+        if *users == 0 {
+            let record = std::mem::take(&mut self.records[key as usize]);
+            self.keys.remove(&record);
+            self.free.push(key);
+        }
+    }
+
+    /// The profiles some user has.
+    pub fn records(&self) -> impl Iterator<Item = &[u32]> {
+        self.records.iter().zip(&self.users).filter(|(_, n)| **n > 0).map(|(r, _)| &r[..])
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        // Each record is held twice (the list and the map's key), each an allocation.
+        let records: usize = self.records.iter().map(|r| r.len() * 4 + 16).sum();
+        self.records.capacity() * size_of::<Box<[u32]>>()
+            + self.keys.capacity() * (size_of::<Box<[u32]>>() + 4 + 1)
+            + 2 * records
+            + self.users.capacity() * 4
+            + self.free.capacity() * 4
+    }
+
+    /// Writes every profile (a forgotten one as empty); the counts and the map are rebuilt on reading.
+    pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
+        out.len(self.records.len())?;
+        for record in &self.records {
+            out.u32s(record)?;
+        }
+        Ok(())
+    }
+
+    /// Reads profiles and counts the users of each from `of_users` (their profile numbers, checked here).
+    /// What the profiles name is for the caller to check (see `records`).
+    pub(crate) fn read_snapshot(input: &mut In<'_>, of_users: impl Iterator<Item = u32>) -> io::Result<Profiles> {
+        let n = input.len(8)?;
+        let records: Vec<Box<[u32]>> =
+            (0..n).map(|_| input.u32s().map(Vec::into_boxed_slice)).collect::<io::Result<_>>()?;
+        let mut users = vec![0u32; records.len()];
+        for key in of_users {
+            let count = users.get_mut(key as usize).ok_or_else(|| invalid("a user naming no profile"))?;
+            *count += 1;
+        }
+        let mut profiles = Profiles { records: Vec::new(), keys: HashMap::new(), users, free: Vec::new() };
+        for (key, record) in records.into_iter().enumerate() {
+            if profiles.users[key] == 0 {
+                profiles.free.push(key as u32);
+                profiles.records.push(Box::default());
+                continue;
+            }
+            let counts = record.get(PROFILE_HEAD - 3..PROFILE_HEAD).ok_or_else(|| invalid("a profile cut short"))?;
+            if record.len() != PROFILE_HEAD + counts.iter().map(|&c| c as usize).sum::<usize>() {
+                return Err(invalid("a profile of the wrong length"));
+            }
+            if profiles.keys.insert(record.clone(), key as u32).is_some() {
+                return Err(invalid("a profile twice"));
+            }
+            profiles.records.push(record);
+        }
+        profiles.free.reverse();
+        Ok(profiles)
+    }
+
+    /// Whether two tables hold the same profiles under the same numbers.
+    #[cfg(test)]
+    pub(crate) fn same_as(&self, other: &Profiles) -> bool {
+        self.records == other.records && self.users == other.users
     }
 }
 
@@ -600,43 +941,106 @@ impl<K: Hash + Eq + Clone + FacetValue> Facet<K> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
+
+    /// Users' words for the tests: user → its words.
+    #[derive(Default)]
+    struct Words(HashMap<u32, Vec<String>>);
+
+    impl DocWords for Words {
+        fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str)) {
+            if let Some(w) = self.0.get(&doc).and_then(|w| w.get(usize::from(index))) {
+                f(w)
+            }
+        }
+
+        fn for_each_word(&self, doc: u32, f: &mut dyn FnMut(usize, &str)) {
+            for (i, w) in self.0.get(&doc).into_iter().flatten().enumerate() {
+                f(i, w)
+            }
+        }
+    }
+
+    impl Words {
+        /// Gives `doc` one more word and adds it to `t`.
+        fn add(&mut self, t: &mut WordTable, word: &str, doc: u32) {
+            let words = self.0.entry(doc).or_default();
+            words.push(word.to_string());
+            let index = words.len() - 1;
+            t.add(word, doc, index, self);
+        }
+    }
 
     #[test]
     fn word_table_postings_move_between_one_and_many() {
-        let mut t = WordTable::default();
+        let (mut t, mut w) = (WordTable::default(), Words::default());
         for i in 0..5000u32 {
-            t.add(&format!("w{i}"), i);
+            w.add(&mut t, &format!("w{i}"), i);
         }
-        t.add("w1", 7);
-        t.add("w1", 3);
-        assert_eq!(t.get("w1").to_bitmap().iter().collect::<Vec<_>>(), [1, 3, 7]);
-        t.remove("w1", 1);
-        t.remove("w1", 7);
-        assert!(matches!(t.get("w1"), Posting::One(3)));
-        t.remove("w1", 3);
-        assert!(matches!(t.get("w1"), Posting::Empty));
-        assert!(matches!(t.get("w4999"), Posting::One(4999)));
-        assert!(matches!(t.get("nope"), Posting::Empty));
-        t.add("w2", 9);
-        assert_eq!(t.get("w2").len(), 2);
+        assert!(t.slots.len() < 8192, "grows by a quarter, not doubling");
+        w.add(&mut t, "w1", 7);
+        w.add(&mut t, "w1", 3);
+        assert_eq!(t.get("w1", &w).to_bitmap().iter().collect::<Vec<_>>(), [1, 3, 7]);
+        t.remove("w1", 1, &w);
+        t.remove("w1", 7, &w);
+        assert!(matches!(t.get("w1", &w), Posting::One(3)));
+        t.remove("w1", 3, &w);
+        assert!(matches!(t.get("w1", &w), Posting::Empty));
+        assert!(matches!(t.get("w4999", &w), Posting::One(4999)));
+        assert!(matches!(t.get("nope", &w), Posting::Empty));
+        w.add(&mut t, "w2", 9);
+        assert_eq!(t.get("w2", &w).len(), 2);
         assert_eq!(t.alphabet(), "0123456789w".chars().collect::<Vec<_>>());
     }
 
     #[test]
+    fn word_table_inline_words_are_removed_and_reindexed() {
+        let (mut t, mut w) = (WordTable::default(), Words::default());
+        // Enough single-user words to rebuild the table several times, with tombstones among them.
+        for i in 0..6000u32 {
+            w.add(&mut t, &format!("a{i}"), i);
+            w.add(&mut t, &format!("b{i}"), i);
+            if i % 3 == 0 {
+                t.remove(&format!("a{i}"), i, &w);
+                w.0.get_mut(&i).unwrap()[0] = String::new();
+            }
+        }
+        for i in 0..6000u32 {
+            let a = if i % 3 == 0 { Posting::Empty } else { Posting::One(i) };
+            assert_eq!(t.get(&format!("a{i}"), &w).len(), a.len(), "a{i}");
+            assert!(matches!(t.get(&format!("b{i}"), &w), Posting::One(d) if d == i), "b{i}");
+        }
+        // User 1's text changes: "b1" moves to index 0, then gets a second user.
+        let slot = t.inline_slot("b1", 1, &w).expect("an inline word");
+        t.set_indexes(&[(slot, "b1", 0)]);
+        w.0.insert(1, vec!["b1".into()]);
+        assert!(matches!(t.get("b1", &w), Posting::One(1)));
+        w.add(&mut t, "b1", 2);
+        assert_eq!(t.get("b1", &w).to_bitmap().iter().collect::<Vec<_>>(), [1, 2]);
+        // A word past index 15 goes to the arena.
+        for i in 0..300 {
+            w.add(&mut t, &format!("c{i}"), 6001);
+        }
+        assert!(matches!(t.get("c299", &w), Posting::One(6001)));
+        assert!(matches!(t.get("c0", &w), Posting::One(6001)));
+    }
+
+    #[test]
     fn word_table_keeps_long_and_other_script_words() {
-        let mut t = WordTable::default();
+        let (mut t, mut w) = (WordTable::default(), Words::default());
         let long = "ü".repeat(20_000);
-        t.add(&long, 1);
-        t.add("ab", 2);
-        t.add(&long[..200], 3);
-        assert!(matches!(t.get(&long), Posting::One(1)));
-        assert!(matches!(t.get(&long[..200]), Posting::One(3)));
-        assert!(matches!(t.get(&long[..202]), Posting::Empty));
-        assert!(matches!(t.get("ab"), Posting::One(2)));
+        w.add(&mut t, &long, 1);
+        w.add(&mut t, "ab", 2);
+        w.add(&mut t, &long[..200], 3);
+        assert!(matches!(t.get(&long, &w), Posting::One(1)));
+        assert!(matches!(t.get(&long[..200], &w), Posting::One(3)));
+        assert!(matches!(t.get(&long[..202], &w), Posting::Empty));
+        assert!(matches!(t.get("ab", &w), Posting::One(2)));
         assert_eq!(t.max_chars(), 20_000);
         assert_eq!(t.alphabet(), ['a', 'b', 'ü']);
-        t.remove(&long, 1);
-        assert!(matches!(t.get(&long), Posting::Empty));
+        t.remove(&long, 1, &w);
+        assert!(matches!(t.get(&long, &w), Posting::Empty));
     }
 }

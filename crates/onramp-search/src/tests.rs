@@ -948,3 +948,65 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_renamed_user_keeps_its_own_words_and_loses_the_old_ones() {
+    // Words of one user are kept by their place in its text; a rename moves them.
+    let mut index = Index::new();
+    let mut ada = entry(1, "Ada Lovelace", "ada.lovelace.1815@example.com");
+    ada.usernames = vec!["alovelace1815".into()];
+    index.upsert(ada.clone());
+    index.upsert(entry(2, "Charles Babbage", "charles@example.org"));
+    assert_eq!(ids_of(&index, &text("alovelace1815")), [1]);
+    ada.display_name = "Augusta Ada King Countess of Lovelace".into();
+    ada.emails = vec!["countess@example.org".into(), "ada.lovelace.1815@example.com".into()];
+    index.upsert(ada.clone());
+    for word in ["alovelace1815", "1815", "countess", "augusta"] {
+        assert_eq!(ids_of(&index, &text(word)), [1], "{word}");
+    }
+    // A typo finds the moved word too, and a second user sharing it makes no difference to the first.
+    assert_eq!(ids_of(&index, &text("alovelace1816")), [1]);
+    let mut other = entry(3, "Someone Else", "s@example.net");
+    other.usernames = vec!["alovelace1815".into()];
+    index.upsert(other);
+    assert_eq!(ids_of(&index, &text("alovelace1815")), [1, 3]);
+    ada.display_name = "Ada".into();
+    ada.emails = vec!["ada@example.com".into()];
+    ada.usernames = Vec::new();
+    index.upsert(ada);
+    assert_eq!(ids_of(&index, &text("alovelace1815")), [3]);
+    assert!(ids_of(&index, &text("countess")).is_empty());
+    // Only as a substring of the other user's username now.
+    assert_eq!(ids_of(&index, &text("1815")), [3]);
+    let mut bytes = Vec::new();
+    index.write_snapshot(&mut bytes).unwrap();
+    let (read, _) = Index::read_snapshot(&mut bytes.as_slice(), bytes.len() as u64).unwrap();
+    assert_eq!(ids_of(&read, &text("alovelace1815")), [3]);
+    assert_eq!(ids_of(&read, &text("ada")), [1]);
+}
+
+/// Timings of a build and a snapshot round trip at scale: `cargo test --release -p onramp-search -- --ignored
+/// snapshot_timing --nocapture` (ONRAMP_SEARCH_USERS users, 1,000,000 by default).
+#[test]
+#[ignore]
+fn snapshot_timing() {
+    let n: u32 = std::env::var("ONRAMP_SEARCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let names = ["james", "john", "robert", "michael", "mary", "smith", "johnson", "williams", "brown", "garcia"];
+    let started = std::time::Instant::now();
+    let mut index = Index::new();
+    for i in 0..n {
+        let (first, last) = (names[(i % 7) as usize], names[5 + (i % 5) as usize]);
+        let mut e = entry(i + 1, &format!("{first} {last}"), &format!("{first}.{last}.{i}@acme.example"));
+        e.usernames = vec![format!("{}{last}{i}", &first[..1])];
+        index.upsert(e);
+    }
+    println!("build {n}: {:?}, heap {} B/user", started.elapsed(), index.heap_bytes() / n as usize);
+    let mut bytes = Vec::new();
+    let started = std::time::Instant::now();
+    index.write_snapshot(&mut bytes).unwrap();
+    println!("write: {:?}, {} B/user", started.elapsed(), bytes.len() / n as usize);
+    let started = std::time::Instant::now();
+    let (read, _) = Index::read_snapshot(&mut bytes.as_slice(), bytes.len() as u64).unwrap();
+    println!("read: {:?}", started.elapsed());
+    assert_eq!(read.len(), index.len());
+}

@@ -43,6 +43,12 @@ pub(super) fn in_process(users: &[User], sets: &Sets) -> InProcess {
             heap_bytes as f64 / users.len().max(1) as f64
         ),
     }
+    let parts: Vec<String> = index
+        .heap_report()
+        .into_iter()
+        .map(|(part, bytes)| format!("{part} {:.0}", bytes as f64 / users.len().max(1) as f64))
+        .collect();
+    println!("           bytes/user by part: {}", parts.join(", "));
 
     println!("{:<15} {:>5} {:>11} {:>11} {:>11}  {:>9}", "set", "n", "p50", "p99", "max", "mean hits");
     let mut latencies = [Latencies::default(); 4];
