@@ -984,29 +984,3 @@ fn a_renamed_user_keeps_its_own_words_and_loses_the_old_ones() {
     assert_eq!(ids_of(&read, &text("alovelace1815")), [3]);
     assert_eq!(ids_of(&read, &text("ada")), [1]);
 }
-
-/// Timings of a build and a snapshot round trip at scale: `cargo test --release -p onramp-search -- --ignored
-/// snapshot_timing --nocapture` (ONRAMP_SEARCH_USERS users, 1,000,000 by default).
-#[test]
-#[ignore]
-fn snapshot_timing() {
-    let n: u32 = std::env::var("ONRAMP_SEARCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let names = ["james", "john", "robert", "michael", "mary", "smith", "johnson", "williams", "brown", "garcia"];
-    let started = std::time::Instant::now();
-    let mut index = Index::new();
-    for i in 0..n {
-        let (first, last) = (names[(i % 7) as usize], names[5 + (i % 5) as usize]);
-        let mut e = entry(i + 1, &format!("{first} {last}"), &format!("{first}.{last}.{i}@acme.example"));
-        e.usernames = vec![format!("{}{last}{i}", &first[..1])];
-        index.upsert(e);
-    }
-    println!("build {n}: {:?}, heap {} B/user", started.elapsed(), index.heap_bytes() / n as usize);
-    let mut bytes = Vec::new();
-    let started = std::time::Instant::now();
-    index.write_snapshot(&mut bytes).unwrap();
-    println!("write: {:?}, {} B/user", started.elapsed(), bytes.len() / n as usize);
-    let started = std::time::Instant::now();
-    let (read, _) = Index::read_snapshot(&mut bytes.as_slice(), bytes.len() as u64).unwrap();
-    println!("read: {:?}", started.elapsed());
-    assert_eq!(read.len(), index.len());
-}
