@@ -247,48 +247,41 @@ pub async fn postgres_users(conn: &mut PgConnection, users: &[User], change_seq:
 
 /// Inserts relation rows on PostgreSQL: one UNNEST statement per table that has any.
 pub async fn postgres_relations(conn: &mut PgConnection, relations: &Relations) -> Result<()> {
-    fn column<'r, T, V>(rows: &'r [T], pick: impl Fn(&'r T) -> V) -> Vec<V> {
-        rows.iter().map(pick).collect()
+    let (grants, managers) = (&relations.grants, &relations.managers);
+    let created_at = vec![relations.now; grants.len()];
+    unnest_ids(conn, "role_grants", "role_id", grants.iter(), Some(("created_at", created_at))).await?;
+    let positions = managers.iter().map(|(_, position)| *position).collect();
+    let manager_ids = managers.iter().map(|(ids, _)| ids);
+    unnest_ids(conn, "user_managers", "manager_id", manager_ids, Some(("position", positions))).await?;
+    unnest_ids(conn, "user_directories", "directory_id", relations.directories.iter(), None).await
+}
+
+/// Inserts `rows` of (tenant, user, `other`) ids into `table`, with one more integer column when given, by one
+/// UNNEST statement; nothing when there are no rows.
+async fn unnest_ids<'r>(
+    conn: &mut PgConnection,
+    table: &str,
+    other: &str,
+    rows: impl Iterator<Item = &'r [String; 3]> + Clone,
+    integers: Option<(&str, Vec<i64>)>,
+) -> Result<()> {
+    if rows.clone().next().is_none() {
+        return Ok(());
     }
-    let grants = &relations.grants;
-    if !grants.is_empty() {
-        let sql = unnest_insert(
-            "role_grants",
-            "tenant_id, user_id, role_id, created_at",
-            &["text", "text", "text", "bigint"],
-        );
-        sqlx::query(&sql)
-            .bind(column(grants, |[tenant, _, _]| tenant.as_str()))
-            .bind(column(grants, |[_, user, _]| user.as_str()))
-            .bind(column(grants, |[_, _, role]| role.as_str()))
-            .bind(vec![relations.now; grants.len()])
-            .execute(&mut *conn)
-            .await?;
+    let mut columns = format!("tenant_id, user_id, {other}");
+    let mut types = vec!["text", "text", "text"];
+    if let Some((name, _)) = &integers {
+        columns.push_str(&format!(", {name}"));
+        types.push("bigint");
     }
-    let managers = &relations.managers;
-    if !managers.is_empty() {
-        let sql = unnest_insert(
-            "user_managers",
-            "tenant_id, user_id, manager_id, position",
-            &["text", "text", "text", "bigint"],
-        );
-        sqlx::query(&sql)
-            .bind(column(managers, |([tenant, _, _], _)| tenant.as_str()))
-            .bind(column(managers, |([_, user, _], _)| user.as_str()))
-            .bind(column(managers, |([_, _, manager], _)| manager.as_str()))
-            .bind(column(managers, |(_, position)| *position))
-            .execute(&mut *conn)
-            .await?;
+    let sql = unnest_insert(table, &columns, &types);
+    let mut query = sqlx::query(&sql);
+    for at in 0..3 {
+        query = query.bind(rows.clone().map(|ids| ids[at].as_str()).collect::<Vec<_>>());
     }
-    let directories = &relations.directories;
-    if !directories.is_empty() {
-        let sql = unnest_insert("user_directories", "tenant_id, user_id, directory_id", &["text", "text", "text"]);
-        sqlx::query(&sql)
-            .bind(column(directories, |[tenant, _, _]| tenant.as_str()))
-            .bind(column(directories, |[_, user, _]| user.as_str()))
-            .bind(column(directories, |[_, _, directory]| directory.as_str()))
-            .execute(&mut *conn)
-            .await?;
+    if let Some((_, values)) = integers {
+        query = query.bind(values);
     }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
