@@ -16,6 +16,9 @@
 //! What is read when scraped, one cheap query each (`onramp_store::GaugeStore`), rather than maintained, so
 //! that every node reports the shared database's figures and none drifts:
 //! - `onramp_search_index_users{tenant}`, users in this node's index;
+//! - `onramp_search_view_cache_hits_total` and `onramp_search_view_cache_misses_total`: users on search pages
+//!   whose serialized view came from the node's view cache, or had to be read from the database; and
+//!   `onramp_search_view_cache_bytes`, what the cache holds;
 //! - `onramp_search_feed_lag_users`: users rows in the change feed the index has not applied, and
 //!   `onramp_search_feed_lag_seconds`: 0 when there are none, else the time since the start of the last
 //!   catch-up that read the feed to its end (every write committed before it is applied);
@@ -56,6 +59,9 @@ const REQUESTS: &str = "onramp_http_requests_total";
 const REQUEST_SECONDS: &str = "onramp_http_request_duration_seconds";
 const SEARCH_SECONDS: &str = "onramp_search_duration_seconds";
 const INDEX_USERS: &str = "onramp_search_index_users";
+const VIEW_HITS: &str = "onramp_search_view_cache_hits_total";
+const VIEW_MISSES: &str = "onramp_search_view_cache_misses_total";
+const VIEW_BYTES: &str = "onramp_search_view_cache_bytes";
 const LAG_USERS: &str = "onramp_search_feed_lag_users";
 const LAG_SECONDS: &str = "onramp_search_feed_lag_seconds";
 const OUTBOX: &str = "onramp_outbox_messages";
@@ -121,6 +127,9 @@ fn describe() {
     metrics::describe_histogram!(REQUEST_SECONDS, "Time to answer HTTP requests, by method, route and status.");
     metrics::describe_histogram!(SEARCH_SECONDS, "Time the node's index took to answer user searches.");
     metrics::describe_gauge!(INDEX_USERS, "Users in this node's search index, by tenant.");
+    metrics::describe_counter!(VIEW_HITS, "Users on search pages whose view came from the node's view cache.");
+    metrics::describe_counter!(VIEW_MISSES, "Users on search pages whose view was read from the database.");
+    metrics::describe_gauge!(VIEW_BYTES, "Bytes of serialized user views the node's view cache holds.");
     metrics::describe_gauge!(LAG_USERS, "Users rows in the change feed this node's search index has not applied.");
     metrics::describe_gauge!(
         LAG_SECONDS,
@@ -188,7 +197,9 @@ async fn read_gauges(state: &AppState, metrics: &Metrics) -> ApiResult<()> {
     let now = Timestamp::now();
     let Gauges { users_behind: behind, index_caught_up_at: caught_up_at, outbox, invitations, pools } =
         state.core.gauges(now).await?;
-    let tenant_sizes = state.core.search()?.tenant_sizes();
+    let search = state.core.search()?;
+    let tenant_sizes = search.tenant_sizes();
+    let views = search.views().stats();
     let lag_seconds = match caught_up_at {
         _ if behind == 0 => 0.0,
         Some(began) => began.elapsed().as_secs_f64(),
@@ -200,6 +211,9 @@ async fn read_gauges(state: &AppState, metrics: &Metrics) -> ApiResult<()> {
         for (tenant, users) in tenant_sizes {
             metrics::gauge!(INDEX_USERS, "tenant" => tenant.to_string()).set(users as f64);
         }
+        metrics::counter!(VIEW_HITS).absolute(views.hits);
+        metrics::counter!(VIEW_MISSES).absolute(views.misses);
+        metrics::gauge!(VIEW_BYTES).set(views.bytes as f64);
         metrics::gauge!(LAG_USERS).set(behind as f64);
         metrics::gauge!(LAG_SECONDS).set(lag_seconds);
         metrics::gauge!(OUTBOX).set(outbox.depth as f64);

@@ -48,6 +48,10 @@ enum Command {
         /// Concurrent keep-alive HTTP connections of the load generator.
         #[arg(long, default_value_t = 32)]
         connections: usize,
+        /// Run one phase alone (its rows of the summary only): `index` (in process, with tantivy, FTS5 and
+        /// pg_trgm beside it), `restart` or `http`.
+        #[arg(long, value_enum)]
+        only: Option<search::Phase>,
     },
     /// The admin console's user search as an admin types: GET /console/users for every prefix of sampled
     /// names (alone and with filters), serially on one connection, on a real server; p50/p99 per keystroke.
@@ -112,8 +116,8 @@ async fn run(command: Command) -> onramp_bench::Result<()> {
         Command::Import { count, seed, postgres_url, roles } => {
             import::run(count, seed, postgres_url.as_deref(), roles).await
         }
-        Command::Search { count, seed, postgres_url, seconds, connections } => {
-            search::run(search::Options { count, seed, postgres_url, seconds, connections }).await
+        Command::Search { count, seed, postgres_url, seconds, connections, only } => {
+            search::run(search::Options { count, seed, postgres_url, seconds, connections, only }).await
         }
         Command::ConsoleUsers { count, seed } => console_users::run(count, seed).await,
         Command::Invitations { count, postgres_url, connections } => {

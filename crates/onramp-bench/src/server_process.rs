@@ -111,6 +111,11 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// The server's search index (and its view cache).
+    pub fn search(&self) -> &onramp_core::search::SearchIndex {
+        &self.server.search
+    }
+
     /// Stops the server and waits until its requests are drained.
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(());

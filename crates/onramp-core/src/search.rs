@@ -12,8 +12,8 @@
 //! it after start-up, every few minutes when the feed has moved, and at shutdown). A snapshot that cannot be
 //! used is ignored with a warning and the index is rebuilt from the whole feed.
 //!
-//! Beside the index, a bounded cache holds the serialized `UserView` of users that searches returned, so a
-//! page of results costs no database read. It is exactly as fresh as the index: each catch-up drops the views
+//! Beside the index, a cache of at most [`VIEW_CACHE_BYTES`] holds the serialized `UserView` of users that
+//! searches returned, so a page of results costs no database read; `/metrics` reports its hits and misses. It is exactly as fresh as the index: each catch-up drops the views
 //! of the users it applies, and a view read from the database is cached only if no catch-up ran meanwhile.
 
 pub mod snapshot;
@@ -32,8 +32,11 @@ use onramp_store::{FeedEntry, FeedPosition, Store, StoreError};
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Users read from the feed per query.
 const FEED_BATCH: u32 = 5_000;
-/// Most user views the cache holds (about 1 KiB each).
-const VIEW_CACHE_CAPACITY: usize = 50_000;
+/// The most the view cache holds, counting each view's text and what keeping it costs beside
+/// ([`VIEW_OVERHEAD`]): about 100,000 views of the usual 500-700 bytes.
+const VIEW_CACHE_BYTES: usize = 64 << 20;
+/// What a cached view costs beyond its text: the map's slot (id, pointer, length) and the `Arc`'s counts.
+const VIEW_OVERHEAD: usize = 64;
 
 pub struct SearchIndex {
     store: Arc<dyn Store>,
@@ -81,23 +84,72 @@ pub struct SnapshotWritten {
     pub took: Duration,
 }
 
-/// Serialized `UserView`s by user id (see the module doc).
-#[derive(Default)]
+/// Serialized `UserView`s by user id (see the module doc), at most `budget` bytes of them
+/// ([`VIEW_CACHE_BYTES`] in a node).
 pub struct ViewCache {
-    views: Mutex<HashMap<Id, Arc<str>>>,
+    views: Mutex<Views>,
+    budget: usize,
     /// Counts catch-ups that dropped views; a view read before a drop may be older than the drop.
     epoch: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+#[derive(Default)]
+struct Views {
+    by_id: HashMap<Id, Arc<str>>,
+    /// The cost of `by_id`: each view's length and [`VIEW_OVERHEAD`].
+    bytes: usize,
+}
+
+impl Views {
+    fn remove(&mut self, id: &Id) {
+        if let Some(view) = self.by_id.remove(id) {
+            self.bytes -= view.len() + VIEW_OVERHEAD;
+        }
+    }
+}
+
+/// What the view cache holds and how it served: hits and misses count views asked for since start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ViewCacheStats {
+    pub views: usize,
+    pub bytes: usize,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl Default for ViewCache {
+    fn default() -> Self {
+        ViewCache::with_budget(VIEW_CACHE_BYTES)
+    }
 }
 
 impl ViewCache {
+    fn with_budget(budget: usize) -> Self {
+        ViewCache {
+            views: Mutex::default(),
+            budget,
+            epoch: AtomicU64::default(),
+            hits: AtomicU64::default(),
+            misses: AtomicU64::default(),
+        }
+    }
+
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
     }
 
     /// The cached views of `ids`, None where there is none.
     pub fn get(&self, ids: &[Id]) -> Vec<Option<Arc<str>>> {
-        let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
-        ids.iter().map(|id| views.get(id).cloned()).collect()
+        let found: Vec<Option<Arc<str>>> = {
+            let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+            ids.iter().map(|id| views.by_id.get(id).cloned()).collect()
+        };
+        let hits = found.iter().filter(|view| view.is_some()).count() as u64;
+        self.hits.fetch_add(hits, Ordering::Relaxed);
+        self.misses.fetch_add(ids.len() as u64 - hits, Ordering::Relaxed);
+        found
     }
 
     /// Caches views read from the database when the epoch is still `epoch`, that is, when no catch-up has
@@ -108,14 +160,22 @@ impl ViewCache {
             return;
         }
         for (id, view) in read {
-            if views.len() >= VIEW_CACHE_CAPACITY {
+            let cost = view.len() + VIEW_OVERHEAD;
+            if views.bytes + cost > self.budget {
+                let Views { by_id, bytes } = &mut *views;
                 let mut n = 0usize;
-                views.retain(|_, _| {
+                by_id.retain(|_, view| {
                     n += 1;
-                    !n.is_multiple_of(8)
+                    let keep = !n.is_multiple_of(8);
+                    if !keep {
+                        *bytes -= view.len() + VIEW_OVERHEAD;
+                    }
+                    keep
                 });
             }
-            views.insert(id, view);
+            views.remove(&id);
+            views.by_id.insert(id, view);
+            views.bytes += cost;
         }
     }
 
@@ -124,6 +184,16 @@ impl ViewCache {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         for id in ids {
             views.remove(&id);
+        }
+    }
+
+    pub fn stats(&self) -> ViewCacheStats {
+        let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        ViewCacheStats {
+            views: views.by_id.len(),
+            bytes: views.bytes,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
         }
     }
 }
@@ -359,5 +429,48 @@ impl SearchIndex {
             let index = index.read().unwrap_or_else(|p| p.into_inner());
             (users + index.len(), bytes + index.heap_bytes())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(byte: char, len: usize) -> Arc<str> {
+        Arc::from(byte.to_string().repeat(len))
+    }
+
+    #[test]
+    fn the_view_cache_counts_its_bytes_and_keeps_within_its_budget() {
+        let cache = ViewCache::with_budget(100 * (100 + VIEW_OVERHEAD));
+        let ids: Vec<Id> = (0..1_000).map(|_| Id::new()).collect();
+        for chunk in ids.chunks(10) {
+            cache.insert(cache.epoch(), chunk.iter().map(|id| (*id, view('a', 100))));
+            let stats = cache.stats();
+            assert!(stats.bytes <= 100 * (100 + VIEW_OVERHEAD), "{stats:?}");
+            assert_eq!(stats.bytes, stats.views * (100 + VIEW_OVERHEAD), "{stats:?}");
+        }
+        let stats = cache.stats();
+        assert!(stats.views > 80, "an eighth is forgotten at a time: {stats:?}");
+        // The last views put in are there; the first were forgotten to make room.
+        let found = cache.get(&ids[990..]);
+        assert!(found.iter().all(Option::is_some));
+        assert_eq!(cache.stats().hits, 10);
+
+        // A view replaced by a longer one is counted once, at its new length.
+        let id = ids[999];
+        cache.insert(cache.epoch(), [(id, view('b', 300))]);
+        let stats = cache.stats();
+        assert_eq!(stats.bytes, (stats.views - 1) * (100 + VIEW_OVERHEAD) + 300 + VIEW_OVERHEAD, "{stats:?}");
+        assert_eq!(cache.get(&[id])[0].as_deref(), Some("b".repeat(300).as_str()));
+
+        // Dropped views give their bytes back; views read before a drop are not cached.
+        let epoch = cache.epoch();
+        cache.drop_views([id].into_iter());
+        let after = cache.stats();
+        assert_eq!((after.views, after.bytes), (stats.views - 1, stats.bytes - 300 - VIEW_OVERHEAD));
+        cache.insert(epoch, [(id, view('c', 100))]);
+        assert_eq!(cache.get(&[id]), vec![None]);
+        assert_eq!(cache.stats().misses, 1);
     }
 }

@@ -82,9 +82,10 @@ async fn serve_and_load(
     let (addr, issued, import) = (seeded.addr, seeded.issued.clone(), seeded.import);
     let (server, start) = seeded.start().await?;
     let outcome = drive(addr, &issued, bodies, seconds, connections).await;
+    let views = server.search().views().stats();
     server.stop().await?;
     let load = outcome?;
-    Ok(Http { import, start, ..load })
+    Ok(Http { import, start, views, ..load })
 }
 
 /// Gets a token, checks that search answers, and runs the load generator on a thread of its own.
@@ -198,6 +199,7 @@ impl Loaded {
             all: Latencies::of(figures.latencies.iter().map(|(_, n)| *n).collect()),
             per_set: per_set.into_iter().map(Latencies::of).collect(),
             trivial: None,
+            views: Default::default(),
         }
     }
 }

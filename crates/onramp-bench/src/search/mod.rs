@@ -39,10 +39,10 @@ use crate::Result;
 use crate::scratch::{ScratchDatabase, ScratchDir};
 use crate::synthetic::{DEPARTMENTS, JOB_TITLES};
 use data::ROLE_SHARES;
-use figures::{print_alternative, print_http, side_by_side, summary};
+use figures::{InProcess, print_alternative, print_http, side_by_side, summary};
 use http::{http, interleave};
 use in_process::in_process;
-use library::tantivy_alternative;
+use library::{TantivyFigures, tantivy_alternative};
 use postgres::postgres_alternative;
 use sqlite::sqlite_alternative;
 
@@ -53,6 +53,20 @@ pub struct Options {
     pub postgres_url: Option<String>,
     pub seconds: u64,
     pub connections: usize,
+    /// Run only this phase (and print only its rows of the summary); None: every phase.
+    pub only: Option<Phase>,
+}
+
+/// The parts of the run, for `--only`: at 10M users a whole run takes over half an hour, a phase alone a
+/// few minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    /// The index in process, with tantivy, FTS5 and (given `--postgres-url`) pg_trgm beside it.
+    Index,
+    /// A node restarted from its snapshot, and from the change feed.
+    Restart,
+    /// `POST /api/v1/search/users` on a real server under load, beside `GET /healthz`.
+    Http,
 }
 
 /// Runs the benchmark and prints its figures. The scratch folder and the PostgreSQL database are removed on
@@ -75,11 +89,47 @@ pub async fn run(options: Options) -> Result<()> {
     let sets = Sets::generate(&users, options.seed);
     describe_data(&users, started.elapsed());
 
-    let in_process = in_process(&users, &sets);
-    let sqlite = sqlite_alternative(&users, &sets, &scratch.path().join("fts5.db")).await?;
+    let runs = |phase: Phase| options.only.is_none_or(|only| only == phase);
+    let index = if runs(Phase::Index) { Some(index_phase(&options, &users, &sets, &scratch).await?) } else { None };
+    drop(users);
+
+    let restart = if runs(Phase::Restart) {
+        let restart = restart::restart(options.count, options.seed, scratch.path().join("restart")).await;
+        if let Err(error) = &restart {
+            println!("\n== restart: failed: {error} ==");
+        }
+        Some(restart.ok())
+    } else {
+        None
+    };
+
+    let http = if runs(Phase::Http) {
+        let http = http(&options, scratch.path().join("server"), interleave(&sets)).await;
+        match &http {
+            Ok(http) => print_http(http, &options, &sets),
+            Err(error) => println!("\n== HTTP: failed: {error} =="),
+        }
+        Some(http.ok())
+    } else {
+        None
+    };
+    let index = index.as_ref().map(|(in_process, tantivy)| (in_process, tantivy.as_ref()));
+    summary(options.count, index, restart, http.as_ref().map(Option::as_ref));
+    Ok(())
+}
+
+/// The index in process, and the alternatives on the same users and queries.
+async fn index_phase(
+    options: &Options,
+    users: &[User],
+    sets: &Sets,
+    scratch: &ScratchDir,
+) -> Result<(InProcess, Option<TantivyFigures>)> {
+    let in_process = in_process(users, sets);
+    let sqlite = sqlite_alternative(users, sets, &scratch.path().join("fts5.db")).await?;
     print_alternative(&sqlite, &in_process);
     // The library alternative; its index directory is removed with the scratch folder.
-    let tantivy = tantivy_alternative(&users, &sets, &scratch.path().join("tantivy"));
+    let tantivy = tantivy_alternative(users, sets, &scratch.path().join("tantivy"));
     let tantivy = match tantivy {
         Ok(figures) => {
             print_alternative(&figures.alternative(), &in_process);
@@ -93,28 +143,14 @@ pub async fn run(options: Options) -> Result<()> {
     let _ = std::fs::remove_dir_all(scratch.path().join("tantivy"));
     if let Some(server) = &options.postgres_url {
         let database = ScratchDatabase::create(server, "onramp_bench_search").await?;
-        let postgres = postgres_alternative(&database.url(), &users, &sets).await;
+        let postgres = postgres_alternative(&database.url(), users, sets).await;
         database.remove().await?;
         print_alternative(&postgres?, &in_process);
     } else {
         println!("\n== PostgreSQL pg_trgm: skipped (no --postgres-url / ONRAMP_BENCH_POSTGRES_URL) ==");
     }
-    drop(users);
     side_by_side(&in_process, tantivy.as_ref(), Some(&sqlite));
-
-    let restart = restart::restart(options.count, options.seed, scratch.path().join("restart")).await;
-    if let Err(error) = &restart {
-        println!("\n== restart: failed: {error} ==");
-    }
-
-    let bodies = interleave(&sets);
-    let http = http(&options, scratch.path().join("server"), bodies).await;
-    match &http {
-        Ok(http) => print_http(http, &options, &sets),
-        Err(error) => println!("\n== HTTP: failed: {error} =="),
-    }
-    summary(options.count, &in_process, restart.ok(), tantivy.as_ref(), http.as_ref().ok());
-    Ok(())
+    Ok((in_process, tantivy))
 }
 
 fn describe_data(users: &[User], took: Duration) {

@@ -231,6 +231,10 @@ async fn metrics_count_traffic(backend: Backend) {
     // Gauges read at scrape time.
     assert_eq!(value(&after, "onramp_search_index_users", &[("tenant", &tenant)]), Some(2.0), "admin and Grace");
     assert_eq!(value(&after, "onramp_search_feed_lag_users", &[]), Some(0.0), "the node caught up on its writes");
+    // The first search read Grace's view from the database; the second found it cached, and read the admin's.
+    assert_eq!(value(&after, "onramp_search_view_cache_hits_total", &[]), Some(1.0), "{text}");
+    assert_eq!(value(&after, "onramp_search_view_cache_misses_total", &[]), Some(2.0), "{text}");
+    assert!(value(&after, "onramp_search_view_cache_bytes", &[]).unwrap() > 200.0, "two views");
     assert_eq!(value(&after, "onramp_search_feed_lag_seconds", &[]), Some(0.0));
     assert_eq!(value(&after, "onramp_outbox_messages", &[]), Some(1.0), "the undelivered invitation email");
     let age = value(&after, "onramp_outbox_oldest_due_age_seconds", &[]).unwrap();
