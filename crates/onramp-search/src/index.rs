@@ -752,8 +752,12 @@ impl Index {
         let mut singles = Vec::new();
         let mut many: Vec<Node<'_>> = Vec::new();
         if word.len() <= self.words.max_chars() + 1 {
-            let texts = self.texts();
-            for_each_variant(word, alphabet, |variant| match self.words.get(variant, &texts) {
+            let (mut joined, mut ends) = (String::new(), Vec::new());
+            for_each_variant(word, alphabet, |variant| {
+                joined.push_str(variant);
+                ends.push(joined.len());
+            });
+            self.words.get_each(&joined, &ends, &self.texts(), |posting| match posting {
                 Posting::Empty => {}
                 Posting::One(doc) => singles.push(doc),
                 Posting::Many(bitmap) => many.push(Node::Set(bitmap)),
