@@ -298,22 +298,36 @@ impl WordTable {
         let old_tags = std::mem::replace(&mut self.tags, vec![0; size]);
         let old_indexes = std::mem::replace(&mut self.indexes, vec![0; size]);
         self.dead = 0;
+        // Inline words are read back by user, each user's text decoded once and in order, rather than once
+        // a word in slot (hash) order: `(user << 4) | index`, sorted.
+        let mut inline: Vec<u64> = Vec::new();
         for ((value, tag), index) in old_slots.into_iter().zip(old_tags).zip(old_indexes) {
             if tag & ARENA != 0 {
                 let hash = self.hash(self.entry(value).0);
                 self.place(value, true, index, hash);
             } else if tag & INLINE != 0 {
-                let index = index & INDEX_MASK;
-                let mut hash = None;
-                docs.with_word(value, index, &mut |w| hash = Some(self.hasher.hash_one(w.as_bytes())));
-                match hash {
-                    Some(hash) => self.place(value, false, index, hash),
-                    None => {
-                        debug_assert!(false, "an inline word its user no longer has");
-                        self.words -= 1;
-                    }
-                }
+                inline.push((u64::from(value) << 4) | u64::from(index & INDEX_MASK));
             }
+        }
+        inline.sort_unstable();
+        let mut hashes: Vec<(u8, u64)> = Vec::new();
+        let mut k = 0;
+        while k < inline.len() {
+            let doc = (inline[k] >> 4) as u32;
+            let end = k + inline[k..].iter().take_while(|&&e| (e >> 4) as u32 == doc).count();
+            let wanted = &inline[k..end];
+            hashes.clear();
+            docs.for_each_word(doc, &mut |i, w| {
+                if wanted.iter().any(|&e| (e & 0xf) as usize == i) {
+                    hashes.push((i as u8, self.hasher.hash_one(w.as_bytes())));
+                }
+            });
+            debug_assert_eq!(hashes.len(), wanted.len(), "an inline word its user no longer has");
+            self.words -= wanted.len() - hashes.len();
+            for &(index, hash) in &hashes {
+                self.place(doc, false, index, hash);
+            }
+            k = end;
         }
     }
 
