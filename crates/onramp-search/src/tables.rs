@@ -165,6 +165,9 @@ pub(crate) struct WordTable {
     ascii: u128,
     other_chars: std::collections::BTreeSet<char>,
     max_chars: usize,
+    /// While many users are added at once ([`WordTable::start_building`]), each slot's full hash, so that
+    /// growing the table reads no user's text; empty otherwise.
+    hashes: Vec<u64>,
 }
 
 impl Default for WordTable {
@@ -182,6 +185,7 @@ impl Default for WordTable {
             ascii: 0,
             other_chars: Default::default(),
             max_chars: 0,
+            hashes: Vec::new(),
         }
     }
 }
@@ -294,10 +298,29 @@ impl WordTable {
     fn rebuild(&mut self, docs: &dyn DocWords) {
         let old = self.slots.len();
         let size = if Self::overloaded(self.words, old) { old + old / 4 } else { old };
+        let keep_hashes = !self.hashes.is_empty();
+        self.rebuild_to(size, docs, keep_hashes);
+    }
+
+    /// Rebuilds the slots without tombstones, `size` of them, from the kept hashes when there are, else
+    /// reading the words back; then keeps the hashes if `keep_hashes`.
+    fn rebuild_to(&mut self, size: usize, docs: &dyn DocWords, keep_hashes: bool) {
+        let old_hashes = std::mem::take(&mut self.hashes);
+        if keep_hashes {
+            self.hashes = vec![0; size];
+        }
         let old_slots = std::mem::replace(&mut self.slots, vec![0; size]);
         let old_tags = std::mem::replace(&mut self.tags, vec![0; size]);
         let old_indexes = std::mem::replace(&mut self.indexes, vec![0; size]);
         self.dead = 0;
+        if !old_hashes.is_empty() {
+            for (((value, tag), index), hash) in old_slots.into_iter().zip(old_tags).zip(old_indexes).zip(old_hashes) {
+                if tag & (ARENA | INLINE) != 0 {
+                    self.place(value, tag & ARENA != 0, index & INDEX_MASK, hash);
+                }
+            }
+            return;
+        }
         // Inline words are read back by user, each user's text decoded once and in order, rather than once
         // a word in slot (hash) order: `(user << 4) | index`, sorted.
         let mut inline: Vec<u64> = Vec::new();
@@ -345,6 +368,23 @@ impl WordTable {
         self.slots[pos] = value;
         self.tags[pos] = if arena { arena_tag } else { inline_tag };
         self.indexes[pos] = if arena { 0 } else { Self::check_bits(hash) | index };
+        if let Some(h) = self.hashes.get_mut(pos) {
+            *h = hash;
+        }
+    }
+
+    /// Keeps every slot's full hash from now until [`WordTable::stop_building`], so that the table grows
+    /// without reading users' texts back: for adding many users at once. Reads every inline word once.
+    pub fn start_building(&mut self, docs: &dyn DocWords) {
+        if self.hashes.is_empty() {
+            // Rebuilt at the same size (tombstones dropped), reading the words back once.
+            self.rebuild_to(self.slots.len(), docs, true);
+        }
+    }
+
+    /// Drops the hashes [`WordTable::start_building`] keeps.
+    pub fn stop_building(&mut self) {
+        self.hashes = Vec::new();
     }
 
     /// Appends an arena entry for `word` (with no users); returns where it starts and where its posting is.
@@ -439,6 +479,9 @@ impl WordTable {
                         self.tags[slot] = arena_tag;
                     }
                 }
+                if let Some(h) = self.hashes.get_mut(slot) {
+                    *h = hash;
+                }
                 if Self::overloaded(self.words + self.dead, self.slots.len()) {
                     self.rebuild(docs);
                 }
@@ -525,6 +568,7 @@ impl WordTable {
             + self.bitmaps.iter().map(bitmap_heap).sum::<usize>()
             + self.free_bitmaps.capacity() * 4
             + self.other_chars.len() * 8
+            + self.hashes.capacity() * 8
     }
 
     /// The inline entries, as (user, index), in slot order.
@@ -674,6 +718,7 @@ impl WordTable {
             ascii,
             other_chars,
             max_chars,
+            hashes: Vec::new(),
         };
         // Every entry of the arena is a word of the table, in the order they were added.
         let mut at = 0usize;
