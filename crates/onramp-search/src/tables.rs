@@ -148,7 +148,9 @@ const INDEX_MASK: u8 = 0x0f;
 /// tombstone, dropped when the table is next rebuilt. A word's first slot is the high part of its hash times
 /// the number of slots, which need not be a power of two: the table is rebuilt (a quarter larger unless
 /// tombstones were most of the load) when more than [`MAX_LOAD`] of it is taken, so that its slots stay
-/// between about 64 % and 80 % full rather than between 37 % and 75 % as when doubling.
+/// between about 64 % and 80 % full rather than between 37 % and 75 % as when doubling. A rebuild reads each
+/// user's text back once for all its inline words; while many users are added at once
+/// ([`WordTable::start_building`]) the table keeps every slot's full hash instead, and reads none.
 pub(crate) struct WordTable {
     slots: Vec<u32>,
     tags: Vec<u8>,

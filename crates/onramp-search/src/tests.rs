@@ -1001,7 +1001,7 @@ fn mixed_entries() -> Vec<Entry> {
         e.usernames = vec![format!("u{}", n * 7919 % 100_000)];
         e.status = UserStatus::ALL[n as usize % UserStatus::ALL.len()];
         e.role_ids = vec![id(1_000_000 + n % 3)];
-        e.delegated_user_id = (n % 5 == 0).then(|| id(n / 2));
+        e.delegated_user_id = n.is_multiple_of(5).then(|| id(n / 2));
         e.department = ["Eng", "Sales", ""][n as usize % 3].into();
         e
     };
@@ -1045,7 +1045,7 @@ fn a_bulk_build_is_the_same_index_as_upserts_one_by_one() {
     index.start_bulk();
     for (i, e) in rest.iter().enumerate() {
         index.upsert(e.clone());
-        if i % 500 == 0 {
+        if i.is_multiple_of(500) {
             let expected = index_of(first.iter().chain(&rest[..=i]).cloned());
             assert_eq!(ranked(&index, "ada"), ranked(&expected, "ada"));
         }
