@@ -51,6 +51,9 @@ pub struct SearchIndex {
     start: SnapshotStart,
     /// Set when a catch-up failed, so that the next search retries it before answering.
     stale: AtomicBool,
+    /// Set during the first catch-up of `load`: the tenants' indexes made meanwhile are built in bulk
+    /// (`Index::start_bulk`), which `load` ends once caught up.
+    loading: AtomicBool,
     views: ViewCache,
     /// The position reached by the last catch-up that read the feed to its end, and when that catch-up
     /// began: every write committed before then is applied. Read by `/metrics` without waiting on `applied`.
@@ -257,10 +260,17 @@ impl SearchIndex {
             snapshot,
             start,
             stale: AtomicBool::new(false),
+            loading: AtomicBool::new(true),
             views: ViewCache::default(),
             caught_up: Mutex::new((FeedPosition::START, None)),
         });
         let users = index.catch_up().await?;
+        index.loading.store(false, Ordering::Release);
+        let tenants: Vec<Arc<RwLock<Index>>> =
+            index.tenants.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for tenant in tenants {
+            tenant.write().unwrap_or_else(|p| p.into_inner()).finish_bulk();
+        }
         tracing::info!(users, elapsed_ms = started.elapsed().as_millis() as u64, "search index loaded");
         Ok(index)
     }
@@ -380,7 +390,14 @@ impl SearchIndex {
             return None;
         }
         let mut tenants = self.tenants.write().unwrap_or_else(|p| p.into_inner());
-        Some(tenants.entry(*tenant_id).or_default().clone())
+        let index = tenants.entry(*tenant_id).or_insert_with(|| {
+            let mut index = Index::new();
+            if self.loading.load(Ordering::Acquire) {
+                index.start_bulk();
+            }
+            Arc::new(RwLock::new(index))
+        });
+        Some(index.clone())
     }
 
     /// Searches one tenant's users; catches up first if the last catch-up failed.

@@ -419,6 +419,19 @@ impl Index {
         Profile(self.profiles.get(self.docs[doc as usize].profile))
     }
 
+    /// Prepares the index for many upserts in a row (a build from scratch, the load from the change feed)
+    /// until [`Index::finish_bulk`]: meanwhile the word table keeps every slot's full hash (8 bytes a slot),
+    /// so that growing it reads no user's text back. The index answers, and ends up, the same as without.
+    pub fn start_bulk(&mut self) {
+        let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
+        self.words.start_building(&texts);
+    }
+
+    /// Gives back the memory [`Index::start_bulk`] took.
+    pub fn finish_bulk(&mut self) {
+        self.words.stop_building();
+    }
+
     /// Adds the user, or replaces the entry with the same id.
     pub fn upsert(&mut self, entry: Entry) {
         let prepared = self.prepare(&entry);

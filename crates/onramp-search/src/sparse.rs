@@ -48,6 +48,19 @@ fn put_varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
+/// The LEB128 bytes of `v` and how many there are.
+#[inline]
+fn varint_bytes(mut v: u32) -> ([u8; 5], usize) {
+    let (mut out, mut n) = ([0u8; 5], 0);
+    while v >= 0x80 {
+        out[n] = v as u8 | 0x80;
+        n += 1;
+        v >>= 7;
+    }
+    out[n] = v as u8;
+    (out, n + 1)
+}
+
 /// Reads a LEB128 number at `*at`; `None` past the end or beyond 32 bits.
 #[inline]
 fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u32> {
@@ -171,16 +184,15 @@ impl SparseList {
                 if self.len == 0 { None } else { Segments { bytes: &self.bytes, at: self.tail as usize }.next() };
             match last_segment {
                 Some(s) if s.block == block => {
-                    let mut gap = Vec::with_capacity(5);
-                    put_varint(&mut gap, doc - self.last);
-                    let len = s.end - s.body + gap.len();
+                    let (gap, gap_len) = varint_bytes(doc - self.last);
+                    let len = s.end - s.body + gap_len;
                     if len > MAX_SEGMENT_BYTES {
                         return Err(Full);
                     }
                     let at = s.body - 2;
                     self.bytes[at..at + 2].copy_from_slice(&(len as u16).to_le_bytes());
-                    self.grow_for(gap.len());
-                    self.bytes.extend_from_slice(&gap);
+                    self.grow_for(gap_len);
+                    self.bytes.extend_from_slice(&gap[..gap_len]);
                 }
                 _ => {
                     self.grow_for(8);

@@ -148,7 +148,9 @@ const INDEX_MASK: u8 = 0x0f;
 /// tombstone, dropped when the table is next rebuilt. A word's first slot is the high part of its hash times
 /// the number of slots, which need not be a power of two: the table is rebuilt (a quarter larger unless
 /// tombstones were most of the load) when more than [`MAX_LOAD`] of it is taken, so that its slots stay
-/// between about 64 % and 80 % full rather than between 37 % and 75 % as when doubling.
+/// between about 64 % and 80 % full rather than between 37 % and 75 % as when doubling. A rebuild reads each
+/// user's text back once for all its inline words; while many users are added at once
+/// ([`WordTable::start_building`]) the table keeps every slot's full hash instead, and reads none.
 pub(crate) struct WordTable {
     slots: Vec<u32>,
     tags: Vec<u8>,
@@ -165,6 +167,9 @@ pub(crate) struct WordTable {
     ascii: u128,
     other_chars: std::collections::BTreeSet<char>,
     max_chars: usize,
+    /// While many users are added at once ([`WordTable::start_building`]), each slot's full hash, so that
+    /// growing the table reads no user's text; empty otherwise.
+    hashes: Vec<u64>,
 }
 
 impl Default for WordTable {
@@ -182,6 +187,7 @@ impl Default for WordTable {
             ascii: 0,
             other_chars: Default::default(),
             max_chars: 0,
+            hashes: Vec::new(),
         }
     }
 }
@@ -322,26 +328,59 @@ impl WordTable {
     fn rebuild(&mut self, docs: &dyn DocWords) {
         let old = self.slots.len();
         let size = if Self::overloaded(self.words, old) { old + old / 4 } else { old };
+        let keep_hashes = !self.hashes.is_empty();
+        self.rebuild_to(size, docs, keep_hashes);
+    }
+
+    /// Rebuilds the slots without tombstones, `size` of them, from the kept hashes when there are, else
+    /// reading the words back; then keeps the hashes if `keep_hashes`.
+    fn rebuild_to(&mut self, size: usize, docs: &dyn DocWords, keep_hashes: bool) {
+        let old_hashes = std::mem::take(&mut self.hashes);
+        if keep_hashes {
+            self.hashes = vec![0; size];
+        }
         let old_slots = std::mem::replace(&mut self.slots, vec![0; size]);
         let old_tags = std::mem::replace(&mut self.tags, vec![0; size]);
         let old_indexes = std::mem::replace(&mut self.indexes, vec![0; size]);
         self.dead = 0;
+        if !old_hashes.is_empty() {
+            for (((value, tag), index), hash) in old_slots.into_iter().zip(old_tags).zip(old_indexes).zip(old_hashes) {
+                if tag & (ARENA | INLINE) != 0 {
+                    self.place(value, tag & ARENA != 0, index & INDEX_MASK, hash);
+                }
+            }
+            return;
+        }
+        // Inline words are read back by user, each user's text decoded once and in order, rather than once
+        // a word in slot (hash) order: `(user << 4) | index`, sorted.
+        let mut inline: Vec<u64> = Vec::new();
         for ((value, tag), index) in old_slots.into_iter().zip(old_tags).zip(old_indexes) {
             if tag & ARENA != 0 {
                 let hash = self.hash(self.entry(value).0);
                 self.place(value, true, index, hash);
             } else if tag & INLINE != 0 {
-                let index = index & INDEX_MASK;
-                let mut hash = None;
-                docs.with_word(value, index, &mut |w| hash = Some(self.hasher.hash_one(w.as_bytes())));
-                match hash {
-                    Some(hash) => self.place(value, false, index, hash),
-                    None => {
-                        debug_assert!(false, "an inline word its user no longer has");
-                        self.words -= 1;
-                    }
-                }
+                inline.push((u64::from(value) << 4) | u64::from(index & INDEX_MASK));
             }
+        }
+        inline.sort_unstable();
+        let mut hashes: Vec<(u8, u64)> = Vec::new();
+        let mut k = 0;
+        while k < inline.len() {
+            let doc = (inline[k] >> 4) as u32;
+            let end = k + inline[k..].iter().take_while(|&&e| (e >> 4) as u32 == doc).count();
+            let wanted = &inline[k..end];
+            hashes.clear();
+            docs.for_each_word(doc, &mut |i, w| {
+                if wanted.iter().any(|&e| (e & 0xf) as usize == i) {
+                    hashes.push((i as u8, self.hasher.hash_one(w.as_bytes())));
+                }
+            });
+            debug_assert_eq!(hashes.len(), wanted.len(), "an inline word its user no longer has");
+            self.words -= wanted.len() - hashes.len();
+            for &(index, hash) in &hashes {
+                self.place(doc, false, index, hash);
+            }
+            k = end;
         }
     }
 
@@ -359,6 +398,23 @@ impl WordTable {
         self.slots[pos] = value;
         self.tags[pos] = if arena { arena_tag } else { inline_tag };
         self.indexes[pos] = if arena { 0 } else { Self::check_bits(hash) | index };
+        if let Some(h) = self.hashes.get_mut(pos) {
+            *h = hash;
+        }
+    }
+
+    /// Keeps every slot's full hash from now until [`WordTable::stop_building`], so that the table grows
+    /// without reading users' texts back: for adding many users at once. Reads every inline word once.
+    pub fn start_building(&mut self, docs: &dyn DocWords) {
+        if self.hashes.is_empty() {
+            // Rebuilt at the same size (tombstones dropped), reading the words back once.
+            self.rebuild_to(self.slots.len(), docs, true);
+        }
+    }
+
+    /// Drops the hashes [`WordTable::start_building`] keeps.
+    pub fn stop_building(&mut self) {
+        self.hashes = Vec::new();
     }
 
     /// Appends an arena entry for `word` (with no users); returns where it starts and where its posting is.
@@ -453,6 +509,9 @@ impl WordTable {
                         self.tags[slot] = arena_tag;
                     }
                 }
+                if let Some(h) = self.hashes.get_mut(slot) {
+                    *h = hash;
+                }
                 if Self::overloaded(self.words + self.dead, self.slots.len()) {
                     self.rebuild(docs);
                 }
@@ -539,6 +598,7 @@ impl WordTable {
             + self.bitmaps.iter().map(bitmap_heap).sum::<usize>()
             + self.free_bitmaps.capacity() * 4
             + self.other_chars.len() * 8
+            + self.hashes.capacity() * 8
     }
 
     /// The inline entries, as (user, index), in slot order.
@@ -688,6 +748,7 @@ impl WordTable {
             ascii,
             other_chars,
             max_chars,
+            hashes: Vec::new(),
         };
         // Every entry of the arena is a word of the table, in the order they were added.
         let mut at = 0usize;

@@ -984,3 +984,95 @@ fn a_renamed_user_keeps_its_own_words_and_loses_the_old_ones() {
     assert_eq!(ids_of(&read, &text("alovelace1815")), [3]);
     assert_eq!(ids_of(&read, &text("ada")), [1]);
 }
+
+/// The snapshot bytes of an index.
+fn snapshot_bytes(index: &Index) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    index.write_snapshot(&mut bytes).unwrap();
+    bytes
+}
+
+/// New users in id order, renames, users inserted out of order and repeated ids, and new users again.
+fn mixed_entries() -> Vec<Entry> {
+    let names = ["Ada Lovelace", "Grace Hopper", "Zoë Ødegård", "Jürgen Łukasz", "Alan Turing", "李 小龍"];
+    let user = |n: u32| {
+        let name = names[n as usize % names.len()];
+        let mut e = entry(n, name, &format!("{}.{n}@d{}.example", normalize(name).replace(' ', "."), n % 30));
+        e.usernames = vec![format!("u{}", n * 7919 % 100_000)];
+        e.status = UserStatus::ALL[n as usize % UserStatus::ALL.len()];
+        e.role_ids = vec![id(1_000_000 + n % 3)];
+        e.delegated_user_id = n.is_multiple_of(5).then(|| id(n / 2));
+        e.department = ["Eng", "Sales", ""][n as usize % 3].into();
+        e
+    };
+    let mut entries: Vec<Entry> = (0..1500).map(|n| user(n * 2 + 10)).collect();
+    // Renames of earlier users, and users between earlier ones, one by one and in short runs.
+    for n in (0..400).step_by(7) {
+        let mut renamed = user(n * 2 + 10);
+        renamed.display_name = format!("Renamed {n} Person");
+        renamed.emails.push(format!("second.{n}@other.example"));
+        entries.push(renamed);
+        entries.extend((0..n % 6).map(|k| user(n * 2 + 11 + 2 * k)));
+    }
+    entries.extend((0..5).map(|n| user(n * 2 + 10)));
+    entries.extend((5000..6200).map(user));
+    entries.push(user(6100));
+    entries.extend((6200..6203).map(user));
+    entries.extend((7000..7300).map(user));
+    entries
+}
+
+#[test]
+fn a_bulk_build_is_the_same_index_as_upserts_one_by_one() {
+    let entries = mixed_entries();
+    let one_by_one = index_of(entries.iter().cloned());
+    let expected = snapshot_bytes(&one_by_one);
+    let mut index = Index::new();
+    index.start_bulk();
+    for e in &entries {
+        index.upsert(e.clone());
+    }
+    index.finish_bulk();
+    assert!(index.same_as(&one_by_one));
+    assert_eq!(snapshot_bytes(&index), expected);
+    for q in ["ada", "renamed 40", "odegard", "lukasz", "u79", "second", "d7.example", "grace hoper", "小龍"] {
+        assert_eq!(ranked(&index, q), ranked(&one_by_one, q), "{q}");
+    }
+    assert_eq!(index.heap_bytes(), one_by_one.heap_bytes(), "nothing kept after finish_bulk");
+    // Started on an index that already has renamed users (and so tombstones), and searched meanwhile.
+    let (first, rest) = entries.split_at(1800);
+    let mut index = index_of(first.iter().cloned());
+    index.start_bulk();
+    for (i, e) in rest.iter().enumerate() {
+        index.upsert(e.clone());
+        if i.is_multiple_of(500) {
+            let expected = index_of(first.iter().chain(&rest[..=i]).cloned());
+            assert_eq!(ranked(&index, "ada"), ranked(&expected, "ada"));
+        }
+    }
+    index.finish_bulk();
+    assert!(index.same_as(&one_by_one));
+    assert_eq!(snapshot_bytes(&index), expected);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Any sequence of upserts made in bulk builds the index upserting them one by one builds.
+    #[test]
+    fn bulk_upserts_equal_upserts_one_by_one(
+        entries in prop::collection::vec(arb_entry(), 0..40),
+        start in 0usize..40,
+    ) {
+        let one_by_one = index_of(entries.iter().cloned());
+        let start = start.min(entries.len());
+        let mut index = index_of(entries[..start].iter().cloned());
+        index.start_bulk();
+        for e in &entries[start..] {
+            index.upsert(e.clone());
+        }
+        index.finish_bulk();
+        prop_assert!(index.same_as(&one_by_one));
+        prop_assert_eq!(snapshot_bytes(&index), snapshot_bytes(&one_by_one));
+    }
+}

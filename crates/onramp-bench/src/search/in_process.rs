@@ -15,9 +15,11 @@ pub(super) fn in_process(users: &[User], sets: &Sets) -> InProcess {
     let before = resident_bytes();
     let started = Instant::now();
     let mut index = Index::new();
+    index.start_bulk();
     for user in users {
         index.upsert(user.into());
     }
+    index.finish_bulk();
     let build = started.elapsed();
     let after = resident_bytes();
     let heap_bytes = index.heap_bytes();
