@@ -81,8 +81,7 @@ const EMPTY_OBJECT: &str = "{}";
 /// The rows and their values are the same as a plain multi-row `INSERT` would write.
 fn sqlite_insert_sql(rows: usize) -> String {
     fn case(column: usize, values: impl Iterator<Item = &'static str>) -> String {
-        let arms: Vec<String> =
-            values.enumerate().map(|(code, value)| format!("WHEN {code} THEN '{value}'")).collect();
+        let arms: Vec<String> = values.enumerate().map(|(code, value)| format!("WHEN {code} THEN '{value}'")).collect();
         format!("CASE column{column} {} END", arms.join(" "))
     }
     let statuses = || UserStatus::ALL.iter().map(|status| status.as_str());
