@@ -15,13 +15,13 @@
 //! users actually inserted: a handful of statements for a batch, not several per user.
 
 use onramp_domain::Timestamp;
-use onramp_domain::user::User;
+use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
 use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection};
 
-use super::user_sql::{USER_COLUMNS, UserRow, bind_user, bulk_insert_sql};
+use super::user_sql::{USER_COLUMNS, UserRow};
 use crate::Result;
 
-/// Users per SQLite statement: 500 × 25 parameters stays under SQLite's limit of 32,766.
+/// Users per SQLite statement: 500 × 23 parameters stays under SQLite's limit of 32,766.
 pub const SQLITE_IMPORT_ROWS: usize = 500;
 /// Users per PostgreSQL statement. Parameters do not grow with it (one array per column); while the server
 /// runs one statement, the next one's arrays are built.
@@ -60,15 +60,125 @@ impl Relations {
     }
 }
 
-/// Inserts `users` in statements of [`SQLITE_IMPORT_ROWS`], binding each statement's parameters while the
-/// worker thread runs the one before.
+/// The default of the JSON list columns (`emails_json`, `usernames_json`, `employee_ids_json`), and of the
+/// JSON object columns (`profile_json`, `sources_json`, `scim_attributes_json`): what an empty value
+/// serialises to.
+const EMPTY_LIST: &str = "[]";
+const EMPTY_OBJECT: &str = "{}";
+
+/// The SQLite import statement of `rows` users:
+/// `INSERT INTO users (...) SELECT ... FROM (VALUES (...), ...) WHERE true ON CONFLICT DO NOTHING`.
+///
+/// sqlx binds every text with `SQLITE_TRANSIENT`, so SQLite copies each into a buffer of its own (a
+/// `malloc`, freed when the statement's bindings are cleared): most of the worker thread's allocation
+/// work. So the statement binds as few texts as it can, and the `SELECT` rebuilds the row:
+/// - the tenant and the change number are the same for every row: one parameter each, at the head of the
+///   statement (anonymous parameters are numbered in the order they appear);
+/// - the four enum columns travel as their index in the enum's `ALL`, turned back into text by a `CASE` of
+///   literals (which SQLite does not copy);
+/// - a JSON column holding its empty value travels as NULL, which `coalesce` turns back into that value.
+///
+/// The rows and their values are the same as a plain multi-row `INSERT` would write.
+fn sqlite_insert_sql(rows: usize) -> String {
+    fn case(column: usize, values: impl Iterator<Item = &'static str>) -> String {
+        let arms: Vec<String> = values.enumerate().map(|(code, value)| format!("WHEN {code} THEN '{value}'")).collect();
+        format!("CASE column{column} {} END", arms.join(" "))
+    }
+    let statuses = || UserStatus::ALL.iter().map(|status| status.as_str());
+    let select = [
+        "column1".to_string(),
+        "?".into(),
+        "column2".into(),
+        "column3".into(),
+        case(4, statuses()),
+        case(5, statuses()),
+        case(6, UserType::ALL.iter().map(|kind| kind.as_str())),
+        case(7, UserOrigin::ALL.iter().map(|origin| origin.as_str())),
+        "column8".into(),
+        "column9".into(),
+        "column10".into(),
+        "column11".into(),
+        "column12".into(),
+        format!("coalesce(column13, '{EMPTY_LIST}')"),
+        format!("coalesce(column14, '{EMPTY_LIST}')"),
+        format!("coalesce(column15, '{EMPTY_LIST}')"),
+        format!("coalesce(column16, '{EMPTY_OBJECT}')"),
+        format!("coalesce(column17, '{EMPTY_OBJECT}')"),
+        "column18".into(),
+        "column19".into(),
+        "column20".into(),
+        "?".into(),
+        "column21".into(),
+        "column22".into(),
+        format!("coalesce(column23, '{EMPTY_OBJECT}')"),
+    ];
+    let row = format!("({})", vec!["?"; SQLITE_ROW_PARAMS].join(", "));
+    // `WHERE true` tells SQLite's parser that `ON CONFLICT` is the upsert clause, not part of a join.
+    format!(
+        "INSERT INTO users ({USER_COLUMNS}) SELECT {} FROM (VALUES {}) WHERE true ON CONFLICT DO NOTHING",
+        select.join(", "),
+        vec![row.as_str(); rows].join(", ")
+    )
+}
+
+/// Parameters per row of [`sqlite_insert_sql`]: the 25 columns less the tenant and the change number.
+const SQLITE_ROW_PARAMS: usize = 23;
+
+/// The position of `value` in `all`, the code [`sqlite_insert_sql`]'s `CASE` turns back into its text.
+fn code<T: PartialEq>(all: &[T], value: &T) -> i64 {
+    all.iter().position(|candidate| candidate == value).expect("every value is in ALL") as i64
+}
+
+/// NULL for a column's empty value (see [`sqlite_insert_sql`]).
+fn unless_empty(text: String, empty: &str) -> Option<String> {
+    (text != empty).then_some(text)
+}
+
+/// Binds one row of [`sqlite_insert_sql`].
+fn bind_sqlite_row<'q>(
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    user: &User,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    // The change number is bound once for the statement; any value serves here.
+    let row = UserRow::of(user, 0);
+    query
+        .bind(row.id)
+        .bind(row.email)
+        .bind(row.display_name)
+        .bind(code(UserStatus::ALL, &user.status))
+        .bind(code(UserStatus::ALL, &user.directory_status))
+        .bind(code(UserType::ALL, &user.user_type))
+        .bind(code(UserOrigin::ALL, &user.origin))
+        .bind(row.department)
+        .bind(row.job_title)
+        .bind(row.employment_status)
+        .bind(row.employment_type)
+        .bind(row.delegated_user_id)
+        .bind(unless_empty(row.emails_json, EMPTY_LIST))
+        .bind(unless_empty(row.usernames_json, EMPTY_LIST))
+        .bind(unless_empty(row.employee_ids_json, EMPTY_LIST))
+        .bind(unless_empty(row.profile_json, EMPTY_OBJECT))
+        .bind(unless_empty(row.sources_json, EMPTY_OBJECT))
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .bind(row.deleted_at)
+        .bind(row.external_id)
+        .bind(row.user_name)
+        .bind(unless_empty(row.scim_attributes_json, EMPTY_OBJECT))
+}
+
+/// Inserts `users` in statements of [`SQLITE_IMPORT_ROWS`] ([`sqlite_insert_sql`]), binding each
+/// statement's parameters while the worker thread runs the one before. The users are of one tenant (an
+/// import's).
 pub async fn sqlite_users(conn: &mut SqliteConnection, users: &[User], change_seq: i64) -> Result<Vec<u64>> {
-    let full = bulk_insert_sql::<Sqlite>(SQLITE_IMPORT_ROWS);
-    let last = bulk_insert_sql::<Sqlite>(users.len() % SQLITE_IMPORT_ROWS);
+    let full = sqlite_insert_sql(SQLITE_IMPORT_ROWS);
+    let last = sqlite_insert_sql(users.len() % SQLITE_IMPORT_ROWS);
     let chunks: Vec<&[User]> = users.chunks(SQLITE_IMPORT_ROWS).collect();
     let bind = |chunk: &[User]| {
         let sql = if chunk.len() == SQLITE_IMPORT_ROWS { &full } else { &last };
-        chunk.iter().fold(sqlx::query(sql), |query, user| bind_user::<Sqlite>(query, user, change_seq))
+        let tenant_id = chunk.first().map(|user| user.tenant_id.to_string());
+        let head = sqlx::query(sql).bind(tenant_id).bind(change_seq);
+        chunk.iter().fold(head, bind_sqlite_row)
     };
     let mut counts = Vec::with_capacity(chunks.len());
     let mut next = chunks.first().map(|chunk| bind(chunk));

@@ -48,18 +48,6 @@ fn text_list<T: std::fmt::Display>(items: &[T]) -> String {
         .expect("a list of strings always serialises")
 }
 
-/// Inserts `rows` users given as bound parameters (`bind_user` for each, in order), skipping any whose
-/// email is taken.
-pub(super) fn bulk_insert_sql<DB: Dialect>(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|row| {
-            let params: Vec<String> = (1..=USER_COLUMN_COUNT).map(|i| DB::param(row * USER_COLUMN_COUNT + i)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    format!("INSERT INTO users ({USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING", values.join(", "))
-}
-
 /// A user's `users` columns as the values bound for them, in `USER_COLUMNS` order: what [`bind_user`] binds
 /// and what the PostgreSQL import gathers into one array per column (`bulk.rs`).
 pub(super) struct UserRow {
