@@ -156,7 +156,8 @@ impl ViewCache {
     }
 
     /// Caches views read from the database when the epoch is still `epoch`, that is, when no catch-up has
-    /// dropped views since the read began. When full, it first forgets an arbitrary eighth of its views.
+    /// dropped views since the read began. When full, it first forgets an arbitrary eighth of its views, as
+    /// many times as it takes to make room; a view larger than the whole budget is not kept.
     pub fn insert(&self, epoch: u64, read: impl IntoIterator<Item = (Id, Arc<str>)>) {
         let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
         if self.epoch() != epoch {
@@ -164,7 +165,11 @@ impl ViewCache {
         }
         for (id, view) in read {
             let cost = view.len() + VIEW_OVERHEAD;
-            if views.bytes + cost > self.budget {
+            views.remove(&id);
+            if cost > self.budget {
+                continue;
+            }
+            while views.bytes + cost > self.budget {
                 let Views { by_id, bytes } = &mut *views;
                 let mut n = 0usize;
                 by_id.retain(|_, view| {
@@ -176,7 +181,6 @@ impl ViewCache {
                     keep
                 });
             }
-            views.remove(&id);
             views.by_id.insert(id, view);
             views.bytes += cost;
         }
@@ -489,5 +493,16 @@ mod tests {
         cache.insert(epoch, [(id, view('c', 100))]);
         assert_eq!(cache.get(&[id]), vec![None]);
         assert_eq!(cache.stats().misses, 1);
+
+        // A view larger than several eighths makes room for itself; one larger than the budget is not kept,
+        // and the view it would have replaced is gone (it was older).
+        let big = Id::new();
+        cache.insert(cache.epoch(), [(big, view('d', 40 * (100 + VIEW_OVERHEAD)))]);
+        assert!(cache.get(&[big])[0].is_some());
+        let stats = cache.stats();
+        assert!(stats.bytes <= 100 * (100 + VIEW_OVERHEAD), "{stats:?}");
+        cache.insert(cache.epoch(), [(big, view('e', 100 * (100 + VIEW_OVERHEAD)))]);
+        assert!(cache.get(&[big])[0].is_none());
+        assert_eq!(cache.stats().bytes, stats.bytes - 40 * (100 + VIEW_OVERHEAD) - VIEW_OVERHEAD);
     }
 }
