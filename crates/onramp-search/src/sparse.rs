@@ -40,12 +40,9 @@ pub(crate) struct SparseList {
     tail: u32,
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+fn put_varint(out: &mut Vec<u8>, v: u32) {
+    let (bytes, len) = varint_bytes(v);
+    out.extend_from_slice(&bytes[..len]);
 }
 
 /// The LEB128 bytes of `v` and how many there are.
