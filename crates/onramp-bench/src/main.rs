@@ -49,7 +49,7 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         connections: usize,
         /// Run one phase alone (its rows of the summary only): `index` (in process, with tantivy, FTS5 and
-        /// pg_trgm beside it), `restart` or `http`.
+        /// pg_trgm beside it), `onramp` (the index alone, without them), `restart` or `http`.
         #[arg(long, value_enum)]
         only: Option<search::Phase>,
     },
