@@ -6,6 +6,8 @@
 //! two-character prefix, a one-edit word's variants) then cost one container each rather than a million
 //! users' worth.
 
+use std::cell::Cell;
+
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::sparse::SparseList;
@@ -13,7 +15,9 @@ use crate::sparse::SparseList;
 /// A set of users.
 pub(crate) enum Node<'a> {
     Set(&'a RoaringBitmap),
-    List(&'a SparseList),
+    /// A sparse list, and where to start looking for the segments of the next block evaluated (see
+    /// `SparseList::eval`): a walk evaluates blocks in order.
+    List(&'a SparseList, Cell<usize>),
     Owned(RoaringBitmap),
     /// In every child.
     And(Vec<Node<'a>>),
@@ -28,11 +32,15 @@ impl<'a> Node<'a> {
         Node::Owned(RoaringBitmap::new())
     }
 
+    pub fn list(list: &'a SparseList) -> Node<'a> {
+        Node::List(list, Cell::new(0))
+    }
+
     /// An upper bound of the set's size, to intersect small sets first; `Not` sorts last.
     fn estimate(&self) -> u64 {
         match self {
             Node::Set(b) => b.len(),
-            Node::List(l) => l.len(),
+            Node::List(l, _) => l.len(),
             Node::Owned(b) => b.len(),
             Node::And(children) => children.iter().map(Node::estimate).min().unwrap_or(u64::MAX),
             Node::Or(children) => children.iter().map(Node::estimate).fold(0, u64::saturating_add),
@@ -44,7 +52,7 @@ impl<'a> Node<'a> {
     pub fn is_empty(&self) -> bool {
         match self {
             Node::Set(b) => b.is_empty(),
-            Node::List(l) => l.is_empty(),
+            Node::List(l, _) => l.is_empty(),
             Node::Owned(b) => b.is_empty(),
             Node::And(children) => children.iter().any(Node::is_empty),
             Node::Or(children) => children.iter().all(Node::is_empty),
@@ -53,14 +61,27 @@ impl<'a> Node<'a> {
     }
 
     /// The users of `within` in the set.
+    ///
+    /// `within` is one block (see `walk.rs`) while a posting spans every block, so a bitmap is intersected
+    /// in place (`&=`), which finds `within`'s one container in the posting by binary search: `within & b`
+    /// would step through every container of `b`, making a walk through all blocks cost blocks × containers
+    /// per posting, quadratic in the users. Sparse lists keep their place between blocks for the same reason.
     pub fn eval(&self, within: &RoaringBitmap) -> RoaringBitmap {
         if within.is_empty() {
             return RoaringBitmap::new();
         }
         match self {
-            Node::Set(b) => within & *b,
-            Node::List(l) => l.eval(within),
-            Node::Owned(b) => within & b,
+            Node::Set(b) => {
+                let mut out = within.clone();
+                out &= *b;
+                out
+            }
+            Node::List(l, from) => l.eval(within, from),
+            Node::Owned(b) => {
+                let mut out = within.clone();
+                out &= b;
+                out
+            }
             Node::Not(child) => within - &child.eval(within),
             Node::Or(children) => children.iter().map(|c| c.eval(within)).union(),
             Node::And(children) => {
@@ -73,7 +94,11 @@ impl<'a> Node<'a> {
                     if acc.is_empty() {
                         break;
                     }
-                    acc = child.eval(&acc);
+                    match child {
+                        Node::Set(b) => acc &= *b,
+                        Node::Owned(b) => acc &= b,
+                        _ => acc = child.eval(&acc),
+                    }
                 }
                 acc
             }
@@ -84,7 +109,7 @@ impl<'a> Node<'a> {
     pub fn materialize(&self) -> RoaringBitmap {
         match self {
             Node::Set(b) => (*b).clone(),
-            Node::List(l) => l.to_bitmap(),
+            Node::List(l, _) => l.to_bitmap(),
             Node::Owned(b) => b.clone(),
             Node::Or(children) => children.iter().map(Node::materialize).union(),
             Node::Not(_) => unreachable!("a complement is only taken within a set"),
@@ -104,7 +129,7 @@ impl<'a> Node<'a> {
     pub fn borrowed(&self) -> Node<'_> {
         match self {
             Node::Set(b) => Node::Set(b),
-            Node::List(l) => Node::List(l),
+            Node::List(l, _) => Node::list(l),
             Node::Owned(b) => Node::Set(b),
             Node::And(c) => Node::And(c.iter().map(Node::borrowed).collect()),
             Node::Or(c) => Node::Or(c.iter().map(Node::borrowed).collect()),
@@ -133,12 +158,15 @@ mod tests {
         assert_eq!(node.eval(&set(&[0, 1, 2])), set(&[2]));
         assert_eq!(node.materialize(), set(&[2, 70_000]));
         assert!(!node.is_empty());
+        // Postings after the first are applied in place.
+        let all = Node::And(vec![Node::Set(&b), Node::Set(&a), Node::Owned(set(&[4, 6, 70_000]))]);
+        assert_eq!(all.eval(&set(&[0, 1, 2, 3, 4, 5, 6, 70_000])), set(&[4, 70_000]));
         assert!(Node::And(vec![Node::Set(&a), Node::empty()]).is_empty());
         let mut list = SparseList::default();
         for doc in [4, 9, 70_001] {
             list.insert(doc).unwrap();
         }
-        let list = Node::List(&list);
+        let list = Node::list(&list);
         assert_eq!(list.eval(&set(&[4, 9, 10])), set(&[4, 9]));
         assert_eq!(list.materialize(), set(&[4, 9, 70_001]));
         assert_eq!(list.estimate(), 3);

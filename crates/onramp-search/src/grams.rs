@@ -161,7 +161,7 @@ impl GramPosting {
 
     fn node(&self) -> Node<'_> {
         match self {
-            GramPosting::List(list) => Node::List(list),
+            GramPosting::List(list) => Node::list(list),
             GramPosting::Bitmap(bitmap) => Node::Set(bitmap),
         }
     }

@@ -9,6 +9,7 @@
 //! A segment's body is at most [`MAX_SEGMENT_BYTES`]: past that the set is dense enough for a bitmap, and
 //! [`SparseList::insert`] says so rather than growing it.
 
+use std::cell::Cell;
 use std::io;
 
 use roaring::RoaringBitmap;
@@ -121,6 +122,7 @@ impl Iterator for Members<'_> {
 }
 
 /// The segments of well-formed bytes, in order.
+#[derive(Clone)]
 struct Segments<'b> {
     bytes: &'b [u8],
     at: usize,
@@ -254,12 +256,19 @@ impl SparseList {
         Ok(())
     }
 
-    /// The members of `within`.
-    pub fn eval(&self, within: &RoaringBitmap) -> RoaringBitmap {
+    /// The members of `within`. `from` is where to start looking: the start of a segment before `within`'s
+    /// range (or of a later one, and then the search starts over). It is left at the last segment before that
+    /// range, so that ranges evaluated in increasing order read each segment's header about once in all.
+    pub fn eval(&self, within: &RoaringBitmap, from: &Cell<usize>) -> RoaringBitmap {
         let (Some(min), Some(max)) = (within.min(), within.max()) else { return RoaringBitmap::new() };
+        let mut segments = Segments { bytes: &self.bytes, at: from.get() };
+        if segments.clone().next().is_none_or(|s| s.block > min >> SEGMENT_BITS) {
+            segments.at = 0;
+        }
         let mut out = RoaringBitmap::new();
-        for s in self.segments() {
+        for s in segments {
             if s.block < min >> SEGMENT_BITS {
+                from.set(s.start);
                 continue;
             }
             if s.block > max >> SEGMENT_BITS {
@@ -351,7 +360,7 @@ mod tests {
         }
         let within: RoaringBitmap = (0..20).chain(990..1001).collect();
         let expected: RoaringBitmap = model.iter().copied().filter(|d| within.contains(*d)).collect();
-        assert_eq!(list.eval(&within), expected);
+        assert_eq!(list.eval(&within, &Cell::new(0)), expected);
         assert_eq!(list.to_bitmap(), model.iter().copied().collect::<RoaringBitmap>());
         assert_eq!(SparseList::from_bytes(list.bytes().to_vec()).unwrap(), list);
         for doc in [4u32, 70_000, 1000, 7, 3, 9, 5, 2, 16, 17, 18, 100, 999, 65_536] {
@@ -410,7 +419,16 @@ mod tests {
             }
             let within: RoaringBitmap = within.into_iter().collect();
             let expected: RoaringBitmap = model.iter().copied().filter(|d| within.contains(*d)).collect();
-            proptest::prop_assert_eq!(list.eval(&within), expected);
+            proptest::prop_assert_eq!(list.eval(&within, &Cell::new(0)), expected.clone());
+            // Block by block with one cursor, as a walk does: forwards (each block twice, as a walk evaluates
+            // its chain and its late users), then backwards (every step starts over).
+            let blocks: Vec<RoaringBitmap> = (0..=(300u32 >> SEGMENT_BITS))
+                .map(|b| within.iter().filter(|d| d >> SEGMENT_BITS == b).collect())
+                .collect();
+            let from = Cell::new(0);
+            for block in blocks.iter().chain(blocks.iter().rev()).flat_map(|b| [b, b]) {
+                proptest::prop_assert_eq!(list.eval(block, &from), &expected & block);
+            }
             let read = SparseList::from_bytes(list.bytes().to_vec()).expect("its own bytes");
             proptest::prop_assert_eq!(&read, &list);
         }
