@@ -266,6 +266,66 @@ async fn a_large_import_writes_every_statement_with_its_grants(backend: Backend)
 }
 both_backends!(a_large_import_writes_every_statement_with_its_grants);
 
+/// An import whose first statement (5,000 rows on PostgreSQL) has no taken row and whose second has three:
+/// the email of a user made before, the email of an earlier row of the same statement, and the username of
+/// an earlier directory user (another unique index). On PostgreSQL the second statement is first tried as a
+/// plain `INSERT`, fails on a unique index and is run again skipping those rows: the first statement's rows
+/// stay, the second's other rows are written once, and the report is as if the rows had been skipped at once.
+async fn an_import_after_a_clean_statement_skips_the_taken_rows_of_the_next(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let token = server.admin_token().await;
+    server.create_user(&token, &json!({"email": "held@example.com", "displayName": "Held"})).await;
+    let count = 5_100;
+    let rows: Vec<Value> = (0..count)
+        .map(|n| {
+            let email = match n {
+                5_040 => "HELD@example.com".to_string(),
+                5_070 => "next5060@example.com".to_string(),
+                n => format!("next{n}@example.com"),
+            };
+            let mut row = json!({"email": email, "displayName": format!("Next {n}")});
+            if n == 5_080 || n == 5_090 {
+                row["origin"] = json!("USER_ORIGIN_DIRECTORY");
+                row["usernames"] = json!(["shared-name"]);
+            }
+            row
+        })
+        .collect();
+    let (status, report) = server.post(&format!("{USERS}/import"), &token, &json!({"users": rows})).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!((&report["importedCount"], &report["skippedCount"]), (&json!("5097"), &json!("0")), "{report}");
+    let errors: Vec<(u64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, [(5_040, "email"), (5_070, "email"), (5_090, "email")], "{}", report["errors"]);
+    assert!(report["errors"][1]["message"].as_str().unwrap().contains("earlier row"), "{}", report["errors"]);
+    let ids: Vec<&str> = report["userIds"].as_array().unwrap().iter().map(|id| id.as_str().unwrap()).collect();
+    // Row n is ids[n] before row 5,040; the rows after each failed row move one place down.
+    for (row, id) in [(0, ids[0]), (4_999, ids[4_999]), (5_000, ids[5_000]), (5_060, ids[5_059]), (5_099, ids[5_096])] {
+        let (status, body) = server.get(&format!("{USERS}/{id}"), &token).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["userView"]["user"]["email"], format!("next{row}@example.com"), "{body}");
+    }
+    // Every imported user is there once: the first statement's were not rolled back with the second's
+    // failed attempt, and the second's were not written twice.
+    let live = server.all_pages(USERS, &token, 100).await.concat();
+    assert_eq!(live.len(), 5_097 + 2, "the imported users, the earlier one and the bootstrap admin");
+
+    // Run again with skipExisting and plain rows: the three that failed are imported now, every other row
+    // is skipped (the first statement meets taken rows at once).
+    let rows: Vec<Value> = (0..count)
+        .map(|n| json!({"email": format!("next{n}@example.com"), "displayName": format!("Next {n}")}))
+        .collect();
+    let again = json!({"users": rows, "skipExisting": true});
+    let (status, report) = server.post(&format!("{USERS}/import"), &token, &again).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!((&report["importedCount"], &report["skippedCount"]), (&json!("3"), &json!("5097")), "{report}");
+}
+both_backends!(an_import_after_a_clean_statement_skips_the_taken_rows_of_the_next);
+
 /// An import writes each user as a create would: every enum value, every list and object, empty or not
 /// (the SQLite import binds enums as codes and empty JSON as NULL, and rebuilds the row in SQL).
 async fn an_imported_user_reads_back_as_a_created_one(backend: Backend) {
