@@ -421,15 +421,19 @@ impl Index {
 
     /// Prepares the index for many upserts in a row (a build from scratch, the load from the change feed)
     /// until [`Index::finish_bulk`]: meanwhile the word table keeps every slot's full hash (8 bytes a slot),
-    /// so that growing it reads no user's text back. The index answers, and ends up, the same as without.
+    /// so that growing it reads no user's text back, and new users' grams are added to their postings in
+    /// batches (see `batch.rs`; a few MiB). The index answers, and ends up, the same as without; only a
+    /// snapshot is refused until the end.
     pub fn start_bulk(&mut self) {
         let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
         self.words.start_building(&texts);
+        self.grams.start_batching();
     }
 
-    /// Gives back the memory [`Index::start_bulk`] took.
+    /// Applies what [`Index::start_bulk`] left waiting and gives back the memory it took.
     pub fn finish_bulk(&mut self) {
         self.words.stop_building();
+        self.grams.stop_batching();
     }
 
     /// Adds the user, or replaces the entry with the same id.
@@ -505,9 +509,7 @@ impl Index {
             self.late_by_block[block].insert(doc);
         }
         self.grams.of_fields(fields(&p.text), &mut self.scratch_grams);
-        for &gram in &self.scratch_grams {
-            self.grams.add(gram, doc);
-        }
+        self.grams.add_new(&self.scratch_grams, doc);
         // Adding a user's word twice is harmless, and cheaper than sorting them out.
         let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
         for (index, word) in fields(&p.text).flat_map(words).enumerate() {
@@ -528,6 +530,7 @@ impl Index {
         self.doc_text(doc, &mut old_text);
         if old_text != p.text {
             // Grams and words: take out the old ones the new text lacks, add the new ones the old lacked.
+            self.grams.flush();
             self.grams.of_fields(fields(&old_text), &mut self.scratch_old_grams);
             self.grams.of_fields(fields(&p.text), &mut self.scratch_grams);
             let (old_grams, new_grams) = (&self.scratch_old_grams, &self.scratch_grams);
