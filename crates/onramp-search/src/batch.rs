@@ -40,6 +40,8 @@ pub(crate) struct GramBatch {
     pairs: Vec<(u32, u32)>,
     /// By gram number: its pairs, then where its users end in `users`.
     counts: Vec<u32>,
+    /// By gram number: the last user added with it (to drop a user's repeats).
+    last: Vec<u32>,
     /// The users grouped by gram.
     users: Vec<u32>,
     /// The first and last user with grams in the batch, when it has any.
@@ -55,6 +57,7 @@ impl GramBatch {
             grams: Vec::with_capacity(MAX_GRAMS),
             pairs: Vec::with_capacity(MAX_PAIRS),
             counts: Vec::with_capacity(MAX_GRAMS),
+            last: Vec::with_capacity(MAX_GRAMS),
             users: Vec::with_capacity(MAX_PAIRS),
             span: None,
         }
@@ -74,8 +77,8 @@ impl GramBatch {
         self.span
     }
 
-    /// Adds user `doc`'s grams (distinct), `doc` greater than every user in the batch. The caller checks
-    /// [`GramBatch::has_room`] first.
+    /// Adds user `doc`'s grams (in any order, repeats dropped), `doc` greater than every user in the batch.
+    /// The caller checks [`GramBatch::has_room`] first.
     pub fn push(&mut self, grams: &[u64], doc: u32) {
         debug_assert!(self.span.is_none_or(|(_, last)| last < doc));
         for &gram in grams {
@@ -84,6 +87,11 @@ impl GramBatch {
             if number == next {
                 self.grams.push(gram);
                 self.counts.push(0);
+                self.last.push(doc);
+            } else if self.last[number as usize] == doc {
+                continue;
+            } else {
+                self.last[number as usize] = doc;
             }
             self.counts[number as usize] += 1;
             self.pairs.push((number, doc));
@@ -117,6 +125,7 @@ impl GramBatch {
         self.grams.clear();
         self.pairs.clear();
         self.counts.clear();
+        self.last.clear();
         self.users.clear();
         self.span = None;
     }
@@ -125,7 +134,7 @@ impl GramBatch {
         self.numbers.capacity() * (size_of::<(u64, u32)>() + 1)
             + self.grams.capacity() * 8
             + self.pairs.capacity() * 8
-            + (self.counts.capacity() + self.users.capacity()) * 4
+            + (self.counts.capacity() + self.last.capacity() + self.users.capacity()) * 4
     }
 }
 
@@ -139,16 +148,13 @@ mod tests {
         assert!(batch.is_empty() && batch.span().is_none());
         batch.push(&[7, 3, 9], 10);
         batch.push(&[], 11);
-        batch.push(&[3, 8], 12);
-        batch.push(&[9, 3, 7, 1], 15);
+        batch.push(&[3, 8, 3], 12);
+        batch.push(&[9, 3, 9, 7, 1, 7], 15);
         assert_eq!(batch.span(), Some((10, 15)));
         assert!(batch.has_room(MAX_GRAMS - 5) && !batch.has_room(MAX_GRAMS - 4));
         let mut seen = Vec::new();
         batch.drain(|gram, users| seen.push((gram, users.to_vec())));
-        assert_eq!(
-            seen,
-            [(7, vec![10, 15]), (3, vec![10, 12, 15]), (9, vec![10, 15]), (8, vec![12]), (1, vec![15])]
-        );
+        assert_eq!(seen, [(7, vec![10, 15]), (3, vec![10, 12, 15]), (9, vec![10, 15]), (8, vec![12]), (1, vec![15])]);
         assert!(batch.is_empty() && batch.span().is_none());
         batch.push(&[5], 20);
         let mut seen = Vec::new();

@@ -194,6 +194,13 @@ pub(crate) struct Grams {
 impl Grams {
     /// The sorted, distinct grams of a user's fields.
     pub fn of_fields<'a>(&mut self, fields: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
+        self.of_fields_unsorted(fields, out);
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// The grams of a user's fields, in no order and with repeats.
+    pub fn of_fields_unsorted<'a>(&mut self, fields: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
         out.clear();
         for field in fields {
             self.scratch.clear();
@@ -215,8 +222,6 @@ impl Grams {
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
     }
 
     /// Adds `doc` to the posting of `gram`. During a bulk build, first apply the batch ([`Grams::flush`]).
@@ -236,8 +241,9 @@ impl Grams {
         }
     }
 
-    /// Adds the new user `doc` (greater than every indexed user) to the postings of its `grams` (distinct):
-    /// at once, or during a bulk build into the batch, applied when full.
+    /// Adds the new user `doc` (greater than every indexed user) to the postings of its `grams`: at once
+    /// (then `grams` must be distinct), or during a bulk build into the batch (in any order, repeats
+    /// allowed), applied when full.
     pub fn add_new(&mut self, grams: &[u64], doc: u32) {
         let Some(batch) = &mut self.batch else {
             for &gram in grams {
@@ -252,11 +258,19 @@ impl Grams {
             Some(batch) if batch.has_room(grams.len()) => batch.push(grams, doc),
             // More grams than a batch holds: straight to the postings.
             _ => {
-                for &gram in grams {
+                let mut distinct = grams.to_vec();
+                distinct.sort_unstable();
+                distinct.dedup();
+                for gram in distinct {
                     self.add(gram, doc);
                 }
             }
         }
+    }
+
+    /// Whether new users' grams go to a batch ([`Grams::start_batching`]).
+    pub fn batching(&self) -> bool {
+        self.batch.is_some()
     }
 
     /// Starts gathering new users' grams in a batch (see `batch.rs`), until [`Grams::stop_batching`].
@@ -474,8 +488,9 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
 
-        /// New users added through batches (several of them, some users too large for one) make the postings
-        /// adding them one by one makes, to their capacity, lists turned bitmaps included.
+        /// New users added through batches (several of them, some users too large for one; grams in any order,
+        /// repeated) make the postings adding them one by one makes, to their capacity, lists turned bitmaps
+        /// included.
         #[test]
         fn batched_additions_make_the_same_postings(
             users in proptest::collection::vec((1u32..4, proptest::collection::vec(0u64..40, 0..120)), 0..60),
@@ -483,13 +498,15 @@ mod tests {
             let (mut direct, mut batched) = (Grams::default(), Grams::default());
             batched.start_batching();
             let mut doc = 0;
-            for (gap, mut grams) in users {
-                grams.sort_unstable();
-                grams.dedup();
+            for (gap, grams) in users {
                 doc += gap;
-                for &gram in &grams {
+                let mut distinct = grams.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                for &gram in &distinct {
                     direct.add(gram, doc);
                 }
+                // A batch takes them as they come, repeats included.
                 batched.add_new(&grams, doc);
             }
             batched.stop_batching();
