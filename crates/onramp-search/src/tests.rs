@@ -898,8 +898,7 @@ fn users_whose_grams_wait_in_a_batch_are_found_and_a_snapshot_waits_for_the_end(
     for (q, hits) in &expected {
         assert_eq!(&ranked(&index, q), hits, "{q}");
     }
-    let mut email = Query::default();
-    email.email = Some("Grace@Navy.example".into());
+    let email = Query { email: Some("Grace@Navy.example".into()), ..Query::default() };
     assert_eq!(ids_of(&index, &email), [30]);
     assert!(index.write_snapshot(&mut Vec::new()).is_err(), "no snapshot of postings still to be applied");
     index.finish_bulk();
