@@ -24,6 +24,7 @@ use std::ops::RangeInclusive;
 
 use roaring::RoaringBitmap;
 
+use crate::batch::GramBatch;
 use crate::expr::Node;
 use crate::normalize::is_word_char;
 use crate::snapshot::{In, Out, invalid};
@@ -186,11 +187,20 @@ pub(crate) struct Grams {
     scratch: Vec<(u16, bool)>,
     /// Users indexed when the postings were last compacted.
     compacted_at: u32,
+    /// During a bulk build, the grams of the last users, not yet in their postings (see `batch.rs`).
+    batch: Option<Box<GramBatch>>,
 }
 
 impl Grams {
     /// The sorted, distinct grams of a user's fields.
     pub fn of_fields<'a>(&mut self, fields: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
+        self.of_fields_unsorted(fields, out);
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// The grams of a user's fields, in no order and with repeats.
+    pub fn of_fields_unsorted<'a>(&mut self, fields: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
         out.clear();
         for field in fields {
             self.scratch.clear();
@@ -212,19 +222,84 @@ impl Grams {
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
     }
 
+    /// Adds `doc` to the posting of `gram`. During a bulk build, first apply the batch ([`Grams::flush`]).
     pub fn add(&mut self, gram: u64, doc: u32) {
+        self.add_run(gram, &[doc]);
+    }
+
+    /// Adds `docs` (in increasing order), one after another, to the posting of `gram`.
+    fn add_run(&mut self, gram: u64, docs: &[u32]) {
         let keys = &mut self.keys;
-        self.postings
-            .entry(gram)
-            .or_insert_with(|| {
-                keys.insert(gram);
-                GramPosting::default()
-            })
-            .add(doc);
+        let posting = self.postings.entry(gram).or_insert_with(|| {
+            keys.insert(gram);
+            GramPosting::default()
+        });
+        for &doc in docs {
+            posting.add(doc);
+        }
+    }
+
+    /// Adds the new user `doc` (greater than every indexed user) to the postings of its `grams`: at once
+    /// (then `grams` must be distinct), or during a bulk build into the batch (in any order, repeats
+    /// allowed), applied when full.
+    pub fn add_new(&mut self, grams: &[u64], doc: u32) {
+        let Some(batch) = &mut self.batch else {
+            for &gram in grams {
+                self.add(gram, doc);
+            }
+            return;
+        };
+        if !batch.has_room(grams.len()) {
+            self.flush();
+        }
+        match &mut self.batch {
+            Some(batch) if batch.has_room(grams.len()) => batch.push(grams, doc),
+            // More grams than a batch holds: straight to the postings.
+            _ => {
+                let mut distinct = grams.to_vec();
+                distinct.sort_unstable();
+                distinct.dedup();
+                for gram in distinct {
+                    self.add(gram, doc);
+                }
+            }
+        }
+    }
+
+    /// Whether new users' grams go to a batch ([`Grams::start_batching`]).
+    pub fn batching(&self) -> bool {
+        self.batch.is_some()
+    }
+
+    /// Starts gathering new users' grams in a batch (see `batch.rs`), until [`Grams::stop_batching`].
+    pub fn start_batching(&mut self) {
+        if self.batch.is_none() {
+            self.batch = Some(Box::new(GramBatch::new()));
+        }
+    }
+
+    /// Applies the batch and gives its memory back.
+    pub fn stop_batching(&mut self) {
+        self.flush();
+        self.batch = None;
+    }
+
+    /// Adds the users waiting in the batch to their postings. Before any other change to the postings (an
+    /// upsert that changes a user's text, a compaction), so that every posting sees the changes in the order
+    /// upserts one by one make them, and ends up the same.
+    pub fn flush(&mut self) {
+        let Some(mut batch) = self.batch.take() else { return };
+        if !batch.is_empty() {
+            batch.drain(|gram, docs| self.add_run(gram, docs));
+        }
+        self.batch = Some(batch);
+    }
+
+    /// Whether users' grams wait in a batch.
+    pub fn pending(&self) -> bool {
+        self.batch.as_ref().is_some_and(|batch| !batch.is_empty())
     }
 
     pub fn remove(&mut self, gram: u64, doc: u32) {
@@ -233,8 +308,22 @@ impl Grams {
         }
     }
 
-    /// The users in `part`.
+    /// The users in `part`; during a bulk build, with every user whose grams wait in the batch (a superset:
+    /// candidates are checked).
     pub fn part(&self, part: &Part) -> Node<'_> {
+        let node = self.posted_part(part);
+        match self.batch.as_ref().and_then(|batch| batch.span()) {
+            Some((first, last)) => {
+                let mut waiting = RoaringBitmap::new();
+                waiting.insert_range(first..=last);
+                Node::Or(vec![node, Node::Owned(waiting)])
+            }
+            None => node,
+        }
+    }
+
+    /// The users in `part`'s postings.
+    fn posted_part(&self, part: &Part) -> Node<'_> {
         match part {
             Part::Key(k) => self.postings.get(k).map_or_else(Node::empty, GramPosting::node),
             Part::Range(r) => {
@@ -256,6 +345,7 @@ impl Grams {
         if users < 1 << 16 || users < self.compacted_at.saturating_add(self.compacted_at / 4) {
             return;
         }
+        self.flush();
         self.compact();
         self.compacted_at = users;
     }
@@ -275,7 +365,8 @@ impl Grams {
         let table = self.postings.capacity() * (8 + size_of::<GramPosting>() + 1)
             + self.keys.len() * 12
             + self.codes.others.capacity() * 8
-            + self.scratch.capacity() * 4;
+            + self.scratch.capacity() * 4
+            + self.batch.as_ref().map_or(0, |batch| batch.heap_bytes());
         (table, self.postings.values().map(GramPosting::heap_bytes).sum())
     }
 }
@@ -283,6 +374,9 @@ impl Grams {
 impl Grams {
     /// Writes the postings (in key order, each a list or a bitmap) and the character codes.
     pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
+        if self.pending() {
+            return Err(io::Error::other("a snapshot of an index in the middle of a bulk build"));
+        }
         let mut others: Vec<(char, u16)> = self.codes.others.iter().map(|(c, code)| (*c, *code)).collect();
         others.sort_unstable();
         out.len(others.len())?;
@@ -335,7 +429,7 @@ impl Grams {
             keys.push(key);
             postings.insert(key, posting);
         }
-        Ok(Grams { postings, keys: keys.into_iter().collect(), codes, scratch: Vec::new(), compacted_at })
+        Ok(Grams { postings, keys: keys.into_iter().collect(), codes, scratch: Vec::new(), compacted_at, batch: None })
     }
 
     /// Whether two gram tables hold the same postings and codes.
@@ -389,6 +483,37 @@ mod tests {
         assert!(out.iter().any(|g| r.contains(g)));
         let Part::Range(r) = &substring_parts(&c("ca"))[0] else { panic!() };
         assert!(!out.iter().any(|g| r.contains(g)));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// New users added through batches (several of them, some users too large for one; grams in any order,
+        /// repeated) make the postings adding them one by one makes, to their capacity, lists turned bitmaps
+        /// included.
+        #[test]
+        fn batched_additions_make_the_same_postings(
+            users in proptest::collection::vec((1u32..4, proptest::collection::vec(0u64..40, 0..120)), 0..60),
+        ) {
+            let (mut direct, mut batched) = (Grams::default(), Grams::default());
+            batched.start_batching();
+            let mut doc = 0;
+            for (gap, grams) in users {
+                doc += gap;
+                let mut distinct = grams.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                for &gram in &distinct {
+                    direct.add(gram, doc);
+                }
+                // A batch takes them as they come, repeats included.
+                batched.add_new(&grams, doc);
+            }
+            batched.stop_batching();
+            proptest::prop_assert!(!batched.pending());
+            proptest::prop_assert!(direct.same_as(&batched));
+            proptest::prop_assert_eq!(direct.heap_bytes(), batched.heap_bytes());
+        }
     }
 
     #[test]

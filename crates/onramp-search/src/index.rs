@@ -136,6 +136,8 @@ pub struct Index {
     pub(crate) is_delegate: RoaringBitmap,
     pub(crate) scratch_grams: Vec<u64>,
     pub(crate) scratch_old_grams: Vec<u64>,
+    /// The hashes of a new user's words (see `WordTable::warm`).
+    pub(crate) scratch_hashes: Vec<u64>,
     pub(crate) scratch_field: String,
     /// The buffer a user's new text is prepared in, kept between upserts.
     pub(crate) scratch_text: String,
@@ -169,6 +171,7 @@ impl Default for Index {
             is_delegate: RoaringBitmap::new(),
             scratch_grams: Vec::new(),
             scratch_old_grams: Vec::new(),
+            scratch_hashes: Vec::new(),
             scratch_field: String::new(),
             scratch_text: String::new(),
         }
@@ -421,15 +424,19 @@ impl Index {
 
     /// Prepares the index for many upserts in a row (a build from scratch, the load from the change feed)
     /// until [`Index::finish_bulk`]: meanwhile the word table keeps every slot's full hash (8 bytes a slot),
-    /// so that growing it reads no user's text back. The index answers, and ends up, the same as without.
+    /// so that growing it reads no user's text back, and new users' grams are added to their postings in
+    /// batches (see `batch.rs`; a few MiB). The index answers, and ends up, the same as without; only a
+    /// snapshot is refused until the end.
     pub fn start_bulk(&mut self) {
         let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
         self.words.start_building(&texts);
+        self.grams.start_batching();
     }
 
-    /// Gives back the memory [`Index::start_bulk`] took.
+    /// Applies what [`Index::start_bulk`] left waiting and gives back the memory it took.
     pub fn finish_bulk(&mut self) {
         self.words.stop_building();
+        self.grams.stop_batching();
     }
 
     /// Adds the user, or replaces the entry with the same id.
@@ -504,14 +511,24 @@ impl Index {
             }
             self.late_by_block[block].insert(doc);
         }
-        self.grams.of_fields(fields(&p.text), &mut self.scratch_grams);
-        for &gram in &self.scratch_grams {
-            self.grams.add(gram, doc);
+        // A batch takes the grams as they come (it drops repeats itself); postings one at a time need them
+        // distinct.
+        if self.grams.batching() {
+            self.grams.of_fields_unsorted(fields(&p.text), &mut self.scratch_grams);
+        } else {
+            self.grams.of_fields(fields(&p.text), &mut self.scratch_grams);
         }
-        // Adding a user's word twice is harmless, and cheaper than sorting them out.
+        self.grams.add_new(&self.scratch_grams, doc);
+        // Adding a user's word twice is harmless, and cheaper than sorting them out. The slots of the words are
+        // read all together first, so that their cache misses overlap.
+        self.scratch_hashes.clear();
+        for word in fields(&p.text).flat_map(words) {
+            self.scratch_hashes.push(self.words.hash_of(word));
+        }
+        self.words.warm(&self.scratch_hashes);
         let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
-        for (index, word) in fields(&p.text).flat_map(words).enumerate() {
-            self.words.add(word, doc, index, &texts);
+        for ((index, word), &hash) in fields(&p.text).flat_map(words).enumerate().zip(&self.scratch_hashes) {
+            self.words.add_hashed(word, hash, doc, index, &texts);
         }
         self.set_filters(doc, true);
         self.refresh_is_delegate(id);
@@ -528,6 +545,7 @@ impl Index {
         self.doc_text(doc, &mut old_text);
         if old_text != p.text {
             // Grams and words: take out the old ones the new text lacks, add the new ones the old lacked.
+            self.grams.flush();
             self.grams.of_fields(fields(&old_text), &mut self.scratch_old_grams);
             self.grams.of_fields(fields(&p.text), &mut self.scratch_grams);
             let (old_grams, new_grams) = (&self.scratch_old_grams, &self.scratch_grams);
@@ -823,7 +841,8 @@ impl Index {
             ),
             (
                 "scratch",
-                (self.scratch_grams.capacity() + self.scratch_old_grams.capacity()) * 8
+                (self.scratch_grams.capacity() + self.scratch_old_grams.capacity() + self.scratch_hashes.capacity())
+                    * 8
                     + self.scratch_field.capacity()
                     + self.scratch_text.capacity(),
             ),

@@ -46,6 +46,7 @@
 //!
 //! How it works is described in `index.rs`; at a million users, see `onramp-bench search`.
 
+mod batch;
 mod expr;
 mod filters;
 mod grams;

@@ -480,8 +480,32 @@ impl WordTable {
 
     /// Adds `word`, the `index`th word of user `doc`'s current text (see [`DocWords`]).
     pub fn add(&mut self, word: &str, doc: u32, index: usize, docs: &dyn DocWords) {
+        self.add_hashed(word, self.hash(word.as_bytes()), doc, index, docs);
+    }
+
+    /// The hash of `word` in this table, for [`WordTable::warm`] and [`WordTable::add_hashed`].
+    pub fn hash_of(&self, word: &str) -> u64 {
+        self.hash(word.as_bytes())
+    }
+
+    /// Reads the first slot of each of the words of `hashes` in every array, without writing: the table is
+    /// large, so each read is a cache miss, and reads made one after another here overlap (the processor runs
+    /// ahead through the loop) where those of adding the words one by one would wait each for the last.
+    pub fn warm(&self, hashes: &[u64]) {
+        let size = self.slots.len();
+        let mut touched = 0u32;
+        for &hash in hashes {
+            let pos = Self::home(hash, size);
+            touched ^= self.slots[pos] ^ u32::from(self.tags[pos] ^ self.indexes[pos]);
+            touched ^= self.hashes.get(pos).map_or(0, |&h| h as u32);
+        }
+        std::hint::black_box(touched);
+    }
+
+    /// [`WordTable::add`] of a word whose hash ([`WordTable::hash_of`]) is known.
+    pub fn add_hashed(&mut self, word: &str, hash: u64, doc: u32, index: usize, docs: &dyn DocWords) {
         debug_assert!(doc <= MAX_DOC);
-        let hash = self.hash(word.as_bytes());
+        debug_assert_eq!(hash, self.hash(word.as_bytes()));
         match self.find(word.as_bytes(), hash, docs) {
             Ok(Found::Arena(pos)) => self.add_to_posting(pos, doc),
             Ok(Found::Inline(slot)) => {

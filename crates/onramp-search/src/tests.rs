@@ -860,6 +860,55 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Searched in the middle of a bulk build, while the last users' grams wait in a batch, the index answers
+    /// what the oracle does.
+    #[test]
+    fn a_bulk_build_answers_like_the_oracle_meanwhile(
+        entries in prop::collection::vec(arb_entry(), 1..40),
+        queries in prop::collection::vec(arb_query(), 1..6),
+    ) {
+        let mut index = Index::new();
+        index.start_bulk();
+        for e in &entries {
+            index.upsert(e.clone());
+        }
+        for query in &queries {
+            let got = index.search(query, None, 100).map(|page| page.hits).map_err(|_| ());
+            prop_assert_eq!(got, oracle(&entries, query), "query {:?}", query);
+        }
+        index.finish_bulk();
+    }
+}
+
+#[test]
+fn users_whose_grams_wait_in_a_batch_are_found_and_a_snapshot_waits_for_the_end() {
+    let mut entries: Vec<Entry> =
+        (0..30).map(|n| entry(n, &format!("Person {n}"), &format!("p{n}@example.com"))).collect();
+    entries.push(entry(30, "Grace Hopper", "grace@navy.example"));
+    let mut index = Index::new();
+    index.start_bulk();
+    for e in &entries {
+        index.upsert(e.clone());
+    }
+    assert!(index.grams.pending(), "the last user's grams wait");
+    let expected = [("hopp", vec![(Rank::Prefix, 30)]), ("race", vec![(Rank::Substring, 30)])];
+    for (q, hits) in &expected {
+        assert_eq!(&ranked(&index, q), hits, "{q}");
+    }
+    let email = Query { email: Some("Grace@Navy.example".into()), ..Query::default() };
+    assert_eq!(ids_of(&index, &email), [30]);
+    assert!(index.write_snapshot(&mut Vec::new()).is_err(), "no snapshot of postings still to be applied");
+    index.finish_bulk();
+    assert!(!index.grams.pending());
+    for (q, hits) in &expected {
+        assert_eq!(&ranked(&index, q), hits, "{q}");
+    }
+    assert!(index.same_as(&index_of(entries)));
+}
+
 /// The index written to a snapshot and read back.
 fn round_trip(index: &Index) -> Index {
     let mut bytes = Vec::new();
