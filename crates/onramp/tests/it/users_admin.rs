@@ -213,6 +213,18 @@ async fn import_reports_each_refused_row(backend: Backend) {
 }
 both_backends!(import_reports_each_refused_row);
 
+/// An import report's refused rows, as (row, field), in order.
+fn refused_rows(report: &Value) -> Vec<(u64, &str)> {
+    let errors = report["errors"].as_array().expect("the report's errors");
+    errors.iter().map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap())).collect()
+}
+
+/// An import report's new user ids, in row order.
+fn imported_ids(report: &Value) -> Vec<&str> {
+    let ids = report["userIds"].as_array().expect("the report's user ids");
+    ids.iter().map(|id| id.as_str().unwrap()).collect()
+}
+
 /// An import larger than one bulk statement on either backend (500 users a statement on SQLite, 5,000 on
 /// PostgreSQL): every statement's rows are written with their role grants, and a row whose email is taken,
 /// in a later statement than the row that took it, fails alone and grants nothing.
@@ -240,14 +252,9 @@ async fn a_large_import_writes_every_statement_with_its_grants(backend: Backend)
     let (status, report) = server.post(&format!("{USERS}/import"), &token, &json!({"users": rows})).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["importedCount"], (count - 2).to_string(), "{}", report["errors"]);
-    let errors: Vec<(u64, &str)> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
-        .collect();
+    let errors = refused_rows(&report);
     assert_eq!(errors, [(600, "email"), (5_151, "email")], "{}", report["errors"]);
-    let ids: Vec<&str> = report["userIds"].as_array().unwrap().iter().map(|id| id.as_str().unwrap()).collect();
+    let ids = imported_ids(&report);
     assert_eq!(ids.len(), count - 2);
 
     // Ids are in row order without the two failed rows: row n is ids[n] before row 600, ids[n - 1] after.
@@ -294,15 +301,10 @@ async fn an_import_after_a_clean_statement_skips_the_taken_rows_of_the_next(back
     let (status, report) = server.post(&format!("{USERS}/import"), &token, &json!({"users": rows})).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!((&report["importedCount"], &report["skippedCount"]), (&json!("5097"), &json!("0")), "{report}");
-    let errors: Vec<(u64, &str)> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
-        .collect();
+    let errors = refused_rows(&report);
     assert_eq!(errors, [(5_040, "email"), (5_070, "email"), (5_090, "email")], "{}", report["errors"]);
     assert!(report["errors"][1]["message"].as_str().unwrap().contains("earlier row"), "{}", report["errors"]);
-    let ids: Vec<&str> = report["userIds"].as_array().unwrap().iter().map(|id| id.as_str().unwrap()).collect();
+    let ids = imported_ids(&report);
     // Row n is ids[n] before row 5,040; the rows after each failed row move one place down.
     for (row, id) in [(0, ids[0]), (4_999, ids[4_999]), (5_000, ids[5_000]), (5_060, ids[5_059]), (5_099, ids[5_096])] {
         let (status, body) = server.get(&format!("{USERS}/{id}"), &token).await;
