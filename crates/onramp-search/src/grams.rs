@@ -241,36 +241,22 @@ impl Grams {
         }
     }
 
-    /// Adds the new user `doc` (greater than every indexed user) to the postings of its `grams`: at once
-    /// (then `grams` must be distinct), or during a bulk build into the batch (in any order, repeats
-    /// allowed), applied when full.
-    pub fn add_new(&mut self, grams: &[u64], doc: u32) {
-        let Some(batch) = &mut self.batch else {
-            for &gram in grams {
-                self.add(gram, doc);
-            }
-            return;
-        };
-        if !batch.has_room(grams.len()) {
+    /// Adds the new user `doc` (greater than every indexed user) to the postings of its `grams` (in any order,
+    /// repeats allowed): during a bulk build into the batch, applied when full; otherwise (or when a batch
+    /// could not hold them) at once, each posting once.
+    pub fn add_new(&mut self, grams: &mut Vec<u64>, doc: u32) {
+        if self.batch.as_ref().is_some_and(|batch| !batch.has_room(grams.len())) {
             self.flush();
         }
-        match &mut self.batch {
-            Some(batch) if batch.has_room(grams.len()) => batch.push(grams, doc),
-            // More grams than a batch holds: straight to the postings.
-            _ => {
-                let mut distinct = grams.to_vec();
-                distinct.sort_unstable();
-                distinct.dedup();
-                for gram in distinct {
-                    self.add(gram, doc);
-                }
-            }
+        if let Some(batch) = self.batch.as_mut().filter(|batch| batch.has_room(grams.len())) {
+            batch.push(grams, doc);
+            return;
         }
-    }
-
-    /// Whether new users' grams go to a batch ([`Grams::start_batching`]).
-    pub fn batching(&self) -> bool {
-        self.batch.is_some()
+        grams.sort_unstable();
+        grams.dedup();
+        for &gram in grams.iter() {
+            self.add(gram, doc);
+        }
     }
 
     /// Starts gathering new users' grams in a batch (see `batch.rs`), until [`Grams::stop_batching`].
@@ -507,7 +493,7 @@ mod tests {
                     direct.add(gram, doc);
                 }
                 // A batch takes them as they come, repeats included.
-                batched.add_new(&grams, doc);
+                batched.add_new(&mut grams.clone(), doc);
             }
             batched.stop_batching();
             proptest::prop_assert!(!batched.pending());

@@ -511,14 +511,8 @@ impl Index {
             }
             self.late_by_block[block].insert(doc);
         }
-        // A batch takes the grams as they come (it drops repeats itself); postings one at a time need them
-        // distinct.
-        if self.grams.batching() {
-            self.grams.of_fields_unsorted(fields(&p.text), &mut self.scratch_grams);
-        } else {
-            self.grams.of_fields(fields(&p.text), &mut self.scratch_grams);
-        }
-        self.grams.add_new(&self.scratch_grams, doc);
+        self.grams.of_fields_unsorted(fields(&p.text), &mut self.scratch_grams);
+        self.grams.add_new(&mut self.scratch_grams, doc);
         // Adding a user's word twice is harmless, and cheaper than sorting them out. The slots of the words are
         // read all together first, so that their cache misses overlap.
         self.scratch_hashes.clear();
