@@ -71,17 +71,12 @@ impl<'a> Node<'a> {
             return RoaringBitmap::new();
         }
         match self {
-            Node::Set(b) => {
+            Node::Set(_) | Node::Owned(_) => {
                 let mut out = within.clone();
-                out &= *b;
+                self.restrict(&mut out);
                 out
             }
             Node::List(l, from) => l.eval(within, from),
-            Node::Owned(b) => {
-                let mut out = within.clone();
-                out &= b;
-                out
-            }
             Node::Not(child) => within - &child.eval(within),
             Node::Or(children) => children.iter().map(|c| c.eval(within)).union(),
             Node::And(children) => {
@@ -94,14 +89,19 @@ impl<'a> Node<'a> {
                     if acc.is_empty() {
                         break;
                     }
-                    match child {
-                        Node::Set(b) => acc &= *b,
-                        Node::Owned(b) => acc &= b,
-                        _ => acc = child.eval(&acc),
-                    }
+                    child.restrict(&mut acc);
                 }
                 acc
             }
+        }
+    }
+
+    /// Keeps of `set` the users in this set: a bitmap in place, anything else evaluated within `set`.
+    fn restrict(&self, set: &mut RoaringBitmap) {
+        match self {
+            Node::Set(b) => *set &= *b,
+            Node::Owned(b) => *set &= b,
+            _ => *set = self.eval(set),
         }
     }
 
