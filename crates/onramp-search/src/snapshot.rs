@@ -22,7 +22,7 @@ use crate::index::{Doc, DocTexts, Index, MAX_DOMAINS, Profile, TEXT_END, is_doma
 use crate::tables::{Facet, Profiles, WordTable};
 
 /// The layout of [`crate::Index::write_snapshot`]'s bytes.
-pub const LAYOUT: u32 = 3;
+pub const LAYOUT: u32 = 4;
 
 /// Writes the parts of a snapshot.
 pub(crate) struct Out<'w> {
