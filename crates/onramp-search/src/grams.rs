@@ -142,18 +142,19 @@ impl Default for GramPosting {
 }
 
 impl GramPosting {
-    fn add(&mut self, doc: u32) {
+    /// Adds `docs` (in increasing order), as adding each in turn would: a list that one of them would make too
+    /// dense becomes a bitmap, and takes that one and the rest.
+    fn add_run(&mut self, docs: &[u32]) {
         match self {
             GramPosting::List(list) => {
-                if list.insert(doc).is_err() {
+                if let Err(refused) = list.insert_run(docs) {
                     let mut bitmap = list.to_bitmap();
-                    bitmap.insert(doc);
+                    bitmap.extend(docs[refused..].iter().copied());
                     *self = GramPosting::Bitmap(bitmap);
                 }
             }
-            GramPosting::Bitmap(bitmap) => {
-                bitmap.insert(doc);
-            }
+            // Inserts each in turn, looking its container up once for all those of the same one.
+            GramPosting::Bitmap(bitmap) => bitmap.extend(docs.iter().copied()),
         }
     }
 
@@ -244,9 +245,7 @@ impl Grams {
             keys.insert(gram);
             GramPosting::default()
         });
-        for &doc in docs {
-            posting.add(doc);
-        }
+        posting.add_run(docs);
     }
 
     /// Adds the new user `doc` (greater than every indexed user) to the postings of its `grams` (in any order,

@@ -138,6 +138,8 @@ pub struct Index {
     pub(crate) scratch_old_grams: Vec<u64>,
     /// The hashes of a new user's words (see `WordTable::warm`).
     pub(crate) scratch_hashes: Vec<u64>,
+    /// Where a new user's words are in its text: (start, end) in bytes.
+    pub(crate) scratch_words: Vec<(u32, u32)>,
     pub(crate) scratch_field: String,
     /// The buffer a user's new text is prepared in, kept between upserts.
     pub(crate) scratch_text: String,
@@ -172,6 +174,7 @@ impl Default for Index {
             scratch_grams: Vec::new(),
             scratch_old_grams: Vec::new(),
             scratch_hashes: Vec::new(),
+            scratch_words: Vec::new(),
             scratch_field: String::new(),
             scratch_text: String::new(),
         }
@@ -514,15 +517,20 @@ impl Index {
         self.grams.of_fields_unsorted(fields(&p.text), &mut self.scratch_grams);
         self.grams.add_new(&mut self.scratch_grams, doc);
         // Adding a user's word twice is harmless, and cheaper than sorting them out. The slots of the words are
-        // read all together first, so that their cache misses overlap.
+        // read all together first, so that their cache misses overlap; the words are found once, their places
+        // kept beside their hashes. (The field separators are no word characters: the words of the text are
+        // those of its fields.)
         self.scratch_hashes.clear();
-        for word in fields(&p.text).flat_map(words) {
+        self.scratch_words.clear();
+        for word in words(&p.text) {
+            let start = word.as_ptr() as usize - p.text.as_ptr() as usize;
+            self.scratch_words.push((start as u32, (start + word.len()) as u32));
             self.scratch_hashes.push(self.words.hash_of(word));
         }
         self.words.warm(&self.scratch_hashes);
         let texts = DocTexts { docs: &self.docs, text: &self.text, domains: &self.domains };
-        for ((index, word), &hash) in fields(&p.text).flat_map(words).enumerate().zip(&self.scratch_hashes) {
-            self.words.add_hashed(word, hash, doc, index, &texts);
+        for (index, (&(start, end), &hash)) in self.scratch_words.iter().zip(&self.scratch_hashes).enumerate() {
+            self.words.add_hashed(&p.text[start as usize..end as usize], hash, doc, index, &texts);
         }
         self.set_filters(doc, true);
         self.refresh_is_delegate(id);
@@ -835,7 +843,10 @@ impl Index {
             ),
             (
                 "scratch",
-                (self.scratch_grams.capacity() + self.scratch_old_grams.capacity() + self.scratch_hashes.capacity())
+                (self.scratch_grams.capacity()
+                    + self.scratch_old_grams.capacity()
+                    + self.scratch_hashes.capacity()
+                    + self.scratch_words.capacity())
                     * 8
                     + self.scratch_field.capacity()
                     + self.scratch_text.capacity(),

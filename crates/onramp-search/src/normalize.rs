@@ -88,8 +88,56 @@ pub(crate) fn is_word_char(c: char) -> bool {
 }
 
 /// The words of a normalised text: maximal runs of letters and digits.
-pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !is_word_char(c)).filter(|w| !w.is_empty())
+pub(crate) fn words(text: &str) -> Words<'_> {
+    Words { text, at: 0 }
+}
+
+/// The iterator of [`words`]: it reads ASCII byte by byte (most text is ASCII) and decodes only the other
+/// characters, where splitting on a predicate decodes every character.
+pub(crate) struct Words<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl Words<'_> {
+    /// Whether the character at byte `at` (a character boundary) belongs to a word, and its length in bytes.
+    #[inline]
+    fn char_at(&self, at: usize) -> (bool, usize) {
+        let b = self.text.as_bytes()[at];
+        if b.is_ascii() {
+            return (b.is_ascii_alphanumeric(), 1);
+        }
+        let c = self.text[at..].chars().next().expect("a character at a boundary");
+        (is_word_char(c), c.len_utf8())
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let len = self.text.len();
+        while self.at < len {
+            let (word, n) = self.char_at(self.at);
+            if word {
+                break;
+            }
+            self.at += n;
+        }
+        if self.at == len {
+            return None;
+        }
+        let start = self.at;
+        while self.at < len {
+            let (word, n) = self.char_at(self.at);
+            if !word {
+                break;
+            }
+            self.at += n;
+        }
+        Some(&self.text[start..self.at])
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +190,13 @@ mod tests {
             proptest::prop_assert!(!once.starts_with(' ') && !once.ends_with(' ') && !once.contains("  "));
             proptest::prop_assert!(!once.chars().any(|c| is_combining_mark(c) || c.is_control()));
             proptest::prop_assert_eq!(once.to_lowercase(), once.clone());
+        }
+
+        /// The byte-reading iterator gives the words splitting on the predicate gives.
+        #[test]
+        fn words_are_the_runs_of_word_characters(s in "\\PC{0,40}|[ a-zA-Z0-9.@_\u{0}\u{1}éßøŁ中Ⅻ\u{301}²-]{0,30}") {
+            let split: Vec<&str> = s.split(|c: char| !is_word_char(c)).filter(|w| !w.is_empty()).collect();
+            proptest::prop_assert_eq!(words(&s).collect::<Vec<_>>(), split);
         }
     }
 

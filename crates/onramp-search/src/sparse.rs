@@ -67,6 +67,19 @@ fn varint_bytes(mut v: u32) -> ([u8; 5], usize) {
     (out, n + 1)
 }
 
+/// How many bytes the LEB128 form of `v` takes.
+#[inline]
+fn varint_len(v: u32) -> usize {
+    (32 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// The capacity of bytes of length `len` and capacity `capacity` once made room for `more` (see
+/// [`SparseList::grow_for`]).
+#[inline]
+fn grown(len: usize, capacity: usize, more: usize) -> usize {
+    if capacity - len < more { len + more.max(4).max(len / 4) } else { capacity }
+}
+
 /// Reads a LEB128 number at `*at`; `None` past the end or beyond 32 bits.
 #[inline]
 fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u32> {
@@ -222,9 +235,80 @@ impl SparseList {
 
     /// Makes room for `more` bytes, growing by a quarter rather than doubling: lists are most of the index.
     fn grow_for(&mut self, more: usize) {
-        if self.bytes.capacity() - self.bytes.len() < more {
-            self.bytes.reserve_exact(more.max(4).max(self.bytes.len() / 4));
+        let capacity = grown(self.bytes.len(), self.bytes.capacity(), more);
+        if capacity > self.bytes.capacity() {
+            self.bytes.reserve_exact(capacity - self.bytes.len());
         }
+    }
+
+    /// Adds `docs` (increasing) as [`SparseList::insert`] of each in turn does, to the same bytes and the same
+    /// capacity, but the members greater than every member (all of them, in a bulk build) in one go: the last
+    /// segment's header read once, and the bytes grown once, to the capacity growing one member at a time
+    /// would have reached. `Err(k)` when `docs[k]` would outgrow its segment ([`Full`]): the ones before it
+    /// are added, nothing else is changed.
+    pub fn insert_run(&mut self, docs: &[u32]) -> Result<(), usize> {
+        let mut k = 0;
+        while let Some(&doc) = docs.get(k).filter(|&&doc| self.len != 0 && doc <= self.last) {
+            self.insert(doc).map_err(|Full| k)?;
+            k += 1;
+        }
+        if k == docs.len() {
+            return Ok(());
+        }
+        let docs = &docs[k..];
+        // The last segment: its block, where its body starts and how long it is.
+        let tail = if self.len == 0 { None } else { Segments { bytes: &self.bytes, at: self.tail as usize }.next() };
+        let tail = tail.map(|s| (s.block, s.body, s.end - s.body));
+        // First the bytes each member adds, and so how many fit and the capacity one at a time would reach.
+        let (mut len, mut capacity, mut last, mut segment) = (self.bytes.len(), self.bytes.capacity(), self.last, tail);
+        let mut fit = docs.len();
+        for (i, &doc) in docs.iter().enumerate() {
+            let block = doc >> SEGMENT_BITS;
+            match &mut segment {
+                Some((b, _, body_len)) if *b == block => {
+                    let gap_len = varint_len(doc - last);
+                    if *body_len + gap_len > MAX_SEGMENT_BYTES {
+                        fit = i;
+                        break;
+                    }
+                    *body_len += gap_len;
+                    capacity = grown(len, capacity, gap_len);
+                    len += gap_len;
+                }
+                _ => {
+                    capacity = grown(len, capacity, 8);
+                    let first = varint_len(doc - (block << SEGMENT_BITS));
+                    len += varint_len(block) + 2 + first;
+                    segment = Some((block, 0, first));
+                }
+            }
+            last = doc;
+        }
+        if capacity > self.bytes.capacity() {
+            self.bytes.reserve_exact(capacity - self.bytes.len());
+        }
+        // Then the bytes.
+        let mut segment = tail;
+        for &doc in &docs[..fit] {
+            let block = doc >> SEGMENT_BITS;
+            match &mut segment {
+                Some((b, body, body_len)) if *b == block => {
+                    let (gap, gap_len) = varint_bytes(doc - self.last);
+                    *body_len += gap_len;
+                    self.bytes[*body - 2..*body].copy_from_slice(&(*body_len as u16).to_le_bytes());
+                    self.bytes.extend_from_slice(&gap[..gap_len]);
+                }
+                _ => {
+                    self.tail = self.bytes.len() as u32;
+                    let body_len = encode_segment(&mut self.bytes, block, &[doc]);
+                    segment = Some((block, self.bytes.len() - body_len, body_len));
+                }
+            }
+            self.len += 1;
+            self.last = doc;
+        }
+        debug_assert_eq!((self.bytes.len(), self.bytes.capacity()), (len, capacity));
+        if fit < docs.len() { Err(k + fit) } else { Ok(()) }
     }
 
     /// Takes `doc` out, if a member.
@@ -453,6 +537,36 @@ mod tests {
             }
             let read = SparseList::from_bytes(list.bytes().to_vec()).expect("its own bytes");
             proptest::prop_assert_eq!(&read, &list);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// A run added at once gives the list, the capacity and the refusal adding its members one by one
+        /// gives.
+        #[test]
+        fn a_run_is_added_as_its_members_one_by_one(
+            before in proptest::collection::vec(0u32..400, 0..60),
+            runs in proptest::collection::vec(proptest::collection::vec(0u32..500, 0..40), 1..6),
+        ) {
+            // Built side by side (a clone would not keep the capacity).
+            let (mut list, mut one_by_one) = (SparseList::default(), SparseList::default());
+            for doc in before {
+                let _ = list.insert(doc);
+                let _ = one_by_one.insert(doc);
+            }
+            for mut run in runs {
+                run.sort_unstable();
+                run.dedup();
+                let refused = run.iter().position(|&doc| one_by_one.insert(doc).is_err());
+                proptest::prop_assert_eq!(list.insert_run(&run).err(), refused);
+                proptest::prop_assert_eq!(&list, &one_by_one);
+                proptest::prop_assert_eq!(list.heap_bytes(), one_by_one.heap_bytes());
+                if refused.is_some() {
+                    break;
+                }
+            }
         }
     }
 

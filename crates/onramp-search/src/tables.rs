@@ -704,7 +704,13 @@ impl Facet<String> {
     /// The key of `value` lowercased, numbering it if new; `scratch` avoids an allocation when it is known.
     pub fn intern_lowercase(&mut self, value: &str, scratch: &mut String) -> u32 {
         scratch.clear();
-        scratch.extend(value.chars().flat_map(char::to_lowercase));
+        if value.is_ascii() {
+            // Most values: ASCII characters lowercase one to one.
+            scratch.push_str(value);
+            scratch.make_ascii_lowercase();
+        } else {
+            scratch.extend(value.chars().flat_map(char::to_lowercase));
+        }
         match self.keys.get(scratch.as_str()) {
             Some(&key) => key,
             None => self.intern(scratch.clone()),
@@ -1083,6 +1089,21 @@ mod tests {
             words.push(word.to_string());
             let index = words.len() - 1;
             t.add(word, doc, index, self);
+        }
+    }
+
+    proptest::proptest! {
+        /// The ASCII shortcut lowercases as the character by character lowercasing does.
+        #[test]
+        fn intern_lowercase_lowercases_each_character(values in proptest::collection::vec("[a-zA-Z .&-]{0,6}|\\PC{0,6}|[ÉéΣσςİi]{0,4}", 1..20)) {
+            let mut facet: Facet<String> = Facet::default();
+            let mut scratch = String::new();
+            for value in &values {
+                let key = facet.intern_lowercase(value, &mut scratch);
+                let lower: String = value.chars().flat_map(char::to_lowercase).collect();
+                proptest::prop_assert_eq!(facet.value(key), &lower);
+                proptest::prop_assert_eq!(facet.key(lower.as_str()), Some(key));
+            }
         }
     }
 
