@@ -106,27 +106,39 @@ pub async fn import(url: &str, count: usize, seed: u64, roles: bool) -> Result<I
     Ok(ImportFigures { backend: store.backend().name(), users: imported, seconds, bytes, per_million })
 }
 
+/// One backend for `--only`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    Sqlite,
+    Postgres,
+}
+
 /// Runs the import benchmark on SQLite (in a temporary folder) and, given a server URL, on a PostgreSQL
-/// database created for the run and dropped after it.
-pub async fn run(count: usize, seed: u64, postgres: Option<&str>, roles: bool) -> Result<()> {
+/// database created for the run and dropped after it; with `only`, on that backend alone.
+pub async fn run(count: usize, seed: u64, postgres: Option<&str>, roles: bool, only: Option<Only>) -> Result<()> {
     if roles {
         println!("the search benchmark's users: a quarter with a role, granted in the same transaction");
     }
-    let dir = ScratchDir::new("onramp-bench-import")?;
-    let sqlite = import(&format!("sqlite:{}", dir.path().join("bench.db").display()), count, seed, roles).await;
-    drop(dir);
-    let sqlite = sqlite?;
-    println!("{sqlite}");
-    let mut verdicts = vec![sqlite.verdict()];
-    if let Some(server) = postgres {
-        let database = ScratchDatabase::create(server, "onramp_bench").await?;
-        let figures = import(&database.url(), count, seed, roles).await;
-        database.remove().await?;
-        let figures = figures?;
-        println!("{figures}");
-        verdicts.push(figures.verdict());
-    } else {
-        verdicts.push("---- ≥ 50,000 users/s imported on PostgreSQL: not run (no --postgres-url)".into());
+    let mut verdicts = Vec::new();
+    if only != Some(Only::Postgres) {
+        let dir = ScratchDir::new("onramp-bench-import")?;
+        let sqlite = import(&format!("sqlite:{}", dir.path().join("bench.db").display()), count, seed, roles).await;
+        drop(dir);
+        let sqlite = sqlite?;
+        println!("{sqlite}");
+        verdicts.push(sqlite.verdict());
+    }
+    match (only, postgres) {
+        (Some(Only::Sqlite), _) => {}
+        (_, Some(server)) => {
+            let database = ScratchDatabase::create(server, "onramp_bench").await?;
+            let figures = import(&database.url(), count, seed, roles).await;
+            database.remove().await?;
+            let figures = figures?;
+            println!("{figures}");
+            verdicts.push(figures.verdict());
+        }
+        (_, None) => verdicts.push("---- ≥ 50,000 users/s imported on PostgreSQL: not run (no --postgres-url)".into()),
     }
     for verdict in verdicts {
         println!("{verdict}");

@@ -30,6 +30,9 @@ enum Command {
         /// directory users), whose role grants are written beside them.
         #[arg(long)]
         roles: bool,
+        /// Run one backend alone (its rows of the summary only).
+        #[arg(long, value_enum)]
+        only: Option<import::Only>,
     },
     /// Search synthetic users: the in-process index (build time, memory, latency of substring, one-typo,
     /// filter-only and combined queries, typo recall) beside SQLite FTS5 and PostgreSQL pg_trgm on the same
@@ -113,8 +116,8 @@ fn init_logging() {
 
 async fn run(command: Command) -> onramp_bench::Result<()> {
     match command {
-        Command::Import { count, seed, postgres_url, roles } => {
-            import::run(count, seed, postgres_url.as_deref(), roles).await
+        Command::Import { count, seed, postgres_url, roles, only } => {
+            import::run(count, seed, postgres_url.as_deref(), roles, only).await
         }
         Command::Search { count, seed, postgres_url, seconds, connections, only } => {
             search::run(search::Options { count, seed, postgres_url, seconds, connections, only }).await
