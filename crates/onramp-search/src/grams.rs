@@ -9,8 +9,8 @@
 //!
 //! Word-start grams, each exact for the prefixes of a length: `WS1` + the first character of a word, by key;
 //! `WS2` + the first two characters of a word (`END` for the second of a one-character word), by key; and
-//! `WS4` + the first four characters of a word of three or more (what follows the word when it is shorter,
-//! `END` past the field's end), for three-character prefixes by range and for four by key, and for longer
+//! `WS4` + the first four characters of a word of three or more (`END` for the fourth of a three-character
+//! word), for three-character prefixes by range and for four by key, and for longer
 //! prefixes it keeps the other grams from coming only from the middle of a word (`bara` is not a prefix of
 //! `barbara`). Short words are common in queries that span words (`es Ma`, `rt J`): a two-character prefix
 //! as a range of `WS4` keys was the union of hundreds of postings in every block a search walked, and a
@@ -226,7 +226,8 @@ impl Grams {
                     out.push(key(WS1, s[i].0, 0, 0, 0));
                     out.push(key(WS2, s[i].0, if word_at(i + 1) { s[i + 1].0 } else { END }, 0, 0));
                     if word_at(i + 1) && word_at(i + 2) {
-                        out.push(key(WS4, s[i].0, s[i + 1].0, s[i + 2].0, at(i + 3)));
+                        let fourth = if word_at(i + 3) { s[i + 3].0 } else { END };
+                        out.push(key(WS4, s[i].0, s[i + 1].0, s[i + 2].0, fourth));
                     }
                 }
             }
@@ -470,6 +471,11 @@ mod tests {
         grams.of_fields(["x abcde"].into_iter(), &mut longer);
         assert!(longer.contains(&key(WS4, c("a")[0], c("b")[0], c("c")[0], c("d")[0])));
         assert_eq!(longer.iter().filter(|g| *g >> 60 == WS4).count(), 1);
+        // A three-character word's fourth is `END`, whatever follows it.
+        let mut three = Vec::new();
+        grams.of_fields(["abc.d"].into_iter(), &mut three);
+        let ws4: Vec<u64> = three.iter().copied().filter(|g| *g >> 60 == WS4).collect();
+        assert_eq!(ws4, [key(WS4, c("a")[0], c("b")[0], c("c")[0], END)]);
         // Two- and three-character substrings find their grams by range.
         let Part::Range(r) = &substring_parts(&c("b."))[0] else { panic!() };
         assert!(out.iter().any(|g| r.contains(g)));
