@@ -85,7 +85,13 @@ pub(super) fn whole(
         }
         (_, None) => Err(ScimError::invalid_value(format!("{name}: the operation needs a value"))),
         (op, Some(value)) if attribute.multi_valued => {
-            let Value::Array(new) = value else { unreachable!("coerce gives a list for a multi-valued attribute") };
+            // A null value is no values, as a null single value is unassigned: a replace unassigns the
+            // attribute, an add adds nothing.
+            let new = match value {
+                Value::Array(new) => new,
+                Value::Null => Vec::new(),
+                _ => unreachable!("coerce gives a list or null for a multi-valued attribute"),
+            };
             let mut items = match (op, holder.remove(&key)) {
                 (PatchOp::Add, Some(Value::Array(items))) => items,
                 _ => Vec::new(),

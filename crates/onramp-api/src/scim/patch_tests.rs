@@ -68,6 +68,15 @@ fn op_names_in_any_case() {
 }
 
 #[test]
+fn a_null_value_of_a_multi_valued_attribute_is_no_values() {
+    // Found by the property test below: this once reached an `unreachable!`.
+    let added = patch_user(json!([{"op": "add", "path": "emails", "value": null}]));
+    assert_eq!(added["emails"], user()["emails"]);
+    let replaced = patch_user(json!([{"op": "replace", "path": "emails", "value": null}]));
+    assert!(replaced.get("emails").is_none(), "{replaced}");
+}
+
+#[test]
 fn entra_deactivates_with_a_string_boolean_and_no_path() {
     // Entra ID before its 2020 fix: "False" as a string, in a path-less replace.
     let patched = patch_user(json!([{"op": "Replace", "value": {"active": "False"}}]));
