@@ -10,9 +10,8 @@
 //! Word-start grams, each exact for the prefixes of a length: `WS1` + the first character of a word, by key;
 //! `WS2` + the first two characters of a word (`END` for the second of a one-character word), by key; and
 //! `WS4` + the first four characters of a word of three or more (`END` for the fourth of a three-character
-//! word), for three-character prefixes by range and for four by key, and for longer
-//! prefixes it keeps the other grams from coming only from the middle of a word (`bara` is not a prefix of
-//! `barbara`). Short words are common in queries that span words (`es Ma`, `rt J`): a two-character prefix
+//! word), for three-character prefixes by range and for four by key, and for longer prefixes it keeps the
+//! other grams from coming only from the middle of a word (`bara` is not a prefix of `barbara`). Short words are common in queries that span words (`es Ma`, `rt J`): a two-character prefix
 //! as a range of `WS4` keys was the union of hundreds of postings in every block a search walked, and a
 //! one-character prefix as a range of `WS2` keys the union of dozens; one posting each is a few times
 //! faster on those queries, for about 3 % more index (measured in ARCHITECTURE.md).
@@ -222,12 +221,13 @@ impl Grams {
                     out.push(key(TEXT, s[i].0, s[i + 1].0, at(i + 2), at(i + 3)));
                 }
                 if s[i].1 && (i == 0 || !s[i - 1].1) {
-                    let word_at = |j: usize| s.get(j).is_some_and(|x| x.1);
+                    // The code at `j` while the word lasts, `END` after it.
+                    let in_word = |j: usize| s.get(j).filter(|x| x.1).map_or(END, |x| x.0);
+                    let (second, third) = (in_word(i + 1), in_word(i + 2));
                     out.push(key(WS1, s[i].0, 0, 0, 0));
-                    out.push(key(WS2, s[i].0, if word_at(i + 1) { s[i + 1].0 } else { END }, 0, 0));
-                    if word_at(i + 1) && word_at(i + 2) {
-                        let fourth = if word_at(i + 3) { s[i + 3].0 } else { END };
-                        out.push(key(WS4, s[i].0, s[i + 1].0, s[i + 2].0, fourth));
+                    out.push(key(WS2, s[i].0, second, 0, 0));
+                    if second != END && third != END {
+                        out.push(key(WS4, s[i].0, second, third, in_word(i + 3)));
                     }
                 }
             }

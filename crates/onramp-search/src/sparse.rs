@@ -381,9 +381,11 @@ impl SparseList {
                     }
                     match next_wanted {
                         None => break 'segments,
-                        Some(w) if w == doc => out.push(doc),
-                        Some(_) => false,
-                    };
+                        Some(w) if w == doc => {
+                            out.push(doc);
+                        }
+                        Some(_) => {}
+                    }
                 } else if within.contains(doc) {
                     out.push(doc);
                 }
