@@ -376,8 +376,14 @@ impl SparseList {
                     break;
                 }
                 if walk {
-                    while next_wanted.is_some_and(|w| w < doc) {
+                    // One step, then a search of the rest: `within` may be far denser than the list (a
+                    // word-start range's rare grams within a block filtered to thousands).
+                    if next_wanted.is_some_and(|w| w < doc) {
                         next_wanted = wanted.next();
+                        if next_wanted.is_some_and(|w| w < doc) {
+                            wanted.advance_to(doc);
+                            next_wanted = wanted.next();
+                        }
                     }
                     match next_wanted {
                         None => break 'segments,
