@@ -12,6 +12,14 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use crate::sparse::SparseList;
 
+/// Within at most this many users, a [`Node::Checked`] set is not evaluated: its candidates are checked one by
+/// one anyway, and checking a few users' texts costs less than reading postings (a gram's list segment is up
+/// to 4 KiB of gaps, a typo word's variants are dozens of bitmaps). Tests take both ways.
+#[cfg(not(test))]
+pub(crate) const CHECK_UP_TO: u64 = 8;
+#[cfg(test)]
+pub(crate) const CHECK_UP_TO: u64 = 2;
+
 /// A set of users.
 pub(crate) enum Node<'a> {
     Set(&'a RoaringBitmap),
@@ -25,6 +33,11 @@ pub(crate) enum Node<'a> {
     Or(Vec<Node<'a>>),
     /// Not in the child.
     Not(Box<Node<'a>>),
+    /// The child, or any set of users holding it: the candidates of a rank that each get checked against
+    /// their text (`has_rank`), so that a superset costs only the checks of the users it adds. Evaluated
+    /// within a few users ([`CHECK_UP_TO`]), it is those users; an intersection inside it stops applying
+    /// anything but bitmaps once it is down to that few. Never under a `Not` (whose child is exact).
+    Checked(Box<Node<'a>>),
 }
 
 impl<'a> Node<'a> {
@@ -45,6 +58,7 @@ impl<'a> Node<'a> {
             Node::And(children) => children.iter().map(Node::estimate).min().unwrap_or(u64::MAX),
             Node::Or(children) => children.iter().map(Node::estimate).fold(0, u64::saturating_add),
             Node::Not(_) => u64::MAX,
+            Node::Checked(child) => child.estimate(),
         }
     }
 
@@ -57,6 +71,7 @@ impl<'a> Node<'a> {
             Node::And(children) => children.iter().any(Node::is_empty),
             Node::Or(children) => children.iter().all(Node::is_empty),
             Node::Not(_) => false,
+            Node::Checked(child) => child.is_empty(),
         }
     }
 
@@ -67,41 +82,50 @@ impl<'a> Node<'a> {
     /// would step through every container of `b`, making a walk through all blocks cost blocks × containers
     /// per posting, quadratic in the users. Sparse lists keep their place between blocks for the same reason.
     pub fn eval(&self, within: &RoaringBitmap) -> RoaringBitmap {
+        self.eval_in(within, false)
+    }
+
+    /// [`Node::eval`], or when `superset`, any set of users of `within` holding it (see [`Node::Checked`]).
+    fn eval_in(&self, within: &RoaringBitmap, superset: bool) -> RoaringBitmap {
         if within.is_empty() {
             return RoaringBitmap::new();
         }
         match self {
             Node::Set(_) | Node::Owned(_) => {
                 let mut out = within.clone();
-                self.restrict(&mut out);
+                self.restrict(&mut out, superset);
                 out
             }
+            _ if superset && within.len() <= CHECK_UP_TO => within.clone(),
             Node::List(l, from) => l.eval(within, from),
-            Node::Not(child) => within - &child.eval(within),
-            Node::Or(children) => children.iter().map(|c| c.eval(within)).union(),
+            // The complement of a superset would be a subset.
+            Node::Not(child) => within - &child.eval_in(within, false),
+            Node::Or(children) => children.iter().map(|c| c.eval_in(within, superset)).union(),
+            Node::Checked(child) => child.eval_in(within, true),
             Node::And(children) => {
                 let mut order: Vec<&Node> = children.iter().collect();
                 order.sort_by_key(|c| c.estimate());
                 let mut order = order.into_iter();
                 let Some(first) = order.next() else { return within.clone() };
-                let mut acc = first.eval(within);
+                let mut acc = first.eval_in(within, superset);
                 for child in order {
                     if acc.is_empty() {
                         break;
                     }
-                    child.restrict(&mut acc);
+                    child.restrict(&mut acc, superset);
                 }
                 acc
             }
         }
     }
 
-    /// Keeps of `set` the users in this set: a bitmap in place, anything else evaluated within `set`.
-    fn restrict(&self, set: &mut RoaringBitmap) {
+    /// Keeps of `set` the users in this set (or, when `superset`, a set holding them): a bitmap in place,
+    /// anything else evaluated within `set`.
+    fn restrict(&self, set: &mut RoaringBitmap, superset: bool) {
         match self {
             Node::Set(b) => *set &= *b,
             Node::Owned(b) => *set &= b,
-            _ => *set = self.eval(set),
+            _ => *set = self.eval_in(set, superset),
         }
     }
 
@@ -113,6 +137,7 @@ impl<'a> Node<'a> {
             Node::Owned(b) => b.clone(),
             Node::Or(children) => children.iter().map(Node::materialize).union(),
             Node::Not(_) => unreachable!("a complement is only taken within a set"),
+            Node::Checked(child) => child.materialize(),
             Node::And(children) => {
                 let Some(smallest) =
                     children.iter().filter(|c| !matches!(c, Node::Not(_))).min_by_key(|c| c.estimate())
@@ -134,6 +159,7 @@ impl<'a> Node<'a> {
             Node::And(c) => Node::And(c.iter().map(Node::borrowed).collect()),
             Node::Or(c) => Node::Or(c.iter().map(Node::borrowed).collect()),
             Node::Not(c) => Node::Not(Box::new(c.borrowed())),
+            Node::Checked(c) => Node::Checked(Box::new(c.borrowed())),
         }
     }
 }
@@ -170,5 +196,38 @@ mod tests {
         assert_eq!(list.eval(&set(&[4, 9, 10])), set(&[4, 9]));
         assert_eq!(list.materialize(), set(&[4, 9, 70_001]));
         assert_eq!(list.estimate(), 3);
+    }
+
+    fn list_of(docs: &[u32]) -> SparseList {
+        let mut list = SparseList::default();
+        for &doc in docs {
+            list.insert(doc).unwrap();
+        }
+        list
+    }
+
+    #[test]
+    fn a_checked_set_may_be_a_superset_and_its_complements_are_exact() {
+        fn checked(node: Node<'_>) -> Node<'_> {
+            Node::Checked(Box::new(node))
+        }
+        let (a, b, odd) = (set(&[1, 2, 3]), set(&[2]), set(&[1, 3]));
+        let (rare, common, other) = (list_of(&[2]), list_of(&[1, 2, 3, 5]), list_of(&[2, 5, 7]));
+        // Within a few users (CHECK_UP_TO is 2 under test): those users.
+        let few = set(&[1, 3]);
+        assert_eq!(checked(Node::list(&rare)).eval(&few), few);
+        assert_eq!(Node::list(&rare).eval(&few), set(&[]));
+        // An intersection applies bitmaps, and stops applying anything else once that few are left.
+        let many = set(&[1, 2, 3, 4, 5, 6]);
+        assert_eq!(Node::And(vec![Node::Set(&odd), Node::list(&other)]).eval(&many), set(&[]));
+        assert_eq!(checked(Node::And(vec![Node::Set(&odd), Node::list(&other)])).eval(&many), set(&[1, 3]));
+        assert_eq!(checked(Node::And(vec![Node::Set(&a), Node::list(&rare)])).eval(&many), set(&[2]));
+        assert_eq!(checked(Node::And(vec![Node::list(&common), Node::Set(&b)])).eval(&many), set(&[2]));
+        assert_eq!(checked(Node::Or(vec![Node::list(&rare), Node::Set(&b)])).eval(&many), set(&[2]));
+        // A complement is of the exact set.
+        let not = checked(Node::And(vec![Node::list(&common), Node::Not(Box::new(Node::list(&other)))]));
+        assert_eq!(not.eval(&many), set(&[1, 3]));
+        // Materialised, it is exact.
+        assert_eq!(checked(Node::And(vec![Node::Set(&odd), Node::list(&other)])).materialize(), set(&[]));
     }
 }

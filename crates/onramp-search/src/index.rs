@@ -697,7 +697,7 @@ impl Index {
             // Only a substring can match a query without words.
             if after.is_none_or(|c| c.rank <= Rank::Substring) {
                 let start = after.filter(|c| c.rank == Rank::Substring).map(|c| c.id);
-                let candidates = self.substring_node(query);
+                let candidates = Node::Checked(Box::new(self.substring_node(query)));
                 let (mut flags, mut text) = (Vec::new(), String::new());
                 self.walk(filtered, &candidates, start, Rank::Substring, want, hits, |doc| {
                     has_rank(self.doc_text(doc, &mut text), query, Rank::Substring, &mut flags)
@@ -725,7 +725,8 @@ impl Index {
                 Rank::Substring => self.substring_node(query),
                 _ => self.typo_node(query),
             };
-            let candidates = Node::And(vec![matching, Node::Not(Box::new(exact()))]);
+            // Every candidate is checked, so any superset of `matching` will do (`Node::Checked`).
+            let candidates = Node::And(vec![Node::Checked(Box::new(matching)), Node::Not(Box::new(exact()))]);
             self.walk(filtered, &candidates, start, level, want, hits, |doc| {
                 has_rank(self.doc_text(doc, &mut text), query, level, &mut flags)
             });
