@@ -98,8 +98,11 @@ impl<'a> Node<'a> {
             }
             _ if superset && within.len() <= CHECK_UP_TO => within.clone(),
             Node::List(l, from) => l.eval(within, from),
-            // The complement of a superset would be a subset.
-            Node::Not(child) => within - &child.eval_in(within, false),
+            Node::Not(child) => {
+                let mut out = within.clone();
+                self.restrict(&mut out, superset);
+                out
+            }
             Node::Or(children) => children.iter().map(|c| c.eval_in(within, superset)).union(),
             Node::Checked(child) => child.eval_in(within, true),
             Node::And(children) => {
@@ -119,14 +122,38 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// Keeps of `set` the users in this set (or, when `superset`, a set holding them): a bitmap in place,
-    /// anything else evaluated within `set`.
+    /// Keeps of `set` the users in this set (or, when `superset`, a set holding them): a bitmap in place, the
+    /// complement of bitmaps by taking them out in place, anything else evaluated within `set`.
     fn restrict(&self, set: &mut RoaringBitmap, superset: bool) {
         match self {
             Node::Set(b) => *set &= *b,
             Node::Owned(b) => *set &= b,
+            Node::Not(child) => {
+                if child.subtract_from(set) {
+                    return;
+                }
+                // The complement of a superset would be a subset.
+                let excluded = child.eval_in(set, false);
+                *set -= &excluded;
+            }
             _ => *set = self.eval_in(set, superset),
         }
+    }
+
+    /// Takes the set out of `set` in place when it is a bitmap or a union of bitmaps (a filter's exclusions),
+    /// rather than evaluating it within `set` first; false, changing nothing, when it is not.
+    fn subtract_from(&self, set: &mut RoaringBitmap) -> bool {
+        match self {
+            Node::Set(b) => *set -= *b,
+            Node::Owned(b) => *set -= b,
+            Node::Or(children) if children.iter().all(|c| matches!(c, Node::Set(_) | Node::Owned(_))) => {
+                for child in children {
+                    child.subtract_from(set);
+                }
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// The whole set, when it has no `Not` at its top (every `And` has a positive child).
