@@ -28,8 +28,7 @@ use crate::grams::{Grams, prefix_parts, substring_parts};
 use crate::normalize::{normalize_into, words};
 use crate::tables::{DocWords, Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, WordTable, bitmap_heap, push_growing};
 use crate::text::{
-    EMAIL_SEP, MIN_QUERY_CHARS, QueryWord, TextQuery, USERNAME_SEP, doc_words, emails, fields, for_each_variant,
-    has_rank,
+    EMAIL_SEP, MIN_QUERY_CHARS, QueryWord, TextQuery, USERNAME_SEP, doc_words, emails, fields, has_rank,
 };
 use crate::walk::{BLOCK_BITS, Filtered};
 use crate::{Cursor, Entry, Hit, Page, Query, QueryError, Rank};
@@ -774,7 +773,7 @@ impl Index {
         let alphabet = self.words.alphabet();
         let mut all = vec![self.prefix_node(query.words.iter().filter(|w| !w.typo))];
         for word in query.words.iter().filter(|w| w.typo) {
-            let mut either = self.one_edit_words(&word.chars, &alphabet);
+            let mut either = self.one_edit_words(word, &alphabet);
             either.push(self.prefix_node(std::iter::once(word)));
             all.push(Node::Or(either));
         }
@@ -782,16 +781,11 @@ impl Index {
     }
 
     /// The users having a word within one edit of `word` (other than `word` itself), as sets to unite.
-    fn one_edit_words(&self, word: &[char], alphabet: &[char]) -> Vec<Node<'_>> {
+    fn one_edit_words(&self, word: &QueryWord, alphabet: &[char]) -> Vec<Node<'_>> {
         let mut singles = Vec::new();
         let mut many: Vec<Node<'_>> = Vec::new();
-        if word.len() <= self.words.max_chars() + 1 {
-            let (mut joined, mut ends) = (String::new(), Vec::new());
-            for_each_variant(word, alphabet, |variant| {
-                joined.push_str(variant);
-                ends.push(joined.len());
-            });
-            self.words.get_each(&joined, &ends, &self.texts(), |posting| match posting {
+        if word.chars.len() <= self.words.max_chars() + 1 {
+            self.words.get_one_edit(&word.text, alphabet, &self.texts(), |posting| match posting {
                 Posting::Empty => {}
                 Posting::One(doc) => singles.push(doc),
                 Posting::Many(bitmap) => many.push(Node::Set(bitmap)),

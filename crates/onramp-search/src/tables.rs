@@ -116,10 +116,10 @@ pub(crate) trait DocWords {
     fn for_each_word(&self, doc: u32, f: &mut dyn FnMut(usize, &str));
 }
 
-/// Whether the `index`th word of `doc` is `word`.
-fn is_word_of(docs: &dyn DocWords, doc: u32, index: u8, word: &[u8]) -> bool {
+/// Whether the `index`th word of `doc` is the word `is` looks for.
+fn is_word_of(docs: &dyn DocWords, doc: u32, index: u8, is: &dyn Fn(&[u8]) -> bool) -> bool {
     let mut same = false;
-    docs.with_word(doc, index, &mut |w| same = w.as_bytes() == word);
+    docs.with_word(doc, index, &mut |w| same = is(w.as_bytes()));
     same
 }
 
@@ -131,6 +131,134 @@ const ARENA: u8 = 0x80;
 /// The bits of an inline slot's index byte that hold the index (the others hold bits of the hash): a word
 /// past its user's 16th is kept in the arena.
 const INDEX_MASK: u8 = 0x0f;
+
+/// A slot's tag (see the constants above) and, for an inline slot, its word's index among its user's words
+/// (the low [`INDEX_MASK`] bits) beside four more bits of its hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Tag {
+    tag: u8,
+    index: u8,
+}
+
+impl Tag {
+    const EMPTY: Tag = Tag { tag: 0, index: 0 };
+}
+
+/// The Mersenne prime 2^61 - 1, the modulus of [`WordHasher`]'s polynomial.
+const M61: u64 = (1 << 61) - 1;
+
+/// `a * b` modulo [`M61`], for `a` and `b` below it.
+fn mul_m61(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    add_m61((product as u64) & M61, (product >> 61) as u64)
+}
+
+/// `a + b` modulo [`M61`], for `a` and `b` below it.
+fn add_m61(a: u64, b: u64) -> u64 {
+    let sum = a + b;
+    if sum >= M61 { sum - M61 } else { sum }
+}
+
+/// The word table's hash: the word's bytes as the digits of a polynomial (after a leading 1, so that lengths
+/// differ) at a base drawn per table, modulo the prime 2^61 - 1, then mixed with a seed drawn per table
+/// into 64 well-spread bits. Two different words of up to `n` bytes have the same polynomial for at most `n`
+/// of the 2^61 bases, so no one who does not know the base can choose words that collide. Unlike a hash
+/// that reads the whole word, it gives the hash of a word one edit away from a known one in a few
+/// multiplications (from the known word's prefixes and suffixes; [`Variants`]): a typo search hashes
+/// hundreds of such words.
+#[derive(Clone, Copy)]
+struct WordHasher {
+    base: u64,
+    seed: u64,
+}
+
+impl WordHasher {
+    fn new() -> WordHasher {
+        let random = RandomState::new();
+        // A base of at least 2^32, so that short words' polynomials do not stay small.
+        let base = (1 << 32) + random.hash_one(0x6261_7365u64) % (M61 - (1 << 32) - 1);
+        WordHasher { base, seed: random.hash_one(0x7365_6564u64) }
+    }
+
+    /// The polynomial of `bytes` following `from` (1 for a whole word, 0 for a part after a prefix).
+    fn poly(&self, from: u64, bytes: &[u8]) -> u64 {
+        bytes.iter().fold(from, |h, &b| add_m61(mul_m61(h, self.base), u64::from(b)))
+    }
+
+    /// The hash of a polynomial (murmur3's finaliser of it and the seed).
+    fn finish(&self, poly: u64) -> u64 {
+        let mut h = poly ^ self.seed;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    fn hash(&self, word: &[u8]) -> u64 {
+        self.finish(self.poly(1, word))
+    }
+}
+
+/// The words one edit away from a word (see [`WordTable::get_one_edit`]) as the table hashes them: each
+/// variant is the word's first `pre` bytes, then `mid`, then its bytes from `post` on.
+struct Variants<'w> {
+    word: &'w [u8],
+    /// The word's prefixes' polynomials (`prefix[k]` of its first `k` bytes, from 1).
+    prefix: Vec<u64>,
+    /// Its suffixes' polynomials (`suffix[k]` of its bytes from `k` on, from 0).
+    suffix: Vec<u64>,
+    /// `power[k]` is the base to the `k`th.
+    power: Vec<u64>,
+}
+
+/// One variant: the word's bytes before `pre`, `mid`, and the word's bytes from `post`.
+#[derive(Clone, Copy)]
+struct Variant {
+    pre: u32,
+    post: u32,
+    mid: [u8; 8],
+    mid_len: u8,
+}
+
+impl Variant {
+    /// Whether `bytes` are this variant of `word`, compared part by part.
+    fn is(&self, word: &[u8], bytes: &[u8]) -> bool {
+        let (pre, post, mid) = (self.pre as usize, self.post as usize, &self.mid[..usize::from(self.mid_len)]);
+        bytes.len() == pre + mid.len() + (word.len() - post)
+            && bytes[..pre] == word[..pre]
+            && bytes[pre..pre + mid.len()] == *mid
+            && bytes[pre + mid.len()..] == word[post..]
+    }
+}
+
+impl<'w> Variants<'w> {
+    fn new(hasher: &WordHasher, word: &'w [u8]) -> Variants<'w> {
+        let n = word.len();
+        let mut prefix = Vec::with_capacity(n + 1);
+        prefix.push(1);
+        for &b in word {
+            prefix.push(add_m61(mul_m61(*prefix.last().expect("starts with one"), hasher.base), u64::from(b)));
+        }
+        // Two characters of four bytes are the most a variant adds.
+        let mut power = Vec::with_capacity(n + 9);
+        power.push(1);
+        for _ in 0..n + 8 {
+            power.push(mul_m61(*power.last().expect("starts with one"), hasher.base));
+        }
+        let mut suffix = vec![0; n + 1];
+        for k in (0..n).rev() {
+            suffix[k] = add_m61(mul_m61(u64::from(word[k]), power[n - 1 - k]), suffix[k + 1]);
+        }
+        Variants { word, prefix, suffix, power }
+    }
+
+    /// The polynomial of the variant whose middle has the polynomial `mid` (from 0) over `mid_len` bytes.
+    fn poly(&self, pre: usize, mid: u64, mid_len: usize, post: usize) -> u64 {
+        let head = add_m61(mul_m61(self.prefix[pre], self.power[mid_len]), mid);
+        add_m61(mul_m61(head, self.power[self.word.len() - post]), self.suffix[post])
+    }
+}
 
 /// Words → users, with the characters seen in words (the alphabet of one-edit variants).
 ///
@@ -153,9 +281,9 @@ const INDEX_MASK: u8 = 0x0f;
 /// ([`WordTable::start_building`]) the table keeps every slot's full hash instead, and reads none.
 pub(crate) struct WordTable {
     slots: Vec<u32>,
-    tags: Vec<u8>,
-    /// For an inline slot, its word's index among its user's words.
-    indexes: Vec<u8>,
+    /// Each slot's tag and, for an inline slot, its word's index among its user's words: side by side, so
+    /// that a probe that meets an inline tag of its hash reads the index from the same cache line.
+    tags: Vec<Tag>,
     /// Live entries, arena and inline.
     words: usize,
     /// Tombstones.
@@ -163,7 +291,7 @@ pub(crate) struct WordTable {
     arena: Vec<u8>,
     bitmaps: Vec<RoaringBitmap>,
     free_bitmaps: Vec<u32>,
-    hasher: RandomState,
+    hasher: WordHasher,
     ascii: u128,
     other_chars: std::collections::BTreeSet<char>,
     max_chars: usize,
@@ -176,14 +304,13 @@ impl Default for WordTable {
     fn default() -> Self {
         WordTable {
             slots: vec![0; 1024],
-            tags: vec![0; 1024],
-            indexes: vec![0; 1024],
+            tags: vec![Tag::EMPTY; 1024],
             words: 0,
             dead: 0,
             arena: Vec::new(),
             bitmaps: Vec::new(),
             free_bitmaps: Vec::new(),
-            hasher: RandomState::new(),
+            hasher: WordHasher::new(),
             ascii: 0,
             other_chars: Default::default(),
             max_chars: 0,
@@ -205,7 +332,7 @@ enum Found {
 
 impl WordTable {
     fn hash(&self, word: &[u8]) -> u64 {
-        self.hasher.hash_one(word)
+        self.hasher.hash(word)
     }
 
     /// The first slot to probe for `hash` among `size`.
@@ -257,21 +384,28 @@ impl WordTable {
     /// Where `word` is, or the empty slot where it would go. A miss reads only tags, but for the rare inline
     /// entry whose tag matches.
     fn find(&self, word: &[u8], hash: u64, docs: &dyn DocWords) -> Result<Found, usize> {
+        self.find_by(hash, docs, |other| other == word)
+    }
+
+    /// [`WordTable::find`] of the word of `hash` that `is` says is the one wanted, given the bytes of each
+    /// word met whose hash bits agree.
+    fn find_by(&self, hash: u64, docs: &dyn DocWords, is: impl Fn(&[u8]) -> bool) -> Result<Found, usize> {
         let size = self.slots.len();
         let (arena_tag, inline_tag) = Self::tags_of(hash);
         let mut pos = Self::home(hash, size);
         loop {
-            match self.tags[pos] {
+            let Tag { tag, index } = self.tags[pos];
+            match tag {
                 0 => return Err(pos),
                 t if t == arena_tag => {
                     let (bytes, posting) = self.entry(self.slots[pos]);
-                    if bytes == word {
+                    if is(bytes) {
                         return Ok(Found::Arena(posting));
                     }
                 }
                 t if t == inline_tag
-                    && self.indexes[pos] & !INDEX_MASK == Self::check_bits(hash)
-                    && is_word_of(docs, self.slots[pos], self.indexes[pos] & INDEX_MASK, word) =>
+                    && index & !INDEX_MASK == Self::check_bits(hash)
+                    && is_word_of(docs, self.slots[pos], index & INDEX_MASK, &is) =>
                 {
                     return Ok(Found::Inline(pos));
                 }
@@ -288,26 +422,75 @@ impl WordTable {
         self.posting_of(self.find(word.as_bytes(), self.hash(word.as_bytes()), docs))
     }
 
-    /// [`WordTable::get`] of each word of `joined` (the words one after another, `ends` where each ends),
-    /// in order. Most of a lookup is waiting for its first tag to come from memory, and the words of a typo
-    /// search are hundreds of lookups, nearly all of absent words: the first tags of a batch are read
-    /// together first, so that their reads overlap rather than wait one after another.
-    pub fn get_each<'t>(&'t self, joined: &str, ends: &[usize], docs: &dyn DocWords, mut f: impl FnMut(Posting<'t>)) {
+    /// The posting of every word one edit away from `word` (a deletion, an adjacent transposition, or a
+    /// substitution or insertion of a character of `alphabet`), `word` itself aside, each in no particular
+    /// order and possibly more than once. A typo search asks for hundreds a word, nearly all absent: each
+    /// variant's hash comes from `word`'s prefixes and suffixes ([`Variants`]) rather than from its bytes, and
+    /// a variant's bytes are compared, part by part, only with a word whose hash bits agree, so no variant is
+    /// ever written out. Most of a lookup is waiting for its first tag to come from memory: the first tags of
+    /// a batch are read together first, so that their reads overlap rather than wait one after another.
+    pub fn get_one_edit<'t>(
+        &'t self,
+        word: &str,
+        alphabet: &[char],
+        docs: &dyn DocWords,
+        mut f: impl FnMut(Posting<'t>),
+    ) {
+        let bytes = word.as_bytes();
+        let variants = Variants::new(&self.hasher, bytes);
+        let mut list: Vec<(u64, Variant)> = Vec::with_capacity((word.len() + 1) * (2 * alphabet.len() + 2));
+        let mut push = |pre: usize, mid: &[u8], mid_poly: u64, post: usize| {
+            let mut variant = Variant { pre: pre as u32, post: post as u32, mid: [0; 8], mid_len: mid.len() as u8 };
+            variant.mid[..mid.len()].copy_from_slice(mid);
+            list.push((self.hasher.finish(variants.poly(pre, mid_poly, mid.len(), post)), variant));
+        };
+        // Each character of the alphabet as a variant's middle: its bytes and their polynomial.
+        let letters: Vec<([u8; 4], usize, u64)> = alphabet
+            .iter()
+            .map(|&c| {
+                let mut buf = [0u8; 4];
+                let len = c.encode_utf8(&mut buf).len();
+                (buf, len, self.hasher.poly(0, &buf[..len]))
+            })
+            .collect();
+        let mut bounds: Vec<usize> = word.char_indices().map(|(at, _)| at).collect();
+        bounds.push(bytes.len());
+        let chars = bounds.len() - 1;
+        for i in 0..chars {
+            let (at, next) = (bounds[i], bounds[i + 1]);
+            // Deletion.
+            push(at, &[], 0, next);
+            // Transposition.
+            if i + 1 < chars && bytes[at..next] != bytes[next..bounds[i + 2]] {
+                let mut mid = [0u8; 8];
+                let (second, first) = (&bytes[next..bounds[i + 2]], &bytes[at..next]);
+                mid[..second.len()].copy_from_slice(second);
+                mid[second.len()..second.len() + first.len()].copy_from_slice(first);
+                let mid = &mid[..second.len() + first.len()];
+                push(at, mid, self.hasher.poly(0, mid), bounds[i + 2]);
+            }
+            // Substitution.
+            for (buf, len, poly) in &letters {
+                if buf[..*len] != bytes[at..next] {
+                    push(at, &buf[..*len], *poly, next);
+                }
+            }
+        }
+        // Insertion.
+        for &at in &bounds {
+            for (buf, len, poly) in &letters {
+                push(at, &buf[..*len], *poly, at);
+            }
+        }
         const BATCH: usize = 64;
-        let mut hashes = [0u64; BATCH];
-        let mut start = 0;
-        for batch in ends.chunks(BATCH) {
+        for batch in list.chunks(BATCH) {
             let mut touched = 0u8;
-            let mut from = start;
-            for (hash, &end) in hashes.iter_mut().zip(batch) {
-                *hash = self.hash(&joined.as_bytes()[from..end]);
-                touched ^= self.tags[Self::home(*hash, self.tags.len())];
-                from = end;
+            for (hash, _) in batch {
+                touched ^= self.tags[Self::home(*hash, self.tags.len())].tag;
             }
             std::hint::black_box(touched);
-            for (hash, &end) in hashes.iter().zip(batch) {
-                f(self.posting_of(self.find(&joined.as_bytes()[start..end], *hash, docs)));
-                start = end;
+            for (hash, variant) in batch {
+                f(self.posting_of(self.find_by(*hash, docs, |other| variant.is(bytes, other))));
             }
         }
     }
@@ -340,11 +523,10 @@ impl WordTable {
             self.hashes = vec![0; size];
         }
         let old_slots = std::mem::replace(&mut self.slots, vec![0; size]);
-        let old_tags = std::mem::replace(&mut self.tags, vec![0; size]);
-        let old_indexes = std::mem::replace(&mut self.indexes, vec![0; size]);
+        let old_tags = std::mem::replace(&mut self.tags, vec![Tag::EMPTY; size]);
         self.dead = 0;
         if !old_hashes.is_empty() {
-            for (((value, tag), index), hash) in old_slots.into_iter().zip(old_tags).zip(old_indexes).zip(old_hashes) {
+            for ((value, Tag { tag, index }), hash) in old_slots.into_iter().zip(old_tags).zip(old_hashes) {
                 if tag & (ARENA | INLINE) != 0 {
                     self.place(value, tag & ARENA != 0, index & INDEX_MASK, hash);
                 }
@@ -354,7 +536,7 @@ impl WordTable {
         // Inline words are read back by user, each user's text decoded once and in order, rather than once
         // a word in slot (hash) order: `(user << 4) | index`, sorted.
         let mut inline: Vec<u64> = Vec::new();
-        for ((value, tag), index) in old_slots.into_iter().zip(old_tags).zip(old_indexes) {
+        for (value, Tag { tag, index }) in old_slots.into_iter().zip(old_tags) {
             if tag & ARENA != 0 {
                 let hash = self.hash(self.entry(value).0);
                 self.place(value, true, index, hash);
@@ -372,7 +554,7 @@ impl WordTable {
             hashes.clear();
             docs.for_each_word(doc, &mut |i, w| {
                 if wanted.iter().any(|&e| (e & 0xf) as usize == i) {
-                    hashes.push((i as u8, self.hasher.hash_one(w.as_bytes())));
+                    hashes.push((i as u8, self.hasher.hash(w.as_bytes())));
                 }
             });
             debug_assert_eq!(hashes.len(), wanted.len(), "an inline word its user no longer has");
@@ -388,7 +570,7 @@ impl WordTable {
     fn place(&mut self, value: u32, arena: bool, index: u8, hash: u64) {
         let size = self.slots.len();
         let mut pos = Self::home(hash, size);
-        while self.tags[pos] != 0 {
+        while self.tags[pos].tag != 0 {
             pos += 1;
             if pos == size {
                 pos = 0;
@@ -396,8 +578,11 @@ impl WordTable {
         }
         let (arena_tag, inline_tag) = Self::tags_of(hash);
         self.slots[pos] = value;
-        self.tags[pos] = if arena { arena_tag } else { inline_tag };
-        self.indexes[pos] = if arena { 0 } else { Self::check_bits(hash) | index };
+        self.tags[pos] = if arena {
+            Tag { tag: arena_tag, index: 0 }
+        } else {
+            Tag { tag: inline_tag, index: Self::check_bits(hash) | index }
+        };
         if let Some(h) = self.hashes.get_mut(pos) {
             *h = hash;
         }
@@ -496,7 +681,7 @@ impl WordTable {
         let mut touched = 0u32;
         for &hash in hashes {
             let pos = Self::home(hash, size);
-            touched ^= self.slots[pos] ^ u32::from(self.tags[pos] ^ self.indexes[pos]);
+            touched ^= self.slots[pos] ^ u32::from(self.tags[pos].tag);
             touched ^= self.hashes.get(pos).map_or(0, |&h| h as u32);
         }
         std::hint::black_box(touched);
@@ -523,14 +708,13 @@ impl WordTable {
                 match u8::try_from(index).ok().filter(|&i| i <= INDEX_MASK) {
                     Some(index) => {
                         self.slots[slot] = doc;
-                        self.tags[slot] = inline_tag;
-                        self.indexes[slot] = Self::check_bits(hash) | index;
+                        self.tags[slot] = Tag { tag: inline_tag, index: Self::check_bits(hash) | index };
                     }
                     None => {
                         let (at, pos) = self.push_arena_entry(word);
                         self.set_posting_at(pos, doc);
                         self.slots[slot] = at;
-                        self.tags[slot] = arena_tag;
+                        self.tags[slot] = Tag { tag: arena_tag, index: 0 };
                     }
                 }
                 if let Some(h) = self.hashes.get_mut(slot) {
@@ -550,8 +734,7 @@ impl WordTable {
         self.set_posting_at(pos, doc);
         let (arena_tag, _) = Self::tags_of(self.hash(word.as_bytes()));
         self.slots[slot] = at;
-        self.tags[slot] = arena_tag;
-        self.indexes[slot] = 0;
+        self.tags[slot] = Tag { tag: arena_tag, index: 0 };
     }
 
     pub fn remove(&mut self, word: &str, doc: u32, docs: &dyn DocWords) {
@@ -559,7 +742,7 @@ impl WordTable {
             Err(_) => {}
             Ok(Found::Inline(slot)) => {
                 if self.slots[slot] == doc {
-                    self.tags[slot] = TOMBSTONE;
+                    self.tags[slot] = Tag { tag: TOMBSTONE, index: 0 };
                     self.words -= 1;
                     self.dead += 1;
                 }
@@ -596,7 +779,7 @@ impl WordTable {
     pub fn set_indexes(&mut self, moves: &[(usize, &str, usize)]) {
         for &(slot, word, index) in moves {
             match u8::try_from(index).ok().filter(|&i| i <= INDEX_MASK) {
-                Some(index) => self.indexes[slot] = (self.indexes[slot] & !INDEX_MASK) | index,
+                Some(index) => self.tags[slot].index = (self.tags[slot].index & !INDEX_MASK) | index,
                 None => self.move_to_arena(slot, word),
             }
         }
@@ -615,8 +798,7 @@ impl WordTable {
 
     pub fn heap_bytes(&self) -> usize {
         self.slots.capacity() * 4
-            + self.tags.capacity()
-            + self.indexes.capacity()
+            + self.tags.capacity() * size_of::<Tag>()
             + self.arena.capacity()
             + self.bitmaps.capacity() * size_of::<RoaringBitmap>()
             + self.bitmaps.iter().map(bitmap_heap).sum::<usize>()
@@ -628,8 +810,8 @@ impl WordTable {
     /// The inline entries, as (user, index), in slot order.
     fn inline_entries(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
         (0..self.slots.len())
-            .filter(|&p| self.tags[p] & (ARENA | INLINE) == INLINE)
-            .map(|p| (self.slots[p], self.indexes[p] & INDEX_MASK))
+            .filter(|&p| self.tags[p].tag & (ARENA | INLINE) == INLINE)
+            .map(|p| (self.slots[p], self.tags[p].index & INDEX_MASK))
     }
 }
 
@@ -767,14 +949,13 @@ impl WordTable {
         let max_chars = input.usize()?;
         let mut table = WordTable {
             slots: vec![0; size],
-            tags: vec![0; size],
-            indexes: vec![0; size],
+            tags: vec![Tag::EMPTY; size],
             words: 0,
             dead: 0,
             arena,
             bitmaps,
             free_bitmaps,
-            hasher: RandomState::new(),
+            hasher: WordHasher::new(),
             ascii,
             other_chars,
             max_chars,
@@ -810,7 +991,7 @@ impl WordTable {
             if (doc as usize) < users {
                 docs.for_each_word(doc, &mut |i, w| {
                     if let Some(i) = u8::try_from(i).ok().filter(|i| wanted.contains(i)) {
-                        hashes.push((i, table.hasher.hash_one(w.as_bytes())));
+                        hashes.push((i, table.hasher.hash(w.as_bytes())));
                     }
                 });
             }
@@ -1161,30 +1342,49 @@ mod tests {
         assert!(matches!(t.get("c0", &w), Posting::One(6001)));
     }
 
-    #[test]
-    fn word_table_batched_lookups_answer_as_single_ones() {
-        let (mut t, mut w) = (WordTable::default(), Words::default());
-        for i in 0..3000u32 {
-            w.add(&mut t, &format!("x{i}"), i);
-            if i % 5 == 0 {
-                w.add(&mut t, &format!("x{i}"), i + 10_000);
+    proptest::proptest! {
+        /// The variants' postings of `get_one_edit` are those of looking each variant that `for_each_variant`
+        /// writes out up with `get` (the same variants, as often): present words (inline and arena, of one
+        /// user and of several, ASCII and not) among absent ones, across batches.
+        #[test]
+        fn one_edit_lookups_answer_as_each_variant_looked_up(
+            words in proptest::collection::vec("[abü]{1,5}", 1..300),
+            asked in proptest::collection::vec("[abcü]{1,6}", 1..8),
+        ) {
+            let (mut t, mut w) = (WordTable::default(), Words::default());
+            for (i, word) in words.iter().enumerate() {
+                // Every third user has two words, and some words have several users.
+                w.add(&mut t, word, (i / 3) as u32);
+            }
+            let alphabet = t.alphabet();
+            for word in &asked {
+                let chars: Vec<char> = word.chars().collect();
+                let mut expected = Vec::new();
+                crate::text::for_each_variant(&chars, &alphabet, |variant| {
+                    expected.push(t.get(variant, &w).to_bitmap().iter().collect::<Vec<u32>>());
+                });
+                let mut found = Vec::new();
+                t.get_one_edit(word, &alphabet, &w, |posting| found.push(posting.to_bitmap().iter().collect::<Vec<u32>>()));
+                expected.sort();
+                found.sort();
+                proptest::prop_assert_eq!(found, expected, "{}", word);
             }
         }
-        // Present words (inline and arena, one user and several) among absent ones, across batches.
-        let asked: Vec<String> =
-            (0..400u32).map(|i| format!("x{}", i * 9)).chain(["", "y", "x"].map(String::from)).collect();
-        let (mut joined, mut ends) = (String::new(), Vec::new());
-        for word in &asked {
-            joined.push_str(word);
-            ends.push(joined.len());
-        }
-        let mut batched = Vec::new();
-        t.get_each(&joined, &ends, &w, |posting| batched.push(posting.to_bitmap()));
-        let single: Vec<_> = asked.iter().map(|word| t.get(word, &w).to_bitmap()).collect();
-        assert_eq!(batched, single);
-        assert!(
-            single.iter().filter(|b| b.len() == 2).count() > 10 && single.iter().filter(|b| b.is_empty()).count() > 10
-        );
+    }
+
+    #[test]
+    fn a_variant_hashes_as_its_bytes() {
+        let hasher = WordHasher::new();
+        let word = "aüb".as_bytes();
+        let variants = Variants::new(&hasher, word);
+        // "a" + "xé" + "b": the ü replaced by two characters.
+        let mid = "xé".as_bytes();
+        let poly = variants.poly(1, hasher.poly(0, mid), mid.len(), 3);
+        assert_eq!(hasher.finish(poly), hasher.hash("axéb".as_bytes()));
+        assert_ne!(hasher.hash(b"ab"), hasher.hash(b"\0ab"), "the length counts");
+        let variant = Variant { pre: 1, post: 3, mid: *b"x\xc3\xa9\0\0\0\0\0", mid_len: 3 };
+        assert!(variant.is(word, "axéb".as_bytes()));
+        assert!(!variant.is(word, "axéc".as_bytes()) && !variant.is(word, "axé".as_bytes()));
     }
 
     #[test]

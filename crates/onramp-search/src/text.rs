@@ -169,7 +169,9 @@ fn within_one_edit_slices<T: Eq>(a: &[T], b: &[T]) -> bool {
 }
 
 /// Calls `f` with every string within one edit of `word` (other than `word` itself; possibly repeated),
-/// taking inserted and substituted characters from `alphabet`.
+/// taking inserted and substituted characters from `alphabet`: written out, what the word table's
+/// `get_one_edit` looks up without writing them (its test compares the two).
+#[cfg(test)]
 pub(crate) fn for_each_variant(word: &[char], alphabet: &[char], mut f: impl FnMut(&str)) {
     let mut buf = String::with_capacity(word.len() * 4 + 4);
     let mut emit = |parts: &[&[char]], middle: &[char], f: &mut dyn FnMut(&str)| {
