@@ -201,8 +201,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // Statement journals and sort trees stay in memory: a multi-row insert otherwise writes a
-                // statement journal file page by page.
+                // The readers' sort trees and temporary tables stay in memory.
                 .pragma("temp_store", "MEMORY");
             // One writer: SQLite serialises writers anyway, and a single connection means a write transaction
             // never meets SQLITE_BUSY from another of ours.
@@ -210,7 +209,16 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
             // several processes), and a cache that holds the hot part of the indexes keeps imports fast.
             // It checkpoints the WAL every 16384 pages (64 MiB) rather than every 1000: a bulk write dirties
             // the same index pages commit after commit, and a later checkpoint copies each of them once.
-            let writer_options = options.clone().pragma("cache_size", "-65536").pragma("wal_autocheckpoint", "16384");
+            // Its temp_store is FILE, not MEMORY: with MEMORY, SQLite keeps a statement journal (a multi-row
+            // insert's copy of every page it changes) in 1 KiB pieces, each malloc'd and freed, about a sixth
+            // of an import's writer thread; with FILE it keeps it in one piece of up to
+            // SQLITE_STMTJRNL_SPILL bytes (16 MiB, set for the bundled SQLite in .cargo/config.toml), and
+            // only a larger one goes to a temporary file.
+            let writer_options = options
+                .clone()
+                .pragma("temp_store", "FILE")
+                .pragma("cache_size", "-65536")
+                .pragma("wal_autocheckpoint", "16384");
             let write = SqlitePoolOptions::new().max_connections(1).connect_with(writer_options).await?;
             crate::migrations::migrator(Backend::Sqlite).await?.run(&write).await?;
             onboarding::fill_turn_since(&write).await?;
