@@ -98,7 +98,7 @@ impl<'a> Node<'a> {
             }
             _ if superset && within.len() <= CHECK_UP_TO => within.clone(),
             Node::List(l, from) => l.eval(within, from),
-            Node::Not(child) => {
+            Node::Not(_) => {
                 let mut out = within.clone();
                 self.restrict(&mut out, superset);
                 out
