@@ -91,18 +91,14 @@ impl<'a> Node<'a> {
             return RoaringBitmap::new();
         }
         match self {
-            Node::Set(_) | Node::Owned(_) => {
+            // Bitmaps, and the complement of bitmaps, are applied in place (see `restrict`).
+            Node::Set(_) | Node::Owned(_) | Node::Not(_) => {
                 let mut out = within.clone();
                 self.restrict(&mut out, superset);
                 out
             }
             _ if superset && within.len() <= CHECK_UP_TO => within.clone(),
             Node::List(l, from) => l.eval(within, from),
-            Node::Not(_) => {
-                let mut out = within.clone();
-                self.restrict(&mut out, superset);
-                out
-            }
             Node::Or(children) => children.iter().map(|c| c.eval_in(within, superset)).union(),
             Node::Checked(child) => child.eval_in(within, true),
             Node::And(children) => {

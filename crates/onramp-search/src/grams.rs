@@ -11,10 +11,11 @@
 //! `WS2` + the first two characters of a word (`END` for the second of a one-character word), by key; and
 //! `WS4` + the first four characters of a word of three or more (`END` for the fourth of a three-character
 //! word), for three-character prefixes by range and for four by key, and for longer prefixes it keeps the
-//! other grams from coming only from the middle of a word (`bara` is not a prefix of `barbara`). Short words are common in queries that span words (`es Ma`, `rt J`): a two-character prefix
-//! as a range of `WS4` keys was the union of hundreds of postings in every block a search walked, and a
-//! one-character prefix as a range of `WS2` keys the union of dozens; one posting each is a few times
-//! faster on those queries, for about 3 % more index (measured in ARCHITECTURE.md).
+//! other grams from coming only from the middle of a word (`bara` is not a prefix of `barbara`). Short
+//! words are common in queries that span words (`es Ma`, `rt J`): a two-character prefix as a range of
+//! `WS4` keys was the union of hundreds of postings in every block a search walked, and a one-character
+//! prefix as a range of `WS2` keys the union of dozens; one posting each is a few times faster on those
+//! queries, for about 3 % more index (measured in ARCHITECTURE.md).
 //!
 //! A key is a 4-bit kind and four 15-bit character codes: ASCII as itself, others numbered as first seen
 //! (all of them after 32,639 distinct ones share the last code, which only widens candidate sets). Code 0
