@@ -42,9 +42,7 @@ fn main() -> Result<(), String> {
 fn build(users: &[User]) -> Index {
     let mut index = Index::new();
     index.start_bulk();
-    for user in users {
-        index.upsert(user.into());
-    }
+    index.upsert_all(users.iter().map(Into::into));
     index.finish_bulk();
     index
 }

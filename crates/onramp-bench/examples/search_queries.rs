@@ -35,9 +35,7 @@ fn main() -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     let mut index = Index::new();
     index.start_bulk();
-    for user in &users {
-        index.upsert(user.into());
-    }
+    index.upsert_all(users.iter().map(Into::into));
     index.finish_bulk();
     let sets = Sets::generate(&users, 42);
     let (_, set) = sets

@@ -380,9 +380,7 @@ impl SearchIndex {
         for (tenant_id, entries) in by_tenant {
             let index = self.tenant(&tenant_id, true).expect("created when asked to");
             let mut index = index.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            for entry in entries {
-                index.upsert(entry);
-            }
+            index.upsert_all(entries);
         }
         self.views.drop_views(changed.into_iter());
     }

@@ -12,11 +12,23 @@
 //! to its capacity (see `Grams::flush` for when a batch must be applied first). Meanwhile the users whose
 //! grams wait in the batch, a run of the last doc numbers, count as candidates of every gram (see
 //! `Grams::part`): candidates are checked against the text, so searches answer the same.
+//!
+//! The grams of new users (computing them, batching and applying them, compacting) are about half of a build,
+//! and touch nothing but the gram table. So `Index::upsert_all` lends the whole table to a second thread (a
+//! [`GramThread`]) and hands it the new users' texts, a thousand at a time, while it goes on with their words,
+//! records and filters. That thread makes the same calls on the table, in the same order, as one thread adding
+//! the users one by one makes, so the table ends up the same; it comes home before anything else touches it
+//! (a user's text changing), and at the end.
 
 use std::collections::HashMap;
 use std::mem::size_of;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::{self, JoinHandle};
 
+use crate::grams::Grams;
 use crate::tables::GramHasherBuilder;
+use crate::text::fields;
 
 /// The most pairs a batch holds: 2 MiB of pairs, about 4,000 users of the bench.
 #[cfg(not(test))]
@@ -135,6 +147,102 @@ impl GramBatch {
             + self.grams.capacity() * 8
             + self.pairs.capacity() * 8
             + (self.counts.capacity() + self.last.capacity() + self.users.capacity()) * 4
+    }
+}
+
+/// New users' normalised texts, in the order they were added, for the thread that adds their grams.
+#[derive(Default)]
+struct Texts {
+    text: String,
+    /// Each user's doc number and where its text ends in `text`.
+    users: Vec<(u32, u32)>,
+}
+
+impl Texts {
+    /// Users handed over at a time: some 64 KiB of text (a few under test, so that buffers go back and forth).
+    const USERS: usize = if cfg!(test) { 7 } else { 1024 };
+}
+
+/// The thread a gram table is lent to during a bulk build on two threads: it adds new users' grams to it.
+pub(crate) struct GramThread {
+    /// The users being gathered.
+    filling: Box<Texts>,
+    /// The second buffer, until it is first needed.
+    spare: Option<Box<Texts>>,
+    handed: SyncSender<Box<Texts>>,
+    /// Buffers whose users were added, to be filled again (in a mutex only so that the index stays `Sync`).
+    emptied: Mutex<Receiver<Box<Texts>>>,
+    thread: JoinHandle<Grams>,
+}
+
+impl GramThread {
+    pub fn start(mut grams: Grams) -> GramThread {
+        let (handed, inbox) = sync_channel::<Box<Texts>>(1);
+        let (give_back, emptied) = sync_channel(2);
+        let thread = thread::Builder::new()
+            .name("search-grams".into())
+            .spawn(move || {
+                let mut scratch = Vec::new();
+                for mut texts in inbox {
+                    let mut start = 0;
+                    // As `Index::insert_new` does on one thread.
+                    for &(doc, end) in &texts.users {
+                        grams.of_fields_unsorted(fields(&texts.text[start..end as usize]), &mut scratch);
+                        grams.add_new(&mut scratch, doc);
+                        grams.maybe_compact(doc + 1);
+                        start = end as usize;
+                    }
+                    texts.text.clear();
+                    texts.users.clear();
+                    // The other end is gone only when the build stopped (a panic): nothing to give back to.
+                    let _ = give_back.send(texts);
+                }
+                grams
+            })
+            .expect("the operating system refused a thread");
+        GramThread {
+            filling: Box::default(),
+            spare: Some(Box::default()),
+            handed,
+            emptied: Mutex::new(emptied),
+            thread,
+        }
+    }
+
+    /// Adds the new user `doc` (greater than every user added before) with its normalised text.
+    pub fn add(&mut self, text: &str, doc: u32) {
+        self.filling.text.push_str(text);
+        self.filling.users.push((doc, self.filling.text.len() as u32));
+        if self.filling.users.len() == Texts::USERS {
+            let next = match self.spare.take() {
+                Some(spare) => spare,
+                None => {
+                    let emptied = self.emptied.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    // The thread stopped (a panic, which `finish` passes on): a buffer to go on with until then.
+                    emptied.recv().unwrap_or_default()
+                }
+            };
+            let full = std::mem::replace(&mut self.filling, next);
+            self.hand_over(full);
+        }
+    }
+
+    fn hand_over(&self, texts: Box<Texts>) {
+        // A send fails only when the thread stopped, which `finish` reports.
+        let _ = self.handed.send(texts);
+    }
+
+    /// Waits until every user handed over is added, and takes the gram table back.
+    pub fn finish(self) -> Grams {
+        let GramThread { filling, handed, thread, .. } = self;
+        if !filling.users.is_empty() {
+            let _ = handed.send(filling);
+        }
+        drop(handed);
+        match thread.join() {
+            Ok(grams) => grams,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 }
 

@@ -292,6 +292,11 @@ impl Grams {
         self.batch = Some(batch);
     }
 
+    /// Whether new users' grams are batched (between `start_batching` and `stop_batching`).
+    pub fn batching(&self) -> bool {
+        self.batch.is_some()
+    }
+
     /// Whether users' grams wait in a batch.
     pub fn pending(&self) -> bool {
         self.batch.as_ref().is_some_and(|batch| !batch.is_empty())
@@ -337,7 +342,9 @@ impl Grams {
     /// Gives lists and array containers back the capacity their growth left unused, once the index has grown by
     /// a quarter since the last time (so the work stays proportional to the insertions).
     pub fn maybe_compact(&mut self, users: u32) {
-        if users < 1 << 16 || users < self.compacted_at.saturating_add(self.compacted_at / 4) {
+        // From 65,536 users (1,024 under test, so that tests compact too).
+        let first = if cfg!(test) { 1 << 10 } else { 1 << 16 };
+        if users < first || users < self.compacted_at.saturating_add(self.compacted_at / 4) {
             return;
         }
         self.flush();

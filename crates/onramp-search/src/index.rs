@@ -23,6 +23,7 @@ use onramp_domain::Id;
 use onramp_domain::user::{UserOrigin, UserStatus, UserType};
 use roaring::RoaringBitmap;
 
+use crate::batch::GramThread;
 use crate::expr::Node;
 use crate::grams::{Grams, prefix_parts, substring_parts};
 use crate::normalize::{normalize_into, words};
@@ -142,6 +143,8 @@ pub struct Index {
     pub(crate) scratch_field: String,
     /// The buffer a user's new text is prepared in, kept between upserts.
     pub(crate) scratch_text: String,
+    /// During [`Index::upsert_all`] on two threads, the thread `grams` is lent to (and `grams` is empty).
+    pub(crate) gram_thread: Option<GramThread>,
 }
 
 impl Default for Index {
@@ -176,6 +179,7 @@ impl Default for Index {
             scratch_words: Vec::new(),
             scratch_field: String::new(),
             scratch_text: String::new(),
+            gram_thread: None,
         }
     }
 }
@@ -441,6 +445,29 @@ impl Index {
         self.grams.stop_batching();
     }
 
+    /// Upserts every entry, as [`Index::upsert`] one after another does. During a bulk build of many users
+    /// ([`Index::start_bulk`]) on two threads: a second one adds the batches of grams to their postings while
+    /// this one goes on with the next users (see `batch.rs`); the index ends up the same.
+    pub fn upsert_all(&mut self, entries: impl IntoIterator<Item = Entry>) {
+        /// Fewer entries are not worth starting a thread for (under test, one is).
+        const TWO_THREADS_FROM: usize = if cfg!(test) { 1 } else { 4096 };
+        /// Calls the gram table home at the end, and if an upsert panics (the index stays whole).
+        struct Home<'a>(&'a mut Index);
+        impl Drop for Home<'_> {
+            fn drop(&mut self) {
+                self.0.call_grams_home();
+            }
+        }
+        let entries = entries.into_iter();
+        if entries.size_hint().0 >= TWO_THREADS_FROM && self.grams.batching() && self.gram_thread.is_none() {
+            self.gram_thread = Some(GramThread::start(std::mem::take(&mut self.grams)));
+        }
+        let home = Home(self);
+        for entry in entries {
+            home.0.upsert(entry);
+        }
+    }
+
     /// Adds the user, or replaces the entry with the same id.
     pub fn upsert(&mut self, entry: Entry) {
         let prepared = self.prepare(&entry);
@@ -513,8 +540,14 @@ impl Index {
             }
             self.late_by_block[block].insert(doc);
         }
-        self.grams.of_fields_unsorted(fields(&p.text), &mut self.scratch_grams);
-        self.grams.add_new(&mut self.scratch_grams, doc);
+        match self.gram_thread.as_mut() {
+            Some(thread) => thread.add(&p.text, doc),
+            None => {
+                self.grams.of_fields_unsorted(fields(&p.text), &mut self.scratch_grams);
+                self.grams.add_new(&mut self.scratch_grams, doc);
+                self.grams.maybe_compact(doc + 1);
+            }
+        }
         // Adding a user's word twice is harmless, and cheaper than sorting them out. The slots of the words are
         // read all together first, so that their cache misses overlap; the words are found once, their places
         // kept beside their hashes. (The field separators are no word characters: the words of the text are
@@ -537,11 +570,18 @@ impl Index {
         if delegate != NONE {
             self.refresh_is_delegate(*self.delegates.value(delegate));
         }
-        self.grams.maybe_compact(doc + 1);
         self.scratch_text = p.text;
     }
 
+    /// Takes the gram table back from the thread it is lent to (see `batch.rs`), if it is.
+    fn call_grams_home(&mut self) {
+        if let Some(thread) = self.gram_thread.take() {
+            self.grams = thread.finish();
+        }
+    }
+
     fn replace(&mut self, doc: u32, p: Prepared) {
+        self.call_grams_home();
         let mut old_text = String::new();
         self.doc_text(doc, &mut old_text);
         if old_text != p.text {

@@ -1084,6 +1084,29 @@ fn a_bulk_build_is_the_same_index_as_upserts_one_by_one() {
     index.finish_bulk();
     assert!(index.same_as(&one_by_one));
     assert_eq!(snapshot_bytes(&index), expected);
+    // The same on two threads (the postings lent while batches are applied, called home at each rename), in
+    // several calls.
+    let mut index = Index::new();
+    index.start_bulk();
+    let (head, tail) = entries.split_at(entries.len() / 3);
+    index.upsert_all(head.iter().cloned());
+    index.upsert_all(tail.iter().cloned());
+    assert!(index.grams.pending(), "a batch still waits after upsert_all");
+    index.finish_bulk();
+    assert!(index.same_as(&one_by_one));
+    assert_eq!(snapshot_bytes(&index), expected);
+    // New users only, compacted (from 1,024 users under test) while the postings are lent: to the same
+    // capacities as on one thread.
+    let new_users = || entries[..1500].iter().cloned();
+    let (mut one_thread, mut two_threads) = (Index::new(), Index::new());
+    one_thread.start_bulk();
+    new_users().for_each(|e| one_thread.upsert(e));
+    one_thread.finish_bulk();
+    two_threads.start_bulk();
+    two_threads.upsert_all(new_users());
+    two_threads.finish_bulk();
+    assert!(two_threads.same_as(&one_thread));
+    assert_eq!(two_threads.grams.heap_bytes(), one_thread.grams.heap_bytes(), "compacted as on one thread");
     for q in ["ada", "renamed 40", "odegard", "lukasz", "u79", "second", "d7.example", "grace hoper", "小龍"] {
         assert_eq!(ranked(&index, q), ranked(&one_by_one, q), "{q}");
     }
@@ -1123,5 +1146,14 @@ proptest! {
         index.finish_bulk();
         prop_assert!(index.same_as(&one_by_one));
         prop_assert_eq!(snapshot_bytes(&index), snapshot_bytes(&one_by_one));
+        // On two threads (`upsert_all`): the same, to the capacities one thread leaves.
+        let one_thread = index;
+        let mut index = index_of(entries[..start].iter().cloned());
+        index.start_bulk();
+        index.upsert_all(entries[start..].iter().cloned());
+        index.finish_bulk();
+        prop_assert!(index.same_as(&one_by_one));
+        prop_assert_eq!(snapshot_bytes(&index), snapshot_bytes(&one_by_one));
+        prop_assert_eq!(index.grams.heap_bytes(), one_thread.grams.heap_bytes());
     }
 }

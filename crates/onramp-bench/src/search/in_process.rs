@@ -16,9 +16,7 @@ pub(super) fn in_process(users: &[User], sets: &Sets) -> InProcess {
     let started = Instant::now();
     let mut index = Index::new();
     index.start_bulk();
-    for user in users {
-        index.upsert(user.into());
-    }
+    index.upsert_all(users.iter().map(Into::into));
     index.finish_bulk();
     let build = started.elapsed();
     let after = resident_bytes();
