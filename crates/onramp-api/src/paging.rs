@@ -7,6 +7,8 @@
 //! never a 500 and never another query's rows. Pages are keyset pages on the sort key: rows inserted while
 //! a client pages never make it repeat or skip a row that was there from the start.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -84,9 +86,11 @@ pub fn next_page_token<T>(
     rows.last().map(|last| tokens.encode(query, key(last).to_string().as_bytes())).unwrap_or_default()
 }
 
+/// The deployment secret as an HMAC keyed once (its key schedule is done at start, not per token), shared by
+/// every clone of the state.
 #[derive(Clone)]
 pub struct PageTokens {
-    secret: Vec<u8>,
+    keyed: Arc<Hmac<Sha256>>,
 }
 
 impl std::fmt::Debug for PageTokens {
@@ -97,7 +101,8 @@ impl std::fmt::Debug for PageTokens {
 
 impl PageTokens {
     pub fn new(secret: Vec<u8>) -> Self {
-        PageTokens { secret }
+        let keyed = Hmac::<Sha256>::new_from_slice(&secret).expect("HMAC takes keys of any length");
+        PageTokens { keyed: Arc::new(keyed) }
     }
 
     /// A new random secret in the text form the deployment table stores.
@@ -112,7 +117,7 @@ impl PageTokens {
     }
 
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        let mut mac = Hmac::clone(&self.keyed);
         mac.update(payload);
         mac
     }
