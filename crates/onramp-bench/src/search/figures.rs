@@ -92,6 +92,8 @@ pub(super) struct Alternative {
 pub(super) struct Http {
     pub(super) import: Duration,
     pub(super) start: Duration,
+    /// How long the load waited for the server's start-up snapshot to be written.
+    pub(super) snapshot_wait: Duration,
     pub(super) elapsed: Duration,
     pub(super) requests: usize,
     pub(super) non_ok: usize,
@@ -148,10 +150,12 @@ fn onramp_set(row: &str) -> Option<usize> {
 
 pub(super) fn print_http(http: &Http, options: &Options, sets: &Sets) {
     println!(
-        "import     {} users in {:.1} s (before the server starts); server start {:.2} s",
+        "import     {} users in {:.1} s (before the server starts); server start {:.2} s; then {:.2} s until its \
+         start-up snapshot was written (the load waits for it)",
         options.count,
         http.import.as_secs_f64(),
-        http.start.as_secs_f64()
+        http.start.as_secs_f64(),
+        http.snapshot_wait.as_secs_f64()
     );
     println!(
         "requests   {} in {:.2} s = {:.0} searches/s; non-200: {}; connection failures: {}",
