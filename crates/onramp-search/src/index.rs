@@ -16,6 +16,7 @@
 //! every indexed id form the "chain", in which doc-number order is id order; the others ("late") are kept
 //! apart and merged in by id (see `walk.rs`).
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::mem::size_of;
 
@@ -317,25 +318,39 @@ pub(crate) struct DocTexts<'a> {
     pub(crate) domains: &'a [String],
 }
 
-impl DocWords for DocTexts<'_> {
-    fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str)) {
+thread_local! {
+    /// The buffer a user's text is decoded into to read its words back (a typo search reads hundreds), kept
+    /// per thread rather than allocated each time; a call made meanwhile (none is) would take a new one.
+    static DECODED: Cell<String> = const { Cell::new(String::new()) };
+}
+
+impl DocTexts<'_> {
+    /// Calls `f` with the user's normalised text, decoded into the thread's buffer.
+    fn with_text(&self, doc: u32, f: impl FnOnce(&str)) {
         let Some(d) = self.docs.get(doc as usize) else { return };
         let rest = &self.text[d.text as usize..];
-        let mut text = String::new();
+        let mut text = DECODED.take();
         decode_text(&rest[..rest.find(TEXT_END).unwrap_or(rest.len())], self.domains, &mut text);
-        if let Some(word) = words(&text).nth(usize::from(index)) {
-            f(word);
-        }
+        f(&text);
+        DECODED.set(text);
+    }
+}
+
+impl DocWords for DocTexts<'_> {
+    fn with_word(&self, doc: u32, index: u8, f: &mut dyn FnMut(&str)) {
+        self.with_text(doc, |text| {
+            if let Some(word) = words(text).nth(usize::from(index)) {
+                f(word);
+            }
+        });
     }
 
     fn for_each_word(&self, doc: u32, f: &mut dyn FnMut(usize, &str)) {
-        let Some(d) = self.docs.get(doc as usize) else { return };
-        let rest = &self.text[d.text as usize..];
-        let mut text = String::new();
-        decode_text(&rest[..rest.find(TEXT_END).unwrap_or(rest.len())], self.domains, &mut text);
-        for (i, word) in words(&text).enumerate() {
-            f(i, word);
-        }
+        self.with_text(doc, |text| {
+            for (i, word) in words(text).enumerate() {
+                f(i, word);
+            }
+        });
     }
 }
 
