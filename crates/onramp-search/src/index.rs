@@ -461,8 +461,9 @@ impl Index {
     }
 
     /// Upserts every entry, as [`Index::upsert`] one after another does. During a bulk build of many users
-    /// ([`Index::start_bulk`]) on two threads: a second one adds the batches of grams to their postings while
-    /// this one goes on with the next users (see `batch.rs`); the index ends up the same.
+    /// ([`Index::start_bulk`]) on two threads: a second one computes new users' grams and adds them to their
+    /// postings while this one goes on with their words, records and filters (see `batch.rs`); the index ends
+    /// up the same.
     pub fn upsert_all(&mut self, entries: impl IntoIterator<Item = Entry>) {
         /// Fewer entries are not worth starting a thread for (under test, one is).
         const TWO_THREADS_FROM: usize = if cfg!(test) { 1 } else { 4096 };
