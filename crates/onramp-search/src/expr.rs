@@ -85,6 +85,30 @@ impl<'a> Node<'a> {
         self.eval_in(within, false)
     }
 
+    /// [`Node::eval`] of a set the caller gives up (a block, for a search's filters): bitmaps and the
+    /// complements of bitmaps restrict it in place, and so do the parts of an intersection, without the copy
+    /// `eval` starts with.
+    pub fn eval_owned(&self, mut within: RoaringBitmap) -> RoaringBitmap {
+        match self {
+            Node::Set(_) | Node::Owned(_) | Node::Not(_) => {
+                self.restrict(&mut within, false);
+                within
+            }
+            Node::And(children) => {
+                let mut order: Vec<&Node> = children.iter().collect();
+                order.sort_by_key(|c| c.estimate());
+                for child in order {
+                    if within.is_empty() {
+                        break;
+                    }
+                    child.restrict(&mut within, false);
+                }
+                within
+            }
+            _ => self.eval(&within),
+        }
+    }
+
     /// [`Node::eval`], or when `superset`, any set of users of `within` holding it (see [`Node::Checked`]).
     fn eval_in(&self, within: &RoaringBitmap, superset: bool) -> RoaringBitmap {
         if within.is_empty() {
@@ -205,6 +229,9 @@ mod tests {
         ]);
         assert_eq!(node.eval(&set(&[0, 1, 2, 3, 4, 5, 6, 70_000])), set(&[2, 70_000]));
         assert_eq!(node.eval(&set(&[0, 1, 2])), set(&[2]));
+        assert_eq!(node.eval_owned(set(&[0, 1, 2, 3, 4, 5, 6, 70_000])), set(&[2, 70_000]));
+        assert_eq!(Node::Not(Box::new(Node::Set(&c))).eval_owned(set(&[3, 4, 5])), set(&[3, 5]));
+        assert_eq!(Node::Set(&b).eval_owned(set(&[3, 4, 5])), set(&[4]));
         assert_eq!(node.materialize(), set(&[2, 70_000]));
         assert!(!node.is_empty());
         // Postings after the first are applied in place.

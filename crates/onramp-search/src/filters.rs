@@ -2,6 +2,7 @@
 //! exclusions.
 
 use onramp_domain::Id;
+use onramp_domain::user::UserStatus;
 use roaring::RoaringBitmap;
 
 use crate::Query;
@@ -33,7 +34,12 @@ impl Index {
     pub(crate) fn filter_node(&self, query: &Query) -> Node<'_> {
         let mut must: Vec<Node<'_>> = Vec::new();
         if query.statuses.is_empty() {
-            must.push(Node::Set(&self.live));
+            // Enabled or disabled: every user but the few of the other statuses, which are taken out of a
+            // block in place (`Node::subtract_from`) where intersecting it with the live users is a bitmap's
+            // worth of work a block.
+            let other = UserStatus::ALL.iter().filter(|&&s| s != UserStatus::Enabled && s != UserStatus::Disabled);
+            let other = other.map(|&s| Node::Set(&self.statuses[status_index(s)])).collect();
+            must.push(Node::Not(Box::new(Node::Or(other))));
         } else {
             must.push(Node::Or(query.statuses.iter().map(|s| Node::Set(&self.statuses[status_index(*s)])).collect()));
         }

@@ -71,7 +71,7 @@ impl<'f> Filtered<'f> {
                 Some(late) if !late.is_empty() => self.filter.eval(late),
                 _ => RoaringBitmap::new(),
             };
-            (self.filter.eval(&block), late)
+            (self.filter.eval_owned(block), late)
         })
     }
 }
