@@ -124,8 +124,6 @@ pub struct Index {
     pub(crate) statuses: Vec<RoaringBitmap>,
     pub(crate) types: Vec<RoaringBitmap>,
     pub(crate) origins: Vec<RoaringBitmap>,
-    /// Enabled or disabled: the default status filter.
-    pub(crate) live: RoaringBitmap,
     pub(crate) roles: Facet<Id>,
     pub(crate) managers: Facet<Id>,
     pub(crate) sources: Facet<Id>,
@@ -165,7 +163,6 @@ impl Default for Index {
             statuses: vec![RoaringBitmap::new(); UserStatus::ALL.len()],
             types: vec![RoaringBitmap::new(); UserType::ALL.len()],
             origins: vec![RoaringBitmap::new(); UserOrigin::ALL.len()],
-            live: RoaringBitmap::new(),
             roles: Facet::default(),
             managers: Facet::default(),
             sources: Facet::default(),
@@ -195,11 +192,6 @@ pub(crate) fn type_index(user_type: UserType) -> usize {
 
 pub(crate) fn origin_index(origin: UserOrigin) -> usize {
     UserOrigin::ALL.iter().position(|o| *o == origin).expect("every origin is in ALL")
-}
-
-fn is_live(status: u8) -> bool {
-    let status = UserStatus::ALL[status as usize];
-    status == UserStatus::Enabled || status == UserStatus::Disabled
 }
 
 fn set(bitmap: &mut RoaringBitmap, doc: u32, on: bool) {
@@ -660,9 +652,6 @@ impl Index {
         set(&mut self.statuses[d.status() as usize], doc, on);
         set(&mut self.types[d.user_type() as usize], doc, on);
         set(&mut self.origins[d.origin() as usize], doc, on);
-        if is_live(d.status()) {
-            set(&mut self.live, doc, on);
-        }
         toggle_facet(&mut self.departments, d.department(), doc, on);
         toggle_facet(&mut self.job_titles, d.job_title(), doc, on);
         if d.delegate() != NONE {
@@ -882,7 +871,6 @@ impl Index {
                 bitmaps(&self.statuses)
                     + bitmaps(&self.types)
                     + bitmaps(&self.origins)
-                    + bitmap_heap(&self.live)
                     + self.roles.heap_bytes(id_key)
                     + self.managers.heap_bytes(id_key)
                     + self.sources.heap_bytes(id_key)

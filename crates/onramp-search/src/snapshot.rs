@@ -22,7 +22,7 @@ use crate::index::{Doc, DocTexts, Index, MAX_DOMAINS, Profile, TEXT_END, is_doma
 use crate::tables::{Facet, Profiles, WordTable};
 
 /// The layout of [`crate::Index::write_snapshot`]'s bytes.
-pub const LAYOUT: u32 = 4;
+pub const LAYOUT: u32 = 5;
 
 /// Writes the parts of a snapshot.
 pub(crate) struct Out<'w> {
@@ -254,7 +254,6 @@ impl Index {
         out.bitmaps(&self.statuses)?;
         out.bitmaps(&self.types)?;
         out.bitmaps(&self.origins)?;
-        out.bitmap(&self.live)?;
         self.roles.write_snapshot(&mut out)?;
         self.managers.write_snapshot(&mut out)?;
         self.sources.write_snapshot(&mut out)?;
@@ -314,7 +313,6 @@ impl Index {
         let statuses = input.bitmaps()?;
         let types = input.bitmaps()?;
         let origins = input.bitmaps()?;
-        let live = input.bitmap()?;
         let index = Index {
             docs,
             chain,
@@ -330,7 +328,6 @@ impl Index {
             statuses,
             types,
             origins,
-            live,
             roles: Facet::read_snapshot(input)?,
             managers: Facet::read_snapshot(input)?,
             sources: Facet::read_snapshot(input)?,
@@ -398,7 +395,6 @@ impl Index {
             && self.statuses == other.statuses
             && self.types == other.types
             && self.origins == other.origins
-            && self.live == other.live
             && self.roles.same_as(&other.roles)
             && self.managers.same_as(&other.managers)
             && self.sources.same_as(&other.sources)
