@@ -148,6 +148,8 @@ impl<'a> Node<'a> {
         match self {
             Node::Set(b) => *set &= *b,
             Node::Owned(b) => *set &= b,
+            // A filter of one value (one department, one role): its set, in place, without a union's copy.
+            Node::Or(children) if children.len() == 1 => children[0].restrict(set, superset),
             Node::Not(child) => {
                 if child.subtract_from(set) {
                     return;
@@ -232,6 +234,8 @@ mod tests {
         assert_eq!(node.eval_owned(set(&[0, 1, 2, 3, 4, 5, 6, 70_000])), set(&[2, 70_000]));
         assert_eq!(Node::Not(Box::new(Node::Set(&c))).eval_owned(set(&[3, 4, 5])), set(&[3, 5]));
         assert_eq!(Node::Set(&b).eval_owned(set(&[3, 4, 5])), set(&[4]));
+        let one = Node::And(vec![Node::Or(vec![Node::Set(&b)]), Node::Or(vec![Node::Set(&a)])]);
+        assert_eq!(one.eval_owned(set(&[0, 1, 2, 3, 4, 5, 6, 70_000])), set(&[2, 4, 70_000]));
         assert_eq!(node.materialize(), set(&[2, 70_000]));
         assert!(!node.is_empty());
         // Postings after the first are applied in place.
