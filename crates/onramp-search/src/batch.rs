@@ -28,7 +28,6 @@ use std::thread::{self, JoinHandle};
 
 use crate::grams::Grams;
 use crate::tables::GramHasherBuilder;
-use crate::text::fields;
 
 /// The most pairs a batch holds: 2 MiB of pairs, about 4,000 users of the bench.
 #[cfg(not(test))]
@@ -185,11 +184,8 @@ impl GramThread {
                 let mut scratch = Vec::new();
                 for mut texts in inbox {
                     let mut start = 0;
-                    // As `Index::insert_new` does on one thread.
                     for &(doc, end) in &texts.users {
-                        grams.of_fields_unsorted(fields(&texts.text[start..end as usize]), &mut scratch);
-                        grams.add_new(&mut scratch, doc);
-                        grams.maybe_compact(doc + 1);
+                        grams.add_new_user(&texts.text[start..end as usize], doc, &mut scratch);
                         start = end as usize;
                     }
                     texts.text.clear();

@@ -95,9 +95,7 @@ impl<'a> Node<'a> {
                 within
             }
             Node::And(children) => {
-                let mut order: Vec<&Node> = children.iter().collect();
-                order.sort_by_key(|c| c.estimate());
-                for child in order {
+                for child in smallest_first(children) {
                     if within.is_empty() {
                         break;
                     }
@@ -126,9 +124,7 @@ impl<'a> Node<'a> {
             Node::Or(children) => children.iter().map(|c| c.eval_in(within, superset)).union(),
             Node::Checked(child) => child.eval_in(within, true),
             Node::And(children) => {
-                let mut order: Vec<&Node> = children.iter().collect();
-                order.sort_by_key(|c| c.estimate());
-                let mut order = order.into_iter();
+                let mut order = smallest_first(children).into_iter();
                 let Some(first) = order.next() else { return within.clone() };
                 let mut acc = first.eval_in(within, superset);
                 for child in order {
@@ -211,6 +207,13 @@ impl<'a> Node<'a> {
             Node::Checked(c) => Node::Checked(Box::new(c.borrowed())),
         }
     }
+}
+
+/// The parts of an intersection in the order to apply them: small sets first, complements last.
+fn smallest_first<'n, 'a>(children: &'n [Node<'a>]) -> Vec<&'n Node<'a>> {
+    let mut order: Vec<&Node> = children.iter().collect();
+    order.sort_by_key(|c| c.estimate());
+    order
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ use crate::normalize::is_word_char;
 use crate::snapshot::{In, Out, invalid};
 use crate::sparse::SparseList;
 use crate::tables::{GramHasherBuilder, bitmap_heap};
+use crate::text::fields;
 
 type Code = u16;
 
@@ -266,6 +267,14 @@ impl Grams {
         for &gram in grams.iter() {
             self.add(gram, doc);
         }
+    }
+
+    /// Adds the new user `doc` with its normalised text: its grams, then a compaction when one is due. Every
+    /// new user's grams come this way, on whichever thread holds the table (see `batch.rs`).
+    pub fn add_new_user(&mut self, text: &str, doc: u32, scratch: &mut Vec<u64>) {
+        self.of_fields_unsorted(fields(text), scratch);
+        self.add_new(scratch, doc);
+        self.maybe_compact(doc + 1);
     }
 
     /// Starts gathering new users' grams in a batch (see `batch.rs`), until [`Grams::stop_batching`].

@@ -550,11 +550,7 @@ impl Index {
         }
         match self.gram_thread.as_mut() {
             Some(thread) => thread.add(&p.text, doc),
-            None => {
-                self.grams.of_fields_unsorted(fields(&p.text), &mut self.scratch_grams);
-                self.grams.add_new(&mut self.scratch_grams, doc);
-                self.grams.maybe_compact(doc + 1);
-            }
+            None => self.grams.add_new_user(&p.text, doc, &mut self.scratch_grams),
         }
         // Adding a user's word twice is harmless, and cheaper than sorting them out. The slots of the words are
         // read all together first, so that their cache misses overlap; the words are found once, their places
