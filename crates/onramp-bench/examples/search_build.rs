@@ -10,9 +10,8 @@
 
 use std::time::Instant;
 
-use onramp_bench::search::inputs;
+use onramp_bench::search::{build_index, users};
 use onramp_domain::user::User;
-use onramp_domain::{Id, Timestamp};
 use onramp_search::Index;
 
 fn main() -> Result<(), String> {
@@ -20,11 +19,7 @@ fn main() -> Result<(), String> {
         Some(count) => count.parse::<usize>().map_err(|e| format!("COUNT: {e}"))?,
         None => 200_000,
     };
-    let (tenant, now) = (Id::new(), Timestamp::now());
-    let users: Vec<User> = inputs(42)
-        .take(count)
-        .map(|input| input.into_new_user(tenant, now).map_err(|e| e.message))
-        .collect::<Result<_, _>>()?;
+    let users = users(42, count)?;
     let started = Instant::now();
     let index = build(&users);
     let took = started.elapsed();
@@ -37,12 +32,9 @@ fn main() -> Result<(), String> {
     Ok(())
 }
 
-/// The build as `onramp-bench search` times it: the entries made from the users inside the loop.
+/// The build as `onramp-bench search` times it (the entries made from the users inside the loop), in a
+/// function of its own for callgrind's `--toggle-collect`.
 #[inline(never)]
 fn build(users: &[User]) -> Index {
-    let mut index = Index::new();
-    index.start_bulk();
-    index.upsert_all(users.iter().map(Into::into));
-    index.finish_bulk();
-    index
+    build_index(users)
 }

@@ -12,9 +12,7 @@
 
 use std::time::Instant;
 
-use onramp_bench::search::{PAGE_SIZE, Search, Sets, inputs};
-use onramp_domain::user::User;
-use onramp_domain::{Id, Timestamp};
+use onramp_bench::search::{PAGE_SIZE, Search, Sets, build_index, users};
 use onramp_search::{Index, Query};
 
 fn main() -> Result<(), String> {
@@ -28,22 +26,10 @@ fn main() -> Result<(), String> {
         Some(rounds) => rounds.parse::<usize>().map_err(|e| format!("ROUNDS: {e}"))?,
         None => 5,
     };
-    let (tenant, now) = (Id::new(), Timestamp::now());
-    let users: Vec<User> = inputs(42)
-        .take(count)
-        .map(|input| input.into_new_user(tenant, now).map_err(|e| e.message))
-        .collect::<Result<_, _>>()?;
-    let mut index = Index::new();
-    index.start_bulk();
-    index.upsert_all(users.iter().map(Into::into));
-    index.finish_bulk();
+    let users = users(42, count)?;
+    let index = build_index(&users);
     let sets = Sets::generate(&users, 42);
-    let (_, set) = sets
-        .sets
-        .iter()
-        .find(|(name, _)| *name == set_name)
-        .ok_or_else(|| format!("no query set {set_name:?}: substring, one-typo, filter-only, query+filters"))?;
-    let queries: Vec<Query> = set.iter().map(Search::index_query).collect();
+    let queries: Vec<Query> = sets.named(&set_name)?.iter().map(Search::index_query).collect();
     for round in 0..rounds {
         let started = Instant::now();
         let hits = answer(&index, &queries);

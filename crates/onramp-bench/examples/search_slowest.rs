@@ -14,10 +14,8 @@
 
 use std::time::Instant;
 
-use onramp_bench::search::{PAGE_SIZE, Search, Sets, inputs};
-use onramp_domain::user::User;
-use onramp_domain::{Id, Timestamp};
-use onramp_search::{Index, Query};
+use onramp_bench::search::{PAGE_SIZE, Search, Sets, build_index, users};
+use onramp_search::Query;
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,23 +28,12 @@ fn main() -> Result<(), String> {
     let top = number(2, "TOP", 20)?;
     let loops = number(3, "LOOPS", 0)?;
 
-    let (tenant, now) = (Id::new(), Timestamp::now());
-    let users: Vec<User> = inputs(42)
-        .take(count)
-        .map(|input| input.into_new_user(tenant, now).map_err(|e| e.message))
-        .collect::<Result<_, _>>()?;
-    let mut index = Index::new();
-    index.start_bulk();
-    index.upsert_all(users.iter().map(Into::into));
-    index.finish_bulk();
+    let users = users(42, count)?;
+    let index = build_index(&users);
     let sets = Sets::generate(&users, 42);
     drop(users);
-    let (_, set) = sets
-        .sets
-        .iter()
-        .find(|(name, _)| *name == set_name)
-        .ok_or_else(|| format!("no query set {set_name:?}: substring, one-typo, filter-only, query+filters"))?;
-    let queries: Vec<(Query, &Search)> = set.iter().map(|search| (search.index_query(), search)).collect();
+    let queries: Vec<(Query, &Search)> =
+        sets.named(set_name)?.iter().map(|search| (search.index_query(), search)).collect();
     if queries.is_empty() {
         return Err(format!("the {set_name} set is empty at {count} users"));
     }

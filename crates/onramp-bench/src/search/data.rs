@@ -2,8 +2,9 @@
 //! fixed shares, and the one-typo misspelling its typo queries are made with.
 
 use onramp_api::wire::user_input::UserInput;
-use onramp_domain::BuiltinRole;
-use onramp_domain::user::{UserOrigin, UserType};
+use onramp_domain::user::{User, UserOrigin, UserType};
+use onramp_domain::{BuiltinRole, Id, Timestamp};
+use onramp_search::Index;
 
 use crate::synthetic::{Rng, Users};
 
@@ -16,6 +17,22 @@ pub(super) const ROLE_SHARES: [(BuiltinRole, f64); 4] = [
     (BuiltinRole::ReadOnlyAdmin, 0.005),
     (BuiltinRole::Admin, 0.001),
 ];
+
+/// The first `count` users of [`inputs`]`(seed)` as one new tenant's users, made now: what every part of the
+/// search benchmark and its examples indexes.
+pub fn users(seed: u64, count: usize) -> std::result::Result<Vec<User>, String> {
+    let (tenant, now) = (Id::new(), Timestamp::now());
+    inputs(seed).take(count).map(|input| input.into_new_user(tenant, now).map_err(|e| e.message)).collect()
+}
+
+/// The index `onramp-bench search` builds from `users`: one bulk load, as a node's start-up load is.
+pub fn build_index(users: &[User]) -> Index {
+    let mut index = Index::new();
+    index.start_bulk();
+    index.upsert_all(users.iter().map(Into::into));
+    index.finish_bulk();
+    index
+}
 
 /// The synthetic users of `seed`, with roles (see [`ROLE_SHARES`]), types (4 % service, 1 % agent, the rest
 /// human) and origins (40 % directory, the rest local) drawn from a second stream of the same seed.

@@ -4,8 +4,9 @@
 use std::time::{Duration, Instant};
 
 use onramp_domain::user::User;
-use onramp_search::{Index, Query};
+use onramp_search::Query;
 
+use super::data::build_index;
 use super::figures::{InProcess, Latencies, mib, ms, resident_bytes};
 use super::queries::{FILTER_SHAPES, FILTERS, PAGE_SIZE, Search, Sets, TYPO};
 
@@ -14,10 +15,7 @@ pub(super) fn in_process(users: &[User], sets: &Sets) -> InProcess {
     println!("\n== in-process: onramp-search ==");
     let before = resident_bytes();
     let started = Instant::now();
-    let mut index = Index::new();
-    index.start_bulk();
-    index.upsert_all(users.iter().map(Into::into));
-    index.finish_bulk();
+    let index = build_index(users);
     let build = started.elapsed();
     let after = resident_bytes();
     let heap_bytes = index.heap_bytes();

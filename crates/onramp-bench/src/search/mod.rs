@@ -29,9 +29,8 @@ mod sqlite;
 use std::time::{Duration, Instant};
 
 use onramp_domain::user::{User, UserOrigin, UserStatus, UserType};
-use onramp_domain::{Id, Timestamp};
 
-pub use data::{inputs, one_typo};
+pub use data::{build_index, inputs, one_typo, users};
 pub use figures::{Latencies, parse_vmrss};
 pub use queries::{FILTER_SHAPES, PAGE_SIZE, SET_SIZE, Search, Sets};
 
@@ -83,12 +82,7 @@ pub async fn run(options: Options) -> Result<()> {
     );
 
     let started = Instant::now();
-    let tenant = Id::new();
-    let now = Timestamp::now();
-    let users: Vec<User> = inputs(options.seed)
-        .take(options.count)
-        .map(|input| input.into_new_user(tenant, now).map_err(|e| e.message))
-        .collect::<Result<_, String>>()?;
+    let users = data::users(options.seed, options.count)?;
     let sets = Sets::generate(&users, options.seed);
     describe_data(&users, started.elapsed());
 

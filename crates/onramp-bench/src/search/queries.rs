@@ -177,6 +177,13 @@ pub const FILTERS: usize = 2;
 pub const COMBINED: usize = 3;
 
 impl Sets {
+    /// The set called `name` (`substring`, `one-typo`, `filter-only` or `query+filters`).
+    pub fn named(&self, name: &str) -> Result<&[Search], String> {
+        let names: Vec<&str> = self.sets.iter().map(|(name, _)| *name).collect();
+        let found = self.sets.iter().find(|(each, _)| *each == name);
+        found.map(|(_, set)| set.as_slice()).ok_or_else(|| format!("no query set {name:?}: {}", names.join(", ")))
+    }
+
     pub fn generate(users: &[User], seed: u64) -> Sets {
         let mut rng = Rng::new(seed ^ EXTRA_SEED ^ 0xbe9c_0de5);
         let substrings =
@@ -300,6 +307,13 @@ mod tests {
             assert!((3..=6).contains(&text.chars().count()), "{text:?}");
         }
         assert!(a.sets[FILTERS].1.iter().all(|s| s.text.is_none() && s.shape.is_some()));
+        // The examples take a set by its name.
+        for (at, name) in ["substring", "one-typo", "filter-only", "query+filters"].into_iter().enumerate() {
+            let named = a.named(name).unwrap();
+            assert!(std::ptr::eq(named, a.sets[at].1.as_slice()), "{name}");
+        }
+        let unknown = a.named("typo").unwrap_err();
+        assert!(unknown.contains("\"typo\"") && unknown.contains("one-typo, filter-only"), "{unknown}");
     }
 
     #[test]
