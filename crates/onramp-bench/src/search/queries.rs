@@ -179,9 +179,11 @@ pub const COMBINED: usize = 3;
 impl Sets {
     /// The set called `name` (`substring`, `one-typo`, `filter-only` or `query+filters`).
     pub fn named(&self, name: &str) -> Result<&[Search], String> {
-        let names: Vec<&str> = self.sets.iter().map(|(name, _)| *name).collect();
-        let found = self.sets.iter().find(|(each, _)| *each == name);
-        found.map(|(_, set)| set.as_slice()).ok_or_else(|| format!("no query set {name:?}: {}", names.join(", ")))
+        let found = self.sets.iter().find(|(each, _)| *each == name).map(|(_, set)| set.as_slice());
+        found.ok_or_else(|| {
+            let names: Vec<&str> = self.sets.iter().map(|(each, _)| *each).collect();
+            format!("no query set {name:?}: {}", names.join(", "))
+        })
     }
 
     pub fn generate(users: &[User], seed: u64) -> Sets {
