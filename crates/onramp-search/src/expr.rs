@@ -85,26 +85,11 @@ impl<'a> Node<'a> {
         self.eval_in(within, false)
     }
 
-    /// [`Node::eval`] of a set the caller gives up (a block, for a search's filters): bitmaps and the
-    /// complements of bitmaps restrict it in place, and so do the parts of an intersection, without the copy
-    /// `eval` starts with.
+    /// [`Node::eval`] of a set the caller gives up (a block, for a search's filters), restricted in place
+    /// (see [`Node::restrict`]) without the copy `eval` starts with.
     pub fn eval_owned(&self, mut within: RoaringBitmap) -> RoaringBitmap {
-        match self {
-            Node::Set(_) | Node::Owned(_) | Node::Not(_) => {
-                self.restrict(&mut within, false);
-                within
-            }
-            Node::And(children) => {
-                for child in smallest_first(children) {
-                    if within.is_empty() {
-                        break;
-                    }
-                    child.restrict(&mut within, false);
-                }
-                within
-            }
-            _ => self.eval(&within),
-        }
+        self.restrict(&mut within, false);
+        within
     }
 
     /// [`Node::eval`], or when `superset`, any set of users of `within` holding it (see [`Node::Checked`]).
@@ -139,11 +124,22 @@ impl<'a> Node<'a> {
     }
 
     /// Keeps of `set` the users in this set (or, when `superset`, a set holding them): a bitmap in place, the
-    /// complement of bitmaps by taking them out in place, anything else evaluated within `set`.
+    /// complement of bitmaps by taking them out in place, an intersection by restricting `set` by each part in
+    /// turn, anything else evaluated within `set`.
     fn restrict(&self, set: &mut RoaringBitmap, superset: bool) {
         match self {
             Node::Set(b) => *set &= *b,
             Node::Owned(b) => *set &= b,
+            // As `eval_in` does: within a few users a superset is those users.
+            Node::And(_) if superset && set.len() <= CHECK_UP_TO => {}
+            Node::And(children) => {
+                for child in smallest_first(children) {
+                    if set.is_empty() {
+                        break;
+                    }
+                    child.restrict(set, superset);
+                }
+            }
             // A filter of one value (one department, one role): its set, in place, without a union's copy.
             Node::Or(children) if children.len() == 1 => children[0].restrict(set, superset),
             Node::Not(child) => {
