@@ -32,7 +32,7 @@ use crate::tables::{DocWords, Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, W
 use crate::text::{
     EMAIL_SEP, MIN_QUERY_CHARS, QueryWord, TextQuery, USERNAME_SEP, doc_words, emails, fields, has_rank,
 };
-use crate::walk::{BLOCK_BITS, Filtered};
+use crate::walk::{BLOCK_BITS, Candidates, Filtered};
 use crate::{Cursor, Entry, Hit, Page, Query, QueryError, Rank};
 
 /// "No value" in `u32` fields.
@@ -704,12 +704,13 @@ impl Index {
         let mut hits = Vec::new();
         if limit > 0 {
             let want = limit.saturating_add(1);
-            let mut filtered = Filtered::new(self.filter_node(query));
+            let make_filter = || self.filter_node(query);
+            let mut filtered = Filtered::new(&make_filter);
             match &text {
                 None => {
                     if after.is_none_or(|c| c.rank == Rank::Exact) {
-                        let all = Node::And(Vec::new());
-                        self.walk(&mut filtered, &all, after.map(|c| c.id), Rank::Exact, want, &mut hits, |_| true);
+                        let all = || Candidates { expr: Node::And(Vec::new()), accept: Box::new(|_| true) };
+                        self.walk(&mut filtered, &all, after.map(|c| c.id), Rank::Exact, want, &mut hits);
                     }
                 }
                 Some(text) => self.search_text(text, &mut filtered, after, want, &mut hits),
@@ -727,7 +728,7 @@ impl Index {
     /// Walks the ranks best first; a rank's candidates are evaluated only as far as the page still needs.
     fn search_text<'i>(
         &'i self,
-        query: &TextQuery,
+        query: &'i TextQuery,
         filtered: &mut Filtered<'i>,
         after: Option<Cursor>,
         want: usize,
@@ -737,16 +738,14 @@ impl Index {
             // Only a substring can match a query without words.
             if after.is_none_or(|c| c.rank <= Rank::Substring) {
                 let start = after.filter(|c| c.rank == Rank::Substring).map(|c| c.id);
-                let candidates = Node::Checked(Box::new(self.substring_node(query)));
-                let (mut flags, mut text) = (Vec::new(), String::new());
-                self.walk(filtered, &candidates, start, Rank::Substring, want, hits, |doc| {
-                    has_rank(self.doc_text(doc, &mut text), query, Rank::Substring, &mut flags)
-                });
+                let candidates = || {
+                    let expr = Node::Checked(Box::new(self.substring_node(query)));
+                    self.checked(expr, query, Rank::Substring)
+                };
+                self.walk(filtered, &candidates, start, Rank::Substring, want, hits);
             }
             return;
         }
-        let (mut flags, mut text) = (Vec::new(), String::new());
-        let exact = || self.exact_node(query);
         for level in [Rank::Exact, Rank::Prefix, Rank::Substring, Rank::Typo] {
             if hits.len() >= want {
                 break;
@@ -755,21 +754,31 @@ impl Index {
                 continue;
             }
             let start = after.filter(|c| c.rank == level).map(|c| c.id);
-            if level == Rank::Exact {
-                // Exact from the word postings: no check needed.
-                self.walk(filtered, &exact(), start, level, want, hits, |_| true);
-                continue;
-            }
-            let matching = match level {
-                Rank::Prefix => self.prefix_node(query.words.iter()),
-                Rank::Substring => self.substring_node(query),
-                _ => self.typo_node(query),
+            let candidates = || {
+                if level == Rank::Exact {
+                    // Exact from the word postings: no check needed.
+                    return Candidates { expr: self.exact_node(query), accept: Box::new(|_| true) };
+                }
+                let matching = match level {
+                    Rank::Prefix => self.prefix_node(query.words.iter()),
+                    Rank::Substring => self.substring_node(query),
+                    _ => self.typo_node(query),
+                };
+                // Every candidate is checked, so any superset of `matching` will do (`Node::Checked`).
+                let expr =
+                    Node::And(vec![Node::Checked(Box::new(matching)), Node::Not(Box::new(self.exact_node(query)))]);
+                self.checked(expr, query, level)
             };
-            // Every candidate is checked, so any superset of `matching` will do (`Node::Checked`).
-            let candidates = Node::And(vec![Node::Checked(Box::new(matching)), Node::Not(Box::new(exact()))]);
-            self.walk(filtered, &candidates, start, level, want, hits, |doc| {
-                has_rank(self.doc_text(doc, &mut text), query, level, &mut flags)
-            });
+            self.walk(filtered, &candidates, start, level, want, hits);
+        }
+    }
+
+    /// Candidates `expr`, each checked against its text for `level`.
+    fn checked<'i>(&'i self, expr: Node<'i>, query: &'i TextQuery, level: Rank) -> Candidates<'i> {
+        let (mut flags, mut text) = (Vec::new(), String::new());
+        Candidates {
+            expr,
+            accept: Box::new(move |doc| has_rank(self.doc_text(doc, &mut text), query, level, &mut flags)),
         }
     }
 

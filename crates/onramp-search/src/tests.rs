@@ -437,6 +437,41 @@ fn many_late_users_across_blocks() {
 }
 
 #[test]
+fn walks_split_with_a_helper_answer_as_one_walk() {
+    // Tests have blocks of eight users, so 3,000 users are 375 blocks: every long walk hands its far half to a
+    // helper (`walk.rs`). Users come late (ids out of order) among the first 1,200 and the last 100, so that
+    // late users sit in both halves.
+    let n = 3_000u32;
+    let mut numbers: Vec<u32> = (0..n).collect();
+    numbers[..1_200].sort_by_key(|x| x.wrapping_mul(2_654_435_761) % 7919);
+    numbers[n as usize - 100..].reverse();
+    let index = index_of(numbers.iter().map(|&k| {
+        // "Rare" only among the last users, so that the near half of every walk finds none of them.
+        let name = if k > n - 40 && k % 3 == 0 { "Rare Person" } else { ["Quinn Doe", "Avery Roe"][k as usize % 2] };
+        let mut e = entry(k, name, &format!("u{k}@example.com"));
+        e.status = if k % 5 == 0 { UserStatus::Disabled } else { UserStatus::Enabled };
+        e.department = if k % 7 == 0 { "Research".into() } else { "Sales".into() };
+        e
+    }));
+    let expect = |f: &dyn Fn(u32) -> bool| (0..n).filter(|&k| f(k)).collect::<Vec<_>>();
+    let splits = || crate::walk::SPLITS.with(|s| s.get());
+    let before = splits();
+    // Every rank of "rare" (exact, then prefix and substring over the users' texts) walks all blocks.
+    let rare = expect(&|k| k > n - 40 && k % 3 == 0);
+    assert_eq!(ranked(&index, "rare"), rare.iter().map(|&k| (Rank::Exact, k)).collect::<Vec<_>>());
+    assert_eq!(all_pages(&index, &text("rare"), 2), all_pages(&index, &text("rare"), 1000));
+    assert_eq!(all_pages(&index, &text("rarr"), 3), all_pages(&index, &text("rarr"), 1000));
+    // Filters, whose blocks the ranks share, with hits in both halves, in small pages.
+    let research =
+        Query { departments: vec!["research".into()], statuses: vec![UserStatus::Disabled], ..text("quinn") };
+    let paged: Vec<u32> = all_pages(&index, &research, 4).iter().map(|h| number(h.id)).collect();
+    assert_eq!(paged, expect(&|k| k % 2 == 0 && k % 35 == 0 && !(k > n - 40 && k % 3 == 0)));
+    let filter_only = Query { departments: vec!["Research".into()], ..Query::default() };
+    assert_eq!(all_pages(&index, &filter_only, 9), all_pages(&index, &filter_only, 1000));
+    assert!(splits() > before, "no walk was split");
+}
+
+#[test]
 fn paging_in_small_pages_equals_one_big_page() {
     let mut users = Vec::new();
     for n in 1..=40u32 {

@@ -9,10 +9,19 @@
 //! never changes (the chain only grows at the end, with greater ids). So late users are kept by the block of
 //! their successor, and in (successor, id) order, which is id order; each block's late candidates are merged
 //! in: sorted when few, else by walking that order and keeping the candidates.
+//!
+//! A walk that has evaluated a few blocks without filling its page (a rank that nearly no user of a block
+//! meets, a selective filter: at ten million users, a walk through all 153 blocks) hands the far half of the
+//! blocks left to a helper thread, which walks them with candidates and filters of its own, as the walk
+//! would, while the walk goes on with the near half; its hits follow the walk's own when the near half does
+//! not fill the page, and are dropped (and it is told to stop) when it does. At most one helper a spare core
+//! runs at a time, over the whole process, so a busy node walks as it always did.
 
 use std::collections::HashMap;
 use std::iter::Peekable;
 use std::ops::Bound;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use onramp_domain::Id;
 use roaring::RoaringBitmap;
@@ -34,6 +43,18 @@ const SORT_LATE_UP_TO: u64 = 256;
 #[cfg(test)]
 const SORT_LATE_UP_TO: u64 = 2;
 
+/// A walk that has evaluated this many blocks without filling its page may hand half of the rest to a helper...
+#[cfg(not(test))]
+const SPLIT_AFTER_BLOCKS: u32 = 4;
+#[cfg(test)]
+const SPLIT_AFTER_BLOCKS: u32 = 1;
+
+/// ... when at least this many blocks are left (a helper costs a thread's start, some tens of microseconds).
+#[cfg(not(test))]
+const SPLIT_FROM_BLOCKS: u32 = 8;
+#[cfg(test)]
+const SPLIT_FROM_BLOCKS: u32 = 2;
+
 const MIN_ID: Id = Id::from_bytes([0; 12]);
 const MAX_ID: Id = Id::from_bytes([0xff; 12]);
 
@@ -48,19 +69,24 @@ enum Late {
     },
 }
 
+/// The chain users and the late users of one block that pass a search's filters.
+type Block = (RoaringBitmap, RoaringBitmap);
+
 /// A search's filters, evaluated block by block as the walks of its ranks need them, each block once.
 pub(crate) struct Filtered<'f> {
+    /// Makes the filters' expression (again, for a helper thread: see the module doc).
+    make: &'f (dyn Fn() -> Node<'f> + Sync),
     filter: Node<'f>,
-    /// By block range: the chain users and the late users of the block that pass.
-    blocks: HashMap<(u32, u32), (RoaringBitmap, RoaringBitmap)>,
+    /// By block range.
+    blocks: HashMap<(u32, u32), Block>,
 }
 
 impl<'f> Filtered<'f> {
-    pub fn new(filter: Node<'f>) -> Self {
-        Filtered { filter, blocks: HashMap::new() }
+    pub fn new(make: &'f (dyn Fn() -> Node<'f> + Sync)) -> Self {
+        Filtered { make, filter: make(), blocks: HashMap::new() }
     }
 
-    fn block(&mut self, index: &Index, from: u32, to: u32) -> &(RoaringBitmap, RoaringBitmap) {
+    fn block(&mut self, index: &Index, from: u32, to: u32) -> &Block {
         self.blocks.entry((from, to)).or_insert_with(|| {
             let mut block = RoaringBitmap::new();
             block.insert_range(from..=to);
@@ -76,6 +102,15 @@ impl<'f> Filtered<'f> {
     }
 }
 
+/// A rank's candidates and the check each of them must pass.
+pub(crate) struct Candidates<'i> {
+    pub expr: Node<'i>,
+    pub accept: Box<dyn FnMut(u32) -> bool + 'i>,
+}
+
+/// Makes a rank's [`Candidates`], once for the walk and again for a helper thread.
+pub(crate) type MakeCandidates<'i, 'm> = &'m (dyn Fn() -> Candidates<'i> + Sync);
+
 /// The candidates after the cursor, in id order, one block at a time.
 struct InIdOrder<'i, 'e, 'c> {
     index: &'i Index,
@@ -84,12 +119,37 @@ struct InIdOrder<'i, 'e, 'c> {
     after: Option<Id>,
     /// The first chain doc number still to evaluate, if any.
     next: Option<u32>,
+    /// Blocks from this doc number on are left to a helper (`u32::MAX` when there is none).
+    until: u32,
+    /// How many blocks have been evaluated.
+    loaded: u32,
     chain: Peekable<IntoIter>,
     late: Late,
     late_next: Option<(Id, u32)>,
 }
 
-impl InIdOrder<'_, '_, '_> {
+impl<'i, 'e, 'c> InIdOrder<'i, 'e, 'c> {
+    fn new(
+        index: &'i Index,
+        filtered: &'c mut Filtered<'i>,
+        expr: &'e Node<'e>,
+        after: Option<Id>,
+        next: Option<u32>,
+    ) -> Self {
+        InIdOrder {
+            index,
+            filtered,
+            expr,
+            after,
+            next,
+            until: u32::MAX,
+            loaded: 0,
+            chain: RoaringBitmap::new().into_iter().peekable(),
+            late: Late::Sorted(Vec::new().into_iter()),
+            late_next: None,
+        }
+    }
+
     fn id(&self, doc: u32) -> Id {
         self.index.docs[doc as usize].id
     }
@@ -110,9 +170,29 @@ impl InIdOrder<'_, '_, '_> {
         }
     }
 
+    /// The next candidate of the blocks evaluated so far, if any is left.
+    fn next_evaluated(&mut self) -> Option<u32> {
+        match (self.chain.peek().copied(), self.late_next) {
+            (Some(c), Some((late_id, late_doc))) => {
+                if self.id(c) < late_id {
+                    return self.chain.next();
+                }
+                self.late_next = self.next_late();
+                Some(late_doc)
+            }
+            (Some(_), None) => self.chain.next(),
+            (None, Some((_, late_doc))) => {
+                self.late_next = self.next_late();
+                Some(late_doc)
+            }
+            (None, None) => None,
+        }
+    }
+
     /// Evaluates the next block; false when none is left.
     fn load_block(&mut self) -> bool {
-        let Some(from) = self.next else { return false };
+        let Some(from) = self.next.filter(|&from| from < self.until) else { return false };
+        self.loaded += 1;
         let index = self.index;
         let last = index.docs.len() as u32 - 1;
         let to = (from | ((1 << BLOCK_BITS) - 1)).min(last);
@@ -147,44 +227,68 @@ impl Iterator for InIdOrder<'_, '_, '_> {
 
     fn next(&mut self) -> Option<u32> {
         loop {
-            match (self.chain.peek().copied(), self.late_next) {
-                (Some(c), Some((late_id, late_doc))) => {
-                    if self.id(c) < late_id {
-                        return self.chain.next();
-                    }
-                    self.late_next = self.next_late();
-                    return Some(late_doc);
-                }
-                (Some(_), None) => return self.chain.next(),
-                (None, Some((_, late_doc))) => {
-                    self.late_next = self.next_late();
-                    return Some(late_doc);
-                }
-                (None, None) => {
-                    if !self.load_block() {
-                        return None;
-                    }
-                }
+            if let Some(doc) = self.next_evaluated() {
+                return Some(doc);
+            }
+            if !self.load_block() {
+                return None;
             }
         }
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many walks this thread has split with a helper: tests check that they take that way.
+    pub(crate) static SPLITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many helpers are walking, in the whole process.
+static HELPERS_WALKING: AtomicUsize = AtomicUsize::new(0);
+
+/// A helper slot (see the module doc), given back when dropped.
+struct Helper;
+
+impl Helper {
+    /// A slot, if fewer helpers than spare cores are walking.
+    fn take() -> Option<Helper> {
+        static SPARE_CORES: OnceLock<usize> = OnceLock::new();
+        // Tests run many searches at once on few cores: let each split, so that the tests take both ways.
+        let spare = if cfg!(test) {
+            usize::MAX
+        } else {
+            *SPARE_CORES.get_or_init(|| std::thread::available_parallelism().map_or(0, |n| n.get() - 1))
+        };
+        HELPERS_WALKING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < spare).then_some(n + 1))
+            .ok()
+            .map(|_| Helper)
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        HELPERS_WALKING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Index {
-    /// Pushes to `hits`, in id order after `after`, the users of `filtered` and `expr` that `accept` takes,
-    /// until `hits` holds `want`.
-    #[allow(clippy::too_many_arguments)]
+    /// Pushes to `hits`, in id order after `after`, the candidates `make` makes that pass `filtered` and their
+    /// check, until `hits` holds `want`.
     pub(crate) fn walk<'i>(
         &'i self,
         filtered: &mut Filtered<'i>,
-        expr: &Node<'_>,
+        make: MakeCandidates<'i, '_>,
         after: Option<Id>,
         rank: Rank,
         want: usize,
         hits: &mut Vec<Hit>,
-        mut accept: impl FnMut(u32) -> bool,
     ) {
-        if hits.len() >= want || expr.is_empty() {
+        if hits.len() >= want {
+            return;
+        }
+        let Candidates { expr, mut accept } = make();
+        if expr.is_empty() {
             return;
         }
         // The first chain user after the cursor; every late user after the cursor has its successor there or
@@ -193,20 +297,106 @@ impl Index {
             None => self.chain.first().copied(),
             Some(after) => self.chain.get(self.chain.partition_point(|&d| self.docs[d as usize].id <= after)).copied(),
         };
-        let mut docs = InIdOrder {
-            index: self,
-            filtered,
-            expr,
-            after,
-            next,
-            chain: RoaringBitmap::new().into_iter().peekable(),
-            late: Late::Sorted(Vec::new().into_iter()),
-            late_next: None,
-        };
-        while hits.len() < want {
-            let Some(doc) = docs.next() else { break };
+        let mut docs = InIdOrder::new(self, filtered, &expr, after, next);
+        let mut take = |doc: u32, hits: &mut Vec<Hit>| {
             if accept(doc) {
                 hits.push(Hit { id: self.docs[doc as usize].id, rank });
+            }
+        };
+        loop {
+            while hits.len() < want
+                && let Some(doc) = docs.next_evaluated()
+            {
+                take(doc, hits);
+            }
+            if hits.len() >= want {
+                return;
+            }
+            // Between two blocks: the place to hand half of the rest to a helper.
+            if docs.loaded >= SPLIT_AFTER_BLOCKS
+                && let Some((split, helper)) = self.split(docs.next)
+            {
+                let make_filter = docs.filtered.make;
+                // The far blocks' filters that earlier ranks' walks evaluated go with the helper, and come back.
+                let far_blocks: HashMap<_, _> =
+                    docs.filtered.blocks.extract_if(|&(from, _), _| from >= split).collect();
+                // How many hits the far half is to find: at first as many as the page still needs, and once the
+                // near half is walked, as many as it left to find (none when it filled the page).
+                let far_want = AtomicUsize::new(want - hits.len());
+                std::thread::scope(|scope| {
+                    let far_want = &far_want;
+                    let far = std::thread::Builder::new().name("search-walk".into()).spawn_scoped(scope, move || {
+                        let _helper = helper;
+                        let mut filtered = Filtered::new(make_filter);
+                        filtered.blocks = far_blocks;
+                        let mut far_hits = Vec::new();
+                        self.walk_from(&mut filtered, make, split, after, rank, far_want, &mut far_hits);
+                        (far_hits, filtered.blocks)
+                    });
+                    // Without a thread, the walk goes on alone.
+                    docs.until = if far.is_ok() { split } else { u32::MAX };
+                    #[cfg(test)]
+                    SPLITS.with(|splits| splits.set(splits.get() + usize::from(far.is_ok())));
+                    while hits.len() < want
+                        && let Some(doc) = docs.next()
+                    {
+                        take(doc, hits);
+                    }
+                    let Ok(far) = far else { return };
+                    far_want.store(want - hits.len(), Ordering::Relaxed);
+                    let (far_hits, far_blocks) = far.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    let room = want.saturating_sub(hits.len());
+                    hits.extend(far_hits.into_iter().take(room));
+                    docs.filtered.blocks.extend(far_blocks);
+                });
+                return;
+            }
+            if !docs.load_block() {
+                return;
+            }
+        }
+    }
+
+    /// Where to split a walk whose next block starts at `next`, and the helper to walk the far part: half of
+    /// the blocks left, when there are enough of them and a helper is free.
+    fn split(&self, next: Option<u32>) -> Option<(u32, Helper)> {
+        let (next, last) = (next?, u32::try_from(self.docs.len()).ok()?.checked_sub(1)?);
+        let left = (last >> BLOCK_BITS) - (next >> BLOCK_BITS) + 1;
+        if left < SPLIT_FROM_BLOCKS {
+            return None;
+        }
+        let split = ((next >> BLOCK_BITS) + left / 2) << BLOCK_BITS;
+        Helper::take().map(|helper| (split, helper))
+    }
+
+    /// A helper's walk (see the module doc): from the block starting at `from` to the end, as [`Index::walk`]
+    /// would walk it, until `hits` holds `want` (which the walk may lower meanwhile).
+    #[allow(clippy::too_many_arguments)]
+    fn walk_from<'i>(
+        &'i self,
+        filtered: &mut Filtered<'i>,
+        make: MakeCandidates<'i, '_>,
+        from: u32,
+        after: Option<Id>,
+        rank: Rank,
+        want: &AtomicUsize,
+        hits: &mut Vec<Hit>,
+    ) {
+        let Candidates { expr, mut accept } = make();
+        // The late users of these blocks all have ids above `after` (their chain predecessors are at or after
+        // the walk's first chain user), so `after` only keeps the same rule as the walk's.
+        let mut docs = InIdOrder::new(self, filtered, &expr, after, Some(from));
+        // `want` is read again between blocks too: a block of no candidates yields no hit to stop at.
+        loop {
+            while hits.len() < want.load(Ordering::Relaxed)
+                && let Some(doc) = docs.next_evaluated()
+            {
+                if accept(doc) {
+                    hits.push(Hit { id: self.docs[doc as usize].id, rank });
+                }
+            }
+            if hits.len() >= want.load(Ordering::Relaxed) || !docs.load_block() {
+                return;
             }
         }
     }
