@@ -32,7 +32,7 @@ use crate::tables::{DocWords, Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, W
 use crate::text::{
     EMAIL_SEP, MIN_QUERY_CHARS, QueryWord, TextQuery, USERNAME_SEP, doc_words, emails, fields, has_rank,
 };
-use crate::walk::{BLOCK_BITS, Candidates, Filtered};
+use crate::walk::{BLOCK_BITS, Candidates, Filtered, Searching};
 use crate::{Cursor, Entry, Hit, Page, Query, QueryError, Rank};
 
 /// "No value" in `u32` fields.
@@ -703,9 +703,10 @@ impl Index {
         };
         let mut hits = Vec::new();
         if limit > 0 {
+            let searching = Searching::start();
             let want = limit.saturating_add(1);
             let make_filter = || self.filter_node(query);
-            let mut filtered = Filtered::new(&make_filter);
+            let mut filtered = Filtered::new(&searching, &make_filter);
             match &text {
                 None => {
                     if after.is_none_or(|c| c.rank == Rank::Exact) {

@@ -10,18 +10,19 @@
 //! their successor, and in (successor, id) order, which is id order; each block's late candidates are merged
 //! in: sorted when few, else by walking that order and keeping the candidates.
 //!
-//! A walk that has evaluated a few blocks without filling its page (a rank that nearly no user of a block
+//! A long walk that has evaluated many blocks without filling its page (a rank that nearly no user of a block
 //! meets, a selective filter: at ten million users, a walk through all 153 blocks) hands the far half of the
 //! blocks left to a helper thread, which walks them with candidates and filters of its own, as the walk
 //! would, while the walk goes on with the near half; its hits follow the walk's own when the near half does
-//! not fill the page, and are dropped (and it is told to stop) when it does. At most one helper a spare core
-//! runs at a time, over the whole process, so a busy node walks as it always did.
+//! not fill the page, and are dropped (and it is told to stop) when it does. A helper is only taken while the
+//! node is otherwise idle (see [`Helper::take`]), and gives the rest of its blocks back to the walk as soon as
+//! another search starts, so a node serving searches walks as it always did.
 
 use std::collections::HashMap;
 use std::iter::Peekable;
 use std::ops::Bound;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use onramp_domain::Id;
 use roaring::RoaringBitmap;
@@ -45,15 +46,22 @@ const SORT_LATE_UP_TO: u64 = 2;
 
 /// A walk that has evaluated this many blocks without filling its page may hand half of the rest to a helper...
 #[cfg(not(test))]
-const SPLIT_AFTER_BLOCKS: u32 = 4;
+const SPLIT_AFTER_BLOCKS: u32 = 16;
 #[cfg(test)]
 const SPLIT_AFTER_BLOCKS: u32 = 1;
 
-/// ... when at least this many blocks are left (a helper costs a thread's start, some tens of microseconds).
+/// ... when at least this many blocks are left. A helper costs a thread's start and join (13 us on a 2-core
+/// test machine) and, when the walk fills its page alone, the far blocks it walked for nothing. So only long
+/// walks split: at a million users (16 blocks) none does; at ten million (153) those that pass 16 blocks.
 #[cfg(not(test))]
-const SPLIT_FROM_BLOCKS: u32 = 8;
+const SPLIT_FROM_BLOCKS: u32 = 32;
 #[cfg(test)]
 const SPLIT_FROM_BLOCKS: u32 = 2;
+
+/// In tests, a helper gives its blocks back to the walk after this many (see `Index::walk_from`), so that
+/// tests take that way too; otherwise only when another search starts.
+#[cfg(test)]
+const HELPER_GIVES_BACK_AFTER: u32 = 3;
 
 const MIN_ID: Id = Id::from_bytes([0; 12]);
 const MAX_ID: Id = Id::from_bytes([0xff; 12]);
@@ -74,6 +82,8 @@ type Block = (RoaringBitmap, RoaringBitmap);
 
 /// A search's filters, evaluated block by block as the walks of its ranks need them, each block once.
 pub(crate) struct Filtered<'f> {
+    /// The search whose filters these are.
+    search: &'f Searching,
     /// Makes the filters' expression (again, for a helper thread: see the module doc).
     make: &'f (dyn Fn() -> Node<'f> + Sync),
     filter: Node<'f>,
@@ -82,8 +92,8 @@ pub(crate) struct Filtered<'f> {
 }
 
 impl<'f> Filtered<'f> {
-    pub fn new(make: &'f (dyn Fn() -> Node<'f> + Sync)) -> Self {
-        Filtered { make, filter: make(), blocks: HashMap::new() }
+    pub fn new(search: &'f Searching, make: &'f (dyn Fn() -> Node<'f> + Sync)) -> Self {
+        Filtered { search, make, filter: make(), blocks: HashMap::new() }
     }
 
     fn block(&mut self, index: &Index, from: u32, to: u32) -> &Block {
@@ -243,32 +253,61 @@ thread_local! {
     pub(crate) static SPLITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// How many helpers are walking, in the whole process.
-static HELPERS_WALKING: AtomicUsize = AtomicUsize::new(0);
+/// How many searches are running and helpers walking, in the whole process.
+static BUSY: AtomicUsize = AtomicUsize::new(0);
 
-/// A helper slot (see the module doc), given back when dropped.
+/// How many searches have started, in the whole process.
+static STARTED: AtomicU64 = AtomicU64::new(0);
+
+/// A search running: counted in [`BUSY`] until dropped, and numbered among the searches started.
+pub(crate) struct Searching {
+    number: u64,
+}
+
+impl Searching {
+    pub fn start() -> Searching {
+        BUSY.fetch_add(1, Ordering::AcqRel);
+        Searching { number: STARTED.fetch_add(1, Ordering::AcqRel) }
+    }
+
+    /// Whether no other search has started since this one did.
+    fn alone(&self) -> bool {
+        STARTED.load(Ordering::Acquire) == self.number + 1
+    }
+}
+
+impl Drop for Searching {
+    fn drop(&mut self) {
+        BUSY.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A helper's slot (see the module doc), counted in [`BUSY`] until dropped.
 struct Helper;
 
 impl Helper {
-    /// A slot, if fewer helpers than spare cores are walking.
-    fn take() -> Option<Helper> {
-        static SPARE_CORES: OnceLock<usize> = OnceLock::new();
+    /// A slot for `search`'s walk, taken only while the node is otherwise idle: no other search has started
+    /// since this one did, and fewer searches and helpers run than there are cores. On a node serving
+    /// searches, a helper would take a core from the others (a thread started for each split, and the far
+    /// blocks walked for a page the near half fills) and slow them more than it speeds this one.
+    fn take(search: &Searching) -> Option<Helper> {
+        static CORES: OnceLock<usize> = OnceLock::new();
         // Tests run many searches at once on few cores: let each split, so that the tests take both ways.
-        let spare = if cfg!(test) {
+        if !cfg!(test) && !search.alone() {
+            return None;
+        }
+        let cores = if cfg!(test) {
             usize::MAX
         } else {
-            *SPARE_CORES.get_or_init(|| std::thread::available_parallelism().map_or(0, |n| n.get() - 1))
+            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         };
-        HELPERS_WALKING
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < spare).then_some(n + 1))
-            .ok()
-            .map(|_| Helper)
+        BUSY.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < cores).then_some(n + 1)).ok().map(|_| Helper)
     }
 }
 
 impl Drop for Helper {
     fn drop(&mut self) {
-        HELPERS_WALKING.fetch_sub(1, Ordering::AcqRel);
+        BUSY.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -314,9 +353,9 @@ impl Index {
             }
             // Between two blocks: the place to hand half of the rest to a helper.
             if docs.loaded >= SPLIT_AFTER_BLOCKS
-                && let Some((split, helper)) = self.split(docs.next)
+                && let Some((split, helper)) = self.split(docs.next, docs.filtered.search)
             {
-                let make_filter = docs.filtered.make;
+                let (search, make_filter) = (docs.filtered.search, docs.filtered.make);
                 // The far blocks' filters that earlier ranks' walks evaluated go with the helper, and come back.
                 let far_blocks: HashMap<_, _> =
                     docs.filtered.blocks.extract_if(|&(from, _), _| from >= split).collect();
@@ -327,11 +366,11 @@ impl Index {
                     let far_want = &far_want;
                     let far = std::thread::Builder::new().name("search-walk".into()).spawn_scoped(scope, move || {
                         let _helper = helper;
-                        let mut filtered = Filtered::new(make_filter);
+                        let mut filtered = Filtered::new(search, make_filter);
                         filtered.blocks = far_blocks;
                         let mut far_hits = Vec::new();
-                        self.walk_from(&mut filtered, make, split, after, rank, far_want, &mut far_hits);
-                        (far_hits, filtered.blocks)
+                        let rest = self.walk_from(&mut filtered, make, split, after, rank, far_want, &mut far_hits);
+                        (far_hits, filtered.blocks, rest)
                     });
                     // Without a thread, the walk goes on alone.
                     docs.until = if far.is_ok() { split } else { u32::MAX };
@@ -344,10 +383,20 @@ impl Index {
                     }
                     let Ok(far) = far else { return };
                     far_want.store(want - hits.len(), Ordering::Relaxed);
-                    let (far_hits, far_blocks) = far.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    let (far_hits, far_blocks, rest) =
+                        far.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                     let room = want.saturating_sub(hits.len());
                     hits.extend(far_hits.into_iter().take(room));
                     docs.filtered.blocks.extend(far_blocks);
+                    // What the helper gave back, the walk goes on with.
+                    if rest.is_some() && hits.len() < want {
+                        (docs.next, docs.until) = (rest, u32::MAX);
+                        while hits.len() < want
+                            && let Some(doc) = docs.next()
+                        {
+                            take(doc, hits);
+                        }
+                    }
                 });
                 return;
             }
@@ -359,18 +408,19 @@ impl Index {
 
     /// Where to split a walk whose next block starts at `next`, and the helper to walk the far part: half of
     /// the blocks left, when there are enough of them and a helper is free.
-    fn split(&self, next: Option<u32>) -> Option<(u32, Helper)> {
+    fn split(&self, next: Option<u32>, search: &Searching) -> Option<(u32, Helper)> {
         let (next, last) = (next?, u32::try_from(self.docs.len()).ok()?.checked_sub(1)?);
         let left = (last >> BLOCK_BITS) - (next >> BLOCK_BITS) + 1;
         if left < SPLIT_FROM_BLOCKS {
             return None;
         }
         let split = ((next >> BLOCK_BITS) + left / 2) << BLOCK_BITS;
-        Helper::take().map(|helper| (split, helper))
+        Helper::take(search).map(|helper| (split, helper))
     }
 
     /// A helper's walk (see the module doc): from the block starting at `from` to the end, as [`Index::walk`]
-    /// would walk it, until `hits` holds `want` (which the walk may lower meanwhile).
+    /// would walk it, until `hits` holds `want` (which the walk may lower meanwhile). When another search
+    /// starts, it stops between two blocks and returns where the walk is to go on once its near half is done.
     #[allow(clippy::too_many_arguments)]
     fn walk_from<'i>(
         &'i self,
@@ -381,10 +431,12 @@ impl Index {
         rank: Rank,
         want: &AtomicUsize,
         hits: &mut Vec<Hit>,
-    ) {
+    ) -> Option<u32> {
         let Candidates { expr, mut accept } = make();
         // The late users of these blocks all have ids above `after` (their chain predecessors are at or after
         // the walk's first chain user), so `after` only keeps the same rule as the walk's.
+        #[cfg(not(test))]
+        let search = filtered.search;
         let mut docs = InIdOrder::new(self, filtered, &expr, after, Some(from));
         // `want` is read again between blocks too: a block of no candidates yields no hit to stop at.
         loop {
@@ -395,8 +447,18 @@ impl Index {
                     hits.push(Hit { id: self.docs[doc as usize].id, rank });
                 }
             }
-            if hits.len() >= want.load(Ordering::Relaxed) || !docs.load_block() {
-                return;
+            if hits.len() >= want.load(Ordering::Relaxed) {
+                return None;
+            }
+            #[cfg(test)]
+            let give_back = docs.loaded >= HELPER_GIVES_BACK_AFTER;
+            #[cfg(not(test))]
+            let give_back = !search.alone();
+            if give_back {
+                return docs.next;
+            }
+            if !docs.load_block() {
+                return None;
             }
         }
     }
