@@ -337,73 +337,73 @@ impl Index {
             Some(after) => self.chain.get(self.chain.partition_point(|&d| self.docs[d as usize].id <= after)).copied(),
         };
         let mut docs = InIdOrder::new(self, filtered, &expr, after, next);
-        let mut take = |doc: u32, hits: &mut Vec<Hit>| {
-            if accept(doc) {
-                hits.push(Hit { id: self.docs[doc as usize].id, rank });
-            }
-        };
-        loop {
-            while hits.len() < want
-                && let Some(doc) = docs.next_evaluated()
-            {
-                take(doc, hits);
-            }
-            if hits.len() >= want {
-                return;
-            }
-            // Between two blocks: the place to hand half of the rest to a helper.
-            if docs.loaded >= SPLIT_AFTER_BLOCKS
-                && let Some((split, helper)) = self.split(docs.next, docs.filtered.search)
-            {
-                let (search, make_filter) = (docs.filtered.search, docs.filtered.make);
-                // The far blocks' filters that earlier ranks' walks evaluated go with the helper, and come back.
-                let far_blocks: HashMap<_, _> =
-                    docs.filtered.blocks.extract_if(|&(from, _), _| from >= split).collect();
-                // How many hits the far half is to find: at first as many as the page still needs, and once the
-                // near half is walked, as many as it left to find (none when it filled the page).
-                let far_want = AtomicUsize::new(want - hits.len());
-                std::thread::scope(|scope| {
-                    let far_want = &far_want;
-                    let far = std::thread::Builder::new().name("search-walk".into()).spawn_scoped(scope, move || {
-                        let _helper = helper;
-                        let mut filtered = Filtered::new(search, make_filter);
-                        filtered.blocks = far_blocks;
-                        let mut far_hits = Vec::new();
-                        let rest = self.walk_from(&mut filtered, make, split, after, rank, far_want, &mut far_hits);
-                        (far_hits, filtered.blocks, rest)
-                    });
-                    // Without a thread, the walk goes on alone.
-                    docs.until = if far.is_ok() { split } else { u32::MAX };
-                    #[cfg(test)]
-                    SPLITS.with(|splits| splits.set(splits.get() + usize::from(far.is_ok())));
-                    while hits.len() < want
-                        && let Some(doc) = docs.next()
-                    {
-                        take(doc, hits);
+        // One loop, split at most once: the far half goes to a helper, and when the near half is walked the
+        // walk takes the helper's hits and goes on with whatever blocks it gave back.
+        let far_want = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            let (mut far, mut split_yet) = (None, false);
+            loop {
+                while hits.len() < want
+                    && let Some(doc) = docs.next_evaluated()
+                {
+                    if accept(doc) {
+                        hits.push(Hit { id: self.docs[doc as usize].id, rank });
                     }
-                    let Ok(far) = far else { return };
+                }
+                if hits.len() >= want {
+                    break;
+                }
+                // Between two blocks: the place to hand half of the rest to a helper.
+                if !split_yet
+                    && docs.loaded >= SPLIT_AFTER_BLOCKS
+                    && let Some((split, helper)) = self.split(docs.next, docs.filtered.search)
+                {
+                    let (search, make_filter) = (docs.filtered.search, docs.filtered.make);
+                    // The far blocks' filters that earlier ranks evaluated go with the helper, and come back.
+                    let far_blocks: HashMap<_, _> =
+                        docs.filtered.blocks.extract_if(|&(from, _), _| from >= split).collect();
+                    // How many hits the far half is to find: at first as many as the page still needs, and
+                    // once the near half is walked, as many as it left to find.
                     far_want.store(want - hits.len(), Ordering::Relaxed);
-                    let (far_hits, far_blocks, rest) =
-                        far.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    let room = want.saturating_sub(hits.len());
-                    hits.extend(far_hits.into_iter().take(room));
-                    docs.filtered.blocks.extend(far_blocks);
-                    // What the helper gave back, the walk goes on with.
-                    if rest.is_some() && hits.len() < want {
-                        (docs.next, docs.until) = (rest, u32::MAX);
-                        while hits.len() < want
-                            && let Some(doc) = docs.next()
-                        {
-                            take(doc, hits);
-                        }
+                    let far_want = &far_want;
+                    let spawned =
+                        std::thread::Builder::new().name("search-walk".into()).spawn_scoped(scope, move || {
+                            let _helper = helper;
+                            let mut filtered = Filtered::new(search, make_filter);
+                            filtered.blocks = far_blocks;
+                            let mut far_hits = Vec::new();
+                            let rest = self.walk_from(&mut filtered, make, split, after, rank, far_want, &mut far_hits);
+                            (far_hits, filtered.blocks, rest)
+                        });
+                    // Without a thread, the walk goes on alone.
+                    split_yet = true;
+                    if let Ok(handle) = spawned {
+                        docs.until = split;
+                        far = Some(handle);
+                        #[cfg(test)]
+                        SPLITS.with(|splits| splits.set(splits.get() + 1));
                     }
-                });
-                return;
+                }
+                if docs.load_block() {
+                    continue;
+                }
+                // The near half is walked (or the whole walk is): the helper's hits follow, then what it gave back.
+                let Some(handle) = far.take() else { break };
+                far_want.store(want - hits.len(), Ordering::Relaxed);
+                let (far_hits, far_blocks, rest) =
+                    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                let room = want - hits.len();
+                hits.extend(far_hits.into_iter().take(room));
+                docs.filtered.blocks.extend(far_blocks);
+                (docs.next, docs.until) = (rest, u32::MAX);
             }
-            if !docs.load_block() {
-                return;
+            // A page the near half filled: the helper is told to stop, and its filters are kept.
+            if let Some(handle) = far {
+                far_want.store(0, Ordering::Relaxed);
+                let (_, far_blocks, _) = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                docs.filtered.blocks.extend(far_blocks);
             }
-        }
+        });
     }
 
     /// Where to split a walk whose next block starts at `next`, and the helper to walk the far part: half of
