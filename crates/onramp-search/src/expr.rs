@@ -11,6 +11,7 @@ use std::cell::Cell;
 use roaring::{MultiOps, RoaringBitmap};
 
 use crate::sparse::SparseList;
+use crate::walk::BLOCK_BITS;
 
 /// Within at most this many users, a [`Node::Checked`] set is not evaluated: its candidates are checked one by
 /// one anyway, and checking a few users' texts costs less than reading postings (a gram's list segment is up
@@ -27,12 +28,9 @@ const ARRAY_LIMIT: u64 = 4096;
 #[cfg(test)]
 const ARRAY_LIMIT: u64 = 2;
 
-/// The users of one roaring container, for [`next_part`]'s guess of an intersection's size. Tests take a few,
-/// with their [`ARRAY_LIMIT`].
-#[cfg(not(test))]
-const BLOCK_USERS: u64 = 1 << 16;
-#[cfg(test)]
-const BLOCK_USERS: u64 = 8;
+/// The users of a walk's block, one roaring container, for [`next_part`]'s guess of an intersection's size
+/// (tests take a few, with their [`ARRAY_LIMIT`]).
+const BLOCK_USERS: u64 = 1 << BLOCK_BITS;
 
 /// A part holding more than this many users of a block costs more, tested member by member against a set (about
 /// 1.5 ns each), than a word-wise AND of two bitmap containers (two passes over 1,024 words) does.
@@ -247,9 +245,13 @@ impl<'a> Node<'a> {
 /// that falls to an array would meet the smallest part, an array, in a merge. Intersections commute: the
 /// order is only cost.
 fn next_part(order: &[&Node<'_>], set: &RoaringBitmap) -> usize {
+    // Cheapest first: this runs for every part of every intersection a walk applies.
+    if order.len() < 2 || set.len() <= ARRAY_LIMIT {
+        return 0;
+    }
     let (Some(min), Some(max)) = (set.min(), set.max()) else { return 0 };
     let start = min & !0xffff;
-    if set.len() <= ARRAY_LIMIT || max - start > 0xffff || order.len() < 2 {
+    if max - start > 0xffff {
         return 0;
     }
     let stays_a_bitmap = |len: u64| len > ARRAY_LIMIT && set.len() * len / BLOCK_USERS > ARRAY_LIMIT;
