@@ -150,7 +150,7 @@ fn conflict_message(constraint: &str) -> &'static str {
     match constraint {
         "users_email_live" => "a user with this email already exists",
         "users_external_id_live" => "a user with this externalId already exists",
-        "users_user_name_directory" => "a directory user with this userName already exists",
+        "users_user_name_live" => "a directory user with this userName already exists",
         "scim_groups_name" => "a group with this displayName already exists",
         "scim_groups_external_id" => "a group with this externalId already exists",
         "credentials_client_id" => "a credential with this client id already exists",

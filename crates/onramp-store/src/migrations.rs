@@ -35,6 +35,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (24, "users_without_email", include_str!("../migrations/sqlite/0024_users_without_email.sql")),
     (25, "scim_groups", include_str!("../migrations/sqlite/0025_scim_groups.sql")),
     (26, "scim_attributes", include_str!("../migrations/sqlite/0026_scim_attributes.sql")),
+    (27, "one_user_name_index", include_str!("../migrations/sqlite/0027_one_user_name_index.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -61,6 +62,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (24, "users_without_email", include_str!("../migrations/postgres/0024_users_without_email.sql")),
     (25, "scim_groups", include_str!("../migrations/postgres/0025_scim_groups.sql")),
     (26, "scim_attributes", include_str!("../migrations/postgres/0026_scim_attributes.sql")),
+    (27, "one_user_name_index", include_str!("../migrations/postgres/0027_one_user_name_index.sql")),
 ];
 
 #[derive(Debug)]

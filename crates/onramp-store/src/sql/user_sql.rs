@@ -180,13 +180,19 @@ where
 /// A unique index of `users` broken by a write: the external id's (SCIM `externalId`), the directory
 /// username's (SCIM `userName`) or the email's.
 pub(super) fn user_conflict(error: sqlx::Error) -> StoreError {
+    // PostgreSQL names the index; SQLite names an index's columns ("users.external_id"), or the index itself
+    // when a key is an expression, as the username's third is.
     let broken = |index: &str, column: &str| {
-        error.as_database_error().is_some_and(|db| db.constraint() == Some(index) || db.message().contains(column))
+        error.as_database_error().is_some_and(|db| {
+            db.constraint() == Some(index)
+                || db.message().contains(column)
+                || db.message().contains(&format!("index '{index}'"))
+        })
     };
     let constraint = if broken("users_external_id_live", "users.external_id") {
         "users_external_id_live"
-    } else if broken("users_user_name_directory", "users.user_name") {
-        "users_user_name_directory"
+    } else if broken("users_user_name_live", "users.user_name") {
+        "users_user_name_live"
     } else {
         "users_email_live"
     };

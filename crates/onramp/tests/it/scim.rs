@@ -306,6 +306,59 @@ async fn users_are_created_read_found_replaced_patched_and_deleted(backend: Back
 }
 both_backends!(users_are_created_read_found_replaced_patched_and_deleted);
 
+/// Usernames are unique only among live directory-origin users (`users_user_name_live`, one index for the
+/// rule and for the lookup): local users share one with each other and with a directory user, a second
+/// directory user may not take it in any case, deleting the first frees it, and `userName eq` finds every
+/// live user holding it.
+async fn only_live_directory_users_must_have_distinct_usernames(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin_token().await;
+    let token = scim_token(&server, BuiltinRole::Admin).await;
+    let mut holders: Vec<String> = Vec::new();
+    for n in 0..2 {
+        let local =
+            json!({"email": format!("local{n}@example.com"), "displayName": "Local", "usernames": ["Shared.Name"]});
+        holders.push(server.create_user(&admin, &local).await);
+    }
+    let directory = |n: u32, name: &str| {
+        let email = format!("dir{n}@example.com");
+        json!({"schemas": [USER_SCHEMA], "userName": name, "emails": [{"value": email}]})
+    };
+    let first = scim(&server, &token, "POST", "/scim/v2/Users", Some(&directory(1, "shared.name")), &[]).await;
+    assert_eq!(first.status, 201, "a directory user beside local users of its username: {}", first.body);
+    let first_id = first.body["id"].as_str().unwrap().to_string();
+    let clash = scim(&server, &token, "POST", "/scim/v2/Users", Some(&directory(2, "SHARED.NAME")), &[]).await;
+    assert_scim_error("a second directory user", &clash, 409, Some("uniqueness"));
+    assert!(clash.body["detail"].as_str().is_some_and(|d| d.contains("userName")), "{}", clash.body);
+
+    /// The ids of the users `userName eq "shared.NAME"` finds, sorted.
+    async fn holders_of_the_name(server: &TestServer, token: &str) -> Vec<String> {
+        let path = format!("/scim/v2/Users?filter={}", urlencode("userName eq \"shared.NAME\""));
+        let listed = scim(server, token, "GET", &path, None, &[]).await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        let mut ids: Vec<String> = listed.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+    let mut expected = [holders.clone(), vec![first_id.clone()]].concat();
+    expected.sort();
+    assert_eq!(holders_of_the_name(&server, &token).await, expected);
+
+    let deleted = scim(&server, &token, "DELETE", &format!("/scim/v2/Users/{first_id}"), None, &[]).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let second = scim(&server, &token, "POST", "/scim/v2/Users", Some(&directory(2, "SHARED.NAME")), &[]).await;
+    assert_eq!(second.status, 201, "the username of a deleted directory user is free: {}", second.body);
+    let mut expected = [holders, vec![second.body["id"].as_str().unwrap().to_string()]].concat();
+    expected.sort();
+    assert_eq!(holders_of_the_name(&server, &token).await, expected);
+}
+both_backends!(only_live_directory_users_must_have_distinct_usernames);
+
 /// A filter as a query parameter value.
 pub fn urlencode(text: &str) -> String {
     text.bytes()
