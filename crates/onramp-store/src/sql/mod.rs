@@ -292,6 +292,9 @@ fn ids_json(ids: &[onramp_domain::Id]) -> String {
 }
 
 #[cfg(test)]
+mod plans;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
