@@ -1,7 +1,7 @@
 //! The index written out and read back as built: its arrays as flat little-endian arrays, its bitmaps in
-//! roaring's own serialization, its hash tables as the entries they hold (the tables are rebuilt, since their
-//! hashers are seeded per process). Reading costs about a read of the bytes: nothing is normalised or
-//! re-indexed.
+//! roaring's own serialization, the word table as its slots with the hasher that placed them, and the other
+//! hash tables as the entries they hold (rebuilt on reading: they are small, and their hashers are seeded
+//! per process). Reading costs about a read of the bytes: nothing is normalised, hashed again or re-indexed.
 //!
 //! This is the index's part of a snapshot file; the file's header, feed position and checksum are the
 //! caller's (`onramp-core`'s `search::snapshot`). [`LAYOUT`] names this layout: any change to what is written
@@ -18,11 +18,11 @@ use onramp_domain::user::{UserOrigin, UserStatus, UserType};
 use roaring::RoaringBitmap;
 
 use crate::grams::Grams;
-use crate::index::{Doc, DocTexts, Index, MAX_DOMAINS, Profile, TEXT_END, is_domain_byte};
+use crate::index::{Doc, Index, MAX_DOMAINS, Profile, TEXT_END, is_domain_byte};
 use crate::tables::{Facet, Profiles, WordTable};
 
 /// The layout of [`crate::Index::write_snapshot`]'s bytes.
-pub const LAYOUT: u32 = 5;
+pub const LAYOUT: u32 = 6;
 
 /// Writes the parts of a snapshot.
 pub(crate) struct Out<'w> {
@@ -308,8 +308,7 @@ impl Index {
         let profiles = Profiles::read_snapshot(input, docs.iter().map(|d| d.profile))?;
         let grams = Grams::read_snapshot(input)?;
         check_texts(&docs, &text, &domains)?;
-        let words =
-            WordTable::read_snapshot(input, &DocTexts { docs: &docs, text: &text, domains: &domains }, docs.len())?;
+        let words = WordTable::read_snapshot(input, docs.len())?;
         let statuses = input.bitmaps()?;
         let types = input.bitmaps()?;
         let origins = input.bitmaps()?;

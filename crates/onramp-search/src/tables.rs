@@ -160,8 +160,8 @@ fn add_m61(a: u64, b: u64) -> u64 {
 }
 
 /// The word table's hash: the word's bytes as the digits of a polynomial (after a leading 1, so that lengths
-/// differ) at a base drawn per table, modulo the prime 2^61 - 1, then mixed with a seed drawn per table
-/// into 64 well-spread bits. Two different words of up to `n` bytes have the same polynomial for at most `n`
+/// differ) at a secret base, modulo the prime 2^61 - 1, then mixed with a secret seed into 64 well-spread
+/// bits. Base and seed are drawn per table; a table read from a snapshot keeps those that placed its words. Two different words of up to `n` bytes have the same polynomial for at most `n`
 /// of the 2^61 bases, so no one who does not know the base can choose words that collide. Unlike a hash
 /// that reads the whole word, it gives the hash of a word one edit away from a known one in a few
 /// multiplications (from the known word's prefixes and suffixes; [`Variants`]): a typo search hashes
@@ -808,6 +808,7 @@ impl WordTable {
     }
 
     /// The inline entries, as (user, index), in slot order.
+    #[cfg(test)]
     fn inline_entries(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
         (0..self.slots.len())
             .filter(|&p| self.tags[p].tag & (ARENA | INLINE) == INLINE)
@@ -901,18 +902,18 @@ impl Facet<String> {
 }
 
 impl WordTable {
-    /// Writes the arena, the inline entries, the bitmaps and the alphabet; the slots are rebuilt on reading,
-    /// since the hasher is seeded per process (tombstones are left out).
+    /// Writes the table as it is: its hasher, its slots and their tags (tombstones included), the arena, the
+    /// bitmaps and the alphabet. Reading it back places no word and reads no user's text.
     pub(crate) fn write_snapshot(&self, out: &mut Out<'_>) -> io::Result<()> {
         out.len(self.slots.len())?;
         out.len(self.words)?;
+        out.len(self.dead)?;
+        out.u64(self.hasher.base)?;
+        out.u64(self.hasher.seed)?;
+        out.u32s(&self.slots)?;
+        let tags: Vec<u8> = self.tags.iter().flat_map(|t| [t.tag, t.index]).collect();
+        out.blob(&tags)?;
         out.blob(&self.arena)?;
-        // By user, so that reading decodes each user's text once.
-        let mut inline: Vec<(u32, u8)> = self.inline_entries().collect();
-        inline.sort_unstable();
-        let (docs, indexes): (Vec<u32>, Vec<u8>) = inline.into_iter().unzip();
-        out.u32s(&docs)?;
-        out.blob(&indexes)?;
         out.bitmaps(&self.bitmaps)?;
         out.u32s(&self.free_bitmaps)?;
         out.bytes(&self.ascii.to_le_bytes())?;
@@ -921,23 +922,29 @@ impl WordTable {
         out.len(self.max_chars)
     }
 
-    /// Reads a table; `docs` are the users' texts, already read and checked, and `users` their number.
-    pub(crate) fn read_snapshot(input: &mut In<'_>, docs: &dyn DocWords, users: usize) -> io::Result<WordTable> {
-        let size = input.usize()?;
+    /// Reads a table of an index of `users` users. Checks that every slot names an arena entry, a user or
+    /// nothing, and that the counts agree, so that no lookup can fail or probe forever; that each word sits
+    /// where its hash leads is the file checksum's to vouch for (see the module doc of `snapshot`).
+    pub(crate) fn read_snapshot(input: &mut In<'_>, users: usize) -> io::Result<WordTable> {
+        let size = input.len(6)?;
         let words = input.usize()?;
+        let dead = input.usize()?;
         // The table is at most `MAX_LOAD` full, and no smaller than the default.
-        if size < 1024 || Self::overloaded(words, size) {
+        if size < 1024 || Self::overloaded(words.saturating_add(dead), size) {
             return Err(invalid("a word table of impossible size"));
         }
+        let (base, seed) = (input.u64()?, input.u64()?);
+        if !((1 << 32)..M61).contains(&base) {
+            return Err(invalid("a word hasher of no possible base"));
+        }
+        let slots = input.u32s()?;
+        let tag_bytes = input.blob()?;
+        if slots.len() != size || tag_bytes.len() != 2 * size {
+            return Err(invalid("word slots of another number than announced"));
+        }
+        let tags: Vec<Tag> = tag_bytes.chunks_exact(2).map(|t| Tag { tag: t[0], index: t[1] }).collect();
+        drop(tag_bytes);
         let arena = input.blob()?;
-        let inline_docs = input.u32s()?;
-        let inline_indexes = input.blob()?;
-        if inline_docs.len() != inline_indexes.len() {
-            return Err(invalid("inline words with as many indexes"));
-        }
-        if size > arena.len().saturating_add(inline_docs.len().saturating_mul(5)).saturating_mul(4).max(1024) {
-            return Err(invalid("a word table larger than its words"));
-        }
         let bitmaps = input.bitmaps()?;
         let free_bitmaps = input.u32s()?;
         let ascii = u128::from_le_bytes(input.array()?);
@@ -947,68 +954,56 @@ impl WordTable {
             .map(|c| char::from_u32(c).ok_or_else(|| invalid("a word character that is no character")))
             .collect::<io::Result<_>>()?;
         let max_chars = input.usize()?;
-        let mut table = WordTable {
-            slots: vec![0; size],
-            tags: vec![Tag::EMPTY; size],
-            words: 0,
-            dead: 0,
+        let table = WordTable {
+            slots,
+            tags,
+            words,
+            dead,
             arena,
             bitmaps,
             free_bitmaps,
-            hasher: WordHasher::new(),
+            hasher: WordHasher { base, seed },
             ascii,
             other_chars,
             max_chars,
             hashes: Vec::new(),
         };
-        // Every entry of the arena is a word of the table, in the order they were added.
+        // Where each entry of the arena starts, in order.
+        let mut starts: Vec<u32> = Vec::new();
         let mut at = 0usize;
         while at < table.arena.len() {
             let (bytes, posting) = table.checked_entry(at)?;
             if std::str::from_utf8(bytes).is_err() {
                 return Err(invalid("a word that is not UTF-8"));
             }
-            let hash = table.hash(bytes);
-            table.words += 1;
-            if table.words > words {
-                return Err(invalid("more words than announced"));
-            }
-            table.place(at as u32, true, 0, hash);
             let value = table.posting_at(posting);
             if value != EMPTY && value & MANY != 0 && (value & !MANY) as usize >= table.bitmaps.len() {
                 return Err(invalid("a word posting naming no bitmap"));
             }
+            starts.push(at as u32);
             at = posting + 4;
         }
-        // Each run of one user's entries from one reading of its text.
-        let mut hashes: Vec<(u8, u64)> = Vec::new();
-        let mut k = 0;
-        while k < inline_docs.len() {
-            let doc = inline_docs[k];
-            let end = k + inline_docs[k..].iter().take_while(|&&d| d == doc).count();
-            let wanted = &inline_indexes[k..end];
-            hashes.clear();
-            if (doc as usize) < users {
-                docs.for_each_word(doc, &mut |i, w| {
-                    if let Some(i) = u8::try_from(i).ok().filter(|i| wanted.contains(i)) {
-                        hashes.push((i, table.hasher.hash(w.as_bytes())));
-                    }
-                });
-            }
-            if hashes.len() != wanted.len() || wanted.iter().any(|&i| i > INDEX_MASK) {
-                return Err(invalid("an inline word its user does not have"));
-            }
-            for &(index, hash) in &hashes {
-                table.words += 1;
-                if table.words > words {
-                    return Err(invalid("more words than announced"));
+        let (mut arena_words, mut inline_words, mut tombstones) = (0usize, 0usize, 0usize);
+        for (&value, &Tag { tag, .. }) in table.slots.iter().zip(&table.tags) {
+            if tag & ARENA != 0 {
+                if starts.binary_search(&value).is_err() {
+                    return Err(invalid("a word slot naming no word"));
                 }
-                table.place(doc, false, index, hash);
+                arena_words += 1;
+            } else if tag & INLINE != 0 {
+                if value as usize >= users {
+                    return Err(invalid("a word slot naming no user"));
+                }
+                inline_words += 1;
+            } else if tag == TOMBSTONE {
+                tombstones += 1;
+            } else if tag != 0 {
+                return Err(invalid("a word slot of no known kind"));
             }
-            k = end;
         }
-        if table.words != words {
-            return Err(invalid("fewer words than announced"));
+        // Every entry of the arena has one slot.
+        if arena_words != starts.len() || arena_words + inline_words != words || tombstones != dead {
+            return Err(invalid("word slots that disagree with the counts"));
         }
         Ok(table)
     }
@@ -1385,6 +1380,77 @@ mod tests {
         let variant = Variant { pre: 1, post: 3, mid: *b"x\xc3\xa9\0\0\0\0\0", mid_len: 3 };
         assert!(variant.is(word, "axéb".as_bytes()));
         assert!(!variant.is(word, "axéc".as_bytes()) && !variant.is(word, "axé".as_bytes()));
+    }
+
+    /// The snapshot of `t` read back, for a table of `users` users.
+    fn read_back(bytes: &[u8], users: usize) -> io::Result<WordTable> {
+        WordTable::read_snapshot(&mut In::new(&mut &bytes[..], bytes.len() as u64), users)
+    }
+
+    fn snapshot_of(t: &WordTable) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        t.write_snapshot(&mut Out::new(&mut bytes)).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn word_table_snapshot_keeps_its_slots_and_hasher() {
+        let (mut t, mut w) = (WordTable::default(), Words::default());
+        let hasher = t.hasher;
+        for i in 0..3000u32 {
+            w.add(&mut t, &format!("u{i}"), i);
+            w.add(&mut t, &format!("shared{}", i % 40), i);
+        }
+        for i in (0..3000u32).step_by(5) {
+            t.remove(&format!("u{i}"), i, &w);
+            w.0.get_mut(&i).unwrap()[0] = String::new();
+        }
+        assert!(t.dead == 600 && t.words == 2440, "tombstones and words of one and of several users");
+        let bytes = snapshot_of(&t);
+        let read = read_back(&bytes, 3000).unwrap();
+        assert_eq!((read.hasher.base, read.hasher.seed), (hasher.base, hasher.seed));
+        assert!(read.slots == t.slots && read.tags == t.tags && read.dead == t.dead && read.same_as(&t));
+        assert_eq!(snapshot_of(&read), bytes);
+        for i in (1..3000u32).filter(|i| i % 5 != 0) {
+            assert!(matches!(read.get(&format!("u{i}"), &w), Posting::One(d) if d == i), "u{i}");
+        }
+        assert_eq!(read.get("shared7", &w).len(), 75);
+        assert!(matches!(read.get("u5", &w), Posting::Empty));
+    }
+
+    #[test]
+    fn word_table_snapshot_with_slots_naming_nothing_is_refused() {
+        let (mut t, mut w) = (WordTable::default(), Words::default());
+        for i in 0..100u32 {
+            w.add(&mut t, &format!("u{i}"), i);
+            w.add(&mut t, "shared", i);
+        }
+        t.remove("u3", 3, &w);
+        let bytes = snapshot_of(&t);
+        assert!(read_back(&bytes, 100).is_ok());
+        assert!(read_back(&bytes, 99).is_err(), "an inline slot naming a user past the last");
+        // Size, words, dead, base, seed, the slots' count and the slots, the tags' length and the tags.
+        let size = t.slots.len();
+        let (slots_at, tags_at) = (48, 48 + 4 * size + 8);
+        let arena = (0..size).find(|&p| t.tags[p].tag & ARENA != 0).unwrap();
+        let mut bad = bytes.clone();
+        bad[slots_at + 4 * arena..][..4].copy_from_slice(&1u32.to_le_bytes());
+        assert!(read_back(&bad, 100).is_err(), "an arena slot in the middle of an entry");
+        let empty = (0..size).find(|&p| t.tags[p].tag == 0).unwrap();
+        for (tag, why) in
+            [(TOMBSTONE, "a tombstone more than counted"), (INLINE, "a word more than counted"), (7, "no kind")]
+        {
+            let mut bad = bytes.clone();
+            bad[tags_at + 2 * empty] = tag;
+            assert!(read_back(&bad, 100).is_err(), "{why}");
+        }
+        let mut bad = bytes.clone();
+        bad[24..32].copy_from_slice(&(M61 + 5).to_le_bytes());
+        assert!(read_back(&bad, 100).is_err(), "a base past the modulus");
+        // Every slot taken: a lookup would probe forever.
+        let mut bad = bytes.clone();
+        bad[8..16].copy_from_slice(&(size as u64).to_le_bytes());
+        assert!(read_back(&bad, 100).is_err(), "a table with no empty slot");
     }
 
     #[test]

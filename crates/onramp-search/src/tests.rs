@@ -950,6 +950,7 @@ fn round_trip(index: &Index) -> Index {
     index.write_snapshot(&mut bytes).unwrap();
     let (read, used) = Index::read_snapshot(&mut bytes.as_slice(), bytes.len() as u64 + 7).unwrap();
     assert_eq!(used, bytes.len() as u64, "the reader takes exactly what the writer wrote");
+    assert!(snapshot_bytes(&read) == bytes, "read back as written, the word table's slots included");
     read
 }
 
@@ -1076,6 +1077,18 @@ fn snapshot_bytes(index: &Index) -> Vec<u8> {
     bytes
 }
 
+/// The snapshot bytes of an index but for its word table's, which are written as the table's slots lie, and
+/// so depend on the order its words came in and on when it grew: two indexes built differently compare their
+/// word tables by their words and postings (`same_as`), and everything else by these bytes.
+fn snapshot_bytes_but_words(index: &Index) -> Vec<u8> {
+    let mut bytes = snapshot_bytes(index);
+    let mut words = Vec::new();
+    index.words.write_snapshot(&mut crate::snapshot::Out::new(&mut words)).unwrap();
+    let at = bytes.windows(words.len()).position(|w| w == words).expect("the word table is in the snapshot");
+    bytes.drain(at..at + words.len());
+    bytes
+}
+
 /// New users in id order, renames, users inserted out of order and repeated ids, and new users again.
 fn mixed_entries() -> Vec<Entry> {
     let names = ["Ada Lovelace", "Grace Hopper", "Zoë Ødegård", "Jürgen Łukasz", "Alan Turing", "李 小龍"];
@@ -1110,7 +1123,7 @@ fn mixed_entries() -> Vec<Entry> {
 fn a_bulk_build_is_the_same_index_as_upserts_one_by_one() {
     let entries = mixed_entries();
     let one_by_one = index_of(entries.iter().cloned());
-    let expected = snapshot_bytes(&one_by_one);
+    let expected = snapshot_bytes_but_words(&one_by_one);
     let mut index = Index::new();
     index.start_bulk();
     for e in &entries {
@@ -1118,7 +1131,7 @@ fn a_bulk_build_is_the_same_index_as_upserts_one_by_one() {
     }
     index.finish_bulk();
     assert!(index.same_as(&one_by_one));
-    assert_eq!(snapshot_bytes(&index), expected);
+    assert_eq!(snapshot_bytes_but_words(&index), expected);
     // The same on two threads (the postings lent while batches are applied, called home at each rename), in
     // several calls.
     let mut index = Index::new();
@@ -1129,7 +1142,7 @@ fn a_bulk_build_is_the_same_index_as_upserts_one_by_one() {
     assert!(index.grams.pending(), "a batch still waits after upsert_all");
     index.finish_bulk();
     assert!(index.same_as(&one_by_one));
-    assert_eq!(snapshot_bytes(&index), expected);
+    assert_eq!(snapshot_bytes_but_words(&index), expected);
     // New users only, compacted (from 1,024 users under test) while the postings are lent: to the same
     // capacities as on one thread.
     let new_users = || entries[..1500].iter().cloned();
@@ -1159,7 +1172,7 @@ fn a_bulk_build_is_the_same_index_as_upserts_one_by_one() {
     }
     index.finish_bulk();
     assert!(index.same_as(&one_by_one));
-    assert_eq!(snapshot_bytes(&index), expected);
+    assert_eq!(snapshot_bytes_but_words(&index), expected);
 }
 
 proptest! {
@@ -1180,7 +1193,7 @@ proptest! {
         }
         index.finish_bulk();
         prop_assert!(index.same_as(&one_by_one));
-        prop_assert_eq!(snapshot_bytes(&index), snapshot_bytes(&one_by_one));
+        prop_assert_eq!(snapshot_bytes_but_words(&index), snapshot_bytes_but_words(&one_by_one));
         // On two threads (`upsert_all`): the same, to the capacities one thread leaves.
         let one_thread = index;
         let mut index = index_of(entries[..start].iter().cloned());
@@ -1188,7 +1201,7 @@ proptest! {
         index.upsert_all(entries[start..].iter().cloned());
         index.finish_bulk();
         prop_assert!(index.same_as(&one_by_one));
-        prop_assert_eq!(snapshot_bytes(&index), snapshot_bytes(&one_by_one));
+        prop_assert_eq!(snapshot_bytes_but_words(&index), snapshot_bytes_but_words(&one_by_one));
         prop_assert_eq!(index.grams.heap_bytes(), one_thread.grams.heap_bytes());
     }
 }
