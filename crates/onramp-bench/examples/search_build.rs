@@ -17,6 +17,8 @@ use onramp_bench::search::{build_index, users};
 use onramp_domain::user::User;
 use onramp_search::Index;
 
+const MIB: f64 = 1024.0 * 1024.0;
+
 fn main() -> Result<(), String> {
     let count = match std::env::args().nth(1) {
         Some(count) => count.parse::<usize>().map_err(|e| format!("COUNT: {e}"))?,
@@ -30,10 +32,11 @@ fn main() -> Result<(), String> {
         "{} users built in {:.2} s; heap_bytes() {:.1} MiB",
         index.len(),
         took.as_secs_f64(),
-        index.heap_bytes() as f64 / (1024.0 * 1024.0)
+        index.heap_bytes() as f64 / MIB
     );
     if std::env::args().nth(2).as_deref() == Some("snapshot") {
         drop(users);
+        let built_report = index.heap_report();
         let started = Instant::now();
         let mut bytes = Vec::new();
         index.write_snapshot(&mut bytes).map_err(|e| e.to_string())?;
@@ -44,11 +47,15 @@ fn main() -> Result<(), String> {
         let took = started.elapsed();
         println!(
             "snapshot {:.1} MiB written in {:.2} s, read back ({} users) in {:.3} s",
-            bytes.len() as f64 / (1024.0 * 1024.0),
+            bytes.len() as f64 / MIB,
             wrote.as_secs_f64(),
             read.len(),
             took.as_secs_f64()
         );
+        println!("heap_bytes() by part, MiB: built / read back");
+        for ((part, built), (_, read)) in built_report.iter().zip(read.heap_report()) {
+            println!("  {part:<14} {:>9.1} {:>9.1}", *built as f64 / MIB, read as f64 / MIB);
+        }
     }
     Ok(())
 }

@@ -19,6 +19,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::mem::size_of;
+use std::sync::{Mutex, PoisonError};
 
 use onramp_domain::Id;
 use onramp_domain::user::{UserOrigin, UserStatus, UserType};
@@ -32,7 +33,7 @@ use crate::tables::{DocWords, Facet, MAX_DOC, PROFILE_HEAD, Posting, Profiles, W
 use crate::text::{
     EMAIL_SEP, MIN_QUERY_CHARS, QueryWord, TextQuery, USERNAME_SEP, doc_words, emails, fields, has_rank,
 };
-use crate::walk::{BLOCK_BITS, Candidates, Filtered, Searching};
+use crate::walk::{BLOCK_BITS, Candidates, FilterCache, Filtered, Searching};
 use crate::{Cursor, Entry, Hit, Page, Query, QueryError, Rank};
 
 /// "No value" in `u32` fields.
@@ -144,6 +145,8 @@ pub struct Index {
     pub(crate) scratch_text: String,
     /// During [`Index::upsert_all`] on two threads, the thread `grams` is lent to (and `grams` is empty).
     pub(crate) gram_thread: Option<GramThread>,
+    /// Recent searches' filters (see `walk.rs`), emptied by every change.
+    pub(crate) filter_cache: Mutex<FilterCache>,
 }
 
 impl Default for Index {
@@ -178,6 +181,7 @@ impl Default for Index {
             scratch_field: String::new(),
             scratch_text: String::new(),
             gram_thread: None,
+            filter_cache: Mutex::default(),
         }
     }
 }
@@ -478,6 +482,7 @@ impl Index {
 
     /// Adds the user, or replaces the entry with the same id.
     pub fn upsert(&mut self, entry: Entry) {
+        self.filter_cache.get_mut().unwrap_or_else(PoisonError::into_inner).clear();
         let prepared = self.prepare(&entry);
         let newest = self.chain.last().is_none_or(|&last| self.docs[last as usize].id < entry.id);
         match if newest { None } else { self.lookup(entry.id) } {
@@ -706,7 +711,8 @@ impl Index {
             let searching = Searching::start();
             let want = limit.saturating_add(1);
             let make_filter = || self.filter_node(query);
-            let mut filtered = Filtered::new(&searching, &make_filter);
+            let shared = self.filter_cache.lock().unwrap_or_else(PoisonError::into_inner).get(query, self.docs.len());
+            let mut filtered = Filtered::new(&searching, &make_filter, shared);
             match &text {
                 None => {
                     if after.is_none_or(|c| c.rank == Rank::Exact) {
@@ -872,6 +878,7 @@ impl Index {
             ("gram table", self.grams.heap_bytes().0),
             ("gram postings", self.grams.heap_bytes().1),
             ("words", self.words.heap_bytes()),
+            ("filter cache", self.filter_cache.lock().unwrap_or_else(PoisonError::into_inner).bytes()),
             (
                 "filters",
                 bitmaps(&self.statuses)

@@ -136,7 +136,7 @@ impl From<&User> for Entry {
 }
 
 /// A search. `Default` is "every live user".
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Query {
     pub text: Option<String>,
     pub email: Option<String>,

@@ -4,6 +4,7 @@ use onramp_domain::user::{AttributeSource, Sources, User, UserOrigin, UserStatus
 use onramp_domain::{Email, Id, Timestamp};
 use proptest::prelude::*;
 
+use crate::walk::FilterCache;
 use crate::{Cursor, Entry, Hit, Index, Page, Query, QueryError, Rank, normalize};
 
 fn id(n: u32) -> Id {
@@ -942,6 +943,55 @@ fn users_whose_grams_wait_in_a_batch_are_found_and_a_snapshot_waits_for_the_end(
         assert_eq!(&ranked(&index, q), hits, "{q}");
     }
     assert!(index.same_as(&index_of(entries)));
+}
+
+#[test]
+fn searches_share_their_filters_until_the_index_changes() {
+    let mut index = index_of((0..400u32).map(|n| {
+        let mut e = entry(n, &format!("Person {n}"), &format!("p{n}@example.com"));
+        e.department = format!("d{}", n % 40);
+        e
+    }));
+    let cache = |index: &Index| index.filter_cache.lock().unwrap().bytes();
+    let in_department = |d: u32, q: Option<&str>| Query {
+        text: q.map(Into::into),
+        departments: vec![format!("D{d}")],
+        ..Query::default()
+    };
+    // Ten users each, spread over every block: each search evaluates the filter in every block.
+    assert_eq!(ids_of(&index, &in_department(7, None)), (0..10).map(|k| 7 + 40 * k).collect::<Vec<_>>());
+    let one = cache(&index);
+    assert!(one > 0 && index.filter_cache.lock().unwrap().holds(&in_department(7, None)));
+    // Another text with the same filters reads them: nothing more is cached.
+    assert_eq!(ids_of(&index, &in_department(7, Some("person 47"))), [47]);
+    assert_eq!(cache(&index), one);
+    // Nor do the same filters written otherwise.
+    let written_otherwise =
+        Query { departments: vec!["d7".into(), "D7".into()], statuses: vec![UserStatus::Enabled], ..Query::default() };
+    let same = Query { departments: vec!["D7".into()], statuses: vec![UserStatus::Enabled; 2], ..Query::default() };
+    assert_eq!(ids_of(&index, &written_otherwise).len(), 10);
+    let before = cache(&index);
+    assert_eq!(ids_of(&index, &same).len(), 10);
+    assert_eq!(cache(&index), before);
+    // Filters naming users one by one are not kept.
+    let by_id = Query { ids: Some(vec![id(7), id(8)]), ..in_department(7, None) };
+    assert_eq!(ids_of(&index, &by_id), [7]);
+    assert_eq!(cache(&index), before);
+    // Every department in turn: the cache keeps to its share of the index, the oldest filters going first.
+    for d in 0..40 {
+        assert_eq!(ids_of(&index, &in_department(d, None)).len(), 10);
+        assert!(cache(&index) <= 400 * FilterCache::BYTES_PER_USER + one, "{} bytes", cache(&index));
+    }
+    let held = index.filter_cache.lock().unwrap();
+    assert!(held.holds(&in_department(39, None)) && !held.holds(&in_department(0, None)));
+    drop(held);
+    // A change empties it, and the next search sees the change.
+    let mut moved = entry(47, "Person 47", "p47@example.com");
+    moved.department = "d39".into();
+    index.upsert(moved);
+    assert_eq!(cache(&index), 0);
+    assert_eq!(ids_of(&index, &in_department(39, None)).len(), 11);
+    assert_eq!(ids_of(&index, &in_department(7, None)).len(), 9);
 }
 
 /// The index written to a snapshot and read back.

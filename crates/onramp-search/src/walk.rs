@@ -2,7 +2,8 @@
 //!
 //! Doc numbers are split in blocks of 65,536 (a roaring container), and the expression is evaluated within
 //! one block at a time, from the cursor's block on, so a page that fills early never looks at the rest. A
-//! search's filters are evaluated once per block, for all of its ranks (`Filtered`).
+//! search's filters are evaluated once per block, for all of its ranks (`Filtered`), and kept for the
+//! searches after it with the same filters until the index changes ([`FilterCache`]).
 //!
 //! Within a block, chain users come in doc-number order, which is id order. A late user (inserted after a
 //! user with a greater id) belongs just before its successor, the first chain user with a greater id, which
@@ -21,8 +22,8 @@
 use std::collections::HashMap;
 use std::iter::Peekable;
 use std::ops::Bound;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use onramp_domain::Id;
 use roaring::RoaringBitmap;
@@ -30,7 +31,8 @@ use roaring::bitmap::IntoIter;
 
 use crate::expr::Node;
 use crate::index::Index;
-use crate::{Hit, Rank};
+use crate::tables::bitmap_heap;
+use crate::{Hit, Query, Rank};
 
 /// Doc numbers in a block: one roaring container. Tests use tiny blocks, so that small indexes have many.
 #[cfg(not(test))]
@@ -80,35 +82,168 @@ enum Late {
 /// The chain users and the late users of one block that pass a search's filters.
 type Block = (RoaringBitmap, RoaringBitmap);
 
-/// A search's filters, evaluated block by block as the walks of its ranks need them, each block once.
+/// A search's filters, evaluated block by block as the walks of its ranks need them, each block once: into
+/// the index's [`FilterCache`] when the search's filters have a place there, so that later searches with the
+/// same filters read them, else for this search alone.
 pub(crate) struct Filtered<'f> {
     /// The search whose filters these are.
     search: &'f Searching,
     /// Makes the filters' expression (again, for a helper thread: see the module doc).
     make: &'f (dyn Fn() -> Node<'f> + Sync),
     filter: Node<'f>,
-    /// By block range.
+    /// The whole blocks of these filters, shared with other searches.
+    shared: Option<Arc<CachedFilter>>,
+    /// Blocks for this search alone, by block range: every block without `shared`, else the part of a block
+    /// a walk starts within.
     blocks: HashMap<(u32, u32), Block>,
 }
 
 impl<'f> Filtered<'f> {
-    pub fn new(search: &'f Searching, make: &'f (dyn Fn() -> Node<'f> + Sync)) -> Self {
-        Filtered { search, make, filter: make(), blocks: HashMap::new() }
+    pub fn new(
+        search: &'f Searching,
+        make: &'f (dyn Fn() -> Node<'f> + Sync),
+        shared: Option<Arc<CachedFilter>>,
+    ) -> Self {
+        Filtered { search, make, filter: make(), shared, blocks: HashMap::new() }
     }
 
     fn block(&mut self, index: &Index, from: u32, to: u32) -> &Block {
-        self.blocks.entry((from, to)).or_insert_with(|| {
+        let filter = &self.filter;
+        let evaluate = || {
             let mut block = RoaringBitmap::new();
             block.insert_range(from..=to);
             if !index.late.is_empty() {
                 block -= &index.late;
             }
             let late = match index.late_by_block.get((from >> BLOCK_BITS) as usize) {
-                Some(late) if !late.is_empty() => self.filter.eval(late),
+                Some(late) if !late.is_empty() => filter.eval(late),
                 _ => RoaringBitmap::new(),
             };
-            (self.filter.eval_owned(block), late)
-        })
+            (filter.eval_owned(block), late)
+        };
+        // A block's range is the same for every search of an unchanged index, from its first doc number.
+        match &self.shared {
+            Some(shared) if from & ((1 << BLOCK_BITS) - 1) == 0 => shared.blocks[(from >> BLOCK_BITS) as usize]
+                .get_or_init(|| {
+                    let block = evaluate();
+                    shared.bytes.fetch_add(bitmap_heap(&block.0) + bitmap_heap(&block.1), Ordering::Relaxed);
+                    block
+                }),
+            _ => self.blocks.entry((from, to)).or_insert_with(evaluate),
+        }
+    }
+}
+
+/// One search's filters, evaluated block by block by the searches that had them.
+pub(crate) struct CachedFilter {
+    blocks: Vec<OnceLock<Block>>,
+    /// The heap it takes: its blocks' places and the evaluated blocks.
+    bytes: AtomicUsize,
+}
+
+/// The filters of recent searches of an index, block by block as they were evaluated, so that a search whose
+/// filters an earlier one had (the next page, the next keystroke of a search box, the same view opened again)
+/// does not evaluate them again. It holds at most [`FilterCache::BYTES_PER_USER`] bytes a user (beyond the
+/// blocks searches add while it is over: at most a bit a user each); the least recently used filters go
+/// first. Any change to the index empties it (`Index::upsert`), so what it holds is always what evaluating
+/// the filters would give.
+#[derive(Default)]
+pub(crate) struct FilterCache {
+    filters: HashMap<Query, (Arc<CachedFilter>, u64)>,
+    /// Counts lookups, for the least recently used.
+    clock: u64,
+}
+
+impl FilterCache {
+    /// The cache's size, in bytes a user of the index: a filter whose users are a block's bitmap takes a
+    /// bit a user, so some 16 of those at least, and any number of selective ones.
+    pub const BYTES_PER_USER: usize = 2;
+    /// The most filters it holds, so that finding the least recently used stays cheap.
+    const MAX_FILTERS: usize = 256;
+    /// The fewest bytes it may hold, for small indexes (next to none under test, so that tests see it fill up).
+    #[cfg(not(test))]
+    const MIN_BYTES: usize = 1 << 20;
+    #[cfg(test)]
+    const MIN_BYTES: usize = 1;
+
+    /// The place of `query`'s filters (text aside) in an index of `users` users, made if need be; none for
+    /// a query whose filters name users one by one (`ids`, `excludeIds`, `email`).
+    pub fn get(&mut self, query: &Query, users: usize) -> Option<Arc<CachedFilter>> {
+        if query.ids.is_some() || !query.exclude_ids.is_empty() || query.email.is_some() {
+            return None;
+        }
+        self.clock += 1;
+        let key = Self::key(query);
+        let clock = self.clock;
+        let entry = self.filters.entry(key).or_insert_with(|| {
+            let blocks: Vec<OnceLock<Block>> = (0..users.div_ceil(1 << BLOCK_BITS)).map(|_| OnceLock::new()).collect();
+            let bytes = AtomicUsize::new(blocks.len() * size_of::<OnceLock<Block>>());
+            (Arc::new(CachedFilter { blocks, bytes }), clock)
+        });
+        entry.1 = clock;
+        let found = entry.0.clone();
+        let budget = (users * Self::BYTES_PER_USER).max(Self::MIN_BYTES);
+        while (self.filters.len() > Self::MAX_FILTERS || self.bytes() > budget) && self.filters.len() > 1 {
+            let oldest = self.filters.iter().min_by_key(|(_, (_, used))| *used).map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                self.filters.remove(&oldest);
+            }
+        }
+        Some(found)
+    }
+
+    /// `query`'s filters as the cache knows them: without its text, and with each list of values (any of
+    /// which a user may hold) sorted and without repeats, departments and job titles lowercased as their
+    /// filters compare them; so queries whose filters differ only in how they are written share a place.
+    fn key(query: &Query) -> Query {
+        fn set_by<T: Clone + PartialEq, K: Ord>(values: &[T], key: impl Fn(&T) -> K) -> Vec<T> {
+            let mut values = values.to_vec();
+            values.sort_unstable_by_key(key);
+            values.dedup();
+            values
+        }
+        fn set<T: Ord + Clone>(values: &[T]) -> Vec<T> {
+            let mut values = values.to_vec();
+            values.sort_unstable();
+            values.dedup();
+            values
+        }
+        let lowercase = |values: &[String]| -> Vec<String> {
+            set(&values.iter().map(|v| v.chars().flat_map(char::to_lowercase).collect()).collect::<Vec<String>>())
+        };
+        Query {
+            text: None,
+            email: query.email.clone(),
+            ids: query.ids.as_deref().map(set),
+            exclude_ids: set(&query.exclude_ids),
+            role_ids: set(&query.role_ids),
+            manager_ids: set(&query.manager_ids),
+            departments: lowercase(&query.departments),
+            job_titles: lowercase(&query.job_titles),
+            statuses: set_by(&query.statuses, |s| s.as_str()),
+            exclude_types: set_by(&query.exclude_types, |t| t.as_str()),
+            origins: set_by(&query.origins, |o| o.as_str()),
+            exclude_origins: set_by(&query.exclude_origins, |o| o.as_str()),
+            source_app_ids: set(&query.source_app_ids),
+            delegated_user_ids: set(&query.delegated_user_ids),
+            has_delegate: query.has_delegate,
+            is_delegate: query.is_delegate,
+        }
+    }
+
+    /// The bytes the cached blocks take.
+    pub fn bytes(&self) -> usize {
+        self.filters.values().map(|(filter, _)| filter.bytes.load(Ordering::Relaxed)).sum()
+    }
+
+    pub fn clear(&mut self) {
+        self.filters.clear();
+    }
+
+    /// Whether it holds `query`'s filters.
+    #[cfg(test)]
+    pub fn holds(&self, query: &Query) -> bool {
+        self.filters.contains_key(&Self::key(query))
     }
 }
 
@@ -359,6 +494,7 @@ impl Index {
                     && let Some((split, helper)) = self.split(docs.next, docs.filtered.search)
                 {
                     let (search, make_filter) = (docs.filtered.search, docs.filtered.make);
+                    let shared = docs.filtered.shared.clone();
                     // The far blocks' filters that earlier ranks evaluated go with the helper, and come back.
                     let far_blocks: HashMap<_, _> =
                         docs.filtered.blocks.extract_if(|&(from, _), _| from >= split).collect();
@@ -369,7 +505,7 @@ impl Index {
                     let spawned =
                         std::thread::Builder::new().name("search-walk".into()).spawn_scoped(scope, move || {
                             let _helper = helper;
-                            let mut filtered = Filtered::new(search, make_filter);
+                            let mut filtered = Filtered::new(search, make_filter, shared);
                             filtered.blocks = far_blocks;
                             let mut far_hits = Vec::new();
                             let rest = self.walk_from(&mut filtered, make, split, after, rank, far_want, &mut far_hits);
