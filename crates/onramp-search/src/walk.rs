@@ -231,7 +231,7 @@ impl FilterCache {
         }
     }
 
-    /// The bytes the cached blocks take.
+    /// The heap its filters take.
     pub fn bytes(&self) -> usize {
         self.filters.values().map(|(filter, _)| filter.bytes.load(Ordering::Relaxed)).sum()
     }
