@@ -161,11 +161,11 @@ fn add_m61(a: u64, b: u64) -> u64 {
 
 /// The word table's hash: the word's bytes as the digits of a polynomial (after a leading 1, so that lengths
 /// differ) at a secret base, modulo the prime 2^61 - 1, then mixed with a secret seed into 64 well-spread
-/// bits. Base and seed are drawn per table; a table read from a snapshot keeps those that placed its words. Two different words of up to `n` bytes have the same polynomial for at most `n`
-/// of the 2^61 bases, so no one who does not know the base can choose words that collide. Unlike a hash
-/// that reads the whole word, it gives the hash of a word one edit away from a known one in a few
-/// multiplications (from the known word's prefixes and suffixes; [`Variants`]): a typo search hashes
-/// hundreds of such words.
+/// bits. Base and seed are drawn per table; a table read from a snapshot keeps those that placed its words.
+/// Two different words of up to `n` bytes have the same polynomial for at most `n` of the 2^61 bases, so no
+/// one who does not know the base can choose words that collide. Unlike a hash that reads the whole word, it
+/// gives the hash of a word one edit away from a known one in a few multiplications (from the known word's
+/// prefixes and suffixes; [`Variants`]): a typo search hashes hundreds of such words.
 #[derive(Clone, Copy)]
 struct WordHasher {
     base: u64,
