@@ -911,8 +911,14 @@ impl WordTable {
         out.u64(self.hasher.base)?;
         out.u64(self.hasher.seed)?;
         out.u32s(&self.slots)?;
-        let tags: Vec<u8> = self.tags.iter().flat_map(|t| [t.tag, t.index]).collect();
-        out.blob(&tags)?;
+        // The tags as a blob of two bytes each, a chunk at a time (at 10M they are some 80 MB).
+        out.len(2 * self.tags.len())?;
+        let mut buf = Vec::with_capacity(2 * self.tags.len().min(1 << 14));
+        for chunk in self.tags.chunks(1 << 14) {
+            buf.clear();
+            buf.extend(chunk.iter().flat_map(|t| [t.tag, t.index]));
+            out.bytes(&buf)?;
+        }
         out.blob(&self.arena)?;
         out.bitmaps(&self.bitmaps)?;
         out.u32s(&self.free_bitmaps)?;
