@@ -24,6 +24,9 @@ use crate::tables::{Facet, Profiles, WordTable};
 /// The layout of [`crate::Index::write_snapshot`]'s bytes.
 pub const LAYOUT: u32 = 6;
 
+/// How many fixed-size records are converted at a time (`Out::records`, `In::records`).
+const RECORDS_A_CHUNK: usize = 1 << 14;
+
 /// Writes the parts of a snapshot.
 pub(crate) struct Out<'w> {
     w: &'w mut dyn Write,
@@ -70,11 +73,16 @@ impl<'w> Out<'w> {
 
     pub fn u32s(&mut self, values: &[u32]) -> io::Result<()> {
         self.len(values.len())?;
-        let mut buf = Vec::with_capacity(values.len().min(1 << 14) * 4);
-        for chunk in values.chunks(1 << 14) {
+        self.records(values, |v| v.to_le_bytes())
+    }
+
+    /// `values` as `record` writes each in `N` bytes (no count before them), a chunk at a time.
+    pub fn records<T, const N: usize>(&mut self, values: &[T], record: impl Fn(&T) -> [u8; N]) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(values.len().min(RECORDS_A_CHUNK) * N);
+        for chunk in values.chunks(RECORDS_A_CHUNK) {
             buf.clear();
             for v in chunk {
-                buf.extend_from_slice(&v.to_le_bytes());
+                buf.extend_from_slice(&record(v));
             }
             self.bytes(&buf)?;
         }
@@ -168,13 +176,19 @@ impl<'r> In<'r> {
 
     pub fn u32s(&mut self) -> io::Result<Vec<u32>> {
         let n = self.len(4)?;
+        self.records(n, u32::from_le_bytes)
+    }
+
+    /// `n` records of `N` bytes each, as [`Out::records`] wrote them, made into values by `record`. The caller
+    /// has checked that the bytes left can hold them (`len`).
+    pub fn records<T, const N: usize>(&mut self, n: usize, record: impl Fn([u8; N]) -> T) -> io::Result<Vec<T>> {
         let mut out = Vec::with_capacity(n);
-        let mut buf = vec![0u8; n.min(1 << 14) * 4];
+        let mut buf = vec![0u8; n.min(RECORDS_A_CHUNK) * N];
         let mut left = n;
         while left > 0 {
-            let take = left.min(1 << 14);
-            self.read_exact(&mut buf[..take * 4])?;
-            out.extend(buf[..take * 4].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+            let take = left.min(RECORDS_A_CHUNK);
+            self.read_exact(&mut buf[..take * N])?;
+            out.extend(buf[..take * N].chunks_exact(N).map(|c| record(c.try_into().expect("N bytes"))));
             left -= take;
         }
         Ok(out)
@@ -223,16 +237,13 @@ impl Index {
     pub fn write_snapshot(&self, w: &mut dyn Write) -> io::Result<()> {
         let mut out = Out::new(w);
         out.len(self.docs.len())?;
-        let mut buf = Vec::with_capacity(DOC_BYTES << 12);
-        for chunk in self.docs.chunks(1 << 12) {
-            buf.clear();
-            for d in chunk {
-                buf.extend_from_slice(d.id.as_bytes());
-                buf.extend_from_slice(&d.text.to_le_bytes());
-                buf.extend_from_slice(&d.profile.to_le_bytes());
-            }
-            out.bytes(&buf)?;
-        }
+        out.records(&self.docs, |d| {
+            let mut record = [0u8; DOC_BYTES];
+            record[..12].copy_from_slice(d.id.as_bytes());
+            record[12..16].copy_from_slice(&d.text.to_le_bytes());
+            record[16..].copy_from_slice(&d.profile.to_le_bytes());
+            record
+        })?;
         out.u32s(&self.chain)?;
         out.bitmap(&self.late)?;
         out.len(self.late_order.len())?;
@@ -274,19 +285,11 @@ impl Index {
 
     fn read_parts(input: &mut In<'_>) -> io::Result<Index> {
         let n = input.len(DOC_BYTES as u64)?;
-        let mut docs = Vec::with_capacity(n);
-        let mut buf = vec![0u8; DOC_BYTES * n.min(1 << 12)];
-        let mut left = n;
-        while left > 0 {
-            let take = left.min(1 << 12);
-            input.read_exact(&mut buf[..take * DOC_BYTES])?;
-            for b in buf[..take * DOC_BYTES].chunks_exact(DOC_BYTES) {
-                let u = |i: usize| u32::from_le_bytes([b[12 + 4 * i], b[13 + 4 * i], b[14 + 4 * i], b[15 + 4 * i]]);
-                let id: [u8; 12] = b[..12].try_into().expect("12 bytes");
-                docs.push(Doc { id: Id::from_bytes(id), text: u(0), profile: u(1) });
-            }
-            left -= take;
-        }
+        let docs = input.records(n, |b: [u8; DOC_BYTES]| {
+            let u = |i: usize| u32::from_le_bytes([b[12 + 4 * i], b[13 + 4 * i], b[14 + 4 * i], b[15 + 4 * i]]);
+            let id: [u8; 12] = b[..12].try_into().expect("12 bytes");
+            Doc { id: Id::from_bytes(id), text: u(0), profile: u(1) }
+        })?;
         let chain = input.u32s()?;
         let late = input.bitmap()?;
         let n = input.len(20)?;

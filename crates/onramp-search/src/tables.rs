@@ -911,14 +911,9 @@ impl WordTable {
         out.u64(self.hasher.base)?;
         out.u64(self.hasher.seed)?;
         out.u32s(&self.slots)?;
-        // The tags as a blob of two bytes each, a chunk at a time (at 10M they are some 80 MB).
+        // The tags as a blob of two bytes each.
         out.len(2 * self.tags.len())?;
-        let mut buf = Vec::with_capacity(2 * self.tags.len().min(1 << 14));
-        for chunk in self.tags.chunks(1 << 14) {
-            buf.clear();
-            buf.extend(chunk.iter().flat_map(|t| [t.tag, t.index]));
-            out.bytes(&buf)?;
-        }
+        out.records(&self.tags, |t| [t.tag, t.index])?;
         out.blob(&self.arena)?;
         out.bitmaps(&self.bitmaps)?;
         out.u32s(&self.free_bitmaps)?;
@@ -944,12 +939,10 @@ impl WordTable {
             return Err(invalid("a word hasher of no possible base"));
         }
         let slots = input.u32s()?;
-        let tag_bytes = input.blob()?;
-        if slots.len() != size || tag_bytes.len() != 2 * size {
+        if slots.len() != size || input.len(1)? != 2 * size {
             return Err(invalid("word slots of another number than announced"));
         }
-        let tags: Vec<Tag> = tag_bytes.chunks_exact(2).map(|t| Tag { tag: t[0], index: t[1] }).collect();
-        drop(tag_bytes);
+        let tags = input.records(size, |[tag, index]| Tag { tag, index })?;
         let arena = input.blob()?;
         let bitmaps = input.bitmaps()?;
         let free_bitmaps = input.u32s()?;

@@ -192,16 +192,11 @@ impl FilterCache {
         Some(found)
     }
 
-    /// `query`'s filters as the cache knows them: without its text, and with each list of values (any of
-    /// which a user may hold) sorted and without repeats, departments and job titles lowercased as their
-    /// filters compare them; so queries whose filters differ only in how they are written share a place.
+    /// `query`'s filters as the cache knows them: without its text (nor the filters it never keeps), and with
+    /// each list of values (any of which a user may hold) sorted and without repeats, departments and job
+    /// titles lowercased as their filters compare them; so queries whose filters differ only in how they are
+    /// written share a place.
     fn key(query: &Query) -> Query {
-        fn set_by<T: Clone + PartialEq, K: Ord>(values: &[T], key: impl Fn(&T) -> K) -> Vec<T> {
-            let mut values = values.to_vec();
-            values.sort_unstable_by_key(key);
-            values.dedup();
-            values
-        }
         fn set<T: Ord + Clone>(values: &[T]) -> Vec<T> {
             let mut values = values.to_vec();
             values.sort_unstable();
@@ -212,22 +207,19 @@ impl FilterCache {
             set(&values.iter().map(|v| v.chars().flat_map(char::to_lowercase).collect()).collect::<Vec<String>>())
         };
         Query {
-            text: None,
-            email: query.email.clone(),
-            ids: query.ids.as_deref().map(set),
-            exclude_ids: set(&query.exclude_ids),
             role_ids: set(&query.role_ids),
             manager_ids: set(&query.manager_ids),
             departments: lowercase(&query.departments),
             job_titles: lowercase(&query.job_titles),
-            statuses: set_by(&query.statuses, |s| s.as_str()),
-            exclude_types: set_by(&query.exclude_types, |t| t.as_str()),
-            origins: set_by(&query.origins, |o| o.as_str()),
-            exclude_origins: set_by(&query.exclude_origins, |o| o.as_str()),
+            statuses: set(&query.statuses),
+            exclude_types: set(&query.exclude_types),
+            origins: set(&query.origins),
+            exclude_origins: set(&query.exclude_origins),
             source_app_ids: set(&query.source_app_ids),
             delegated_user_ids: set(&query.delegated_user_ids),
             has_delegate: query.has_delegate,
             is_delegate: query.is_delegate,
+            ..Query::default()
         }
     }
 
@@ -236,8 +228,11 @@ impl FilterCache {
         self.filters.values().map(|(filter, _)| filter.bytes.load(Ordering::Relaxed)).sum()
     }
 
+    /// Empties it; costs nothing when it is empty already (every upsert of a build calls it).
     pub fn clear(&mut self) {
-        self.filters.clear();
+        if !self.filters.is_empty() {
+            self.filters.clear();
+        }
     }
 
     /// Whether it holds `query`'s filters.
